@@ -1,0 +1,62 @@
+// f16 and bf16 <-> f32 conversion, scalar and 4-lane SIMD.
+// f16 decode is exact (every half is an f32); encode rounds to nearest even, overflows to inf, keeps NaN a
+// quiet NaN. bf16 is the high half of an f32; encode rounds to nearest even, NaN stays a quiet NaN.
+// see: IEEE 754-2008 §5.4.2 (formatOf conversions); ggml's fp32_to_bf16 for the bf16 rounding rule.
+
+// 2^112 moves an f16 exponent (bias 15) into f32 range (bias 127): 127 - 15 = 112.
+const F16_EXP_SHIFT: u32 = 0x77800000;
+
+// @ts-ignore: decorator
+@inline export function f16ToF32(h: u32): f32 {
+  const sign = (h & 0x8000) << 16;
+  const em = h & 0x7fff;
+  if (em >= 0x7c00) {
+    // inf keeps zero mantissa; NaN keeps its payload and becomes quiet, as hardware conversions do
+    const nanQuiet: u32 = em > 0x7c00 ? 0x00400000 : 0;
+    return reinterpret<f32>(sign | 0x7f800000 | ((em & 0x3ff) << 13) | nanQuiet);
+  }
+  // normals and subnormals alike: the scaled bit pattern times 2^112 is exact
+  return reinterpret<f32>(sign | reinterpret<u32>(reinterpret<f32>(em << 13) * reinterpret<f32>(F16_EXP_SHIFT)));
+}
+
+// Round to nearest even by letting the FPU round: adding a power of two whose ulp equals the f16 ulp at
+// the value's exponent leaves the rounded f16 mantissa in the low bits.
+// @ts-ignore: decorator
+@inline export function f32ToF16(f: f32): u32 {
+  const w = reinterpret<u32>(f);
+  const sign = (w >> 16) & 0x8000;
+  const twice = w << 1; // exponent and mantissa, sign dropped
+  if (twice > 0xff000000) return sign | 0x7e00 | ((w >> 13) & 0x3ff); // NaN: quiet, payload top bits
+  // |f| scaled up then down: values beyond f16 range overflow to inf, the rest are unchanged
+  let base = (abs<f32>(f) * reinterpret<f32>(0x77800000)) * reinterpret<f32>(0x08800000);
+  let bias = twice & 0xff000000;
+  if (bias < 0x71000000) bias = 0x71000000; // below f16 normal range: align to the subnormal ulp
+  base = reinterpret<f32>((bias >> 1) + 0x07800000) + base;
+  const bits = reinterpret<u32>(base);
+  return sign | (((bits >> 13) & 0x7c00) + (bits & 0x0fff));
+}
+
+// @ts-ignore: decorator
+@inline export function bf16ToF32(h: u32): f32 {
+  return reinterpret<f32>(h << 16);
+}
+
+// @ts-ignore: decorator
+@inline export function f32ToBf16(f: f32): u32 {
+  const w = reinterpret<u32>(f);
+  if ((w & 0x7fffffff) > 0x7f800000) return (w >> 16) | 64; // NaN: force quiet
+  return (w + (0x7fff + ((w >> 16) & 1))) >> 16;
+}
+
+// Four f16 values, zero-extended to u32 lanes, to four f32 lanes. Same rule as f16ToF32.
+// @ts-ignore: decorator
+@inline export function f16x4ToF32x4(h: v128): v128 {
+  const sign = i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16);
+  const em = v128.and(h, i32x4.splat(0x7fff));
+  const shifted = i32x4.shl(em, 13);
+  const finite = f32x4.mul(shifted, f32x4.splat(reinterpret<f32>(F16_EXP_SHIFT)));
+  const nanQuiet = v128.and(i32x4.gt_s(em, i32x4.splat(0x7c00)), i32x4.splat(0x00400000));
+  const special = v128.or(v128.or(shifted, i32x4.splat(0x7f800000)), nanQuiet);
+  const isSpecial = i32x4.ge_s(em, i32x4.splat(0x7c00));
+  return v128.or(sign, v128.bitselect(special, finite, isSpecial));
+}

@@ -1,0 +1,6 @@
+// The wasm module's exports: a flat ABI of numbers and pointers (see DESIGN.md). Each kernel file adds
+// one line here.
+export { heap_base } from "./heap";
+export { decode_f32, encode_f32 } from "./formats/f32";
+export { decode_f16, encode_f16 } from "./formats/f16";
+export { decode_bf16, encode_bf16 } from "./formats/bf16";

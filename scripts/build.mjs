@@ -1,0 +1,73 @@
+// npm run build: wasm (asc, release + debug), one ESM bundle per runtime entry (esbuild), .d.ts (tsc).
+import { execFileSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const build = join(root, "build");
+const bin = (name) => join(root, "node_modules", ".bin", name);
+mkdirSync(build, { recursive: true });
+
+const step = (label, fn) => {
+  const t = performance.now();
+  fn();
+  console.log(`build: ${label} (${Math.round(performance.now() - t)} ms)`);
+};
+const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: "inherit" });
+
+step("wasm release", () => run(bin("asc"), ["assembly/index.ts", "--target", "release"]));
+if (process.env.BITEMBED_DEBUG_WASM) step("wasm debug", () => run(bin("asc"), ["assembly/index.ts", "--target", "debug"]));
+
+// `./bitembed.wasm` stays a sibling import of the bundle: the asset is build/bitembed.wasm.
+const wasmExternal = {
+  name: "wasm-external",
+  setup(b) {
+    b.onResolve({ filter: /\.wasm$/ }, () => ({ path: "./bitembed.wasm", external: true }));
+  },
+};
+const wasmInline = {
+  name: "wasm-inline",
+  setup(b) {
+    b.onResolve({ filter: /\.wasm$/ }, () => ({ path: join(build, "bitembed.wasm") }));
+  },
+};
+
+const common = { bundle: true, format: "esm", target: "es2022", logLevel: "warning", legalComments: "none" };
+await (async () => {
+  const t = performance.now();
+  const entries = ["node", "deno", "bun", "browser", "worker"];
+  await Promise.all(
+    entries.map((e) =>
+      esbuild.build({
+        ...common,
+        entryPoints: [join(root, "src/entries", `${e}.ts`)],
+        outfile: join(build, `${e}.js`),
+        platform: e === "node" ? "node" : "neutral",
+        plugins: [wasmExternal],
+      }),
+    ),
+  );
+  await esbuild.build({
+    ...common,
+    entryPoints: [join(root, "src/entries/inline.ts")],
+    outfile: join(build, "inline.js"),
+    platform: "neutral",
+    loader: { ".wasm": "binary" },
+    plugins: [wasmInline],
+  });
+  if (existsSync(join(root, "src/cli.ts"))) {
+    await esbuild.build({
+      ...common,
+      entryPoints: [join(root, "src/cli.ts")],
+      outfile: join(build, "cli.js"),
+      platform: "node",
+      banner: { js: "#!/usr/bin/env node" },
+      plugins: [wasmExternal],
+    });
+  }
+  console.log(`build: bundles (${Math.round(performance.now() - t)} ms)`);
+})();
+
+if (!process.env.BITEMBED_SKIP_TYPES) step("types", () => run(bin("tsc"), ["-p", "tsconfig.json"]));

@@ -1,0 +1,4 @@
+declare module "*.wasm" {
+  const value: WebAssembly.Module;
+  export default value;
+}

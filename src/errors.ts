@@ -1,0 +1,48 @@
+// Every message the library throws, in one voice: the parameter in backticks, what was received, what
+// was expected. RangeError for ids, lengths and limits; TypeError for the wrong kind of value.
+
+export function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (value === undefined) return "undefined";
+  if (typeof value === "string") return JSON.stringify(value.length > 40 ? value.slice(0, 40) + "..." : value);
+  if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") return String(value);
+  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as { length?: number }).length ?? value.byteLength})`;
+  if (Array.isArray(value)) return `Array(${value.length})`;
+  return Object.prototype.toString.call(value).slice(8, -1);
+}
+
+export const errors = {
+  unknownFormat: (got: unknown, valid: readonly string[]) =>
+    new TypeError(`Unknown \`format\` ${describe(got)}. Expected one of: ${valid.join(", ")}.`),
+  notPositiveInt: (name: string, got: unknown) =>
+    new RangeError(`\`${name}\` must be a positive integer, got ${describe(got)}.`),
+  dataKind: (name: string, got: unknown) =>
+    new TypeError(`\`${name}\` must be an ArrayBuffer or a typed array, got ${describe(got)}.`),
+  dataLength: (name: string, got: number, expected: number, detail: string) =>
+    new RangeError(`\`${name}\` has ${got} bytes, expected ${expected} (${detail}).`),
+  idsKind: (got: unknown) =>
+    new TypeError(`\`ids\` must be an Int32Array, a Uint32Array or an array of numbers, got ${describe(got)}.`),
+  idOutOfRange: (id: unknown, position: number, vocab: number) =>
+    new RangeError(`\`ids[${position}]\` is ${describe(id)}: not an integer in [0, ${vocab - 1}] (vocab ${vocab}).`),
+  outLength: (name: string, got: number, expected: number, detail: string) =>
+    new RangeError(`\`${name}\` has length ${got}, expected ${expected} (${detail}).`),
+  outKind: (name: string, got: unknown) =>
+    new TypeError(`\`${name}\` must be a Float32Array, got ${describe(got)}.`),
+  outOfMemory: (asked: number, inUse: number, limit: number) =>
+    new RangeError(
+      `Out of wasm memory: asked for ${asked} bytes with ${inUse} in use; the limit \`maxMemory\` is ${limit} bytes.`,
+    ),
+  disposed: (what: string) => new Error(`This ${what} was disposed; it can no longer be used.`),
+  badPointer: (ptr: number) => new RangeError(`\`free\` was given ${ptr}, which is not a live allocation.`),
+  noSimd: () =>
+    new Error(
+      "bitembed needs WebAssembly SIMD (fixed-width 128-bit), which this runtime does not support. " +
+        "Node >= 16.4, Deno, Bun, Chrome >= 91, Firefox >= 89, Safari >= 16.4 and Cloudflare Workers have it.",
+    ),
+  badSource: (got: unknown) =>
+    new TypeError(
+      `\`init(source)\` takes a WebAssembly.Module, bytes, a URL or string, a Response, or a promise of one; got ${describe(got)}.`,
+    ),
+  option: (name: string, got: unknown, expected: string) =>
+    new RangeError(`\`${name}\` is ${describe(got)}; expected ${expected}.`),
+};

@@ -1,0 +1,47 @@
+// THE table of storage formats. Every size, id and kernel name anywhere in bitembed is read from here:
+// dispatch, validation, file readers and writers, docs and the test matrix all loop over FORMATS.
+// Keys: `id` is the ggml/GGUF type id, a block holds `blockElems` elements in `blockBytes` bytes,
+// `decode` names the wasm export that turns rows of ids into f32 rows, `encode` the one that
+// turns f32 values (whole blocks) into the format.
+// see: ggml.c type_traits; FORMATS.md in the design notes.
+
+export interface FormatInfo {
+  readonly name: string;
+  readonly id: number;
+  readonly blockElems: number;
+  readonly blockBytes: number;
+  readonly decode: string;
+  readonly encode: string;
+  readonly description: string;
+}
+
+export const FORMATS = Object.freeze({
+  f32: { name: "f32", id: 0, blockElems: 1, blockBytes: 4, decode: "decode_f32", encode: "encode_f32", description: "IEEE binary32" },
+  f16: { name: "f16", id: 1, blockElems: 1, blockBytes: 2, decode: "decode_f16", encode: "encode_f16", description: "IEEE binary16" },
+  bf16: { name: "bf16", id: 30, blockElems: 1, blockBytes: 2, decode: "decode_bf16", encode: "encode_bf16", description: "bfloat16" },
+} as const satisfies Record<string, FormatInfo>);
+
+export type Format = keyof typeof FORMATS;
+export const FORMAT_NAMES = Object.freeze(Object.keys(FORMATS) as Format[]);
+
+import { errors } from "./errors.js";
+
+export function formatInfo(format: unknown): FormatInfo {
+  if (typeof format === "string" && Object.prototype.hasOwnProperty.call(FORMATS, format)) {
+    return FORMATS[format as Format];
+  }
+  throw errors.unknownFormat(format, FORMAT_NAMES);
+}
+
+export function formatById(id: number): FormatInfo | undefined {
+  return FORMAT_NAMES.map((n) => FORMATS[n] as FormatInfo).find((f) => f.id === id);
+}
+
+/** Blocks per row: a dim that is not a multiple of the block size is padded to whole blocks. */
+export function blocksPerRow(info: FormatInfo, dim: number): number {
+  return Math.ceil(dim / info.blockElems);
+}
+
+export function rowBytes(info: FormatInfo, dim: number): number {
+  return blocksPerRow(info, dim) * info.blockBytes;
+}

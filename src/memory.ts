@@ -1,0 +1,169 @@
+// The allocator over the wasm module's linear memory. Blocks are aligned (16 bytes by default, the v128
+// width) and taken back on free; free neighbours merge so that allocating and freeing in a loop reuses
+// the same bytes and never grows memory. Memory grows on demand, page by page, up to `maxBytes`.
+// Views (u8(), f32(), ...) are re-created whenever growth has detached the old buffer: never keep one
+// across a call that may allocate.
+import { errors } from "./errors.js";
+
+const PAGE = 65536;
+const MIN_ALIGN = 16;
+
+interface FreeBlock {
+  ptr: number;
+  size: number;
+}
+
+export class LinearMemory {
+  readonly memory: WebAssembly.Memory;
+  readonly maxBytes: number;
+  private readonly base: number;
+  private top: number; // first byte never handed out
+  private readonly free: FreeBlock[] = []; // sorted by ptr, never adjacent (merged)
+  private readonly live = new Map<number, number>(); // ptr -> size
+  private inUse = 0;
+  private buffer: ArrayBuffer;
+  private views: { u8: Uint8Array; i32: Int32Array; u32: Uint32Array; f32: Float32Array; u16: Uint16Array } | null = null;
+
+  constructor(memory: WebAssembly.Memory, heapBase: number, maxBytes: number) {
+    this.memory = memory;
+    this.base = alignUp(heapBase, 64);
+    this.top = this.base;
+    this.maxBytes = Math.min(maxBytes, 65536 * PAGE);
+    this.buffer = memory.buffer;
+  }
+
+  /** Bytes held by live allocations. */
+  get bytesInUse(): number {
+    return this.inUse;
+  }
+
+  /** Current size of linear memory in bytes. */
+  get byteLength(): number {
+    return this.memory.buffer.byteLength;
+  }
+
+  /** Allocate `bytes` (rounded up to 16) aligned to `align` (a power of two >= 16). Returns the pointer. */
+  alloc(bytes: number, align = MIN_ALIGN): number {
+    if (!Number.isSafeInteger(bytes) || bytes < 0) throw errors.option("bytes", bytes, "a non-negative integer");
+    const size = alignUp(Math.max(bytes, 1), MIN_ALIGN);
+    align = Math.max(align, MIN_ALIGN);
+    for (let i = 0; i < this.free.length; i++) {
+      const block = this.free[i];
+      const ptr = alignUp(block.ptr, align);
+      if (ptr + size > block.ptr + block.size) continue;
+      // keep what lies before and after the aligned block free
+      const before = { ptr: block.ptr, size: ptr - block.ptr };
+      const after = { ptr: ptr + size, size: block.ptr + block.size - ptr - size };
+      const keep = [before, after].filter((b) => b.size > 0);
+      this.free.splice(i, 1, ...keep);
+      return this.take(ptr, size);
+    }
+    let ptr = alignUp(this.top, align);
+    const end = ptr + size;
+    if (end > this.maxBytes) throw errors.outOfMemory(bytes, this.inUse, this.maxBytes);
+    this.ensure(end, bytes);
+    if (ptr > this.top) this.release(this.top, ptr - this.top);
+    this.top = end;
+    return this.take(ptr, size);
+  }
+
+  /** Give a block back. Freeing a pointer twice, or one never allocated, throws. */
+  dealloc(ptr: number): void {
+    const size = this.live.get(ptr);
+    if (size === undefined) throw errors.badPointer(ptr);
+    this.live.delete(ptr);
+    this.inUse -= size;
+    this.release(ptr, size);
+  }
+
+  /** Size of a live block. */
+  sizeOf(ptr: number): number {
+    const size = this.live.get(ptr);
+    if (size === undefined) throw errors.badPointer(ptr);
+    return size;
+  }
+
+  u8(): Uint8Array {
+    return this.v().u8;
+  }
+  u16(): Uint16Array {
+    return this.v().u16;
+  }
+  i32(): Int32Array {
+    return this.v().i32;
+  }
+  u32(): Uint32Array {
+    return this.v().u32;
+  }
+  f32(): Float32Array {
+    return this.v().f32;
+  }
+
+  private v() {
+    const buf = this.memory.buffer;
+    if (this.views === null || this.buffer !== buf) {
+      this.buffer = buf;
+      this.views = {
+        u8: new Uint8Array(buf),
+        u16: new Uint16Array(buf),
+        i32: new Int32Array(buf),
+        u32: new Uint32Array(buf),
+        f32: new Float32Array(buf),
+      };
+    }
+    return this.views;
+  }
+
+  private take(ptr: number, size: number): number {
+    this.live.set(ptr, size);
+    this.inUse += size;
+    return ptr;
+  }
+
+  private ensure(end: number, asked: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (end <= have) return;
+    // grow at least by a quarter of what we have, so many small tables do not grow page by page
+    const want = Math.min(Math.max(end, have + (have >>> 2)), this.maxBytes);
+    const pages = Math.ceil((Math.max(want, end) - have) / PAGE);
+    try {
+      this.memory.grow(pages);
+    } catch {
+      throw errors.outOfMemory(asked, this.inUse, Math.min(this.maxBytes, have));
+    }
+  }
+
+  // Insert a free range, merging with neighbours; a range that reaches the top lowers the top instead.
+  private release(ptr: number, size: number): void {
+    const list = this.free;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (list[mid].ptr < ptr) lo = mid + 1;
+      else hi = mid;
+    }
+    let block: FreeBlock = { ptr, size };
+    const prev = list[lo - 1];
+    if (prev !== undefined && prev.ptr + prev.size === ptr) {
+      prev.size += size;
+      block = prev;
+      lo -= 1;
+    } else {
+      list.splice(lo, 0, block);
+    }
+    const next = list[lo + 1];
+    if (next !== undefined && block.ptr + block.size === next.ptr) {
+      block.size += next.size;
+      list.splice(lo + 1, 1);
+    }
+    if (block.ptr + block.size === this.top) {
+      this.top = block.ptr;
+      list.splice(lo, 1);
+    }
+  }
+}
+
+export function alignUp(n: number, align: number): number {
+  return Math.ceil(n / align) * align;
+}

@@ -1,0 +1,104 @@
+// One Runtime per instantiated module: the wasm exports, one linear memory and its allocator, and the
+// factories for everything that lives in that memory. `instantiate` accepts every way a runtime hands us
+// wasm; the per-runtime entries (src/entries/) supply the default source.
+import { errors, describe } from "./errors.js";
+import { LinearMemory } from "./memory.js";
+import { EmbeddingTable, type TableOptions, type TableFromF32Options } from "./table.js";
+
+export type WasmSource =
+  | WebAssembly.Module
+  | ArrayBuffer
+  | ArrayBufferView
+  | URL
+  | string
+  | Response
+  | PromiseLike<WebAssembly.Module | ArrayBuffer | ArrayBufferView | Response>;
+
+export interface InitOptions {
+  /** Upper bound on linear memory in bytes (default and ceiling: 4 GiB, what wasm32 allows). */
+  maxMemory?: number;
+}
+
+/** The raw kernel exports: numbers and pointers only. */
+export type Kernels = Record<string, (...args: number[]) => number> & {
+  memory: WebAssembly.Memory;
+  heap_base(): number;
+};
+
+// (module (func (result v128) i32.const 0 i32x4.splat)): validates only where SIMD is supported.
+const SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, 0x03, 0x02, 0x01,
+  0x00, 0x0a, 0x08, 0x01, 0x06, 0x00, 0x41, 0x00, 0xfd, 0x11, 0x0b,
+]);
+
+export function hasSimd(): boolean {
+  try {
+    return WebAssembly.validate(SIMD_PROBE);
+  } catch {
+    return false;
+  }
+}
+
+export class Runtime {
+  readonly kernels: Kernels;
+  readonly memory: LinearMemory;
+  private disposed = false;
+
+  constructor(instance: WebAssembly.Instance, options: InitOptions = {}) {
+    this.kernels = instance.exports as unknown as Kernels;
+    const max = options.maxMemory ?? 65536 * 65536;
+    if (!(typeof max === "number" && max > 0)) throw errors.option("maxMemory", max, "a positive number of bytes");
+    this.memory = new LinearMemory(this.kernels.memory, this.kernels.heap_base(), max);
+  }
+
+  /** A table from bytes already in the format (`data` as a file or ggml holds it). */
+  table(options: TableOptions): EmbeddingTable {
+    this.check();
+    return EmbeddingTable.fromBytes(this, options);
+  }
+
+  /** A table from f32 values, converted (quantized) on the way in. */
+  tableFromF32(values: Float32Array, options: TableFromF32Options): EmbeddingTable {
+    this.check();
+    return EmbeddingTable.fromF32(this, values, options);
+  }
+
+  /** Bytes of linear memory held by live tables and buffers. */
+  get bytesInUse(): number {
+    return this.memory.bytesInUse;
+  }
+
+  private check(): void {
+    if (this.disposed) throw errors.disposed("runtime");
+  }
+}
+
+/** Instantiate from any source; `loadDefault` supplies the packaged wasm when `source` is undefined. */
+export async function instantiate(
+  source: WasmSource | undefined,
+  loadDefault: () => Promise<WebAssembly.Module | ArrayBuffer | ArrayBufferView | Response>,
+  options: InitOptions = {},
+): Promise<Runtime> {
+  if (!hasSimd()) throw errors.noSimd();
+  let resolved: unknown = source === undefined ? await loadDefault() : await source;
+  if (typeof resolved === "string" || resolved instanceof URL) resolved = await fetch(resolved);
+  let instance: WebAssembly.Instance;
+  if (resolved instanceof WebAssembly.Module) {
+    instance = await WebAssembly.instantiate(resolved, {});
+  } else if (typeof Response !== "undefined" && resolved instanceof Response) {
+    if (!resolved.ok) throw new Error(`Fetching the wasm failed: HTTP ${resolved.status} ${resolved.statusText}.`);
+    const streaming = resolved.headers.get("content-type")?.startsWith("application/wasm");
+    if (streaming && typeof WebAssembly.instantiateStreaming === "function") {
+      instance = (await WebAssembly.instantiateStreaming(resolved, {})).instance;
+    } else {
+      instance = (await WebAssembly.instantiate(await resolved.arrayBuffer(), {})).instance;
+    }
+  } else if (resolved instanceof ArrayBuffer || ArrayBuffer.isView(resolved)) {
+    instance = (await WebAssembly.instantiate(resolved as BufferSource, {})).instance;
+  } else {
+    throw errors.badSource(resolved);
+  }
+  return new Runtime(instance, options);
+}
+
+export { describe };

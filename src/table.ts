@@ -1,0 +1,213 @@
+// EmbeddingTable: V rows of D values kept packed in linear memory, in one storage format.
+// Keys: V vocab, D dim, N ids; Dp = D padded to whole blocks (padding is zeros and never shows).
+import { errors } from "./errors.js";
+import { blocksPerRow, formatInfo, rowBytes, type Format, type FormatInfo } from "./formats.js";
+import { checkIdsKind, copyIds, type Ids } from "./ids.js";
+import type { Runtime } from "./runtime.js";
+
+export interface TableOptions {
+  vocab: number;
+  dim: number;
+  format: Format;
+  /** The packed rows, V * rowBytes bytes (rowBytes = ceil(D / blockElems) * blockBytes). */
+  data: ArrayBuffer | ArrayBufferView;
+}
+
+export interface TableFromF32Options {
+  vocab: number;
+  dim: number;
+  format: Format;
+}
+
+// Decode and convert in slices of this many output bytes, so the scratch stays in cache.
+const CHUNK_BYTES = 1 << 18;
+
+const registry =
+  typeof FinalizationRegistry !== "undefined"
+    ? new FinalizationRegistry<() => void>((release) => release())
+    : undefined;
+
+export class EmbeddingTable {
+  readonly vocab: number;
+  readonly dim: number;
+  readonly format: Format;
+  readonly info: FormatInfo;
+  /** Bytes of one packed row. */
+  readonly rowBytes: number;
+  /** Bytes of the packed table in linear memory. */
+  readonly byteLength: number;
+  private readonly rt: Runtime;
+  private ptrValue: number;
+
+  private constructor(rt: Runtime, vocab: number, dim: number, format: Format) {
+    checkDims(vocab, dim);
+    this.rt = rt;
+    this.vocab = vocab;
+    this.dim = dim;
+    this.info = formatInfo(format);
+    this.format = format;
+    this.rowBytes = rowBytes(this.info, dim);
+    this.byteLength = this.rowBytes * vocab;
+    this.ptrValue = rt.memory.alloc(this.byteLength);
+    // safety net only: a table dropped without dispose() gives its memory back when collected
+    const ptr = this.ptrValue;
+    const memory = rt.memory;
+    registry?.register(this, () => memory.dealloc(ptr), this);
+  }
+
+  static fromBytes(rt: Runtime, options: TableOptions): EmbeddingTable {
+    const { vocab, dim, format, data } = options ?? ({} as TableOptions);
+    formatInfo(format);
+    checkDims(vocab, dim);
+    const bytes = asBytes(data, "data");
+    const info = formatInfo(format);
+    const expected = rowBytes(info, dim) * vocab;
+    if (bytes.byteLength !== expected) {
+      throw errors.dataLength(
+        "data",
+        bytes.byteLength,
+        expected,
+        `${vocab} rows x ${rowBytes(info, dim)} bytes per ${format} row of dim ${dim}`,
+      );
+    }
+    const table = new EmbeddingTable(rt, vocab, dim, format);
+    rt.memory.u8().set(bytes, table.ptrValue);
+    return table;
+  }
+
+  static fromF32(rt: Runtime, values: Float32Array, options: TableFromF32Options): EmbeddingTable {
+    const { vocab, dim, format } = options ?? ({} as TableFromF32Options);
+    const info = formatInfo(format);
+    checkDims(vocab, dim);
+    if (!(values instanceof Float32Array)) throw errors.outKind("values", values);
+    if (values.length !== vocab * dim) {
+      throw errors.outLength("values", values.length, vocab * dim, `vocab ${vocab} x dim ${dim}`);
+    }
+    const table = new EmbeddingTable(rt, vocab, dim, format);
+    try {
+      table.encodeRows(values);
+    } catch (e) {
+      table.dispose();
+      throw e;
+    }
+    return table;
+  }
+
+  /** Pointer to the packed rows in linear memory (valid until dispose). */
+  get ptr(): number {
+    if (this.ptrValue < 0) throw errors.disposed("table");
+    return this.ptrValue;
+  }
+
+  /** Rows of `ids` as f32, N * D values, into `out` when given. */
+  lookup(ids: Ids, out?: Float32Array): Float32Array {
+    const tablePtr = this.ptr;
+    checkIdsKind(ids);
+    const n = ids.length;
+    const dim = this.dim;
+    if (out === undefined) out = new Float32Array(n * dim);
+    else if (!(out instanceof Float32Array)) throw errors.outKind("out", out);
+    else if (out.length !== n * dim) throw errors.outLength("out", out.length, n * dim, `${n} ids x dim ${dim}`);
+    if (n === 0) return out;
+    const mem = this.rt.memory;
+    const idsPtr = mem.alloc(n * 4);
+    try {
+      copyIds(ids, this.vocab, mem.u32(), idsPtr >>> 2);
+      if (this.format === "f32") {
+        // already f32: one copy straight from the table into the caller's array
+        const heap = mem.f32();
+        const u32 = mem.u32();
+        const base = tablePtr >>> 2;
+        for (let i = 0; i < n; i++) {
+          const start = base + u32[(idsPtr >>> 2) + i] * dim;
+          out.set(heap.subarray(start, start + dim), i * dim);
+        }
+      } else {
+        this.decodeInto(idsPtr, n, out);
+      }
+    } finally {
+      mem.dealloc(idsPtr);
+    }
+    return out;
+  }
+
+  /** A copy of the packed bytes (what a file would hold). */
+  bytes(): Uint8Array {
+    const ptr = this.ptr;
+    return this.rt.memory.u8().slice(ptr, ptr + this.byteLength);
+  }
+
+  dispose(): void {
+    if (this.ptrValue < 0) return;
+    registry?.unregister(this);
+    this.rt.memory.dealloc(this.ptrValue);
+    this.ptrValue = -1;
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  // Decode rows slice by slice into a cache-sized scratch, copying each slice out.
+  private decodeInto(idsPtr: number, n: number, out: Float32Array): void {
+    const mem = this.rt.memory;
+    const dim = this.dim;
+    const rowsPerChunk = Math.max(1, Math.floor(CHUNK_BYTES / (dim * 4)));
+    const chunkRows = Math.min(n, rowsPerChunk);
+    const scratch = mem.alloc(chunkRows * dim * 4);
+    const decode = this.rt.kernels[this.info.decode];
+    try {
+      for (let r = 0; r < n; r += chunkRows) {
+        const rows = Math.min(chunkRows, n - r);
+        decode(this.ptrValue, this.rowBytes, idsPtr + r * 4, rows, dim, scratch);
+        out.set(mem.f32().subarray(scratch >>> 2, (scratch >>> 2) + rows * dim), r * dim);
+      }
+    } finally {
+      mem.dealloc(scratch);
+    }
+  }
+
+  // Convert f32 rows into this table's format, slice by slice; rows are zero-padded to whole blocks.
+  private encodeRows(values: Float32Array): void {
+    const mem = this.rt.memory;
+    const encode = this.rt.kernels[this.info.encode];
+    const dim = this.dim;
+    const paddedDim = blocksPerRow(this.info, dim) * this.info.blockElems;
+    const rowsPerChunk = Math.max(1, Math.floor(CHUNK_BYTES / (paddedDim * 4)));
+    const chunkRows = Math.min(this.vocab, rowsPerChunk);
+    const scratch = mem.alloc(chunkRows * paddedDim * 4);
+    try {
+      for (let r = 0; r < this.vocab; r += chunkRows) {
+        const rows = Math.min(chunkRows, this.vocab - r);
+        const heap = mem.f32();
+        const at = scratch >>> 2;
+        if (paddedDim === dim) {
+          heap.set(values.subarray(r * dim, (r + rows) * dim), at);
+        } else {
+          for (let i = 0; i < rows; i++) {
+            heap.set(values.subarray((r + i) * dim, (r + i + 1) * dim), at + i * paddedDim);
+            heap.fill(0, at + i * paddedDim + dim, at + (i + 1) * paddedDim);
+          }
+        }
+        encode(scratch, rows * paddedDim, this.ptrValue + r * this.rowBytes);
+      }
+    } finally {
+      mem.dealloc(scratch);
+    }
+  }
+}
+
+function checkDims(vocab: unknown, dim: unknown): void {
+  if (!(typeof vocab === "number" && Number.isInteger(vocab) && vocab > 0 && vocab < 2 ** 31)) {
+    throw errors.notPositiveInt("vocab", vocab);
+  }
+  if (!(typeof dim === "number" && Number.isInteger(dim) && dim > 0 && dim < 2 ** 24)) {
+    throw errors.notPositiveInt("dim", dim);
+  }
+}
+
+function asBytes(data: unknown, name: string): Uint8Array {
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  throw errors.dataKind(name, data);
+}

@@ -1,0 +1,49 @@
+// The one tolerance helper: |actual - expected| <= atol + rtol * |expected|, element by element.
+// Reports the first mismatching indices with both values. NaN matches NaN only when `nan: true`.
+import { expect } from "vitest";
+
+export interface Tolerance {
+  atol?: number;
+  rtol?: number;
+  nan?: boolean;
+}
+
+export function expectClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  { atol = 0, rtol = 0, nan = false }: Tolerance,
+  label: string,
+): void {
+  expect(actual.length, `${label}: length`).toBe(expected.length);
+  const bad: string[] = [];
+  let count = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i];
+    const e = expected[i];
+    const ok =
+      Number.isNaN(e) ? nan && Number.isNaN(a) : a === e || Math.abs(a - e) <= atol + rtol * Math.abs(e);
+    if (!ok) {
+      count++;
+      if (bad.length < 8) bad.push(`[${i}] got ${a}, expected ${e} (diff ${Math.abs(a - e)})`);
+    }
+  }
+  if (count > 0) {
+    expect.fail(`${label}: ${count} of ${expected.length} values differ (atol ${atol}, rtol ${rtol}):\n  ${bad.join("\n  ")}`);
+  }
+}
+
+/** Bit-for-bit equality of two f32 arrays (NaN payloads and signed zeros included). */
+export function expectSameBits(actual: Float32Array, expected: Float32Array, label: string): void {
+  const a = new Uint32Array(actual.buffer, actual.byteOffset, actual.length);
+  const e = new Uint32Array(expected.buffer, expected.byteOffset, expected.length);
+  expect(a.length, `${label}: length`).toBe(e.length);
+  const bad: string[] = [];
+  let count = 0;
+  for (let i = 0; i < e.length; i++) {
+    if (a[i] !== e[i]) {
+      count++;
+      if (bad.length < 8) bad.push(`[${i}] got 0x${a[i].toString(16)} (${actual[i]}), expected 0x${e[i].toString(16)} (${expected[i]})`);
+    }
+  }
+  if (count > 0) expect.fail(`${label}: ${count} of ${e.length} values differ in bits:\n  ${bad.join("\n  ")}`);
+}
