@@ -6,6 +6,7 @@ import { checkedId, checkIdsKind, copyIds, type Ids } from "./ids.js";
 import type { Runtime } from "./runtime.js";
 import { analogy, nearest, type NearestOptions } from "./nearest.js";
 import { argmax, project, topk, type ProjectOptions, type TopK, type TopKOptions } from "./project.js";
+import { embedRows, type EmbedOptions } from "./embed.js";
 
 export interface TableOptions {
   vocab: number;
@@ -140,6 +141,11 @@ export class EmbeddingTable {
       mem.dealloc(idsPtr);
     }
     return out;
+  }
+
+  /** Token rows scaled and summed with position / token-type rows or sinusoidal positions (see embed.ts). */
+  embed(ids: Ids, options?: EmbedOptions): Float32Array {
+    return embedRows(this, this.rt, ids, options);
   }
 
   /** A copy of the packed bytes (what a file would hold). */
