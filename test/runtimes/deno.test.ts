@@ -20,7 +20,7 @@ describe("runtime: deno", () => {
   it("runs the smoke checks on bitembed/inline with no permissions", async () => {
     const deno = tool("deno");
     built("build/inline.js");
-    const result = parseResult(await run(deno, [...flags, "examples/deno/smoke.js", "bitembed/inline"]));
+    const result = parseResult(await run(deno, [...flags, "examples/deno/inline.js"]));
     expect(result.entry).toMatch(/\/build\/inline\.js$/);
     expectSmoke(result);
   });
