@@ -68,6 +68,15 @@ export class Runtime {
     return this.memory.bytesInUse;
   }
 
+  /** Drop this runtime: every later call on it (or its tables) throws. Memory goes with the instance. */
+  dispose(): void {
+    this.disposed = true;
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
   private check(): void {
     if (this.disposed) throw errors.disposed("runtime");
   }
