@@ -97,6 +97,27 @@ describe.each(Object.keys(TERNARY_REFERENCE) as (keyof typeof TERNARY_REFERENCE)
     },
   );
 
+  it.each([1, 65, 100, 255])("dim %i: the kernel writes exactly n * dim floats (the padded tail never lands)", (dim) => {
+    const vocab = 3;
+    using table = rt.tableFromF32(randomValues(vocab * dim, dim), { vocab, dim, format });
+    const ids = [2, 0, 1];
+    const mem = rt.memory;
+    const idsPtr = mem.alloc(ids.length * 4);
+    const outBytes = ids.length * dim * 4;
+    const outPtr = mem.alloc(outBytes + 1024);
+    try {
+      mem.u32().set(ids, idsPtr >>> 2);
+      mem.u8().fill(0xab, outPtr, outPtr + outBytes + 1024);
+      rt.kernels[info.decode](table.ptr, table.rowBytes, idsPtr, ids.length, dim, outPtr);
+      expect(mem.u8().subarray(outPtr + outBytes, outPtr + outBytes + 1024).every((b) => b === 0xab)).toBe(true);
+      const got = mem.f32().slice(outPtr >>> 2, (outPtr >>> 2) + ids.length * dim);
+      expectSameBits(got, table.lookup(ids), `${format} dim ${dim} raw kernel`);
+    } finally {
+      mem.dealloc(outPtr);
+      mem.dealloc(idsPtr);
+    }
+  });
+
   it("random tables (fast-check): quantize and lookup match the reference bit for bit", () => {
     fc.assert(
       fc.property(
