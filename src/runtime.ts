@@ -4,6 +4,8 @@
 import { errors, describe } from "./errors.js";
 import { LinearMemory } from "./memory.js";
 import { EmbeddingTable, type TableOptions, type TableFromF32Options } from "./table.js";
+import { Rope } from "./rope.js";
+import type { RopeConfig } from "./rope-freqs.js";
 
 export type WasmSource =
   | WebAssembly.Module
@@ -61,6 +63,12 @@ export class Runtime {
   tableFromF32(values: Float32Array, options: TableFromF32Options): EmbeddingTable {
     this.check();
     return EmbeddingTable.fromF32(this, values, options);
+  }
+
+  /** Rotary position embeddings for one config (see Rope). */
+  rope(config: RopeConfig): Rope {
+    this.check();
+    return new Rope(this, config);
   }
 
   /** Bytes of linear memory held by live tables and buffers. */

@@ -4,6 +4,7 @@ import { errors } from "./errors.js";
 import { blocksPerRow, formatInfo, rowBytes, type Format, type FormatInfo } from "./formats.js";
 import { checkedId, checkIdsKind, copyIds, type Ids } from "./ids.js";
 import type { Runtime } from "./runtime.js";
+import { embedRows, type EmbedOptions } from "./embed.js";
 
 export interface TableOptions {
   vocab: number;
@@ -128,6 +129,11 @@ export class EmbeddingTable {
       mem.dealloc(idsPtr);
     }
     return out;
+  }
+
+  /** Token rows scaled and summed with position / token-type rows or sinusoidal positions (see embed.ts). */
+  embed(ids: Ids, options?: EmbedOptions): Float32Array {
+    return embedRows(this, this.rt, ids, options);
   }
 
   /** A copy of the packed bytes (what a file would hold). */
