@@ -7,5 +7,7 @@ export { decode_bf16, encode_bf16 } from "./formats/bf16";
 export { decode_q2_0, encode_q2_0 } from "./formats/q2_0";
 export { decode_tq1_0, encode_tq1_0 } from "./formats/tq1_0";
 export { decode_tq2_0, encode_tq2_0 } from "./formats/tq2_0";
+export { project_rows, row_norms, find_nan } from "./project";
+export { topk_push, topk_finish, scores_cosine, scores_l2, logits_post } from "./topk";
 export { rope_table, rope_apply_norm, rope_apply_neox, add_sinusoid } from "./rope";
 export { scale_add_f32, scale_f32 } from "./embed";
