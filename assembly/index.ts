@@ -4,3 +4,7 @@ export { heap_base } from "./heap";
 export { decode_f32, encode_f32 } from "./formats/f32";
 export { decode_f16, encode_f16 } from "./formats/f16";
 export { decode_bf16, encode_bf16 } from "./formats/bf16";
+export { project_rows, row_norms, find_nan } from "./project";
+export { topk_push, topk_finish, scores_cosine, scores_l2, logits_post } from "./topk";
+export { rope_table, rope_apply_norm, rope_apply_neox, add_sinusoid } from "./rope";
+export { scale_add_f32, scale_f32 } from "./embed";
