@@ -45,6 +45,8 @@ export const errors = {
     ),
   // RoPE, positions and embedding sums
   configKind: (name: string, got: unknown) => new TypeError(`\`${name}\` must be an object, got ${describe(got)}.`),
+  tableKind: (name: string, got: unknown) =>
+    new TypeError(`\`${name}\` must be an EmbeddingTable, got ${describe(got)}.`),
   unknownChoice: (name: string, got: unknown, valid: readonly string[]) =>
     new TypeError(`Unknown \`${name}\` ${describe(got)}. Expected one of: ${valid.join(", ")}.`),
   positionsKind: (name: string, got: unknown) =>
