@@ -6,3 +6,7 @@ export { decode_f16, encode_f16 } from "./formats/f16";
 export { decode_bf16, encode_bf16 } from "./formats/bf16";
 export { tmac_lut, tmac_project1, tmac_projectn } from "./tmac";
 export { tmac_tile, tmac_tile_q1_0 } from "./tmac_tile";
+export { project_rows, row_norms, find_nan } from "./project";
+export { topk_push, topk_finish, scores_cosine, scores_l2, logits_post } from "./topk";
+export { rope_table, rope_apply_norm, rope_apply_neox, add_sinusoid } from "./rope";
+export { scale_add_f32, scale_f32 } from "./embed";

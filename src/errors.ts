@@ -22,8 +22,8 @@ export const errors = {
     new RangeError(`\`${name}\` has ${got} bytes, expected ${expected} (${detail}).`),
   idsKind: (got: unknown) =>
     new TypeError(`\`ids\` must be an Int32Array, a Uint32Array or an array of numbers, got ${describe(got)}.`),
-  idOutOfRange: (id: unknown, position: number, vocab: number) =>
-    new RangeError(`\`ids[${position}]\` is ${describe(id)}: not an integer in [0, ${vocab - 1}] (vocab ${vocab}).`),
+  idOutOfRange: (id: unknown, position: number, vocab: number, name = "ids") =>
+    new RangeError(`\`${name}[${position}]\` is ${describe(id)}: not an integer in [0, ${vocab - 1}] (vocab ${vocab}).`),
   outLength: (name: string, got: number, expected: number, detail: string) =>
     new RangeError(`\`${name}\` has length ${got}, expected ${expected} (${detail}).`),
   outKind: (name: string, got: unknown) =>
@@ -43,6 +43,31 @@ export const errors = {
     new TypeError(
       `\`init(source)\` takes a WebAssembly.Module, bytes, a URL or string, a Response, or a promise of one; got ${describe(got)}.`,
     ),
+  // RoPE, positions and embedding sums
+  configKind: (name: string, got: unknown) => new TypeError(`\`${name}\` must be an object, got ${describe(got)}.`),
+  unknownChoice: (name: string, got: unknown, valid: readonly string[]) =>
+    new TypeError(`Unknown \`${name}\` ${describe(got)}. Expected one of: ${valid.join(", ")}.`),
+  positionsKind: (name: string, got: unknown) =>
+    new TypeError(`\`${name}\` must be an Int32Array, a Uint32Array or an array of numbers, got ${describe(got)}.`),
+  badPosition: (name: string, got: unknown, index: number, limit: number) =>
+    new RangeError(`\`${name}[${index}]\` is ${describe(got)}: not an integer in [0, ${limit - 1}].`),
+  missingKey: (key: string, what: string) =>
+    new TypeError(`The metadata has no \`${key}\`; it is needed for ${what}.`),
+  unknownArchitecture: (arch: unknown, known: readonly string[]) =>
+    new TypeError(
+      `No RoPE pairing known for \`general.architecture\` ${describe(arch)}. Known: ${known.join(", ")}; ` +
+        "pass `{ pairing }` in the options to choose one.",
+    ),
   option: (name: string, got: unknown, expected: string) =>
     new RangeError(`\`${name}\` is ${describe(got)}; expected ${expected}.`),
+  hiddenLength: (name: string, got: number, dim: number) =>
+    new RangeError(`\`${name}\` has length ${got}, expected a positive multiple of dim ${dim} (N hidden vectors x dim).`),
+  hiddenNaN: (name: string, index: number, dim: number) =>
+    new RangeError(
+      `\`${name}[${index}]\` is NaN (vector ${Math.floor(index / dim)}, element ${index % dim}); hidden states must be numbers.`,
+    ),
+  unknownMode: (got: unknown, valid: readonly string[]) =>
+    new TypeError(`Unknown \`mode\` ${describe(got)}. Expected one of: ${valid.join(", ")}.`),
+  unknownMetric: (got: unknown, valid: readonly string[]) =>
+    new TypeError(`Unknown \`metric\` ${describe(got)}. Expected one of: ${valid.join(", ")}.`),
 };

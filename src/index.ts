@@ -4,3 +4,27 @@ export { Runtime, instantiate, hasSimd, type InitOptions, type WasmSource } from
 export { EmbeddingTable, type TableOptions, type TableFromF32Options } from "./table.js";
 export { LinearMemory } from "./memory.js";
 export type { Ids } from "./ids.js";
+export { PROJECT_MODES, type ProjectMode, type ProjectOptions, type TopKOptions, type TopK } from "./project.js";
+export { METRICS, type Metric, type NearestOptions } from "./nearest.js";
+export { softmax, logSoftmax, scaleLogits, softcap, type SoftmaxOptions } from "./logits.js";
+export { Rope } from "./rope.js";
+export {
+  resolveRopeConfig,
+  ropeFrequencies,
+  ROPE_PAIRINGS,
+  ROPE_SCALINGS,
+  type RopeConfig,
+  type RopePairing,
+  type RopeScaling,
+  type RopeScalingType,
+  type ResolvedRopeConfig,
+} from "./rope-freqs.js";
+export {
+  ropeConfigFromGGUF,
+  ropeConfigFromHF,
+  GGUF_ROPE_PAIRING,
+  type GGUFRopeOptions,
+  type HFRopeOptions,
+} from "./rope-metadata.js";
+export type { Positions } from "./positions.js";
+export { embeddingScale, type EmbedOptions } from "./embed.js";

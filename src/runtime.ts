@@ -4,6 +4,8 @@
 import { errors, describe } from "./errors.js";
 import { LinearMemory } from "./memory.js";
 import { EmbeddingTable, type TableOptions, type TableFromF32Options } from "./table.js";
+import { Rope } from "./rope.js";
+import type { RopeConfig } from "./rope-freqs.js";
 
 export type WasmSource =
   | WebAssembly.Module
@@ -63,9 +65,24 @@ export class Runtime {
     return EmbeddingTable.fromF32(this, values, options);
   }
 
+  /** Rotary position embeddings for one config (see Rope). */
+  rope(config: RopeConfig): Rope {
+    this.check();
+    return new Rope(this, config);
+  }
+
   /** Bytes of linear memory held by live tables and buffers. */
   get bytesInUse(): number {
     return this.memory.bytesInUse;
+  }
+
+  /** Drop this runtime: every later call on it (or its tables) throws. Memory goes with the instance. */
+  dispose(): void {
+    this.disposed = true;
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 
   private check(): void {

@@ -2,8 +2,11 @@
 // Keys: V vocab, D dim, N ids; Dp = D padded to whole blocks (padding is zeros and never shows).
 import { errors } from "./errors.js";
 import { blocksPerRow, formatInfo, rowBytes, type Format, type FormatInfo } from "./formats.js";
-import { checkIdsKind, copyIds, type Ids } from "./ids.js";
+import { checkedId, checkIdsKind, copyIds, type Ids } from "./ids.js";
 import type { Runtime } from "./runtime.js";
+import { analogy, nearest, type NearestOptions } from "./nearest.js";
+import { argmax, project, topk, type ProjectOptions, type TopK, type TopKOptions } from "./project.js";
+import { embedRows, type EmbedOptions } from "./embed.js";
 
 export interface TableOptions {
   vocab: number;
@@ -38,6 +41,8 @@ export class EmbeddingTable {
   readonly byteLength: number;
   private readonly rt: Runtime;
   private ptrValue: number;
+  // wasm blocks derived from the rows (row norms, tiled layouts), built on first use, freed with the table
+  private readonly attachments = new Map<string, number>();
 
   private constructor(rt: Runtime, vocab: number, dim: number, format: Format) {
     checkDims(vocab, dim);
@@ -52,7 +57,15 @@ export class EmbeddingTable {
     // safety net only: a table dropped without dispose() gives its memory back when collected
     const ptr = this.ptrValue;
     const memory = rt.memory;
-    registry?.register(this, () => memory.dealloc(ptr), this);
+    const attachments = this.attachments;
+    registry?.register(
+      this,
+      () => {
+        memory.dealloc(ptr);
+        attachments.forEach((p) => memory.dealloc(p));
+      },
+      this,
+    );
   }
 
   static fromBytes(rt: Runtime, options: TableOptions): EmbeddingTable {
@@ -110,25 +123,29 @@ export class EmbeddingTable {
     else if (out.length !== n * dim) throw errors.outLength("out", out.length, n * dim, `${n} ids x dim ${dim}`);
     if (n === 0) return out;
     const mem = this.rt.memory;
+    if (this.format === "f32") {
+      // already f32: each row is copied once, straight from the table into the caller's array
+      const heap = mem.f32();
+      const base = tablePtr >>> 2;
+      for (let i = 0; i < n; i++) {
+        const start = base + checkedId(ids, i, this.vocab) * dim;
+        out.set(heap.subarray(start, start + dim), i * dim);
+      }
+      return out;
+    }
     const idsPtr = mem.alloc(n * 4);
     try {
       copyIds(ids, this.vocab, mem.u32(), idsPtr >>> 2);
-      if (this.format === "f32") {
-        // already f32: one copy straight from the table into the caller's array
-        const heap = mem.f32();
-        const u32 = mem.u32();
-        const base = tablePtr >>> 2;
-        for (let i = 0; i < n; i++) {
-          const start = base + u32[(idsPtr >>> 2) + i] * dim;
-          out.set(heap.subarray(start, start + dim), i * dim);
-        }
-      } else {
-        this.decodeInto(idsPtr, n, out);
-      }
+      this.decodeInto(idsPtr, n, out);
     } finally {
       mem.dealloc(idsPtr);
     }
     return out;
+  }
+
+  /** Token rows scaled and summed with position / token-type rows or sinusoidal positions (see embed.ts). */
+  embed(ids: Ids, options?: EmbedOptions): Float32Array {
+    return embedRows(this, this.rt, ids, options);
   }
 
   /** A copy of the packed bytes (what a file would hold). */
@@ -137,9 +154,57 @@ export class EmbeddingTable {
     return this.rt.memory.u8().slice(ptr, ptr + this.byteLength);
   }
 
+  /**
+   * Logits of N hidden vectors (`hidden` is N * D values): N * V values, vector 0's first.
+   * Each batch of vectors reads the table once.
+   */
+  project(hidden: Float32Array, options?: ProjectOptions): Float32Array {
+    return project(this, hidden, options);
+  }
+
+  /** The K highest-scoring rows per hidden vector, best first; logits never leave wasm. */
+  topk(hidden: Float32Array, k: number, options?: TopKOptions): TopK {
+    return topk(this, hidden, k, options);
+  }
+
+  /** The highest-scoring row per hidden vector (N ids). */
+  argmax(hidden: Float32Array, options?: TopKOptions): Int32Array {
+    return argmax(this, hidden, options);
+  }
+
+  /** The K rows nearest to `vector` by cosine (default), dot product or Euclidean distance. */
+  nearest(vector: Float32Array, k: number, options?: NearestOptions): TopK {
+    return nearest(this, vector, k, options);
+  }
+
+  /** Rows nearest to unit(a) - unit(b) + unit(c), inputs excluded: analogy(king, man, woman) -> queen. */
+  analogy(a: number, b: number, c: number, k = 1): TopK {
+    return analogy(this, a, b, c, k);
+  }
+
+  /** @internal The runtime whose memory holds this table. */
+  get runtime(): Runtime {
+    return this.rt;
+  }
+
+  /** @internal A wasm block derived from this table (freed with it), or undefined. */
+  attached(key: string): number | undefined {
+    this.ptr;
+    return this.attachments.get(key);
+  }
+
+  /** @internal Keep `ptr` (from this runtime's allocator) with the table; freed on dispose. */
+  attach(key: string, ptr: number): void {
+    const old = this.attachments.get(key);
+    if (old !== undefined) this.rt.memory.dealloc(old);
+    this.attachments.set(key, ptr);
+  }
+
   dispose(): void {
     if (this.ptrValue < 0) return;
     registry?.unregister(this);
+    this.attachments.forEach((p) => this.rt.memory.dealloc(p));
+    this.attachments.clear();
     this.rt.memory.dealloc(this.ptrValue);
     this.ptrValue = -1;
   }
