@@ -4,6 +4,9 @@
 // Keys: R rows in the slice, B hidden vectors (batch), D dim, S stride of out (values per hidden vector).
 import { decode_f16 } from "./formats/f16";
 import { decode_bf16 } from "./formats/bf16";
+import { decode_q2_0 } from "./formats/q2_0";
+import { decode_tq1_0 } from "./formats/tq1_0";
+import { decode_tq2_0 } from "./formats/tq2_0";
 
 // GGUF type ids, as in src/formats.ts: the TS side passes the table's id.
 const F32: i32 = 0;
@@ -136,6 +139,9 @@ function decodeRows(format: i32, rows: usize, rowBytes: usize, iota: usize, nrow
   switch (format) {
     case F16: decode_f16(rows, rowBytes, iota, nrows, dim, out); break;
     case BF16: decode_bf16(rows, rowBytes, iota, nrows, dim, out); break;
+    case 42: decode_q2_0(rows, rowBytes, iota, nrows, dim, out); break; // Q2_0
+    case 34: decode_tq1_0(rows, rowBytes, iota, nrows, dim, out); break; // TQ1_0
+    case 35: decode_tq2_0(rows, rowBytes, iota, nrows, dim, out); break; // TQ2_0
     default: unreachable();
   }
 }
