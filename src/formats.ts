@@ -19,6 +19,9 @@ export const FORMATS = Object.freeze({
   f32: { name: "f32", id: 0, blockElems: 1, blockBytes: 4, decode: "decode_f32", encode: "encode_f32", description: "IEEE binary32" },
   f16: { name: "f16", id: 1, blockElems: 1, blockBytes: 2, decode: "decode_f16", encode: "encode_f16", description: "IEEE binary16" },
   bf16: { name: "bf16", id: 30, blockElems: 1, blockBytes: 2, decode: "decode_bf16", encode: "encode_bf16", description: "bfloat16" },
+  q2_0: { name: "q2_0", id: 42, blockElems: 64, blockBytes: 18, decode: "decode_q2_0", encode: "encode_q2_0", description: "2-bit codes {-1, 0, 1, 2} x f16 scale per 64 (ternary Bonsai)" },
+  tq1_0: { name: "tq1_0", id: 34, blockElems: 256, blockBytes: 54, decode: "decode_tq1_0", encode: "encode_tq1_0", description: "ternary, base-3 packed (1.69 bits) x f16 scale per 256" },
+  tq2_0: { name: "tq2_0", id: 35, blockElems: 256, blockBytes: 66, decode: "decode_tq2_0", encode: "encode_tq2_0", description: "ternary, 2-bit codes x f16 scale per 256" },
 } as const satisfies Record<string, FormatInfo>);
 
 export type Format = keyof typeof FORMATS;
