@@ -30,6 +30,7 @@ const SCALINGS: Record<string, RopeConfig["scaling"]> = {
   dynamicFixed: { type: "dynamic", factor: 4, originalContext: 2048, seqLen: 30000 },
   yarn: { type: "yarn", factor: 4, originalContext: 32768 },
   yarnBetas: { type: "yarn", factor: 16, originalContext: 4096, betaFast: 16, betaSlow: 2, attnFactor: 0.8 },
+  yarnUntruncated: { type: "yarn", factor: 32, originalContext: 4096, truncate: false },
   llama3: { type: "llama3", factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalContext: 8192 },
   freqs: { type: "freqs", divisors: Float32Array.from({ length: 32 }, (_, i) => 1 + (i % 5) * 0.75) },
 };
@@ -265,6 +266,12 @@ describe("large positions", () => {
     expectSameBits(b, a, "Uint32Array");
     const c = rope.apply(x.slice(0, 16), Int32Array.of(5, 2 ** 31 - 1), 1);
     expectSameBits(c, a.subarray(0, 16), "Int32Array");
+    // x may be a view into a larger buffer: only its own values change
+    const big = new Float32Array(40).fill(7);
+    big.set(x, 8);
+    rope.apply(big.subarray(8, 32), [5, 2 ** 31 - 1, 2 ** 32 - 1], 1);
+    expectSameBits(big.subarray(8, 32), a, "subarray");
+    expect([...big.subarray(0, 8), ...big.subarray(32)]).toEqual(new Array(16).fill(7));
     rope.dispose();
   });
 });
@@ -285,6 +292,7 @@ describe("errors", () => {
     [{ ...ok, scaling: { type: "freqs", divisors: new Float32Array(3) } }, /`scaling\.divisors` has length 3, expected 4/],
     [{ ...ok, scaling: { type: "freqs", divisors: [1, 1, 0, 1] } }, /`scaling\.divisors\[2\]` is 0/],
     [{ ...ok, scaling: { type: "ntk" } }, /Unknown `scaling\.type` "ntk"/],
+    [{ ...ok, scaling: { type: "yarn", factor: 2, originalContext: 64, truncate: "no" } }, /`scaling\.truncate` is "no"/],
     [null, /`config` must be an object/],
   ])("config %# throws naming the field", (cfg, message) => {
     expect(() => rt.rope(cfg as RopeConfig)).toThrow(message);
