@@ -4,6 +4,8 @@ export { heap_base } from "./heap";
 export { decode_f32, encode_f32 } from "./formats/f32";
 export { decode_f16, encode_f16 } from "./formats/f16";
 export { decode_bf16, encode_bf16 } from "./formats/bf16";
+export { tmac_lut, tmac_project1, tmac_projectn } from "./tmac";
+export { tmac_tile, tmac_tile_q1_0 } from "./tmac_tile";
 export { decode_q2_0, encode_q2_0 } from "./formats/q2_0";
 export { decode_tq1_0, encode_tq1_0 } from "./formats/tq1_0";
 export { decode_tq2_0, encode_tq2_0 } from "./formats/tq2_0";
