@@ -4,3 +4,7 @@ export { heap_base } from "./heap";
 export { decode_f32, encode_f32 } from "./formats/f32";
 export { decode_f16, encode_f16 } from "./formats/f16";
 export { decode_bf16, encode_bf16 } from "./formats/bf16";
+export { decode_q8_0, encode_q8_0 } from "./formats/q8_0";
+export { decode_q4_0, encode_q4_0 } from "./formats/q4_0";
+export { decode_q4_1, encode_q4_1 } from "./formats/q4_1";
+export { decode_q1_0, encode_q1_0 } from "./formats/q1_0";

@@ -3,6 +3,7 @@
 // wasm; the per-runtime entries (src/entries/) supply the default source.
 import { errors, describe } from "./errors.js";
 import { LinearMemory } from "./memory.js";
+import { dequantize, quantize, rememberRuntime, type QuantizeOptions } from "./quantize.js";
 import { EmbeddingTable, type TableOptions, type TableFromF32Options } from "./table.js";
 
 export type WasmSource =
@@ -49,6 +50,7 @@ export class Runtime {
     const max = options.maxMemory ?? 65536 * 65536;
     if (!(typeof max === "number" && max > 0)) throw errors.option("maxMemory", max, "a positive number of bytes");
     this.memory = new LinearMemory(this.kernels.memory, this.kernels.heap_base(), max);
+    rememberRuntime(this);
   }
 
   /** A table from bytes already in the format (`data` as a file or ggml holds it). */
@@ -61,6 +63,18 @@ export class Runtime {
   tableFromF32(values: Float32Array, options: TableFromF32Options): EmbeddingTable {
     this.check();
     return EmbeddingTable.fromF32(this, values, options);
+  }
+
+  /** f32 rows -> the bytes of `format`, byte-identical to ggml's reference quantizers (see `quantize`). */
+  quantize(values: Float32Array, options: Omit<QuantizeOptions, "runtime">): Uint8Array {
+    this.check();
+    return quantize(values, { ...options, runtime: this });
+  }
+
+  /** The bytes of `format` -> f32 rows, as ggml dequantizes them (see `dequantize`). */
+  dequantize(data: ArrayBuffer | ArrayBufferView, options: Omit<QuantizeOptions, "runtime">): Float32Array {
+    this.check();
+    return dequantize(data, { ...options, runtime: this });
   }
 
   /** Bytes of linear memory held by live tables and buffers. */
