@@ -8,3 +8,5 @@ export { decode_q8_0, encode_q8_0 } from "./formats/q8_0";
 export { decode_q4_0, encode_q4_0 } from "./formats/q4_0";
 export { decode_q4_1, encode_q4_1 } from "./formats/q4_1";
 export { decode_q1_0, encode_q1_0 } from "./formats/q1_0";
+export { rope_table, rope_apply_norm, rope_apply_neox, add_sinusoid } from "./rope";
+export { scale_add_f32, scale_f32 } from "./embed";

@@ -66,6 +66,21 @@ export const errors = {
     new Error(
       "`quantize` needs an initialised runtime: call `await init()` first, or pass `{ runtime }` (or use `rt.quantize`).",
     ),
+  // RoPE, positions and embedding sums
+  configKind: (name: string, got: unknown) => new TypeError(`\`${name}\` must be an object, got ${describe(got)}.`),
+  unknownChoice: (name: string, got: unknown, valid: readonly string[]) =>
+    new TypeError(`Unknown \`${name}\` ${describe(got)}. Expected one of: ${valid.join(", ")}.`),
+  positionsKind: (name: string, got: unknown) =>
+    new TypeError(`\`${name}\` must be an Int32Array, a Uint32Array or an array of numbers, got ${describe(got)}.`),
+  badPosition: (name: string, got: unknown, index: number, limit: number) =>
+    new RangeError(`\`${name}[${index}]\` is ${describe(got)}: not an integer in [0, ${limit - 1}].`),
+  missingKey: (key: string, what: string) =>
+    new TypeError(`The metadata has no \`${key}\`; it is needed for ${what}.`),
+  unknownArchitecture: (arch: unknown, known: readonly string[]) =>
+    new TypeError(
+      `No RoPE pairing known for \`general.architecture\` ${describe(arch)}. Known: ${known.join(", ")}; ` +
+        "pass `{ pairing }` in the options to choose one.",
+    ),
   option: (name: string, got: unknown, expected: string) =>
     new RangeError(`\`${name}\` is ${describe(got)}; expected ${expected}.`),
 };

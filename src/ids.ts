@@ -10,10 +10,13 @@ export function checkIdsKind(ids: unknown): asserts ids is Ids {
 /** Copy ids into `dest` (a u32 view) at `at`, throwing on the first id that is not an integer in [0, vocab). */
 export function copyIds(ids: Ids, vocab: number, dest: Uint32Array, at: number): void {
   const n = ids.length;
-  for (let i = 0; i < n; i++) {
-    const id = ids[i];
-    // `id >>> 0 === id` holds only for integers in [0, 2^32): it rejects NaN, fractions, negatives, strings
-    if (!(typeof id === "number" && id >>> 0 === id && id < vocab)) throw errors.idOutOfRange(id, i, vocab);
-    dest[at + i] = id;
-  }
+  for (let i = 0; i < n; i++) dest[at + i] = checkedId(ids, i, vocab);
+}
+
+/** The id at position i, checked: an integer in [0, vocab). `id >>> 0 === id` holds only for integers in
+ *  [0, 2^32): it rejects NaN, fractions, negatives and non-numbers. */
+export function checkedId(ids: Ids, i: number, vocab: number): number {
+  const id = ids[i];
+  if (!(typeof id === "number" && id >>> 0 === id && id < vocab)) throw errors.idOutOfRange(id, i, vocab);
+  return id;
 }

@@ -5,3 +5,24 @@ export { EmbeddingTable, type TableOptions, type TableFromF32Options, type Table
 export { quantize, dequantize, type QuantizeOptions, type DequantizeOptions } from "./quantize.js";
 export { LinearMemory } from "./memory.js";
 export type { Ids } from "./ids.js";
+export { Rope } from "./rope.js";
+export {
+  resolveRopeConfig,
+  ropeFrequencies,
+  ROPE_PAIRINGS,
+  ROPE_SCALINGS,
+  type RopeConfig,
+  type RopePairing,
+  type RopeScaling,
+  type RopeScalingType,
+  type ResolvedRopeConfig,
+} from "./rope-freqs.js";
+export {
+  ropeConfigFromGGUF,
+  ropeConfigFromHF,
+  GGUF_ROPE_PAIRING,
+  type GGUFRopeOptions,
+  type HFRopeOptions,
+} from "./rope-metadata.js";
+export type { Positions } from "./positions.js";
+export { embeddingScale, type EmbedOptions } from "./embed.js";

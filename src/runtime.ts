@@ -3,8 +3,10 @@
 // wasm; the per-runtime entries (src/entries/) supply the default source.
 import { errors, describe } from "./errors.js";
 import { LinearMemory } from "./memory.js";
-import { dequantize, quantize, rememberRuntime, type QuantizeOptions } from "./quantize.js";
+import { dequantize, forgetRuntime, quantize, rememberRuntime, type QuantizeOptions } from "./quantize.js";
 import { EmbeddingTable, type TableOptions, type TableFromF32Options } from "./table.js";
+import { Rope } from "./rope.js";
+import type { RopeConfig } from "./rope-freqs.js";
 
 export type WasmSource =
   | WebAssembly.Module
@@ -77,9 +79,25 @@ export class Runtime {
     return dequantize(data, { ...options, runtime: this });
   }
 
+  /** Rotary position embeddings for one config (see Rope). */
+  rope(config: RopeConfig): Rope {
+    this.check();
+    return new Rope(this, config);
+  }
+
   /** Bytes of linear memory held by live tables and buffers. */
   get bytesInUse(): number {
     return this.memory.bytesInUse;
+  }
+
+  /** Drop this runtime: every later call on it (or its tables) throws. Memory goes with the instance. */
+  dispose(): void {
+    this.disposed = true;
+    forgetRuntime(this);
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 
   private check(): void {

@@ -2,9 +2,10 @@
 // Keys: V vocab, D dim, N ids; Dp = D padded to whole blocks (padding is zeros and never shows).
 import { CHUNK_BYTES, decodeRows, encodeRows } from "./codec.js";
 import { errors } from "./errors.js";
-import { formatInfo, rowBytes, type Format, type FormatInfo } from "./formats.js";
-import { checkIdsKind, copyIds, type Ids } from "./ids.js";
+import { blocksPerRow, formatInfo, rowBytes, type Format, type FormatInfo } from "./formats.js";
+import { checkedId, checkIdsKind, copyIds, type Ids } from "./ids.js";
 import type { Runtime } from "./runtime.js";
+import { embedRows, type EmbedOptions } from "./embed.js";
 
 export interface TableOptions {
   vocab: number;
@@ -120,25 +121,29 @@ export class EmbeddingTable {
     else if (out.length !== n * dim) throw errors.outLength("out", out.length, n * dim, `${n} ids x dim ${dim}`);
     if (n === 0) return out;
     const mem = this.rt.memory;
+    if (this.format === "f32") {
+      // already f32: each row is copied once, straight from the table into the caller's array
+      const heap = mem.f32();
+      const base = tablePtr >>> 2;
+      for (let i = 0; i < n; i++) {
+        const start = base + checkedId(ids, i, this.vocab) * dim;
+        out.set(heap.subarray(start, start + dim), i * dim);
+      }
+      return out;
+    }
     const idsPtr = mem.alloc(n * 4);
     try {
       copyIds(ids, this.vocab, mem.u32(), idsPtr >>> 2);
-      if (this.format === "f32") {
-        // already f32: one copy straight from the table into the caller's array
-        const heap = mem.f32();
-        const u32 = mem.u32();
-        const base = tablePtr >>> 2;
-        for (let i = 0; i < n; i++) {
-          const start = base + u32[(idsPtr >>> 2) + i] * dim;
-          out.set(heap.subarray(start, start + dim), i * dim);
-        }
-      } else {
-        this.decodeInto(idsPtr, n, out);
-      }
+      this.decodeInto(idsPtr, n, out);
     } finally {
       mem.dealloc(idsPtr);
     }
     return out;
+  }
+
+  /** Token rows scaled and summed with position / token-type rows or sinusoidal positions (see embed.ts). */
+  embed(ids: Ids, options?: EmbedOptions): Float32Array {
+    return embedRows(this, this.rt, ids, options);
   }
 
   /** A copy of the packed bytes (what a file would hold). */

@@ -1,0 +1,70 @@
+// init/instantiate accepts every way a runtime hands over wasm, checks SIMD first, and refuses the rest.
+import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { instantiate, type Runtime } from "../src/index.js";
+
+const bytes = readFileSync(new URL("../build/bitembed.wasm", import.meta.url));
+const noDefault = () => Promise.reject(new Error("default loader must not be called"));
+
+// a runtime works if it can build a table and look a row up
+function works(rt: Runtime): boolean {
+  using t = rt.tableFromF32(Float32Array.from([1, 2, 3, 4]), { vocab: 2, dim: 2, format: "bf16" });
+  return t.lookup([1]).join() === "3,4";
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("instantiate", () => {
+  it.each([
+    ["a WebAssembly.Module", () => new WebAssembly.Module(bytes)],
+    ["a Uint8Array", () => new Uint8Array(bytes)],
+    ["an ArrayBuffer", () => bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)],
+    ["a Response (not application/wasm)", () => new Response(bytes)],
+    ["a Response (application/wasm, streamed)", () => new Response(bytes, { headers: { "content-type": "application/wasm" } })],
+    ["a promise of bytes", () => Promise.resolve(new Uint8Array(bytes))],
+  ])("from %s", async (_, source) => {
+    expect(works(await instantiate(source() as never, noDefault))).toBe(true);
+  });
+
+  it("from a URL and a URL string (fetched)", async () => {
+    const server = createServer((_, res) => {
+      res.writeHead(200, { "content-type": "application/wasm" });
+      res.end(bytes);
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/bitembed.wasm`;
+    try {
+      expect(works(await instantiate(url, noDefault))).toBe(true);
+      expect(works(await instantiate(new URL(url), noDefault))).toBe(true);
+    } finally {
+      server.close();
+    }
+  });
+
+  it("with no source, uses the default loader", async () => {
+    const loader = vi.fn(async () => new Uint8Array(bytes));
+    expect(works(await instantiate(undefined, loader))).toBe(true);
+    expect(loader).toHaveBeenCalledOnce();
+  });
+
+  it("refuses other sources by name, and a failed fetch by status", async () => {
+    await expect(instantiate(42 as never, noDefault)).rejects.toThrow("`init(source)` takes a WebAssembly.Module");
+    await expect(instantiate(new Response("nope", { status: 404 }), noDefault)).rejects.toThrow("HTTP 404");
+  });
+
+  it("fails with a message naming SIMD when the runtime lacks it", async () => {
+    vi.spyOn(WebAssembly, "validate").mockReturnValue(false);
+    await expect(instantiate(new Uint8Array(bytes), noDefault)).rejects.toThrow("needs WebAssembly SIMD");
+  });
+
+  it("refuses a maxMemory that is not a positive number", async () => {
+    await expect(instantiate(new Uint8Array(bytes), noDefault, { maxMemory: -1 })).rejects.toThrow("`maxMemory`");
+  });
+
+  it("the packaged Node entry loads its wasm with no argument", async () => {
+    const { init } = await import("../build/node.js" as string);
+    expect(works(await init())).toBe(true);
+  });
+});

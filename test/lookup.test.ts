@@ -1,0 +1,126 @@
+// Lookup of f32/f16/bf16 rows against the plain reference: dims around every SIMD boundary, ids at the
+// bounds, every ids kind, `out`, and the errors that leave the runtime usable.
+import fc from "fast-check";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Runtime } from "../src/index.js";
+import { expectSameBits } from "./helpers/close.js";
+import { newRuntime } from "./helpers/runtime.js";
+import { f32ToBf16Bits, f32ToF16Bits } from "./reference/half.js";
+import { lookupRef } from "./reference/lookup.js";
+
+let rt: Runtime;
+beforeAll(async () => {
+  rt = await newRuntime();
+});
+
+const FLOAT_FORMATS = ["f32", "f16", "bf16"] as const;
+const DIMS = [1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 33, 127, 128, 129];
+
+function randomValues(n: number, seed: number): Float32Array {
+  let s = seed >>> 0 || 1;
+  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return Float32Array.from({ length: n }, () => (next() - 0.5) * 2 ** Math.floor(next() * 20 - 10));
+}
+
+// the packed bytes of a table, encoded by the reference
+function packRef(format: (typeof FLOAT_FORMATS)[number], values: Float32Array): Uint8Array {
+  if (format === "f32") return new Uint8Array(values.slice().buffer);
+  const enc = format === "f16" ? f32ToF16Bits : f32ToBf16Bits;
+  return new Uint8Array(Uint16Array.from(values, enc).buffer);
+}
+
+describe.each(FLOAT_FORMATS)("%s lookup", (format) => {
+  it.each(DIMS)("dim %i: tableFromF32 and table(bytes) both match the reference", (dim) => {
+    const vocab = 37;
+    const values = randomValues(vocab * dim, dim * 7 + 1);
+    const packed = packRef(format, values);
+    const ids = [0, vocab - 1, 5, 5, 17, 36, 1];
+    using fromF32 = rt.tableFromF32(values, { vocab, dim, format });
+    using fromBytes = rt.table({ vocab, dim, format, data: packed });
+    expect(fromF32.bytes()).toEqual(packed);
+    const want = lookupRef(format, packed, dim, ids);
+    expectSameBits(fromF32.lookup(ids), want, `${format} dim ${dim} fromF32`);
+    expectSameBits(fromBytes.lookup(Int32Array.from(ids)), want, `${format} dim ${dim} bytes`);
+  });
+
+  it("random tables and ids (fast-check): matches the reference bit for bit, into `out` too", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 300 }),
+        fc.integer({ min: 1, max: 64 }),
+        fc.array(fc.nat(), { minLength: 0, maxLength: 40 }),
+        fc.integer(),
+        (dim, vocab, rawIds, seed) => {
+          const values = randomValues(vocab * dim, seed);
+          const ids = Uint32Array.from(rawIds, (x) => x % vocab);
+          using table = rt.tableFromF32(values, { vocab, dim, format });
+          const want = lookupRef(format, packRef(format, values), dim, ids);
+          const out = new Float32Array(ids.length * dim);
+          expect(table.lookup(ids, out)).toBe(out);
+          expectSameBits(out, want, `${format} dim ${dim} vocab ${vocab}`);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it("keeps NaN, infinities, signed zeros and subnormals", () => {
+    const special = Float32Array.from([NaN, Infinity, -Infinity, 0, -0, 1e-40, -1e-40, 6e-8, 65504, 3.4e38]);
+    using table = rt.tableFromF32(special, { vocab: 1, dim: special.length, format });
+    expectSameBits(table.lookup([0]), lookupRef(format, packRef(format, special), special.length, [0]), format);
+  });
+});
+
+describe("bad input", () => {
+  const vocab = 10;
+  const dim = 4;
+  let values: Float32Array;
+  beforeAll(() => {
+    values = randomValues(vocab * dim, 3);
+  });
+
+  it.each([
+    [[0, 10], 1, "10"],
+    [[3, -1], 1, "-1"],
+    [[1.5], 0, "1.5"],
+    [[2, 2, NaN], 2, "NaN"],
+    [[0, "3" as unknown as number], 1, '"3"'],
+    [Int32Array.from([4, -7]), 1, "-7"],
+    [Uint32Array.from([1, 2, 4294967295]), 2, "4294967295"],
+  ])("ids %j: RangeError naming position %i and the id", (ids, position, shown) => {
+    using table = rt.tableFromF32(values, { vocab, dim, format: "f16" });
+    const before = rt.bytesInUse;
+    expect(() => table.lookup(ids as number[])).toThrow(RangeError);
+    expect(() => table.lookup(ids as number[])).toThrow(`\`ids[${position}]\` is ${shown}`);
+    // nothing leaked, and the table still works
+    expect(rt.bytesInUse).toBe(before);
+    expectSameBits(table.lookup([9]), lookupRef("f16", packRef("f16", values), dim, [9]), "after error");
+  });
+
+  it("wrong kinds and lengths", () => {
+    using table = rt.tableFromF32(values, { vocab, dim, format: "bf16" });
+    expect(() => table.lookup(new Float64Array([1]) as unknown as number[])).toThrow(TypeError);
+    expect(() => table.lookup([1, 2], new Float32Array(7))).toThrow("`out` has length 7, expected 8");
+    expect(() => table.lookup([1], new Float64Array(4) as unknown as Float32Array)).toThrow(TypeError);
+    expect(() => rt.table({ vocab, dim, format: "f16", data: new Uint8Array(79) })).toThrow(
+      "`data` has 79 bytes, expected 80",
+    );
+    expect(() => rt.table({ vocab, dim, format: "q3" as "f16", data: new Uint8Array(80) })).toThrow(
+      'Unknown `format` "q3". Expected one of: f32, f16, bf16',
+    );
+    expect(() => rt.tableFromF32(values, { vocab: 0, dim, format: "f32" })).toThrow("`vocab` must be a positive integer");
+    expect(() => rt.tableFromF32(values, { vocab, dim: 3, format: "f32" })).toThrow("`values` has length 40, expected 30");
+  });
+
+  it("a disposed table refuses to work; dispose twice is harmless", () => {
+    const table = rt.tableFromF32(values, { vocab, dim, format: "f32" });
+    table.dispose();
+    table.dispose();
+    expect(() => table.lookup([0])).toThrow("disposed");
+  });
+
+  it("empty ids give an empty result", () => {
+    using table = rt.tableFromF32(values, { vocab, dim, format: "f32" });
+    expect(table.lookup([]).length).toBe(0);
+  });
+});
