@@ -8,5 +8,7 @@ export { decode_q8_0, encode_q8_0 } from "./formats/q8_0";
 export { decode_q4_0, encode_q4_0 } from "./formats/q4_0";
 export { decode_q4_1, encode_q4_1 } from "./formats/q4_1";
 export { decode_q1_0, encode_q1_0 } from "./formats/q1_0";
+export { project_rows, row_norms, find_nan } from "./project";
+export { topk_push, topk_finish, scores_cosine, scores_l2, logits_post } from "./topk";
 export { rope_table, rope_apply_norm, rope_apply_neox, add_sinusoid } from "./rope";
 export { scale_add_f32, scale_f32 } from "./embed";

@@ -70,4 +70,11 @@ await (async () => {
   console.log(`build: bundles (${Math.round(performance.now() - t)} ms)`);
 })();
 
+// the browser and worker examples, bundled as users would; the runtime suites run these bundles
+if (existsSync(join(root, "examples/shared/smoke.js"))) {
+  const t = performance.now();
+  await (await import("./bundle-examples.mjs")).bundleExamples();
+  console.log(`build: example bundles (${Math.round(performance.now() - t)} ms)`);
+}
+
 if (!process.env.BITEMBED_SKIP_TYPES) step("types", () => run(bin("tsc"), ["-p", "tsconfig.json"]));

@@ -26,8 +26,8 @@ export const errors = {
     new RangeError(`\`${name}\` has ${got} bytes, expected ${expected} (${detail}).`),
   idsKind: (got: unknown) =>
     new TypeError(`\`ids\` must be an Int32Array, a Uint32Array or an array of numbers, got ${describe(got)}.`),
-  idOutOfRange: (id: unknown, position: number, vocab: number) =>
-    new RangeError(`\`ids[${position}]\` is ${describe(id)}: not an integer in [0, ${vocab - 1}] (vocab ${vocab}).`),
+  idOutOfRange: (id: unknown, position: number, vocab: number, name = "ids") =>
+    new RangeError(`\`${name}[${position}]\` is ${describe(id)}: not an integer in [0, ${vocab - 1}] (vocab ${vocab}).`),
   outLength: (name: string, got: number, expected: number, detail: string) =>
     new RangeError(`\`${name}\` has length ${got}, expected ${expected} (${detail}).`),
   outKind: (name: string, got: unknown) =>
@@ -83,4 +83,14 @@ export const errors = {
     ),
   option: (name: string, got: unknown, expected: string) =>
     new RangeError(`\`${name}\` is ${describe(got)}; expected ${expected}.`),
+  hiddenLength: (name: string, got: number, dim: number) =>
+    new RangeError(`\`${name}\` has length ${got}, expected a positive multiple of dim ${dim} (N hidden vectors x dim).`),
+  hiddenNaN: (name: string, index: number, dim: number) =>
+    new RangeError(
+      `\`${name}[${index}]\` is NaN (vector ${Math.floor(index / dim)}, element ${index % dim}); hidden states must be numbers.`,
+    ),
+  unknownMode: (got: unknown, valid: readonly string[]) =>
+    new TypeError(`Unknown \`mode\` ${describe(got)}. Expected one of: ${valid.join(", ")}.`),
+  unknownMetric: (got: unknown, valid: readonly string[]) =>
+    new TypeError(`Unknown \`metric\` ${describe(got)}. Expected one of: ${valid.join(", ")}.`),
 };

@@ -5,6 +5,9 @@ export { EmbeddingTable, type TableOptions, type TableFromF32Options, type Table
 export { quantize, dequantize, type QuantizeOptions, type DequantizeOptions } from "./quantize.js";
 export { LinearMemory } from "./memory.js";
 export type { Ids } from "./ids.js";
+export { PROJECT_MODES, type ProjectMode, type ProjectOptions, type TopKOptions, type TopK } from "./project.js";
+export { METRICS, type Metric, type NearestOptions } from "./nearest.js";
+export { softmax, logSoftmax, scaleLogits, softcap, type SoftmaxOptions } from "./logits.js";
 export { Rope } from "./rope.js";
 export {
   resolveRopeConfig,

@@ -5,6 +5,8 @@ import { errors } from "./errors.js";
 import { blocksPerRow, formatInfo, rowBytes, type Format, type FormatInfo } from "./formats.js";
 import { checkedId, checkIdsKind, copyIds, type Ids } from "./ids.js";
 import type { Runtime } from "./runtime.js";
+import { analogy, nearest, type NearestOptions } from "./nearest.js";
+import { argmax, project, topk, type ProjectOptions, type TopK, type TopKOptions } from "./project.js";
 import { embedRows, type EmbedOptions } from "./embed.js";
 
 export interface TableOptions {
@@ -49,6 +51,8 @@ export class EmbeddingTable {
   readonly byteLength: number;
   private readonly rt: Runtime;
   private ptrValue: number;
+  // wasm blocks derived from the rows (row norms, tiled layouts), built on first use, freed with the table
+  private readonly attachments = new Map<string, number>();
 
   private constructor(rt: Runtime, vocab: number, dim: number, format: Format) {
     checkDims(vocab, dim);
@@ -63,7 +67,15 @@ export class EmbeddingTable {
     // safety net only: a table dropped without dispose() gives its memory back when collected
     const ptr = this.ptrValue;
     const memory = rt.memory;
-    registry?.register(this, () => memory.dealloc(ptr), this);
+    const attachments = this.attachments;
+    registry?.register(
+      this,
+      () => {
+        memory.dealloc(ptr);
+        attachments.forEach((p) => memory.dealloc(p));
+      },
+      this,
+    );
   }
 
   static fromBytes(rt: Runtime, options: TableOptions): EmbeddingTable {
@@ -195,9 +207,57 @@ export class EmbeddingTable {
     };
   }
 
+  /**
+   * Logits of N hidden vectors (`hidden` is N * D values): N * V values, vector 0's first.
+   * Each batch of vectors reads the table once.
+   */
+  project(hidden: Float32Array, options?: ProjectOptions): Float32Array {
+    return project(this, hidden, options);
+  }
+
+  /** The K highest-scoring rows per hidden vector, best first; logits never leave wasm. */
+  topk(hidden: Float32Array, k: number, options?: TopKOptions): TopK {
+    return topk(this, hidden, k, options);
+  }
+
+  /** The highest-scoring row per hidden vector (N ids). */
+  argmax(hidden: Float32Array, options?: TopKOptions): Int32Array {
+    return argmax(this, hidden, options);
+  }
+
+  /** The K rows nearest to `vector` by cosine (default), dot product or Euclidean distance. */
+  nearest(vector: Float32Array, k: number, options?: NearestOptions): TopK {
+    return nearest(this, vector, k, options);
+  }
+
+  /** Rows nearest to unit(a) - unit(b) + unit(c), inputs excluded: analogy(king, man, woman) -> queen. */
+  analogy(a: number, b: number, c: number, k = 1): TopK {
+    return analogy(this, a, b, c, k);
+  }
+
+  /** @internal The runtime whose memory holds this table. */
+  get runtime(): Runtime {
+    return this.rt;
+  }
+
+  /** @internal A wasm block derived from this table (freed with it), or undefined. */
+  attached(key: string): number | undefined {
+    this.ptr;
+    return this.attachments.get(key);
+  }
+
+  /** @internal Keep `ptr` (from this runtime's allocator) with the table; freed on dispose. */
+  attach(key: string, ptr: number): void {
+    const old = this.attachments.get(key);
+    if (old !== undefined) this.rt.memory.dealloc(old);
+    this.attachments.set(key, ptr);
+  }
+
   dispose(): void {
     if (this.ptrValue < 0) return;
     registry?.unregister(this);
+    this.attachments.forEach((p) => this.rt.memory.dealloc(p));
+    this.attachments.clear();
     this.rt.memory.dealloc(this.ptrValue);
     this.ptrValue = -1;
   }

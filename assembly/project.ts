@@ -1,0 +1,200 @@
+// Projection of hidden vectors onto table rows: out[b * S + r] = dot(row r, x b), f32 activations and f32
+// accumulation. f32 tables are read in place; other formats decode a tile of rows into an L1-sized scratch
+// with their own decode kernel, so each row is read and decoded once per batch, then dotted with every x.
+// Keys: R rows in the slice, B hidden vectors (batch), D dim, S stride of out (values per hidden vector).
+import { decode_f16 } from "./formats/f16";
+import { decode_bf16 } from "./formats/bf16";
+import { decode_q8_0 } from "./formats/q8_0";
+import { decode_q4_0 } from "./formats/q4_0";
+import { decode_q4_1 } from "./formats/q4_1";
+import { decode_q1_0 } from "./formats/q1_0";
+
+// GGUF type ids, as in src/formats.ts: the TS side passes the table's id.
+const F32: i32 = 0;
+const F16: i32 = 1;
+const BF16: i32 = 30;
+
+// Sum of the four lanes, in a fixed order so results do not depend on the caller.
+// @ts-ignore: decorator
+@inline function hsum(a: v128): f32 {
+  return (f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 1)) + (f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3));
+}
+
+// dot(w, x) over D values: four independent accumulators hide the add latency.
+// @ts-ignore: decorator
+@inline function dot1(w: usize, x: usize, dim: i32): f32 {
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let a2 = f32x4.splat(0);
+  let a3 = f32x4.splat(0);
+  let j = 0;
+  for (; j + 16 <= dim; j += 16) {
+    a0 = f32x4.add(a0, f32x4.mul(v128.load(w), v128.load(x)));
+    a1 = f32x4.add(a1, f32x4.mul(v128.load(w, 16), v128.load(x, 16)));
+    a2 = f32x4.add(a2, f32x4.mul(v128.load(w, 32), v128.load(x, 32)));
+    a3 = f32x4.add(a3, f32x4.mul(v128.load(w, 48), v128.load(x, 48)));
+    w += 64;
+    x += 64;
+  }
+  for (; j + 4 <= dim; j += 4) {
+    a0 = f32x4.add(a0, f32x4.mul(v128.load(w), v128.load(x)));
+    w += 16;
+    x += 16;
+  }
+  let s = hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
+  for (; j < dim; j++) {
+    s += load<f32>(w) * load<f32>(x);
+    w += 4;
+    x += 4;
+  }
+  return s;
+}
+
+// dot(w, x_b) for four hidden vectors x0..x3 at once: each loaded chunk of w feeds four products, and
+// two chunks per step give eight independent accumulators (they fit the 16 SIMD registers).
+// Results go to out, out + outStep, out + 2 outStep, out + 3 outStep.
+// @ts-ignore: decorator
+@inline function dot4(w: usize, x0: usize, xStride: usize, dim: i32, out: usize, outStep: usize): void {
+  let x1 = x0 + xStride;
+  let x2 = x1 + xStride;
+  let x3 = x2 + xStride;
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let a2 = f32x4.splat(0);
+  let a3 = f32x4.splat(0);
+  let b0 = f32x4.splat(0);
+  let b1 = f32x4.splat(0);
+  let b2 = f32x4.splat(0);
+  let b3 = f32x4.splat(0);
+  let j = 0;
+  for (; j + 8 <= dim; j += 8) {
+    const w0 = v128.load(w);
+    const w1 = v128.load(w, 16);
+    a0 = f32x4.add(a0, f32x4.mul(w0, v128.load(x0)));
+    b0 = f32x4.add(b0, f32x4.mul(w1, v128.load(x0, 16)));
+    a1 = f32x4.add(a1, f32x4.mul(w0, v128.load(x1)));
+    b1 = f32x4.add(b1, f32x4.mul(w1, v128.load(x1, 16)));
+    a2 = f32x4.add(a2, f32x4.mul(w0, v128.load(x2)));
+    b2 = f32x4.add(b2, f32x4.mul(w1, v128.load(x2, 16)));
+    a3 = f32x4.add(a3, f32x4.mul(w0, v128.load(x3)));
+    b3 = f32x4.add(b3, f32x4.mul(w1, v128.load(x3, 16)));
+    w += 32;
+    x0 += 32;
+    x1 += 32;
+    x2 += 32;
+    x3 += 32;
+  }
+  if (j + 4 <= dim) {
+    const w0 = v128.load(w);
+    a0 = f32x4.add(a0, f32x4.mul(w0, v128.load(x0)));
+    a1 = f32x4.add(a1, f32x4.mul(w0, v128.load(x1)));
+    a2 = f32x4.add(a2, f32x4.mul(w0, v128.load(x2)));
+    a3 = f32x4.add(a3, f32x4.mul(w0, v128.load(x3)));
+    w += 16;
+    x0 += 16;
+    x1 += 16;
+    x2 += 16;
+    x3 += 16;
+    j += 4;
+  }
+  let s0 = hsum(f32x4.add(a0, b0));
+  let s1 = hsum(f32x4.add(a1, b1));
+  let s2 = hsum(f32x4.add(a2, b2));
+  let s3 = hsum(f32x4.add(a3, b3));
+  for (; j < dim; j++) {
+    const wj = load<f32>(w);
+    s0 += wj * load<f32>(x0);
+    s1 += wj * load<f32>(x1);
+    s2 += wj * load<f32>(x2);
+    s3 += wj * load<f32>(x3);
+    w += 4;
+    x0 += 4;
+    x1 += 4;
+    x2 += 4;
+    x3 += 4;
+  }
+  store<f32>(out, s0);
+  store<f32>(out + outStep, s1);
+  store<f32>(out + 2 * outStep, s2);
+  store<f32>(out + 3 * outStep, s3);
+}
+
+// R f32 rows (rowStride bytes apart) against B hidden vectors (D values each, back to back):
+// out[b * S + r] = dot(row r, x b). Each row is loaded once and serves the batch in groups of four.
+// @ts-ignore: decorator
+@inline function dotRows(rows: usize, rowStride: usize, nrows: i32, x: usize, nx: i32, dim: i32, out: usize, stride: i32): void {
+  const xStride = <usize>dim << 2;
+  const outStep = <usize>stride << 2;
+  for (let r = 0; r < nrows; r++) {
+    const w = rows + <usize>r * rowStride;
+    const o = out + (<usize>r << 2);
+    let b = 0;
+    for (; b + 4 <= nx; b += 4) dot4(w, x + <usize>b * xStride, xStride, dim, o + <usize>b * outStep, outStep);
+    for (; b < nx; b++) store<f32>(o + <usize>b * outStep, dot1(w, x + <usize>b * xStride, dim));
+  }
+}
+
+// Decode R contiguous rows of a packed table into f32 rows of D values. `iota` holds the u32 ids 0..R-1,
+// so each format's lookup decoder serves here too.
+function decodeRows(format: i32, rows: usize, rowBytes: usize, iota: usize, nrows: i32, dim: i32, out: usize): void {
+  switch (format) {
+    case F16: decode_f16(rows, rowBytes, iota, nrows, dim, out); break;
+    case BF16: decode_bf16(rows, rowBytes, iota, nrows, dim, out); break;
+    case 8: decode_q8_0(rows, rowBytes, iota, nrows, dim, out); break; // ggml ids, as in src/formats.ts
+    case 2: decode_q4_0(rows, rowBytes, iota, nrows, dim, out); break;
+    case 3: decode_q4_1(rows, rowBytes, iota, nrows, dim, out); break;
+    case 41: decode_q1_0(rows, rowBytes, iota, nrows, dim, out); break;
+    default: unreachable();
+  }
+}
+
+// Project R rows of a table (first row at `rows`) onto B hidden vectors: out[b * S + r].
+// `scratch` holds `tile` decoded rows (tile * D f32) and `iota` the ids 0..tile-1; both unused for f32.
+export function project_rows(
+  format: i32, rows: usize, rowBytes: usize, nrows: i32, x: usize, nx: i32, dim: i32,
+  scratch: usize, iota: usize, tile: i32, out: usize, stride: i32,
+): void {
+  if (format == F32) {
+    dotRows(rows, rowBytes, nrows, x, nx, dim, out, stride);
+    return;
+  }
+  for (let r = 0; r < nrows; r += tile) {
+    const n = min(tile, nrows - r);
+    decodeRows(format, rows + <usize>r * rowBytes, rowBytes, iota, n, dim, scratch);
+    dotRows(scratch, <usize>dim << 2, n, x, nx, dim, out + (<usize>r << 2), stride);
+  }
+}
+
+// Euclidean norm of each of R rows, in f32 (the same accumulation as the projection).
+export function row_norms(
+  format: i32, rows: usize, rowBytes: usize, nrows: i32, dim: i32, scratch: usize, iota: usize, tile: i32, out: usize,
+): void {
+  for (let r = 0; r < nrows; r += tile) {
+    const n = min(tile, nrows - r);
+    let src = rows + <usize>r * rowBytes;
+    let stride = rowBytes;
+    if (format != F32) {
+      decodeRows(format, src, rowBytes, iota, n, dim, scratch);
+      src = scratch;
+      stride = <usize>dim << 2;
+    }
+    for (let i = 0; i < n; i++) {
+      const w = src + <usize>i * stride;
+      store<f32>(out + (<usize>(r + i) << 2), sqrt<f32>(dot1(w, w, dim)));
+    }
+  }
+}
+
+// Index of the first NaN among n f32 values, or -1.
+export function find_nan(ptr: usize, n: i32): i32 {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v = v128.load(ptr + (<usize>i << 2));
+    if (v128.any_true(f32x4.ne(v, v))) break;
+  }
+  for (; i < n; i++) {
+    const f = load<f32>(ptr + (<usize>i << 2));
+    if (f != f) return i;
+  }
+  return -1;
+}

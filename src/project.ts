@@ -1,0 +1,247 @@
+// Projection of hidden states onto a table (tied LM head, or a separate head table): logits, top-k and
+// nearest rows. The work runs in wasm over slices of rows: hidden vectors are copied in once, each slice
+// of rows is projected onto a batch of vectors into a wasm-side scratch, then copied out (project) or
+// pushed into per-vector heaps (topk, nearest). A batch of vectors costs one pass over the table.
+// Keys: V vocab, D dim, N hidden vectors, K results per vector, S rows per slice.
+import { errors } from "./errors.js";
+import type { EmbeddingTable } from "./table.js";
+
+export type ProjectMode = "exact" | "fast";
+export const PROJECT_MODES: readonly ProjectMode[] = Object.freeze(["exact", "fast"]);
+
+export interface ProjectOptions {
+  /** "exact": f32 activations and accumulation over the packed rows. "fast": lookup-table kernels where the
+   * format has them (low-bit formats), else exact. Default: "exact". */
+  mode?: ProjectMode;
+  /** Where to write the N * V logits (hidden-major: the V logits of vector 0 first). */
+  out?: Float32Array;
+  /** Multiply every logit by this (Cohere, Granite's 1 / logit_scale). Default 1. */
+  scale?: number;
+  /** Gemma-2 soft-capping after scaling: cap * tanh(logit / cap). Default: none. */
+  softcap?: number;
+}
+
+export interface TopKOptions {
+  mode?: ProjectMode;
+  scale?: number;
+  softcap?: number;
+}
+
+export interface TopK {
+  /** N * K row ids, best first per hidden vector; -1 where fewer than K rows qualified. */
+  ids: Int32Array;
+  /** Their scores (NaN where the id is -1). */
+  scores: Float32Array;
+}
+
+// Logits of one slice (N * S f32) stay in L2; hidden vectors of one pass too; decoded rows of a tile in L1.
+const SLICE_BYTES = 1 << 18;
+const BATCH_BYTES = 1 << 18;
+const TILE_BYTES = 1 << 14;
+const MAX_BATCH = 64;
+
+/** Check `hidden` and return how many vectors it holds. */
+export function hiddenCount(hidden: unknown, dim: number, name = "hidden"): number {
+  if (!(hidden instanceof Float32Array)) throw errors.outKind(name, hidden);
+  if (hidden.length === 0 || hidden.length % dim !== 0) {
+    throw errors.hiddenLength(name, hidden.length, dim);
+  }
+  return hidden.length / dim;
+}
+
+export function checkMode(mode: unknown): ProjectMode {
+  if (mode === undefined) return "exact";
+  if (!PROJECT_MODES.includes(mode as ProjectMode)) throw errors.unknownMode(mode, PROJECT_MODES);
+  return mode as ProjectMode;
+}
+
+/** Scale and cap: undefined, or finite and positive (a non-positive scale would reverse the ranking). */
+export function checkPost(scale: unknown, softcap: unknown): { scale: number; cap: number } {
+  if (scale !== undefined && !(typeof scale === "number" && Number.isFinite(scale) && scale > 0)) {
+    throw errors.option("scale", scale, "a finite number > 0");
+  }
+  if (softcap !== undefined && !(typeof softcap === "number" && Number.isFinite(softcap) && softcap > 0)) {
+    throw errors.option("softcap", softcap, "a finite number > 0");
+  }
+  return { scale: scale ?? 1, cap: softcap ?? 0 };
+}
+
+export function checkK(k: unknown, vocab: number): number {
+  if (!(typeof k === "number" && Number.isInteger(k) && k >= 1 && k <= vocab)) {
+    throw errors.option("k", k, `an integer in [1, ${vocab}] (the table's vocab)`);
+  }
+  return k;
+}
+
+/** A block of wasm memory holding the hidden vectors, NaN-checked; free with `mem.dealloc`. */
+export function copyHidden(table: EmbeddingTable, hidden: Float32Array, name = "hidden"): number {
+  const mem = table.runtime.memory;
+  const ptr = mem.alloc(hidden.length * 4);
+  mem.f32().set(hidden, ptr >>> 2);
+  const bad = table.runtime.kernels.find_nan(ptr, hidden.length);
+  if (bad >= 0) {
+    mem.dealloc(ptr);
+    throw errors.hiddenNaN(name, bad, table.dim);
+  }
+  return ptr;
+}
+
+export interface Slice {
+  /** Pointer to the slice's scores: vector b's score for row r0 + r is at ptr + 4 * (b * stride + r). */
+  ptr: number;
+  stride: number;
+  /** First hidden vector of this pass and how many it holds. */
+  b0: number;
+  nb: number;
+  /** First row of the slice and how many rows it holds. */
+  r0: number;
+  rows: number;
+}
+
+/**
+ * Project `n` hidden vectors at `xPtr` onto every row of `table`, one slice of rows at a time, handing
+ * each slice to `visit` while its scores sit in wasm memory. Vectors go in passes of up to `batch`; each
+ * pass reads the table once.
+ */
+export function forEachSlice(table: EmbeddingTable, xPtr: number, n: number, visit: (s: Slice) => void): void {
+  const { vocab, dim, rowBytes } = table;
+  const k = table.runtime.kernels;
+  const mem = table.runtime.memory;
+  const batch = Math.min(MAX_BATCH, Math.max(4, Math.floor(BATCH_BYTES / (dim * 4)) & ~3));
+  const nbMax = Math.min(n, batch);
+  const tile = Math.min(vocab, Math.max(1, Math.floor(TILE_BYTES / (dim * 4))));
+  const stride = Math.min(vocab, Math.max(tile, Math.floor(SLICE_BYTES / (4 * nbMax) / tile) * tile));
+  const needsDecode = table.format !== "f32";
+  const scratch = needsDecode ? mem.alloc(tile * dim * 4) : 0;
+  const iota = needsDecode ? mem.alloc(tile * 4) : 0;
+  let slice = 0;
+  try {
+    slice = mem.alloc(nbMax * stride * 4);
+    if (needsDecode) {
+      const u32 = mem.u32();
+      for (let i = 0; i < tile; i++) u32[(iota >>> 2) + i] = i;
+    }
+    const tablePtr = table.ptr;
+    for (let b0 = 0; b0 < n; b0 += batch) {
+      const nb = Math.min(batch, n - b0);
+      for (let r0 = 0; r0 < vocab; r0 += stride) {
+        const rows = Math.min(stride, vocab - r0);
+        k.project_rows(
+          table.info.id, tablePtr + r0 * rowBytes, rowBytes, rows, xPtr + b0 * dim * 4, nb, dim,
+          scratch, iota, tile, slice, stride,
+        );
+        visit({ ptr: slice, stride, b0, nb, r0, rows });
+      }
+    }
+  } finally {
+    if (slice) mem.dealloc(slice);
+    if (needsDecode) {
+      mem.dealloc(scratch);
+      mem.dealloc(iota);
+    }
+  }
+}
+
+/** table.project: N * V logits. */
+export function project(table: EmbeddingTable, hidden: Float32Array, options: ProjectOptions = {}): Float32Array {
+  table.ptr; // throws when disposed
+  const { vocab, dim } = table;
+  const n = hiddenCount(hidden, dim);
+  checkMode(options.mode);
+  const { scale, cap } = checkPost(options.scale, options.softcap);
+  let out = options.out;
+  if (out === undefined) out = new Float32Array(n * vocab);
+  else if (!(out instanceof Float32Array)) throw errors.outKind("out", out);
+  else if (out.length !== n * vocab) throw errors.outLength("out", out.length, n * vocab, `${n} hidden vectors x vocab ${vocab}`);
+  const result = out;
+  const mem = table.runtime.memory;
+  const post = table.runtime.kernels.logits_post;
+  const xPtr = copyHidden(table, hidden);
+  try {
+    forEachSlice(table, xPtr, n, ({ ptr, stride, b0, nb, r0, rows }) => {
+      if (scale !== 1 || cap > 0) post(ptr, nb * stride, scale, cap);
+      const f32 = mem.f32();
+      for (let b = 0; b < nb; b++) {
+        const at = (ptr >>> 2) + b * stride;
+        result.set(f32.subarray(at, at + rows), (b0 + b) * vocab + r0);
+      }
+    });
+  } finally {
+    mem.dealloc(xPtr);
+  }
+  return result;
+}
+
+/** Heaps for N vectors of K entries in wasm memory, filled slice by slice, read out best first. */
+export class Heaps {
+  readonly scores: number;
+  readonly ids: number;
+  readonly sizes: number;
+  constructor(
+    private readonly table: EmbeddingTable,
+    readonly n: number,
+    readonly k: number,
+  ) {
+    const mem = table.runtime.memory;
+    this.scores = mem.alloc(n * k * 4);
+    this.ids = mem.alloc(n * k * 4);
+    this.sizes = mem.alloc(n * 4);
+    mem.i32().fill(0, this.sizes >>> 2, (this.sizes >>> 2) + n);
+  }
+
+  push({ ptr, stride, b0, nb, r0, rows }: Slice): void {
+    this.table.runtime.kernels.topk_push(
+      ptr, rows, stride, nb, r0, this.k, this.scores + b0 * this.k * 4, this.ids + b0 * this.k * 4, this.sizes + b0 * 4,
+    );
+  }
+
+  /** Sorted results; `post` (scale, cap) applies to the kept scores (both keep the order). */
+  finish(scale = 1, cap = 0): TopK {
+    const { n, k } = this;
+    const kernels = this.table.runtime.kernels;
+    kernels.topk_finish(n, k, this.scores, this.ids, this.sizes);
+    if (scale !== 1 || cap > 0) kernels.logits_post(this.scores, n * k, scale, cap);
+    const mem = this.table.runtime.memory;
+    const ids = mem.i32().slice(this.ids >>> 2, (this.ids >>> 2) + n * k);
+    const scores = mem.f32().slice(this.scores >>> 2, (this.scores >>> 2) + n * k);
+    const sizes = mem.i32().subarray(this.sizes >>> 2, (this.sizes >>> 2) + n);
+    for (let b = 0; b < n; b++) {
+      ids.fill(-1, b * k + sizes[b], (b + 1) * k);
+      scores.fill(NaN, b * k + sizes[b], (b + 1) * k);
+    }
+    return { ids, scores };
+  }
+
+  free(): void {
+    const mem = this.table.runtime.memory;
+    mem.dealloc(this.scores);
+    mem.dealloc(this.ids);
+    mem.dealloc(this.sizes);
+  }
+}
+
+/** table.topk: the K best rows per hidden vector, without materialising the logits outside wasm. */
+export function topk(table: EmbeddingTable, hidden: Float32Array, k: number, options: TopKOptions = {}): TopK {
+  table.ptr;
+  const n = hiddenCount(hidden, table.dim);
+  checkK(k, table.vocab);
+  checkMode(options.mode);
+  const { scale, cap } = checkPost(options.scale, options.softcap);
+  const mem = table.runtime.memory;
+  const xPtr = copyHidden(table, hidden);
+  let heaps: Heaps | undefined;
+  try {
+    heaps = new Heaps(table, n, k);
+    const h = heaps;
+    forEachSlice(table, xPtr, n, (s) => h.push(s));
+    return h.finish(scale, cap);
+  } finally {
+    heaps?.free();
+    mem.dealloc(xPtr);
+  }
+}
+
+/** table.argmax: the best row per hidden vector. */
+export function argmax(table: EmbeddingTable, hidden: Float32Array, options: TopKOptions = {}): Int32Array {
+  return topk(table, hidden, 1, options).ids;
+}

@@ -1,0 +1,171 @@
+// table.project in exact mode against a float64 reference over the dequantized table: every format, dims
+// around the SIMD and block boundaries, batches around the groups of four, slices and passes, the golden
+// ggml tables, post-processing, untied heads and bad input.
+import { readFileSync } from "node:fs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { FORMAT_NAMES, type Format, type Runtime, type EmbeddingTable } from "../src/index.js";
+import { newRuntime } from "./helpers/runtime.js";
+import { randomValues } from "./helpers/values.js";
+import { projectRef } from "./reference/project.js";
+
+let rt: Runtime;
+beforeAll(async () => {
+  rt = await newRuntime();
+});
+
+
+/** The table as the decoder sees it: V * D f32 (block formats dequantized). */
+function dequantized(table: EmbeddingTable): Float32Array {
+  return table.lookup(Int32Array.from({ length: table.vocab }, (_, i) => i));
+}
+
+/** Exact-mode tolerance: 1e-5 of the sum of |products| (plus the smallest normal, for all-zero rows). */
+function expectProjection(got: Float32Array, table: Float32Array, vocab: number, dim: number, hidden: Float32Array, label: string): void {
+  const { logits, magnitude } = projectRef(table, vocab, dim, hidden);
+  expect(got.length, `${label}: length`).toBe(logits.length);
+  const bad: string[] = [];
+  let count = 0;
+  for (let i = 0; i < logits.length; i++) {
+    const e = logits[i];
+    const ok = Number.isNaN(e) ? Number.isNaN(got[i]) : got[i] === e || Math.abs(got[i] - e) <= 1e-5 * magnitude[i] + 1.2e-38;
+    if (!ok) {
+      count++;
+      if (bad.length < 6) bad.push(`[${i}] got ${got[i]}, expected ${e} (sum |products| ${magnitude[i]})`);
+    }
+  }
+  if (count > 0) expect.fail(`${label}: ${count} of ${logits.length} logits off:\n  ${bad.join("\n  ")}`);
+}
+
+const DIMS = [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 100, 128, 129, 257];
+const BATCHES = [1, 2, 3, 4, 5, 8, 9];
+
+describe.each(FORMAT_NAMES)("%s exact projection", (format: Format) => {
+  it.each(DIMS)("dim %i, batches 1..9: matches the float64 reference", (dim) => {
+    const vocab = 13;
+    using table = rt.tableFromF32(randomValues(vocab * dim, dim + 11), { vocab, dim, format });
+    const deq = dequantized(table);
+    for (const n of BATCHES) {
+      const hidden = randomValues(n * dim, n * 31 + dim, 4);
+      expectProjection(table.project(hidden), deq, vocab, dim, hidden, `${format} dim ${dim} n ${n}`);
+    }
+  });
+
+  it("several slices and several passes over the table", () => {
+    // 70001 rows span two slices of scores; 37 vectors of dim 2048 need two passes
+    for (const [vocab, dim, n] of [
+      [70001, 9, 5],
+      [23, 2048, 37],
+    ]) {
+      using table = rt.tableFromF32(randomValues(vocab * dim, vocab), { vocab, dim, format });
+      const hidden = randomValues(n * dim, dim);
+      expectProjection(table.project(hidden), dequantized(table), vocab, dim, hidden, `${format} ${vocab}x${dim} n ${n}`);
+    }
+  });
+
+  it("golden ggml table (gauss2048, 64 x 2048, edge rows included) against its dequantization", () => {
+    const dir = new URL("./fixtures/ggml/", import.meta.url);
+    const read = (name: string) => readFileSync(new URL(name, dir));
+    const f32 = (name: string) => {
+      const b = read(name);
+      return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+    };
+    const [vocab, dim] = [64, 2048];
+    using table = rt.table({ vocab, dim, format, data: read(`gauss2048.${format}.bin`) });
+    const hidden = f32("gauss2048.hidden.f32");
+    expectProjection(table.project(hidden), f32(`gauss2048.${format}.deq.f32`), vocab, dim, hidden, `${format} golden`);
+  });
+});
+
+describe("options", () => {
+  const [vocab, dim, n] = [300, 64, 3];
+  const values = randomValues(vocab * dim, 5);
+  const hidden = randomValues(n * dim, 6, 8);
+
+  it("`out` is filled and returned; a second call overwrites it", () => {
+    using table = rt.tableFromF32(values, { vocab, dim, format: "f16" });
+    const out = new Float32Array(n * vocab).fill(NaN);
+    expect(table.project(hidden, { out })).toBe(out);
+    expect(Array.from(out)).toEqual(Array.from(table.project(hidden)));
+  });
+
+  it("scale then soft-cap equal the plain formulas on the exact logits", () => {
+    using table = rt.tableFromF32(values, { vocab, dim, format: "f32" });
+    const plain = table.project(hidden);
+    const scaled = table.project(hidden, { scale: 0.25 });
+    const capped = table.project(hidden, { scale: 0.5, softcap: 3 });
+    for (let i = 0; i < plain.length; i++) {
+      expect(scaled[i]).toBe(Math.fround(plain[i] * 0.25));
+      const want = 3 * Math.tanh(Math.fround(plain[i] * 0.5) / 3);
+      expect(Math.abs(capped[i] - want)).toBeLessThanOrEqual(3 * 2 ** -22);
+    }
+  });
+
+  it('mode "fast" is accepted for every format and stays close to exact', () => {
+    for (const format of FORMAT_NAMES) {
+      using table = rt.tableFromF32(values, { vocab, dim, format });
+      const exact = table.project(hidden, { mode: "exact" });
+      const fast = table.project(hidden, { mode: "fast" });
+      let scale = 0;
+      for (const x of exact) scale = Math.max(scale, Math.abs(x));
+      for (let i = 0; i < exact.length; i++) expect(Math.abs(fast[i] - exact[i])).toBeLessThanOrEqual(0.05 * scale);
+    }
+  });
+});
+
+describe("untied heads", () => {
+  it("a separate head table of another vocab projects the same way", () => {
+    const dim = 48;
+    using embed = rt.tableFromF32(randomValues(100 * dim, 1), { vocab: 100, dim, format: "bf16" });
+    const headValues = randomValues(517 * dim, 2);
+    using head = rt.tableFromF32(headValues, { vocab: 517, dim, format: "f32" });
+    // hidden states taken from the embedding table, logits from the head
+    const hidden = embed.lookup([3, 99, 0]);
+    const logits = head.project(hidden);
+    expect(logits.length).toBe(3 * 517);
+    expectProjection(logits, headValues, 517, dim, hidden, "head");
+    const best = head.argmax(hidden);
+    for (let b = 0; b < 3; b++) {
+      const row = logits.subarray(b * 517, (b + 1) * 517);
+      expect(best[b]).toBe(row.indexOf(Math.max(...row)));
+    }
+  });
+});
+
+describe("bad input", () => {
+  const [vocab, dim] = [10, 4];
+  const values = randomValues(vocab * dim, 3);
+
+  it("wrong kinds, lengths, modes and options name the parameter", () => {
+    using table = rt.tableFromF32(values, { vocab, dim, format: "f32" });
+    const before = rt.bytesInUse;
+    expect(() => table.project(new Float64Array(4) as unknown as Float32Array)).toThrow(TypeError);
+    expect(() => table.project(new Float32Array(6))).toThrow("`hidden` has length 6, expected a positive multiple of dim 4");
+    expect(() => table.project(new Float32Array(0))).toThrow(RangeError);
+    expect(() => table.project(new Float32Array(8), { out: new Float32Array(19) })).toThrow("`out` has length 19, expected 20");
+    expect(() => table.project(new Float32Array(4), { mode: "turbo" as "exact" })).toThrow('Unknown `mode` "turbo"');
+    expect(() => table.project(new Float32Array(4), { scale: 0 })).toThrow("`scale` is 0");
+    expect(() => table.project(new Float32Array(4), { softcap: -1 })).toThrow("`softcap` is -1");
+    expect(rt.bytesInUse).toBe(before);
+  });
+
+  it("NaN in hidden: a RangeError naming the position, nothing leaked", () => {
+    using table = rt.tableFromF32(values, { vocab, dim, format: "f16" });
+    const before = rt.bytesInUse;
+    for (const at of [0, 3, 6, 11]) {
+      const hidden = new Float32Array(12).fill(1);
+      hidden[at] = NaN;
+      const where = `\`hidden[${at}]\` is NaN (vector ${Math.floor(at / 4)}, element ${at % 4})`;
+      expect(() => table.project(hidden)).toThrow(where);
+      expect(() => table.topk(hidden, 2)).toThrow(where);
+    }
+    expect(rt.bytesInUse).toBe(before);
+  });
+
+  it("a disposed table refuses", () => {
+    const table = rt.tableFromF32(values, { vocab, dim, format: "f32" });
+    table.dispose();
+    expect(() => table.project(new Float32Array(4))).toThrow("disposed");
+    expect(() => table.topk(new Float32Array(4), 1)).toThrow("disposed");
+    expect(() => table.nearest(new Float32Array(4), 1)).toThrow("disposed");
+  });
+});

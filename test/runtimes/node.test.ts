@@ -1,0 +1,20 @@
+// Node: the example script, run as users run it, resolves "bitembed" through package.json `exports`
+// (the "node" condition: build/node.js) and the inline entry (wasm embedded: build/inline.js).
+import { describe, expect, it } from "vitest";
+import { built, expectSmoke, parseResult, run } from "./harness.js";
+
+describe("runtime: node", () => {
+  it("runs the smoke checks on build/node.js via the `node` condition", async () => {
+    built("build/node.js");
+    const result = parseResult(await run(process.execPath, ["examples/node/smoke.mjs"]));
+    expect(result.entry).toMatch(/\/build\/node\.js$/);
+    expectSmoke(result);
+  });
+
+  it("runs the smoke checks on bitembed/inline (build/inline.js, wasm embedded)", async () => {
+    built("build/inline.js");
+    const result = parseResult(await run(process.execPath, ["examples/node/smoke.mjs", "bitembed/inline"]));
+    expect(result.entry).toMatch(/\/build\/inline\.js$/);
+    expectSmoke(result);
+  });
+});

@@ -1,0 +1,69 @@
+// workerd (Cloudflare's runtime): the esbuild bundle of the worker example with bitembed.wasm as a separate
+// CompiledWasm module (build/examples/cloudflare-worker/config.capnp), served on a free loopback port and
+// queried with fetch. Also: maxMemory is enforced (local workerd does not apply the 128 MB cap itself).
+import { spawn, type ChildProcess } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { built, children, expectSmoke, freePort, tool, type SmokeResult } from "./harness.js";
+
+const MiB = 2 ** 20;
+
+describe("runtime: workerd", () => {
+  const procs = children();
+  let origin = "";
+  let worker: ChildProcess;
+  let log = "";
+
+  beforeAll(async () => {
+    const workerd = tool("workerd");
+    const config = built("build/examples/cloudflare-worker/config.capnp");
+    built("build/examples/cloudflare-worker/worker.js");
+    const port = await freePort();
+    origin = `http://127.0.0.1:${port}`;
+    worker = procs.add(
+      spawn(workerd, ["serve", config, `--socket-addr=http=127.0.0.1:${port}`], { stdio: ["ignore", "pipe", "pipe"] }),
+    );
+    worker.stdout!.on("data", (d) => (log += d));
+    worker.stderr!.on("data", (d) => (log += d));
+    // ready when it answers; fail early with its output if it exits or stays silent
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      if (worker.exitCode !== null) throw new Error(`workerd exited with code ${worker.exitCode}:\n${log}`);
+      try {
+        await fetch(origin + "/", { signal: AbortSignal.timeout(1000) });
+        break;
+      } catch {
+        if (Date.now() > deadline) throw new Error(`workerd did not answer on ${origin} within 15 s:\n${log}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  });
+
+  afterAll(() => procs.killAll());
+
+  async function get(path: string): Promise<unknown> {
+    const res = await fetch(origin + path, { signal: AbortSignal.timeout(20_000) });
+    const body = await res.text();
+    if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status}\n${body}\nworkerd log:\n${log}`);
+    return JSON.parse(body);
+  }
+
+  it("runs the smoke checks in the bundled worker (wasm imported as a module)", async () => {
+    const result = (await get("/smoke")) as SmokeResult;
+    expect(result.runtime).toBe("workerd");
+    expectSmoke(result);
+  });
+
+  it("enforces maxMemory: 128 MiB fills with 7 tables of 16 MiB, then a RangeError names bytes and limit", async () => {
+    const r = (await get(`/oom?max=${128 * MiB}`)) as Record<string, unknown>;
+    expect(r.isRangeError).toBe(true);
+    expect(r.tables).toBe(7);
+    expect(r.message).toContain(`asked for ${16 * MiB} bytes`);
+    expect(r.message).toContain(`\`maxMemory\` is ${128 * MiB} bytes`);
+    expect(r.peakMemoryBytes as number).toBeLessThanOrEqual(128 * MiB);
+    expect(r.usableAfter).toBe(true);
+    const held = r.bytesInUse as { start: number; end: number };
+    expect(held.end).toBe(held.start);
+    // and the worker still answers
+    expectSmoke((await get("/smoke")) as SmokeResult);
+  });
+});
