@@ -63,7 +63,7 @@ export function embedRows(table: EmbeddingTable, rt: Runtime, ids: Ids, options:
   const { positionTable, typeTable } = o;
   for (const [name, t] of [["positionTable", positionTable], ["typeTable", typeTable]] as const) {
     if (t === undefined) continue;
-    if (typeof t !== "object" || t === null || typeof (t as EmbeddingTable).lookup !== "function") throw errors.configKind(name, t);
+    if (typeof t !== "object" || t === null || typeof (t as EmbeddingTable).lookup !== "function") throw errors.tableKind(name, t);
     if ((t as unknown as { rt: Runtime }).rt !== rt) throw errors.option(name, t, "a table of the same runtime");
     if (t.dim !== dim) throw errors.option(`${name}.dim`, t.dim, `the token table's dim ${dim}`);
   }

@@ -68,6 +68,8 @@ export const errors = {
     ),
   // RoPE, positions and embedding sums
   configKind: (name: string, got: unknown) => new TypeError(`\`${name}\` must be an object, got ${describe(got)}.`),
+  tableKind: (name: string, got: unknown) =>
+    new TypeError(`\`${name}\` must be an EmbeddingTable, got ${describe(got)}.`),
   unknownChoice: (name: string, got: unknown, valid: readonly string[]) =>
     new TypeError(`Unknown \`${name}\` ${describe(got)}. Expected one of: ${valid.join(", ")}.`),
   positionsKind: (name: string, got: unknown) =>
@@ -83,6 +85,34 @@ export const errors = {
     ),
   option: (name: string, got: unknown, expected: string) =>
     new RangeError(`\`${name}\` is ${describe(got)}; expected ${expected}.`),
+  // files and byte sources (src/io/)
+  sourceKind: (got: unknown) =>
+    new TypeError(
+      `\`source\` must be bytes (ArrayBuffer or typed array), a Blob or File, a file path, an http(s) URL or a ByteSource; got ${describe(got)}.`,
+    ),
+  badRange: (name: string, offset: number, length: number, size: number) =>
+    new RangeError(`Reading ${length} bytes at offset ${offset} of ${name}: past the end (the source holds ${size} bytes).`),
+  shortRead: (name: string, offset: number, length: number, got: number) =>
+    new RangeError(`Reading ${length} bytes at offset ${offset} of ${name}: got ${got} bytes.`),
+  fileOpen: (name: string, cause: unknown) =>
+    new Error(`Cannot open ${JSON.stringify(name)}: ${(cause as Error)?.message ?? String(cause)}`),
+  httpRange: (name: string, status: number, start: number, end: number, detail?: string) =>
+    new Error(
+      `HTTP Range request bytes=${start}-${end} to ${name} failed: ${detail ?? `status ${status}, expected 206 Partial Content (the server must support Range requests)`}.`,
+    ),
+  badFile: (kind: string, name: string, offset: number, detail: string) =>
+    new RangeError(`Malformed ${kind} file ${name} at byte ${offset}: ${detail}.`),
+  unsupportedFile: (kind: string, name: string, detail: string) => new Error(`Unsupported ${kind} file ${name}: ${detail}.`),
+  noTensor: (name: string, valid: readonly string[]) =>
+    new RangeError(
+      `No tensor named ${JSON.stringify(name)}. The file holds: ${valid.slice(0, 12).join(", ")}${valid.length > 12 ? `, ... (${valid.length} in all)` : ""}.`,
+    ),
+  tensorFormat: (name: string, type: string, valid: readonly string[]) =>
+    new Error(`Tensor ${JSON.stringify(name)} is stored as ${type}, which bitembed cannot hold. Supported: ${valid.join(", ")}.`),
+  tensorShape: (name: string, dims: readonly number[], expected: string) =>
+    new RangeError(`Tensor ${JSON.stringify(name)} has dims [${dims.join(", ")}]; expected ${expected}.`),
+  metadataValue: (key: string, got: unknown, expected: string) =>
+    new TypeError(`Metadata \`${key}\` is ${describe(got)}; expected ${expected}.`),
   hiddenLength: (name: string, got: number, dim: number) =>
     new RangeError(`\`${name}\` has length ${got}, expected a positive multiple of dim ${dim} (N hidden vectors x dim).`),
   hiddenNaN: (name: string, index: number, dim: number) =>

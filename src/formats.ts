@@ -23,6 +23,9 @@ export const FORMATS = Object.freeze({
   q4_0: { name: "q4_0", id: 2, blockElems: 32, blockBytes: 18, decode: "decode_q4_0", encode: "encode_q4_0", description: "4-bit codes, f16 scale per 32" },
   q4_1: { name: "q4_1", id: 3, blockElems: 32, blockBytes: 20, decode: "decode_q4_1", encode: "encode_q4_1", description: "4-bit codes, f16 scale and minimum per 32" },
   q1_0: { name: "q1_0", id: 41, blockElems: 128, blockBytes: 18, decode: "decode_q1_0", encode: "encode_q1_0", description: "1-bit signs, f16 scale per 128 (PrismML Bonsai)" },
+  q2_0: { name: "q2_0", id: 42, blockElems: 64, blockBytes: 18, decode: "decode_q2_0", encode: "encode_q2_0", description: "2-bit codes {-1, 0, 1, 2} x f16 scale per 64 (ternary Bonsai)" },
+  tq1_0: { name: "tq1_0", id: 34, blockElems: 256, blockBytes: 54, decode: "decode_tq1_0", encode: "encode_tq1_0", description: "ternary, base-3 packed (1.69 bits) x f16 scale per 256" },
+  tq2_0: { name: "tq2_0", id: 35, blockElems: 256, blockBytes: 66, decode: "decode_tq2_0", encode: "encode_tq2_0", description: "ternary, 2-bit codes x f16 scale per 256" },
 } as const satisfies Record<string, FormatInfo>);
 
 export type Format = keyof typeof FORMATS;

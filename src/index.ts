@@ -5,6 +5,19 @@ export { EmbeddingTable, type TableOptions, type TableFromF32Options, type Table
 export { quantize, dequantize, type QuantizeOptions, type DequantizeOptions } from "./quantize.js";
 export { LinearMemory } from "./memory.js";
 export type { Ids } from "./ids.js";
+export { readGGUF, type GGUFFile, type GGUFTensorInfo, type ReadGGUFOptions, type MetadataValue } from "./io/gguf.js";
+export { writeGGUF, type WriteGGUFOptions, type GGUFTensorInput } from "./io/gguf-write.js";
+export {
+  openSource,
+  bytesSource,
+  blobSource,
+  fileSource,
+  urlSource,
+  countingSource,
+  type ByteSource,
+  type SourceInput,
+  type CountingSource,
+} from "./io/source.js";
 export { PROJECT_MODES, type ProjectMode, type ProjectOptions, type TopKOptions, type TopK } from "./project.js";
 export { METRICS, type Metric, type NearestOptions } from "./nearest.js";
 export { softmax, logSoftmax, scaleLogits, softcap, type SoftmaxOptions } from "./logits.js";

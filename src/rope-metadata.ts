@@ -88,6 +88,10 @@ export interface HFRopeOptions {
   longContext?: boolean;
 }
 
+// What transformers' config classes default to when config.json leaves the key out.
+const HF_THETA_DEFAULTS: Readonly<Record<string, number>> = { gemma3_text: 1_000_000 };
+const HF_LOCAL_THETA_DEFAULTS: Readonly<Record<string, number>> = { gemma3_text: 10_000 };
+
 /** A RoPE config from a Hugging Face config.json (parsed). HF checkpoints always rotate halves: NEOX. */
 export function ropeConfigFromHF(configJson: Metadata, options: HFRopeOptions = {}): RopeConfig {
   if (typeof configJson !== "object" || configJson === null) throw errors.configKind("config", configJson);
@@ -111,11 +115,13 @@ export function ropeConfigFromHF(configJson: Metadata, options: HFRopeOptions = 
   const fraction =
     (params ? num("partial_rotary_factor", params) : undefined) ?? num("partial_rotary_factor") ?? num("rotary_pct") ?? 1;
   const rotaryDim = Math.floor(headDim * fraction);
+  const modelType = String(c.model_type ?? "");
   const base =
-    (sliding ? num("rope_local_base_freq") : undefined) ??
+    (sliding ? (num("rope_local_base_freq") ?? HF_LOCAL_THETA_DEFAULTS[modelType]) : undefined) ??
     (params ? num("rope_theta", params) : undefined) ??
     num("rope_theta") ??
     num("rotary_emb_base") ??
+    HF_THETA_DEFAULTS[modelType] ??
     10000;
   const maxPos = num("max_position_embeddings");
   return { headDim, rotaryDim, base, pairing: "neox", scaling: hfScaling(params, c, maxPos, options) };

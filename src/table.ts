@@ -98,6 +98,16 @@ export class EmbeddingTable {
     return table;
   }
 
+  /** A table whose rows are filled later (file readers copy bytes into `ptr`); its bytes start as zeros. */
+  static allocate(rt: Runtime, options: TableFromF32Options): EmbeddingTable {
+    const { vocab, dim, format } = options ?? ({} as TableFromF32Options);
+    formatInfo(format);
+    checkDims(vocab, dim);
+    const table = new EmbeddingTable(rt, vocab, dim, format);
+    rt.memory.u8().fill(0, table.ptrValue, table.ptrValue + table.byteLength);
+    return table;
+  }
+
   static fromF32(rt: Runtime, values: Float32Array, options: TableFromF32Options): EmbeddingTable {
     const { vocab, dim, format } = options ?? ({} as TableFromF32Options);
     const info = formatInfo(format);

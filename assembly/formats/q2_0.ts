@@ -1,0 +1,74 @@
+// Q2_0 rows (ggml type 42, ternary Bonsai): blocks of 64 two-bit codes q and an f16 scale d, value (q - 1) * d.
+// decode_q2_0: rows of ids -> f32 (SIMD, 64 values per block); encode_q2_0: f32 -> blocks, as ggml's
+// quantize_row_q2_0_ref. Keys: D dim, N ids, B = 64 elements per block, 18 bytes per block.
+//   block: [ d f16 (bytes 0-1) | qs[16] (bytes 2-17) ]
+//   qs[b] = q(4b) | q(4b+1) << 2 | q(4b+2) << 4 | q(4b+3) << 6     element 0 = low 2 bits of qs[0]
+//   code q: 0 -> -d, 1 -> 0, 2 -> +d, 3 -> +2d (ggml never writes 3 for finite inputs)
+// see: FORMATS.md (Q2_0); ggml-quants.c quantize_row_q2_0_ref / dequantize_row_q2_0.
+import { f16ToF32, f32ToF16 } from "../half";
+import { absMax, BLOCK_SCRATCH, codeTable, expand16, inverse, roundAway, toIntX86 } from "../codes";
+
+const QK: i32 = 64;
+const BLOCK_BYTES: usize = 18;
+
+// @ts-ignore: decorator
+@inline function decodeBlock(src: usize, dst: usize): void {
+  const lut = codeTable(f16ToF32(load<u16>(src)));
+  const qs = v128.load(src, 2);
+  const twelve = i8x16.splat(12);
+  // offsets 4 * q of field l of every byte: field l of byte b is element 4b + l
+  const f0 = v128.and(i8x16.shl(qs, 2), twelve);
+  const f1 = v128.and(qs, twelve);
+  const f2 = v128.and(i8x16.shr_u(qs, 2), twelve);
+  const f3 = v128.and(i8x16.shr_u(qs, 4), twelve);
+  // interleave the four fields back into element order, 16 elements (4 bytes) per vector
+  const lo01 = i8x16.shuffle(f0, f1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const lo23 = i8x16.shuffle(f2, f3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const hi01 = i8x16.shuffle(f0, f1, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  const hi23 = i8x16.shuffle(f2, f3, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  expand16(i8x16.shuffle(lo01, lo23, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23), lut, dst);
+  expand16(i8x16.shuffle(lo01, lo23, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31), lut, dst + 64);
+  expand16(i8x16.shuffle(hi01, hi23, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23), lut, dst + 128);
+  expand16(i8x16.shuffle(hi01, hi23, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31), lut, dst + 192);
+}
+
+export function decode_q2_0(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
+  const full = dim / QK;
+  const rest = dim % QK;
+  let dst = out;
+  for (let r = 0; r < n; r++) {
+    let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
+    for (let b = 0; b < full; b++) {
+      decodeBlock(src, dst);
+      src += BLOCK_BYTES;
+      dst += <usize>QK << 2;
+    }
+    if (rest > 0) {
+      // the row's padded tail block: decode aside, copy only the real values
+      decodeBlock(src, BLOCK_SCRATCH);
+      memory.copy(dst, BLOCK_SCRATCH, <usize>rest << 2);
+      dst += <usize>rest << 2;
+    }
+  }
+}
+
+// Encode n f32 values (whole blocks) as ggml does: d = max|x|, q = clamp(round(x * (1/d)), -1, 2) + 1,
+// all in f32. A subnormal block makes 1/d inf, x * id inf, the C cast INT_MIN: clamped to code 0.
+export function encode_q2_0(src: usize, n: usize, dst: usize): void {
+  for (let i: usize = 0; i < n; i += <usize>QK) {
+    const x = src + (i << 2);
+    const d = absMax(x, QK);
+    const id = inverse(d);
+    store<u16>(dst, <u16>f32ToF16(d));
+    for (let b = 0; b < 16; b++) {
+      let byte: u32 = 0;
+      for (let l = 0; l < 4; l++) {
+        const q = toIntX86(roundAway(load<f32>(x + (<usize>(4 * b + l) << 2)) * id));
+        const code = q < -1 ? 0 : q > 2 ? 3 : q + 1;
+        byte |= <u32>code << (2 * l);
+      }
+      store<u8>(dst + 2 + b, <u8>byte);
+    }
+    dst += BLOCK_BYTES;
+  }
+}

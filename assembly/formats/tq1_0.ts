@@ -1,0 +1,113 @@
+// TQ1_0 rows (ggml type 34): blocks of 256 ternary values packed five (or four) base-3 digits per byte,
+// then an f16 scale d; value (t - 1) * d for digit t. decode_tq1_0: rows of ids -> f32 (SIMD);
+// encode_tq1_0: f32 -> blocks, as ggml's quantize_row_tq1_0_ref.
+// Keys: D dim, N ids, B = 256 elements per block (QK_K), 54 bytes per block; n digit, m byte.
+//   block: [ qs[48] (bytes 0-47) | qh[4] (bytes 48-51) | d f16 (bytes 52-53, LAST) ]
+//   byte b holds digits t0..t4 as b = ceil((t0*81 + t1*27 + t2*9 + t3*3 + t4) * 256 / 243); digit n of b is
+//   ((b * 3^n mod 256) * 3) >> 8.   qs[m], m < 32: element n*32 + m;  qs[32 + m], m < 16: 160 + n*16 + m;
+//   qh[j], j < 4: digits n = 0..3 are elements 240 + n*4 + j (digit 4 is a zero pad).
+// see: FORMATS.md (TQ1_0); ggml-quants.c quantize_row_tq1_0_ref / dequantize_row_tq1_0.
+import { f16ToF32, f32ToF16 } from "../half";
+import { absMax, BLOCK_SCRATCH, codeTable, expand16, inverse, roundAway, toIntX86 } from "../codes";
+
+const QK: i32 = 256;
+const BLOCK_BYTES: usize = 54;
+
+// Offsets 4 * t of the leading digit of 16 bytes p: (p * 3) >> 8 is 1 from p = 86 on and 2 from p = 171 on.
+// @ts-ignore: decorator
+@inline function digitOffsets(p: v128): v128 {
+  const t = i8x16.sub(i8x16.sub(i8x16.splat(0), i8x16.gt_u(p, i8x16.splat(85))), i8x16.gt_u(p, i8x16.splat(<i8>170)));
+  return i8x16.shl(t, 2);
+}
+
+// p * 3 mod 256 in every byte: brings the next digit to the front.
+// @ts-ignore: decorator
+@inline function times3(p: v128): v128 {
+  return i8x16.add(i8x16.add(p, p), p);
+}
+
+// @ts-ignore: decorator
+@inline function decodeBlock(src: usize, dst: usize): void {
+  const lut = codeTable(f16ToF32(load<u16>(src, 52)));
+  // qs[0..31]: digit n of 32 bytes is elements n*32 .. n*32+31
+  let a = v128.load(src);
+  let b = v128.load(src, 16);
+  let c = v128.load(src, 32);
+  for (let n = 0; n < 5; n++) {
+    expand16(digitOffsets(a), lut, dst + <usize>(n * 128));
+    expand16(digitOffsets(b), lut, dst + <usize>(n * 128 + 64));
+    // qs[32..47]: digit n of 16 bytes is elements 160 + n*16 ..
+    expand16(digitOffsets(c), lut, dst + <usize>(640 + n * 64));
+    a = times3(a);
+    b = times3(b);
+    c = times3(c);
+  }
+  // qh: lane 4n + j of h = qh[j] * 3^n, so h's leading digits are elements 240 .. 255 in order
+  const p0 = i32x4.splat(load<u32>(src, 48));
+  const p1 = times3(p0);
+  const p2 = times3(p1);
+  const p3 = times3(p2);
+  const p01 = i8x16.shuffle(p0, p1, 0, 1, 2, 3, 20, 21, 22, 23, 0, 1, 2, 3, 20, 21, 22, 23);
+  const p23 = i8x16.shuffle(p2, p3, 0, 1, 2, 3, 20, 21, 22, 23, 0, 1, 2, 3, 20, 21, 22, 23);
+  const h = i8x16.shuffle(p01, p23, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+  expand16(digitOffsets(h), lut, dst + 960);
+}
+
+export function decode_tq1_0(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
+  const full = dim / QK;
+  const rest = dim % QK;
+  let dst = out;
+  for (let r = 0; r < n; r++) {
+    let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
+    for (let b = 0; b < full; b++) {
+      decodeBlock(src, dst);
+      src += BLOCK_BYTES;
+      dst += <usize>QK << 2;
+    }
+    if (rest > 0) {
+      // the row's padded tail block: decode aside, copy only the real values
+      decodeBlock(src, BLOCK_SCRATCH);
+      memory.copy(dst, BLOCK_SCRATCH, <usize>rest << 2);
+      dst += <usize>rest << 2;
+    }
+  }
+}
+
+// Digit of element e: (lroundf(x * id) + 1), kept as C keeps it in a uint8_t accumulator.
+// @ts-ignore: decorator
+@inline function trit(x: usize, e: i32, id: f32): i32 {
+  return toIntX86(roundAway(load<f32>(x + (<usize>e << 2)) * id)) + 1;
+}
+
+// ceil(v * 256 / 243) in a byte, as ggml's `((uint16_t)q * 256 + (243 - 1)) / 243`.
+// @ts-ignore: decorator
+@inline function packByte(v: i32): u8 {
+  return <u8>(((v & 255) * 256 + 242) / 243);
+}
+
+// Encode n f32 values (whole blocks) as ggml does: d = max|x|, trit = round(x * (1/d)) + 1, all in f32;
+// five trits per byte (first most significant), the qh bytes hold four and a zero (the extra * 3).
+export function encode_tq1_0(src: usize, n: usize, dst: usize): void {
+  for (let i: usize = 0; i < n; i += <usize>QK) {
+    const x = src + (i << 2);
+    const d = absMax(x, QK);
+    const id = inverse(d);
+    for (let m = 0; m < 32; m++) {
+      let v = 0;
+      for (let k = 0; k < 5; k++) v = (v * 3 + trit(x, m + k * 32, id)) & 255;
+      store<u8>(dst + m, packByte(v));
+    }
+    for (let m = 0; m < 16; m++) {
+      let v = 0;
+      for (let k = 0; k < 5; k++) v = (v * 3 + trit(x, 160 + m + k * 16, id)) & 255;
+      store<u8>(dst + 32 + m, packByte(v));
+    }
+    for (let j = 0; j < 4; j++) {
+      let v = 0;
+      for (let k = 0; k < 4; k++) v = (v * 3 + trit(x, 240 + j + k * 4, id)) & 255;
+      store<u8>(dst + 48 + j, packByte(v * 3));
+    }
+    store<u16>(dst, <u16>f32ToF16(d), 52);
+    dst += BLOCK_BYTES;
+  }
+}

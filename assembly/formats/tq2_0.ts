@@ -1,0 +1,77 @@
+// TQ2_0 rows (ggml type 35): blocks of 256 ternary values as 2-bit codes q, then an f16 scale d; value (q - 1) * d.
+// decode_tq2_0: rows of ids -> f32 (SIMD); encode_tq2_0: f32 -> blocks, as ggml's quantize_row_tq2_0_ref.
+// Keys: D dim, N ids, B = 256 elements per block (QK_K), 66 bytes per block; c chunk, l field, m byte.
+//   block: [ qs[64] (bytes 0-63) | d f16 (bytes 64-65, LAST) ]
+//   qs[32c + m] = q(128c + m) | q(128c + 32 + m) << 2 | q(128c + 64 + m) << 4 | q(128c + 96 + m) << 6
+//   element 0 = low 2 bits of qs[0]; element 1 = low 2 bits of qs[1]
+// see: FORMATS.md (TQ2_0); ggml-quants.c quantize_row_tq2_0_ref / dequantize_row_tq2_0.
+import { f16ToF32, f32ToF16 } from "../half";
+import { absMax, BLOCK_SCRATCH, codeTable, expand16, inverse, roundAway, toIntX86 } from "../codes";
+
+const QK: i32 = 256;
+const BLOCK_BYTES: usize = 66;
+
+// 32 bytes of qs -> the 128 elements they hold: field l of 32 consecutive bytes is 32 consecutive elements.
+// @ts-ignore: decorator
+@inline function decodeChunk(src: usize, lut: v128, dst: usize): void {
+  const twelve = i8x16.splat(12);
+  const a = v128.load(src);
+  const b = v128.load(src, 16);
+  expand16(v128.and(i8x16.shl(a, 2), twelve), lut, dst);
+  expand16(v128.and(i8x16.shl(b, 2), twelve), lut, dst + 64);
+  expand16(v128.and(a, twelve), lut, dst + 128);
+  expand16(v128.and(b, twelve), lut, dst + 192);
+  expand16(v128.and(i8x16.shr_u(a, 2), twelve), lut, dst + 256);
+  expand16(v128.and(i8x16.shr_u(b, 2), twelve), lut, dst + 320);
+  expand16(v128.and(i8x16.shr_u(a, 4), twelve), lut, dst + 384);
+  expand16(v128.and(i8x16.shr_u(b, 4), twelve), lut, dst + 448);
+}
+
+// @ts-ignore: decorator
+@inline function decodeBlock(src: usize, dst: usize): void {
+  const lut = codeTable(f16ToF32(load<u16>(src, 64)));
+  decodeChunk(src, lut, dst);
+  decodeChunk(src + 32, lut, dst + 512);
+}
+
+export function decode_tq2_0(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
+  const full = dim / QK;
+  const rest = dim % QK;
+  let dst = out;
+  for (let r = 0; r < n; r++) {
+    let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
+    for (let b = 0; b < full; b++) {
+      decodeBlock(src, dst);
+      src += BLOCK_BYTES;
+      dst += <usize>QK << 2;
+    }
+    if (rest > 0) {
+      // the row's padded tail block: decode aside, copy only the real values
+      decodeBlock(src, BLOCK_SCRATCH);
+      memory.copy(dst, BLOCK_SCRATCH, <usize>rest << 2);
+      dst += <usize>rest << 2;
+    }
+  }
+}
+
+// Encode n f32 values (whole blocks) as ggml does: d = max|x|, code = (lroundf(x * (1/d)) + 1) & 3, in f32.
+// A subnormal block makes 1/d inf and the C conversion INT_MIN: stored as (INT_MIN + 1) & 3 = 1.
+export function encode_tq2_0(src: usize, n: usize, dst: usize): void {
+  for (let i: usize = 0; i < n; i += <usize>QK) {
+    const x = src + (i << 2);
+    const d = absMax(x, QK);
+    const id = inverse(d);
+    for (let c = 0; c < 2; c++) {
+      for (let m = 0; m < 32; m++) {
+        let byte: i32 = 0;
+        for (let l = 0; l < 4; l++) {
+          const xi = toIntX86(roundAway(load<f32>(x + (<usize>(128 * c + 32 * l + m) << 2)) * id)) + 1;
+          byte += (xi & 3) << (2 * l);
+        }
+        store<u8>(dst + 32 * c + m, <u8>byte);
+      }
+    }
+    store<u16>(dst, <u16>f32ToF16(d), 64);
+    dst += BLOCK_BYTES;
+  }
+}

@@ -1,0 +1,153 @@
+// Lookup decode throughput of every format in FORMATS: 512 random rows of a 32000 x 4096 table, bitembed's
+// SIMD kernels against a naive JS decoder of the same packed bytes (written from FORMATS.md the obvious
+// way), in the same run; and quantize throughput (tableFromF32: f32 in, packed table out).
+// Output GB/s counts the f32 values produced; quantize MB/s counts the f32 values consumed.
+// BENCH_VOCAB=2000 node bench/decode.mjs runs a smaller table for a quick check.
+import { fileURLToPath } from "node:url";
+import { FORMATS, FORMAT_NAMES, init } from "../build/node.js";
+import { fmt, machineLine, median, rng, table } from "./harness.mjs";
+
+const VOCAB = Number(process.env.BENCH_VOCAB ?? 32000);
+const DIM = 4096;
+const N = 512;
+const QUANT_ROWS = Math.min(VOCAB, 2048); // rows quantized per timed run
+
+function f16(h) {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 31;
+  const m = h & 1023;
+  if (e === 0) return s * m * 2 ** -24;
+  if (e === 31) return m ? NaN : s * Infinity;
+  return s * (1 + m / 1024) * 2 ** (e - 15);
+}
+const bf16Buf = new Float32Array(1);
+const bf16U32 = new Uint32Array(bf16Buf.buffer);
+
+// Naive decoders: (bytes, view, rowStart, dim, out, at) writes one row. Per element, like a user would.
+const NAIVE = {
+  f32(b, v, row, dim, out, at) {
+    for (let j = 0; j < dim; j++) out[at + j] = v.getFloat32(row + 4 * j, true);
+  },
+  f16(b, v, row, dim, out, at) {
+    for (let j = 0; j < dim; j++) out[at + j] = f16(v.getUint16(row + 2 * j, true));
+  },
+  bf16(b, v, row, dim, out, at) {
+    for (let j = 0; j < dim; j++) {
+      bf16U32[0] = v.getUint16(row + 2 * j, true) << 16;
+      out[at + j] = bf16Buf[0];
+    }
+  },
+  q8_0(b, v, row, dim, out, at) {
+    for (let j = 0; j < dim; j++) {
+      const blk = row + Math.floor(j / 32) * 34;
+      out[at + j] = v.getInt8(blk + 2 + (j % 32)) * f16(v.getUint16(blk, true));
+    }
+  },
+  q4_0(b, v, row, dim, out, at) {
+    for (let j = 0; j < dim; j++) {
+      const blk = row + Math.floor(j / 32) * 18;
+      const k = j % 32;
+      const q = k < 16 ? b[blk + 2 + k] & 15 : b[blk + 2 + k - 16] >> 4;
+      out[at + j] = (q - 8) * f16(v.getUint16(blk, true));
+    }
+  },
+  q4_1(b, v, row, dim, out, at) {
+    for (let j = 0; j < dim; j++) {
+      const blk = row + Math.floor(j / 32) * 20;
+      const k = j % 32;
+      const q = k < 16 ? b[blk + 4 + k] & 15 : b[blk + 4 + k - 16] >> 4;
+      out[at + j] = q * f16(v.getUint16(blk, true)) + f16(v.getUint16(blk + 2, true));
+    }
+  },
+  q1_0(b, v, row, dim, out, at) {
+    for (let j = 0; j < dim; j++) {
+      const blk = row + Math.floor(j / 128) * 18;
+      const k = j % 128;
+      const d = f16(v.getUint16(blk, true));
+      out[at + j] = (b[blk + 2 + (k >> 3)] >> (k & 7)) & 1 ? d : -d;
+    }
+  },
+  q2_0(b, v, row, dim, out, at) {
+    for (let j = 0; j < dim; j++) {
+      const blk = row + Math.floor(j / 64) * 18;
+      const k = j % 64;
+      out[at + j] = (((b[blk + 2 + (k >> 2)] >> (2 * (k & 3))) & 3) - 1) * f16(v.getUint16(blk, true));
+    }
+  },
+  tq2_0(b, v, row, dim, out, at) {
+    for (let j = 0; j < dim; j++) {
+      const blk = row + Math.floor(j / 256) * 66;
+      const k = j % 256;
+      const q = (b[blk + 32 * (k >> 7) + (k & 31)] >> (2 * ((k >> 5) & 3))) & 3;
+      out[at + j] = (q - 1) * f16(v.getUint16(blk + 64, true));
+    }
+  },
+  tq1_0(b, v, row, dim, out, at) {
+    for (let j = 0; j < dim; j++) {
+      const blk = row + Math.floor(j / 256) * 54;
+      const k = j % 256;
+      let byte, digit;
+      if (k < 160) (byte = k % 32), (digit = Math.floor(k / 32));
+      else if (k < 240) (byte = 32 + ((k - 160) % 16)), (digit = Math.floor((k - 160) / 16));
+      else (byte = 48 + ((k - 240) % 4)), (digit = Math.floor((k - 240) / 4));
+      const q = (b[blk + byte] * 3 ** digit) & 255;
+      out[at + j] = (((q * 3) >> 8) - 1) * f16(v.getUint16(blk + 52, true));
+    }
+  },
+};
+
+export async function run() {
+  const rt = await init();
+  const random = rng(11);
+  // normal-ish values (sum of uniforms), like an embedding table
+  const values = Float32Array.from({ length: VOCAB * DIM }, () => random() + random() + random() - 1.5);
+  const ids = Int32Array.from({ length: N }, () => Math.floor(random() * VOCAB));
+  const out = new Float32Array(N * DIM);
+  const outGb = (N * DIM * 4) / 1e9;
+  const quantInput = values.subarray(0, QUANT_ROWS * DIM);
+  const quantMb = (QUANT_ROWS * DIM * 4) / 1e6;
+  const rows = [];
+
+  for (const format of FORMAT_NAMES) {
+    const info = FORMATS[format];
+    const t = rt.tableFromF32(values, { vocab: VOCAB, dim: DIM, format });
+    const ms = median(() => t.lookup(ids, out), { runs: 15 });
+    const naive = NAIVE[format];
+    let naiveCells = ["—", "—", "—"];
+    if (naive) {
+      const bytes = t.bytes();
+      const view = new DataView(bytes.buffer);
+      const naiveMs = median(
+        () => {
+          for (let i = 0; i < N; i++) naive(bytes, view, ids[i] * t.rowBytes, DIM, out, i * DIM);
+        },
+        { runs: 5, warmup: 1 },
+      );
+      naiveCells = [fmt(naiveMs), fmt(outGb / (naiveMs / 1e3)), `**${fmt(naiveMs / ms)}x**`];
+    }
+    t.dispose();
+    const quantMs = median(() => rt.tableFromF32(quantInput, { vocab: QUANT_ROWS, dim: DIM, format }).dispose(), {
+      runs: 5,
+      warmup: 1,
+    });
+    const bits = ((info.blockBytes * 8) / info.blockElems).toFixed(info.blockElems === 1 ? 0 : 3);
+    rows.push([format, bits, fmt(ms), fmt(outGb / (ms / 1e3)), ...naiveCells, fmt(quantMb / (quantMs / 1e3))]);
+  }
+  return [
+    `### Decode: ${N} random rows of a ${VOCAB} x ${DIM} table, every format`,
+    "",
+    "bitembed `lookup` (SIMD kernels) against a naive JS decoder of the same packed bytes (one element at a time, " +
+      "as written from FORMATS.md). GB/s of f32 output; medians of 15 (bitembed) and 5 (JS) runs. " +
+      `Quantize: \`tableFromF32\` of ${QUANT_ROWS} x ${DIM} f32 values, MB/s of f32 input, median of 5.`,
+    "",
+    table(
+      ["format", "bits/weight", "bitembed ms", "bitembed GB/s", "naive JS ms", "naive JS GB/s", "speedup", "quantize MB/s"],
+      rows,
+    ),
+  ].join("\n");
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  console.log(machineLine());
+  console.log(await run());
+}

@@ -1,0 +1,272 @@
+// GGUF (versions 2 and 3) read lazily: the header (metadata and tensor infos) up front, each tensor's
+// bytes only when asked for, in chunks, straight into a table's linear memory. Hostile files (lying
+// counts, offsets past the end, overlapping tensors, overflowing dims, unknown types) fail with the byte
+// offset or the tensor named, before any allocation larger than the file.
+// see: ggml docs/gguf.md (layout), ggml.c gguf_init_from_file_impl (the checks ggml itself makes).
+//
+//   "GGUF" u32 version, u64 n_tensors, u64 n_kv
+//   n_kv x    { string key, u32 type, value }          string = u64 length + UTF-8 bytes
+//   n_tensors x { string name, u32 n_dims, u64 dims[n_dims], u32 type, u64 offset }
+//   padding to `general.alignment` (default 32), then the data section; tensor offsets are relative to it
+import { errors } from "../errors.js";
+import { FORMAT_NAMES, type Format } from "../formats.js";
+import type { Runtime } from "../runtime.js";
+import type { EmbeddingTable } from "../table.js";
+import { ggmlType } from "./ggml-types.js";
+import { HeaderReader } from "./reader.js";
+import { openSource, type ByteSource, type SourceInput } from "./source.js";
+import { loadTableFromSource } from "./load.js";
+import { VALUE_TYPES, type MetadataValue } from "./gguf-values.js";
+
+export type { MetadataValue } from "./gguf-values.js";
+
+export interface GGUFTensorInfo {
+  name: string;
+  /** ggml order: dims[0] is the fastest axis (a table's dim), dims[1] its rows (vocab). */
+  dims: number[];
+  /** The bitembed format, or undefined when bitembed cannot hold this type (see `typeName`). */
+  format: Format | undefined;
+  /** ggml type id and name (e.g. 12 "q4_K"). */
+  type: number;
+  typeName: string;
+  /** Absolute byte offset in the file (dataOffset + the offset stored in the file). */
+  offset: number;
+  byteLength: number;
+}
+
+export interface GGUFFile {
+  version: number;
+  /** Values by key: numbers (u64/i64 beyond 2^53 as bigint), strings, booleans; numeric arrays as typed arrays. */
+  metadata: Record<string, MetadataValue>;
+  /** The stored type of each key ("u32", "string", "array<f32>", "array<array<string>>"...), for rewriting. */
+  types: Record<string, string>;
+  tensors: GGUFTensorInfo[];
+  alignment: number;
+  /** Where the data section starts; tensor offsets above are already absolute. */
+  dataOffset: number;
+  source: ByteSource;
+  /** The info of one tensor; throws naming the tensors there are. */
+  tensor(name: string): GGUFTensorInfo;
+  /** A tensor's bytes, read now (a fresh copy). */
+  readTensor(name: string): Promise<Uint8Array>;
+  /** A 2-D tensor as an EmbeddingTable, its bytes copied from the source into linear memory in chunks. */
+  loadTable(rt: Runtime, name: string): Promise<EmbeddingTable>;
+}
+
+export interface ReadGGUFOptions {
+  /** Called with the size of the largest buffer the header reader allocated (the fuzz test watches it). */
+  onLargestAllocation?: (bytes: number) => void;
+}
+
+const MAX_DIMS = 4;
+const MAX_DEPTH = 8;
+/** The key writeGGUF uses to record a table's dim when the stored rows are padded to whole blocks. */
+export const UNPADDED_DIM_KEY = "bitembed.unpadded_dim.";
+
+export async function readGGUF(input: SourceInput, options: ReadGGUFOptions = {}): Promise<GGUFFile> {
+  const source = await openSource(input);
+  const r = new HeaderReader(source, "GGUF");
+  try {
+    return await parse(r);
+  } finally {
+    options.onLargestAllocation?.(r.largestAllocation);
+  }
+}
+
+async function parse(r: HeaderReader): Promise<GGUFFile> {
+  const source = r.source;
+  const magic = await r.bytes(4, "the magic");
+  if (magic[0] !== 0x47 || magic[1] !== 0x47 || magic[2] !== 0x55 || magic[3] !== 0x46) {
+    r.fail(`the magic is ${JSON.stringify(String.fromCharCode(...magic))}, expected "GGUF"`, 0);
+  }
+  const version = await r.u32("the version");
+  if ((version & 0xffff) === 0 && version !== 0) {
+    throw errors.unsupportedFile("GGUF", source.name, "it is big-endian (version field " + version + "); bitembed reads little-endian GGUF only");
+  }
+  if (version !== 2 && version !== 3) {
+    throw errors.unsupportedFile("GGUF", source.name, `version ${version}; bitembed reads versions 2 and 3`);
+  }
+  let at = r.pos;
+  const nTensors = await r.size("the tensor count");
+  // smallest tensor info: empty name (8) + n_dims (4) + type (4) + offset (8)
+  r.checkCount(nTensors, 24, "the tensor count", at);
+  at = r.pos;
+  const nKv = await r.size("the metadata count");
+  // smallest key/value: empty key (8) + type (4) + a one-byte value
+  r.checkCount(nKv, 13, "the metadata count", at);
+
+  const metadata: Record<string, MetadataValue> = Object.create(null);
+  const types: Record<string, string> = Object.create(null);
+  for (let i = 0; i < nKv; i++) {
+    const keyAt = r.pos;
+    const key = await r.ggufString(`metadata key #${i}`);
+    if (Object.prototype.hasOwnProperty.call(types, key)) r.fail(`metadata key ${JSON.stringify(key)} appears twice`, keyAt);
+    const typeAt = r.pos;
+    const type = await r.u32(`the type of ${JSON.stringify(key)}`);
+    const { value, typeName } = await readValue(r, type, key, typeAt, 0);
+    metadata[key] = value;
+    types[key] = typeName;
+  }
+
+  let alignment = 32;
+  if ("general.alignment" in metadata) {
+    const a = metadata["general.alignment"];
+    if (!(typeof a === "number" && Number.isInteger(a) && a > 0 && (a & (a - 1)) === 0 && a <= 1 << 30)) {
+      r.fail(`\`general.alignment\` is ${String(a)}; expected a power of two`);
+    }
+    alignment = a as number;
+  }
+
+  const infos: { name: string; dims: number[]; type: number; rel: number; at: number }[] = [];
+  const names = new Set<string>();
+  for (let i = 0; i < nTensors; i++) {
+    const infoAt = r.pos;
+    const name = await r.ggufString(`the name of tensor #${i}`);
+    if (names.has(name)) r.fail(`tensor ${JSON.stringify(name)} appears twice`, infoAt);
+    names.add(name);
+    const nDimsAt = r.pos;
+    const nDims = await r.u32(`n_dims of tensor ${JSON.stringify(name)}`);
+    if (nDims > MAX_DIMS) r.fail(`tensor ${JSON.stringify(name)} has ${nDims} dims; at most ${MAX_DIMS}`, nDimsAt);
+    const dims: number[] = [];
+    let elems = 1;
+    for (let d = 0; d < nDims; d++) {
+      const dimAt = r.pos;
+      const v = await r.u64(`dim ${d} of tensor ${JSON.stringify(name)}`);
+      if (v > BigInt(Number.MAX_SAFE_INTEGER)) r.fail(`dim ${d} of tensor ${JSON.stringify(name)} is ${v}`, dimAt);
+      const n = Number(v);
+      elems *= n;
+      if (elems > Number.MAX_SAFE_INTEGER) {
+        r.fail(`the dims of tensor ${JSON.stringify(name)} multiply past 2^53 elements`, dimAt);
+      }
+      dims.push(n);
+    }
+    const typeAt = r.pos;
+    const type = await r.u32(`the type of tensor ${JSON.stringify(name)}`);
+    const t = ggmlType(type);
+    if (t === undefined) r.fail(`tensor ${JSON.stringify(name)} has type id ${type}, which ggml does not define`, typeAt);
+    if ((dims[0] ?? 1) % t.blockElems !== 0) {
+      r.fail(`tensor ${JSON.stringify(name)} has dims[0] = ${dims[0]}, not a multiple of the ${t.name} block (${t.blockElems})`, nDimsAt);
+    }
+    const offAt = r.pos;
+    const rel = await r.size(`the offset of tensor ${JSON.stringify(name)}`);
+    if (rel % alignment !== 0) r.fail(`tensor ${JSON.stringify(name)} has offset ${rel}, not a multiple of the alignment ${alignment}`, offAt);
+    infos.push({ name, dims, type, rel, at: infoAt });
+  }
+
+  const dataOffset = Math.ceil(r.pos / alignment) * alignment;
+  const tensors: GGUFTensorInfo[] = infos.map(({ name, dims, type, rel, at }) => {
+    const t = ggmlType(type)!;
+    const elems = dims.reduce((a, b) => a * b, 1);
+    const byteLength = (elems / t.blockElems) * t.blockBytes;
+    const offset = dataOffset + rel;
+    if (offset + byteLength > source.size) {
+      r.fail(
+        `tensor ${JSON.stringify(name)} (${byteLength} bytes at offset ${offset}) runs past the end of the file (${source.size} bytes)`,
+        at,
+      );
+    }
+    return { name, dims, format: t.format, type, typeName: t.name, offset, byteLength };
+  });
+  // tensors must not overlap: sort by offset and compare neighbours
+  const sorted = [...tensors].filter((t) => t.byteLength > 0).sort((a, b) => a.offset - b.offset);
+  for (let i = 1; i < sorted.length; i++) {
+    const prev = sorted[i - 1];
+    if (sorted[i].offset < prev.offset + prev.byteLength) {
+      r.fail(`tensors ${JSON.stringify(prev.name)} and ${JSON.stringify(sorted[i].name)} overlap`, sorted[i].offset);
+    }
+  }
+  return makeFile(version, metadata, types, tensors, alignment, dataOffset, source);
+}
+
+async function readValue(
+  r: HeaderReader,
+  type: number,
+  key: string,
+  typeAt: number,
+  depth: number,
+): Promise<{ value: MetadataValue; typeName: string }> {
+  const vt = VALUE_TYPES[type];
+  if (vt === undefined) r.fail(`metadata ${JSON.stringify(key)} has value type ${type}; valid types are 0 to 12`, typeAt);
+  if (vt.name === "string") return { value: await r.ggufString(`the value of ${JSON.stringify(key)}`), typeName: "string" };
+  if (vt.name !== "array") {
+    const b = await r.bytes(vt.size, `the value of ${JSON.stringify(key)}`);
+    return { value: vt.get(new DataView(b.buffer, b.byteOffset, b.byteLength), 0), typeName: vt.name };
+  }
+  if (depth >= MAX_DEPTH) r.fail(`metadata ${JSON.stringify(key)} nests arrays deeper than ${MAX_DEPTH}`, typeAt);
+  const elemAt = r.pos;
+  const elemType = await r.u32(`the element type of ${JSON.stringify(key)}`);
+  const et = VALUE_TYPES[elemType];
+  if (et === undefined) r.fail(`array ${JSON.stringify(key)} has element type ${elemType}; valid types are 0 to 12`, elemAt);
+  const countAt = r.pos;
+  const count = await r.size(`the length of array ${JSON.stringify(key)}`);
+  r.checkCount(count, et.size, `the length of array ${JSON.stringify(key)}`, countAt);
+  if (et.name === "string") {
+    return { value: await r.ggufStrings(count, JSON.stringify(key)), typeName: "array<string>" };
+  }
+  if (et.name === "array") {
+    const out: MetadataValue[] = [];
+    let inner = "array<?>";
+    for (let i = 0; i < count; i++) {
+      const v = await readValue(r, 9, `${key}[${i}]`, r.pos, depth + 1);
+      out.push(v.value);
+      inner = v.typeName;
+    }
+    return { value: out, typeName: `array<${inner}>` };
+  }
+  if (et.name === "bool") {
+    const b = await r.bytes(count, `array ${JSON.stringify(key)}`);
+    return { value: Array.from(b, (x) => x !== 0), typeName: "array<bool>" };
+  }
+  // numbers: one copy of the bytes, viewed as the matching typed array
+  const bytes = await r.copy(count * et.size, `array ${JSON.stringify(key)}`);
+  return { value: new et.array!(bytes.buffer as ArrayBuffer, 0, count) as MetadataValue, typeName: `array<${et.name}>` };
+}
+
+function makeFile(
+  version: number,
+  metadata: Record<string, MetadataValue>,
+  types: Record<string, string>,
+  tensors: GGUFTensorInfo[],
+  alignment: number,
+  dataOffset: number,
+  source: ByteSource,
+): GGUFFile {
+  const byName = new Map(tensors.map((t) => [t.name, t]));
+  const tensor = (name: string): GGUFTensorInfo => {
+    const t = byName.get(name);
+    if (t === undefined) throw errors.noTensor(name, tensors.map((x) => x.name));
+    return t;
+  };
+  return {
+    version,
+    metadata,
+    types,
+    tensors,
+    alignment,
+    dataOffset,
+    source,
+    tensor,
+    async readTensor(name) {
+      const t = tensor(name);
+      return (await source.read(t.offset, t.byteLength)).slice();
+    },
+    async loadTable(rt, name) {
+      const t = tensor(name);
+      if (t.format === undefined) throw errors.tensorFormat(name, t.typeName, FORMAT_NAMES);
+      const rows = t.dims.slice(1).reduce((a, b) => a * b, 1);
+      if (t.dims.length < 1 || t.dims.slice(2).some((d) => d !== 1) || rows === 0 || t.dims[0] === 0) {
+        throw errors.tensorShape(name, t.dims, "[dim, rows] with both at least 1");
+      }
+      const unpadded = metadata[UNPADDED_DIM_KEY + name];
+      let dim = t.dims[0];
+      if (typeof unpadded === "number" && unpadded > 0 && unpadded <= dim && Math.ceil(unpadded / blockOf(t)) * blockOf(t) === dim) {
+        dim = unpadded;
+      }
+      return loadTableFromSource(rt, source, t.offset, { vocab: rows, dim, format: t.format }, name);
+    },
+  };
+}
+
+function blockOf(t: GGUFTensorInfo): number {
+  return ggmlType(t.type)!.blockElems;
+}
