@@ -8,6 +8,8 @@ export { decode_q8_0, encode_q8_0 } from "./formats/q8_0";
 export { decode_q4_0, encode_q4_0 } from "./formats/q4_0";
 export { decode_q4_1, encode_q4_1 } from "./formats/q4_1";
 export { decode_q1_0, encode_q1_0 } from "./formats/q1_0";
+export { tmac_lut, tmac_project1, tmac_projectn } from "./tmac";
+export { tmac_tile, tmac_tile_q1_0 } from "./tmac_tile";
 export { decode_q2_0, encode_q2_0 } from "./formats/q2_0";
 export { decode_tq1_0, encode_tq1_0 } from "./formats/tq1_0";
 export { decode_tq2_0, encode_tq2_0 } from "./formats/tq2_0";

@@ -122,13 +122,217 @@ const BF16: i32 = 30;
   store<f32>(out + 3 * outStep, s3);
 }
 
+// dot(w_r, x) for four rows w0..w3 (rowStride apart) and one hidden vector: each loaded chunk of x feeds
+// four rows, and four rows stream from memory at once. Results go to out + 4r.
+// @ts-ignore: decorator
+@inline function dotRows4x1(w0: usize, rowStride: usize, x: usize, dim: i32, out: usize): void {
+  let w1 = w0 + rowStride;
+  let w2 = w1 + rowStride;
+  let w3 = w2 + rowStride;
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let a2 = f32x4.splat(0);
+  let a3 = f32x4.splat(0);
+  let b0 = f32x4.splat(0);
+  let b1 = f32x4.splat(0);
+  let b2 = f32x4.splat(0);
+  let b3 = f32x4.splat(0);
+  let j = 0;
+  for (; j + 8 <= dim; j += 8) {
+    const x0 = v128.load(x);
+    const x1 = v128.load(x, 16);
+    a0 = f32x4.add(a0, f32x4.mul(v128.load(w0), x0));
+    b0 = f32x4.add(b0, f32x4.mul(v128.load(w0, 16), x1));
+    a1 = f32x4.add(a1, f32x4.mul(v128.load(w1), x0));
+    b1 = f32x4.add(b1, f32x4.mul(v128.load(w1, 16), x1));
+    a2 = f32x4.add(a2, f32x4.mul(v128.load(w2), x0));
+    b2 = f32x4.add(b2, f32x4.mul(v128.load(w2, 16), x1));
+    a3 = f32x4.add(a3, f32x4.mul(v128.load(w3), x0));
+    b3 = f32x4.add(b3, f32x4.mul(v128.load(w3, 16), x1));
+    x += 32;
+    w0 += 32;
+    w1 += 32;
+    w2 += 32;
+    w3 += 32;
+  }
+  if (j + 4 <= dim) {
+    const x0 = v128.load(x);
+    a0 = f32x4.add(a0, f32x4.mul(v128.load(w0), x0));
+    a1 = f32x4.add(a1, f32x4.mul(v128.load(w1), x0));
+    a2 = f32x4.add(a2, f32x4.mul(v128.load(w2), x0));
+    a3 = f32x4.add(a3, f32x4.mul(v128.load(w3), x0));
+    x += 16;
+    w0 += 16;
+    w1 += 16;
+    w2 += 16;
+    w3 += 16;
+    j += 4;
+  }
+  let s0 = hsum(f32x4.add(a0, b0));
+  let s1 = hsum(f32x4.add(a1, b1));
+  let s2 = hsum(f32x4.add(a2, b2));
+  let s3 = hsum(f32x4.add(a3, b3));
+  for (; j < dim; j++) {
+    const xj = load<f32>(x);
+    s0 += load<f32>(w0) * xj;
+    s1 += load<f32>(w1) * xj;
+    s2 += load<f32>(w2) * xj;
+    s3 += load<f32>(w3) * xj;
+    x += 4;
+    w0 += 4;
+    w1 += 4;
+    w2 += 4;
+    w3 += 4;
+  }
+  store<f32>(out, s0);
+  store<f32>(out, s1, 4);
+  store<f32>(out, s2, 8);
+  store<f32>(out, s3, 12);
+}
+
+// dot(w_r, x_b) for two rows and four hidden vectors: six loads feed eight products (one row and
+// one vector would need two loads per product), and eight accumulators fit the registers.
+// out[b * S + r] at out + b * outStep + 4r.
+// @ts-ignore: decorator
+@inline function dotRows2x4(w0: usize, rowStride: usize, x0: usize, xStride: usize, dim: i32, out: usize, outStep: usize): void {
+  let w1 = w0 + rowStride;
+  let x1 = x0 + xStride;
+  let x2 = x1 + xStride;
+  let x3 = x2 + xStride;
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let a2 = f32x4.splat(0);
+  let a3 = f32x4.splat(0);
+  let b0 = f32x4.splat(0);
+  let b1 = f32x4.splat(0);
+  let b2 = f32x4.splat(0);
+  let b3 = f32x4.splat(0);
+  let j = 0;
+  // two chunks per step halve the pointer arithmetic; each accumulator takes two adds in a row
+  for (; j + 8 <= dim; j += 8) {
+    let u = v128.load(w0);
+    let v = v128.load(w1);
+    let y = v128.load(x0);
+    a0 = f32x4.add(a0, f32x4.mul(u, y));
+    b0 = f32x4.add(b0, f32x4.mul(v, y));
+    y = v128.load(x1);
+    a1 = f32x4.add(a1, f32x4.mul(u, y));
+    b1 = f32x4.add(b1, f32x4.mul(v, y));
+    y = v128.load(x2);
+    a2 = f32x4.add(a2, f32x4.mul(u, y));
+    b2 = f32x4.add(b2, f32x4.mul(v, y));
+    y = v128.load(x3);
+    a3 = f32x4.add(a3, f32x4.mul(u, y));
+    b3 = f32x4.add(b3, f32x4.mul(v, y));
+    u = v128.load(w0, 16);
+    v = v128.load(w1, 16);
+    y = v128.load(x0, 16);
+    a0 = f32x4.add(a0, f32x4.mul(u, y));
+    b0 = f32x4.add(b0, f32x4.mul(v, y));
+    y = v128.load(x1, 16);
+    a1 = f32x4.add(a1, f32x4.mul(u, y));
+    b1 = f32x4.add(b1, f32x4.mul(v, y));
+    y = v128.load(x2, 16);
+    a2 = f32x4.add(a2, f32x4.mul(u, y));
+    b2 = f32x4.add(b2, f32x4.mul(v, y));
+    y = v128.load(x3, 16);
+    a3 = f32x4.add(a3, f32x4.mul(u, y));
+    b3 = f32x4.add(b3, f32x4.mul(v, y));
+    w0 += 32;
+    w1 += 32;
+    x0 += 32;
+    x1 += 32;
+    x2 += 32;
+    x3 += 32;
+  }
+  for (; j + 4 <= dim; j += 4) {
+    const u = v128.load(w0);
+    const v = v128.load(w1);
+    const y0 = v128.load(x0);
+    a0 = f32x4.add(a0, f32x4.mul(u, y0));
+    b0 = f32x4.add(b0, f32x4.mul(v, y0));
+    const y1 = v128.load(x1);
+    a1 = f32x4.add(a1, f32x4.mul(u, y1));
+    b1 = f32x4.add(b1, f32x4.mul(v, y1));
+    const y2 = v128.load(x2);
+    a2 = f32x4.add(a2, f32x4.mul(u, y2));
+    b2 = f32x4.add(b2, f32x4.mul(v, y2));
+    const y3 = v128.load(x3);
+    a3 = f32x4.add(a3, f32x4.mul(u, y3));
+    b3 = f32x4.add(b3, f32x4.mul(v, y3));
+    w0 += 16;
+    w1 += 16;
+    x0 += 16;
+    x1 += 16;
+    x2 += 16;
+    x3 += 16;
+  }
+  let s0 = hsum(a0);
+  let s1 = hsum(a1);
+  let s2 = hsum(a2);
+  let s3 = hsum(a3);
+  let t0 = hsum(b0);
+  let t1 = hsum(b1);
+  let t2 = hsum(b2);
+  let t3 = hsum(b3);
+  for (; j < dim; j++) {
+    const u = load<f32>(w0);
+    const v = load<f32>(w1);
+    const y0 = load<f32>(x0);
+    const y1 = load<f32>(x1);
+    const y2 = load<f32>(x2);
+    const y3 = load<f32>(x3);
+    s0 += u * y0;
+    t0 += v * y0;
+    s1 += u * y1;
+    t1 += v * y1;
+    s2 += u * y2;
+    t2 += v * y2;
+    s3 += u * y3;
+    t3 += v * y3;
+    w0 += 4;
+    w1 += 4;
+    x0 += 4;
+    x1 += 4;
+    x2 += 4;
+    x3 += 4;
+  }
+  store<f32>(out, s0);
+  store<f32>(out, t0, 4);
+  store<f32>(out + outStep, s1);
+  store<f32>(out + outStep, t1, 4);
+  store<f32>(out + 2 * outStep, s2);
+  store<f32>(out + 2 * outStep, t2, 4);
+  store<f32>(out + 3 * outStep, s3);
+  store<f32>(out + 3 * outStep, t3, 4);
+}
+
 // R f32 rows (rowStride bytes apart) against B hidden vectors (D values each, back to back):
-// out[b * S + r] = dot(row r, x b). Each row is loaded once and serves the batch in groups of four.
+// out[b * S + r] = dot(row r, x b). Rows are read once and serve the whole batch: in pairs against four
+// vectors at a time, or in fours against each vector when the batch is small.
 // @ts-ignore: decorator
 @inline function dotRows(rows: usize, rowStride: usize, nrows: i32, x: usize, nx: i32, dim: i32, out: usize, stride: i32): void {
   const xStride = <usize>dim << 2;
   const outStep = <usize>stride << 2;
-  for (let r = 0; r < nrows; r++) {
+  let r = 0;
+  if (nx < 4) {
+    for (; r + 4 <= nrows; r += 4) {
+      const w = rows + <usize>r * rowStride;
+      for (let b = 0; b < nx; b++) dotRows4x1(w, rowStride, x + <usize>b * xStride, dim, out + <usize>b * outStep + (<usize>r << 2));
+    }
+  } else {
+    for (; r + 2 <= nrows; r += 2) {
+      const w = rows + <usize>r * rowStride;
+      const o = out + (<usize>r << 2);
+      let b = 0;
+      for (; b + 4 <= nx; b += 4) dotRows2x4(w, rowStride, x + <usize>b * xStride, xStride, dim, o + <usize>b * outStep, outStep);
+      for (; b < nx; b++) {
+        store<f32>(o + <usize>b * outStep, dot1(w, x + <usize>b * xStride, dim));
+        store<f32>(o + <usize>b * outStep, dot1(w + rowStride, x + <usize>b * xStride, dim), 4);
+      }
+    }
+  }
+  for (; r < nrows; r++) {
     const w = rows + <usize>r * rowStride;
     const o = out + (<usize>r << 2);
     let b = 0;

@@ -42,3 +42,5 @@ export {
 } from "./rope-metadata.js";
 export type { Positions } from "./positions.js";
 export { embeddingScale, type EmbedOptions } from "./embed.js";
+export { readSafetensors, writeSafetensors, type SafetensorsFile, type SafetensorsTensorInfo, type ReadSafetensorsOptions } from "./io/safetensors.js";
+export { loadEmbeddingModel, type EmbeddingModel, type LoadEmbeddingModelOptions } from "./model.js";

@@ -37,7 +37,7 @@ export interface TopK {
 // Logits of one slice (N * S f32) stay in L2; hidden vectors of one pass too; decoded rows of a tile in L1.
 const SLICE_BYTES = 1 << 18;
 const BATCH_BYTES = 1 << 18;
-const TILE_BYTES = 1 << 14;
+const TILE_BYTES = 1 << 16;
 const MAX_BATCH = 64;
 
 /** Check `hidden` and return how many vectors it holds. */

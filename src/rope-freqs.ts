@@ -19,6 +19,8 @@ export type RopeScaling =
       betaSlow?: number;
       /** multiplies the YaRN magnitude 0.1 ln(factor) + 1 (ggml's attn_factor). */
       attnFactor?: number;
+      /** Round the ramp's ends to whole dims (default true; gpt-oss sets HF's `truncate: false`). */
+      truncate?: boolean;
     }
   | { type: "llama3"; factor: number; lowFreqFactor: number; highFreqFactor: number; originalContext: number }
   /** Explicit per-frequency divisors (GGUF `rope_freqs.weight`, LongRoPE factors); angle = pos * inv_freq / d. */
@@ -100,7 +102,9 @@ function resolveScaling(s: unknown, rotaryDim: number): Readonly<RopeScaling> {
       const out = { type, factor: positive("factor"), originalContext: context("originalContext") };
       return Object.freeze(seqLen === undefined ? out : { ...out, seqLen: seqLen as number });
     }
-    case "yarn":
+    case "yarn": {
+      const truncate = get("truncate") ?? true;
+      if (typeof truncate !== "boolean") throw errors.option("scaling.truncate", truncate, "true or false");
       return Object.freeze({
         type,
         factor: positive("factor"),
@@ -108,7 +112,9 @@ function resolveScaling(s: unknown, rotaryDim: number): Readonly<RopeScaling> {
         betaFast: positive("betaFast", 32),
         betaSlow: positive("betaSlow", 1),
         attnFactor: positive("attnFactor", 1),
+        truncate,
       });
+    }
     case "llama3": {
       const lowFreqFactor = positive("lowFreqFactor");
       const highFreqFactor = positive("highFreqFactor");
@@ -195,8 +201,9 @@ export function ropeMagnitude(cfg: ResolvedRopeConfig): number {
 function yarnFrequencies(base: number, d: number, s: Extract<RopeScaling, { type: "yarn" }>): Float64Array {
   const inv = baseFrequencies(base, d);
   const corrDim = (rotations: number) => (d * Math.log(s.originalContext / (2 * Math.PI * rotations))) / (2 * Math.log(base));
-  const low = Math.max(Math.floor(corrDim(s.betaFast ?? 32)), 0);
-  const high = Math.min(Math.ceil(corrDim(s.betaSlow ?? 1)), d - 1);
+  const truncate = s.truncate ?? true;
+  const low = Math.max(truncate ? Math.floor(corrDim(s.betaFast ?? 32)) : corrDim(s.betaFast ?? 32), 0);
+  const high = Math.min(truncate ? Math.ceil(corrDim(s.betaSlow ?? 1)) : corrDim(s.betaSlow ?? 1), d - 1);
   return inv.map((v, i) => {
     const ramp = 1 - Math.min(Math.max((i - low) / Math.max(high - low, 0.001), 0), 1);
     return (v / s.factor) * (1 - ramp) + v * ramp;

@@ -143,6 +143,9 @@ function hfScaling(p: Metadata | null, c: Metadata, maxPos: number | undefined, 
   };
   switch (type) {
     case "default":
+    // M-RoPE (Qwen2-VL) splits the frequencies into time/height/width sections; for text every section
+    // gets the same position, which is plain RoPE
+    case "mrope":
       return { type: "none" };
     case "linear":
       return { type: "linear", factor: needFactor() };
@@ -163,6 +166,7 @@ function hfScaling(p: Metadata | null, c: Metadata, maxPos: number | undefined, 
       if (betaFast !== undefined) scaling.betaFast = betaFast;
       if (betaSlow !== undefined) scaling.betaSlow = betaSlow;
       if (attention !== undefined) scaling.attnFactor = attention / mscale(1);
+      if (p.truncate === false) scaling.truncate = false;
       return scaling;
     }
     case "llama3": {

@@ -9,6 +9,7 @@ import {
   resolveRopeConfig,
   ropeFrequencies,
   ropeMagnitude,
+  type ResolvedRopeConfig,
   type RopeConfig,
   type RopePairing,
   type RopeScaling,
@@ -37,7 +38,7 @@ export class Rope {
   static configFromHF = ropeConfigFromHF;
 
   private readonly rt: Runtime;
-  private readonly config: ReturnType<typeof resolveRopeConfig>;
+  private readonly config: ResolvedRopeConfig;
   private readonly freqs: number; // F
   private freqPtr: number; // F f64, padded to an even count
   private freqKey = NaN; // the dynamic base the frequencies in freqPtr are for

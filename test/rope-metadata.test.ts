@@ -66,6 +66,10 @@ describe("configFromHF", () => {
     const rope = rt.rope(yarn);
     expect(rope.magnitude).toBeCloseTo(1.5, 12);
     rope.dispose();
+    // gpt-oss: YaRN without rounding the ramp ends
+    const oss = ropeConfigFromHF({ head_dim: 64, num_attention_heads: 64, max_position_embeddings: 131072, rope_theta: 150000, rope_scaling: { rope_type: "yarn", factor: 32, beta_fast: 32, beta_slow: 1, original_max_position_embeddings: 4096, truncate: false } });
+    expect(oss.scaling).toEqual({ type: "yarn", factor: 32, originalContext: 4096, betaFast: 32, betaSlow: 1, truncate: false });
+    expect(ropeConfigFromHF({ ...base, rope_scaling: { type: "mrope", mrope_section: [16, 24, 24] } }).scaling).toEqual({ type: "none" });
     // DeepSeek-V3 style: mscale = mscale_all_dim gives a magnitude of exactly 1
     const ds = rt.rope(ropeConfigFromHF({ ...base, rope_scaling: { type: "yarn", factor: 40, mscale: 1, mscale_all_dim: 1, original_max_position_embeddings: 4096 } }));
     expect(ds.magnitude).toBeCloseTo(1, 12);

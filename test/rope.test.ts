@@ -30,6 +30,7 @@ const SCALINGS: Record<string, RopeConfig["scaling"]> = {
   dynamicFixed: { type: "dynamic", factor: 4, originalContext: 2048, seqLen: 30000 },
   yarn: { type: "yarn", factor: 4, originalContext: 32768 },
   yarnBetas: { type: "yarn", factor: 16, originalContext: 4096, betaFast: 16, betaSlow: 2, attnFactor: 0.8 },
+  yarnUntruncated: { type: "yarn", factor: 32, originalContext: 4096, truncate: false },
   llama3: { type: "llama3", factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalContext: 8192 },
   freqs: { type: "freqs", divisors: Float32Array.from({ length: 32 }, (_, i) => 1 + (i % 5) * 0.75) },
 };
@@ -285,6 +286,7 @@ describe("errors", () => {
     [{ ...ok, scaling: { type: "freqs", divisors: new Float32Array(3) } }, /`scaling\.divisors` has length 3, expected 4/],
     [{ ...ok, scaling: { type: "freqs", divisors: [1, 1, 0, 1] } }, /`scaling\.divisors\[2\]` is 0/],
     [{ ...ok, scaling: { type: "ntk" } }, /Unknown `scaling\.type` "ntk"/],
+    [{ ...ok, scaling: { type: "yarn", factor: 2, originalContext: 64, truncate: "no" } }, /`scaling\.truncate` is "no"/],
     [null, /`config` must be an object/],
   ])("config %# throws naming the field", (cfg, message) => {
     expect(() => rt.rope(cfg as RopeConfig)).toThrow(message);

@@ -5,7 +5,7 @@ export type RefScaling =
   | { type: "none" }
   | { type: "linear"; factor: number }
   | { type: "dynamic"; factor: number; originalContext: number; seqLen?: number }
-  | { type: "yarn"; factor: number; originalContext: number; betaFast?: number; betaSlow?: number; attnFactor?: number }
+  | { type: "yarn"; factor: number; originalContext: number; betaFast?: number; betaSlow?: number; attnFactor?: number; truncate?: boolean }
   | { type: "llama3"; factor: number; lowFreqFactor: number; highFreqFactor: number; originalContext: number }
   | { type: "freqs"; divisors: ArrayLike<number>; attnFactor?: number };
 
@@ -34,8 +34,14 @@ export function refInvFreq(cfg: RefConfig, seqLen: number): number[] {
     if (s.type === "freqs") f = inv / s.divisors[i];
     if (s.type === "yarn") {
       const corr = (rot: number) => (R * Math.log(s.originalContext / (2 * Math.PI * rot))) / (2 * Math.log(base));
-      const low = Math.max(Math.floor(corr(s.betaFast ?? 32)), 0);
-      const high = Math.min(Math.ceil(corr(s.betaSlow ?? 1)), R - 1);
+      let low = corr(s.betaFast ?? 32);
+      let high = corr(s.betaSlow ?? 1);
+      if (s.truncate !== false) {
+        low = Math.floor(low);
+        high = Math.ceil(high);
+      }
+      low = Math.max(low, 0);
+      high = Math.min(high, R - 1);
       let t = (i - low) / Math.max(high - low, 0.001);
       t = t < 0 ? 0 : t > 1 ? 1 : t;
       const ramp = 1 - t; // 1: keep the original frequency (extrapolate), 0: interpolate

@@ -1,0 +1,109 @@
+// Builds the row-tiled bit layout of tmac.ts from packed rows, once per table: 16 rows at a time, each
+// block's codes split into bit-planes, 4 elements to a nibble, 2 groups to a byte; then the 16 rows' d as f32.
+// Keys: V vocab, B blocks per row, E elements per block, P planes, Q = E / 8 index bytes per row and plane.
+// Formats by ggml id: 41 q1_0, 42 q2_0, 2 q4_0, 35 tq2_0, 34 tq1_0 (codes as in FORMATS.md: w = d * (code - o)).
+import { f16ToF32 } from "./half";
+
+// codes of 16 rows x one block (E <= 256)
+const codes = memory.data(16 * 256, 16);
+
+// Byte offset of d inside a block.
+// @ts-ignore: decorator
+@inline function dOffset(fmt: i32): usize {
+  return fmt == 35 ? 64 : fmt == 34 ? 52 : 0;
+}
+
+// Code of element e of the block at blk (0..1 for q1_0, 0..3 for q2_0/tq2_0, 0..2 for tq1_0, 0..15 for q4_0).
+// @ts-ignore: decorator
+@inline function code(fmt: i32, blk: usize, e: i32): u32 {
+  if (fmt == 41) return (<u32>load<u8>(blk + 2 + (e >> 3)) >> (e & 7)) & 1;
+  if (fmt == 42) return (<u32>load<u8>(blk + 2 + (e >> 2)) >> ((e & 3) << 1)) & 3;
+  if (fmt == 2) return e < 16 ? <u32>load<u8>(blk + 2 + e) & 15 : <u32>load<u8>(blk + 2 + e - 16) >> 4;
+  if (fmt == 35) return (<u32>load<u8>(blk + ((e >> 7) << 5) + (e & 31)) >> (((e >> 5) & 3) << 1)) & 3;
+  // tq1_0: base-3 digit n of byte b is ((b * 3^n) & 255) * 3 >> 8
+  let b: u32;
+  let n: i32;
+  if (e < 160) {
+    b = load<u8>(blk + (e & 31));
+    n = e >> 5;
+  } else if (e < 240) {
+    b = load<u8>(blk + 32 + ((e - 160) & 15));
+    n = (e - 160) >> 4;
+  } else {
+    b = load<u8>(blk + 48 + ((e - 240) & 3));
+    n = (e - 240) >> 2;
+  }
+  const pow3: u32 = n == 0 ? 1 : n == 1 ? 3 : n == 2 ? 9 : n == 3 ? 27 : 81;
+  return (((b * pow3) & 255) * 3) >> 8;
+}
+
+// Index byte lane j holds row perm(j): lane 2k is row k, lane 2k+1 is row 8 + k.
+// @ts-ignore: decorator
+@inline function laneRow(j: i32): i32 {
+  return (j & 1) ? 8 + (j >> 1) : j >> 1;
+}
+
+export function tmac_tile(fmt: i32, table: usize, rowBytes: i32, vocab: i32, blocks: i32, elems: i32, blockBytes: i32, planes: i32, out: usize): void {
+  const tiles = (vocab + 15) >> 4;
+  const pairs = elems >> 3;
+  const dOff = dOffset(fmt);
+  for (let t = 0; t < tiles; t++) {
+    for (let b = 0; b < blocks; b++) {
+      // decode the 16 rows' codes of this block
+      for (let j = 0; j < 16; j++) {
+        const row = (t << 4) + laneRow(j);
+        const dst = codes + <usize>(j * elems);
+        if (row < vocab) {
+          const blk = table + <usize>row * rowBytes + <usize>(b * blockBytes);
+          for (let e = 0; e < elems; e++) store<u8>(dst + e, code(fmt, blk, e));
+        } else {
+          memory.fill(dst, 0, elems);
+        }
+      }
+      for (let p = 0; p < planes; p++) {
+        for (let q = 0; q < pairs; q++) {
+          for (let j = 0; j < 16; j++) {
+            const c = codes + <usize>(j * elems + (q << 3));
+            let byte: u32 = 0;
+            for (let k = 0; k < 8; k++) byte |= ((<u32>load<u8>(c + k) >> p) & 1) << k;
+            store<u8>(out + j, byte);
+          }
+          out += 16;
+        }
+      }
+      for (let r = 0; r < 16; r++) {
+        const row = (t << 4) + r;
+        let d: f32 = 0;
+        if (row < vocab) d = f16ToF32(load<u16>(table + <usize>row * rowBytes + <usize>(b * blockBytes) + dOff));
+        store<f32>(out + (<usize>r << 2), d);
+      }
+      out += 64;
+    }
+  }
+}
+
+// q1_0 fast path: a row's qs byte q already holds groups 2q and 2q+1; tiling is a byte transpose.
+export function tmac_tile_q1_0(table: usize, rowBytes: i32, vocab: i32, blocks: i32, out: usize): void {
+  const tiles = (vocab + 15) >> 4;
+  for (let t = 0; t < tiles; t++) {
+    for (let b = 0; b < blocks; b++) {
+      for (let j = 0; j < 16; j++) {
+        const row = (t << 4) + laneRow(j);
+        if (row < vocab) {
+          const blk = table + <usize>row * rowBytes + <usize>(b * 18) + 2;
+          for (let q = 0; q < 16; q++) store<u8>(out + (q << 4) + j, load<u8>(blk + q));
+        } else {
+          for (let q = 0; q < 16; q++) store<u8>(out + (q << 4) + j, 0);
+        }
+      }
+      out += 256;
+      for (let r = 0; r < 16; r++) {
+        const row = (t << 4) + r;
+        let d: f32 = 0;
+        if (row < vocab) d = f16ToF32(load<u16>(table + <usize>row * rowBytes + <usize>(b * 18)));
+        store<f32>(out + (<usize>r << 2), d);
+      }
+      out += 64;
+    }
+  }
+}

@@ -1,0 +1,218 @@
+// Projection mode "fast": T-MAC lookup tables (assembly/tmac.ts) for the low-bit formats q1_0, q2_0, q4_0,
+// tq1_0 and tq2_0. A FastHead holds a row-tiled copy of a table's bits (16 rows per tile, bit-planes, 4 weights
+// to a nibble, each block's d as f32), built once; every call turns the hidden vectors into int8 tables of the
+// 16 signed sums of each group of 4 activations (one scale per weight block) and looks them up 16 rows at a
+// time. Keys: V vocab, D dim, Dp = D padded to whole blocks, N hidden vectors, T = ceil(V / 16), B blocks per row.
+//
+// Memory: the tiled copy takes as much as the packed table (f32 d: 64 bytes per 16 rows and block, so
+// +11% for q1_0). A table kept only for projection can skip the row layout: FastHead.fromBytes tiles the
+// bytes through a temporary copy and keeps only the tiled one.
+//
+// Accuracy (derivation in test/reference/tmac.ts): with s_b = max_g sum_k |x_4g+k| / 127 over block b,
+//   |fast - exact| <= sum_b |d_b| * mult * (2^P - 1) * (E / 4) * s_b / 2   (+ f32 rounding, ~1e-6 relative)
+// for a row whose block b has scale d_b (E elements per block, P bit-planes; mult = 1 for q1_0, 1/2 else).
+import { errors } from "./errors.js";
+import type { Runtime } from "./runtime.js";
+
+/** How each fast format splits into bit-planes: w = d * (mult * sum_p 2^p s_p + k), s_p = +-1. */
+interface FastFormat {
+  readonly id: number;
+  readonly blockElems: number;
+  readonly blockBytes: number;
+  readonly planes: number;
+  readonly mult: number;
+  readonly k: number;
+}
+
+// see: FORMATS.md (block layouts); codes: q1_0 bit -> 2b - 1; q2_0/tq2_0/tq1_0 code c -> c - 1 with
+// c = b0 + 2 b1; q4_0 nibble q -> q - 8 with q = b0 + 2 b1 + 4 b2 + 8 b3.
+export const FAST_FORMATS: Readonly<Record<string, FastFormat>> = Object.freeze({
+  q1_0: { id: 41, blockElems: 128, blockBytes: 18, planes: 1, mult: 1, k: 0 },
+  q2_0: { id: 42, blockElems: 64, blockBytes: 18, planes: 2, mult: 0.5, k: 0.5 },
+  q4_0: { id: 2, blockElems: 32, blockBytes: 18, planes: 4, mult: 0.5, k: -0.5 },
+  tq1_0: { id: 34, blockElems: 256, blockBytes: 54, planes: 2, mult: 0.5, k: 0.5 },
+  tq2_0: { id: 35, blockElems: 256, blockBytes: 66, planes: 2, mult: 0.5, k: 0.5 },
+});
+
+/** Vectors looked up per pass over the tiles (each pass reads the tiled table once). */
+export const FAST_BATCH = 8;
+
+/** A packed table in a runtime's memory (an EmbeddingTable, or anything laid out the same way). */
+export interface PackedTable {
+  readonly runtime: Runtime;
+  readonly ptr: number;
+  readonly rowBytes: number;
+  readonly vocab: number;
+  readonly dim: number;
+  readonly format: string;
+  attach?(key: string, ptr: number): void;
+  attached?(key: string): number | undefined;
+}
+
+export function supportsFast(format: unknown): boolean {
+  return typeof format === "string" && Object.prototype.hasOwnProperty.call(FAST_FORMATS, format);
+}
+
+function fastFormat(format: unknown): FastFormat {
+  if (!supportsFast(format)) throw errors.unknownFormat(format, Object.keys(FAST_FORMATS));
+  return FAST_FORMATS[format as string];
+}
+
+export class FastHead {
+  readonly vocab: number;
+  readonly dim: number;
+  readonly format: string;
+  /** Bytes of the tiled copy. */
+  readonly byteLength: number;
+  private readonly rt: Runtime;
+  private readonly f: FastFormat;
+  private readonly blocks: number;
+  private readonly tiles: number;
+  private ptrValue: number;
+  private owned: boolean;
+
+  /** Tile `table`'s rows (the table keeps its own bytes). */
+  constructor(table: PackedTable) {
+    const f = fastFormat(table.format);
+    this.rt = table.runtime;
+    this.f = f;
+    this.vocab = table.vocab;
+    this.dim = table.dim;
+    this.format = table.format;
+    this.blocks = Math.ceil(table.dim / f.blockElems);
+    if (table.rowBytes !== this.blocks * f.blockBytes) {
+      throw errors.dataLength("rowBytes", table.rowBytes, this.blocks * f.blockBytes, `${table.format} rows of dim ${table.dim}`);
+    }
+    this.tiles = Math.ceil(table.vocab / 16);
+    this.byteLength = this.tiles * this.blocks * tileBlockBytes(f);
+    this.ptrValue = this.rt.memory.alloc(this.byteLength, 64);
+    this.owned = true;
+    const k = this.rt.kernels;
+    if (f.id === 41) k.tmac_tile_q1_0(table.ptr, table.rowBytes, table.vocab, this.blocks, this.ptrValue);
+    else k.tmac_tile(f.id, table.ptr, table.rowBytes, table.vocab, this.blocks, f.blockElems, f.blockBytes, f.planes, this.ptrValue);
+  }
+
+  /** A head from packed bytes alone: the row layout is dropped once tiled (half the memory of table + head). */
+  static fromBytes(rt: Runtime, options: { vocab: number; dim: number; format: string; data: ArrayBufferView | ArrayBuffer }): FastHead {
+    const { vocab, dim, format, data } = options;
+    const f = fastFormat(format);
+    if (!(Number.isInteger(vocab) && vocab > 0)) throw errors.notPositiveInt("vocab", vocab);
+    if (!(Number.isInteger(dim) && dim > 0)) throw errors.notPositiveInt("dim", dim);
+    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const rowBytes = Math.ceil(dim / f.blockElems) * f.blockBytes;
+    if (bytes.byteLength !== rowBytes * vocab) {
+      throw errors.dataLength("data", bytes.byteLength, rowBytes * vocab, `${vocab} rows x ${rowBytes} bytes per ${format} row of dim ${dim}`);
+    }
+    const tmp = rt.memory.alloc(bytes.byteLength);
+    try {
+      rt.memory.u8().set(bytes, tmp);
+      return new FastHead({ runtime: rt, ptr: tmp, rowBytes, vocab, dim, format });
+    } finally {
+      rt.memory.dealloc(tmp);
+    }
+  }
+
+  /** Pointer to the tiled copy (valid until dispose). */
+  get ptr(): number {
+    if (this.ptrValue < 0) throw errors.disposed("fast head");
+    return this.ptrValue;
+  }
+
+  /** Logits of `n` hidden vectors ([n x dim]) into `out` ([n x vocab]). Inputs are trusted (see projectFast). */
+  project(hidden: Float32Array, n: number, out: Float32Array): void {
+    const tiled = this.ptr;
+    const { f, blocks, tiles, dim, vocab } = this;
+    const mem = this.rt.memory;
+    const k = this.rt.kernels;
+    const dp = blocks * f.blockElems;
+    const nb = Math.min(n, FAST_BATCH);
+    const lutStride = dp * 4; // 16 bytes per group of 4
+    const pairs = f.blockElems >> 3;
+    const stride = tiles * 16;
+    const xPtr = mem.alloc(nb * dp * 4);
+    const lut = mem.alloc(nb * lutStride);
+    const scale = mem.alloc(nb * blocks * 4);
+    const sums = mem.alloc(nb * blocks * 4);
+    const split = mem.alloc(f.planes * pairs * 32);
+    const o = mem.alloc(nb * stride * 4);
+    try {
+      for (let v0 = 0; v0 < n; v0 += nb) {
+        const m = Math.min(nb, n - v0);
+        const heap = mem.f32();
+        for (let v = 0; v < m; v++) {
+          const at = (xPtr >>> 2) + v * dp;
+          heap.set(hidden.subarray((v0 + v) * dim, (v0 + v + 1) * dim), at);
+          if (dp > dim) heap.fill(0, at + dim, at + dp);
+        }
+        k.tmac_lut(xPtr, m, dp, f.blockElems, f.mult, f.k, lut, scale, sums);
+        if (m === 1) k.tmac_project1(tiled, tiles, blocks, f.planes, pairs, lut, scale, sums, f.k !== 0 ? 1 : 0, o);
+        else k.tmac_projectn(tiled, tiles, blocks, f.planes, pairs, lut, lutStride, scale, sums, f.k !== 0 ? 1 : 0, m, stride, split, o);
+        const res = mem.f32();
+        for (let v = 0; v < m; v++) {
+          const at = (o >>> 2) + v * stride;
+          out.set(res.subarray(at, at + vocab), (v0 + v) * vocab);
+        }
+      }
+    } finally {
+      for (const p of [xPtr, lut, scale, sums, split, o]) mem.dealloc(p);
+    }
+  }
+
+  /** Hand the tiled copy to `table`, which frees it on its own dispose. */
+  attachTo(table: PackedTable, key: string): void {
+    if (!table.attach) return;
+    table.attach(key, this.ptr);
+    this.owned = false;
+  }
+
+  dispose(): void {
+    if (this.ptrValue < 0) return;
+    if (this.owned) this.rt.memory.dealloc(this.ptrValue);
+    this.ptrValue = -1;
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+function tileBlockBytes(f: FastFormat): number {
+  return f.planes * (f.blockElems >> 3) * 16 + 64;
+}
+
+const ATTACH_KEY = "tmac";
+const heads = new WeakMap<object, FastHead>();
+
+/** The table's FastHead, built on first use and kept with the table (freed by its dispose when it can). */
+export function fastHead(table: PackedTable): FastHead {
+  const cached = heads.get(table);
+  if (cached !== undefined) {
+    // a table that took ownership answers with the same pointer until it is disposed (then throws)
+    if (table.attached === undefined || table.attached(ATTACH_KEY) === cached.ptr) return cached;
+  }
+  const head = new FastHead(table);
+  head.attachTo(table, ATTACH_KEY);
+  heads.set(table, head);
+  return head;
+}
+
+/** Free a table's cached FastHead now (tables with `attach` also free it on their dispose). */
+export function releaseFast(table: PackedTable): void {
+  const head = heads.get(table);
+  if (head === undefined) return;
+  heads.delete(table);
+  if (table.attached === undefined) head.dispose();
+}
+
+/**
+ * Logits [n x vocab] of `n` hidden vectors [n x dim] by lookup tables (mode "fast"). Checks lengths; NaN in
+ * `hidden` gives meaningless logits (callers that must refuse NaN check first).
+ */
+export function projectFast(table: PackedTable, hidden: Float32Array, n: number, out: Float32Array): void {
+  if (!(hidden instanceof Float32Array)) throw errors.outKind("hidden", hidden);
+  if (!(out instanceof Float32Array)) throw errors.outKind("out", out);
+  if (!(Number.isInteger(n) && n > 0)) throw errors.notPositiveInt("n", n);
+  if (hidden.length !== n * table.dim) throw errors.outLength("hidden", hidden.length, n * table.dim, `${n} vectors x dim ${table.dim}`);
+  if (out.length !== n * table.vocab) throw errors.outLength("out", out.length, n * table.vocab, `${n} vectors x vocab ${table.vocab}`);
+  fastHead(table).project(hidden, n, out);
+}

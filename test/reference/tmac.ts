@@ -1,0 +1,199 @@
+// Plain references for projection mode "fast" (T-MAC lookup tables), written from FORMATS.md and the
+// algorithm in assembly/tmac.ts, row by row, no tiling:
+//   tmacRef      the same int8 tables (built with the same f32 operations, Math.fround after each), exact
+//                integer sums, float64 for everything after: the wasm must match it to f32 rounding.
+//   exactRef     float64 sum of deq(w) * x over the packed rows: the truth the fast mode approximates.
+//   tmacBound    the max abs error of fast vs exact per logit, derived below.
+// Keys: V vocab, D dim, Dp padded dim, E elements per block, B blocks per row, G = E / 4 groups per block.
+//
+// Error bound. For block b of a row, deq(w_j) = d * (mult * sum_p 2^p s_pj + K) with s_pj = +-1, so
+//   exact_b = d * (mult * sum_p 2^p sum_g L_g[i_pg] + K * X_b),  L_g[i] = sum_k (+-) x_4g+k,  X_b = sum_j x_j.
+// Fast mode replaces L_g[i] by s * q with q = round(L_g[i] * fl(127 / m)), s = fl(m / 127), m = max |L| of the
+// block (= max over groups of sum |x|). |q - L*inv| <= 1/2 and the three f32 roundings add <= 3 eps |L|
+// (eps = 2^-24, |L| <= m <= 127 s (1 + eps)), so |s q - L| <= s/2 + 3 * 127 s eps * 1.0001 < 0.50003 s.
+// Summed over the P planes (weights 2^p, total 2^P - 1) and G groups:
+//   |fast_b - exact_b| <= |d| * mult * (2^P - 1) * G * 0.50003 * s_b    (+ |d K| times the f32 error of X_b)
+// and the f32 accumulation over blocks adds at most (B + 4) eps times the sum of the magnitudes of the terms.
+
+import { f16ToF32Bits, f32FromBits } from "./half.js";
+
+export interface FastSpec {
+  blockElems: number;
+  blockBytes: number;
+  planes: number;
+  mult: number;
+  k: number;
+  /** Byte offset of d in a block. */
+  dOffset: number;
+  /** Code of element e of the block (w = d * (code - o)). */
+  code(block: Uint8Array, e: number): number;
+  /** Offset o of the code: w = d * (code - o). */
+  o: number;
+}
+
+const byte = (b: Uint8Array, i: number) => b[i];
+
+// see: FORMATS.md, one entry per format
+export const FAST_SPECS: Record<string, FastSpec> = {
+  q1_0: { blockElems: 128, blockBytes: 18, planes: 1, mult: 1, k: 0, dOffset: 0, o: 0.5, code: (b, e) => (byte(b, 2 + (e >> 3)) >> (e & 7)) & 1 },
+  q2_0: { blockElems: 64, blockBytes: 18, planes: 2, mult: 0.5, k: 0.5, dOffset: 0, o: 1, code: (b, e) => (byte(b, 2 + (e >> 2)) >> (2 * (e & 3))) & 3 },
+  q4_0: { blockElems: 32, blockBytes: 18, planes: 4, mult: 0.5, k: -0.5, dOffset: 0, o: 8, code: (b, e) => (e < 16 ? byte(b, 2 + e) & 15 : byte(b, 2 + e - 16) >> 4) },
+  tq2_0: {
+    blockElems: 256, blockBytes: 66, planes: 2, mult: 0.5, k: 0.5, dOffset: 64, o: 1,
+    code: (b, e) => {
+      const c = Math.floor(e / 128), l = Math.floor((e % 128) / 32), m = e % 32;
+      return (byte(b, c * 32 + m) >> (2 * l)) & 3;
+    },
+  },
+  tq1_0: {
+    blockElems: 256, blockBytes: 54, planes: 2, mult: 0.5, k: 0.5, dOffset: 52, o: 1,
+    code: (b, e) => {
+      let v: number, n: number;
+      if (e < 160) [v, n] = [byte(b, e % 32), Math.floor(e / 32)];
+      else if (e < 240) [v, n] = [byte(b, 32 + ((e - 160) % 16)), Math.floor((e - 160) / 16)];
+      else [v, n] = [byte(b, 48 + ((e - 240) % 4)), Math.floor((e - 240) / 4)];
+      const q = (v * 3 ** n) & 255;
+      return (q * 3) >> 8;
+    },
+  },
+};
+
+// q1_0's code is a bit: w = d * (2 bit - 1) = 2 d (bit - 1/2).
+function weightOf(spec: FastSpec, code: number): number {
+  return spec.o === 0.5 ? 2 * code - 1 : code - spec.o;
+}
+
+function dOf(spec: FastSpec, block: Uint8Array): number {
+  return f32FromBits(f16ToF32Bits(block[spec.dOffset] | (block[spec.dOffset + 1] << 8)));
+}
+
+/** Row r's dequantized values (Dp of them) as float64. */
+export function deqRow(spec: FastSpec, data: Uint8Array, rowBytes: number, r: number, dp: number): Float64Array {
+  const out = new Float64Array(dp);
+  for (let b = 0; b < dp / spec.blockElems; b++) {
+    const block = data.subarray(r * rowBytes + b * spec.blockBytes, r * rowBytes + (b + 1) * spec.blockBytes);
+    const d = dOf(spec, block);
+    for (let e = 0; e < spec.blockElems; e++) out[b * spec.blockElems + e] = d * weightOf(spec, spec.code(block, e));
+  }
+  return out;
+}
+
+export interface Luts {
+  /** Per group, 16 entries q + 128 (u8), as the wasm builds them. */
+  q: Uint8Array;
+  /** Per block: s = fl(m / 127) and the f32 block sum X_b (sequential). */
+  s: Float64Array;
+  x: Float64Array;
+}
+
+const f = Math.fround;
+
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v - Math.trunc(v)) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** The int8 tables of one hidden vector (padded to Dp with zeros), same f32 steps as tmac_lut. */
+export function lutsRef(x: Float32Array, blockElems: number): Luts {
+  const groups = x.length / 4;
+  const blocks = x.length / blockElems;
+  const gpb = blockElems / 4;
+  const entries = (g: number) =>
+    Array.from({ length: 16 }, (_, i) => {
+      const sg = (k: number) => (((i >> k) & 1) === 1 ? x[4 * g + k] : -x[4 * g + k]);
+      return f(f(f(sg(0) + sg(1)) + sg(2)) + sg(3));
+    });
+  const q = new Uint8Array(groups * 16);
+  const s = new Float64Array(blocks);
+  const xs = new Float64Array(blocks);
+  for (let b = 0; b < blocks; b++) {
+    let m = 0;
+    let total = 0;
+    for (let g = b * gpb; g < (b + 1) * gpb; g++) {
+      for (const e of entries(g)) m = Math.max(m, Math.abs(e));
+      for (let k = 0; k < 4; k++) total = f(total + x[4 * g + k]);
+    }
+    s[b] = m > 0 ? f(m / 127) : 0;
+    xs[b] = total;
+    const inv = m > 0 ? f(127 / m) : 0;
+    for (let g = b * gpb; g < (b + 1) * gpb; g++) {
+      entries(g).forEach((e, i) => (q[16 * g + i] = roundHalfEven(f(e * inv)) + 128));
+    }
+  }
+  return { q, s, x: xs };
+}
+
+/** Fast-mode logits of one hidden vector over V packed rows: exact integer sums of the tables, float64 after. */
+export function tmacRef(spec: FastSpec, data: Uint8Array, vocab: number, dim: number, hidden: Float32Array): Float64Array {
+  const blocks = Math.ceil(dim / spec.blockElems);
+  const dp = blocks * spec.blockElems;
+  const rowBytes = blocks * spec.blockBytes;
+  const x = new Float32Array(dp);
+  x.set(hidden.subarray(0, dim));
+  const luts = lutsRef(x, spec.blockElems);
+  const out = new Float64Array(vocab);
+  for (let r = 0; r < vocab; r++) {
+    let acc = 0;
+    for (let b = 0; b < blocks; b++) {
+      const block = data.subarray(r * rowBytes + b * spec.blockBytes, r * rowBytes + (b + 1) * spec.blockBytes);
+      let sum = 0; // sum_p 2^p sum_g (q - 128)
+      for (let p = 0; p < spec.planes; p++) {
+        for (let g = 0; g < spec.blockElems / 4; g++) {
+          let idx = 0;
+          for (let k = 0; k < 4; k++) idx |= ((spec.code(block, 4 * g + k) >> p) & 1) << k;
+          sum += 2 ** p * (luts.q[16 * (b * (spec.blockElems / 4) + g) + idx] - 128);
+        }
+      }
+      acc += dOf(spec, block) * (spec.mult * luts.s[b] * sum + spec.k * luts.x[b]);
+    }
+    out[r] = acc;
+  }
+  return out;
+}
+
+/** float64 logits over the dequantized rows. */
+export function exactRef(spec: FastSpec, data: Uint8Array, vocab: number, dim: number, hidden: Float32Array): Float64Array {
+  const blocks = Math.ceil(dim / spec.blockElems);
+  const dp = blocks * spec.blockElems;
+  const rowBytes = blocks * spec.blockBytes;
+  const out = new Float64Array(vocab);
+  for (let r = 0; r < vocab; r++) {
+    const w = deqRow(spec, data, rowBytes, r, dp);
+    let acc = 0;
+    for (let j = 0; j < dim; j++) acc += w[j] * hidden[j];
+    out[r] = acc;
+  }
+  return out;
+}
+
+const EPS = 2 ** -24;
+
+/** Per row: the bound on |fast - exact| derived above, and the magnitude of the terms (for rounding checks). */
+export function tmacBound(spec: FastSpec, data: Uint8Array, vocab: number, dim: number, hidden: Float32Array): { bound: Float64Array; magnitude: Float64Array } {
+  const blocks = Math.ceil(dim / spec.blockElems);
+  const dp = blocks * spec.blockElems;
+  const rowBytes = blocks * spec.blockBytes;
+  const x = new Float32Array(dp);
+  x.set(hidden.subarray(0, dim));
+  const luts = lutsRef(x, spec.blockElems);
+  const G = spec.blockElems / 4;
+  const absSum = new Float64Array(blocks);
+  for (let j = 0; j < dp; j++) absSum[Math.floor(j / spec.blockElems)] += Math.abs(x[j]);
+  const bound = new Float64Array(vocab);
+  const magnitude = new Float64Array(vocab);
+  for (let r = 0; r < vocab; r++) {
+    let lut = 0;
+    let mag = 0;
+    for (let b = 0; b < blocks; b++) {
+      const d = Math.abs(dOf(spec, data.subarray(r * rowBytes + b * spec.blockBytes)));
+      const planesW = spec.mult * (2 ** spec.planes - 1) * G;
+      lut += d * planesW * 0.50003 * luts.s[b];
+      // X_b summed in f32: error <= E eps sum|x|
+      lut += d * Math.abs(spec.k) * spec.blockElems * EPS * absSum[b];
+      mag += d * (planesW * 128 * luts.s[b] + Math.abs(spec.k) * absSum[b]);
+    }
+    magnitude[r] = mag;
+    bound[r] = lut + (blocks + 4) * 4 * EPS * mag;
+  }
+  return { bound, magnitude };
+}

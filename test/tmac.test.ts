@@ -1,0 +1,209 @@
+// Projection mode "fast" (T-MAC tables): against the plain reference of the same algorithm (to f32 rounding),
+// against float64 over the dequantized rows (within the derived bound), batch = one at a time, golden tables.
+import { readFileSync } from "node:fs";
+import { beforeAll, describe, expect, it } from "vitest";
+import fc from "fast-check";
+import type { Runtime } from "../src/runtime.js";
+import { FastHead, FAST_FORMATS, fastHead, projectFast, releaseFast, supportsFast, type PackedTable } from "../src/project-fast.js";
+import { newRuntime } from "./helpers/runtime.js";
+import { expectSameBits } from "./helpers/close.js";
+import { randomValues } from "./helpers/values.js";
+import { exactRef, FAST_SPECS, tmacBound, tmacRef } from "./reference/tmac.js";
+import { f32ToF16Bits } from "./reference/half.js";
+
+const FORMATS = Object.keys(FAST_FORMATS);
+const fixture = (name: string) => readFileSync(new URL(`./fixtures/ggml/${name}`, import.meta.url));
+
+let rt: Runtime;
+beforeAll(async () => {
+  rt = await newRuntime();
+});
+
+/** A packed table in wasm memory without going through FORMATS (the quantized formats land separately). */
+function packed(format: string, vocab: number, dim: number, data: Uint8Array): PackedTable & { free(): void } {
+  const spec = FAST_SPECS[format];
+  const rowBytes = Math.ceil(dim / spec.blockElems) * spec.blockBytes;
+  expect(data.length).toBe(rowBytes * vocab);
+  const ptr = rt.memory.alloc(data.length);
+  rt.memory.u8().set(data, ptr);
+  return { runtime: rt, ptr, rowBytes, vocab, dim, format, free: () => rt.memory.dealloc(ptr) };
+}
+
+/** Random packed rows: random code bytes, d a random finite f16 of either sign in [2^-10, 2). */
+function randomTable(format: string, vocab: number, dim: number, seed: number): Uint8Array {
+  const spec = FAST_SPECS[format];
+  const blocks = Math.ceil(dim / spec.blockElems);
+  const data = new Uint8Array(vocab * blocks * spec.blockBytes);
+  const noise = randomValues(data.length, seed, 2);
+  for (let i = 0; i < data.length; i++) data[i] = Math.floor((noise[i] + 1) * 128) & 255;
+  const ds = randomValues(vocab * blocks, seed + 1, 2);
+  for (let i = 0; i < vocab * blocks; i++) {
+    const d = Math.sign(ds[i]) * 2 ** (-10 + 11 * Math.abs(ds[i]));
+    const h = f32ToF16Bits(d);
+    data[i * spec.blockBytes + spec.dOffset] = h & 255;
+    data[i * spec.blockBytes + spec.dOffset + 1] = h >> 8;
+  }
+  return data;
+}
+
+function fast(t: PackedTable, hidden: Float32Array, n: number): Float32Array {
+  const out = new Float32Array(n * t.vocab);
+  projectFast(t, hidden, n, out);
+  return out;
+}
+
+/** Every logit matches the reference to f32 rounding, and lies within the bound of float64 truth. */
+function checkAgainstReferences(format: string, data: Uint8Array, vocab: number, dim: number, hidden: Float32Array, n: number, got: Float32Array, label: string) {
+  const spec = FAST_SPECS[format];
+  for (let v = 0; v < n; v++) {
+    const h = hidden.subarray(v * dim, (v + 1) * dim);
+    const ref = tmacRef(spec, data, vocab, dim, h);
+    const exact = exactRef(spec, data, vocab, dim, h);
+    const { bound, magnitude } = tmacBound(spec, data, vocab, dim, h);
+    const blocks = Math.ceil(dim / spec.blockElems);
+    for (let r = 0; r < vocab; r++) {
+      const g = got[v * vocab + r];
+      const rounding = (blocks + 4) * 4 * 2 ** -24 * magnitude[r];
+      if (!Number.isFinite(ref[r])) {
+        // rows with an infinite d (golden row 7: 131008 overflows f16) stay non-finite
+        if (Number.isFinite(g)) expect.fail(`${label}: vector ${v} row ${r}: wasm ${g}, reference ${ref[r]}`);
+        continue;
+      }
+      if (!(Math.abs(g - ref[r]) <= rounding)) expect.fail(`${label}: vector ${v} row ${r}: wasm ${g}, reference ${ref[r]} (allowed ${rounding})`);
+      if (!(Math.abs(g - exact[r]) <= bound[r])) expect.fail(`${label}: vector ${v} row ${r}: |${g} - exact ${exact[r]}| > bound ${bound[r]}`);
+    }
+  }
+}
+
+describe("supportsFast", () => {
+  it("names exactly the lookup-table formats", () => {
+    for (const f of ["q1_0", "q2_0", "q4_0", "tq1_0", "tq2_0"]) expect(supportsFast(f)).toBe(true);
+    for (const f of ["f32", "f16", "bf16", "q8_0", "q4_1", "q6_k", "", undefined, 41]) expect(supportsFast(f)).toBe(false);
+  });
+});
+
+describe.each(FORMATS)("fast projection %s", (format) => {
+  const spec = FAST_SPECS[format];
+
+  it("golden ggml table (64 x 2048): reference-exact, within the bound, batch = singles", () => {
+    const data = new Uint8Array(fixture(`gauss2048.${format}.bin`));
+    const hidden = new Float32Array(fixture("gauss2048.hidden.f32").buffer.slice(0));
+    const t = packed(format, 64, 2048, data);
+    try {
+      const batch = fast(t, hidden, 4);
+      checkAgainstReferences(format, data, 64, 2048, hidden, 4, batch, "golden");
+      for (let v = 0; v < 4; v++) {
+        const one = fast(t, hidden.subarray(v * 2048, (v + 1) * 2048), 1);
+        expectSameBits(one, batch.subarray(v * 64, (v + 1) * 64), `vector ${v} alone vs in the batch`);
+      }
+      // the reference's dequantization is ggml's
+      const deq = new Float32Array(fixture(`gauss2048.${format}.deq.f32`).buffer.slice(0));
+      const h0 = hidden.subarray(0, 2048);
+      const exact = exactRef(spec, data, 64, 2048, h0);
+      for (let r = 8; r < 64; r++) {
+        let acc = 0;
+        for (let j = 0; j < 2048; j++) acc += deq[r * 2048 + j] * h0[j];
+        expect(Math.abs(acc - exact[r])).toBeLessThanOrEqual(1e-9 * (1 + Math.abs(acc)));
+      }
+    } finally {
+      releaseFast(t);
+      t.free();
+    }
+  });
+
+  // vocab around the 16-row tile, dims around the block (padding elements meet zero activations)
+  const E = spec.blockElems;
+  it.each([
+    [1, E],
+    [15, 2 * E],
+    [16, E],
+    [17, 3 * E],
+    [33, E - 4],
+    [31, 2 * E + 8],
+  ])("random rows: vocab %i, dim %i", (vocab, dim) => {
+    const data = randomTable(format, vocab, dim, vocab * 7 + dim);
+    const n = 3;
+    const hidden = randomValues(n * dim, dim + 5, 4);
+    // one vector with a spike, as real hidden states have
+    hidden[dim + 3] = 40;
+    const t = packed(format, vocab, dim, data);
+    try {
+      const got = fast(t, hidden, n);
+      checkAgainstReferences(format, data, vocab, dim, hidden, n, got, `V ${vocab} D ${dim}`);
+    } finally {
+      releaseFast(t);
+      t.free();
+    }
+  });
+
+  it("property: the bound holds for random tables and hidden states", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 1e6 }), fc.double({ min: 1e-3, max: 1e3, noNaN: true }), (vocab, blocks, seed, spread) => {
+        const dim = blocks * E;
+        const data = randomTable(format, vocab, dim, seed);
+        const hidden = randomValues(dim, seed + 9, spread);
+        const t = packed(format, vocab, dim, data);
+        try {
+          checkAgainstReferences(format, data, vocab, dim, hidden, 1, fast(t, hidden, 1), `seed ${seed}`);
+        } finally {
+          releaseFast(t);
+          t.free();
+        }
+      }),
+      { numRuns: 12 },
+    );
+  });
+
+  it("zero hidden gives zero logits; batches above the pass size match singles", () => {
+    const vocab = 40;
+    const dim = 2 * E;
+    const data = randomTable(format, vocab, dim, 3);
+    const t = packed(format, vocab, dim, data);
+    try {
+      expect(Array.from(fast(t, new Float32Array(dim), 1))).toEqual(new Array(vocab).fill(0));
+      const n = 11; // > FAST_BATCH: two passes
+      const hidden = randomValues(n * dim, 77, 2);
+      const all = fast(t, hidden, n);
+      for (const v of [0, 7, 8, 10]) {
+        expectSameBits(fast(t, hidden.subarray(v * dim, (v + 1) * dim), 1), all.subarray(v * vocab, (v + 1) * vocab), `vector ${v}`);
+      }
+    } finally {
+      releaseFast(t);
+      t.free();
+    }
+  });
+});
+
+describe("FastHead", () => {
+  it("fromBytes keeps only the tiled copy and gives the same logits", () => {
+    const data = randomTable("q1_0", 50, 256, 11);
+    const hidden = randomValues(2 * 256, 12, 2);
+    const t = packed("q1_0", 50, 256, data);
+    const before = rt.memory.bytesInUse;
+    const head = FastHead.fromBytes(rt, { vocab: 50, dim: 256, format: "q1_0", data });
+    expect(rt.memory.bytesInUse - before).toBe(Math.ceil(head.byteLength / 16) * 16);
+    const a = new Float32Array(100);
+    head.project(hidden, 2, a);
+    expectSameBits(a, fast(t, hidden, 2), "fromBytes vs table");
+    head.dispose();
+    expect(rt.memory.bytesInUse).toBe(before + (fastHead(t).byteLength + 15 & ~15));
+    releaseFast(t);
+    expect(rt.memory.bytesInUse).toBe(before);
+    t.free();
+    expect(() => head.project(hidden, 2, a)).toThrow(/disposed/);
+  });
+
+  it("refuses formats without tables and wrong lengths", () => {
+    const data = randomTable("q4_0", 4, 64, 1);
+    const t = packed("q4_0", 4, 64, data);
+    try {
+      expect(() => projectFast({ ...t, format: "q8_0" }, new Float32Array(64), 1, new Float32Array(4))).toThrow(TypeError);
+      expect(() => projectFast(t, new Float32Array(63), 1, new Float32Array(4))).toThrow(RangeError);
+      expect(() => projectFast(t, new Float32Array(64), 1, new Float32Array(5))).toThrow(RangeError);
+      expect(() => projectFast(t, new Float32Array(64), 0, new Float32Array(0))).toThrow(RangeError);
+    } finally {
+      releaseFast(t);
+      t.free();
+    }
+  });
+});
