@@ -41,3 +41,4 @@ export {
 } from "./rope-metadata.js";
 export type { Positions } from "./positions.js";
 export { embeddingScale, type EmbedOptions } from "./embed.js";
+export { FastHead, supportsFast, projectFast, releaseFast, FAST_FORMATS, FAST_BATCH, type PackedTable } from "./project-fast.js";
