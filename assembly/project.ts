@@ -4,6 +4,10 @@
 // Keys: R rows in the slice, B hidden vectors (batch), D dim, S stride of out (values per hidden vector).
 import { decode_f16 } from "./formats/f16";
 import { decode_bf16 } from "./formats/bf16";
+import { decode_q8_0 } from "./formats/q8_0";
+import { decode_q4_0 } from "./formats/q4_0";
+import { decode_q4_1 } from "./formats/q4_1";
+import { decode_q1_0 } from "./formats/q1_0";
 import { decode_q2_0 } from "./formats/q2_0";
 import { decode_tq1_0 } from "./formats/tq1_0";
 import { decode_tq2_0 } from "./formats/tq2_0";
@@ -343,6 +347,10 @@ function decodeRows(format: i32, rows: usize, rowBytes: usize, iota: usize, nrow
   switch (format) {
     case F16: decode_f16(rows, rowBytes, iota, nrows, dim, out); break;
     case BF16: decode_bf16(rows, rowBytes, iota, nrows, dim, out); break;
+    case 8: decode_q8_0(rows, rowBytes, iota, nrows, dim, out); break; // Q8_0
+    case 2: decode_q4_0(rows, rowBytes, iota, nrows, dim, out); break; // Q4_0
+    case 3: decode_q4_1(rows, rowBytes, iota, nrows, dim, out); break; // Q4_1
+    case 41: decode_q1_0(rows, rowBytes, iota, nrows, dim, out); break; // Q1_0
     case 42: decode_q2_0(rows, rowBytes, iota, nrows, dim, out); break; // Q2_0
     case 34: decode_tq1_0(rows, rowBytes, iota, nrows, dim, out); break; // TQ1_0
     case 35: decode_tq2_0(rows, rowBytes, iota, nrows, dim, out); break; // TQ2_0

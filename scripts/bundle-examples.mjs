@@ -10,7 +10,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const build = join(root, "build");
 const examples = join(root, "examples");
 
-const common = { bundle: true, format: "esm", target: "es2022", logLevel: "warning", legalComments: "none" };
+// minified, as a production build would ship it (the tests then also cover what minifying does)
+const common = { bundle: true, minify: true, format: "esm", target: "es2022", logLevel: "warning", legalComments: "none" };
 
 // build/worker.js imports "./bitembed.wasm": it stays a separate module that the platform compiles.
 const wasmModule = {

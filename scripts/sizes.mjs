@@ -21,8 +21,8 @@ const what = {
   "worker.js": "Workers entry (imports the wasm module)",
   "inline.js": "inline entry (wasm embedded, base64)",
   "cli.js": "the `bitembed` command",
-  "examples/browser/main.js": "browser example, esbuild bundle (+ bitembed.wasm)",
-  "examples/cloudflare-worker/worker.js": "worker example, esbuild bundle (+ bitembed.wasm)",
+  "examples/browser/main.js": "browser example, esbuild bundle, minified (+ bitembed.wasm)",
+  "examples/cloudflare-worker/worker.js": "worker example, esbuild bundle, minified (+ bitembed.wasm)",
 };
 const files = ["bitembed.wasm", ...readdirSync(build).filter((f) => f.endsWith(".js")).sort(), "examples/browser/main.js", "examples/cloudflare-worker/worker.js"];
 

@@ -11,6 +11,10 @@ export function describe(value: unknown): string {
   return Object.prototype.toString.call(value).slice(8, -1);
 }
 
+function tensorLabel(tensor: string | undefined): string {
+  return tensor === undefined ? "The tensor" : `Tensor ${describe(tensor)}`;
+}
+
 export const errors = {
   unknownFormat: (got: unknown, valid: readonly string[]) =>
     new TypeError(`Unknown \`format\` ${describe(got)}. Expected one of: ${valid.join(", ")}.`),
@@ -42,6 +46,25 @@ export const errors = {
   badSource: (got: unknown) =>
     new TypeError(
       `\`init(source)\` takes a WebAssembly.Module, bytes, a URL or string, a Response, or a promise of one; got ${describe(got)}.`,
+    ),
+  ggmlPrismQ1: (tensor?: string) =>
+    new RangeError(
+      `${tensorLabel(tensor)} has ggml type 40: a group-32 1-bit table from PrismML's old llama.cpp fork ` +
+        "(upstream ggml uses id 40 for NVFP4, a different format). bitembed reads neither. " +
+        "Re-convert the model with upstream llama.cpp to Q1_0 (type 41, group 128).",
+    ),
+  ggmlPrismPQ2: (tensor?: string) =>
+    new RangeError(
+      `${tensorLabel(tensor)} has ggml type 142: PQ2_0, a group-128 2-bit type that only PrismML's fork of ` +
+        "llama.cpp writes. Re-convert the model with upstream llama.cpp to Q2_0 (type 42).",
+    ),
+  ggmlUnsupportedType: (id: unknown, tensor: string | undefined, supported: readonly string[]) =>
+    new RangeError(
+      `${tensorLabel(tensor)} has ggml type ${describe(id)}, which bitembed does not read. Expected one of: ${supported.join(", ")}.`,
+    ),
+  noRuntime: () =>
+    new Error(
+      "`quantize` needs an initialised runtime: call `await init()` first, or pass `{ runtime }` (or use `rt.quantize`).",
     ),
   // RoPE, positions and embedding sums
   configKind: (name: string, got: unknown) => new TypeError(`\`${name}\` must be an object, got ${describe(got)}.`),

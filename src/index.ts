@@ -1,7 +1,8 @@
 // The public surface of bitembed, shared by every runtime entry (src/entries/*), which add `init`.
-export { FORMATS, FORMAT_NAMES, formatInfo, type Format, type FormatInfo } from "./formats.js";
+export { FORMATS, FORMAT_NAMES, formatInfo, formatFromGgmlId, type Format, type FormatInfo } from "./formats.js";
 export { Runtime, instantiate, hasSimd, type InitOptions, type WasmSource } from "./runtime.js";
-export { EmbeddingTable, type TableOptions, type TableFromF32Options } from "./table.js";
+export { EmbeddingTable, type TableOptions, type TableFromF32Options, type TableStats } from "./table.js";
+export { quantize, dequantize, type QuantizeOptions, type DequantizeOptions } from "./quantize.js";
 export { LinearMemory } from "./memory.js";
 export type { Ids } from "./ids.js";
 export { readGGUF, type GGUFFile, type GGUFTensorInfo, type ReadGGUFOptions, type MetadataValue } from "./io/gguf.js";
@@ -42,3 +43,5 @@ export {
 export type { Positions } from "./positions.js";
 export { embeddingScale, type EmbedOptions } from "./embed.js";
 export { FastHead, supportsFast, projectFast, releaseFast, FAST_FORMATS, FAST_BATCH, type PackedTable } from "./project-fast.js";
+export { readSafetensors, writeSafetensors, type SafetensorsFile, type SafetensorsTensorInfo, type ReadSafetensorsOptions } from "./io/safetensors.js";
+export { loadEmbeddingModel, type EmbeddingModel, type LoadEmbeddingModelOptions } from "./model.js";

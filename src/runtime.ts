@@ -3,6 +3,7 @@
 // wasm; the per-runtime entries (src/entries/) supply the default source.
 import { errors, describe } from "./errors.js";
 import { LinearMemory } from "./memory.js";
+import { dequantize, forgetRuntime, quantize, rememberRuntime, type QuantizeOptions } from "./quantize.js";
 import { EmbeddingTable, type TableOptions, type TableFromF32Options } from "./table.js";
 import { Rope } from "./rope.js";
 import type { RopeConfig } from "./rope-freqs.js";
@@ -51,6 +52,7 @@ export class Runtime {
     const max = options.maxMemory ?? 65536 * 65536;
     if (!(typeof max === "number" && max > 0)) throw errors.option("maxMemory", max, "a positive number of bytes");
     this.memory = new LinearMemory(this.kernels.memory, this.kernels.heap_base(), max);
+    rememberRuntime(this);
   }
 
   /** A table from bytes already in the format (`data` as a file or ggml holds it). */
@@ -63,6 +65,18 @@ export class Runtime {
   tableFromF32(values: Float32Array, options: TableFromF32Options): EmbeddingTable {
     this.check();
     return EmbeddingTable.fromF32(this, values, options);
+  }
+
+  /** f32 rows -> the bytes of `format`, byte-identical to ggml's reference quantizers (see `quantize`). */
+  quantize(values: Float32Array, options: Omit<QuantizeOptions, "runtime">): Uint8Array {
+    this.check();
+    return quantize(values, { ...options, runtime: this });
+  }
+
+  /** The bytes of `format` -> f32 rows, as ggml dequantizes them (see `dequantize`). */
+  dequantize(data: ArrayBuffer | ArrayBufferView, options: Omit<QuantizeOptions, "runtime">): Float32Array {
+    this.check();
+    return dequantize(data, { ...options, runtime: this });
   }
 
   /** Rotary position embeddings for one config (see Rope). */
@@ -79,6 +93,7 @@ export class Runtime {
   /** Drop this runtime: every later call on it (or its tables) throws. Memory goes with the instance. */
   dispose(): void {
     this.disposed = true;
+    forgetRuntime(this);
   }
 
   [Symbol.dispose](): void {

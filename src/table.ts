@@ -1,5 +1,6 @@
 // EmbeddingTable: V rows of D values kept packed in linear memory, in one storage format.
 // Keys: V vocab, D dim, N ids; Dp = D padded to whole blocks (padding is zeros and never shows).
+import { CHUNK_BYTES, decodeRows, encodeRows } from "./codec.js";
 import { errors } from "./errors.js";
 import { blocksPerRow, formatInfo, rowBytes, type Format, type FormatInfo } from "./formats.js";
 import { checkedId, checkIdsKind, copyIds, type Ids } from "./ids.js";
@@ -22,8 +23,17 @@ export interface TableFromF32Options {
   format: Format;
 }
 
-// Decode and convert in slices of this many output bytes, so the scratch stays in cache.
-const CHUNK_BYTES = 1 << 18;
+/** Quantization error of a table against the f32 values it was made from (float64 accumulation). */
+export interface TableStats {
+  /** sqrt(mean of squared errors) over all V * D values. */
+  rmse: number;
+  /** rmse / sqrt(mean of squared source values): 0 is exact, 1 is as large as the signal. */
+  relativeRmse: number;
+  /** The largest |decoded - source| (NaN if any value is NaN). */
+  maxAbsError: number;
+  /** Mean over rows of cos(decoded row, source row); a zero row against a zero row counts 1, against a nonzero row 0. */
+  meanCosine: number;
+}
 
 const registry =
   typeof FinalizationRegistry !== "undefined"
@@ -108,7 +118,7 @@ export class EmbeddingTable {
     }
     const table = new EmbeddingTable(rt, vocab, dim, format);
     try {
-      table.encodeRows(values);
+      encodeRows(rt, info, values, vocab, dim, table.ptrValue);
     } catch (e) {
       table.dispose();
       throw e;
@@ -162,6 +172,49 @@ export class EmbeddingTable {
   bytes(): Uint8Array {
     const ptr = this.ptr;
     return this.rt.memory.u8().slice(ptr, ptr + this.byteLength);
+  }
+
+  /**
+   * How far this table's values are from `source`, the V * D f32 values it was made from: RMSE, relative
+   * RMSE, max abs error and the mean cosine of rows. Decodes slice by slice (memory stays flat).
+   */
+  stats(source: Float32Array): TableStats {
+    const ptr = this.ptr;
+    const { vocab, dim } = this;
+    if (!(source instanceof Float32Array)) throw errors.outKind("source", source);
+    if (source.length !== vocab * dim) {
+      throw errors.outLength("source", source.length, vocab * dim, `vocab ${vocab} x dim ${dim}`);
+    }
+    let squared = 0;
+    let signal = 0;
+    let maxAbs = 0;
+    let cosines = 0;
+    decodeRows(this.rt, this.info, vocab, dim, ptr, (first, rows, values) => {
+      for (let i = 0; i < rows; i++) {
+        const at = (first + i) * dim;
+        let dot = 0;
+        let ss = 0;
+        let dd = 0;
+        for (let j = 0; j < dim; j++) {
+          const s = source[at + j];
+          const d = values[i * dim + j];
+          const e = d - s;
+          squared += e * e;
+          maxAbs = Math.max(maxAbs, Math.abs(e));
+          dot += s * d;
+          ss += s * s;
+          dd += d * d;
+        }
+        signal += ss;
+        cosines += ss === 0 || dd === 0 ? (ss === dd ? 1 : 0) : dot / Math.sqrt(ss * dd);
+      }
+    });
+    return {
+      rmse: Math.sqrt(squared / (vocab * dim)),
+      relativeRmse: signal === 0 ? (squared === 0 ? 0 : Infinity) : Math.sqrt(squared / signal),
+      maxAbsError: maxAbs,
+      meanCosine: cosines / vocab,
+    };
   }
 
   /**
@@ -241,38 +294,9 @@ export class EmbeddingTable {
       mem.dealloc(scratch);
     }
   }
-
-  // Convert f32 rows into this table's format, slice by slice; rows are zero-padded to whole blocks.
-  private encodeRows(values: Float32Array): void {
-    const mem = this.rt.memory;
-    const encode = this.rt.kernels[this.info.encode];
-    const dim = this.dim;
-    const paddedDim = blocksPerRow(this.info, dim) * this.info.blockElems;
-    const rowsPerChunk = Math.max(1, Math.floor(CHUNK_BYTES / (paddedDim * 4)));
-    const chunkRows = Math.min(this.vocab, rowsPerChunk);
-    const scratch = mem.alloc(chunkRows * paddedDim * 4);
-    try {
-      for (let r = 0; r < this.vocab; r += chunkRows) {
-        const rows = Math.min(chunkRows, this.vocab - r);
-        const heap = mem.f32();
-        const at = scratch >>> 2;
-        if (paddedDim === dim) {
-          heap.set(values.subarray(r * dim, (r + rows) * dim), at);
-        } else {
-          for (let i = 0; i < rows; i++) {
-            heap.set(values.subarray((r + i) * dim, (r + i + 1) * dim), at + i * paddedDim);
-            heap.fill(0, at + i * paddedDim + dim, at + (i + 1) * paddedDim);
-          }
-        }
-        encode(scratch, rows * paddedDim, this.ptrValue + r * this.rowBytes);
-      }
-    } finally {
-      mem.dealloc(scratch);
-    }
-  }
 }
 
-function checkDims(vocab: unknown, dim: unknown): void {
+export function checkDims(vocab: unknown, dim: unknown): void {
   if (!(typeof vocab === "number" && Number.isInteger(vocab) && vocab > 0 && vocab < 2 ** 31)) {
     throw errors.notPositiveInt("vocab", vocab);
   }
@@ -281,7 +305,7 @@ function checkDims(vocab: unknown, dim: unknown): void {
   }
 }
 
-function asBytes(data: unknown, name: string): Uint8Array {
+export function asBytes(data: unknown, name: string): Uint8Array {
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   throw errors.dataKind(name, data);

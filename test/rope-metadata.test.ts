@@ -2,7 +2,16 @@
 // expected configs are written from the models' published facts, not from the code under test.
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { Rope, ropeConfigFromGGUF, ropeConfigFromHF, ropeFrequencies, resolveRopeConfig, type Runtime } from "../src/index.js";
+import {
+  Rope,
+  readGGUF,
+  resolveRopeConfig,
+  ropeConfigFromGGUF,
+  ropeConfigFromHF,
+  ropeFrequencies,
+  writeGGUF,
+  type Runtime,
+} from "../src/index.js";
 import { expectClose } from "./helpers/close.js";
 import { newRuntime } from "./helpers/runtime.js";
 import { refInvFreq, refRope } from "./reference/rope.js";
@@ -105,6 +114,18 @@ describe("configFromGGUF", () => {
   ])("%s", (file, options, expected) => {
     expect(ropeConfigFromGGUF(fixture(`gguf/${file}`), options)).toEqual(expected);
     expect(Rope.configFromGGUF).toBe(ropeConfigFromGGUF);
+  });
+
+  it("reads a GGUF file's metadata and rope_freqs tensor as readGGUF gives them", async () => {
+    const meta = fixture("gguf/llama-3.1-8b.json");
+    const bytes = writeGGUF({
+      metadata: meta,
+      types: { "llama.rope.freq_base": "f32", "llama.attention.layer_norm_rms_epsilon": "f32", "llama.context_length": "u64" },
+      tensors: [{ name: "rope_freqs.weight", format: "f32", dims: [64], data: llama3Freqs }],
+    });
+    const file = await readGGUF(bytes);
+    const ropeFreqs = new Float32Array((await file.readTensor("rope_freqs.weight")).buffer);
+    expect(ropeConfigFromGGUF(file.metadata, { ropeFreqs })).toEqual(ropeConfigFromGGUF(meta, { ropeFreqs: llama3Freqs }));
   });
 
   it("accepts bigint integers (u64 keys), legacy linear scale and GGUF YaRN extras", () => {

@@ -266,6 +266,12 @@ describe("large positions", () => {
     expectSameBits(b, a, "Uint32Array");
     const c = rope.apply(x.slice(0, 16), Int32Array.of(5, 2 ** 31 - 1), 1);
     expectSameBits(c, a.subarray(0, 16), "Int32Array");
+    // x may be a view into a larger buffer: only its own values change
+    const big = new Float32Array(40).fill(7);
+    big.set(x, 8);
+    rope.apply(big.subarray(8, 32), [5, 2 ** 31 - 1, 2 ** 32 - 1], 1);
+    expectSameBits(big.subarray(8, 32), a, "subarray");
+    expect([...big.subarray(0, 8), ...big.subarray(32)]).toEqual(new Array(16).fill(7));
     rope.dispose();
   });
 });

@@ -6,7 +6,7 @@
 //   code q: 0 -> -d, 1 -> 0, 2 -> +d, 3 -> +2d (ggml never writes 3 for finite inputs)
 // see: FORMATS.md (Q2_0); ggml-quants.c quantize_row_q2_0_ref / dequantize_row_q2_0.
 import { f16ToF32, f32ToF16 } from "../half";
-import { absMax, BLOCK_SCRATCH, codeTable, expand16, inverse, roundAway, toIntX86 } from "../codes";
+import { absMaxSimd, BLOCK_SCRATCH, blockCodes, CODE_SCRATCH, codeTable, expand16, inverse } from "../codes";
 
 const QK: i32 = 64;
 const BLOCK_BYTES: usize = 18;
@@ -57,18 +57,23 @@ export function decode_q2_0(table: usize, rowBytes: usize, ids: usize, n: i32, d
 export function encode_q2_0(src: usize, n: usize, dst: usize): void {
   for (let i: usize = 0; i < n; i += <usize>QK) {
     const x = src + (i << 2);
-    const d = absMax(x, QK);
-    const id = inverse(d);
+    const d = absMaxSimd(x, QK);
+    blockCodes(x, QK, inverse(d), -1, -1, 2);
     store<u16>(dst, <u16>f32ToF16(d));
-    for (let b = 0; b < 16; b++) {
-      let byte: u32 = 0;
-      for (let l = 0; l < 4; l++) {
-        const q = toIntX86(roundAway(load<f32>(x + (<usize>(4 * b + l) << 2)) * id));
-        const code = q < -1 ? 0 : q > 2 ? 3 : q + 1;
-        byte |= <u32>code << (2 * l);
-      }
-      store<u8>(dst + 2 + b, <u8>byte);
-    }
+    // 4 codes per byte, first in the low bits: pairs in u16 lanes (e0 | e1 << 2), then pairs of pairs in
+    // u32 lanes, whose low bytes are the 16 packed bytes
+    const mask = i16x8.splat(15);
+    let y0 = v128.and(v128.or(v128.load(CODE_SCRATCH), i16x8.shr_u(v128.load(CODE_SCRATCH), 6)), mask);
+    let y1 = v128.and(v128.or(v128.load(CODE_SCRATCH, 16), i16x8.shr_u(v128.load(CODE_SCRATCH, 16), 6)), mask);
+    let y2 = v128.and(v128.or(v128.load(CODE_SCRATCH, 32), i16x8.shr_u(v128.load(CODE_SCRATCH, 32), 6)), mask);
+    let y3 = v128.and(v128.or(v128.load(CODE_SCRATCH, 48), i16x8.shr_u(v128.load(CODE_SCRATCH, 48), 6)), mask);
+    y0 = v128.or(y0, i32x4.shr_u(y0, 12));
+    y1 = v128.or(y1, i32x4.shr_u(y1, 12));
+    y2 = v128.or(y2, i32x4.shr_u(y2, 12));
+    y3 = v128.or(y3, i32x4.shr_u(y3, 12));
+    const a = i8x16.shuffle(y0, y1, 0, 4, 8, 12, 16, 20, 24, 28, 0, 0, 0, 0, 0, 0, 0, 0);
+    const b = i8x16.shuffle(y2, y3, 0, 4, 8, 12, 16, 20, 24, 28, 0, 0, 0, 0, 0, 0, 0, 0);
+    v128.store(dst, i8x16.shuffle(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23), 2);
     dst += BLOCK_BYTES;
   }
 }

@@ -8,7 +8,7 @@
 //   qh[j], j < 4: digits n = 0..3 are elements 240 + n*4 + j (digit 4 is a zero pad).
 // see: FORMATS.md (TQ1_0); ggml-quants.c quantize_row_tq1_0_ref / dequantize_row_tq1_0.
 import { f16ToF32, f32ToF16 } from "../half";
-import { absMax, BLOCK_SCRATCH, codeTable, expand16, inverse, roundAway, toIntX86 } from "../codes";
+import { absMaxSimd, BLOCK_SCRATCH, blockCodes, CODE_SCRATCH, codeTable, expand16, inverse } from "../codes";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 54;
@@ -73,40 +73,31 @@ export function decode_tq1_0(table: usize, rowBytes: usize, ids: usize, n: i32, 
   }
 }
 
-// Digit of element e: (lroundf(x * id) + 1), kept as C keeps it in a uint8_t accumulator.
-// @ts-ignore: decorator
-@inline function trit(x: usize, e: i32, id: f32): i32 {
-  return toIntX86(roundAway(load<f32>(x + (<usize>e << 2)) * id)) + 1;
-}
-
 // ceil(v * 256 / 243) in a byte, as ggml's `((uint16_t)q * 256 + (243 - 1)) / 243`.
 // @ts-ignore: decorator
 @inline function packByte(v: i32): u8 {
   return <u8>(((v & 255) * 256 + 242) / 243);
 }
 
+// Five (or four) trits from CODE_SCRATCH at `at`, `step` apart, first most significant, in a C uint8_t.
+// @ts-ignore: decorator
+@inline function trits(at: usize, step: usize, count: i32): i32 {
+  let v = 0;
+  for (let k = 0; k < count; k++) v = (v * 3 + <i32>load<u8>(at + <usize>k * step)) & 255;
+  return v;
+}
+
 // Encode n f32 values (whole blocks) as ggml does: d = max|x|, trit = round(x * (1/d)) + 1, all in f32;
 // five trits per byte (first most significant), the qh bytes hold four and a zero (the extra * 3).
+// A subnormal block makes the C conversion INT_MIN; its low byte + 1 is trit 1.
 export function encode_tq1_0(src: usize, n: usize, dst: usize): void {
   for (let i: usize = 0; i < n; i += <usize>QK) {
     const x = src + (i << 2);
-    const d = absMax(x, QK);
-    const id = inverse(d);
-    for (let m = 0; m < 32; m++) {
-      let v = 0;
-      for (let k = 0; k < 5; k++) v = (v * 3 + trit(x, m + k * 32, id)) & 255;
-      store<u8>(dst + m, packByte(v));
-    }
-    for (let m = 0; m < 16; m++) {
-      let v = 0;
-      for (let k = 0; k < 5; k++) v = (v * 3 + trit(x, 160 + m + k * 16, id)) & 255;
-      store<u8>(dst + 32 + m, packByte(v));
-    }
-    for (let j = 0; j < 4; j++) {
-      let v = 0;
-      for (let k = 0; k < 4; k++) v = (v * 3 + trit(x, 240 + j + k * 4, id)) & 255;
-      store<u8>(dst + 48 + j, packByte(v * 3));
-    }
+    const d = absMaxSimd(x, QK);
+    blockCodes(x, QK, inverse(d), 0, -1, 1);
+    for (let m: usize = 0; m < 32; m++) store<u8>(dst + m, packByte(trits(CODE_SCRATCH + m, 32, 5)));
+    for (let m: usize = 0; m < 16; m++) store<u8>(dst + 32 + m, packByte(trits(CODE_SCRATCH + 160 + m, 16, 5)));
+    for (let j: usize = 0; j < 4; j++) store<u8>(dst + 48 + j, packByte(trits(CODE_SCRATCH + 240 + j, 4, 4) * 3));
     store<u16>(dst, <u16>f32ToF16(d), 52);
     dst += BLOCK_BYTES;
   }

@@ -6,7 +6,7 @@
 //   element 0 = low 2 bits of qs[0]; element 1 = low 2 bits of qs[1]
 // see: FORMATS.md (TQ2_0); ggml-quants.c quantize_row_tq2_0_ref / dequantize_row_tq2_0.
 import { f16ToF32, f32ToF16 } from "../half";
-import { absMax, BLOCK_SCRATCH, codeTable, expand16, inverse, roundAway, toIntX86 } from "../codes";
+import { absMaxSimd, BLOCK_SCRATCH, blockCodes, CODE_SCRATCH, codeTable, expand16, inverse } from "../codes";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 66;
@@ -59,16 +59,15 @@ export function decode_tq2_0(table: usize, rowBytes: usize, ids: usize, n: i32, 
 export function encode_tq2_0(src: usize, n: usize, dst: usize): void {
   for (let i: usize = 0; i < n; i += <usize>QK) {
     const x = src + (i << 2);
-    const d = absMax(x, QK);
-    const id = inverse(d);
-    for (let c = 0; c < 2; c++) {
-      for (let m = 0; m < 32; m++) {
-        let byte: i32 = 0;
-        for (let l = 0; l < 4; l++) {
-          const xi = toIntX86(roundAway(load<f32>(x + (<usize>(128 * c + 32 * l + m) << 2)) * id)) + 1;
-          byte += (xi & 3) << (2 * l);
-        }
-        store<u8>(dst + 32 * c + m, <u8>byte);
+    const d = absMaxSimd(x, QK);
+    blockCodes(x, QK, inverse(d), 0, -1, 1);
+    // byte 32c + m holds the codes of elements 128c + m + 32l in bits 2l
+    for (let c: usize = 0; c < 256; c += 128) {
+      for (let h: usize = 0; h < 32; h += 16) {
+        const e = CODE_SCRATCH + c + h;
+        const lo = v128.or(v128.load(e), i8x16.shl(v128.load(e, 32), 2));
+        const hi = v128.or(i8x16.shl(v128.load(e, 64), 4), i8x16.shl(v128.load(e, 96), 6));
+        v128.store(dst + (c >> 2) + h, v128.or(lo, hi));
       }
     }
     store<u16>(dst, <u16>f32ToF16(d), 64);

@@ -1,0 +1,120 @@
+// Q1_0 rows (PrismML Bonsai 1-bit, ggml type 41): blocks of 128 sign bits sharing one f16 scale d.
+// decode: ids -> f32 rows (bit ? d : -d, as dequantize_row_q1_0); encode: f32 -> blocks, byte-identical to
+// quantize_row_q1_0_ref. Keys: V vocab, D dim, N ids, B = 128; a row is ceil(D / 128) blocks of 18 bytes.
+//   block (18 bytes): [ d f16 | qs[0] | qs[1] | ... | qs[15] ]
+//                       0-1     2       3             17
+//   element j = bit (j % 8) of qs[j / 8], least significant bit first: 1 -> +d, 0 -> -d
+import { f16ToF32, f32ToF16 } from "../half";
+
+// SIGNS[b] holds 8 lanes of sign masks for the byte b: lane k is 0 when bit k is set, else the f32 sign bit.
+// d XOR mask is then +d or -d, exactly C's `-d` (a sign flip), so decoding a byte is 2 loads and 2 xors.
+const SIGNS = memory.data(256 * 32, 16);
+let signsReady = false;
+
+function buildSigns(): void {
+  for (let b = 0; b < 256; b++) {
+    for (let k = 0; k < 8; k++) {
+      store<u32>(SIGNS + (<usize>b << 5) + (<usize>k << 2), (b >> k) & 1 ? 0 : 0x80000000);
+    }
+  }
+  signsReady = true;
+}
+
+export function decode_q1_0(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
+  if (!signsReady) buildSigns();
+  const full = dim >> 7;
+  const tail = dim & 127; // a padded last block: only its first `tail` elements are written
+  let dst = out;
+  for (let r = 0; r < n; r++) {
+    let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
+    for (let b = 0; b < full; b++) {
+      const d = f32x4.splat(f16ToF32(load<u16>(src)));
+      expand32(dst, load<u32>(src, 2), d);
+      expand32(dst + 128, load<u32>(src, 6), d);
+      expand32(dst + 256, load<u32>(src, 10), d);
+      expand32(dst + 384, load<u32>(src, 14), d);
+      src += 18;
+      dst += 512;
+    }
+    if (tail) {
+      const d = f16ToF32(load<u16>(src));
+      for (let j = 0; j < tail; j++) {
+        store<f32>(dst, (load<u8>(src + 2 + (j >> 3)) >> (j & 7)) & 1 ? d : -d);
+        dst += 4;
+      }
+    }
+  }
+}
+
+// 32 bits (4 bytes, byte 0 first) -> 32 f32 values
+// @ts-ignore: decorator
+@inline function expand32(dst: usize, bits: u32, d: v128): void {
+  expand8(dst, SIGNS + ((<usize>bits & 255) << 5), d);
+  expand8(dst + 32, SIGNS + ((<usize>(bits >> 8) & 255) << 5), d);
+  expand8(dst + 64, SIGNS + ((<usize>(bits >> 16) & 255) << 5), d);
+  expand8(dst + 96, SIGNS + (<usize>(bits >> 24) << 5), d);
+}
+
+// @ts-ignore: decorator
+@inline function expand8(dst: usize, masks: usize, d: v128): void {
+  v128.store(dst, v128.xor(d, v128.load(masks)));
+  v128.store(dst, v128.xor(d, v128.load(masks, 16)), 16);
+}
+
+// Encode n f32 values (whole blocks): d = mean |x| as a running f32 sum in element order, bit = x >= 0
+// (so -0 gives 1 and NaN gives 0). see: ggml-quants.c quantize_row_q1_0_ref
+export function encode_q1_0(src: usize, n: usize, dst: usize): void {
+  const blocks = n >> 7;
+  let b: usize = 0;
+  // four blocks at a time, one per lane: each lane still adds its own block's values in element order
+  for (; b + 4 <= blocks; b += 4) {
+    let sum = f32x4.splat(0);
+    let p = src;
+    for (let j = 0; j < 32; j++) {
+      const a = f32x4.abs(v128.load(p));
+      const c = f32x4.abs(v128.load(p, 512));
+      const e = f32x4.abs(v128.load(p, 1024));
+      const g = f32x4.abs(v128.load(p, 1536));
+      // transpose 4x4: row k gets element k of each block
+      const t0 = v128.shuffle<f32>(a, c, 0, 4, 1, 5);
+      const t1 = v128.shuffle<f32>(a, c, 2, 6, 3, 7);
+      const t2 = v128.shuffle<f32>(e, g, 0, 4, 1, 5);
+      const t3 = v128.shuffle<f32>(e, g, 2, 6, 3, 7);
+      sum = f32x4.add(sum, v128.shuffle<i64>(t0, t2, 0, 2));
+      sum = f32x4.add(sum, v128.shuffle<i64>(t0, t2, 1, 3));
+      sum = f32x4.add(sum, v128.shuffle<i64>(t1, t3, 0, 2));
+      sum = f32x4.add(sum, v128.shuffle<i64>(t1, t3, 1, 3));
+      p += 16;
+    }
+    const d = f32x4.div(sum, f32x4.splat(128.0));
+    store<u16>(dst, <u16>f32ToF16(f32x4.extract_lane(d, 0)));
+    signBits(dst + 2, src);
+    store<u16>(dst, <u16>f32ToF16(f32x4.extract_lane(d, 1)), 18);
+    signBits(dst + 20, src + 512);
+    store<u16>(dst, <u16>f32ToF16(f32x4.extract_lane(d, 2)), 36);
+    signBits(dst + 38, src + 1024);
+    store<u16>(dst, <u16>f32ToF16(f32x4.extract_lane(d, 3)), 54);
+    signBits(dst + 56, src + 1536);
+    src += 2048;
+    dst += 72;
+  }
+  for (; b < blocks; b++) {
+    let sum: f32 = 0;
+    for (let j = 0; j < 128; j++) sum += abs<f32>(load<f32>(src + (<usize>j << 2)));
+    store<u16>(dst, <u16>f32ToF16(sum / 128.0));
+    signBits(dst + 2, src);
+    src += 512;
+    dst += 18;
+  }
+}
+
+// 128 values -> 16 bytes of bits (x >= 0), 8 values per byte
+function signBits(dst: usize, src: usize): void {
+  const zero = f32x4.splat(0);
+  for (let k = 0; k < 16; k++) {
+    const lo = i32x4.bitmask(f32x4.ge(v128.load(src), zero));
+    const hi = i32x4.bitmask(f32x4.ge(v128.load(src, 16), zero));
+    store<u8>(dst + k, <u8>(lo | (hi << 4)));
+    src += 32;
+  }
+}

@@ -1,0 +1,98 @@
+// Q4_0 rows: blocks of 32 4-bit codes sharing one f16 scale; codes are offset by 8. decode: ids -> f32 rows
+// ((q - 8) * d in f32, as dequantize_row_q4_0); encode: f32 -> blocks, byte-identical to quantize_row_q4_0_ref.
+// Keys: V vocab, D dim, N ids, B = 32 elements per block; a row is ceil(D / 32) blocks of 18 bytes.
+//   block (18 bytes): [ d f16 | qs[0] | qs[1] | ... | qs[15] ]
+//                       0-1     2       3             17
+//   qs[j] = element j in the low nibble (bits 0-3), element j + 16 in the high nibble (bits 4-7)
+import { f16ToF32, f32ToF16 } from "../half";
+import { x86TruncX4 } from "../cround";
+import { lowBytes } from "./q8_0";
+
+export function decode_q4_0(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
+  const full = dim >> 5;
+  const tail = dim & 31;
+  let dst = out;
+  for (let r = 0; r < n; r++) {
+    let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
+    for (let b = 0; b < full; b++) {
+      const d = f32x4.splat(f16ToF32(load<u16>(src)));
+      const qs = v128.load(src, 2);
+      const eight = i8x16.splat(8);
+      widenSigned16(dst, i8x16.sub(v128.and(qs, i8x16.splat(15)), eight), d);
+      widenSigned16(dst + 64, i8x16.sub(i8x16.shr_u(qs, 4), eight), d);
+      src += 18;
+      dst += 128;
+    }
+    if (tail) {
+      const d = f16ToF32(load<u16>(src));
+      for (let j = 0; j < tail; j++) {
+        const q = j < 16 ? load<u8>(src + 2 + j) & 15 : load<u8>(src + 2 + j - 16) >> 4;
+        store<f32>(dst, <f32>(<i32>q - 8) * d);
+        dst += 4;
+      }
+    }
+  }
+}
+
+// 16 signed codes (-8..7) -> 16 f32 products with d
+// @ts-ignore: decorator
+@inline function widenSigned16(dst: usize, q: v128, d: v128): void {
+  const lo = i16x8.extend_low_i8x16_s(q);
+  const hi = i16x8.extend_high_i8x16_s(q);
+  v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(lo)), d));
+  v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(lo)), d), 16);
+  v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(hi)), d), 32);
+  v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hi)), d), 48);
+}
+
+// Encode n f32 values (whole blocks): max = the value of largest magnitude (the first one on ties),
+// d = max / -8, q = min(15, (int8_t)(x * (1/d) + 8.5)).
+// see: ggml-quants.c quantize_row_q4_0_ref
+export function encode_q4_0(src: usize, n: usize, dst: usize): void {
+  for (let b: usize = 0; b < n; b += 32) {
+    let amax: f32 = 0;
+    let max: f32 = 0;
+    for (let j = 0; j < 32; j++) {
+      const v = load<f32>(src + (<usize>j << 2));
+      if (amax < abs<f32>(v)) {
+        amax = abs<f32>(v);
+        max = v;
+      }
+    }
+    const d: f32 = max / -8.0;
+    const id: f32 = d != 0 ? <f32>1.0 / d : 0;
+    store<u16>(dst, <u16>f32ToF16(d));
+    packNibbles(src, dst + 2, f32x4.splat(0), f32x4.splat(id), f32x4.splat(8.5));
+    src += 128;
+    dst += 18;
+  }
+}
+
+/**
+ * 32 values -> 16 bytes of nibble codes q = min(15, (int8_t)((x - sub) * id + add)), element j low and
+ * j + 16 high, as ggml's Q4_0 (sub 0, add 8.5) and Q4_1 (sub min, add 0.5) reference quantizers compute them.
+ */
+// @ts-ignore: decorator
+@inline export function packNibbles(src: usize, dst: usize, sub: v128, id: v128, add: v128): void {
+  const lo = lowBytes(
+    code4(v128.load(src), sub, id, add),
+    code4(v128.load(src, 16), sub, id, add),
+    code4(v128.load(src, 32), sub, id, add),
+    code4(v128.load(src, 48), sub, id, add),
+  );
+  const hi = lowBytes(
+    code4(v128.load(src, 64), sub, id, add),
+    code4(v128.load(src, 80), sub, id, add),
+    code4(v128.load(src, 96), sub, id, add),
+    code4(v128.load(src, 112), sub, id, add),
+  );
+  // as C's `qs = xi0; qs |= xi1 << 4` on bytes: the shift drops what leaves the byte
+  v128.store(dst, v128.or(lo, i8x16.shl(hi, 4)));
+}
+
+// @ts-ignore: decorator
+@inline function code4(x: v128, sub: v128, id: v128, add: v128): v128 {
+  const q = x86TruncX4(f32x4.add(f32x4.mul(f32x4.sub(x, sub), id), add));
+  const q8 = i32x4.shr_s(i32x4.shl(q, 24), 24); // (int8_t): the low byte, signed
+  return v128.and(i32x4.min_s(q8, i32x4.splat(15)), i32x4.splat(255)); // MIN(15, q), stored as uint8_t
+}

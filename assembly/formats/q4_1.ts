@@ -1,0 +1,68 @@
+// Q4_1 rows: blocks of 32 unsigned 4-bit codes with an f16 scale d and an f16 minimum m. decode: ids -> f32
+// rows (q * d + m, two f32 operations, as dequantize_row_q4_1); encode: f32 -> blocks, byte-identical to
+// quantize_row_q4_1_ref. Keys: V vocab, D dim, N ids, B = 32; a row is ceil(D / 32) blocks of 20 bytes.
+//   block (20 bytes): [ d f16 | m f16 | qs[0] | ... | qs[15] ]
+//                       0-1     2-3     4             19
+//   qs[j] = element j in the low nibble, element j + 16 in the high nibble
+import { f16ToF32, f32ToF16 } from "../half";
+import { packNibbles } from "./q4_0";
+
+export function decode_q4_1(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
+  const full = dim >> 5;
+  const tail = dim & 31;
+  let dst = out;
+  for (let r = 0; r < n; r++) {
+    let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
+    for (let b = 0; b < full; b++) {
+      const d = f32x4.splat(f16ToF32(load<u16>(src)));
+      const m = f32x4.splat(f16ToF32(load<u16>(src, 2)));
+      const qs = v128.load(src, 4);
+      widenUnsigned16(dst, v128.and(qs, i8x16.splat(15)), d, m);
+      widenUnsigned16(dst + 64, i8x16.shr_u(qs, 4), d, m);
+      src += 20;
+      dst += 128;
+    }
+    if (tail) {
+      const d = f16ToF32(load<u16>(src));
+      const m = f16ToF32(load<u16>(src, 2));
+      for (let j = 0; j < tail; j++) {
+        const q = j < 16 ? load<u8>(src + 4 + j) & 15 : load<u8>(src + 4 + j - 16) >> 4;
+        store<f32>(dst, <f32>q * d + m);
+        dst += 4;
+      }
+    }
+  }
+}
+
+// 16 codes (0..15) -> 16 values q * d + m (rounded after the product, then after the sum: no fma)
+// @ts-ignore: decorator
+@inline function widenUnsigned16(dst: usize, q: v128, d: v128, m: v128): void {
+  const lo = i16x8.extend_low_i8x16_u(q);
+  const hi = i16x8.extend_high_i8x16_u(q);
+  v128.store(dst, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(lo)), d), m));
+  v128.store(dst, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(lo)), d), m), 16);
+  v128.store(dst, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(hi)), d), m), 32);
+  v128.store(dst, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(hi)), d), m), 48);
+}
+
+// Encode n f32 values (whole blocks): min, max of the block (`v < min`, `v > max` in order, so NaN is never
+// picked and the first of two signed zeros stays), d = (max - min) / 15, q = min(15, (int8_t)((x - min) * (1/d) + 0.5)).
+// see: ggml-quants.c quantize_row_q4_1_ref
+export function encode_q4_1(src: usize, n: usize, dst: usize): void {
+  for (let b: usize = 0; b < n; b += 32) {
+    let min: f32 = f32.MAX_VALUE;
+    let max: f32 = -f32.MAX_VALUE;
+    for (let j = 0; j < 32; j++) {
+      const v = load<f32>(src + (<usize>j << 2));
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+    const d: f32 = (max - min) / 15.0;
+    const id: f32 = d != 0 ? <f32>1.0 / d : 0;
+    store<u16>(dst, <u16>f32ToF16(d));
+    store<u16>(dst, <u16>f32ToF16(min), 2);
+    packNibbles(src, dst + 4, f32x4.splat(min), f32x4.splat(id), f32x4.splat(0.5));
+    src += 128;
+    dst += 20;
+  }
+}

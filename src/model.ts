@@ -1,0 +1,214 @@
+// The embedding layer of a model file in one call: token table, head (tied or not), position and
+// token-type tables, RoPE config, scales and vocabulary, from GGUF or safetensors (+ config.json).
+// Only the tensors it returns are read; every other tensor in the file is left on disk.
+// see: FORMATS.md (tensor names and keys per family); llama.cpp llama-model.cpp; transformers configs.
+import { errors } from "./errors.js";
+import { readGGUF, type GGUFFile, type MetadataValue } from "./io/gguf.js";
+import { readSafetensors, type SafetensorsFile } from "./io/safetensors.js";
+import { openSource, type SourceInput } from "./io/source.js";
+import type { RopeConfig } from "./rope-freqs.js";
+import { ropeConfigFromGGUF, ropeConfigFromHF } from "./rope-metadata.js";
+import type { Runtime } from "./runtime.js";
+import { embeddingScale as embeddingScaleOf } from "./embed.js";
+import type { EmbeddingTable } from "./table.js";
+
+export interface EmbeddingModel {
+  /** "gguf" or "safetensors". */
+  kind: "gguf" | "safetensors";
+  /** `general.architecture` (GGUF) or `model_type` (config.json), when known. */
+  architecture?: string;
+  tokens: EmbeddingTable;
+  /** The output projection; `head === tokens` when tied. */
+  head: EmbeddingTable;
+  tied: boolean;
+  /** Learned position embeddings (GPT-2, BERT). */
+  positions?: EmbeddingTable;
+  /** Token-type embeddings (BERT). */
+  tokenTypes?: EmbeddingTable;
+  rope?: RopeConfig;
+  /** Token strings by id (GGUF `tokenizer.ggml.tokens`). */
+  vocabulary?: string[];
+  /** Token rows are multiplied by this before use (Gemma: sqrt(dim); Granite: embedding_scale). */
+  embeddingScale?: number;
+  /** Logits are multiplied by this (Cohere: logit_scale; Granite: 1 / logit_scale). */
+  logitScale?: number;
+  /** Logits become cap * tanh(logits / cap) (Gemma 2). */
+  softcap?: number;
+  /** GGUF key/values, or safetensors `__metadata__` merged with config.json. */
+  metadata: Record<string, unknown>;
+  /** Frees every table (the head once when tied). */
+  dispose(): void;
+}
+
+export interface LoadEmbeddingModelOptions {
+  /** For safetensors: the model's config.json, parsed or where to read it. */
+  config?: Record<string, unknown> | SourceInput;
+  /** Load the untied head (default true). */
+  head?: boolean;
+  /** Load position and token-type tables (default true). */
+  positions?: boolean;
+}
+
+// Gemma scales token rows by sqrt(hidden size) in every version.
+const GEMMA = /^gemma/;
+
+export async function loadEmbeddingModel(
+  rt: Runtime,
+  input: SourceInput,
+  options: LoadEmbeddingModelOptions = {},
+): Promise<EmbeddingModel> {
+  const source = await openSource(input);
+  const magic = source.size >= 4 ? await source.read(0, 4) : new Uint8Array(0);
+  const isGGUF = magic.length === 4 && String.fromCharCode(...magic) === "GGUF";
+  return isGGUF ? fromGGUF(rt, await readGGUF(source), options) : fromSafetensors(rt, await readSafetensors(source, { config: options.config }), options);
+}
+
+// Load tables one after another; on failure free what was loaded.
+async function loading<T>(loaded: EmbeddingTable[], fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    for (const t of loaded) t.dispose();
+    throw e;
+  }
+}
+
+function finish(parts: Omit<EmbeddingModel, "dispose">): EmbeddingModel {
+  const tables = new Set([parts.tokens, parts.head, parts.positions, parts.tokenTypes].filter((t) => t !== undefined));
+  return { ...parts, dispose: () => tables.forEach((t) => t.dispose()) };
+}
+
+async function fromGGUF(rt: Runtime, g: GGUFFile, options: LoadEmbeddingModelOptions): Promise<EmbeddingModel> {
+  const m = g.metadata;
+  const arch = typeof m["general.architecture"] === "string" ? (m["general.architecture"] as string) : undefined;
+  const has = (name: string) => g.tensors.some((t) => t.name === name);
+  const num = (key: string): number | undefined => {
+    const v = arch ? m[`${arch}.${key}`] : undefined;
+    return typeof v === "number" ? v : undefined;
+  };
+  if (!has("token_embd.weight")) throw errors.noTensor("token_embd.weight", g.tensors.map((t) => t.name));
+  const loaded: EmbeddingTable[] = [];
+  return loading(loaded, async () => {
+    const load = async (name: string) => {
+      const t = await g.loadTable(rt, name);
+      loaded.push(t);
+      return t;
+    };
+    const tokens = await load("token_embd.weight");
+    const tied = !has("output.weight");
+    const head = tied ? tokens : options.head === false ? tokens : await load("output.weight");
+    const withPositions = options.positions !== false;
+    const positions = withPositions && has("position_embd.weight") ? await load("position_embd.weight") : undefined;
+    const tokenTypes = withPositions && has("token_types.weight") ? await load("token_types.weight") : undefined;
+    let rope: RopeConfig | undefined;
+    if (positions === undefined && (num("rope.freq_base") !== undefined || num("rope.dimension_count") !== undefined)) {
+      let ropeFreqs: Float32Array | undefined;
+      const rf = g.tensors.find((t) => t.name === "rope_freqs.weight");
+      if (rf && rf.typeName === "f32") {
+        const b = await g.readTensor(rf.name);
+        ropeFreqs = new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+      }
+      try {
+        rope = ropeConfigFromGGUF(m, { ropeFreqs });
+      } catch {
+        rope = undefined; // an architecture without RoPE, or keys missing: no config rather than a guess
+      }
+    }
+    const tokensKey = m["tokenizer.ggml.tokens"];
+    const vocabulary = Array.isArray(tokensKey) && tokensKey.every((x) => typeof x === "string") ? (tokensKey as string[]) : undefined;
+    let embeddingScale = num("embedding_scale");
+    if (embeddingScale === undefined && arch !== undefined && GEMMA.test(arch)) embeddingScale = Math.fround(Math.sqrt(tokens.dim));
+    const rawLogit = num("logit_scale");
+    const logitScale = rawLogit === undefined ? undefined : arch?.startsWith("granite") ? 1 / rawLogit : rawLogit;
+    const softcap = num("final_logit_softcapping");
+    return finish({
+      kind: "gguf",
+      architecture: arch,
+      tokens,
+      head,
+      tied,
+      positions,
+      tokenTypes,
+      rope,
+      vocabulary,
+      embeddingScale,
+      logitScale,
+      softcap,
+      metadata: m as Record<string, MetadataValue>,
+    });
+  });
+}
+
+// Tensor names by role, matched as suffixes so prefixes (`bert.`, `model.language_model.`) pass.
+const ST_TOKENS = ["embed_tokens.weight", "transformer.wte.weight", "wte.weight", "word_embeddings.weight", "gpt_neox.embed_in.weight", "embed_in.weight"];
+const ST_HEAD = ["lm_head.weight", "embed_out.weight"];
+const ST_POSITIONS = ["transformer.wpe.weight", "wpe.weight", "position_embeddings.weight"];
+const ST_TYPES = ["token_type_embeddings.weight"];
+
+async function fromSafetensors(rt: Runtime, s: SafetensorsFile, options: LoadEmbeddingModelOptions): Promise<EmbeddingModel> {
+  const find = (suffixes: string[]) => {
+    for (const suffix of suffixes) {
+      const t = s.tensors.find((x) => x.name === suffix || x.name.endsWith("." + suffix));
+      if (t) return t.name;
+    }
+    return undefined;
+  };
+  const tokensName = find(ST_TOKENS);
+  if (tokensName === undefined) throw errors.noTensor(ST_TOKENS[0], s.tensors.map((t) => t.name));
+  const c = (s.config ?? {}) as Record<string, unknown>;
+  const text = (typeof c.text_config === "object" && c.text_config !== null ? c.text_config : c) as Record<string, unknown>;
+  const modelType = typeof text.model_type === "string" ? text.model_type : typeof c.model_type === "string" ? c.model_type : undefined;
+  const numOf = (k: string) => (typeof text[k] === "number" ? (text[k] as number) : typeof c[k] === "number" ? (c[k] as number) : undefined);
+  const loaded: EmbeddingTable[] = [];
+  return loading(loaded, async () => {
+    const load = async (name: string) => {
+      const t = await s.loadTable(rt, name);
+      loaded.push(t);
+      return t;
+    };
+    const tokens = await load(tokensName);
+    const headName = find(ST_HEAD);
+    const tied = headName === undefined;
+    if (tied && (text.tie_word_embeddings === false || c.tie_word_embeddings === false) && options.head !== false) {
+      // an untied model whose head lives in another shard: say so rather than use the token table
+      throw errors.noTensor(ST_HEAD[0], s.tensors.map((t) => t.name));
+    }
+    const head = headName === undefined || options.head === false ? tokens : await load(headName);
+    const withPositions = options.positions !== false;
+    const posName = find(ST_POSITIONS);
+    const typeName = find(ST_TYPES);
+    const positions = withPositions && posName ? await load(posName) : undefined;
+    const tokenTypes = withPositions && typeName ? await load(typeName) : undefined;
+    let rope: RopeConfig | undefined;
+    if (s.config !== undefined && positions === undefined) {
+      try {
+        rope = ropeConfigFromHF(c);
+      } catch {
+        rope = undefined;
+      }
+    }
+    let embeddingScale = numOf("embedding_multiplier");
+    if (embeddingScale === undefined && modelType !== undefined && GEMMA.test(modelType)) {
+      // HF computes sqrt(hidden) in the activation dtype: bf16 gives 45.25 for 2048
+      const dtype = String(text.torch_dtype ?? c.torch_dtype ?? text.dtype ?? c.dtype ?? "float32");
+      embeddingScale = embeddingScaleOf("sqrt", tokens.dim, dtype === "bfloat16" ? "bf16" : dtype === "float16" ? "f16" : "f32");
+    }
+    const rawLogit = numOf("logits_scaling") ?? numOf("logit_scale");
+    const logitScale = rawLogit === undefined ? undefined : modelType?.startsWith("granite") ? 1 / rawLogit : rawLogit;
+    const softcap = numOf("final_logit_softcapping") ?? undefined;
+    return finish({
+      kind: "safetensors",
+      architecture: modelType,
+      tokens,
+      head,
+      tied,
+      positions,
+      tokenTypes,
+      rope,
+      embeddingScale,
+      logitScale,
+      softcap: softcap === null ? undefined : softcap,
+      metadata: { ...s.metadata, ...(s.config ?? {}) },
+    });
+  });
+}
