@@ -113,9 +113,10 @@ export class HeaderReader {
     for (let i = 0; i < count; i++) {
       if (!this.has(8)) await this.need(8, `the length of ${what}[${i}]`);
       const at = this.pos;
-      const v = this.view.getBigUint64(this.at(8), true);
-      if (v > BigInt(this.remaining)) this.fail(`${what}[${i}] claims ${v} bytes but only ${this.remaining} remain`, at);
-      const n = Number(v);
+      const k = this.at(8);
+      // two u32 halves: no BigInt per string
+      const n = this.view.getUint32(k, true) + this.view.getUint32(k + 4, true) * 4294967296;
+      if (n > this.remaining) this.fail(`${what}[${i}] claims ${n} bytes but only ${this.remaining} remain`, at);
       if (!this.has(n)) await this.need(n, `${what}[${i}]`);
       const j = this.at(n);
       out.push(decode(this.buf, j, n));
@@ -137,10 +138,14 @@ export class HeaderReader {
 
 // Most vocabulary strings are short ASCII: build those directly, hand the rest to TextDecoder.
 function decode(buf: Uint8Array, at: number, n: number): string {
-  if (n <= 16) {
-    let ascii = true;
-    for (let i = 0; i < n; i++) if (buf[at + i] > 0x7f) ascii = false;
-    if (ascii) return String.fromCharCode.apply(null, buf.subarray(at, at + n) as unknown as number[]);
+  if (n <= 24) {
+    let s = "";
+    for (let i = 0; i < n; i++) {
+      const c = buf[at + i];
+      if (c > 0x7f) return utf8.decode(buf.subarray(at, at + n));
+      s += String.fromCharCode(c);
+    }
+    return s;
   }
   return utf8.decode(buf.subarray(at, at + n));
 }
