@@ -4,14 +4,16 @@
 // pushed into per-vector heaps (topk, nearest). A batch of vectors costs one pass over the table.
 // Keys: V vocab, D dim, N hidden vectors, K results per vector, S rows per slice.
 import { errors } from "./errors.js";
+import { ggmlActivations } from "./ggml-activations.js";
 import type { EmbeddingTable } from "./table.js";
 
-export type ProjectMode = "exact" | "fast";
-export const PROJECT_MODES: readonly ProjectMode[] = Object.freeze(["exact", "fast"]);
+export type ProjectMode = "exact" | "fast" | "ggml";
+export const PROJECT_MODES: readonly ProjectMode[] = Object.freeze(["exact", "fast", "ggml"]);
 
 export interface ProjectOptions {
   /** "exact": f32 activations and accumulation over the packed rows. "fast": lookup-table kernels where the
-   * format has them (low-bit formats), else exact. Default: "exact". */
+   * format has them (low-bit formats), else exact. "ggml": activations rounded as llama.cpp rounds them
+   * (Q8_0 for most quantized formats), then exact: reproduces ggml's logits. Default: "exact". */
   mode?: ProjectMode;
   /** Where to write the N * V logits (hidden-major: the V logits of vector 0 first). */
   out?: Float32Array;
@@ -147,7 +149,8 @@ export function project(table: EmbeddingTable, hidden: Float32Array, options: Pr
   table.ptr; // throws when disposed
   const { vocab, dim } = table;
   const n = hiddenCount(hidden, dim);
-  checkMode(options.mode);
+  const mode = checkMode(options.mode);
+  if (mode === "ggml") hidden = ggmlActivations(hidden, dim, table.format);
   const { scale, cap } = checkPost(options.scale, options.softcap);
   let out = options.out;
   if (out === undefined) out = new Float32Array(n * vocab);
@@ -225,7 +228,8 @@ export function topk(table: EmbeddingTable, hidden: Float32Array, k: number, opt
   table.ptr;
   const n = hiddenCount(hidden, table.dim);
   checkK(k, table.vocab);
-  checkMode(options.mode);
+  const mode = checkMode(options.mode);
+  if (mode === "ggml") hidden = ggmlActivations(hidden, table.dim, table.format);
   const { scale, cap } = checkPost(options.scale, options.softcap);
   const mem = table.runtime.memory;
   const xPtr = copyHidden(table, hidden);

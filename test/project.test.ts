@@ -169,3 +169,37 @@ describe("bad input", () => {
     expect(() => table.nearest(new Float32Array(4), 1)).toThrow("disposed");
   });
 });
+
+describe.each(FORMAT_NAMES)('%s mode "ggml"', (format: Format) => {
+  it("reproduces ggml's golden logits (activations rounded as its CPU backend rounds them)", () => {
+    const dir = new URL("./fixtures/ggml/", import.meta.url);
+    const f32 = (name: string) => {
+      const b = readFileSync(new URL(name, dir));
+      return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+    };
+    const [vocab, dim] = [64, 2048];
+    using table = rt.table({ vocab, dim, format, data: readFileSync(new URL(`gauss2048.${format}.bin`, dir)) });
+    const hidden = f32("gauss2048.hidden.f32");
+    const golden = f32(`gauss2048.${format}.logits.f32`);
+    const { magnitude } = projectRef(f32(`gauss2048.${format}.deq.f32`), vocab, dim, hidden);
+    // q4_1's min term uses ggml's f16(d * sum q) per block, which rounding activations cannot express
+    const tol = format === "q4_1" ? 1e-3 : 1e-5;
+    const got = table.project(hidden, { mode: "ggml" });
+    const exact = table.project(hidden);
+    let worstGgml = 0;
+    let worstExact = 0;
+    for (let i = 0; i < golden.length; i++) {
+      if (!Number.isFinite(golden[i])) {
+        expect(got[i]).toBe(golden[i]);
+        continue;
+      }
+      // below the smallest normal, ggml's flush-to-zero decides (golden row 3 is all subnormal)
+      const scale = magnitude[i] + 1.2e-38 / tol;
+      worstGgml = Math.max(worstGgml, Math.abs(got[i] - golden[i]) / scale);
+      worstExact = Math.max(worstExact, Math.abs(exact[i] - golden[i]) / scale);
+    }
+    expect(worstGgml, `worst error relative to sum |products| (exact mode: ${worstExact})`).toBeLessThanOrEqual(tol);
+    // and the rounding is what brings it there: exact mode is further from ggml for rounded activations
+    if (format !== "f32") expect(worstExact).toBeGreaterThan(worstGgml);
+  });
+});
