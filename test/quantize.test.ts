@@ -166,6 +166,20 @@ describe.each(FORMATS_HERE)("%s kernels against the plain reference", (format) =
       }),
       { numRuns: 60 },
     );
+    // order-sensitive blocks: which of +0/-0 is the minimum (q4_1's m), which of -x/+x is the max (q4_0's d)
+    const ordered = [
+      [0, -0, 1, 2],
+      [-0, 0, 1, 2],
+      [-2, 2, 1, 0],
+      [2, -2, 1, 0],
+      [-1, -0, 0, -3],
+      [5, NaN, -5, 0],
+    ];
+    for (const head of ordered) {
+      const values = new Float32Array(256).fill(0.25);
+      head.forEach((v, i) => (values[i * 5] = v));
+      expectSameBytes(rt.quantize(values, { vocab: 1, dim: 256, format }), quantizeRowsRef(format, values, 1, 256), 256, `block ${head}`);
+    }
     // uniform blocks of each special value
     for (const v of specials) {
       const values = new Float32Array(256).fill(v);

@@ -50,14 +50,24 @@ export function decode_q4_0(table: usize, rowBytes: usize, ids: usize, n: i32, d
 // see: ggml-quants.c quantize_row_q4_0_ref
 export function encode_q4_0(src: usize, n: usize, dst: usize): void {
   for (let b: usize = 0; b < n; b += 32) {
-    let amax: f32 = 0;
+    // C keeps the first value whose |v| beats all before it (`amax < fabsf(v)`, so NaN never wins): that is
+    // the first value of the largest magnitude. pmax (a < b ? b : a) ignores NaN the same way.
+    let m = f32x4.pmax(f32x4.splat(0), f32x4.abs(v128.load(src)));
+    m = f32x4.pmax(m, f32x4.abs(v128.load(src, 16)));
+    m = f32x4.pmax(m, f32x4.abs(v128.load(src, 32)));
+    m = f32x4.pmax(m, f32x4.abs(v128.load(src, 48)));
+    m = f32x4.pmax(m, f32x4.abs(v128.load(src, 64)));
+    m = f32x4.pmax(m, f32x4.abs(v128.load(src, 80)));
+    m = f32x4.pmax(m, f32x4.abs(v128.load(src, 96)));
+    m = f32x4.pmax(m, f32x4.abs(v128.load(src, 112)));
+    m = f32x4.pmax(m, v128.shuffle<f32>(m, m, 2, 3, 0, 1));
+    m = f32x4.pmax(m, v128.shuffle<f32>(m, m, 1, 0, 3, 2));
+    const amax = f32x4.extract_lane(m, 0);
     let max: f32 = 0;
-    for (let j = 0; j < 32; j++) {
-      const v = load<f32>(src + (<usize>j << 2));
-      if (amax < abs<f32>(v)) {
-        amax = abs<f32>(v);
-        max = v;
-      }
+    if (amax > 0) {
+      let p = src;
+      while (abs<f32>(load<f32>(p)) != amax) p += 4;
+      max = load<f32>(p);
     }
     const d: f32 = max / -8.0;
     const id: f32 = d != 0 ? <f32>1.0 / d : 0;

@@ -50,12 +50,29 @@ export function decode_q4_1(table: usize, rowBytes: usize, ids: usize, n: i32, d
 // see: ggml-quants.c quantize_row_q4_1_ref
 export function encode_q4_1(src: usize, n: usize, dst: usize): void {
   for (let b: usize = 0; b < n; b += 32) {
-    let min: f32 = f32.MAX_VALUE;
-    let max: f32 = -f32.MAX_VALUE;
-    for (let j = 0; j < 32; j++) {
-      const v = load<f32>(src + (<usize>j << 2));
-      if (v < min) min = v;
-      if (v > max) max = v;
+    // pmin/pmax (`b < a ? b : a`) are C's `if (v < min) min = v` lane by lane, NaN skipped alike; only which
+    // of +0 and -0 comes first can differ between lanes, so a zero extreme replays the C loop in order
+    let lo = f32x4.splat(f32.MAX_VALUE);
+    let hi = f32x4.splat(-f32.MAX_VALUE);
+    for (let k = 0; k < 8; k++) {
+      const v = v128.load(src + (<usize>k << 4));
+      lo = f32x4.pmin(lo, v);
+      hi = f32x4.pmax(hi, v);
+    }
+    lo = f32x4.pmin(lo, v128.shuffle<f32>(lo, lo, 2, 3, 0, 1));
+    lo = f32x4.pmin(lo, v128.shuffle<f32>(lo, lo, 1, 0, 3, 2));
+    hi = f32x4.pmax(hi, v128.shuffle<f32>(hi, hi, 2, 3, 0, 1));
+    hi = f32x4.pmax(hi, v128.shuffle<f32>(hi, hi, 1, 0, 3, 2));
+    let min = f32x4.extract_lane(lo, 0);
+    let max = f32x4.extract_lane(hi, 0);
+    if (min == 0 || max == 0) {
+      min = f32.MAX_VALUE;
+      max = -f32.MAX_VALUE;
+      for (let j = 0; j < 32; j++) {
+        const v = load<f32>(src + (<usize>j << 2));
+        if (v < min) min = v;
+        if (v > max) max = v;
+      }
     }
     const d: f32 = (max - min) / 15.0;
     const id: f32 = d != 0 ? <f32>1.0 / d : 0;
