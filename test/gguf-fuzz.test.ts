@@ -11,7 +11,7 @@ import { newRuntime } from "./helpers/runtime.js";
 const fixtures = new URL("./fixtures/", import.meta.url);
 const GOLDEN = readdirSync(new URL("ggml/", fixtures)).filter((f) => f.endsWith(".gguf")).map((f) => new URL(`ggml/${f}`, fixtures));
 const VOCAB = readdirSync(new URL("vocab/", fixtures)).filter((f) => f.endsWith(".gguf")).map((f) => new URL(`vocab/${f}`, fixtures));
-const OUR_ERRORS = /^(Malformed GGUF file .* at byte \d+: |Unsupported GGUF file |Reading \d+ bytes at offset \d+ |No tensor named |Tensor ".*" (is stored as|has dims))/;
+const OUR_ERRORS = /^(Malformed GGUF file .* at byte \d+: |Unsupported GGUF file |Reading \d+ bytes at offset \d+ |No tensor named |Tensor ".*" (is stored as|has dims|has ggml type))/;
 
 // mulberry32: a small seeded generator, so a failure names a case that can be replayed
 function rng(seed: number) {

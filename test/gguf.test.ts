@@ -228,6 +228,7 @@ const cases: [string, () => Uint8Array, RegExp][] = [
   ["dims whose product overflows", () => header(1, 0).str("t").u32(3).u64(2 ** 30).u64(2 ** 30).u64(2 ** 30).u32(0).u64(0).bytes(), /dims of tensor "t" multiply past 2\^53/],
   ["a dim of 2^63", () => header(1, 0).str("t").u32(1).u64(2n ** 63n).u32(0).u64(0).bytes(), /dim 0 of tensor "t" is 9223372036854775808/],
   ["an unknown tensor type", () => header(1, 0).str("t").u32(1).u64(4).u32(99).u64(0).bytes(), /tensor "t" has type id 99, which ggml does not define/],
+  ["PrismML's fork-only type 142", () => header(1, 0).str("t").u32(1).u64(128).u32(142).u64(0).bytes(), /Tensor "t" has ggml type 142: PQ2_0/],
   ["a dim that is not whole blocks", () => header(1, 0).str("t").u32(2).u64(33).u64(2).u32(8).u64(0).bytes(), /dims\[0\] = 33, not a multiple of the q8_0 block \(32\)/],
   ["a misaligned offset", () => header(1, 0).str("t").u32(1).u64(4).u32(0).u64(3).bytes(), /offset 3, not a multiple of the alignment 32/],
   ["a tensor past the end", () => header(1, 0).str("t").u32(1).u64(1000).u32(0).u64(0).padTo(32).raw(new Uint8Array(100)).bytes(), /tensor "t" \(4000 bytes at offset 64\) runs past the end of the file \(164 bytes\)/],
@@ -248,6 +249,14 @@ describe.each(cases)("a GGUF with %s", (_, make, message) => {
     expect(err!.message).toMatch(message);
     expect(largest).toBeLessThanOrEqual(bytes.byteLength);
   });
+});
+
+it("names the type of a tensor bitembed cannot hold when asked to load it", async () => {
+  const g = await readGGUF(header(1, 0).str("blk.0.q").u32(2).u64(256).u64(1).u32(12).u64(0).padTo(32).raw(new Uint8Array(144)).bytes());
+  expect(g.tensors[0]).toMatchObject({ typeName: "q4_K", format: undefined, byteLength: 144 });
+  await expect(g.loadTable(rt, "blk.0.q")).rejects.toThrow(/Tensor "blk.0.q" has ggml type 12, which bitembed does not read/);
+  const nv = await readGGUF(header(1, 0).str("t").u32(2).u64(64).u64(1).u32(40).u64(0).padTo(32).raw(new Uint8Array(36)).bytes());
+  await expect(nv.loadTable(rt, "t")).rejects.toThrow(/type 40: a group-32 1-bit table from PrismML/);
 });
 
 describe("truncated files", () => {

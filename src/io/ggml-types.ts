@@ -14,13 +14,11 @@ export interface GgmlType {
   readonly format?: Format;
 }
 
-// id: [name, elements per block, bytes per block]
+// id: [name, elements per block, bytes per block] of the types not in FORMATS
+// (40 is upstream NVFP4; PrismML's old fork used 40 for a group-32 1-bit type: formatFromGgmlId explains)
 const OTHER_TYPES: Record<number, readonly [string, number, number]> = {
-  2: ["q4_0", 32, 18],
-  3: ["q4_1", 32, 20],
   6: ["q5_0", 32, 22],
   7: ["q5_1", 32, 24],
-  8: ["q8_0", 32, 34],
   9: ["q8_1", 32, 36],
   10: ["q2_K", 256, 84],
   11: ["q3_K", 256, 110],
@@ -42,12 +40,8 @@ const OTHER_TYPES: Record<number, readonly [string, number, number]> = {
   27: ["i64", 1, 8],
   28: ["f64", 1, 8],
   29: ["iq1_m", 256, 56],
-  34: ["tq1_0", 256, 54],
-  35: ["tq2_0", 256, 66],
   39: ["mxfp4", 32, 17],
   40: ["nvfp4", 64, 36],
-  41: ["q1_0", 128, 18],
-  42: ["q2_0", 64, 18],
 };
 
 /** The type stored under a ggml id, or undefined for an id ggml does not define. */

@@ -9,7 +9,7 @@
 //   n_tensors x { string name, u32 n_dims, u64 dims[n_dims], u32 type, u64 offset }
 //   padding to `general.alignment` (default 32), then the data section; tensor offsets are relative to it
 import { errors } from "../errors.js";
-import { FORMAT_NAMES, type Format } from "../formats.js";
+import { formatFromGgmlId, type Format } from "../formats.js";
 import type { Runtime } from "../runtime.js";
 import type { EmbeddingTable } from "../table.js";
 import { ggmlType } from "./ggml-types.js";
@@ -143,7 +143,10 @@ async function parse(r: HeaderReader): Promise<GGUFFile> {
     const typeAt = r.pos;
     const type = await r.u32(`the type of tensor ${JSON.stringify(name)}`);
     const t = ggmlType(type);
-    if (t === undefined) r.fail(`tensor ${JSON.stringify(name)} has type id ${type}, which ggml does not define`, typeAt);
+    if (t === undefined) {
+      if (type === 142) formatFromGgmlId(type, name); // throws: PrismML's fork-only PQ2_0, with what to do
+      r.fail(`tensor ${JSON.stringify(name)} has type id ${type}, which ggml does not define`, typeAt);
+    }
     if ((dims[0] ?? 1) % t.blockElems !== 0) {
       r.fail(`tensor ${JSON.stringify(name)} has dims[0] = ${dims[0]}, not a multiple of the ${t.name} block (${t.blockElems})`, nDimsAt);
     }
@@ -252,7 +255,8 @@ function makeFile(
     },
     async loadTable(rt, name) {
       const t = tensor(name);
-      if (t.format === undefined) throw errors.tensorFormat(name, t.typeName, FORMAT_NAMES);
+      // formatFromGgmlId throws for a type bitembed cannot hold, naming it and what bitembed reads
+      const format = (t.format ?? formatFromGgmlId(t.type, name).name) as Format;
       const rows = t.dims.slice(1).reduce((a, b) => a * b, 1);
       if (t.dims.length < 1 || t.dims.slice(2).some((d) => d !== 1) || rows === 0 || t.dims[0] === 0) {
         throw errors.tensorShape(name, t.dims, "[dim, rows] with both at least 1");
@@ -262,7 +266,7 @@ function makeFile(
       if (typeof unpadded === "number" && unpadded > 0 && unpadded <= dim && Math.ceil(unpadded / blockOf(t)) * blockOf(t) === dim) {
         dim = unpadded;
       }
-      return loadTableFromSource(rt, source, t.offset, { vocab: rows, dim, format: t.format }, name);
+      return loadTableFromSource(rt, source, t.offset, { vocab: rows, dim, format }, name);
     },
   };
 }

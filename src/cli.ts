@@ -1,0 +1,351 @@
+// The `bitembed` command: inspect model files, convert tables between formats into GGUF, and query word
+// tables (nearest neighbours, analogies). Errors print as one line and exit with status 1.
+import { readFile, writeFile, stat } from "node:fs/promises";
+import { init } from "./entries/node.js";
+import { FORMATS, FORMAT_NAMES, formatInfo, rowBytes, type Format } from "./formats.js";
+import { readGGUF } from "./io/gguf.js";
+import { writeGGUF, type GGUFTensorInput } from "./io/gguf-write.js";
+import { readGloveJSON, readGloveText, type WordVectors } from "./io/glove.js";
+import { readSafetensors } from "./io/safetensors.js";
+import type { MetadataValue } from "./io/gguf-values.js";
+import { loadEmbeddingModel } from "./model.js";
+import type { Runtime } from "./runtime.js";
+import type { EmbeddingTable } from "./table.js";
+
+const HELP: Record<string, string> = {
+  main: `bitembed — the embedding layer of a language model, packed (f32 to 1-bit)
+
+Usage:
+  bitembed inspect FILE                         tensors, formats, shapes, bytes; memory per format
+  bitembed convert IN OUT.gguf --format FMT     GGUF, safetensors, GloVe JSON or text -> GGUF
+  bitembed nearest FILE WORD [-k N]             nearest words by cosine
+  bitembed analogy FILE A - B + C [-k N]        e.g. king - man + woman
+  bitembed COMMAND --help                       help on one command
+
+Formats: ${FORMAT_NAMES.join(" ")}`,
+  inspect: `Usage: bitembed inspect FILE
+
+Prints a GGUF or safetensors file's metadata (long arrays summarised), its tensors (name, type, shape,
+bytes) and, for the token table, the memory it needs in each format bitembed holds.`,
+  convert: `Usage: bitembed convert IN OUT.gguf --format FMT [--limit N] [--config config.json]
+
+IN is a GGUF, a safetensors file (with --config, its config.json), GloVe/word2vec text (.txt, .vec) or
+word-vector JSON (wink-embeddings, or { word: [..] }). OUT is an embedding-only GGUF v3: the token table
+(and the head, position and token-type tables when the model has them) in FMT, plus metadata and
+vocabulary. --limit N keeps the first N words of a word-vector file.
+Formats: ${FORMAT_NAMES.join(" ")}`,
+  nearest: `Usage: bitembed nearest FILE WORD [-k N]
+
+The N (default 10) words nearest to WORD by cosine similarity. FILE is any input \`convert\` reads that
+has a vocabulary (GGUF with tokenizer.ggml.tokens, or word vectors).`,
+  analogy: `Usage: bitembed analogy FILE A - B + C [-k N]
+
+Words nearest to unit(A) - unit(B) + unit(C), the three inputs excluded: \`king - man + woman\` gives queen.`,
+};
+
+class UsageError extends Error {}
+
+interface Args {
+  positional: string[];
+  flags: Record<string, string | true>;
+}
+
+function parseArgs(argv: string[]): Args {
+  const positional: string[] = [];
+  const flags: Record<string, string | true> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--help" || a === "-h") flags.help = true;
+    else if (a === "-k" || a === "--format" || a === "--limit" || a === "--config") {
+      if (i + 1 >= argv.length) throw new UsageError(`${a} needs a value`);
+      flags[a.replace(/^-+/, "")] = argv[++i];
+    } else if (a.startsWith("--") && a.includes("=")) {
+      const [k, v] = a.slice(2).split("=", 2);
+      flags[k] = v;
+    } else if (a.startsWith("--")) throw new UsageError(`unknown option ${a}`);
+    else positional.push(a);
+  }
+  return { positional, flags };
+}
+
+function intFlag(flags: Args["flags"], name: string, fallback: number): number {
+  const v = flags[name];
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`-${name.length === 1 ? "" : "-"}${name} must be a positive integer, got ${String(v)}`);
+  return n;
+}
+
+type Kind = "gguf" | "safetensors" | "text" | "json";
+
+async function kindOf(path: string): Promise<Kind> {
+  const { open } = await import("node:fs/promises");
+  const fh = await open(path, "r").catch((e: Error) => {
+    throw new Error(`cannot open ${path}: ${e.message}`);
+  });
+  const head = new Uint8Array(16);
+  try {
+    await fh.read(head, 0, 16, 0);
+  } finally {
+    await fh.close();
+  }
+  if (String.fromCharCode(...head.subarray(0, 4)) === "GGUF") return "gguf";
+  if (head[8] === 0x7b /* { */) return "safetensors";
+  const first = String.fromCharCode(...head).trimStart();
+  if (first.startsWith("{")) return "json";
+  return "text";
+}
+
+async function readWords(path: string, kind: Kind, limit?: number): Promise<WordVectors> {
+  const text = await readFile(path, "utf8");
+  return kind === "json" ? readGloveJSON(text, { limit }) : readGloveText(text, { limit });
+}
+
+// A token table and its words, from any input.
+async function openWordTable(rt: Runtime, path: string, limit?: number): Promise<{ table: EmbeddingTable; words: string[] }> {
+  const kind = await kindOf(path);
+  if (kind === "gguf" || kind === "safetensors") {
+    const m = await loadEmbeddingModel(rt, path, { head: false, positions: false });
+    if (!m.vocabulary) throw new Error(`${path} has no vocabulary (tokenizer.ggml.tokens); nearest and analogy need words`);
+    return { table: m.tokens, words: m.vocabulary };
+  }
+  const w = await readWords(path, kind, limit);
+  return { table: rt.tableFromF32(w.values, { vocab: w.words.length, dim: w.dim, format: "f32" }), words: w.words };
+}
+
+// Word lookup tolerant of tokenizer markers: SentencePiece's "▁word", byte-level BPE's "Ġword".
+function wordId(words: string[], word: string): number {
+  for (const w of [word, `\u2581${word}`, `\u0120${word}`, word.toLowerCase()]) {
+    const id = words.indexOf(w);
+    if (id >= 0) return id;
+  }
+  throw new Error(`"${word}" is not in the vocabulary (${words.length} tokens)`);
+}
+
+function printMatches(words: string[], ids: Int32Array, scores: Float32Array): void {
+  const width = Math.max(...Array.from(ids, (id) => words[id].length));
+  ids.forEach((id, i) => console.log(`${String(i + 1).padStart(3)}  ${words[id].padEnd(width)}  ${scores[i].toFixed(4)}`));
+}
+
+function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let v = n;
+  let u = -1;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
+}
+
+function summarise(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v.length > 80 ? v.slice(0, 77) + "..." : v);
+  if (ArrayBuffer.isView(v) || Array.isArray(v)) {
+    const arr = v as ArrayLike<unknown>;
+    if (arr.length <= 8) return `[${Array.from(arr, (x) => (typeof x === "string" ? JSON.stringify(x) : String(x))).join(", ")}]`;
+    const kind = Array.isArray(v) ? (typeof v[0] === "string" ? "strings" : "values") : v.constructor.name;
+    return `[${arr.length} ${kind}]`;
+  }
+  return String(v);
+}
+
+async function inspect(args: Args): Promise<void> {
+  const [path] = args.positional;
+  if (!path) throw new UsageError("inspect needs a FILE");
+  const kind = await kindOf(path);
+  let table: { rows: number; dim: number; name: string } | undefined;
+  if (kind === "gguf") {
+    const g = await readGGUF(path);
+    console.log(`${path}: GGUF v${g.version}, ${g.tensors.length} tensors, ${Object.keys(g.metadata).length} keys, alignment ${g.alignment}, data at byte ${g.dataOffset}`);
+    console.log("\nmetadata:");
+    for (const [k, v] of Object.entries(g.metadata)) console.log(`  ${k} (${g.types[k]}) = ${summarise(v)}`);
+    console.log("\ntensors:");
+    for (const t of g.tensors) console.log(`  ${t.name.padEnd(28)} ${t.typeName.padEnd(7)} [${t.dims.join(", ")}]  ${bytes(t.byteLength)}`);
+    const tok = g.tensors.find((t) => t.name === "token_embd.weight");
+    if (tok) table = { rows: tok.dims.slice(1).reduce((a, b) => a * b, 1), dim: tok.dims[0], name: tok.name };
+  } else if (kind === "safetensors") {
+    const s = await readSafetensors(path);
+    console.log(`${path}: safetensors, ${s.tensors.length} tensors, data at byte ${s.dataOffset}`);
+    if (Object.keys(s.metadata).length) {
+      console.log("\nmetadata:");
+      for (const [k, v] of Object.entries(s.metadata)) console.log(`  ${k} = ${summarise(v)}`);
+    }
+    console.log("\ntensors:");
+    for (const t of s.tensors) console.log(`  ${t.name.padEnd(40)} ${t.dtype.padEnd(5)} [${t.shape.join(", ")}]  ${bytes(t.byteLength)}`);
+    const tok = s.tensors.find((t) => /(embed_tokens|wte|word_embeddings|embed_in)\.weight$/.test(t.name));
+    if (tok && tok.shape.length === 2) table = { rows: tok.shape[0], dim: tok.shape[1], name: tok.name };
+  } else {
+    const w = await readWords(path, kind);
+    console.log(`${path}: word vectors (${kind}), ${w.words.length} words x ${w.dim}`);
+    table = { rows: w.words.length, dim: w.dim, name: "word vectors" };
+  }
+  if (table) {
+    console.log(`\nmemory for ${table.name} (${table.rows} x ${table.dim}) per format:`);
+    for (const f of FORMAT_NAMES) {
+      const info = FORMATS[f];
+      console.log(`  ${f.padEnd(6)} ${bytes(rowBytes(info, table.dim) * table.rows).padStart(10)}  ${info.description}`);
+    }
+  }
+}
+
+// Progress on stderr, redrawn in place when it is a terminal, at most every 100 ms.
+function progress(label: string, total: number): (done: number) => void {
+  const tty = process.stderr.isTTY;
+  let last = 0;
+  return (done) => {
+    const now = Date.now();
+    if (!tty || (now - last < 100 && done < total)) return;
+    last = now;
+    const width = 30;
+    const filled = Math.round((done / total) * width);
+    process.stderr.write(`\r${label} [${"#".repeat(filled)}${" ".repeat(width - filled)}] ${Math.floor((done / total) * 100)}%`);
+    if (done >= total) process.stderr.write("\n");
+  };
+}
+
+// Convert a table to `format` slice by slice (rows are independent), so no full f32 copy is ever held.
+function convertTable(rt: Runtime, src: EmbeddingTable, format: Format, label: string): EmbeddingTable {
+  if (src.format === format) return src;
+  const { vocab, dim } = src;
+  const out = rt.tableFromF32(new Float32Array(dim), { vocab: 1, dim, format }); // the row size of `format`
+  const rb = out.rowBytes;
+  out.dispose();
+  const chunks: Uint8Array[] = [];
+  const rowsPer = Math.max(1, Math.floor((4 << 20) / (dim * 4)));
+  const tick = progress(label, vocab);
+  for (let r = 0; r < vocab; r += rowsPer) {
+    const n = Math.min(rowsPer, vocab - r);
+    const ids = Int32Array.from({ length: n }, (_, i) => r + i);
+    const part = rt.tableFromF32(src.lookup(ids), { vocab: n, dim, format });
+    chunks.push(part.bytes());
+    part.dispose();
+    tick(r + n);
+  }
+  const data = new Uint8Array(rb * vocab);
+  let at = 0;
+  for (const c of chunks) {
+    data.set(c, at);
+    at += c.byteLength;
+  }
+  return rt.table({ vocab, dim, format, data });
+}
+
+async function convert(args: Args, rt: Runtime): Promise<void> {
+  const [input, output] = args.positional;
+  if (!input || !output) throw new UsageError("convert needs IN and OUT");
+  const fmt = args.flags.format;
+  if (typeof fmt !== "string") throw new UsageError(`convert needs --format (one of ${FORMAT_NAMES.join(", ")})`);
+  const format = formatInfo(fmt).name as Format;
+  const limit = args.flags.limit === undefined ? undefined : intFlag(args.flags, "limit", 0);
+  const kind = await kindOf(input);
+  const metadata: Record<string, MetadataValue> = {};
+  const types: Record<string, string> = {};
+  const tensors: GGUFTensorInput[] = [];
+  const owned: EmbeddingTable[] = [];
+  const keep = (t: EmbeddingTable) => (owned.push(t), t);
+  try {
+    if (kind === "gguf" || kind === "safetensors") {
+      const config = typeof args.flags.config === "string" ? args.flags.config : undefined;
+      const m = await loadEmbeddingModel(rt, input, { config });
+      owned.push(m.tokens, ...[m.head, m.positions, m.tokenTypes].filter((t): t is EmbeddingTable => t !== undefined && t !== m.tokens));
+      if (m.kind === "gguf") {
+        const g = await readGGUF(input);
+        for (const [k, v] of Object.entries(g.metadata)) {
+          if (k === "general.alignment" || k.startsWith("bitembed.unpadded_dim.")) continue;
+          metadata[k] = v;
+          types[k] = g.types[k];
+        }
+      } else {
+        metadata["general.architecture"] = m.architecture ?? "unknown";
+        metadata[`${metadata["general.architecture"]}.embedding_length`] = m.tokens.dim;
+        metadata[`${metadata["general.architecture"]}.vocab_size`] = m.tokens.vocab;
+      }
+      tensors.push({ name: "token_embd.weight", table: keep(convertTable(rt, m.tokens, format, "token_embd")) });
+      if (!m.tied) tensors.push({ name: "output.weight", table: keep(convertTable(rt, m.head, format, "output")) });
+      // position and token-type tables stay as they are (small, and often needed exactly)
+      if (m.positions) tensors.push({ name: "position_embd.weight", table: m.positions });
+      if (m.tokenTypes) tensors.push({ name: "token_types.weight", table: m.tokenTypes });
+    } else {
+      const w = await readWords(input, kind, limit);
+      const src = keep(rt.tableFromF32(w.values, { vocab: w.words.length, dim: w.dim, format: "f32" }));
+      Object.assign(metadata, {
+        "general.architecture": "word-vectors",
+        "general.name": input.split("/").pop()!,
+        "word-vectors.embedding_length": w.dim,
+        "word-vectors.vocab_size": w.words.length,
+        "tokenizer.ggml.model": "none",
+        "tokenizer.ggml.tokens": w.words,
+      });
+      tensors.push({ name: "token_embd.weight", table: keep(convertTable(rt, src, format, "token_embd")) });
+    }
+    const bytesOut = writeGGUF({ metadata, types, tensors });
+    await writeFile(output, bytesOut);
+    const inSize = (await stat(input)).size;
+    console.error(`wrote ${output}: ${bytes(bytesOut.byteLength)} (${format}; input ${bytes(inSize)})`);
+  } finally {
+    for (const t of new Set(owned)) t.dispose();
+  }
+}
+
+async function query(args: Args, rt: Runtime, mode: "nearest" | "analogy"): Promise<void> {
+  const [path, ...rest] = args.positional;
+  const k = intFlag(args.flags, "k", mode === "nearest" ? 10 : 5);
+  if (!path || rest.length === 0) throw new UsageError(`${mode} needs FILE and ${mode === "nearest" ? "WORD" : "A - B + C"}`);
+  const { table, words } = await openWordTable(rt, path);
+  try {
+    if (mode === "nearest") {
+      if (rest.length !== 1) throw new UsageError("nearest takes one WORD");
+      const id = wordId(words, rest[0]);
+      const r = table.nearest(table.lookup([id]), Math.min(k, table.vocab - 1), { exclude: [id] });
+      printMatches(words, r.ids, r.scores);
+    } else {
+      // "king - man + woman", also written "king -man +woman"
+      const terms = rest.join(" ").replace(/([+-])/g, " $1 ").trim().split(/\s+/);
+      if (terms.length !== 5 || terms[1] !== "-" || terms[3] !== "+") throw new UsageError('analogy takes "A - B + C", e.g. king - man + woman');
+      const [a, b, c] = [terms[0], terms[2], terms[4]].map((w) => wordId(words, w));
+      const r = table.analogy(a, b, c, Math.min(k, table.vocab - 3));
+      console.log(`${terms.join(" ")} =`);
+      printMatches(words, r.ids, r.scores);
+    }
+  } finally {
+    table.dispose();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let command = "main";
+  try {
+    const [cmd, ...rest] = argv;
+    if (cmd === undefined || cmd === "--help" || cmd === "-h" || cmd === "help") {
+      console.log(HELP.main);
+      return cmd === undefined ? 1 : 0;
+    }
+    if (!(cmd in HELP) || cmd === "main") throw new UsageError(`unknown command "${cmd}"; try: inspect, convert, nearest, analogy`);
+    command = cmd;
+    const args = parseArgs(rest);
+    if (args.flags.help) {
+      console.log(HELP[cmd]);
+      return 0;
+    }
+    if (cmd === "inspect") {
+      await inspect(args);
+      return 0;
+    }
+    const rt = await init();
+    if (cmd === "convert") await convert(args, rt);
+    else await query(args, rt, cmd as "nearest" | "analogy");
+    return 0;
+  } catch (e) {
+    const message = (e as Error)?.message ?? String(e);
+    const hint = e instanceof UsageError ? ` (see: bitembed ${command === "main" ? "" : command + " "}--help)` : "";
+    console.error(`bitembed${command === "main" ? "" : " " + command}: ${message.split("\n")[0]}${hint}`);
+    return e instanceof UsageError ? 2 : 1;
+  }
+}
+
+// Run when executed as the `bitembed` bin (the bundle is build/cli.js), not when imported by tests.
+const self = typeof process !== "undefined" ? process.argv[1] ?? "" : "";
+if (/(^|[\\/])(cli\.js|bitembed)$/.test(self)) {
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}

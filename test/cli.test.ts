@@ -1,0 +1,105 @@
+// The `bitembed` command (build/cli.js, built by `npm test`) and the demo, run as child processes.
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { beforeAll, describe, expect, it } from "vitest";
+import { FORMAT_NAMES, readGGUF, type Runtime } from "../src/index.js";
+import { newRuntime } from "./helpers/runtime.js";
+
+const run = promisify(execFile);
+const root = new URL("../", import.meta.url).pathname;
+const cli = join(root, "build", "cli.js");
+const tmp = mkdtempSync(join(tmpdir(), "bitembed-cli-"));
+const golden = (f: string) => join(root, "test", "fixtures", "ggml", f);
+const demo = join(root, "examples", "data", "glove-50k.q8_0.gguf");
+
+async function bitembed(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { cwd: root });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+let rt: Runtime;
+beforeAll(async () => {
+  rt = await newRuntime();
+});
+
+describe("bitembed CLI", () => {
+  it.each(["inspect", "convert", "nearest", "analogy"])("%s --help", async (cmd) => {
+    const r = await bitembed(cmd, "--help");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^Usage: bitembed ${cmd}`));
+  });
+
+  it("inspect lists tensors and the memory per format", async () => {
+    const r = await bitembed("inspect", golden("gauss2048.q1_0.gguf"));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/token_embd\.weight\s+q1_0\s+\[2048, 64\]\s+18\.0 KiB/);
+    expect(r.stdout).toMatch(/llama\.rope\.freq_base \(f32\) = 500000/);
+    for (const f of FORMAT_NAMES) expect(r.stdout).toMatch(new RegExp(`^  ${f} `, "m"));
+  });
+
+  it("converts a GGUF to another format, byte for byte what tableFromF32 makes", async () => {
+    const out = join(tmp, "q4.gguf");
+    const r = await bitembed("convert", golden("gauss2048.f32.gguf"), out, "--format", "q4_0");
+    expect(r.code, r.stderr).toBe(0);
+    const g = await readGGUF(out);
+    expect(g.tensor("token_embd.weight").typeName).toBe("q4_0");
+    expect(g.metadata["llama.rope.freq_base"]).toBe(500000);
+    const f32 = readFileSync(golden("gauss2048.f32.bin"));
+    const ref = rt.tableFromF32(new Float32Array(f32.buffer.slice(f32.byteOffset, f32.byteOffset + f32.byteLength)), { vocab: 64, dim: 2048, format: "q4_0" });
+    expect(Buffer.from(await g.readTensor("token_embd.weight")).equals(Buffer.from(ref.bytes()))).toBe(true);
+    ref.dispose();
+  });
+
+  it("converts GloVe text to q8_0 and answers nearest from it", async () => {
+    const txt = join(tmp, "tiny.txt");
+    const words = ["cat", "dog", "car", "bus", "tree"];
+    const vecs = [[1, 0.9, 0, 0], [0.9, 1, 0, 0], [0, 0, 1, 0.8], [0, 0, 0.8, 1], [0.5, -0.5, 0.5, -0.5]];
+    writeFileSync(txt, words.map((w, i) => `${w} ${vecs[i].join(" ")}`).join("\n") + "\n");
+    const out = join(tmp, "tiny.gguf");
+    const c = await bitembed("convert", txt, out, "--format", "q8_0");
+    expect(c.code, c.stderr).toBe(0);
+    const g = await readGGUF(out);
+    expect(g.metadata["tokenizer.ggml.tokens"]).toEqual(words);
+    expect(g.tensor("token_embd.weight").dims).toEqual([32, 5]); // 4 padded to one q8_0 block
+    const n = await bitembed("nearest", out, "cat", "-k", "2");
+    expect(n.code, n.stderr).toBe(0);
+    expect(n.stdout.trim().split("\n")[0]).toMatch(/^\s*1\s+dog\s+0\.99/);
+  });
+
+  it("answers king - man + woman = queen on the demo table", async () => {
+    const r = await bitembed("analogy", demo, "king", "-", "man", "+", "woman", "-k", "3");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.split("\n")[1]).toMatch(/^\s+1\s+queen\s/);
+  });
+
+  it.each([
+    [["inspect", "/nonexistent/model.gguf"], 1, /^bitembed inspect: cannot open \/nonexistent\/model\.gguf/],
+    [["convert", golden("gauss2048.f32.gguf"), join(tmp, "x.gguf"), "--format", "q3"], 1, /^bitembed convert: Unknown `format` "q3"/],
+    [["convert", golden("gauss2048.f32.gguf")], 2, /^bitembed convert: convert needs IN and OUT/],
+    [["nearest", demo, "qwertyuiopzz"], 1, /"qwertyuiopzz" is not in the vocabulary/],
+    [["analogy", demo, "king", "+", "man"], 2, /analogy takes "A - B \+ C"/],
+    [["frobnicate"], 2, /^bitembed: unknown command "frobnicate"/],
+  ])("%j fails with one line", async (args, code, message) => {
+    const r = await bitembed(...(args as string[]));
+    expect(r.code).toBe(code);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
+  });
+});
+
+describe("npm run demo", () => {
+  it("prints neighbours and king - man + woman = queen, offline", async () => {
+    const { stdout } = await run(process.execPath, [join(root, "examples", "node", "demo.mjs")], { cwd: root });
+    expect(stdout).toMatch(/^king - man \+ woman = queen /m);
+    expect(stdout).toMatch(/^nearest\(frog\): toad /m);
+    expect(stdout).toMatch(/^paris - france \+ italy = rome /m);
+  });
+});
