@@ -15,7 +15,7 @@
 //   |fast_b - exact_b| <= |d| * mult * (2^P - 1) * G * 0.50003 * s_b    (+ |d K| times the f32 error of X_b)
 // and the f32 accumulation over blocks adds at most (B + 4) eps times the sum of the magnitudes of the terms.
 
-import { f16ToF32Bits, f32FromBits } from "./half.js";
+import { f16ToF32Bits, f32FromBits, f32ToF16Bits } from "./half.js";
 
 export interface FastSpec {
   blockElems: number;
@@ -196,4 +196,42 @@ export function tmacBound(spec: FastSpec, data: Uint8Array, vocab: number, dim: 
     bound[r] = lut + (blocks + 4) * 4 * EPS * mag;
   }
   return { bound, magnitude };
+}
+
+/**
+ * Plain quantizers (FORMATS.md rules, float64, f16 d) for the accuracy tests of formats whose wasm encoder
+ * may be missing: q1_0 (d = mean |x|, bit = x >= 0) and q4_0 (d = max / -8, q = min(15, trunc(x / d + 8.5))).
+ */
+export function quantizeRef(format: "q1_0" | "q4_0", values: Float32Array, vocab: number, dim: number): Uint8Array {
+  const spec = FAST_SPECS[format];
+  const E = spec.blockElems;
+  const blocks = Math.ceil(dim / E);
+  const out = new Uint8Array(vocab * blocks * spec.blockBytes);
+  const x = new Float64Array(E);
+  for (let r = 0; r < vocab; r++) {
+    for (let b = 0; b < blocks; b++) {
+      x.fill(0);
+      for (let e = 0; e < E && b * E + e < dim; e++) x[e] = values[r * dim + b * E + e];
+      const at = (r * blocks + b) * spec.blockBytes;
+      let d: number;
+      if (format === "q1_0") {
+        d = x.reduce((s, v) => s + Math.abs(v), 0) / E;
+        for (let e = 0; e < E; e++) if (x[e] >= 0) out[at + 2 + (e >> 3)] |= 1 << (e & 7);
+      } else {
+        let max = 0;
+        for (const v of x) if (Math.abs(v) > Math.abs(max)) max = v;
+        d = max / -8;
+        const id = d !== 0 ? 1 / d : 0;
+        for (let e = 0; e < 16; e++) {
+          const lo = Math.min(15, Math.trunc(x[e] * id + 8.5));
+          const hi = Math.min(15, Math.trunc(x[e + 16] * id + 8.5));
+          out[at + 2 + e] = lo | (hi << 4);
+        }
+      }
+      const h = f32ToF16Bits(d);
+      out[at] = h & 255;
+      out[at + 1] = h >> 8;
+    }
+  }
+  return out;
 }
