@@ -46,3 +46,4 @@ export { embeddingScale, type EmbedOptions } from "./embed.js";
 export { FastHead, supportsFast, projectFast, releaseFast, FAST_FORMATS, FAST_BATCH, type PackedTable } from "./project-fast.js";
 export { readSafetensors, writeSafetensors, type SafetensorsFile, type SafetensorsTensorInfo, type ReadSafetensorsOptions } from "./io/safetensors.js";
 export { loadEmbeddingModel, type EmbeddingModel, type LoadEmbeddingModelOptions } from "./model.js";
+export { readGloveText, readGloveJSON, type WordVectors, type ReadWordVectorsOptions } from "./io/glove.js";
