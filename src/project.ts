@@ -5,15 +5,18 @@
 // Keys: V vocab, D dim, N hidden vectors, K results per vector, S rows per slice.
 import { errors } from "./errors.js";
 import { ggmlActivations } from "./ggml-activations.js";
+import { scaleLogits, softcap as softcapLogits } from "./logits.js";
+import { projectFast, supportsFast } from "./project-fast.js";
 import type { EmbeddingTable } from "./table.js";
 
 export type ProjectMode = "exact" | "fast" | "ggml";
 export const PROJECT_MODES: readonly ProjectMode[] = Object.freeze(["exact", "fast", "ggml"]);
 
 export interface ProjectOptions {
-  /** "exact": f32 activations and accumulation over the packed rows. "fast": lookup-table kernels where the
-   * format has them (low-bit formats), else exact. "ggml": activations rounded as llama.cpp rounds them
-   * (Q8_0 for most quantized formats), then exact: reproduces ggml's logits. Default: "exact". */
+  /** "exact": f32 activations and accumulation over the packed rows. "fast": T-MAC lookup-table kernels where
+   * the format has them (q1_0 q2_0 tq1_0 tq2_0 q4_0), else exact. "ggml": activations rounded as llama.cpp
+   * rounds them (Q8_0 for most quantized formats), then exact: reproduces ggml's logits.
+   * Default: "fast" for the formats that have it, "exact" for the others. */
   mode?: ProjectMode;
   /** Where to write the N * V logits (hidden-major: the V logits of vector 0 first). */
   out?: Float32Array;
@@ -51,10 +54,16 @@ export function hiddenCount(hidden: unknown, dim: number, name = "hidden"): numb
   return hidden.length / dim;
 }
 
-export function checkMode(mode: unknown): ProjectMode {
-  if (mode === undefined) return "exact";
-  if (!PROJECT_MODES.includes(mode as ProjectMode)) throw errors.unknownMode(mode, PROJECT_MODES);
+/** The mode that runs: "fast" only where the format has lookup-table kernels (and by default there). */
+export function checkMode(mode: unknown, format: string): ProjectMode {
+  if (mode !== undefined && !PROJECT_MODES.includes(mode as ProjectMode)) throw errors.unknownMode(mode, PROJECT_MODES);
+  if (mode === undefined || mode === "fast") return supportsFast(format) ? "fast" : "exact";
   return mode as ProjectMode;
+}
+
+/** Throw on the first NaN in `hidden`, naming its position (a wasm scan). */
+function checkNaN(table: EmbeddingTable, hidden: Float32Array): void {
+  table.runtime.memory.dealloc(copyHidden(table, hidden));
 }
 
 /** Scale and cap: undefined, or finite and positive (a non-positive scale would reverse the ranking). */
@@ -149,7 +158,7 @@ export function project(table: EmbeddingTable, hidden: Float32Array, options: Pr
   table.ptr; // throws when disposed
   const { vocab, dim } = table;
   const n = hiddenCount(hidden, dim);
-  const mode = checkMode(options.mode);
+  const mode = checkMode(options.mode, table.format);
   if (mode === "ggml") hidden = ggmlActivations(hidden, dim, table.format);
   const { scale, cap } = checkPost(options.scale, options.softcap);
   let out = options.out;
@@ -157,6 +166,13 @@ export function project(table: EmbeddingTable, hidden: Float32Array, options: Pr
   else if (!(out instanceof Float32Array)) throw errors.outKind("out", out);
   else if (out.length !== n * vocab) throw errors.outLength("out", out.length, n * vocab, `${n} hidden vectors x vocab ${vocab}`);
   const result = out;
+  if (mode === "fast") {
+    checkNaN(table, hidden);
+    projectFast(table, hidden, n, result);
+    if (scale !== 1) scaleLogits(result, scale);
+    if (cap > 0) softcapLogits(result, cap);
+    return result;
+  }
   const mem = table.runtime.memory;
   const post = table.runtime.kernels.logits_post;
   const xPtr = copyHidden(table, hidden);
@@ -228,7 +244,7 @@ export function topk(table: EmbeddingTable, hidden: Float32Array, k: number, opt
   table.ptr;
   const n = hiddenCount(hidden, table.dim);
   checkK(k, table.vocab);
-  const mode = checkMode(options.mode);
+  const mode = checkMode(options.mode, table.format);
   if (mode === "ggml") hidden = ggmlActivations(hidden, table.dim, table.format);
   const { scale, cap } = checkPost(options.scale, options.softcap);
   const mem = table.runtime.memory;
@@ -237,7 +253,8 @@ export function topk(table: EmbeddingTable, hidden: Float32Array, k: number, opt
   try {
     heaps = new Heaps(table, n, k);
     const h = heaps;
-    forEachSlice(table, xPtr, n, (s) => h.push(s));
+    if (mode === "fast") pushFast(table, hidden, n, h);
+    else forEachSlice(table, xPtr, n, (s) => h.push(s));
     return h.finish(scale, cap);
   } finally {
     heaps?.free();
@@ -248,4 +265,31 @@ export function topk(table: EmbeddingTable, hidden: Float32Array, k: number, opt
 /** table.argmax: the best row per hidden vector. */
 export function argmax(table: EmbeddingTable, hidden: Float32Array, options: TopKOptions = {}): Int32Array {
   return topk(table, hidden, 1, options).ids;
+}
+
+// Fast mode: the lookup-table kernels hand back a batch's logits (at most FAST_TOPK_BATCH x V in JS at a
+// time); they go into wasm a slice at a time for the heaps.
+const FAST_TOPK_BATCH = 8;
+function pushFast(table: EmbeddingTable, hidden: Float32Array, n: number, heaps: Heaps): void {
+  const { vocab, dim } = table;
+  const mem = table.runtime.memory;
+  const nbMax = Math.min(n, FAST_TOPK_BATCH);
+  const stride = Math.min(vocab, Math.max(1, Math.floor(SLICE_BYTES / (4 * nbMax))));
+  const logits = new Float32Array(nbMax * vocab);
+  const slice = mem.alloc(nbMax * stride * 4);
+  try {
+    for (let b0 = 0; b0 < n; b0 += nbMax) {
+      const nb = Math.min(nbMax, n - b0);
+      const part = logits.subarray(0, nb * vocab);
+      projectFast(table, hidden.subarray(b0 * dim, (b0 + nb) * dim), nb, part);
+      for (let r0 = 0; r0 < vocab; r0 += stride) {
+        const rows = Math.min(stride, vocab - r0);
+        const f32 = mem.f32();
+        for (let b = 0; b < nb; b++) f32.set(part.subarray(b * vocab + r0, b * vocab + r0 + rows), (slice >>> 2) + b * stride);
+        heaps.push({ ptr: slice, stride, b0, nb, r0, rows });
+      }
+    }
+  } finally {
+    mem.dealloc(slice);
+  }
 }

@@ -46,7 +46,7 @@ describe.each(FORMAT_NAMES)("%s exact projection", (format: Format) => {
     const deq = dequantized(table);
     for (const n of BATCHES) {
       const hidden = randomValues(n * dim, n * 31 + dim, 4);
-      expectProjection(table.project(hidden), deq, vocab, dim, hidden, `${format} dim ${dim} n ${n}`);
+      expectProjection(table.project(hidden, { mode: "exact" }), deq, vocab, dim, hidden, `${format} dim ${dim} n ${n}`);
     }
   });
 
@@ -58,7 +58,7 @@ describe.each(FORMAT_NAMES)("%s exact projection", (format: Format) => {
     ]) {
       using table = rt.tableFromF32(randomValues(vocab * dim, vocab), { vocab, dim, format });
       const hidden = randomValues(n * dim, dim);
-      expectProjection(table.project(hidden), dequantized(table), vocab, dim, hidden, `${format} ${vocab}x${dim} n ${n}`);
+      expectProjection(table.project(hidden, { mode: "exact" }), dequantized(table), vocab, dim, hidden, `${format} ${vocab}x${dim} n ${n}`);
     }
   });
 
@@ -72,7 +72,7 @@ describe.each(FORMAT_NAMES)("%s exact projection", (format: Format) => {
     const [vocab, dim] = [64, 2048];
     using table = rt.table({ vocab, dim, format, data: read(`gauss2048.${format}.bin`) });
     const hidden = f32("gauss2048.hidden.f32");
-    expectProjection(table.project(hidden), f32(`gauss2048.${format}.deq.f32`), vocab, dim, hidden, `${format} golden`);
+    expectProjection(table.project(hidden, { mode: "exact" }), f32(`gauss2048.${format}.deq.f32`), vocab, dim, hidden, `${format} golden`);
   });
 });
 
@@ -109,6 +109,27 @@ describe("options", () => {
       for (const x of exact) scale = Math.max(scale, Math.abs(x));
       for (let i = 0; i < exact.length; i++) expect(Math.abs(fast[i] - exact[i])).toBeLessThanOrEqual(0.05 * scale);
     }
+  });
+});
+
+describe("default mode", () => {
+  const [vocab, dim, n] = [200, 256, 3];
+  const values = randomValues(vocab * dim, 12);
+  const hidden = randomValues(n * dim, 13, 4);
+
+  it.each(FORMAT_NAMES)("%s: fast where lookup-table kernels exist, else exact; NaN still refused", (format) => {
+    using table = rt.tableFromF32(values, { vocab, dim, format });
+    const byDefault = table.project(hidden);
+    const exact = table.project(hidden, { mode: "exact" });
+    const fast = table.project(hidden, { mode: "fast" });
+    const lowBit = ["q1_0", "q2_0", "tq1_0", "tq2_0", "q4_0"].includes(format);
+    expect(Array.from(byDefault)).toEqual(Array.from(lowBit ? fast : exact));
+    if (lowBit) expect(Array.from(fast)).not.toEqual(Array.from(exact));
+    const scaled = table.project(hidden, { scale: 0.5, softcap: 2 });
+    for (let i = 0; i < scaled.length; i++) expect(Math.abs(scaled[i] - 2 * Math.tanh((byDefault[i] * 0.5) / 2))).toBeLessThan(1e-6);
+    const bad = hidden.slice();
+    bad[dim + 5] = NaN;
+    expect(() => table.project(bad)).toThrow(`\`hidden[${dim + 5}]\` is NaN (vector 1, element 5)`);
   });
 });
 
@@ -185,7 +206,7 @@ describe.each(FORMAT_NAMES)('%s mode "ggml"', (format: Format) => {
     // q4_1's min term uses ggml's f16(d * sum q) per block, which rounding activations cannot express
     const tol = format === "q4_1" ? 1e-3 : 1e-5;
     const got = table.project(hidden, { mode: "ggml" });
-    const exact = table.project(hidden);
+    const exact = table.project(hidden, { mode: "exact" });
     let worstGgml = 0;
     let worstExact = 0;
     for (let i = 0; i < golden.length; i++) {

@@ -26,14 +26,17 @@ describe.each(FORMAT_NAMES)("%s topk", (format) => {
           values.copyWithin(0, dim * Math.floor(vocab / 2), dim * (Math.floor(vocab / 2) + 1));
           using table = rt.tableFromF32(values, { vocab, dim, format });
           const hidden = randomValues(n * dim, seed + 1);
-          const logits = table.project(hidden);
-          for (const k of new Set([1, Math.min(2, vocab), Math.min(5, vocab), vocab])) {
-            const got = table.topk(hidden, k);
-            const want = topkRef(logits, n, vocab, k);
-            expect(Array.from(got.ids)).toEqual(want.ids.flat());
-            expect(Array.from(got.scores)).toEqual(want.scores.flat());
+          // the default mode ("fast" for low-bit formats) and "exact"
+          for (const mode of [undefined, "exact"] as const) {
+            const logits = table.project(hidden, { mode });
+            for (const k of new Set([1, Math.min(2, vocab), Math.min(5, vocab), vocab])) {
+              const got = table.topk(hidden, k, { mode });
+              const want = topkRef(logits, n, vocab, k);
+              expect(Array.from(got.ids)).toEqual(want.ids.flat());
+              expect(Array.from(got.scores)).toEqual(want.scores.flat());
+            }
+            expect(Array.from(table.argmax(hidden, { mode }))).toEqual(topkRef(logits, n, vocab, 1).ids.flat());
           }
-          expect(Array.from(table.argmax(hidden))).toEqual(topkRef(logits, n, vocab, 1).ids.flat());
         },
       ),
       { numRuns: 15 },
