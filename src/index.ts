@@ -4,6 +4,7 @@ export { Runtime, instantiate, hasSimd, type InitOptions, type WasmSource } from
 export { EmbeddingTable, type TableOptions, type TableFromF32Options, type TableStats } from "./table.js";
 export { quantize, dequantize, type QuantizeOptions, type DequantizeOptions } from "./quantize.js";
 export { LinearMemory } from "./memory.js";
+export { F32Buffer } from "./buffer.js";
 export type { Ids } from "./ids.js";
 export { readGGUF, type GGUFFile, type GGUFTensorInfo, type ReadGGUFOptions, type MetadataValue } from "./io/gguf.js";
 export { writeGGUF, type WriteGGUFOptions, type GGUFTensorInput } from "./io/gguf-write.js";
