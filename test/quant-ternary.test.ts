@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { FORMATS, type Runtime } from "../src/index.js";
+import { FORMATS, dequantize, quantize, type Runtime } from "../src/index.js";
 import { expectClose, expectSameBits } from "./helpers/close.js";
 import { newRuntime } from "./helpers/runtime.js";
 import { TERNARY_REFERENCE } from "./reference/quantize-ternary.js";
@@ -79,6 +79,18 @@ describe.each(Object.keys(TERNARY_REFERENCE) as (keyof typeof TERNARY_REFERENCE)
       expectSameBits(got.subarray(r * DIM, (r + 1) * DIM), want, `${format} row ${r}: wasm`);
     }
     expectSameBits(ref.dequantize(golden, VOCAB * DIM), deq, `${format}: reference`);
+  });
+
+  it("quantize() and dequantize(): the golden bytes and values; dim 100 padded like the reference", () => {
+    const golden = new Uint8Array(fixture(`${format}.bin`));
+    expect(quantize(gauss, { vocab: VOCAB, dim: DIM, format, runtime: rt })).toEqual(golden);
+    const deqBytes = fixture(`${format}.deq.f32`);
+    const deq = new Float32Array(deqBytes.buffer.slice(deqBytes.byteOffset, deqBytes.byteOffset + deqBytes.byteLength));
+    expectSameBits(dequantize(golden, { vocab: VOCAB, dim: DIM, format, runtime: rt }), deq, `${format} dequantize`);
+    const values = randomValues(7 * 100, 100);
+    const packed = ref.quantize(padRows(values, 7, 100, info.blockElems));
+    expect(quantize(values, { vocab: 7, dim: 100, format, runtime: rt })).toEqual(packed);
+    expectSameBits(dequantize(packed, { vocab: 7, dim: 100, format, runtime: rt }), lookupRef(format, packed, 7, 100, [0, 1, 2, 3, 4, 5, 6]), `${format} dim 100`);
   });
 
   it.each([1, 2, 3, 15, 16, 17, 63, 64, 65, 100, 127, 128, 129, 255, 256, 257, 300, 513])(
