@@ -167,6 +167,18 @@ describe.each(Object.keys(TERNARY_REFERENCE) as (keyof typeof TERNARY_REFERENCE)
     }
   });
 
+  it("a NaN mid-block resets ggml's running max: values before it then exceed d, codes leave their range", () => {
+    const dim = info.blockElems;
+    const values = randomValues(2 * dim, 9).map((v) => v * 1e-9);
+    // block 0: d is the max after the NaN (under 1e-6), so x * id for the values before it runs from 6e5 to
+    // beyond 2^31, where the int conversions overflow
+    values.set([3, 5000, -7, 0.3, NaN, 1e-8], 0);
+    // block 1: a NaN last makes d NaN itself
+    values[2 * dim - 1] = NaN;
+    using table = rt.tableFromF32(values, { vocab: 2, dim, format });
+    expect(table.bytes()).toEqual(ref.quantize(values));
+  });
+
   it("NaN and infinities quantize as ggml would on x86 (reference), without touching other rows", () => {
     const dim = info.blockElems;
     const values = new Float32Array(3 * dim);
