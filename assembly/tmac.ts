@@ -102,7 +102,7 @@ export function tmac_lut(hidden: usize, n: i32, dp: i32, blockElems: i32, mult: 
 
 
 
-// tmac_project1: one vector; out[16 T] (rows past V are padding). pairs is a multiple of 4.
+// tmac_project1: one vector; out[16 T] (rows past V are padding). pairs is even.
 export function tmac_project1(tiled: usize, tiles: i32, blocks: i32, planes: i32, pairs: i32, lut: usize, scale: usize, sums: usize, hasSums: i32, out: usize): void {
   const bias = i16x8.splat(<i16>(256 * pairs * ((1 << planes) - 1)));
   const m0f = i8x16.splat(0x0f);
@@ -121,8 +121,9 @@ export function tmac_project1(tiled: usize, tiles: i32, blocks: i32, planes: i32
         let s = i16x8.splat(0);
         let w = i16x8.splat(0);
         let t = lb;
-        // 4 index vectors (128 rows x groups) per step; the swizzles of one vector are independent
-        for (let q = 0; q < pairs; q += 4) {
+        // 2 index vectors per step: a short body keeps V8 from hoisting every load and spilling registers
+        const end = src + (<usize>pairs << 4);
+        do {
           let x = v128.load(src);
           let va = i8x16.swizzle(v128.load(t), v128.and(x, m0f));
           let vb = i8x16.swizzle(v128.load(t, 16), v128.and(i16x8.shr_u(x, 4), m0f));
@@ -133,19 +134,9 @@ export function tmac_project1(tiled: usize, tiles: i32, blocks: i32, planes: i32
           vb = i8x16.swizzle(v128.load(t, 48), v128.and(i16x8.shr_u(x, 4), m0f));
           s = i16x8.add(s, i16x8.add(va, vb));
           w = i16x8.add(w, i16x8.add(i16x8.shr_u(va, 8), i16x8.shr_u(vb, 8)));
-          x = v128.load(src, 32);
-          va = i8x16.swizzle(v128.load(t, 64), v128.and(x, m0f));
-          vb = i8x16.swizzle(v128.load(t, 80), v128.and(i16x8.shr_u(x, 4), m0f));
-          s = i16x8.add(s, i16x8.add(va, vb));
-          w = i16x8.add(w, i16x8.add(i16x8.shr_u(va, 8), i16x8.shr_u(vb, 8)));
-          x = v128.load(src, 48);
-          va = i8x16.swizzle(v128.load(t, 96), v128.and(x, m0f));
-          vb = i8x16.swizzle(v128.load(t, 112), v128.and(i16x8.shr_u(x, 4), m0f));
-          s = i16x8.add(s, i16x8.add(va, vb));
-          w = i16x8.add(w, i16x8.add(i16x8.shr_u(va, 8), i16x8.shr_u(vb, 8)));
-          src += 64;
-          t += 128;
-        }
+          src += 32;
+          t += 64;
+        } while (src < end);
         // plane p weighs 2^p; shifting is linear mod 2^16, so the split below stays exact
         S = i16x8.add(S, i16x8.shl(s, p));
         W = i16x8.add(W, i16x8.shl(w, p));

@@ -43,6 +43,36 @@ const codes = memory.data(16 * 256, 16);
   return (j & 1) ? 8 + (j >> 1) : j >> 1;
 }
 
+// Codes of one block into dst (E bytes), the format's loop hoisted out of the element loop.
+// @ts-ignore: decorator
+@inline function decodeBlock(fmt: i32, blk: usize, elems: i32, dst: usize): void {
+  if (fmt == 2) {
+    for (let e = 0; e < 16; e++) {
+      const b = <u32>load<u8>(blk + 2 + e);
+      store<u8>(dst + e, b & 15);
+      store<u8>(dst + 16 + e, b >> 4);
+    }
+  } else if (fmt == 42) {
+    for (let i = 0; i < 16; i++) {
+      const b = <u32>load<u8>(blk + 2 + i);
+      store<u32>(dst + (i << 2), (b & 3) | ((b & 12) << 6) | ((b & 48) << 12) | ((b & 192) << 18));
+    }
+  } else if (fmt == 35) {
+    for (let c = 0; c < 2; c++) {
+      for (let m = 0; m < 32; m++) {
+        const b = <u32>load<u8>(blk + (c << 5) + m);
+        const o = dst + (c << 7) + m;
+        store<u8>(o, b & 3);
+        store<u8>(o + 32, (b >> 2) & 3);
+        store<u8>(o + 64, (b >> 4) & 3);
+        store<u8>(o + 96, b >> 6);
+      }
+    }
+  } else {
+    for (let e = 0; e < elems; e++) store<u8>(dst + e, code(fmt, blk, e));
+  }
+}
+
 export function tmac_tile(fmt: i32, table: usize, rowBytes: i32, vocab: i32, blocks: i32, elems: i32, blockBytes: i32, planes: i32, out: usize): void {
   const tiles = (vocab + 15) >> 4;
   const pairs = elems >> 3;
@@ -53,20 +83,15 @@ export function tmac_tile(fmt: i32, table: usize, rowBytes: i32, vocab: i32, blo
       for (let j = 0; j < 16; j++) {
         const row = (t << 4) + laneRow(j);
         const dst = codes + <usize>(j * elems);
-        if (row < vocab) {
-          const blk = table + <usize>row * rowBytes + <usize>(b * blockBytes);
-          for (let e = 0; e < elems; e++) store<u8>(dst + e, code(fmt, blk, e));
-        } else {
-          memory.fill(dst, 0, elems);
-        }
+        if (row < vocab) decodeBlock(fmt, table + <usize>row * rowBytes + <usize>(b * blockBytes), elems, dst);
+        else memory.fill(dst, 0, elems);
       }
       for (let p = 0; p < planes; p++) {
         for (let q = 0; q < pairs; q++) {
           for (let j = 0; j < 16; j++) {
-            const c = codes + <usize>(j * elems + (q << 3));
-            let byte: u32 = 0;
-            for (let k = 0; k < 8; k++) byte |= ((<u32>load<u8>(c + k) >> p) & 1) << k;
-            store<u8>(out + j, byte);
+            // bit p of 8 code bytes gathered into one byte, element 8q + k -> bit k
+            const c = load<u64>(codes + <usize>(j * elems + (q << 3)));
+            store<u8>(out + j, <u8>((((c >> p) & 0x0101010101010101) * 0x0102040810204080) >> 56));
           }
           out += 16;
         }
@@ -82,25 +107,69 @@ export function tmac_tile(fmt: i32, table: usize, rowBytes: i32, vocab: i32, blo
   }
 }
 
-// q1_0 fast path: a row's qs byte q already holds groups 2q and 2q+1; tiling is a byte transpose.
+// q1_0 fast path: a row's qs byte q already holds groups 2q and 2q+1, so tiling one block of 16 rows is a
+// 16 x 16 byte transpose (lane j <- row laneRow(j)): four rounds of interleaves, 8-, 16-, 32-, 64-bit.
+const stage = memory.data(3 * 256, 16);
+
 export function tmac_tile_q1_0(table: usize, rowBytes: i32, vocab: i32, blocks: i32, out: usize): void {
   const tiles = (vocab + 15) >> 4;
+  const A = stage;
+  const B = stage + 256;
+  const C = stage + 512;
   for (let t = 0; t < tiles; t++) {
+    const full = (t << 4) + 16 <= vocab;
     for (let b = 0; b < blocks; b++) {
-      for (let j = 0; j < 16; j++) {
-        const row = (t << 4) + laneRow(j);
-        if (row < vocab) {
-          const blk = table + <usize>row * rowBytes + <usize>(b * 18) + 2;
-          for (let q = 0; q < 16; q++) store<u8>(out + (q << 4) + j, load<u8>(blk + q));
-        } else {
-          for (let q = 0; q < 16; q++) store<u8>(out + (q << 4) + j, 0);
+      const blockAt = <usize>(b * 18);
+      if (full) {
+        for (let j = 0; j < 16; j++) {
+          v128.store(A + (<usize>j << 4), v128.load(table + <usize>((t << 4) + laneRow(j)) * rowBytes + blockAt + 2));
+        }
+        // rows 2k, 2k+1 -> 16-bit units per column
+        for (let k = 0; k < 8; k++) {
+          const x = v128.load(A + (<usize>k << 5));
+          const y = v128.load(A + (<usize>k << 5), 16);
+          v128.store(B + (<usize>k << 5), i8x16.shuffle(x, y, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23));
+          v128.store(B + (<usize>k << 5), i8x16.shuffle(x, y, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), 16);
+        }
+        // C[4m + i]: rows 4m..4m+3, columns 4i..4i+3
+        for (let m = 0; m < 4; m++) {
+          for (let h = 0; h < 2; h++) {
+            const x = v128.load(B + (<usize>(4 * m + h) << 4));
+            const y = v128.load(B + (<usize>(4 * m + 2 + h) << 4));
+            const at = C + (<usize>(4 * m + 2 * h) << 4);
+            v128.store(at, i8x16.shuffle(x, y, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23));
+            v128.store(at, i8x16.shuffle(x, y, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31), 16);
+          }
+        }
+        // A[8n + i]: rows 8n..8n+7, columns 2i, 2i+1
+        for (let n = 0; n < 2; n++) {
+          for (let i = 0; i < 4; i++) {
+            const x = v128.load(C + (<usize>(8 * n + i) << 4));
+            const y = v128.load(C + (<usize>(8 * n + 4 + i) << 4));
+            const at = A + (<usize>(8 * n + 2 * i) << 4);
+            v128.store(at, i8x16.shuffle(x, y, 0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23));
+            v128.store(at, i8x16.shuffle(x, y, 8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31), 16);
+          }
+        }
+        // column q = qs byte q of all 16 lanes
+        for (let i = 0; i < 8; i++) {
+          const x = v128.load(A + (<usize>i << 4));
+          const y = v128.load(A + (<usize>(8 + i) << 4));
+          v128.store(out + (<usize>i << 5), i8x16.shuffle(x, y, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23));
+          v128.store(out + (<usize>i << 5), i8x16.shuffle(x, y, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31), 16);
+        }
+      } else {
+        for (let j = 0; j < 16; j++) {
+          const row = (t << 4) + laneRow(j);
+          const blk = table + <usize>row * rowBytes + blockAt + 2;
+          for (let q = 0; q < 16; q++) store<u8>(out + (q << 4) + j, row < vocab ? load<u8>(blk + q) : 0);
         }
       }
       out += 256;
       for (let r = 0; r < 16; r++) {
         const row = (t << 4) + r;
         let d: f32 = 0;
-        if (row < vocab) d = f16ToF32(load<u16>(table + <usize>row * rowBytes + <usize>(b * 18)));
+        if (row < vocab) d = f16ToF32(load<u16>(table + <usize>row * rowBytes + blockAt));
         store<f32>(out + (<usize>r << 2), d);
       }
       out += 64;

@@ -2,7 +2,8 @@
 // SIMD kernels against a naive JS decoder of the same packed bytes (written from FORMATS.md the obvious
 // way), in the same run; and quantize throughput (tableFromF32: f32 in, packed table out).
 // Output GB/s counts the f32 values produced; quantize MB/s counts the f32 values consumed.
-// BENCH_VOCAB=2000 node bench/decode.mjs runs a smaller table for a quick check.
+// BENCH_VOCAB=2000 node bench/decode.mjs runs a smaller table for a quick check; BENCH_FORMATS=q2_0,tq1_0
+// runs only those formats.
 import { fileURLToPath } from "node:url";
 import { FORMATS, FORMAT_NAMES, init } from "../build/node.js";
 import { fmt, machineLine, median, rng, table } from "./harness.mjs";
@@ -10,6 +11,7 @@ import { fmt, machineLine, median, rng, table } from "./harness.mjs";
 const VOCAB = Number(process.env.BENCH_VOCAB ?? 32000);
 const DIM = 4096;
 const N = 512;
+const ONLY = process.env.BENCH_FORMATS?.split(",");
 const QUANT_ROWS = Math.min(VOCAB, 2048); // rows quantized per timed run
 
 function f16(h) {
@@ -23,7 +25,11 @@ function f16(h) {
 const bf16Buf = new Float32Array(1);
 const bf16U32 = new Uint32Array(bf16Buf.buffer);
 
-// Naive decoders: (bytes, view, rowStart, dim, out, at) writes one row. Per element, like a user would.
+// Naive decoders: (bytes, view, rowStart, dim, out, at) writes one row, the way a JS user would write it
+// from FORMATS.md: block by block, the scale read once per block, then one element at a time.
+function blocks(elems, blockBytes, dim, row, each) {
+  for (let j0 = 0, blk = row; j0 < dim; j0 += elems, blk += blockBytes) each(blk, j0, Math.min(elems, dim - j0));
+}
 const NAIVE = {
   f32(b, v, row, dim, out, at) {
     for (let j = 0; j < dim; j++) out[at + j] = v.getFloat32(row + 4 * j, true);
@@ -38,61 +44,55 @@ const NAIVE = {
     }
   },
   q8_0(b, v, row, dim, out, at) {
-    for (let j = 0; j < dim; j++) {
-      const blk = row + Math.floor(j / 32) * 34;
-      out[at + j] = v.getInt8(blk + 2 + (j % 32)) * f16(v.getUint16(blk, true));
-    }
+    blocks(32, 34, dim, row, (blk, j0, n) => {
+      const d = f16(v.getUint16(blk, true));
+      for (let k = 0; k < n; k++) out[at + j0 + k] = v.getInt8(blk + 2 + k) * d;
+    });
   },
   q4_0(b, v, row, dim, out, at) {
-    for (let j = 0; j < dim; j++) {
-      const blk = row + Math.floor(j / 32) * 18;
-      const k = j % 32;
-      const q = k < 16 ? b[blk + 2 + k] & 15 : b[blk + 2 + k - 16] >> 4;
-      out[at + j] = (q - 8) * f16(v.getUint16(blk, true));
-    }
+    blocks(32, 18, dim, row, (blk, j0, n) => {
+      const d = f16(v.getUint16(blk, true));
+      for (let k = 0; k < n; k++) out[at + j0 + k] = ((k < 16 ? b[blk + 2 + k] & 15 : b[blk + 2 + k - 16] >> 4) - 8) * d;
+    });
   },
   q4_1(b, v, row, dim, out, at) {
-    for (let j = 0; j < dim; j++) {
-      const blk = row + Math.floor(j / 32) * 20;
-      const k = j % 32;
-      const q = k < 16 ? b[blk + 4 + k] & 15 : b[blk + 4 + k - 16] >> 4;
-      out[at + j] = q * f16(v.getUint16(blk, true)) + f16(v.getUint16(blk + 2, true));
-    }
+    blocks(32, 20, dim, row, (blk, j0, n) => {
+      const d = f16(v.getUint16(blk, true));
+      const m = f16(v.getUint16(blk + 2, true));
+      for (let k = 0; k < n; k++) out[at + j0 + k] = (k < 16 ? b[blk + 4 + k] & 15 : b[blk + 4 + k - 16] >> 4) * d + m;
+    });
   },
   q1_0(b, v, row, dim, out, at) {
-    for (let j = 0; j < dim; j++) {
-      const blk = row + Math.floor(j / 128) * 18;
-      const k = j % 128;
+    blocks(128, 18, dim, row, (blk, j0, n) => {
       const d = f16(v.getUint16(blk, true));
-      out[at + j] = (b[blk + 2 + (k >> 3)] >> (k & 7)) & 1 ? d : -d;
-    }
+      for (let k = 0; k < n; k++) out[at + j0 + k] = (b[blk + 2 + (k >> 3)] >> (k & 7)) & 1 ? d : -d;
+    });
   },
   q2_0(b, v, row, dim, out, at) {
-    for (let j = 0; j < dim; j++) {
-      const blk = row + Math.floor(j / 64) * 18;
-      const k = j % 64;
-      out[at + j] = (((b[blk + 2 + (k >> 2)] >> (2 * (k & 3))) & 3) - 1) * f16(v.getUint16(blk, true));
-    }
+    blocks(64, 18, dim, row, (blk, j0, n) => {
+      const d = f16(v.getUint16(blk, true));
+      for (let k = 0; k < n; k++) out[at + j0 + k] = (((b[blk + 2 + (k >> 2)] >> (2 * (k & 3))) & 3) - 1) * d;
+    });
   },
   tq2_0(b, v, row, dim, out, at) {
-    for (let j = 0; j < dim; j++) {
-      const blk = row + Math.floor(j / 256) * 66;
-      const k = j % 256;
-      const q = (b[blk + 32 * (k >> 7) + (k & 31)] >> (2 * ((k >> 5) & 3))) & 3;
-      out[at + j] = (q - 1) * f16(v.getUint16(blk + 64, true));
-    }
+    blocks(256, 66, dim, row, (blk, j0, n) => {
+      const d = f16(v.getUint16(blk + 64, true));
+      for (let k = 0; k < n; k++) {
+        out[at + j0 + k] = (((b[blk + 32 * (k >> 7) + (k & 31)] >> (2 * ((k >> 5) & 3))) & 3) - 1) * d;
+      }
+    });
   },
   tq1_0(b, v, row, dim, out, at) {
-    for (let j = 0; j < dim; j++) {
-      const blk = row + Math.floor(j / 256) * 54;
-      const k = j % 256;
-      let byte, digit;
-      if (k < 160) (byte = k % 32), (digit = Math.floor(k / 32));
-      else if (k < 240) (byte = 32 + ((k - 160) % 16)), (digit = Math.floor((k - 160) / 16));
-      else (byte = 48 + ((k - 240) % 4)), (digit = Math.floor((k - 240) / 4));
-      const q = (b[blk + byte] * 3 ** digit) & 255;
-      out[at + j] = (((q * 3) >> 8) - 1) * f16(v.getUint16(blk + 52, true));
-    }
+    const pow3 = [1, 3, 9, 27, 81];
+    blocks(256, 54, dim, row, (blk, j0, n) => {
+      const d = f16(v.getUint16(blk + 52, true));
+      for (let k = 0; k < n; k++) {
+        // which byte holds element k, and which base-3 digit of it
+        const [byte, digit] = k < 160 ? [k % 32, (k / 32) | 0] : k < 240 ? [32 + ((k - 160) % 16), ((k - 160) / 16) | 0] : [48 + ((k - 240) % 4), ((k - 240) / 4) | 0];
+        const q = (b[blk + byte] * pow3[digit]) & 255;
+        out[at + j0 + k] = (((q * 3) >> 8) - 1) * d;
+      }
+    });
   },
 };
 
@@ -108,10 +108,15 @@ export async function run() {
   const quantMb = (QUANT_ROWS * DIM * 4) / 1e6;
   const rows = [];
 
-  for (const format of FORMAT_NAMES) {
+  for (const format of FORMAT_NAMES.filter((f) => !ONLY || ONLY.includes(f))) {
     const info = FORMATS[format];
     const t = rt.tableFromF32(values, { vocab: VOCAB, dim: DIM, format });
-    const ms = median(() => t.lookup(ids, out), { runs: 15 });
+    // generous warm-up: V8 first runs wasm on its baseline compiler and swaps in optimized code in the background
+    const ms = median(() => t.lookup(ids, out), { runs: 15, warmup: 12 });
+    // the same rows decoded into an F32Buffer: no copy out of linear memory
+    const inWasm = rt.f32Buffer(N * DIM);
+    const wasmMs = median(() => t.lookup(ids, inWasm), { runs: 15, warmup: 12 });
+    inWasm.dispose();
     const naive = NAIVE[format];
     let naiveCells = ["—", "—", "—"];
     if (naive) {
@@ -123,6 +128,13 @@ export async function run() {
         },
         { runs: 5, warmup: 1 },
       );
+      // a wrong decoder would make a meaningless baseline: it must agree with bitembed (up to rounding)
+      const want = t.lookup(ids);
+      for (let i = 0; i < want.length; i++) {
+        if (!(Math.abs(out[i] - want[i]) <= 1e-6 * Math.abs(want[i]) + 1e-30 || (Number.isNaN(out[i]) && Number.isNaN(want[i])))) {
+          throw new Error(`bench/decode: the naive ${format} decoder disagrees at ${i}: ${out[i]} vs ${want[i]}`);
+        }
+      }
       naiveCells = [fmt(naiveMs), fmt(outGb / (naiveMs / 1e3)), `**${fmt(naiveMs / ms)}x**`];
     }
     t.dispose();
@@ -131,17 +143,17 @@ export async function run() {
       warmup: 1,
     });
     const bits = ((info.blockBytes * 8) / info.blockElems).toFixed(info.blockElems === 1 ? 0 : 3);
-    rows.push([format, bits, fmt(ms), fmt(outGb / (ms / 1e3)), ...naiveCells, fmt(quantMb / (quantMs / 1e3))]);
+    rows.push([format, bits, fmt(ms), fmt(outGb / (ms / 1e3)), fmt(outGb / (wasmMs / 1e3)), ...naiveCells, fmt(quantMb / (quantMs / 1e3))]);
   }
   return [
     `### Decode: ${N} random rows of a ${VOCAB} x ${DIM} table, every format`,
     "",
-    "bitembed `lookup` (SIMD kernels) against a naive JS decoder of the same packed bytes (one element at a time, " +
+    "bitembed `lookup` (SIMD kernels; into a JS Float32Array, and into an `F32Buffer` in wasm memory, which skips the copy out) against a naive JS decoder of the same packed bytes (one element at a time, " +
       "as written from FORMATS.md). GB/s of f32 output; medians of 15 (bitembed) and 5 (JS) runs. " +
       `Quantize: \`tableFromF32\` of ${QUANT_ROWS} x ${DIM} f32 values, MB/s of f32 input, median of 5.`,
     "",
     table(
-      ["format", "bits/weight", "bitembed ms", "bitembed GB/s", "naive JS ms", "naive JS GB/s", "speedup", "quantize MB/s"],
+      ["format", "bits/weight", "bitembed ms", "bitembed GB/s", "GB/s into F32Buffer", "naive JS ms", "naive JS GB/s", "speedup", "quantize MB/s"],
       rows,
     ),
   ].join("\n");

@@ -4,6 +4,7 @@ export { Runtime, instantiate, hasSimd, type InitOptions, type WasmSource } from
 export { EmbeddingTable, type TableOptions, type TableFromF32Options, type TableStats } from "./table.js";
 export { quantize, dequantize, type QuantizeOptions, type DequantizeOptions } from "./quantize.js";
 export { LinearMemory } from "./memory.js";
+export { F32Buffer } from "./buffer.js";
 export type { Ids } from "./ids.js";
 export { readGGUF, type GGUFFile, type GGUFTensorInfo, type ReadGGUFOptions, type MetadataValue } from "./io/gguf.js";
 export { writeGGUF, type WriteGGUFOptions, type GGUFTensorInput } from "./io/gguf-write.js";
@@ -46,3 +47,4 @@ export { embeddingScale, type EmbedOptions } from "./embed.js";
 export { FastHead, supportsFast, projectFast, releaseFast, FAST_FORMATS, FAST_BATCH, type PackedTable } from "./project-fast.js";
 export { readSafetensors, writeSafetensors, type SafetensorsFile, type SafetensorsTensorInfo, type ReadSafetensorsOptions } from "./io/safetensors.js";
 export { loadEmbeddingModel, type EmbeddingModel, type LoadEmbeddingModelOptions } from "./model.js";
+export { readGloveText, readGloveJSON, type WordVectors, type ReadWordVectorsOptions } from "./io/glove.js";

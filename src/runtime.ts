@@ -2,6 +2,7 @@
 // factories for everything that lives in that memory. `instantiate` accepts every way a runtime hands us
 // wasm; the per-runtime entries (src/entries/) supply the default source.
 import { errors, describe } from "./errors.js";
+import { F32Buffer } from "./buffer.js";
 import { LinearMemory } from "./memory.js";
 import { dequantize, forgetRuntime, quantize, rememberRuntime, type QuantizeOptions } from "./quantize.js";
 import { EmbeddingTable, type TableOptions, type TableFromF32Options } from "./table.js";
@@ -83,6 +84,12 @@ export class Runtime {
   rope(config: RopeConfig): Rope {
     this.check();
     return new Rope(this, config);
+  }
+
+  /** `length` f32 values in linear memory, for results written there with no copy (see `lookup`). */
+  f32Buffer(length: number): F32Buffer {
+    this.check();
+    return new F32Buffer(this.memory, length);
   }
 
   /** Bytes of linear memory held by live tables and buffers. */

@@ -74,6 +74,28 @@ describe("bitembed CLI", () => {
     expect(n.stdout.trim().split("\n")[0]).toMatch(/^\s*1\s+dog\s+0\.99/);
   });
 
+  it("converts a safetensors table and word-vector JSON (wink layout) to GGUF", async () => {
+    const st = join(root, "test", "fixtures", "safetensors", "energetic-en-512.safetensors");
+    const i = await bitembed("inspect", st);
+    expect(i.stdout).toMatch(/model\.embed_tokens\.weight\s+F32\s+\[512, 256\]\s+512\.0 KiB/);
+    expect(i.stdout).toMatch(/^  q1_0\s+18\.0 KiB/m);
+    const out = join(tmp, "st.gguf");
+    const c = await bitembed("convert", st, out, "--format", "f16");
+    expect(c.code, c.stderr).toBe(0);
+    const g = await readGGUF(out);
+    expect(g.tensor("token_embd.weight")).toMatchObject({ dims: [256, 512], typeName: "f16" });
+
+    const json = join(tmp, "wink.json");
+    const vectors = { a: [1, 2, 3, 3.7, 0], b: [3, 2, 1, 3.7, 1], c: [0, 0, 1, 1, 2] };
+    writeFileSync(json, JSON.stringify({ precision: 8, dimensions: 3, words: ["b", "a", "c"], vectors }));
+    const jout = join(tmp, "wink.gguf");
+    const j = await bitembed("convert", json, jout, "--format", "f32", "--limit", "2");
+    expect(j.code, j.stderr).toBe(0);
+    const h = await readGGUF(jout);
+    expect(h.metadata["tokenizer.ggml.tokens"]).toEqual(["b", "a"]);
+    expect(Array.from(new Float32Array((await h.readTensor("token_embd.weight")).buffer))).toEqual([3, 2, 1, 1, 2, 3]);
+  });
+
   it("answers king - man + woman = queen on the demo table", async () => {
     const r = await bitembed("analogy", demo, "king", "-", "man", "+", "woman", "-k", "3");
     expect(r.code, r.stderr).toBe(0);

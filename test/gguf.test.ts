@@ -140,12 +140,13 @@ describe("writeGGUF", () => {
       arrStr: ["a", "", "ü"], arrBool: [true, false, true],
       nested: [["x", "y"], [], ["z"]], nested2: [[new Int32Array([1, 2])], [new Int32Array([3])]],
       empty: [] as string[],
+      emptyNested: [] as string[][],
     };
     const types = {
       u8: "u8", i8: "i8", u16: "u16", i16: "i16", u32: "u32", i32: "i32", f32: "f32", bool: "bool", string: "string",
       u64: "u64", i64: "i64", f64: "f64", small64: "u64", arrU8: "array<u8>", arrF64: "array<f64>", arrI64: "array<i64>",
       arrStr: "array<string>", arrBool: "array<bool>", nested: "array<array<string>>", nested2: "array<array<array<i32>>>",
-      empty: "array<string>",
+      empty: "array<string>", emptyNested: "array<array<u8>>",
     };
     const bytes = writeGGUF({ metadata, types });
     const g = await readGGUF(bytes);

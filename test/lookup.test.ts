@@ -124,3 +124,19 @@ describe("bad input", () => {
     expect(table.lookup([]).length).toBe(0);
   });
 });
+
+describe("lookup into an F32Buffer (no copy out of linear memory)", () => {
+  it.each(["f32", "f16", "bf16", "q8_0", "q1_0", "tq2_0"] as const)("%s: same bits as a lookup into a JS array", (format) => {
+    const vocab = 50;
+    const dim = 300;
+    const values = randomValues(vocab * dim, 11);
+    using table = rt.tableFromF32(values, { vocab, dim, format });
+    const ids = [49, 0, 7, 7, 23];
+    using buf = rt.f32Buffer(ids.length * dim);
+    const view = table.lookup(ids, buf);
+    expect(view.buffer).toBe(rt.memory.memory.buffer);
+    expectSameBits(view, table.lookup(ids), format);
+    expect(() => table.lookup([1], buf)).toThrow("`out` has length 1500, expected 300");
+    expect(() => table.lookup([50], rt.f32Buffer(dim))).toThrow("`ids[0]` is 50");
+  });
+});

@@ -153,3 +153,36 @@ describe("safetensors", () => {
     await expect(loadEmbeddingModel(rt, bytes, { config: { tie_word_embeddings: false } })).rejects.toThrow(/lm_head.weight/);
   });
 });
+
+describe("over HTTP", () => {
+  it("loads the embedding layer with Range requests, fetching only the header and the tables", async () => {
+    const { createServer } = await import("node:http");
+    const dim = 64;
+    const bytes = writeGGUF({
+      metadata: { "general.architecture": "llama", "llama.embedding_length": dim, "llama.attention.head_count": 4 },
+      tensors: [
+        { name: "blk.0.attn_q.weight", format: "f32", dims: [1024, 2048], data: new Uint8Array(8 << 20) },
+        tensor("token_embd.weight", [dim, 50], 1),
+      ],
+    });
+    let served = 0;
+    const server = createServer((req, res) => {
+      const m = /bytes=(\d+)-(\d+)/.exec(req.headers.range ?? "")!;
+      const start = Number(m[1]);
+      const end = Math.min(Number(m[2]), bytes.byteLength - 1);
+      served += end - start + 1;
+      res.writeHead(206, { "content-range": `bytes ${start}-${end}/${bytes.byteLength}` });
+      res.end(Buffer.from(bytes.subarray(start, end + 1)));
+    });
+    await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/model.gguf`;
+      const m = await loadEmbeddingModel(rt, url);
+      expect(m.tokens.lookup([3])).toEqual(f32(dim * 50, 1).subarray(3 * dim, 4 * dim));
+      expect(served).toBeLessThan(dim * 50 * 4 + (1 << 16) + 8);
+      m.dispose();
+    } finally {
+      await new Promise<void>((ok) => server.close(() => ok()));
+    }
+  });
+});

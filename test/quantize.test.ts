@@ -204,6 +204,18 @@ describe("format errors", () => {
     expect(() => rt.quantize([1, 2] as unknown as Float32Array, { vocab: 1, dim: 2, format: "q8_0" })).toThrow(TypeError);
   });
 
+  it("quantize() uses the newest runtime, and forgets it once disposed", async () => {
+    const values = Float32Array.from({ length: 64 }, (_, i) => i - 30);
+    const rt2 = await newRuntime();
+    const alloc = vi.spyOn(rt2.memory, "alloc");
+    expect(quantize(values, { vocab: 2, dim: 32, format: "q8_0" })).toEqual(quantizeRowsRef("q8_0", values, 2, 32));
+    expect(alloc).toHaveBeenCalled(); // the work ran in rt2's memory
+    expect(rt2.bytesInUse).toBe(0); // and its slices were freed
+    rt2.dispose();
+    expect(() => quantize(values, { vocab: 2, dim: 32, format: "q8_0" })).toThrow(/needs an initialised runtime/);
+    expect(quantize(values, { vocab: 2, dim: 32, format: "q8_0", runtime: rt })).toEqual(quantizeRowsRef("q8_0", values, 2, 32));
+  });
+
   it("quantize without any runtime says how to get one", async () => {
     vi.resetModules();
     const fresh = await import("../src/quantize.js");

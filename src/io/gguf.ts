@@ -208,7 +208,8 @@ async function readValue(
   }
   if (et.name === "array") {
     const out: MetadataValue[] = [];
-    let inner = "array<?>";
+    // an empty outer array says nothing of its elements' type: any will do, u8 is written back
+    let inner = "array<u8>";
     for (let i = 0; i < count; i++) {
       const v = await readValue(r, 9, `${key}[${i}]`, r.pos, depth + 1);
       out.push(v.value);
