@@ -206,3 +206,36 @@ describe("GGUF fuzz", () => {
     expect(o.parsed).toBeGreaterThan(20);
   });
 });
+
+describe("safetensors fuzz", () => {
+  it("a real file: 1,000 mutations of its header and length field", async () => {
+    const { readSafetensors } = await import("../src/index.js");
+    const original = new Uint8Array(readFileSync(new URL("safetensors/energetic-en-512.safetensors", fixtures)));
+    const headerEnd = 8 + Number(new DataView(original.buffer).getBigUint64(0, true));
+    const r = rng(3);
+    const ours = /^(Malformed safetensors file .* at byte \d+: |Reading \d+ bytes at offset \d+ )/;
+    let refused = 0;
+    for (let i = 0; i < 1000; i++) {
+      const b = original.slice(0, r() < 0.1 ? Math.floor(r() * original.byteLength) : original.byteLength);
+      const n = 1 + Math.floor(r() * 4);
+      for (let k = 0; k < n; k++) {
+        const p = Math.floor(r() * Math.min(headerEnd, b.byteLength));
+        // digits and JSON punctuation make the interesting mutations (offsets, shapes, brackets)
+        b[p] = r() < 0.6 ? "0123456789[]{},:\"-e.".charCodeAt(Math.floor(r() * 20)) : Math.floor(r() * 256);
+      }
+      const source = tracked(b);
+      try {
+        const s = await readSafetensors(source);
+        for (const t of s.tensors.filter((x) => x.format !== undefined && x.shape.length === 2)) (await s.loadTable(rt, t.name)).dispose();
+      } catch (e) {
+        const message = (e as Error).message.replace(/^Loading .*?: /, "");
+        if (!ours.test(message) && !/^(Tensor ".*" has dims|No tensor named)/.test(message)) {
+          expect.fail(`case ${i}: unexpected ${(e as Error).name}: ${message}`);
+        }
+        refused++;
+      }
+      expect(source.largest, `case ${i}`).toBeLessThanOrEqual(b.byteLength);
+    }
+    expect(refused).toBeGreaterThan(300);
+  });
+});
