@@ -309,14 +309,15 @@ const BF16: i32 = 30;
 
 // R f32 rows (rowStride bytes apart) against B hidden vectors (D values each, back to back):
 // out[b * S + r] = dot(row r, x b). Rows are read once and serve the whole batch: in pairs against four
-// vectors at a time, or in fours against each vector when the batch is small.
+// vectors at a time, or (long rows) in fours against each vector when the batch is small.
 // @ts-ignore: decorator
 @inline function dotRows(rows: usize, rowStride: usize, nrows: i32, x: usize, nx: i32, dim: i32, out: usize, stride: i32): void {
   const xStride = <usize>dim << 2;
   const outStep = <usize>stride << 2;
   let r = 0;
   if (nx < 4) {
-    for (; r + 4 <= nrows; r += 4) {
+    // measured: four row streams pay off for long rows; rows of < 2048 values go faster one at a time
+    for (; r + 4 <= nrows && dim >= 2048; r += 4) {
       const w = rows + <usize>r * rowStride;
       for (let b = 0; b < nx; b++) dotRows4x1(w, rowStride, x + <usize>b * xStride, dim, out + <usize>b * outStep + (<usize>r << 2));
     }

@@ -170,52 +170,108 @@ export function tmac_project1(tiled: usize, tiles: i32, blocks: i32, planes: i32
   }
 }
 
-// tmac_projectn: N vectors in one pass over the tiles. Each tile-block's index vectors are split into
-// nibbles once (into split: P*Q*32 bytes, stays in L1) and looked up in every vector's tables.
+// tmac_projectn: N vectors in one pass over the tiles. Each tile's index vectors are split into nibbles once
+// (into split: B*P*Q*32 bytes, L1/L2-resident) and looked up in every vector's tables; each vector then runs
+// the one-vector loop over the split nibbles with its accumulators in registers.
 // lut, scale and sums hold N vectors at strides lutStride bytes, B floats, B floats; out row v starts at
 // out + v * outStride * 4 (outStride >= 16 T).
 export function tmac_projectn(tiled: usize, tiles: i32, blocks: i32, planes: i32, pairs: i32, lut: usize, lutStride: i32, scale: usize, sums: usize, hasSums: i32, n: i32, outStride: i32, split: usize, out: usize): void {
   const bias = i16x8.splat(<i16>(256 * pairs * ((1 << planes) - 1)));
   const m0f = i8x16.splat(0x0f);
-  const lutBlock = <usize>pairs << 5;
-  const idxVectors = planes * pairs;
+  const idxBytes = <usize>(planes * pairs) << 4;
   const outBytes = <usize>outStride << 2;
   let src = tiled;
   for (let tile = 0; tile < tiles; tile++) {
-    const o = out + (<usize>tile << 6);
-    for (let v = 0; v < n; v++) {
-      const ov = o + <usize>v * outBytes;
-      v128.store(ov, f32x4.splat(0));
-      v128.store(ov, f32x4.splat(0), 16);
-      v128.store(ov, f32x4.splat(0), 32);
-      v128.store(ov, f32x4.splat(0), 48);
-    }
+    // nibbles of the whole tile, once for the batch
+    const tileStart = src;
+    let sp = split;
     for (let b = 0; b < blocks; b++) {
-      // nibbles once for the whole batch
-      let sp = split;
-      for (let i = 0; i < idxVectors; i++) {
+      const end = src + idxBytes;
+      do {
         const x = v128.load(src);
         v128.store(sp, v128.and(x, m0f));
         v128.store(sp, v128.and(i16x8.shr_u(x, 4), m0f), 16);
         src += 16;
         sp += 32;
-      }
-      const d0 = v128.load(src);
-      const d1 = v128.load(src, 16);
-      const d2 = v128.load(src, 32);
-      const d3 = v128.load(src, 48);
-      src += 64;
-      const lutOff = <usize>b * lutBlock;
-      for (let v = 0; v < n; v++) {
-        const lb = lut + <usize>v * <usize>lutStride + lutOff;
+      } while (src < end);
+      src += 64; // the block's d
+    }
+    let v = 0;
+    // two vectors per pass over the nibbles: each nibble load serves two lookups
+    for (; v + 1 < n; v += 2) {
+      const oa = out + <usize>v * outBytes + (<usize>tile << 6);
+      const ob = oa + outBytes;
+      v128.store(oa, f32x4.splat(0));
+      v128.store(oa, f32x4.splat(0), 16);
+      v128.store(oa, f32x4.splat(0), 32);
+      v128.store(oa, f32x4.splat(0), 48);
+      v128.store(ob, f32x4.splat(0));
+      v128.store(ob, f32x4.splat(0), 16);
+      v128.store(ob, f32x4.splat(0), 32);
+      v128.store(ob, f32x4.splat(0), 48);
+      let d = tileStart;
+      let t = lut + <usize>v * <usize>lutStride;
+      let sp = split;
+      for (let b = 0; b < blocks; b++) {
         let S = i16x8.splat(0);
         let W = i16x8.splat(0);
-        sp = split;
+        let S2 = i16x8.splat(0);
+        let W2 = i16x8.splat(0);
+        const lb = t;
         for (let p = 0; p < planes; p++) {
           let s = i16x8.splat(0);
           let w = i16x8.splat(0);
-          let t = lb;
-          for (let q = 0; q < pairs; q += 2) {
+          let s2 = i16x8.splat(0);
+          let w2 = i16x8.splat(0);
+          t = lb;
+          const end = sp + (<usize>pairs << 5);
+          do {
+            const ia = v128.load(sp);
+            const ib = v128.load(sp, 16);
+            let va = i8x16.swizzle(v128.load(t), ia);
+            let vb = i8x16.swizzle(v128.load(t, 16), ib);
+            s = i16x8.add(s, i16x8.add(va, vb));
+            w = i16x8.add(w, i16x8.add(i16x8.shr_u(va, 8), i16x8.shr_u(vb, 8)));
+            va = i8x16.swizzle(v128.load(t + <usize>lutStride), ia);
+            vb = i8x16.swizzle(v128.load(t + <usize>lutStride, 16), ib);
+            s2 = i16x8.add(s2, i16x8.add(va, vb));
+            w2 = i16x8.add(w2, i16x8.add(i16x8.shr_u(va, 8), i16x8.shr_u(vb, 8)));
+            sp += 32;
+            t += 32;
+          } while (sp < end);
+          S = i16x8.add(S, i16x8.shl(s, p));
+          W = i16x8.add(W, i16x8.shl(w, p));
+          S2 = i16x8.add(S2, i16x8.shl(s2, p));
+          W2 = i16x8.add(W2, i16x8.shl(w2, p));
+        }
+        d += idxBytes;
+        const ka = hasSums ? load<f32>(sums + ((<usize>(v * blocks + b)) << 2)) : 0;
+        const kb = hasSums ? load<f32>(sums + ((<usize>((v + 1) * blocks + b)) << 2)) : 0;
+        blockEnd(S, W, bias, load<f32>(scale + ((<usize>(v * blocks + b)) << 2)), ka, d, oa);
+        blockEnd(S2, W2, bias, load<f32>(scale + ((<usize>((v + 1) * blocks + b)) << 2)), kb, d, ob);
+        d += 64;
+      }
+    }
+    for (; v < n; v++) {
+      let a0 = f32x4.splat(0);
+      let a1 = f32x4.splat(0);
+      let a2 = f32x4.splat(0);
+      let a3 = f32x4.splat(0);
+      let d = tileStart;
+      let t = lut + <usize>v * <usize>lutStride;
+      let sp = split;
+      const sc0 = scale + ((<usize>(v * blocks)) << 2);
+      const k0 = sums + ((<usize>(v * blocks)) << 2);
+      for (let b = 0; b < blocks; b++) {
+        let S = i16x8.splat(0);
+        let W = i16x8.splat(0);
+        const lb = t;
+        for (let p = 0; p < planes; p++) {
+          let s = i16x8.splat(0);
+          let w = i16x8.splat(0);
+          t = lb;
+          const end = sp + (<usize>pairs << 5);
+          do {
             let va = i8x16.swizzle(v128.load(t), v128.load(sp));
             let vb = i8x16.swizzle(v128.load(t, 16), v128.load(sp, 16));
             s = i16x8.add(s, i16x8.add(va, vb));
@@ -226,34 +282,53 @@ export function tmac_projectn(tiled: usize, tiles: i32, blocks: i32, planes: i32
             w = i16x8.add(w, i16x8.add(i16x8.shr_u(va, 8), i16x8.shr_u(vb, 8)));
             sp += 64;
             t += 64;
-          }
+          } while (sp < end);
           S = i16x8.add(S, i16x8.shl(s, p));
           W = i16x8.add(W, i16x8.shl(w, p));
         }
         const lo = i16x8.sub(i16x8.sub(S, i16x8.shl(W, 8)), bias);
         const hi = i16x8.sub(W, bias);
-        const sc = f32x4.splat(load<f32>(scale + ((<usize>(v * blocks + b)) << 2)));
-        let a0 = f32x4.mul(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(lo)), sc), d0);
-        let a1 = f32x4.mul(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(lo)), sc), d1);
-        let a2 = f32x4.mul(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(hi)), sc), d2);
-        let a3 = f32x4.mul(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hi)), sc), d3);
-        const ov = o + <usize>v * outBytes;
-        a0 = f32x4.add(v128.load(ov), a0);
-        a1 = f32x4.add(v128.load(ov, 16), a1);
-        a2 = f32x4.add(v128.load(ov, 32), a2);
-        a3 = f32x4.add(v128.load(ov, 48), a3);
+        d += idxBytes;
+        const sc = f32x4.splat(load<f32>(sc0 + (<usize>b << 2)));
+        const d0 = v128.load(d);
+        const d1 = v128.load(d, 16);
+        const d2 = v128.load(d, 32);
+        const d3 = v128.load(d, 48);
+        a0 = f32x4.add(a0, f32x4.mul(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(lo)), sc), d0));
+        a1 = f32x4.add(a1, f32x4.mul(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(lo)), sc), d1));
+        a2 = f32x4.add(a2, f32x4.mul(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(hi)), sc), d2));
+        a3 = f32x4.add(a3, f32x4.mul(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hi)), sc), d3));
         if (hasSums) {
-          const k = f32x4.splat(load<f32>(sums + ((<usize>(v * blocks + b)) << 2)));
+          const k = f32x4.splat(load<f32>(k0 + (<usize>b << 2)));
           a0 = f32x4.add(a0, f32x4.mul(k, d0));
           a1 = f32x4.add(a1, f32x4.mul(k, d1));
           a2 = f32x4.add(a2, f32x4.mul(k, d2));
           a3 = f32x4.add(a3, f32x4.mul(k, d3));
         }
-        v128.store(ov, a0);
-        v128.store(ov, a1, 16);
-        v128.store(ov, a2, 32);
-        v128.store(ov, a3, 48);
+        d += 64;
       }
+      const o = out + <usize>v * outBytes + (<usize>tile << 6);
+      v128.store(o, a0);
+      v128.store(o, a1, 16);
+      v128.store(o, a2, 32);
+      v128.store(o, a3, 48);
     }
   }
+}
+
+// out[0..15] += d * (I * sc + k) for one tile-block; I from S and W as in tmac_project1.
+// @ts-ignore: decorator
+@inline function blockEnd(S: v128, W: v128, bias: v128, scale: f32, k: f32, d: usize, out: usize): void {
+  const lo = i16x8.sub(i16x8.sub(S, i16x8.shl(W, 8)), bias);
+  const hi = i16x8.sub(W, bias);
+  const sc = f32x4.splat(scale);
+  const kk = f32x4.splat(k);
+  const d0 = v128.load(d);
+  const d1 = v128.load(d, 16);
+  const d2 = v128.load(d, 32);
+  const d3 = v128.load(d, 48);
+  v128.store(out, f32x4.add(f32x4.add(v128.load(out), f32x4.mul(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(lo)), sc), d0)), f32x4.mul(kk, d0)));
+  v128.store(out, f32x4.add(f32x4.add(v128.load(out, 16), f32x4.mul(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(lo)), sc), d1)), f32x4.mul(kk, d1)), 16);
+  v128.store(out, f32x4.add(f32x4.add(v128.load(out, 32), f32x4.mul(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(hi)), sc), d2)), f32x4.mul(kk, d2)), 32);
+  v128.store(out, f32x4.add(f32x4.add(v128.load(out, 48), f32x4.mul(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hi)), sc), d3)), f32x4.mul(kk, d3)), 48);
 }

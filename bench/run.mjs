@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { machineLine } from "./harness.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const ALL = ["lookup", "decode", "quantize", "rope", "project", "tmac"];
+const ALL = ["lookup", "decode", "quantize", "rope", "project", "tmac", "io"];
 const topics = process.argv.length > 2 ? process.argv.slice(2) : ALL;
 
 const sections = [];

@@ -5,7 +5,7 @@
 // `node bench/tmac.mjs` runs alone; BENCH_RUNS=n changes the repeat count (medians throughout).
 import { fileURLToPath } from "node:url";
 import { FastHead, FORMATS, init } from "../build/node.js";
-import { fmt, machineLine, rng, table } from "./harness.mjs";
+import { fmt, machineLine, medians, rng, table } from "./harness.mjs";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
 const SPECS = {
@@ -15,6 +15,7 @@ const SPECS = {
   tq1_0: { elems: 256, bytes: 54, d: 52 },
   tq2_0: { elems: 256, bytes: 66, d: 64 },
 };
+const ONLY = process.env.BENCH_ONLY; // e.g. BENCH_ONLY=q1_0
 const CASES = [
   ["q1_0", 128256, 4096],
   ["q2_0", 32000, 4096],
@@ -73,7 +74,7 @@ export async function run() {
   const rt = await init();
   const next = rng(7);
   const rows = [];
-  for (const [format, vocab, dim] of CASES) {
+  for (const [format, vocab, dim] of CASES.filter(([f]) => !ONLY || ONLY.split(",").includes(f))) {
     const data = randomPacked(format, vocab, dim, next);
     const t0 = performance.now();
     const head = FastHead.fromBytes(rt, { vocab, dim, format, data });
@@ -82,8 +83,8 @@ export async function run() {
     const out1 = new Float32Array(vocab);
     const out8 = new Float32Array(8 * vocab);
     const h1 = hidden.subarray(0, dim);
-    const fast1 = medianOf(() => head.project(h1, 1, out1), RUNS);
-    const fast8 = medianOf(() => head.project(hidden, 8, out8), Math.max(3, RUNS >> 1));
+    // round robin, so load from other processes hits both alike
+    const [fast1, fast8] = medians([() => head.project(h1, 1, out1), () => head.project(hidden, 8, out8)], { runs: RUNS, warmup: 1 });
     head.dispose();
     let base = "", baseMs = NaN;
     if (Object.prototype.hasOwnProperty.call(FORMATS, format)) {

@@ -133,7 +133,7 @@ export class FastHead {
     const lut = mem.alloc(nb * lutStride);
     const scale = mem.alloc(nb * blocks * 4);
     const sums = mem.alloc(nb * blocks * 4);
-    const split = mem.alloc(f.planes * pairs * 32);
+    const split = mem.alloc(blocks * f.planes * pairs * 32); // the nibbles of one tile
     const o = mem.alloc(nb * stride * 4);
     try {
       for (let v0 = 0; v0 < n; v0 += nb) {

@@ -57,6 +57,20 @@ describe("topk", () => {
     expectClose(got.scores, capped, { atol: 2 * 2 ** -22 }, "capped scores");
   });
 
+  it("batches past one pass (exact: 37 vectors of dim 2048; fast: 11 vectors in groups of 8)", () => {
+    for (const [format, vocab, dim, n] of [
+      ["f32", 40, 2048, 37],
+      ["q1_0", 3000, 256, 11],
+    ] as const) {
+      using table = rt.tableFromF32(randomValues(vocab * dim, 21), { vocab, dim, format });
+      const hidden = randomValues(n * dim, 22);
+      const want = topkRef(table.project(hidden), n, vocab, 7);
+      const got = table.topk(hidden, 7);
+      expect(Array.from(got.ids)).toEqual(want.ids.flat());
+      expect(Array.from(got.scores)).toEqual(want.scores.flat());
+    }
+  });
+
   it("rejects k out of [1, vocab]", () => {
     using table = rt.tableFromF32(randomValues(40, 1), { vocab: 10, dim: 4, format: "f32" });
     const before = rt.bytesInUse;
@@ -131,6 +145,8 @@ describe("nearest and analogy", () => {
     expect(() => table.nearest(new Float32Array(5), 1)).toThrow("`vector` has length 5, expected 4");
     expect(() => table.nearest(Float32Array.from([0, NaN, 0, 0]), 1)).toThrow("`vector[1]` is NaN");
     expect(() => table.nearest(new Float32Array(4), 1, { exclude: [3, 10] })).toThrow("`exclude[1]` is 10");
+    expect(() => table.analogy(1, 10, 2)).toThrow("`b` is 10; expected a row id in [0, 9]");
+    expect(() => table.analogy(1, 2, 3, 0)).toThrow("`k` is 0");
   });
 });
 
