@@ -104,6 +104,10 @@ export function nearest(table: EmbeddingTable, vector: Float32Array, k: number, 
  * see: Mikolov et al., "Linguistic Regularities in Continuous Space Word Representations" (2013), §4.
  */
 export function analogy(table: EmbeddingTable, a: number, b: number, c: number, k: number): TopK {
+  const { vocab } = table;
+  for (const [name, id] of [["a", a], ["b", b], ["c", c]] as const) {
+    if (!(Number.isInteger(id) && id >= 0 && id < vocab)) throw errors.option(name, id, `a row id in [0, ${vocab - 1}]`);
+  }
   const rows = table.lookup([a, b, c]);
   const { dim } = table;
   const v = new Float32Array(dim);

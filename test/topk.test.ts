@@ -145,6 +145,8 @@ describe("nearest and analogy", () => {
     expect(() => table.nearest(new Float32Array(5), 1)).toThrow("`vector` has length 5, expected 4");
     expect(() => table.nearest(Float32Array.from([0, NaN, 0, 0]), 1)).toThrow("`vector[1]` is NaN");
     expect(() => table.nearest(new Float32Array(4), 1, { exclude: [3, 10] })).toThrow("`exclude[1]` is 10");
+    expect(() => table.analogy(1, 10, 2)).toThrow("`b` is 10; expected a row id in [0, 9]");
+    expect(() => table.analogy(1, 2, 3, 0)).toThrow("`k` is 0");
   });
 });
 
