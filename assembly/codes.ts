@@ -1,6 +1,6 @@
 // Shared pieces of the 2-bit and ternary formats (q2_0, tq1_0, tq2_0): turning small codes into f32 through
 // a 4-entry table with one swizzle, and computing a block's codes the way ggml's reference quantizers do
-// (f32 arithmetic, C roundf, x86 float-to-int) four lanes at a time.
+// (f32 arithmetic, C roundf, x86 float-to-int).
 // Keys: a "code offset" is 4 * code, the byte offset of that code's f32 in a 16-byte table.
 
 // One partially used block is decoded here, then only its first `dim % block` values are copied out.
@@ -42,56 +42,77 @@ export const BLOCK_SCRATCH: usize = memory.data(1024, 16);
   return d != 0 ? <f32>1.0 / d : 0;
 }
 
-// ---- SIMD quantizing: codes of a whole block into CODE_SCRATCH, then each format packs them.
+// ---- Quantizing: a block's codes the way ggml's reference quantizers compute them.
+// Scalar pieces (any input, used for blocks holding a NaN) and a SIMD path for NaN-free blocks.
+
+// C's roundf: nearest, ties away from zero. x - trunc(x) is exact in f32, so no double rounding.
+// @ts-ignore: decorator
+@inline export function roundAway(x: f32): f32 {
+  const t = trunc<f32>(x);
+  return abs<f32>(x - t) >= <f32>0.5 ? t + copysign<f32>(1, x) : t;
+}
+
+// C's (int) of a float on x86 (cvttss2si): NaN and out-of-range values give INT_MIN.
+// @ts-ignore: decorator
+@inline export function toIntX86(x: f32): i32 {
+  return x >= <f32>-2147483648.0 && x < <f32>2147483648.0 ? <i32>x : i32.MIN_VALUE;
+}
+
+// The low 32 bits of C's lroundf (TQ1_0/TQ2_0 use it) on x86-64: a 64-bit result, LONG_MIN (low bits 0)
+// for NaN and |x| >= 2^63.
+// @ts-ignore: decorator
+@inline export function lroundLowX86(x: f32): i32 {
+  const r = roundAway(x);
+  return r >= <f32>-9223372036854775808.0 && r < <f32>9223372036854775808.0 ? <i32><i64>r : 0;
+}
+
+// Whether any of n values (a multiple of 4) is NaN. With a NaN, ggml's sequential MAX can end below some
+// |x| (a NaN resets it), so codes beyond the usual range appear: such blocks take the scalar path.
+// @ts-ignore: decorator
+@inline export function hasNaN(src: usize, n: i32): bool {
+  let nan = i32x4.splat(0);
+  for (let j = 0; j < n; j += 4) {
+    const v = v128.load(src + (<usize>j << 2));
+    nan = v128.or(nan, f32x4.ne(v, v));
+  }
+  return v128.any_true(nan);
+}
+
+// absMax of n NaN-free values (a multiple of 4): then ggml's sequential MAX is the plain maximum.
+// @ts-ignore: decorator
+@inline export function absMaxNoNaN(src: usize, n: i32): f32 {
+  let m = f32x4.splat(0);
+  for (let j = 0; j < n; j += 4) m = f32x4.max(m, f32x4.abs(v128.load(src + (<usize>j << 2))));
+  return max<f32>(max<f32>(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max<f32>(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+}
 
 // One code byte per element of the block being quantized (at most 256).
 export const CODE_SCRATCH: usize = memory.data(256, 16);
 
-// absMax over n values (a multiple of 4). With no NaN present ggml's sequential MAX is the plain maximum;
-// a NaN makes the order matter, so such a block takes the scalar loop.
+// Codes of n NaN-free values (a multiple of 16) into CODE_SCRATCH: roundf(x * id) + 1, in f32 as C does.
+// With d = max|x| and id = 1/d, every finite x * id lies in [-1 - 2^-23, 1 + 2^-23], so rounding is two
+// compares. The product is non-finite only when 1/d overflowed (a block of subnormals: x * inf) or d is inf
+// (inf * 0); x86 C then converts INT_MIN (LONG_MIN for lroundf), and such lanes get `bad`, the value the
+// format's INT_MIN lands on.
 // @ts-ignore: decorator
-@inline export function absMaxSimd(src: usize, n: i32): f32 {
-  let m = f32x4.splat(0);
-  let nan = i32x4.splat(0);
-  for (let j = 0; j < n; j += 4) {
-    const v = v128.load(src + (<usize>j << 2));
-    m = f32x4.max(m, f32x4.abs(v));
-    nan = v128.or(nan, f32x4.ne(v, v));
-  }
-  if (v128.any_true(nan)) return absMax(src, n);
-  return max<f32>(max<f32>(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max<f32>(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
-}
-
-// Four (int)roundf(x * id) as x86 C computes them: f32 product, rounding half away from zero (x - trunc(x)
-// is exact, so no double rounding). Where the rounded value is NaN or beyond the int range, x86's
-// conversion gives INT_MIN (ggml's 1/d overflows to inf for a block of subnormals); such lanes become
-// `bad`, which each format picks to land on the code C's INT_MIN lands on.
-// @ts-ignore: decorator
-@inline export function roundCodes4(x: v128, id: v128, bad: v128): v128 {
-  const v = f32x4.mul(x, id);
-  const t = f32x4.trunc(v);
-  const away = f32x4.ge(f32x4.abs(f32x4.sub(v, t)), f32x4.splat(0.5));
-  const signedOne = v128.or(v128.and(v, i32x4.splat(0x80000000)), f32x4.splat(1));
-  const r = f32x4.add(t, v128.and(away, signedOne));
-  const ok = f32x4.lt(f32x4.abs(r), f32x4.splat(2147483648.0));
-  return v128.bitselect(i32x4.trunc_sat_f32x4_s(r), bad, ok);
-}
-
-// Codes of n values (a multiple of 16) into CODE_SCRATCH: clamp(round(x * id), lo, hi) + 1 per element,
-// `bad` (see roundCodes4) standing for C's INT_MIN.
-// @ts-ignore: decorator
-@inline export function blockCodes(src: usize, n: i32, id: f32, bad: i32, lo: i32, hi: i32): void {
+@inline export function blockCodes(src: usize, n: i32, id: f32, bad: i32): void {
   const idv = f32x4.splat(id);
-  const badv = i32x4.splat(bad);
-  const lov = i32x4.splat(lo);
-  const hiv = i32x4.splat(hi);
+  const badv = i32x4.splat(bad + 1);
+  const half = f32x4.splat(0.5);
+  const nhalf = f32x4.splat(-0.5);
   const one = i32x4.splat(1);
+  const big = f32x4.splat(2.0);
   for (let j = 0; j < n; j += 16) {
     const x = src + (<usize>j << 2);
-    const c0 = i32x4.add(i32x4.min_s(i32x4.max_s(roundCodes4(v128.load(x), idv, badv), lov), hiv), one);
-    const c1 = i32x4.add(i32x4.min_s(i32x4.max_s(roundCodes4(v128.load(x, 16), idv, badv), lov), hiv), one);
-    const c2 = i32x4.add(i32x4.min_s(i32x4.max_s(roundCodes4(v128.load(x, 32), idv, badv), lov), hiv), one);
-    const c3 = i32x4.add(i32x4.min_s(i32x4.max_s(roundCodes4(v128.load(x, 48), idv, badv), lov), hiv), one);
+    const v0 = f32x4.mul(v128.load(x), idv);
+    const v1 = f32x4.mul(v128.load(x, 16), idv);
+    const v2 = f32x4.mul(v128.load(x, 32), idv);
+    const v3 = f32x4.mul(v128.load(x, 48), idv);
+    // 1 + (v >= 0.5) - (v <= -0.5), with masks of -1: 1 - mask(>=) + mask(<=)
+    const c0 = v128.bitselect(i32x4.add(i32x4.sub(one, f32x4.ge(v0, half)), f32x4.le(v0, nhalf)), badv, f32x4.lt(f32x4.abs(v0), big));
+    const c1 = v128.bitselect(i32x4.add(i32x4.sub(one, f32x4.ge(v1, half)), f32x4.le(v1, nhalf)), badv, f32x4.lt(f32x4.abs(v1), big));
+    const c2 = v128.bitselect(i32x4.add(i32x4.sub(one, f32x4.ge(v2, half)), f32x4.le(v2, nhalf)), badv, f32x4.lt(f32x4.abs(v2), big));
+    const c3 = v128.bitselect(i32x4.add(i32x4.sub(one, f32x4.ge(v3, half)), f32x4.le(v3, nhalf)), badv, f32x4.lt(f32x4.abs(v3), big));
     v128.store(CODE_SCRATCH + <usize>j, i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(c0, c1), i16x8.narrow_i32x4_s(c2, c3)));
   }
 }

@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { FORMATS, type Runtime } from "../src/index.js";
+import { FORMATS, dequantize, quantize, type Runtime } from "../src/index.js";
 import { expectClose, expectSameBits } from "./helpers/close.js";
 import { newRuntime } from "./helpers/runtime.js";
 import { TERNARY_REFERENCE } from "./reference/quantize-ternary.js";
@@ -81,6 +81,18 @@ describe.each(Object.keys(TERNARY_REFERENCE) as (keyof typeof TERNARY_REFERENCE)
     expectSameBits(ref.dequantize(golden, VOCAB * DIM), deq, `${format}: reference`);
   });
 
+  it("quantize() and dequantize(): the golden bytes and values; dim 100 padded like the reference", () => {
+    const golden = new Uint8Array(fixture(`${format}.bin`));
+    expect(quantize(gauss, { vocab: VOCAB, dim: DIM, format, runtime: rt })).toEqual(golden);
+    const deqBytes = fixture(`${format}.deq.f32`);
+    const deq = new Float32Array(deqBytes.buffer.slice(deqBytes.byteOffset, deqBytes.byteOffset + deqBytes.byteLength));
+    expectSameBits(dequantize(golden, { vocab: VOCAB, dim: DIM, format, runtime: rt }), deq, `${format} dequantize`);
+    const values = randomValues(7 * 100, 100);
+    const packed = ref.quantize(padRows(values, 7, 100, info.blockElems));
+    expect(quantize(values, { vocab: 7, dim: 100, format, runtime: rt })).toEqual(packed);
+    expectSameBits(dequantize(packed, { vocab: 7, dim: 100, format, runtime: rt }), lookupRef(format, packed, 7, 100, [0, 1, 2, 3, 4, 5, 6]), `${format} dim 100`);
+  });
+
   it.each([1, 2, 3, 15, 16, 17, 63, 64, 65, 100, 127, 128, 129, 255, 256, 257, 300, 513])(
     "dim %i: bytes and lookup match the reference; ids 0 and vocab-1",
     (dim) => {
@@ -153,6 +165,18 @@ describe.each(Object.keys(TERNARY_REFERENCE) as (keyof typeof TERNARY_REFERENCE)
         expectClose(got.subarray(r * dim + b, r * dim + b + block.length), block, { atol: amax * 0.5 * 1.001 + 1e-7 }, `${format} row ${r} block ${b}`);
       }
     }
+  });
+
+  it("a NaN mid-block resets ggml's running max: values before it then exceed d, codes leave their range", () => {
+    const dim = info.blockElems;
+    const values = randomValues(2 * dim, 9).map((v) => v * 1e-9);
+    // block 0: d is the max after the NaN (under 1e-6), so x * id for the values before it runs from 6e5 to
+    // beyond 2^31, where the int conversions overflow
+    values.set([3, 5000, -7, 0.3, NaN, 1e-8], 0);
+    // block 1: a NaN last makes d NaN itself
+    values[2 * dim - 1] = NaN;
+    using table = rt.tableFromF32(values, { vocab: 2, dim, format });
+    expect(table.bytes()).toEqual(ref.quantize(values));
   });
 
   it("NaN and infinities quantize as ggml would on x86 (reference), without touching other rows", () => {

@@ -8,7 +8,7 @@
 //   qh[j], j < 4: digits n = 0..3 are elements 240 + n*4 + j (digit 4 is a zero pad).
 // see: FORMATS.md (TQ1_0); ggml-quants.c quantize_row_tq1_0_ref / dequantize_row_tq1_0.
 import { f16ToF32, f32ToF16 } from "../half";
-import { absMaxSimd, BLOCK_SCRATCH, blockCodes, CODE_SCRATCH, codeTable, expand16, inverse } from "../codes";
+import { absMax, absMaxNoNaN, BLOCK_SCRATCH, blockCodes, CODE_SCRATCH, codeTable, expand16, hasNaN, inverse, lroundLowX86 } from "../codes";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 54;
@@ -73,18 +73,54 @@ export function decode_tq1_0(table: usize, rowBytes: usize, ids: usize, n: i32, 
   }
 }
 
-// ceil(v * 256 / 243) in a byte, as ggml's `((uint16_t)q * 256 + (243 - 1)) / 243`.
+// ceil(v * 256 / 243), ggml's `((uint16_t)q * 256 + (243 - 1)) / 243`, for 4 lanes v <= 242 (5 trits):
+// (256v + 242) * 69043 >> 24 is that quotient exactly there (checked for all 243 values; 69043 = ceil(2^24 / 243)).
 // @ts-ignore: decorator
-@inline function packByte(v: i32): u8 {
-  return <u8>(((v & 255) * 256 + 242) / 243);
+@inline function ceilDiv4(v: v128): v128 {
+  return i32x4.shr_u(i32x4.mul(i32x4.add(i32x4.shl(v, 8), i32x4.splat(242)), i32x4.splat(69043)), 24);
 }
 
-// Five (or four) trits from CODE_SCRATCH at `at`, `step` apart, first most significant, in a C uint8_t.
+// The byte ggml stores for 16 trit sums v <= 242.
 // @ts-ignore: decorator
-@inline function trits(at: usize, step: usize, count: i32): i32 {
-  let v = 0;
-  for (let k = 0; k < count; k++) v = (v * 3 + <i32>load<u8>(at + <usize>k * step)) & 255;
+@inline function packBytes(v: v128): v128 {
+  const lo = i16x8.extend_low_i8x16_u(v);
+  const hi = i16x8.extend_high_i8x16_u(v);
+  return i8x16.narrow_i16x8_u(
+    i16x8.narrow_i32x4_u(ceilDiv4(i32x4.extend_low_i16x8_u(lo)), ceilDiv4(i32x4.extend_high_i16x8_u(lo))),
+    i16x8.narrow_i32x4_u(ceilDiv4(i32x4.extend_low_i16x8_u(hi)), ceilDiv4(i32x4.extend_high_i16x8_u(hi))),
+  );
+}
+
+// 16 five-trit sums t0*81 + t1*27 + t2*9 + t3*3 + t4, trit k of lane m at CODE_SCRATCH + at + m + k * step.
+// @ts-ignore: decorator
+@inline function trits5(at: usize, step: usize): v128 {
+  let v = v128.load(CODE_SCRATCH + at);
+  for (let k: usize = 1; k < 5; k++) v = i8x16.add(times3(v), v128.load(CODE_SCRATCH + at + k * step));
   return v;
+}
+
+// Trit sum of elements e0, e0 + step, ... (count of them), as C accumulates it: q = q * 3 + xi in a uint8_t.
+// @ts-ignore: decorator
+@inline function tritsScalar(x: usize, e0: i32, step: i32, count: i32, id: f32): i32 {
+  let v = 0;
+  for (let k = 0; k < count; k++) v = (v * 3 + lroundLowX86(load<f32>(x + (<usize>(e0 + k * step) << 2)) * id) + 1) & 255;
+  return v;
+}
+
+// ggml's `q = ((uint16_t)q * 256 + (243 - 1)) / 243` stored in a uint8_t, for any byte q.
+// @ts-ignore: decorator
+@inline function packByteScalar(v: i32): u8 {
+  return <u8>((v * 256 + 242) / 243);
+}
+
+// One block, any input, element by element as ggml's loop runs (NaN-holding blocks come here).
+function encodeBlockScalar(x: usize, dst: usize): void {
+  const d = absMax(x, QK);
+  const id = inverse(d);
+  for (let m = 0; m < 32; m++) store<u8>(dst + m, packByteScalar(tritsScalar(x, m, 32, 5, id)));
+  for (let m = 0; m < 16; m++) store<u8>(dst + 32 + m, packByteScalar(tritsScalar(x, 160 + m, 16, 5, id)));
+  for (let j = 0; j < 4; j++) store<u8>(dst + 48 + j, packByteScalar((tritsScalar(x, 240 + j, 4, 4, id) * 3) & 255));
+  store<u16>(dst, <u16>f32ToF16(d), 52);
 }
 
 // Encode n f32 values (whole blocks) as ggml does: d = max|x|, trit = round(x * (1/d)) + 1, all in f32;
@@ -93,11 +129,22 @@ export function decode_tq1_0(table: usize, rowBytes: usize, ids: usize, n: i32, 
 export function encode_tq1_0(src: usize, n: usize, dst: usize): void {
   for (let i: usize = 0; i < n; i += <usize>QK) {
     const x = src + (i << 2);
-    const d = absMaxSimd(x, QK);
-    blockCodes(x, QK, inverse(d), 0, -1, 1);
-    for (let m: usize = 0; m < 32; m++) store<u8>(dst + m, packByte(trits(CODE_SCRATCH + m, 32, 5)));
-    for (let m: usize = 0; m < 16; m++) store<u8>(dst + 32 + m, packByte(trits(CODE_SCRATCH + 160 + m, 16, 5)));
-    for (let j: usize = 0; j < 4; j++) store<u8>(dst + 48 + j, packByte(trits(CODE_SCRATCH + 240 + j, 4, 4) * 3));
+    if (hasNaN(x, QK)) {
+      encodeBlockScalar(x, dst);
+      dst += BLOCK_BYTES;
+      continue;
+    }
+    const d = absMaxNoNaN(x, QK);
+    blockCodes(x, QK, inverse(d), 0);
+    v128.store(dst, packBytes(trits5(0, 32)));
+    v128.store(dst, packBytes(trits5(16, 32)), 16);
+    v128.store(dst, packBytes(trits5(160, 16)), 32);
+    // qh[j]: trits of elements 240 + j + 4k, k = 0..3, i.e. byte j of each u32 lane k of the last 16 codes
+    const h = v128.load(CODE_SCRATCH + 240);
+    let v = i8x16.add(times3(h), i8x16.shuffle(h, h, 4, 5, 6, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
+    v = i8x16.add(times3(v), i8x16.shuffle(h, h, 8, 9, 10, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
+    v = i8x16.add(times3(v), i8x16.shuffle(h, h, 12, 13, 14, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
+    store<u32>(dst, i32x4.extract_lane(packBytes(times3(v)), 0), 48);
     store<u16>(dst, <u16>f32ToF16(d), 52);
     dst += BLOCK_BYTES;
   }

@@ -6,7 +6,7 @@
 //   element 0 = low 2 bits of qs[0]; element 1 = low 2 bits of qs[1]
 // see: FORMATS.md (TQ2_0); ggml-quants.c quantize_row_tq2_0_ref / dequantize_row_tq2_0.
 import { f16ToF32, f32ToF16 } from "../half";
-import { absMaxSimd, BLOCK_SCRATCH, blockCodes, CODE_SCRATCH, codeTable, expand16, inverse } from "../codes";
+import { absMax, absMaxNoNaN, BLOCK_SCRATCH, blockCodes, CODE_SCRATCH, codeTable, expand16, hasNaN, inverse, lroundLowX86 } from "../codes";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 66;
@@ -54,13 +54,35 @@ export function decode_tq2_0(table: usize, rowBytes: usize, ids: usize, n: i32, 
   }
 }
 
+// One block, any input, element by element as ggml's loop runs (NaN-holding blocks come here).
+function encodeBlockScalar(x: usize, dst: usize): void {
+  const d = absMax(x, QK);
+  const id = inverse(d);
+  for (let c = 0; c < 2; c++) {
+    for (let m = 0; m < 32; m++) {
+      let byte: i32 = 0;
+      for (let l = 0; l < 4; l++) {
+        const xi = lroundLowX86(load<f32>(x + (<usize>(128 * c + 32 * l + m) << 2)) * id) + 1;
+        byte += (xi & 3) << (2 * l);
+      }
+      store<u8>(dst + 32 * c + m, <u8>byte);
+    }
+  }
+  store<u16>(dst, <u16>f32ToF16(d), 64);
+}
+
 // Encode n f32 values (whole blocks) as ggml does: d = max|x|, code = (lroundf(x * (1/d)) + 1) & 3, in f32.
 // A subnormal block makes 1/d inf and the C conversion INT_MIN: stored as (INT_MIN + 1) & 3 = 1.
 export function encode_tq2_0(src: usize, n: usize, dst: usize): void {
   for (let i: usize = 0; i < n; i += <usize>QK) {
     const x = src + (i << 2);
-    const d = absMaxSimd(x, QK);
-    blockCodes(x, QK, inverse(d), 0, -1, 1);
+    if (hasNaN(x, QK)) {
+      encodeBlockScalar(x, dst);
+      dst += BLOCK_BYTES;
+      continue;
+    }
+    const d = absMaxNoNaN(x, QK);
+    blockCodes(x, QK, inverse(d), 0);
     // byte 32c + m holds the codes of elements 128c + m + 32l in bits 2l
     for (let c: usize = 0; c < 256; c += 128) {
       for (let h: usize = 0; h < 32; h += 16) {

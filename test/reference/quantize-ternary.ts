@@ -1,6 +1,7 @@
 // Plain references for the 2-bit and ternary formats (Q2_0, TQ1_0, TQ2_0), written from ggml's reference
 // quantizers and dequantizers: one element at a time, every f32 operation rounded with Math.fround, C's
-// float-to-int conversion as x86 does it (NaN and out of range give INT_MIN). Layouts: see FORMATS.md.
+// float-to-int conversions as x86-64 does them: Q2_0's (int)roundf gives INT_MIN for NaN and out-of-range
+// values, TQ's lroundf a 64-bit LONG_MIN. Layouts: see FORMATS.md.
 import { f16ToF32Bits, f32FromBits, f32ToF16Bits } from "./half.js";
 
 const fr = Math.fround;
@@ -15,6 +16,12 @@ function roundf(x: number): number {
 /** (int) of a float on x86: INT_MIN for NaN and values outside the int range. */
 function toInt(x: number): number {
   return x >= -(2 ** 31) && x < 2 ** 31 ? Math.trunc(x) : INT_MIN;
+}
+
+/** The low 32 bits of C's lroundf on x86-64 (TQ formats): 64-bit result, LONG_MIN (low bits 0) out of range. */
+function lroundLow(x: number): number {
+  const r = roundf(x);
+  return Math.abs(r) < 2 ** 63 ? Number(BigInt.asIntN(32, BigInt(r))) : 0;
 }
 
 /** ggml's per-block scale d = max|x| (as `MAX(amax, fabsf(v))`) and id = d ? 1/d : 0, in f32. */
@@ -68,7 +75,7 @@ export function quantizeTQ2_0(x: Float32Array): Uint8Array {
   for (let i = 0; i < nb; i++) {
     const { d, id } = scale(x, i * 256, 256);
     for (let e = 0; e < 256; e++) {
-      const xi = toInt(roundf(fr(x[i * 256 + e] * id))) + 1;
+      const xi = lroundLow(fr(x[i * 256 + e] * id)) + 1;
       const c = e >> 7;
       const l = (e >> 5) & 3;
       const m = e & 31;
@@ -109,7 +116,7 @@ export function quantizeTQ1_0(x: Float32Array): Uint8Array {
     const acc = new Array<number>(52).fill(0);
     for (let k = 0; k < 256; k++) {
       const { byte } = tq1Place(k);
-      const xi = toInt(roundf(fr(x[i * 256 + k] * id))) + 1;
+      const xi = lroundLow(fr(x[i * 256 + k] * id)) + 1;
       acc[byte] = (acc[byte] * 3 + xi) & 255; // elements of one byte arrive in digit order
     }
     for (let b = 0; b < 52; b++) {
