@@ -4,7 +4,7 @@
 // Keys: R rows in the slice, B hidden vectors (batch), D dim, S stride of out (values per hidden vector).
 import { decode_f16 } from "./formats/f16";
 import { decode_bf16 } from "./formats/bf16";
-import { decode_q8_0 } from "./formats/q8_0";
+import { decode_q8_0, dot_q8_0 } from "./formats/q8_0";
 import { decode_q4_0 } from "./formats/q4_0";
 import { decode_q4_1 } from "./formats/q4_1";
 import { decode_q1_0 } from "./formats/q1_0";
@@ -367,6 +367,17 @@ export function project_rows(
 ): void {
   if (format == F32) {
     dotRows(rows, rowBytes, nrows, x, nx, dim, out, stride);
+    return;
+  }
+  // Q8_0 and a small batch: dot straight from the blocks (decoding pays off once it serves many vectors)
+  if (format == 8 && nx < 4 && (dim & 31) == 0) {
+    const xStride = <usize>dim << 2;
+    for (let r = 0; r < nrows; r++) {
+      const w = rows + <usize>r * rowBytes;
+      for (let b = 0; b < nx; b++) {
+        store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), dot_q8_0(w, x + <usize>b * xStride, dim >> 5));
+      }
+    }
     return;
   }
   for (let r = 0; r < nrows; r += tile) {

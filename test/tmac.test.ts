@@ -207,3 +207,24 @@ describe("FastHead", () => {
     }
   });
 });
+
+describe("fast head of an EmbeddingTable", () => {
+  it.each(FORMATS)("%s: built once, kept with the table, freed by its dispose", (format) => {
+    const vocab = 20;
+    const dim = 2 * FAST_SPECS[format].blockElems;
+    const data = randomTable(format, vocab, dim, 5);
+    const before = rt.memory.bytesInUse;
+    const table = rt.table({ vocab, dim, format: format as "q1_0", data });
+    const hidden = randomValues(2 * dim, 6, 2);
+    const a = fast(table, hidden, 2);
+    const held = rt.memory.bytesInUse;
+    expect(fastHead(table)).toBe(fastHead(table));
+    const b = fast(table, hidden, 2);
+    expect(rt.memory.bytesInUse).toBe(held);
+    expectSameBits(b, a, "second call");
+    checkAgainstReferences(format, data, vocab, dim, hidden, 2, a, "EmbeddingTable");
+    table.dispose();
+    expect(rt.memory.bytesInUse).toBe(before);
+    expect(() => fast(table, hidden, 2)).toThrow(/disposed/);
+  });
+});

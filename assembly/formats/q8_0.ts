@@ -94,3 +94,28 @@ function macroMaxAbs(src: usize): f32 {
   const cd = i8x16.shuffle(c, d, 0, 4, 8, 12, 16, 20, 24, 28, 0, 0, 0, 0, 0, 0, 0, 0);
   return i64x2.shuffle(ab, cd, 0, 2);
 }
+
+// Exact dot of one Q8_0 row with one f32 vector of `blocks * 32` values, straight from the packed bytes:
+// per block, sum qs[j] * x[j] in f32 lanes, then scale by d (the same value as summing (qs[j] * d) * x[j],
+// one rounding apart). Used by the projection for small batches, where decoding into a scratch costs more.
+// @ts-ignore: decorator
+@inline function mulCodes16(q: v128, x: usize): v128 {
+  const lo = i16x8.extend_low_i8x16_s(q);
+  const hi = i16x8.extend_high_i8x16_s(q);
+  const a = f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(lo)), v128.load(x));
+  const b = f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(lo)), v128.load(x, 16));
+  const c = f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(hi)), v128.load(x, 32));
+  const d = f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hi)), v128.load(x, 48));
+  return f32x4.add(f32x4.add(a, b), f32x4.add(c, d));
+}
+
+export function dot_q8_0(row: usize, x: usize, blocks: i32): f32 {
+  let acc = f32x4.splat(0);
+  for (let b = 0; b < blocks; b++) {
+    const sum = f32x4.add(mulCodes16(v128.load(row, 2), x), mulCodes16(v128.load(row, 18), x + 64));
+    acc = f32x4.add(acc, f32x4.mul(sum, f32x4.splat(f16ToF32(load<u16>(row)))));
+    row += 34;
+    x += 128;
+  }
+  return (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+}
