@@ -148,7 +148,7 @@ export async function run() {
   return [
     `### Decode: ${N} random rows of a ${VOCAB} x ${DIM} table, every format`,
     "",
-    "bitembed `lookup` (SIMD kernels; into a JS Float32Array, and into an `F32Buffer` in wasm memory, which skips the copy out) against a naive JS decoder of the same packed bytes (one element at a time, " +
+    "bitembed `lookup` (SIMD kernels; into a JS Float32Array, and into an `F32Buffer` in wasm memory, which skips the copy out) against a naive JS decoder of the same packed bytes (block by block, the scale read once per block, then one element at a time, checked against bitembed; " +
       "as written from FORMATS.md). GB/s of f32 output; medians of 15 (bitembed) and 5 (JS) runs. " +
       `Quantize: \`tableFromF32\` of ${QUANT_ROWS} x ${DIM} f32 values, MB/s of f32 input, median of 5.`,
     "",
