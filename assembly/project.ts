@@ -2,7 +2,7 @@
 // accumulation. f32 tables are read in place; other formats decode a tile of rows into an L1-sized scratch
 // with their own decode kernel, so each row is read and decoded once per batch, then dotted with every x.
 // Keys: R rows in the slice, B hidden vectors (batch), D dim, S stride of out (values per hidden vector).
-import { decode_f16 } from "./formats/f16";
+import { decode_f16, dot_f16 } from "./formats/f16";
 import { decode_bf16 } from "./formats/bf16";
 import { decode_q8_0, dot_q8_0 } from "./formats/q8_0";
 import { decode_q4_0 } from "./formats/q4_0";
@@ -369,7 +369,16 @@ export function project_rows(
     dotRows(rows, rowBytes, nrows, x, nx, dim, out, stride);
     return;
   }
-  // Q8_0 and a small batch: dot straight from the blocks (decoding pays off once it serves many vectors)
+  // f16 or Q8_0 and a small batch: dot straight from the packed rows (decoding into a scratch pays off
+  // once the decoded rows serve many vectors)
+  if (format == F16 && nx < 4) {
+    const xStride = <usize>dim << 2;
+    for (let r = 0; r < nrows; r++) {
+      const w = rows + <usize>r * rowBytes;
+      for (let b = 0; b < nx; b++) store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), dot_f16(w, x + <usize>b * xStride, dim));
+    }
+    return;
+  }
   if (format == 8 && nx < 4 && (dim & 31) == 0) {
     const xStride = <usize>dim << 2;
     for (let r = 0; r < nrows; r++) {

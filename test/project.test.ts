@@ -77,6 +77,20 @@ describe.each(FORMAT_NAMES)("%s exact projection", (format: Format) => {
   });
 });
 
+describe.each(["f32", "f16", "bf16"] as const)("%s special values", (format) => {
+  it("inf, NaN, subnormals and values beyond f16 give the reference's inf, NaN and sums (batches 1 and 5)", () => {
+    const [vocab, dim] = [9, 21];
+    const values = randomValues(vocab * dim, 77, 4);
+    const specials: [number, number][] = [[0, Infinity], [dim + 3, -Infinity], [2 * dim + 5, NaN], [3 * dim, 1e-40], [4 * dim + 20, 1e5], [5 * dim + 1, Infinity], [5 * dim + 2, -Infinity]];
+    for (const [at, v] of specials) values[at] = v;
+    using table = rt.tableFromF32(values, { vocab, dim, format });
+    for (const n of [1, 5]) {
+      const hidden = randomValues(n * dim, n, 2);
+      expectProjection(table.project(hidden), dequantized(table), vocab, dim, hidden, `${format} specials n ${n}`);
+    }
+  });
+});
+
 describe("options", () => {
   const [vocab, dim, n] = [300, 64, 3];
   const values = randomValues(vocab * dim, 5);
