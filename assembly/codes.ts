@@ -1,28 +1,23 @@
-// Shared pieces of the 2-bit and ternary formats (q2_0, tq1_0, tq2_0): turning small codes into f32 through
-// a 4-entry table with one swizzle, and computing a block's codes the way ggml's reference quantizers do
+// Shared pieces of the 2-bit and ternary formats (q2_0, tq1_0, tq2_0): turning 16 small codes into f32
+// (widen, convert, scale), and computing a block's codes the way ggml's reference quantizers do
 // (f32 arithmetic, C roundf, x86 float-to-int).
-// Keys: a "code offset" is 4 * code, the byte offset of that code's f32 in a 16-byte table.
+// Keys: a code q is a byte 0..3 standing for (q - 1) * d.
 
 // One partially used block is decoded here, then only its first `dim % block` values are copied out.
 // 256 f32 = the largest block (QK_K).
 export const BLOCK_SCRATCH: usize = memory.data(1024, 16);
 
-// 16 code offsets (bytes, 4 * code, in element order) -> 16 f32 at dst, lut[code] each.
-// Each output vector takes 4 offsets, repeats each over 4 lanes and adds 0..3 to pick the f32's bytes.
+// 16 codes (bytes 0..3, in element order) -> 16 f32 at dst: (float)(q - 1) * d, as ggml's dequantizers
+// compute it (widen to i32, convert, one f32 multiply: bit-identical, 0 * inf included). d is splatted.
 // @ts-ignore: decorator
-@inline export function expand16(off: v128, lut: v128, dst: usize): void {
-  const lane = i8x16(0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3);
-  v128.store(dst, i8x16.swizzle(lut, v128.or(i8x16.shuffle(off, off, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3), lane)));
-  v128.store(dst, i8x16.swizzle(lut, v128.or(i8x16.shuffle(off, off, 4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7), lane)), 16);
-  v128.store(dst, i8x16.swizzle(lut, v128.or(i8x16.shuffle(off, off, 8, 8, 8, 8, 9, 9, 9, 9, 10, 10, 10, 10, 11, 11, 11, 11), lane)), 32);
-  v128.store(dst, i8x16.swizzle(lut, v128.or(i8x16.shuffle(off, off, 12, 12, 12, 12, 13, 13, 13, 13, 14, 14, 14, 14, 15, 15, 15, 15), lane)), 48);
-}
-
-// The table [(0 - 1) * d, (1 - 1) * d, (2 - 1) * d, (3 - 1) * d]: ggml's `(float)(q - 1) * d` for every code,
-// so a swizzle from it is bit-identical to the multiplication (0 * inf included).
-// @ts-ignore: decorator
-@inline export function codeTable(d: f32): v128 {
-  return f32x4.mul(f32x4(-1, 0, 1, 2), f32x4.splat(d));
+@inline export function expand16(codes: v128, d: v128, dst: usize): void {
+  const s = i8x16.sub(codes, i8x16.splat(1));
+  const lo = i16x8.extend_low_i8x16_s(s);
+  const hi = i16x8.extend_high_i8x16_s(s);
+  v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(lo)), d));
+  v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(lo)), d), 16);
+  v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(hi)), d), 32);
+  v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hi)), d), 48);
 }
 
 // ggml's MAX(amax, fabsf(v)) over n values at src: `a > b ? a : b`, NaN handling included.

@@ -6,30 +6,30 @@
 //   code q: 0 -> -d, 1 -> 0, 2 -> +d, 3 -> +2d (ggml never writes 3 for finite inputs)
 // see: FORMATS.md (Q2_0); ggml-quants.c quantize_row_q2_0_ref / dequantize_row_q2_0.
 import { f16ToF32, f32ToF16 } from "../half";
-import { absMax, absMaxNoNaN, BLOCK_SCRATCH, blockCodes, CODE_SCRATCH, codeTable, expand16, hasNaN, inverse, roundAway, toIntX86 } from "../codes";
+import { absMax, absMaxNoNaN, BLOCK_SCRATCH, blockCodes, CODE_SCRATCH, expand16, hasNaN, inverse, roundAway, toIntX86 } from "../codes";
 
 const QK: i32 = 64;
 const BLOCK_BYTES: usize = 18;
 
 // @ts-ignore: decorator
 @inline function decodeBlock(src: usize, dst: usize): void {
-  const lut = codeTable(f16ToF32(load<u16>(src)));
+  const d = f32x4.splat(f16ToF32(load<u16>(src)));
   const qs = v128.load(src, 2);
-  const twelve = i8x16.splat(12);
-  // offsets 4 * q of field l of every byte: field l of byte b is element 4b + l
-  const f0 = v128.and(i8x16.shl(qs, 2), twelve);
-  const f1 = v128.and(qs, twelve);
-  const f2 = v128.and(i8x16.shr_u(qs, 2), twelve);
-  const f3 = v128.and(i8x16.shr_u(qs, 4), twelve);
+  const three = i8x16.splat(3);
+  // field l of byte b is element 4b + l
+  const f0 = v128.and(qs, three);
+  const f1 = v128.and(i8x16.shr_u(qs, 2), three);
+  const f2 = v128.and(i8x16.shr_u(qs, 4), three);
+  const f3 = i8x16.shr_u(qs, 6);
   // interleave the four fields back into element order, 16 elements (4 bytes) per vector
   const lo01 = i8x16.shuffle(f0, f1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
   const lo23 = i8x16.shuffle(f2, f3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
   const hi01 = i8x16.shuffle(f0, f1, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
   const hi23 = i8x16.shuffle(f2, f3, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-  expand16(i8x16.shuffle(lo01, lo23, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23), lut, dst);
-  expand16(i8x16.shuffle(lo01, lo23, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31), lut, dst + 64);
-  expand16(i8x16.shuffle(hi01, hi23, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23), lut, dst + 128);
-  expand16(i8x16.shuffle(hi01, hi23, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31), lut, dst + 192);
+  expand16(i8x16.shuffle(lo01, lo23, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23), d, dst);
+  expand16(i8x16.shuffle(lo01, lo23, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31), d, dst + 64);
+  expand16(i8x16.shuffle(hi01, hi23, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23), d, dst + 128);
+  expand16(i8x16.shuffle(hi01, hi23, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31), d, dst + 192);
 }
 
 export function decode_q2_0(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {

@@ -8,16 +8,15 @@
 //   qh[j], j < 4: digits n = 0..3 are elements 240 + n*4 + j (digit 4 is a zero pad).
 // see: FORMATS.md (TQ1_0); ggml-quants.c quantize_row_tq1_0_ref / dequantize_row_tq1_0.
 import { f16ToF32, f32ToF16 } from "../half";
-import { absMax, absMaxNoNaN, BLOCK_SCRATCH, blockCodes, CODE_SCRATCH, codeTable, expand16, hasNaN, inverse, lroundLowX86 } from "../codes";
+import { absMax, absMaxNoNaN, BLOCK_SCRATCH, blockCodes, CODE_SCRATCH, expand16, hasNaN, inverse, lroundLowX86 } from "../codes";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 54;
 
-// Offsets 4 * t of the leading digit of 16 bytes p: (p * 3) >> 8 is 1 from p = 86 on and 2 from p = 171 on.
+// The leading digits of 16 bytes p: (p * 3) >> 8 is 1 from p = 86 on and 2 from p = 171 on.
 // @ts-ignore: decorator
-@inline function digitOffsets(p: v128): v128 {
-  const t = i8x16.sub(i8x16.sub(i8x16.splat(0), i8x16.gt_u(p, i8x16.splat(85))), i8x16.gt_u(p, i8x16.splat(<i8>170)));
-  return i8x16.shl(t, 2);
+@inline function digits(p: v128): v128 {
+  return i8x16.sub(i8x16.sub(i8x16.splat(0), i8x16.gt_u(p, i8x16.splat(85))), i8x16.gt_u(p, i8x16.splat(<i8>170)));
 }
 
 // p * 3 mod 256 in every byte: brings the next digit to the front.
@@ -28,16 +27,16 @@ const BLOCK_BYTES: usize = 54;
 
 // @ts-ignore: decorator
 @inline function decodeBlock(src: usize, dst: usize): void {
-  const lut = codeTable(f16ToF32(load<u16>(src, 52)));
+  const d = f32x4.splat(f16ToF32(load<u16>(src, 52)));
   // qs[0..31]: digit n of 32 bytes is elements n*32 .. n*32+31
   let a = v128.load(src);
   let b = v128.load(src, 16);
   let c = v128.load(src, 32);
   for (let n = 0; n < 5; n++) {
-    expand16(digitOffsets(a), lut, dst + <usize>(n * 128));
-    expand16(digitOffsets(b), lut, dst + <usize>(n * 128 + 64));
+    expand16(digits(a), d, dst + <usize>(n * 128));
+    expand16(digits(b), d, dst + <usize>(n * 128 + 64));
     // qs[32..47]: digit n of 16 bytes is elements 160 + n*16 ..
-    expand16(digitOffsets(c), lut, dst + <usize>(640 + n * 64));
+    expand16(digits(c), d, dst + <usize>(640 + n * 64));
     a = times3(a);
     b = times3(b);
     c = times3(c);
@@ -50,7 +49,7 @@ const BLOCK_BYTES: usize = 54;
   const p01 = i8x16.shuffle(p0, p1, 0, 1, 2, 3, 20, 21, 22, 23, 0, 1, 2, 3, 20, 21, 22, 23);
   const p23 = i8x16.shuffle(p2, p3, 0, 1, 2, 3, 20, 21, 22, 23, 0, 1, 2, 3, 20, 21, 22, 23);
   const h = i8x16.shuffle(p01, p23, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
-  expand16(digitOffsets(h), lut, dst + 960);
+  expand16(digits(h), d, dst + 960);
 }
 
 export function decode_tq1_0(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {

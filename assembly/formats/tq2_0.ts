@@ -6,32 +6,32 @@
 //   element 0 = low 2 bits of qs[0]; element 1 = low 2 bits of qs[1]
 // see: FORMATS.md (TQ2_0); ggml-quants.c quantize_row_tq2_0_ref / dequantize_row_tq2_0.
 import { f16ToF32, f32ToF16 } from "../half";
-import { absMax, absMaxNoNaN, BLOCK_SCRATCH, blockCodes, CODE_SCRATCH, codeTable, expand16, hasNaN, inverse, lroundLowX86 } from "../codes";
+import { absMax, absMaxNoNaN, BLOCK_SCRATCH, blockCodes, CODE_SCRATCH, expand16, hasNaN, inverse, lroundLowX86 } from "../codes";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 66;
 
 // 32 bytes of qs -> the 128 elements they hold: field l of 32 consecutive bytes is 32 consecutive elements.
 // @ts-ignore: decorator
-@inline function decodeChunk(src: usize, lut: v128, dst: usize): void {
-  const twelve = i8x16.splat(12);
+@inline function decodeChunk(src: usize, d: v128, dst: usize): void {
+  const three = i8x16.splat(3);
   const a = v128.load(src);
   const b = v128.load(src, 16);
-  expand16(v128.and(i8x16.shl(a, 2), twelve), lut, dst);
-  expand16(v128.and(i8x16.shl(b, 2), twelve), lut, dst + 64);
-  expand16(v128.and(a, twelve), lut, dst + 128);
-  expand16(v128.and(b, twelve), lut, dst + 192);
-  expand16(v128.and(i8x16.shr_u(a, 2), twelve), lut, dst + 256);
-  expand16(v128.and(i8x16.shr_u(b, 2), twelve), lut, dst + 320);
-  expand16(v128.and(i8x16.shr_u(a, 4), twelve), lut, dst + 384);
-  expand16(v128.and(i8x16.shr_u(b, 4), twelve), lut, dst + 448);
+  expand16(v128.and(a, three), d, dst);
+  expand16(v128.and(b, three), d, dst + 64);
+  expand16(v128.and(i8x16.shr_u(a, 2), three), d, dst + 128);
+  expand16(v128.and(i8x16.shr_u(b, 2), three), d, dst + 192);
+  expand16(v128.and(i8x16.shr_u(a, 4), three), d, dst + 256);
+  expand16(v128.and(i8x16.shr_u(b, 4), three), d, dst + 320);
+  expand16(i8x16.shr_u(a, 6), d, dst + 384);
+  expand16(i8x16.shr_u(b, 6), d, dst + 448);
 }
 
 // @ts-ignore: decorator
 @inline function decodeBlock(src: usize, dst: usize): void {
-  const lut = codeTable(f16ToF32(load<u16>(src, 64)));
-  decodeChunk(src, lut, dst);
-  decodeChunk(src + 32, lut, dst + 512);
+  const d = f32x4.splat(f16ToF32(load<u16>(src, 64)));
+  decodeChunk(src, d, dst);
+  decodeChunk(src + 32, d, dst + 512);
 }
 
 export function decode_tq2_0(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
