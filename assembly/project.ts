@@ -3,7 +3,7 @@
 // with their own decode kernel, so each row is read and decoded once per batch, then dotted with every x.
 // Keys: R rows in the slice, B hidden vectors (batch), D dim, S stride of out (values per hidden vector).
 import { decode_f16, dot_f16 } from "./formats/f16";
-import { decode_bf16 } from "./formats/bf16";
+import { decode_bf16, dot_bf16 } from "./formats/bf16";
 import { decode_q8_0, dot_q8_0 } from "./formats/q8_0";
 import { decode_q4_0 } from "./formats/q4_0";
 import { decode_q4_1 } from "./formats/q4_1";
@@ -376,6 +376,14 @@ export function project_rows(
     for (let r = 0; r < nrows; r++) {
       const w = rows + <usize>r * rowBytes;
       for (let b = 0; b < nx; b++) store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), dot_f16(w, x + <usize>b * xStride, dim));
+    }
+    return;
+  }
+  if (format == BF16 && nx < 4) {
+    const xStride = <usize>dim << 2;
+    for (let r = 0; r < nrows; r++) {
+      const w = rows + <usize>r * rowBytes;
+      for (let b = 0; b < nx; b++) store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), dot_bf16(w, x + <usize>b * xStride, dim));
     }
     return;
   }

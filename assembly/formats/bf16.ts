@@ -30,3 +30,31 @@ export function encode_bf16(src: usize, n: usize, dst: usize): void {
     store<u16>(dst + (i << 1), <u16>f32ToBf16(load<f32>(src + (i << 2))));
   }
 }
+
+// Exact dot of one bf16 row with one f32 vector of D values, widening in registers (no decoded copy).
+// Used by the projection for small batches.
+export function dot_bf16(row: usize, x: usize, dim: i32): f32 {
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let a2 = f32x4.splat(0);
+  let a3 = f32x4.splat(0);
+  let j = 0;
+  for (; j + 16 <= dim; j += 16) {
+    const h = v128.load(row);
+    const g = v128.load(row, 16);
+    a0 = f32x4.add(a0, f32x4.mul(i32x4.shl(i32x4.extend_low_i16x8_u(h), 16), v128.load(x)));
+    a1 = f32x4.add(a1, f32x4.mul(i32x4.shl(i32x4.extend_high_i16x8_u(h), 16), v128.load(x, 16)));
+    a2 = f32x4.add(a2, f32x4.mul(i32x4.shl(i32x4.extend_low_i16x8_u(g), 16), v128.load(x, 32)));
+    a3 = f32x4.add(a3, f32x4.mul(i32x4.shl(i32x4.extend_high_i16x8_u(g), 16), v128.load(x, 48)));
+    row += 32;
+    x += 64;
+  }
+  const s = f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3));
+  let sum = (f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1)) + (f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3));
+  for (; j < dim; j++) {
+    sum += bf16ToF32(load<u16>(row)) * load<f32>(x);
+    row += 2;
+    x += 4;
+  }
+  return sum;
+}
