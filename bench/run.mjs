@@ -1,16 +1,24 @@
 // npm run bench: every bench/<topic>.mjs in its own process (big tables, clean heaps), one after another,
-// collected into BENCHMARKS.md with the machine line. `node bench/run.mjs lookup rope` runs a subset.
+// collected into BENCHMARKS.md with the machine line. `node bench/run.mjs lookup rope` re-runs a subset and
+// keeps the other topics' sections as they were (each section says when and where it ran).
 import { execFileSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { machineLine } from "./harness.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
+const outPath = join(here, "..", "BENCHMARKS.md");
 const ALL = ["lookup", "decode", "quantize", "rope", "project", "tmac", "io"];
 const topics = process.argv.length > 2 ? process.argv.slice(2) : ALL;
 
-const sections = [];
+// sections already in BENCHMARKS.md, by topic
+const previous = new Map();
+if (existsSync(outPath)) {
+  const parts = readFileSync(outPath, "utf8").split(/<!-- bench:(\w+) -->\n/);
+  for (let i = 1; i + 1 < parts.length; i += 2) previous.set(parts[i], parts[i + 1].trim());
+}
+
 for (const topic of topics) {
   const file = join(here, `${topic}.mjs`);
   if (!existsSync(file)) continue;
@@ -22,7 +30,8 @@ for (const topic of topics) {
     maxBuffer: 1 << 26,
   });
   // each bench prints its machine line first, then markdown
-  sections.push(output.split("\n").slice(1).join("\n").trim());
+  const [machine, ...rest] = output.split("\n");
+  previous.set(topic, `${rest.join("\n").trim()}\n\n_Run: ${machine}._`);
   console.error(`bench: ${topic} done in ${((performance.now() - t) / 1000).toFixed(0)} s`);
 }
 
@@ -31,9 +40,9 @@ const doc = [
   "",
   `Machine: ${machineLine()}. Single thread everywhere (bitembed is single-threaded; peers are set to one thread).`,
   "The machine is shared and noisy: every number is a median of repeated runs, and comparisons are made in the same run.",
-  "Regenerate with `npm run bench` (all) or `node bench/run.mjs lookup` (a subset, written to BENCHMARKS.md too).",
+  "Regenerate with `npm run bench` (all) or `node bench/run.mjs lookup decode` (a subset; other sections are kept).",
   "",
-  ...sections.flatMap((s) => [s, ""]),
+  ...ALL.filter((t) => previous.has(t)).flatMap((t) => [`<!-- bench:${t} -->`, previous.get(t), ""]),
 ].join("\n");
-writeFileSync(join(here, "..", "BENCHMARKS.md"), doc);
+writeFileSync(outPath, doc);
 console.log(doc);
