@@ -1,6 +1,8 @@
 // Projection of hidden vectors onto table rows: out[b * S + r] = dot(row r, x b), f32 activations and f32
-// accumulation. f32 tables are read in place; other formats decode a tile of rows into an L1-sized scratch
-// with their own decode kernel, so each row is read and decoded once per batch, then dotted with every x.
+// accumulation ("exact" mode). Variants: f32 tables are read in place (rows in fours or pairs share loads);
+// f16, bf16 and q8_0 with fewer than 4 vectors use their format's dot_<fmt> straight on the packed row;
+// everything else decodes a tile of rows into a cache-sized scratch with the format's own decode kernel,
+// so each row is read and decoded once per batch, then dotted with every x.
 // Keys: R rows in the slice, B hidden vectors (batch), D dim, S stride of out (values per hidden vector).
 import { decode_f16, dot_f16 } from "./formats/f16";
 import { decode_bf16, dot_bf16 } from "./formats/bf16";
