@@ -16,6 +16,7 @@
 // per 16 rows x 8 weights: 3 to split nibbles, 2 swizzles plus V8's range fix-up of each (a paddusb and a
 // constant load; i8x16.relaxed_swizzle would drop them, not on by default in Node 20), and 6 to keep the sums
 // exact in 16-bit lanes.
+import { FORMATS, type Format } from "./formats.js";
 import { errors } from "./errors.js";
 import type { Runtime } from "./runtime.js";
 
@@ -31,12 +32,17 @@ interface FastFormat {
 
 // see: FORMATS.md (block layouts); codes: q1_0 bit -> 2b - 1; q2_0/tq2_0/tq1_0 code c -> c - 1 with
 // c = b0 + 2 b1; q4_0 nibble q -> q - 8 with q = b0 + 2 b1 + 4 b2 + 8 b3.
+// Sizes and ids come from THE format table; only the bit-plane split is stated here.
+const planesOf = (name: Format, planes: number, mult: number, k: number): FastFormat => {
+  const { id, blockElems, blockBytes } = FORMATS[name];
+  return { id, blockElems, blockBytes, planes, mult, k };
+};
 export const FAST_FORMATS: Readonly<Record<string, FastFormat>> = Object.freeze({
-  q1_0: { id: 41, blockElems: 128, blockBytes: 18, planes: 1, mult: 1, k: 0 },
-  q2_0: { id: 42, blockElems: 64, blockBytes: 18, planes: 2, mult: 0.5, k: 0.5 },
-  q4_0: { id: 2, blockElems: 32, blockBytes: 18, planes: 4, mult: 0.5, k: -0.5 },
-  tq1_0: { id: 34, blockElems: 256, blockBytes: 54, planes: 2, mult: 0.5, k: 0.5 },
-  tq2_0: { id: 35, blockElems: 256, blockBytes: 66, planes: 2, mult: 0.5, k: 0.5 },
+  q1_0: planesOf("q1_0", 1, 1, 0),
+  q2_0: planesOf("q2_0", 2, 0.5, 0.5),
+  q4_0: planesOf("q4_0", 4, 0.5, -0.5),
+  tq1_0: planesOf("tq1_0", 2, 0.5, 0.5),
+  tq2_0: planesOf("tq2_0", 2, 0.5, 0.5),
 });
 
 /** Vectors looked up per pass over the tiles (each pass reads the tiled table once). */
