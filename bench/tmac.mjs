@@ -108,7 +108,7 @@ export async function run() {
     ]);
   }
   return [
-    "## Projection mode \"fast\" (T-MAC lookup tables)",
+    "### Projection mode \"fast\" (T-MAC lookup tables)",
     "",
     "Medians in ms, single thread. Target (issue 4): q1_0 128256 x 4096 one vector <= 5.5 ms (native llama.cpp Q1_0: 11.5 ms here), batch of 8 <= 6x one vector.",
     "",
