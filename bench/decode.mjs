@@ -6,6 +6,7 @@
 // runs only those formats.
 import { fileURLToPath } from "node:url";
 import { FORMATS, FORMAT_NAMES, init } from "../build/node.js";
+import { bf16ToF32Naive, f16ToF32Naive } from "./naive-half.mjs";
 import { fmt, machineLine, median, rng, table } from "./harness.mjs";
 
 const VOCAB = Number(process.env.BENCH_VOCAB ?? 32000);
@@ -14,16 +15,7 @@ const N = 512;
 const ONLY = process.env.BENCH_FORMATS?.split(",");
 const QUANT_ROWS = Math.min(VOCAB, 2048); // rows quantized per timed run
 
-function f16(h) {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 31;
-  const m = h & 1023;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
-const bf16Buf = new Float32Array(1);
-const bf16U32 = new Uint32Array(bf16Buf.buffer);
+const f16 = f16ToF32Naive;
 
 // Naive decoders: (bytes, view, rowStart, dim, out, at) writes one row, the way a JS user would write it
 // from FORMATS.md: block by block, the scale read once per block, then one element at a time.
@@ -39,8 +31,7 @@ const NAIVE = {
   },
   bf16(b, v, row, dim, out, at) {
     for (let j = 0; j < dim; j++) {
-      bf16U32[0] = v.getUint16(row + 2 * j, true) << 16;
-      out[at + j] = bf16Buf[0];
+      out[at + j] = bf16ToF32Naive(v.getUint16(row + 2 * j, true));
     }
   },
   q8_0(b, v, row, dim, out, at) {
