@@ -48,6 +48,9 @@ export const FAST_FORMATS: Readonly<Record<string, FastFormat>> = Object.freeze(
 /** Vectors looked up per pass over the tiles (each pass reads the tiled table once). */
 export const FAST_BATCH = 8;
 
+/** Receives a batch's logits in linear memory: vector v0 + v's logit of row r is at ptr + 4 * (v * stride + r). */
+export type FastLogitsSink = (batch: { ptr: number; stride: number; v0: number; m: number }) => void;
+
 /** A packed table in a runtime's memory (an EmbeddingTable, or anything laid out the same way). */
 export interface PackedTable {
   readonly runtime: Runtime;
@@ -129,8 +132,11 @@ export class FastHead {
     return this.ptrValue;
   }
 
-  /** Logits of `n` hidden vectors ([n x dim]) into `out` ([n x vocab]). Inputs are trusted (see projectFast). */
-  project(hidden: Float32Array, n: number, out: Float32Array): void {
+  /**
+   * Logits of `n` hidden vectors ([n x dim]) into `out` ([n x vocab]), or, when `out` is a function, handed to
+   * it batch by batch while still in linear memory (top-k consumes them there). Inputs are trusted.
+   */
+  project(hidden: Float32Array, n: number, out: Float32Array | FastLogitsSink): void {
     const tiled = this.ptr;
     const { f, blocks, tiles, dim, vocab } = this;
     const mem = this.rt.memory;
@@ -158,6 +164,10 @@ export class FastHead {
         k.tmac_lut(xPtr, m, dp, f.blockElems, f.mult, f.k, lut, scale, sums);
         if (m === 1) k.tmac_project1(tiled, tiles, blocks, f.planes, pairs, lut, scale, sums, f.k !== 0 ? 1 : 0, o);
         else k.tmac_projectn(tiled, tiles, blocks, f.planes, pairs, lut, lutStride, scale, sums, f.k !== 0 ? 1 : 0, m, stride, split, o);
+        if (typeof out === "function") {
+          out({ ptr: o, stride, v0, m });
+          continue;
+        }
         const res = mem.f32();
         for (let v = 0; v < m; v++) {
           const at = (o >>> 2) + v * stride;

@@ -6,7 +6,7 @@
 import { errors } from "./errors.js";
 import { ggmlActivations } from "./ggml-activations.js";
 import { scaleLogits, softcap as softcapLogits } from "./logits.js";
-import { projectFast, supportsFast } from "./project-fast.js";
+import { fastHead, projectFast, supportsFast } from "./project-fast.js";
 import type { EmbeddingTable } from "./table.js";
 
 export type ProjectMode = "exact" | "fast" | "ggml";
@@ -267,29 +267,9 @@ export function argmax(table: EmbeddingTable, hidden: Float32Array, options: Top
   return topk(table, hidden, 1, options).ids;
 }
 
-// Fast mode: the lookup-table kernels hand back a batch's logits (at most FAST_TOPK_BATCH x V in JS at a
-// time); they go into wasm a slice at a time for the heaps.
-const FAST_TOPK_BATCH = 8;
+// Fast mode: the lookup-table kernels leave each batch's logits in linear memory, where the heaps read them.
 function pushFast(table: EmbeddingTable, hidden: Float32Array, n: number, heaps: Heaps): void {
-  const { vocab, dim } = table;
-  const mem = table.runtime.memory;
-  const nbMax = Math.min(n, FAST_TOPK_BATCH);
-  const stride = Math.min(vocab, Math.max(1, Math.floor(SLICE_BYTES / (4 * nbMax))));
-  const logits = new Float32Array(nbMax * vocab);
-  const slice = mem.alloc(nbMax * stride * 4);
-  try {
-    for (let b0 = 0; b0 < n; b0 += nbMax) {
-      const nb = Math.min(nbMax, n - b0);
-      const part = logits.subarray(0, nb * vocab);
-      projectFast(table, hidden.subarray(b0 * dim, (b0 + nb) * dim), nb, part);
-      for (let r0 = 0; r0 < vocab; r0 += stride) {
-        const rows = Math.min(stride, vocab - r0);
-        const f32 = mem.f32();
-        for (let b = 0; b < nb; b++) f32.set(part.subarray(b * vocab + r0, b * vocab + r0 + rows), (slice >>> 2) + b * stride);
-        heaps.push({ ptr: slice, stride, b0, nb, r0, rows });
-      }
-    }
-  } finally {
-    mem.dealloc(slice);
-  }
+  fastHead(table).project(hidden, n, ({ ptr, stride, v0, m }) =>
+    heaps.push({ ptr, stride, b0: v0, nb: m, r0: 0, rows: table.vocab }),
+  );
 }
