@@ -20,7 +20,7 @@ export {
   type CountingSource,
 } from "./io/source.js";
 export { roundF16, roundBf16, ggmlActivations } from "./ggml-activations.js";
-export { PROJECT_MODES, type ProjectMode, type ProjectOptions, type TopKOptions, type TopK } from "./project.js";
+export { PROJECT_MODES, fastTopk, type ProjectMode, type ProjectOptions, type TopKOptions, type TopK } from "./project.js";
 export { METRICS, type Metric, type NearestOptions } from "./nearest.js";
 export { softmax, logSoftmax, scaleLogits, softcap, type SoftmaxOptions } from "./logits.js";
 export { Rope } from "./rope.js";

@@ -6,7 +6,8 @@
 //
 // Memory: the tiled copy takes as much as the packed table (f32 d: 64 bytes per 16 rows and block, so
 // +11% for q1_0). A table kept only for projection can skip the row layout: FastHead.fromBytes tiles the
-// bytes through a temporary copy and keeps only the tiled one.
+// JS bytes a chunk at a time through a small scratch, so wasm memory holds the tiled copy alone; fastTopk
+// (project.ts) ranks its rows.
 //
 // Accuracy (derivation in test/reference/tmac.ts): with s_b = max_g sum_k |x_4g+k| / 127 over block b,
 //   |fast - exact| <= sum_b |d_b| * mult * (2^P - 1) * (E / 4) * s_b / 2   (+ f32 rounding, ~1e-6 relative)
@@ -88,26 +89,32 @@ export class FastHead {
   /** Tile `table`'s rows (the table keeps its own bytes). */
   constructor(table: PackedTable) {
     const f = fastFormat(table.format);
+    const blocks = Math.ceil(table.dim / f.blockElems);
+    if (table.rowBytes !== blocks * f.blockBytes) {
+      throw errors.dataLength("rowBytes", table.rowBytes, blocks * f.blockBytes, `${table.format} rows of dim ${table.dim}`);
+    }
     this.rt = table.runtime;
     this.f = f;
     this.vocab = table.vocab;
     this.dim = table.dim;
     this.format = table.format;
-    this.blocks = Math.ceil(table.dim / f.blockElems);
-    if (table.rowBytes !== this.blocks * f.blockBytes) {
-      throw errors.dataLength("rowBytes", table.rowBytes, this.blocks * f.blockBytes, `${table.format} rows of dim ${table.dim}`);
-    }
+    this.blocks = blocks;
     this.tiles = Math.ceil(table.vocab / 16);
-    this.byteLength = this.tiles * this.blocks * tileBlockBytes(f);
+    this.byteLength = this.tiles * blocks * tileBlockBytes(f);
     this.ptrValue = this.rt.memory.alloc(this.byteLength, 64);
     this.owned = true;
-    const k = this.rt.kernels;
-    if (f.id === 41) k.tmac_tile_q1_0(table.ptr, table.rowBytes, table.vocab, this.blocks, this.ptrValue);
-    else k.tmac_tile(f.id, table.ptr, table.rowBytes, table.vocab, this.blocks, f.blockElems, f.blockBytes, f.planes, this.ptrValue);
+    if (table.ptr !== UNFILLED) this.tileRows(table.ptr, 0, table.vocab);
   }
 
-  /** A head from packed bytes alone: the row layout is dropped once tiled (half the memory of table + head). */
-  static fromBytes(rt: Runtime, options: { vocab: number; dim: number; format: string; data: ArrayBufferView | ArrayBuffer }): FastHead {
+  /**
+   * A head from packed bytes alone, which stay in JS: they are tiled `chunkRows` rows at a time (a multiple
+   * of 16; default: what fits in 1 MiB) through a wasm scratch, so linear memory holds only the tiled copy and
+   * one chunk (a 151936 x 4096 q1_0 head: 97 MB, under a Worker's 128 MB).
+   */
+  static fromBytes(
+    rt: Runtime,
+    options: { vocab: number; dim: number; format: string; data: ArrayBufferView | ArrayBuffer; chunkRows?: number },
+  ): FastHead {
     const { vocab, dim, format, data } = options;
     const f = fastFormat(format);
     if (!(Number.isInteger(vocab) && vocab > 0)) throw errors.notPositiveInt("vocab", vocab);
@@ -117,13 +124,43 @@ export class FastHead {
     if (bytes.byteLength !== rowBytes * vocab) {
       throw errors.dataLength("data", bytes.byteLength, rowBytes * vocab, `${vocab} rows x ${rowBytes} bytes per ${format} row of dim ${dim}`);
     }
-    const tmp = rt.memory.alloc(bytes.byteLength);
-    try {
-      rt.memory.u8().set(bytes, tmp);
-      return new FastHead({ runtime: rt, ptr: tmp, rowBytes, vocab, dim, format });
-    } finally {
-      rt.memory.dealloc(tmp);
+    let chunk = options.chunkRows ?? Math.max(16, Math.floor(CHUNK_BYTES / rowBytes / 16) * 16);
+    if (!(Number.isInteger(chunk) && chunk > 0 && chunk % 16 === 0)) {
+      throw errors.option("chunkRows", options.chunkRows, "a positive multiple of 16");
     }
+    chunk = Math.min(chunk, Math.ceil(vocab / 16) * 16);
+    // the tiled copy first, then the scratch above it (freed, it leaves no hole under the head)
+    const head = new FastHead({ runtime: rt, ptr: UNFILLED, rowBytes, vocab, dim, format });
+    let scratch = 0;
+    try {
+      scratch = rt.memory.alloc(chunk * rowBytes);
+      for (let r0 = 0; r0 < vocab; r0 += chunk) {
+        const rows = Math.min(chunk, vocab - r0);
+        rt.memory.u8().set(bytes.subarray(r0 * rowBytes, (r0 + rows) * rowBytes), scratch);
+        head.tileRows(scratch, r0, rows);
+      }
+    } catch (e) {
+      head.dispose();
+      throw e;
+    } finally {
+      if (scratch) rt.memory.dealloc(scratch);
+    }
+    return head;
+  }
+
+  // Tile `rows` packed rows at `src`, rows r0.. of the head (r0 a multiple of 16: whole tiles).
+  private tileRows(src: number, r0: number, rows: number): void {
+    const { f, blocks } = this;
+    const rowBytes = blocks * f.blockBytes;
+    const out = this.ptrValue + (r0 / 16) * blocks * tileBlockBytes(f);
+    const k = this.rt.kernels;
+    if (f.id === 41) k.tmac_tile_q1_0(src, rowBytes, rows, blocks, out);
+    else k.tmac_tile(f.id, src, rowBytes, rows, blocks, f.blockElems, f.blockBytes, f.planes, out);
+  }
+
+  /** The runtime whose memory holds the tiled copy. */
+  get runtime(): Runtime {
+    return this.rt;
   }
 
   /** Pointer to the tiled copy (valid until dispose). */
@@ -196,6 +233,11 @@ export class FastHead {
     this.dispose();
   }
 }
+
+// fromBytes: allocate the tiled copy, fill it chunk by chunk afterwards (no valid table pointer is negative).
+const UNFILLED = -1;
+// Packed rows copied into wasm per tiling step.
+const CHUNK_BYTES = 1 << 20;
 
 function tileBlockBytes(f: FastFormat): number {
   return f.planes * (f.blockElems >> 3) * 16 + 64;
