@@ -81,6 +81,62 @@ describe.each(FORMATS)("FastHead.fromBytes %s", (format) => {
   });
 });
 
+/** `data` cut into pieces of the given sizes, cycling (the last piece takes what is left). */
+function pieces(data: Uint8Array, sizes: number[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let at = 0, i = 0; at < data.length; i++) {
+    const n = Math.min(sizes[i % sizes.length], data.length - at);
+    out.push(data.subarray(at, at + n));
+    at += n;
+  }
+  return out;
+}
+
+describe.each(FORMATS)("FastHead.fromStream %s", (format) => {
+  it("pieces of any size (async iterable, ReadableStream, plain iterable): the same logits as fromBytes", async () => {
+    const vocab = 203;
+    const dim = 256;
+    const data = randomTable(format, vocab, dim, 21);
+    const hidden = randomValues(2 * dim, 22, 2);
+    const before = rt.memory.bytesInUse;
+    using ref = FastHead.fromBytes(rt, { vocab, dim, format, data, chunkRows: 32 });
+    const want = new Float32Array(2 * vocab);
+    ref.project(hidden, 2, want);
+    const parts = pieces(data, [1, 7, 3000, 0, 577, 20000]);
+    async function* gen() {
+      for (const p of parts) yield p;
+    }
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (const p of parts) c.enqueue(p.slice());
+        c.close();
+      },
+    });
+    const sources = [gen(), stream, parts.map((p) => p.slice().buffer)];
+    for (const [i, source] of sources.entries()) {
+      using head = await FastHead.fromStream(rt, { vocab, dim, format, chunkRows: 32 }, source);
+      const got = new Float32Array(2 * vocab);
+      head.project(hidden, 2, got);
+      expectSameBits(got, want, `${format} source ${i}`);
+    }
+    ref.dispose();
+    expect(rt.memory.bytesInUse).toBe(before);
+  });
+
+  it("too few or too many bytes, or a piece that is not bytes: an error, nothing left allocated", async () => {
+    const vocab = 40;
+    const dim = 128;
+    const data = randomTable(format, vocab, dim, 23);
+    const before = rt.memory.bytesInUse;
+    const opts = { vocab, dim, format, chunkRows: 16 };
+    await expect(FastHead.fromStream(rt, opts, [data.subarray(0, data.length - 1)])).rejects.toThrow(RangeError);
+    await expect(FastHead.fromStream(rt, opts, [data, new Uint8Array(1)])).rejects.toThrow(RangeError);
+    await expect(FastHead.fromStream(rt, opts, [data.subarray(0, 10), "bytes" as unknown as Uint8Array])).rejects.toThrow(TypeError);
+    expect(() => FastHead.fromBytes(rt, { ...opts, data: data.subarray(1) })).toThrow(RangeError);
+    expect(rt.memory.bytesInUse).toBe(before);
+  });
+});
+
 describe("FastHead.fromBytes memory", () => {
   it("peak wasm memory stays below packed + tiled; only the tiled copy stays in use", async () => {
     const vocab = 8005;

@@ -1,5 +1,7 @@
 // A 1-bit LM head under a Worker's memory cap: pseudo-random q1_0 rows (vocab x dim, valid f16 scales in
-// [0.01, 0.1]) made in JS, tiled into a FastHead by FastHead.fromBytes (wasm holds the tiled copy only), then
+// [0.01, 0.1], row r a function of r alone) tiled into a FastHead, either streamed in pieces of 1000 rows by
+// FastHead.fromStream (as a fetch or R2 body would arrive: JS never holds the table) or made whole in JS and
+// passed to FastHead.fromBytes (`stream: false`); either way wasm holds the tiled copy only. Then
 // top-k of a hidden vector planted near row `planted` (its decoded values + noise), checked in plain JS:
 // the fast scores of the top ids against float64 dots of the rows decoded from the JS bytes (within the
 // documented bound of src/project-fast.ts), and the planted row exactly best among a sample of rows.
@@ -22,6 +24,13 @@ function xorshift(seed) {
   };
 }
 
+// murmur3's finaliser: neighbouring rows get unrelated seeds
+function mix(h) {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
 function f16(h) {
   const e = (h >> 10) & 31;
   const m = h & 1023;
@@ -29,11 +38,38 @@ function f16(h) {
   return h & 0x8000 ? -v : v;
 }
 
-/** Row `r` of the packed bytes, decoded to float64: bit ? d : -d. */
-function decodeRow(data, rowBytes, dim, r) {
+/** Row r's packed bytes into out at `at`: random bits, then each block's d a random f16 in [0.01, 0.1]. */
+function makeRow(r, blocks, out, at) {
+  const rand = xorshift(mix(r + 0x27d4eb2f));
+  for (let i = 0; i < 8; i++) rand(); // rows whose seeds differ in few bits part ways
+  const end = at + blocks * BLOCK;
+  for (let i = at; i < end; i += 4) {
+    const w = rand();
+    for (let k = 0; k < 4 && i + k < end; k++) out[i + k] = w >>> (8 * k);
+  }
+  for (let b = 0; b < blocks; b++) {
+    const h = D_LO + (rand() % (D_HI - D_LO + 1));
+    out[at + b * BLOCK] = h & 255;
+    out[at + b * BLOCK + 1] = h >> 8;
+  }
+}
+
+/** The table as pieces of `rows` rows each, made as they are asked for. */
+async function* rowPieces(vocab, blocks, rows) {
+  const rowBytes = blocks * BLOCK;
+  for (let r0 = 0; r0 < vocab; r0 += rows) {
+    const n = Math.min(rows, vocab - r0);
+    const piece = new Uint8Array(n * rowBytes);
+    for (let r = 0; r < n; r++) makeRow(r0 + r, blocks, piece, r * rowBytes);
+    yield piece;
+  }
+}
+
+/** A row's packed bytes decoded to float64: bit ? d : -d. */
+function decodeRow(data, dim) {
   const out = new Float64Array(dim);
   for (let j = 0; j < dim; j++) {
-    const blk = r * rowBytes + Math.floor(j / QK) * BLOCK;
+    const blk = Math.floor(j / QK) * BLOCK;
     const d = f16(data[blk] | (data[blk + 1] << 8));
     out[j] = (data[blk + 2 + ((j % QK) >> 3)] >> (j & 7)) & 1 ? d : -d;
   }
@@ -47,7 +83,7 @@ function dot(row, x) {
 }
 
 /** src/project-fast.ts: |fast - exact| <= sum_b |d_b| * (E / 4) * s_b / 2 for q1_0, s_b = max_g sum |x_4g..| / 127. */
-function bound(data, rowBytes, x, r) {
+function bound(data, x) {
   let b = 0;
   let mag = 0;
   for (let blk = 0; blk * QK < x.length; blk++) {
@@ -58,41 +94,43 @@ function bound(data, rowBytes, x, r) {
       m = Math.max(m, s);
       mag += s;
     }
-    const at = r * rowBytes + blk * BLOCK;
+    const at = blk * BLOCK;
     const d = Math.abs(f16(data[at] | (data[at + 1] << 8)));
     b += ((d * (QK / 4) * m) / 127 / 2) * 1.0001;
   }
   return b + 1e-5 * mag * 0.1; // f32 rounding over |d| <= 0.1
 }
 
-export async function headCheck(init, { vocab, dim, planted, maxMemory, k = 5, sample = 2000 }) {
+export async function headCheck(init, { vocab, dim, planted, maxMemory, stream = true, k = 5, sample = 2000 }) {
   const failures = [];
   const ms = {};
   let rt;
   let head;
   try {
-    let t = Date.now();
     const blocks = Math.ceil(dim / QK);
     const rowBytes = blocks * BLOCK;
-    const data = new Uint8Array(vocab * rowBytes);
-    const rand = xorshift(0x9e3779b9);
-    const words = new Uint32Array(data.buffer, 0, data.length >>> 2);
-    for (let i = 0; i < words.length; i++) words[i] = rand();
-    for (let i = words.length * 4; i < data.length; i++) data[i] = rand() & 255;
-    for (let b = 0; b < vocab * blocks; b++) {
-      const h = D_LO + (rand() % (D_HI - D_LO + 1));
-      data[b * BLOCK] = h & 255;
-      data[b * BLOCK + 1] = h >> 8;
-    }
-    ms.generate = Date.now() - t;
-
+    const rowAt = (r) => {
+      const out = new Uint8Array(rowBytes);
+      makeRow(r, blocks, out, 0);
+      return out;
+    };
     rt = await init(undefined, { maxMemory });
-    t = Date.now();
-    head = FastHead.fromBytes(rt, { vocab, dim, format: "q1_0", data });
+    let t = Date.now(); // streamed, ms.build includes making the rows
+    const options = { vocab, dim, format: "q1_0" };
+    if (stream) {
+      head = await FastHead.fromStream(rt, options, rowPieces(vocab, blocks, 1000));
+    } else {
+      const data = new Uint8Array(vocab * rowBytes);
+      for (let r = 0; r < vocab; r++) makeRow(r, blocks, data, r * rowBytes);
+      ms.generate = Date.now() - t;
+      t = Date.now();
+      head = FastHead.fromBytes(rt, { ...options, data });
+    }
     ms.build = Date.now() - t;
+    const rand = xorshift(0x9e3779b9);
 
     // the hidden vector: row `planted` decoded, plus noise of up to a third of its scale
-    const row = decodeRow(data, rowBytes, dim, planted);
+    const row = decodeRow(rowAt(planted), dim);
     const hidden = new Float32Array(dim);
     for (let j = 0; j < dim; j++) hidden[j] = row[j] * (1 + ((rand() / 2 ** 32) * 2 - 1) / 3);
     const x = Float64Array.from(hidden);
@@ -105,9 +143,9 @@ export async function headCheck(init, { vocab, dim, planted, maxMemory, k = 5, s
 
     for (let i = 0; i < k; i++) {
       const id = topIds[i];
-      const exact = dot(decodeRow(data, rowBytes, dim, id), x);
+      const exact = dot(decodeRow(rowAt(id), dim), x);
       const err = Math.abs(topScores[i] - exact);
-      const b = bound(data, rowBytes, x, id);
+      const b = bound(rowAt(id), x);
       if (!(err <= b)) failures.push(`row ${id}: fast ${topScores[i]} vs exact ${exact}: error ${err} > bound ${b}`);
       if (i > 0 && !(topScores[i] <= topScores[i - 1])) failures.push(`scores not descending at ${i}`);
     }
@@ -116,11 +154,11 @@ export async function headCheck(init, { vocab, dim, planted, maxMemory, k = 5, s
     for (let i = 0; i < sample; i++) {
       const r = rand() % vocab;
       if (r === planted) continue;
-      const s = dot(decodeRow(data, rowBytes, dim, r), x);
+      const s = dot(decodeRow(rowAt(r), dim), x);
       if (!(s < plantedExact)) failures.push(`row ${r} scores ${s} >= planted ${plantedExact}`);
     }
     if (topIds[0] !== planted) failures.push(`fast top-1 is ${topIds[0]}, planted ${planted}`);
-    return { ok: failures.length === 0, failures, wasmBytes: rt.memory.byteLength, headBytes: head.byteLength, packedBytes: data.length, topIds, topScores, ms };
+    return { ok: failures.length === 0, failures, wasmBytes: rt.memory.byteLength, headBytes: head.byteLength, packedBytes: vocab * rowBytes, topIds, topScores, ms };
   } catch (e) {
     failures.push(String(e && e.stack ? e.stack : e));
     return { ok: false, failures, wasmBytes: rt ? rt.memory.byteLength : 0, topIds: [], ms };

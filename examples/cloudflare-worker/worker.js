@@ -4,7 +4,8 @@
 //   GET /smoke  the shared smoke checks as JSON
 //   GET /oom    fills memory under maxMemory (default 128 MiB, ?max=bytes) and reports the error
 //   GET /head   a 1-bit (q1_0) LM head built and ranked under maxMemory (default 128 MiB): ?vocab=151936
-//               &dim=4096&planted=ROW; reports { ok, failures, wasmBytes, topIds, ms } (see head.js)
+//               &dim=4096&planted=ROW&stream=1 (0: whole bytes in JS, fromBytes); reports { ok, failures,
+//               wasmBytes, topIds, ms } (see head.js)
 import { init } from "bitembed";
 import { oomSmoke, smoke } from "../shared/smoke.js";
 import { headCheck } from "./head.js";
@@ -21,7 +22,7 @@ export default {
       const arg = (name, value) => Number(url.searchParams.get(name) ?? value);
       const vocab = arg("vocab", 151936);
       return Response.json(
-        await headCheck(init, { vocab, dim: arg("dim", 4096), planted: arg("planted", vocab >> 1), maxMemory: arg("max", 128 * 2 ** 20) }),
+        await headCheck(init, { vocab, dim: arg("dim", 4096), planted: arg("planted", vocab >> 1), maxMemory: arg("max", 128 * 2 ** 20), stream: arg("stream", 1) !== 0 }),
       );
     }
     return new Response("routes: /smoke, /oom, /head", { status: 404 });
