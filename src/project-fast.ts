@@ -5,9 +5,10 @@
 // time. Keys: V vocab, D dim, Dp = D padded to whole blocks, N hidden vectors, T = ceil(V / 16), B blocks per row.
 //
 // Memory: the tiled copy takes as much as the packed table (f32 d: 64 bytes per 16 rows and block, so
-// +11% for q1_0). A table kept only for projection can skip the row layout: FastHead.fromBytes tiles the
-// JS bytes a chunk at a time through a small scratch, so wasm memory holds the tiled copy alone; fastTopk
-// (project.ts) ranks its rows.
+// +11% for q1_0). A table kept only for projection can skip the row layout: FastHead.fromBytes (JS bytes) and
+// FastHead.fromStream (pieces as they arrive) tile a chunk of rows at a time through a small scratch, so wasm
+// memory holds the tiled copy alone (151936 x 4096 q1_0: 97 MB; test/runtimes/workerd.test.ts builds it
+// under a 128 MiB cap); fastTopk (project.ts) ranks its rows.
 //
 // Accuracy (derivation in test/reference/tmac.ts): with s_b = max_g sum_k |x_4g+k| / 127 over block b,
 //   |fast - exact| <= sum_b |d_b| * mult * (2^P - 1) * (E / 4) * s_b / 2   (+ f32 rounding, ~1e-6 relative)

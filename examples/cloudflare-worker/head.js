@@ -5,7 +5,7 @@
 // top-k of a hidden vector planted near row `planted` (its decoded values + noise), checked in plain JS:
 // the fast scores of the top ids against float64 dots of the rows decoded from the JS bytes (within the
 // documented bound of src/project-fast.ts), and the planted row exactly best among a sample of rows.
-// Returns { ok, failures, wasmBytes, topIds, topScores, ms }; never throws.
+// Returns { ok, failures, wasmBytes, topIds, topScores, errOverBound, ms }; never throws.
 import { FastHead, fastTopk } from "bitembed";
 
 const QK = 128; // q1_0: 128 sign bits and an f16 d per 18-byte block
@@ -140,12 +140,14 @@ export async function headCheck(init, { vocab, dim, planted, maxMemory, stream =
     ms.topk = Date.now() - t;
     const topIds = Array.from(top.ids);
     const topScores = Array.from(top.scores);
+    let errOverBound = 0;
 
     for (let i = 0; i < k; i++) {
       const id = topIds[i];
       const exact = dot(decodeRow(rowAt(id), dim), x);
       const err = Math.abs(topScores[i] - exact);
       const b = bound(rowAt(id), x);
+      errOverBound = Math.max(errOverBound, err / b);
       if (!(err <= b)) failures.push(`row ${id}: fast ${topScores[i]} vs exact ${exact}: error ${err} > bound ${b}`);
       if (i > 0 && !(topScores[i] <= topScores[i - 1])) failures.push(`scores not descending at ${i}`);
     }
@@ -158,7 +160,7 @@ export async function headCheck(init, { vocab, dim, planted, maxMemory, stream =
       if (!(s < plantedExact)) failures.push(`row ${r} scores ${s} >= planted ${plantedExact}`);
     }
     if (topIds[0] !== planted) failures.push(`fast top-1 is ${topIds[0]}, planted ${planted}`);
-    return { ok: failures.length === 0, failures, wasmBytes: rt.memory.byteLength, headBytes: head.byteLength, packedBytes: vocab * rowBytes, topIds, topScores, ms };
+    return { ok: failures.length === 0, failures, wasmBytes: rt.memory.byteLength, headBytes: head.byteLength, packedBytes: vocab * rowBytes, topIds, topScores, errOverBound, ms };
   } catch (e) {
     failures.push(String(e && e.stack ? e.stack : e));
     return { ok: false, failures, wasmBytes: rt ? rt.memory.byteLength : 0, topIds: [], ms };
