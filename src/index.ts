@@ -20,7 +20,7 @@ export {
   type CountingSource,
 } from "./io/source.js";
 export { roundF16, roundBf16, ggmlActivations } from "./ggml-activations.js";
-export { PROJECT_MODES, type ProjectMode, type ProjectOptions, type TopKOptions, type TopK } from "./project.js";
+export { PROJECT_MODES, fastTopk, type ProjectMode, type ProjectOptions, type TopKOptions, type TopK } from "./project.js";
 export { METRICS, type Metric, type NearestOptions } from "./nearest.js";
 export { softmax, logSoftmax, scaleLogits, softcap, type SoftmaxOptions } from "./logits.js";
 export { Rope } from "./rope.js";
@@ -44,7 +44,7 @@ export {
 } from "./rope-metadata.js";
 export type { Positions } from "./positions.js";
 export { embeddingScale, type EmbedOptions } from "./embed.js";
-export { FastHead, supportsFast, projectFast, releaseFast, FAST_FORMATS, FAST_BATCH, type PackedTable } from "./project-fast.js";
+export { FastHead, supportsFast, projectFast, releaseFast, FAST_FORMATS, FAST_BATCH, type PackedTable, type FastHeadOptions } from "./project-fast.js";
 export { readSafetensors, writeSafetensors, type SafetensorsFile, type SafetensorsTensorInfo, type ReadSafetensorsOptions } from "./io/safetensors.js";
 export { loadEmbeddingModel, type EmbeddingModel, type LoadEmbeddingModelOptions } from "./model.js";
 export { readGloveText, readGloveJSON, type WordVectors, type ReadWordVectorsOptions } from "./io/glove.js";

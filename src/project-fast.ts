@@ -5,8 +5,10 @@
 // time. Keys: V vocab, D dim, Dp = D padded to whole blocks, N hidden vectors, T = ceil(V / 16), B blocks per row.
 //
 // Memory: the tiled copy takes as much as the packed table (f32 d: 64 bytes per 16 rows and block, so
-// +11% for q1_0). A table kept only for projection can skip the row layout: FastHead.fromBytes tiles the
-// bytes through a temporary copy and keeps only the tiled one.
+// +11% for q1_0). A table kept only for projection can skip the row layout: FastHead.fromBytes (JS bytes) and
+// FastHead.fromStream (pieces as they arrive) tile a chunk of rows at a time through a small scratch, so wasm
+// memory holds the tiled copy alone (151936 x 4096 q1_0: 97 MB; test/runtimes/workerd.test.ts builds it
+// under a 128 MiB cap); fastTopk (project.ts) ranks its rows.
 //
 // Accuracy (derivation in test/reference/tmac.ts): with s_b = max_g sum_k |x_4g+k| / 127 over block b,
 //   |fast - exact| <= sum_b |d_b| * mult * (2^P - 1) * (E / 4) * s_b / 2   (+ f32 rounding, ~1e-6 relative)
@@ -88,42 +90,82 @@ export class FastHead {
   /** Tile `table`'s rows (the table keeps its own bytes). */
   constructor(table: PackedTable) {
     const f = fastFormat(table.format);
+    const blocks = Math.ceil(table.dim / f.blockElems);
+    if (table.rowBytes !== blocks * f.blockBytes) {
+      throw errors.dataLength("rowBytes", table.rowBytes, blocks * f.blockBytes, `${table.format} rows of dim ${table.dim}`);
+    }
     this.rt = table.runtime;
     this.f = f;
     this.vocab = table.vocab;
     this.dim = table.dim;
     this.format = table.format;
-    this.blocks = Math.ceil(table.dim / f.blockElems);
-    if (table.rowBytes !== this.blocks * f.blockBytes) {
-      throw errors.dataLength("rowBytes", table.rowBytes, this.blocks * f.blockBytes, `${table.format} rows of dim ${table.dim}`);
-    }
+    this.blocks = blocks;
     this.tiles = Math.ceil(table.vocab / 16);
-    this.byteLength = this.tiles * this.blocks * tileBlockBytes(f);
+    this.byteLength = this.tiles * blocks * tileBlockBytes(f);
     this.ptrValue = this.rt.memory.alloc(this.byteLength, 64);
     this.owned = true;
-    const k = this.rt.kernels;
-    if (f.id === 41) k.tmac_tile_q1_0(table.ptr, table.rowBytes, table.vocab, this.blocks, this.ptrValue);
-    else k.tmac_tile(f.id, table.ptr, table.rowBytes, table.vocab, this.blocks, f.blockElems, f.blockBytes, f.planes, this.ptrValue);
+    if (table.ptr !== UNFILLED) this.tileRows(table.ptr, 0, table.vocab);
   }
 
-  /** A head from packed bytes alone: the row layout is dropped once tiled (half the memory of table + head). */
-  static fromBytes(rt: Runtime, options: { vocab: number; dim: number; format: string; data: ArrayBufferView | ArrayBuffer }): FastHead {
-    const { vocab, dim, format, data } = options;
-    const f = fastFormat(format);
-    if (!(Number.isInteger(vocab) && vocab > 0)) throw errors.notPositiveInt("vocab", vocab);
-    if (!(Number.isInteger(dim) && dim > 0)) throw errors.notPositiveInt("dim", dim);
-    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    const rowBytes = Math.ceil(dim / f.blockElems) * f.blockBytes;
-    if (bytes.byteLength !== rowBytes * vocab) {
-      throw errors.dataLength("data", bytes.byteLength, rowBytes * vocab, `${vocab} rows x ${rowBytes} bytes per ${format} row of dim ${dim}`);
-    }
-    const tmp = rt.memory.alloc(bytes.byteLength);
+  /**
+   * A head from packed bytes alone, which stay in JS: they are tiled `chunkRows` rows at a time (a multiple
+   * of 16; default: what fits in 1 MiB) through a wasm scratch, so linear memory holds only the tiled copy and
+   * one chunk (a 151936 x 4096 q1_0 head: 97 MB, under a Worker's 128 MB).
+   */
+  static fromBytes(rt: Runtime, options: FastHeadOptions & { data: ArrayBufferView | ArrayBuffer }): FastHead {
+    const filler = new Filler(rt, options);
     try {
-      rt.memory.u8().set(bytes, tmp);
-      return new FastHead({ runtime: rt, ptr: tmp, rowBytes, vocab, dim, format });
+      filler.push(options.data, "data");
+      return filler.finish("data");
     } finally {
-      rt.memory.dealloc(tmp);
+      filler.free();
     }
+  }
+
+  /**
+   * A head from packed bytes arriving in pieces of any size (a fetch or R2 body, a file stream): each chunk of
+   * rows is tiled as soon as it is complete, so neither JS nor wasm ever holds the packed table whole.
+   */
+  static async fromStream(
+    rt: Runtime,
+    options: FastHeadOptions,
+    source: AsyncIterable<ArrayBufferView | ArrayBuffer> | Iterable<ArrayBufferView | ArrayBuffer> | ReadableStream<Uint8Array>,
+  ): Promise<FastHead> {
+    const filler = new Filler(rt, options);
+    try {
+      if (source && typeof (source as ReadableStream).getReader === "function") {
+        const reader = (source as ReadableStream<Uint8Array>).getReader();
+        try {
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) break;
+            filler.push(value, "source");
+          }
+        } finally {
+          reader.releaseLock();
+        }
+      } else {
+        for await (const piece of source as AsyncIterable<ArrayBufferView | ArrayBuffer>) filler.push(piece, "source");
+      }
+      return filler.finish("source");
+    } finally {
+      filler.free();
+    }
+  }
+
+  /** @internal Tile `rows` packed rows at `src`, rows r0.. of the head (r0 a multiple of 16: whole tiles). */
+  tileRows(src: number, r0: number, rows: number): void {
+    const { f, blocks } = this;
+    const rowBytes = blocks * f.blockBytes;
+    const out = this.ptrValue + (r0 / 16) * blocks * tileBlockBytes(f);
+    const k = this.rt.kernels;
+    if (f.id === 41) k.tmac_tile_q1_0(src, rowBytes, rows, blocks, out);
+    else k.tmac_tile(f.id, src, rowBytes, rows, blocks, f.blockElems, f.blockBytes, f.planes, out);
+  }
+
+  /** The runtime whose memory holds the tiled copy. */
+  get runtime(): Runtime {
+    return this.rt;
   }
 
   /** Pointer to the tiled copy (valid until dispose). */
@@ -196,6 +238,105 @@ export class FastHead {
     this.dispose();
   }
 }
+
+export interface FastHeadOptions {
+  vocab: number;
+  dim: number;
+  format: string;
+  /** Rows tiled per step, a multiple of 16 (default: what fits in 1 MiB). */
+  chunkRows?: number;
+}
+
+// Fills a new head's tiled copy from packed bytes pushed in pieces of any size: a scratch of one chunk of rows
+// in wasm memory, tiled whenever it is full. The tiled copy is allocated first, the scratch above it (freed,
+// it leaves no hole under the head). On any error the head is disposed.
+class Filler {
+  private readonly head: FastHead;
+  private readonly rowBytes: number;
+  private readonly chunkBytes: number;
+  private readonly total: number;
+  private scratch = 0;
+  private filled = 0; // bytes in the scratch
+  private r0 = 0; // first row of the scratch
+  private done = false;
+
+  constructor(
+    private readonly rt: Runtime,
+    options: FastHeadOptions,
+  ) {
+    const { vocab, dim, format } = options;
+    const f = fastFormat(format);
+    if (!(Number.isInteger(vocab) && vocab > 0)) throw errors.notPositiveInt("vocab", vocab);
+    if (!(Number.isInteger(dim) && dim > 0)) throw errors.notPositiveInt("dim", dim);
+    const rowBytes = Math.ceil(dim / f.blockElems) * f.blockBytes;
+    let chunk = options.chunkRows ?? Math.max(16, Math.floor(CHUNK_BYTES / rowBytes / 16) * 16);
+    if (!(Number.isInteger(chunk) && chunk > 0 && chunk % 16 === 0)) {
+      throw errors.option("chunkRows", options.chunkRows, "a positive multiple of 16");
+    }
+    chunk = Math.min(chunk, Math.ceil(vocab / 16) * 16);
+    this.rowBytes = rowBytes;
+    this.chunkBytes = chunk * rowBytes;
+    this.total = vocab * rowBytes;
+    this.head = new FastHead({ runtime: rt, ptr: UNFILLED, rowBytes, vocab, dim, format });
+    try {
+      this.scratch = rt.memory.alloc(this.chunkBytes);
+    } catch (e) {
+      this.head.dispose();
+      throw e;
+    }
+  }
+
+  push(piece: ArrayBufferView | ArrayBuffer, name: string): void {
+    const bytes = asBytes(piece, name);
+    const { head } = this;
+    if (this.r0 * this.rowBytes + this.filled + bytes.byteLength > this.total) {
+      throw errors.dataLength(name, this.r0 * this.rowBytes + this.filled + bytes.byteLength, this.total, this.what());
+    }
+    for (let off = 0; off < bytes.byteLength; ) {
+      const take = Math.min(bytes.byteLength - off, this.chunkBytes - this.filled);
+      this.rt.memory.u8().set(bytes.subarray(off, off + take), this.scratch + this.filled);
+      this.filled += take;
+      off += take;
+      if (this.filled === this.chunkBytes) {
+        head.tileRows(this.scratch, this.r0, this.chunkBytes / this.rowBytes);
+        this.r0 += this.chunkBytes / this.rowBytes;
+        this.filled = 0;
+      }
+    }
+  }
+
+  finish(name: string): FastHead {
+    const got = this.r0 * this.rowBytes + this.filled;
+    if (got !== this.total) throw errors.dataLength(name, got, this.total, this.what());
+    if (this.filled > 0) this.head.tileRows(this.scratch, this.r0, this.filled / this.rowBytes);
+    this.done = true;
+    return this.head;
+  }
+
+  /** Free the scratch; the head too unless finish() handed it out. */
+  free(): void {
+    if (this.scratch) this.rt.memory.dealloc(this.scratch);
+    this.scratch = 0;
+    if (!this.done) this.head.dispose();
+  }
+
+  private what(): string {
+    const { vocab, dim, format } = this.head;
+    return `${vocab} rows x ${this.rowBytes} bytes per ${format} row of dim ${dim}`;
+  }
+}
+
+function asBytes(piece: unknown, name: string): Uint8Array {
+  if (piece instanceof Uint8Array) return piece;
+  if (piece instanceof ArrayBuffer) return new Uint8Array(piece);
+  if (ArrayBuffer.isView(piece)) return new Uint8Array(piece.buffer, piece.byteOffset, piece.byteLength);
+  throw errors.dataKind(name, piece);
+}
+
+// fromBytes: allocate the tiled copy, fill it chunk by chunk afterwards (no valid table pointer is negative).
+const UNFILLED = -1;
+// Packed rows copied into wasm per tiling step.
+const CHUNK_BYTES = 1 << 20;
 
 function tileBlockBytes(f: FastFormat): number {
   return f.planes * (f.blockElems >> 3) * 16 + 64;

@@ -6,7 +6,8 @@
 import { errors } from "./errors.js";
 import { ggmlActivations } from "./ggml-activations.js";
 import { scaleLogits, softcap as softcapLogits } from "./logits.js";
-import { fastHead, projectFast, supportsFast } from "./project-fast.js";
+import { fastHead, projectFast, supportsFast, type FastHead } from "./project-fast.js";
+import type { Runtime } from "./runtime.js";
 import type { EmbeddingTable } from "./table.js";
 
 export type ProjectMode = "exact" | "fast" | "ggml";
@@ -85,7 +86,7 @@ export function checkK(k: unknown, vocab: number): number {
 }
 
 /** A block of wasm memory holding the hidden vectors, NaN-checked; free with `mem.dealloc`. */
-export function copyHidden(table: EmbeddingTable, hidden: Float32Array, name = "hidden"): number {
+export function copyHidden(table: { runtime: Runtime; dim: number }, hidden: Float32Array, name = "hidden"): number {
   const mem = table.runtime.memory;
   const ptr = mem.alloc(hidden.length * 4);
   mem.f32().set(hidden, ptr >>> 2);
@@ -197,7 +198,7 @@ export class Heaps {
   readonly ids: number;
   readonly sizes: number;
   constructor(
-    private readonly table: EmbeddingTable,
+    private readonly table: { runtime: Runtime },
     readonly n: number,
     readonly k: number,
   ) {
@@ -269,7 +270,30 @@ export function argmax(table: EmbeddingTable, hidden: Float32Array, options: Top
 
 // Fast mode: the lookup-table kernels leave each batch's logits in linear memory, where the heaps read them.
 function pushFast(table: EmbeddingTable, hidden: Float32Array, n: number, heaps: Heaps): void {
-  fastHead(table).project(hidden, n, ({ ptr, stride, v0, m }) =>
-    heaps.push({ ptr, stride, b0: v0, nb: m, r0: 0, rows: table.vocab }),
-  );
+  pushHead(fastHead(table), hidden, n, heaps);
+}
+
+function pushHead(head: FastHead, hidden: Float32Array, n: number, heaps: Heaps): void {
+  head.project(hidden, n, ({ ptr, stride, v0, m }) => heaps.push({ ptr, stride, b0: v0, nb: m, r0: 0, rows: head.vocab }));
+}
+
+/**
+ * The K best rows of a FastHead (one built with FastHead.fromBytes needs no table) per hidden vector, by
+ * lookup tables: the logits never leave wasm memory. Same checks and results as table.topk in mode "fast".
+ */
+export function fastTopk(head: FastHead, hidden: Float32Array, k: number, options: Omit<TopKOptions, "mode"> = {}): TopK {
+  head.ptr; // throws when disposed
+  const rt = head.runtime;
+  const n = hiddenCount(hidden, head.dim);
+  checkK(k, head.vocab);
+  const { scale, cap } = checkPost(options.scale, options.softcap);
+  rt.memory.dealloc(copyHidden({ runtime: rt, dim: head.dim }, hidden)); // NaN check
+  let heaps: Heaps | undefined;
+  try {
+    heaps = new Heaps({ runtime: rt }, n, k);
+    pushHead(head, hidden, n, heaps);
+    return heaps.finish(scale, cap);
+  } finally {
+    heaps?.free();
+  }
 }

@@ -3,8 +3,12 @@
 // from bytes is forbidden in Workers) and init() instantiates it. Routes:
 //   GET /smoke  the shared smoke checks as JSON
 //   GET /oom    fills memory under maxMemory (default 128 MiB, ?max=bytes) and reports the error
+//   GET /head   a 1-bit (q1_0) LM head built and ranked under maxMemory (default 128 MiB): ?vocab=151936
+//               &dim=4096&planted=ROW&stream=1 (0: whole bytes in JS, fromBytes); reports { ok, failures,
+//               wasmBytes, topIds, ms } (see head.js)
 import { init } from "bitembed";
 import { oomSmoke, smoke } from "../shared/smoke.js";
+import { headCheck } from "./head.js";
 
 export default {
   async fetch(request) {
@@ -14,6 +18,13 @@ export default {
       const max = Number(url.searchParams.get("max") ?? 128 * 2 ** 20);
       return Response.json(await oomSmoke(init, max, { runtime: "workerd" }));
     }
-    return new Response("routes: /smoke, /oom", { status: 404 });
+    if (url.pathname === "/head") {
+      const arg = (name, value) => Number(url.searchParams.get(name) ?? value);
+      const vocab = arg("vocab", 151936);
+      return Response.json(
+        await headCheck(init, { vocab, dim: arg("dim", 4096), planted: arg("planted", vocab >> 1), maxMemory: arg("max", 128 * 2 ** 20), stream: arg("stream", 1) !== 0 }),
+      );
+    }
+    return new Response("routes: /smoke, /oom, /head", { status: 404 });
   },
 };
