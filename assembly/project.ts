@@ -1,6 +1,6 @@
 // Projection of hidden vectors onto table rows: out[b * S + r] = dot(row r, x b), f32 activations and f32
 // accumulation ("exact" mode). Variants: f32 tables are read in place (rows in fours or pairs share loads);
-// f16, bf16, q8_0 and q4_1 with fewer than 4 vectors use their format's dot_<fmt> on the packed row;
+// f16, bf16, q8_0, q4_1 and q1_0 with fewer than 4 vectors use their format's dot_<fmt> on the packed row;
 // everything else decodes a tile of rows into a cache-sized scratch with the format's own decode kernel,
 // so each row is read and decoded once per batch, then dotted with every x.
 // Keys: R rows in the slice, B hidden vectors (batch), D dim, S stride of out (values per hidden vector).
@@ -9,7 +9,7 @@ import { decode_bf16, dot_bf16 } from "./formats/bf16";
 import { decode_q8_0, dot_q8_0 } from "./formats/q8_0";
 import { decode_q4_0 } from "./formats/q4_0";
 import { decode_q4_1, dot_q4_1 } from "./formats/q4_1";
-import { decode_q1_0 } from "./formats/q1_0";
+import { decode_q1_0, dot_q1_0 } from "./formats/q1_0";
 import { decode_q2_0 } from "./formats/q2_0";
 import { decode_tq1_0 } from "./formats/tq1_0";
 import { decode_tq2_0 } from "./formats/tq2_0";
@@ -398,6 +398,14 @@ export function project_rows(
         const dot = format == 8 ? dot_q8_0(w, xb, dim >> 5) : dot_q4_1(w, xb, dim >> 5);
         store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), dot);
       }
+    }
+    return;
+  }
+  if (format == 41 && nx < 4) { // Q1_0: any dim (the partial last block is summed in scalar)
+    const xStride = <usize>dim << 2;
+    for (let r = 0; r < nrows; r++) {
+      const w = rows + <usize>r * rowBytes;
+      for (let b = 0; b < nx; b++) store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), dot_q1_0(w, x + <usize>b * xStride, dim));
     }
     return;
   }

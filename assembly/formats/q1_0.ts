@@ -118,3 +118,52 @@ function signBits(dst: usize, src: usize): void {
     src += 32;
   }
 }
+
+// Exact dot of one Q1_0 row with one f32 vector of `dim` values, straight from the packed bytes: per block,
+// d * sum(bit ? x_j : -x_j), the sign flips being xors with SIGNS (no products until the block's sum).
+// The same value as summing (bit ? d : -d) * x_j, a few roundings apart. A partial last block (dim not a
+// multiple of 128: x has only `dim` values) is summed in scalar. Used by the projection for small batches.
+export function dot_q1_0(row: usize, x: usize, dim: i32): f32 {
+  if (!signsReady) buildSigns();
+  let acc = f32x4.splat(0);
+  const full = dim >> 7;
+  for (let b = 0; b < full; b++) {
+    let a0 = f32x4.splat(0);
+    let a1 = f32x4.splat(0);
+    let a2 = f32x4.splat(0);
+    let a3 = f32x4.splat(0);
+    let bits = row + 2;
+    // 4 bytes (32 values) per step, each accumulator takes one pair of 4-lane chunks per byte
+    for (let k = 0; k < 4; k++) {
+      const w = load<u32>(bits);
+      let m = SIGNS + ((<usize>w & 255) << 5);
+      a0 = f32x4.add(a0, v128.xor(v128.load(x), v128.load(m)));
+      a1 = f32x4.add(a1, v128.xor(v128.load(x, 16), v128.load(m, 16)));
+      m = SIGNS + ((<usize>(w >> 8) & 255) << 5);
+      a2 = f32x4.add(a2, v128.xor(v128.load(x, 32), v128.load(m)));
+      a3 = f32x4.add(a3, v128.xor(v128.load(x, 48), v128.load(m, 16)));
+      m = SIGNS + ((<usize>(w >> 16) & 255) << 5);
+      a0 = f32x4.add(a0, v128.xor(v128.load(x, 64), v128.load(m)));
+      a1 = f32x4.add(a1, v128.xor(v128.load(x, 80), v128.load(m, 16)));
+      m = SIGNS + (<usize>(w >> 24) << 5);
+      a2 = f32x4.add(a2, v128.xor(v128.load(x, 96), v128.load(m)));
+      a3 = f32x4.add(a3, v128.xor(v128.load(x, 112), v128.load(m, 16)));
+      bits += 4;
+      x += 128;
+    }
+    const s = f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3));
+    acc = f32x4.add(acc, f32x4.mul(s, f32x4.splat(f16ToF32(load<u16>(row)))));
+    row += 18;
+  }
+  let total = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+  const tail = dim & 127;
+  if (tail) {
+    let s: f32 = 0;
+    for (let j = 0; j < tail; j++) {
+      const v = load<f32>(x + (<usize>j << 2));
+      s += (load<u8>(row + 2 + (j >> 3)) >> (j & 7)) & 1 ? v : -v;
+    }
+    total += s * f16ToF32(load<u16>(row));
+  }
+  return total;
+}
