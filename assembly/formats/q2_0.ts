@@ -6,6 +6,7 @@
 //   code q: 0 -> -d, 1 -> 0, 2 -> +d, 3 -> +2d (ggml never writes 3 for finite inputs)
 // see: FORMATS.md (Q2_0); ggml-quants.c quantize_row_q2_0_ref / dequantize_row_q2_0.
 import { f16ToF32, f32ToF16 } from "../half";
+import { mulCodes16 } from "./q8_0";
 import { absMax, absMaxNoNaN, BLOCK_SCRATCH, blockCodes, CODE_SCRATCH, expand16, hasNaN, inverse, roundAway, toIntX86 } from "../codes";
 
 const QK: i32 = 64;
@@ -96,4 +97,34 @@ export function encode_q2_0(src: usize, n: usize, dst: usize): void {
     v128.store(dst, i8x16.shuffle(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23), 2);
     dst += BLOCK_BYTES;
   }
+}
+
+// Exact dot of one Q2_0 row with one f32 vector of `blocks * 64` values, straight from the packed bytes:
+// per block, d * sum((q_j - 1) x_j) (the same value as summing ((q_j - 1) d) x_j, a few roundings apart),
+// the codes put back in element order by decodeBlock's shuffles. Used by the projection for small batches.
+export function dot_q2_0(row: usize, x: usize, blocks: i32): f32 {
+  let acc = f32x4.splat(0);
+  const three = i8x16.splat(3);
+  const one = i8x16.splat(1);
+  for (let b = 0; b < blocks; b++) {
+    const qs = v128.load(row, 2);
+    const f0 = v128.and(qs, three);
+    const f1 = v128.and(i8x16.shr_u(qs, 2), three);
+    const f2 = v128.and(i8x16.shr_u(qs, 4), three);
+    const f3 = i8x16.shr_u(qs, 6);
+    const lo01 = i8x16.shuffle(f0, f1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const lo23 = i8x16.shuffle(f2, f3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const hi01 = i8x16.shuffle(f0, f1, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const hi23 = i8x16.shuffle(f2, f3, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const e0 = i8x16.shuffle(lo01, lo23, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+    const e1 = i8x16.shuffle(lo01, lo23, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+    const e2 = i8x16.shuffle(hi01, hi23, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+    const e3 = i8x16.shuffle(hi01, hi23, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+    const s01 = f32x4.add(mulCodes16(i8x16.sub(e0, one), x), mulCodes16(i8x16.sub(e1, one), x + 64));
+    const s23 = f32x4.add(mulCodes16(i8x16.sub(e2, one), x + 128), mulCodes16(i8x16.sub(e3, one), x + 192));
+    acc = f32x4.add(acc, f32x4.mul(f32x4.add(s01, s23), f32x4.splat(f16ToF32(load<u16>(row)))));
+    row += BLOCK_BYTES;
+    x += 256;
+  }
+  return (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
 }

@@ -6,7 +6,7 @@
 //   qs[j] = element j in the low nibble (bits 0-3), element j + 16 in the high nibble (bits 4-7)
 import { f16ToF32, f32ToF16 } from "../half";
 import { x86TruncX4 } from "../cround";
-import { lowBytes } from "./q8_0";
+import { lowBytes, mulCodes16 } from "./q8_0";
 
 export function decode_q4_0(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
   const full = dim >> 5;
@@ -105,4 +105,22 @@ export function encode_q4_0(src: usize, n: usize, dst: usize): void {
   const q = x86TruncX4(f32x4.add(f32x4.mul(f32x4.sub(x, sub), id), add));
   const q8 = i32x4.shr_s(i32x4.shl(q, 24), 24); // (int8_t): the low byte, signed
   return v128.and(i32x4.min_s(q8, i32x4.splat(15)), i32x4.splat(255)); // MIN(15, q), stored as uint8_t
+}
+
+// Exact dot of one Q4_0 row with one f32 vector of `blocks * 32` values, straight from the packed bytes:
+// per block, d * sum((q_j - 8) x_j) (the same value as summing ((q_j - 8) d) x_j, a few roundings apart).
+// Used by the projection for small batches, where decoding into a scratch costs more.
+export function dot_q4_0(row: usize, x: usize, blocks: i32): f32 {
+  let acc = f32x4.splat(0);
+  const eight = i8x16.splat(8);
+  for (let b = 0; b < blocks; b++) {
+    const qs = v128.load(row, 2);
+    // low nibbles are elements 0..15, high nibbles 16..31
+    const lo = mulCodes16(i8x16.sub(v128.and(qs, i8x16.splat(15)), eight), x);
+    const hi = mulCodes16(i8x16.sub(i8x16.shr_u(qs, 4), eight), x + 64);
+    acc = f32x4.add(acc, f32x4.mul(f32x4.add(lo, hi), f32x4.splat(f16ToF32(load<u16>(row)))));
+    row += 18;
+    x += 128;
+  }
+  return (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
 }

@@ -98,8 +98,9 @@ function macroMaxAbs(src: usize): f32 {
 // Exact dot of one Q8_0 row with one f32 vector of `blocks * 32` values, straight from the packed bytes:
 // per block, sum qs[j] * x[j] in f32 lanes, then scale by d (the same value as summing (qs[j] * d) * x[j],
 // one rounding apart). Used by the projection for small batches, where decoding into a scratch costs more.
+// mulCodes16: 16 signed codes (as i8) times 16 f32 at x, summed into 4 lanes (Q4_0 and Q2_0 share it).
 // @ts-ignore: decorator
-@inline function mulCodes16(q: v128, x: usize): v128 {
+@inline export function mulCodes16(q: v128, x: usize): v128 {
   const lo = i16x8.extend_low_i8x16_s(q);
   const hi = i16x8.extend_high_i8x16_s(q);
   const a = f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(lo)), v128.load(x));
