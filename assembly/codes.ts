@@ -1,23 +1,29 @@
-// Shared pieces of the 2-bit and ternary formats (q2_0, tq1_0, tq2_0): turning 16 small codes into f32
-// (widen, convert, scale), and computing a block's codes the way ggml's reference quantizers do
+// Shared pieces of the block formats: turning 16 signed codes into f32 (widen, convert, scale; every block
+// decoder), and, for the 2-bit and ternary formats (q2_0, tq1_0, tq2_0), computing a block's codes the way ggml's reference quantizers do
 // (f32 arithmetic, C roundf, x86 float-to-int).
-// Keys: a code q is a byte 0..3 standing for (q - 1) * d.
+// Keys: a 2-bit/ternary code q is a byte 0..3 standing for (q - 1) * d.
 
 // One partially used block is decoded here, then only its first `dim % block` values are copied out.
 // 256 f32 = the largest block (QK_K).
 export const BLOCK_SCRATCH: usize = memory.data(1024, 16);
 
-// 16 codes (bytes 0..3, in element order) -> 16 f32 at dst: (float)(q - 1) * d, as ggml's dequantizers
-// compute it (widen to i32, convert, one f32 multiply: bit-identical, 0 * inf included). d is splatted.
+// 16 signed codes (i8, in element order) -> 16 f32 at dst: (float)q * d, as ggml's dequantizers compute it
+// (widen to i32, convert, one f32 multiply: bit-identical, 0 * inf included). d is splatted. Every block
+// format's decoder ends here (q8_0, q4_0, q2_0, tq1_0, tq2_0).
 // @ts-ignore: decorator
-@inline export function expand16(codes: v128, d: v128, dst: usize): void {
-  const s = i8x16.sub(codes, i8x16.splat(1));
-  const lo = i16x8.extend_low_i8x16_s(s);
-  const hi = i16x8.extend_high_i8x16_s(s);
+@inline export function scaleCodes16(dst: usize, q: v128, d: v128): void {
+  const lo = i16x8.extend_low_i8x16_s(q);
+  const hi = i16x8.extend_high_i8x16_s(q);
   v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(lo)), d));
   v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(lo)), d), 16);
   v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(hi)), d), 32);
   v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hi)), d), 48);
+}
+
+// 16 codes (bytes 0..3, in element order) -> 16 f32 at dst: (q - 1) * d.
+// @ts-ignore: decorator
+@inline export function expand16(codes: v128, d: v128, dst: usize): void {
+  scaleCodes16(dst, i8x16.sub(codes, i8x16.splat(1)), d);
 }
 
 // ggml's MAX(amax, fabsf(v)) over n values at src: `a > b ? a : b`, NaN handling included.

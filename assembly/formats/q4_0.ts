@@ -5,6 +5,7 @@
 //                       0-1     2       3             17
 //   qs[j] = element j in the low nibble (bits 0-3), element j + 16 in the high nibble (bits 4-7)
 import { f16ToF32, f32ToF16 } from "../half";
+import { scaleCodes16 } from "../codes";
 import { x86TruncX4 } from "../cround";
 import { lowBytes, mulCodes16 } from "./q8_0";
 
@@ -18,8 +19,8 @@ export function decode_q4_0(table: usize, rowBytes: usize, ids: usize, n: i32, d
       const d = f32x4.splat(f16ToF32(load<u16>(src)));
       const qs = v128.load(src, 2);
       const eight = i8x16.splat(8);
-      widenSigned16(dst, i8x16.sub(v128.and(qs, i8x16.splat(15)), eight), d);
-      widenSigned16(dst + 64, i8x16.sub(i8x16.shr_u(qs, 4), eight), d);
+      scaleCodes16(dst, i8x16.sub(v128.and(qs, i8x16.splat(15)), eight), d);
+      scaleCodes16(dst + 64, i8x16.sub(i8x16.shr_u(qs, 4), eight), d);
       src += 18;
       dst += 128;
     }
@@ -32,17 +33,6 @@ export function decode_q4_0(table: usize, rowBytes: usize, ids: usize, n: i32, d
       }
     }
   }
-}
-
-// 16 signed codes (-8..7) -> 16 f32 products with d
-// @ts-ignore: decorator
-@inline function widenSigned16(dst: usize, q: v128, d: v128): void {
-  const lo = i16x8.extend_low_i8x16_s(q);
-  const hi = i16x8.extend_high_i8x16_s(q);
-  v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(lo)), d));
-  v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(lo)), d), 16);
-  v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(hi)), d), 32);
-  v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hi)), d), 48);
 }
 
 // Encode n f32 values (whole blocks): max = the value of largest magnitude (the first one on ties),

@@ -4,6 +4,7 @@
 //   block (34 bytes): [ d f16 | qs[0] i8 | qs[1] | ... | qs[31] ]     element j = qs[j] * d
 //                       0-1     2          3           33
 import { f16ToF32, f32ToF16 } from "../half";
+import { scaleCodes16 } from "../codes";
 import { roundAwayX4, x86TruncX4 } from "../cround";
 
 export function decode_q8_0(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
@@ -14,8 +15,8 @@ export function decode_q8_0(table: usize, rowBytes: usize, ids: usize, n: i32, d
     let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
     for (let b = 0; b < full; b++) {
       const d = f32x4.splat(f16ToF32(load<u16>(src)));
-      widen16(dst, v128.load(src, 2), d);
-      widen16(dst + 64, v128.load(src, 18), d);
+      scaleCodes16(dst, v128.load(src, 2), d);
+      scaleCodes16(dst + 64, v128.load(src, 18), d);
       src += 34;
       dst += 128;
     }
@@ -27,17 +28,6 @@ export function decode_q8_0(table: usize, rowBytes: usize, ids: usize, n: i32, d
       }
     }
   }
-}
-
-// 16 signed codes -> 16 f32 products with d (i8 -> i16 -> i32 -> f32 is exact)
-// @ts-ignore: decorator
-@inline function widen16(dst: usize, q: v128, d: v128): void {
-  const lo = i16x8.extend_low_i8x16_s(q);
-  const hi = i16x8.extend_high_i8x16_s(q);
-  v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(lo)), d));
-  v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(lo)), d), 16);
-  v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(hi)), d), 32);
-  v128.store(dst, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hi)), d), 48);
 }
 
 // Encode n f32 values (whole blocks): amax = max |x|, d = amax / 127, q = roundf(x * (1/d)).
