@@ -3,6 +3,7 @@
 // Variants: tmac_lut (hidden -> tables), tmac_project1 (one vector), tmac_projectn (a batch, one pass).
 // Keys: V vocab, Dp dim padded to whole blocks, N vectors, T = ceil(V/16) tiles of 16 rows, B blocks per row,
 //   P bit-planes, Q = groups-of-4 per block / 2 (pairs of groups share one index byte), G = Dp / 4 groups.
+// q1_0 has its own kernels (tmac_q1.ts: f16 scales, averaged lookups); this file serves q2_0, q4_0, tq1_0, tq2_0.
 // see: Wei et al., "T-MAC: CPU Renaissance via Table Lookup for Low-Bit LLM Deployment on Edge", EuroSys 2025.
 //
 // Weights: w = d * (sum_p c_p b_p + o), bits b_p in {0,1}, c_p = 2^p * cmin. With s_p = 2 b_p - 1 in {-1,+1}:

@@ -107,12 +107,21 @@ export function tmac_tile(fmt: i32, table: usize, rowBytes: i32, vocab: i32, blo
   }
 }
 
-// q1_0 fast path: a row's qs byte q already holds groups 2q and 2q+1, so tiling one block of 16 rows is a
-// 16 x 16 byte transpose (lane j <- row laneRow(j)): four rounds of interleaves, 8-, 16-, 32-, 64-bit.
+// q1_0 (layout of tmac_q1.ts): a row's qs byte q already holds groups 2q and 2q+1, so tiling one block of 16
+// rows is a 16 x 16 byte transpose (lane j <- row laneRow(j)): four rounds of interleaves, 8-, 16-, 32-, 64-bit.
+// A row whose d is negative enters with its bits inverted; then the 16 |d| as f16 bits.
+// A d that is Inf or NaN is stored as 0 (the layout cannot hold it; the caller computes those rows apart).
+// Returns how many there were.
 const stage = memory.data(3 * 256, 16);
 
-export function tmac_tile_q1_0(table: usize, rowBytes: i32, vocab: i32, blocks: i32, out: usize): void {
+// @ts-ignore: decorator
+@inline function signMask(blk: usize): v128 {
+  return i8x16.splat(<i8>(<i32>load<u8>(blk, 1) >> 7) * -1);
+}
+
+export function tmac_tile_q1(table: usize, rowBytes: i32, vocab: i32, blocks: i32, out: usize): i32 {
   const tiles = (vocab + 15) >> 4;
+  let nonFinite = 0;
   const A = stage;
   const B = stage + 256;
   const C = stage + 512;
@@ -122,7 +131,8 @@ export function tmac_tile_q1_0(table: usize, rowBytes: i32, vocab: i32, blocks: 
       const blockAt = <usize>(b * 18);
       if (full) {
         for (let j = 0; j < 16; j++) {
-          v128.store(A + (<usize>j << 4), v128.load(table + <usize>((t << 4) + laneRow(j)) * rowBytes + blockAt + 2));
+          const blk = table + <usize>((t << 4) + laneRow(j)) * rowBytes + blockAt;
+          v128.store(A + (<usize>j << 4), v128.xor(v128.load(blk + 2), signMask(blk)));
         }
         // rows 2k, 2k+1 -> 16-bit units per column
         for (let k = 0; k < 8; k++) {
@@ -161,18 +171,26 @@ export function tmac_tile_q1_0(table: usize, rowBytes: i32, vocab: i32, blocks: 
       } else {
         for (let j = 0; j < 16; j++) {
           const row = (t << 4) + laneRow(j);
-          const blk = table + <usize>row * rowBytes + blockAt + 2;
-          for (let q = 0; q < 16; q++) store<u8>(out + (q << 4) + j, row < vocab ? load<u8>(blk + q) : 0);
+          const blk = table + <usize>row * rowBytes + blockAt;
+          const flip: u8 = row < vocab ? <u8>((<i32>load<u8>(blk, 1) >> 7) * 255) : 0;
+          for (let q = 0; q < 16; q++) store<u8>(out + (q << 4) + j, row < vocab ? load<u8>(blk + 2 + q) ^ flip : 0);
         }
       }
       out += 256;
       for (let r = 0; r < 16; r++) {
         const row = (t << 4) + r;
-        let d: f32 = 0;
-        if (row < vocab) d = f16ToF32(load<u16>(table + <usize>row * rowBytes + blockAt));
-        store<f32>(out + (<usize>r << 2), d);
+        let h: u32 = 0;
+        if (row < vocab) {
+          h = <u32>load<u16>(table + <usize>row * rowBytes + blockAt) & 0x7fff;
+          if (h >= 0x7c00) {
+            h = 0;
+            nonFinite++;
+          }
+        }
+        store<u16>(out + (<usize>r << 1), <u16>h);
       }
-      out += 64;
+      out += 32;
     }
   }
+  return nonFinite;
 }

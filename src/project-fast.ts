@@ -4,19 +4,22 @@
 // 16 signed sums of each group of 4 activations (one scale per weight block) and looks them up 16 rows at a
 // time. Keys: V vocab, D dim, Dp = D padded to whole blocks, N hidden vectors, T = ceil(V / 16), B blocks per row.
 //
-// Memory: the tiled copy takes as much as the packed table (f32 d: 64 bytes per 16 rows and block, so
-// +11% for q1_0). A table kept only for projection can skip the row layout: FastHead.fromBytes (JS bytes) and
-// FastHead.fromStream (pieces as they arrive) tile a chunk of rows at a time through a small scratch, so wasm
-// memory holds the tiled copy alone (151936 x 4096 q1_0: 97 MB; test/runtimes/workerd.test.ts builds it
-// under a 128 MiB cap); fastTopk (project.ts) ranks its rows.
+// Memory: the tiled copy takes about as much as the packed table (d as f32: 64 bytes per 16 rows and block;
+// q1_0 keeps |d| as f16 with the sign folded into the bits, so its copy is exactly the packed size). A table
+// kept only for projection can skip the row layout: FastHead.fromBytes (JS bytes) and FastHead.fromStream
+// (pieces as they arrive) tile a chunk of rows at a time through a small scratch, so wasm memory holds the
+// tiled copy alone (151936 x 4096 q1_0: 87.5 MB; test/runtimes/workerd.test.ts builds it under a 128 MiB
+// cap); fastTopk (project.ts) ranks its rows. q1_0 rows with an Inf or NaN block scale are computed apart,
+// as exact mode would (they come out Inf or NaN).
 //
 // Accuracy (derivation in test/reference/tmac.ts): with s_b = max_g sum_k |x_4g+k| / 127 over block b,
 //   |fast - exact| <= sum_b |d_b| * mult * (2^P - 1) * (E / 4) * s_b / 2   (+ f32 rounding, ~1e-6 relative)
-// for a row whose block b has scale d_b (E elements per block, P bit-planes; mult = 1 for q1_0, 1/2 else).
-// Speed (bench/tmac.mjs, 2-core EPYC VM, Node 20): q1_0 128256 x 4096, one vector ~9.5 ms (82 MB streamed, ~5.3 ms
-// of it at this machine's single-core bandwidth), a batch of 8 ~6.1x that. The core loop spends ~15 instructions
-// per 16 rows x 8 weights: 3 to split nibbles, 2 swizzles plus V8's range fix-up of each (a paddusb and a
-// constant load; i8x16.relaxed_swizzle would drop them, not on by default in Node 20), and 6 to keep the sums
+// for a row whose block b has scale d_b (E elements per block, P bit-planes; mult = 1 for q1_0, 1/2 else);
+// q1_0 adds 8 |d_b| s_b per block, as it averages pairs of lookups (assembly/tmac_q1.ts): 24 |d_b| s_b in all.
+// Speed (bench/tmac.mjs, 2-core EPYC VM, Node 20): q1_0 128256 x 4096, one vector ~8 ms (74 MB streamed, ~4.5 ms
+// of it at this machine's single-core bandwidth). The core loop spends ~19 instructions per 16 rows x 8
+// weights: 3 to split nibbles, 2 swizzles plus V8's range fix-up of each (a paddusb and a constant load;
+// i8x16.relaxed_swizzle drops them where the engine has relaxed SIMD), 1 average and 3 to keep the sums
 // exact in 16-bit lanes.
 import { FORMATS, type Format } from "./formats.js";
 import { errors } from "./errors.js";
@@ -110,7 +113,7 @@ export class FastHead {
   /**
    * A head from packed bytes alone, which stay in JS: they are tiled `chunkRows` rows at a time (a multiple
    * of 16; default: what fits in 1 MiB) through a wasm scratch, so linear memory holds only the tiled copy and
-   * one chunk (a 151936 x 4096 q1_0 head: 97 MB, under a Worker's 128 MB).
+   * one chunk (a 151936 x 4096 q1_0 head: 87.5 MB, under a Worker's 128 MB).
    */
   static fromBytes(rt: Runtime, options: FastHeadOptions & { data: ArrayBufferView | ArrayBuffer }): FastHead {
     const filler = new Filler(rt, options);
@@ -159,8 +162,52 @@ export class FastHead {
     const rowBytes = blocks * f.blockBytes;
     const out = this.ptrValue + (r0 / 16) * blocks * tileBlockBytes(f);
     const k = this.rt.kernels;
-    if (f.id === 41) k.tmac_tile_q1_0(src, rowBytes, rows, blocks, out);
-    else k.tmac_tile(f.id, src, rowBytes, rows, blocks, f.blockElems, f.blockBytes, f.planes, out);
+    if (f.id !== Q1_ID) {
+      k.tmac_tile(f.id, src, rowBytes, rows, blocks, f.blockElems, f.blockBytes, f.planes, out);
+      return;
+    }
+    if (k.tmac_tile_q1(src, rowBytes, rows, blocks, out) > 0) this.keepNonFinite(src, r0, rows);
+  }
+
+  // q1_0 rows with an Inf or NaN block scale (tiled with d = 0): their packed bytes, to compute them apart.
+  private readonly nonFinite = new Map<number, Uint8Array>();
+
+  private keepNonFinite(src: number, r0: number, rows: number): void {
+    const rowBytes = this.blocks * this.f.blockBytes;
+    const bytes = this.rt.memory.u8();
+    for (let r = 0; r < rows; r++) {
+      const row = bytes.subarray(src + r * rowBytes, src + (r + 1) * rowBytes);
+      for (let b = 0; b < this.blocks; b++) {
+        if ((row[b * 18 + 1] & 0x7c) === 0x7c) {
+          this.nonFinite.set(r0 + r, row.slice());
+          break;
+        }
+      }
+    }
+  }
+
+  // Logits of the rows kept by keepNonFinite, as exact mode gives them: the sum over their non-finite blocks
+  // of d * sum(+-x) (Inf, -Inf or NaN; the finite blocks cannot change that). Written into the batch at o.
+  private patchNonFinite(hidden: Float32Array, v0: number, m: number, o: number, stride: number): void {
+    const heap = this.rt.memory.f32();
+    const { dim } = this;
+    for (const [r, row] of this.nonFinite) {
+      for (let v = 0; v < m; v++) {
+        const x = hidden.subarray((v0 + v) * dim, (v0 + v + 1) * dim);
+        let logit = 0;
+        for (let b = 0; b < this.blocks; b++) {
+          const hi = row[b * 18 + 1];
+          if ((hi & 0x7c) !== 0x7c) continue;
+          const d = (hi & 3) | row[b * 18] ? NaN : hi & 0x80 ? -Infinity : Infinity;
+          let dot = 0;
+          for (let j = 0; j < 128 && b * 128 + j < dim; j++) {
+            dot += (row[b * 18 + 2 + (j >> 3)] >> (j & 7)) & 1 ? x[b * 128 + j] : -x[b * 128 + j];
+          }
+          logit += d * dot;
+        }
+        heap[(o >>> 2) + v * stride + r] = logit;
+      }
+    }
   }
 
   /** The runtime whose memory holds the tiled copy. */
@@ -204,8 +251,12 @@ export class FastHead {
           if (dp > dim) heap.fill(0, at + dim, at + dp);
         }
         k.tmac_lut(xPtr, m, dp, f.blockElems, f.mult, f.k, lut, scale, sums);
-        if (m === 1) k.tmac_project1(tiled, tiles, blocks, f.planes, pairs, lut, scale, sums, f.k !== 0 ? 1 : 0, o);
+        if (f.id === Q1_ID) {
+          if (m === 1) k.tmac_q1_project1(tiled, tiles, blocks, lut, scale, o);
+          else k.tmac_q1_projectn(tiled, tiles, blocks, lut, lutStride, scale, m, stride, split, o);
+        } else if (m === 1) k.tmac_project1(tiled, tiles, blocks, f.planes, pairs, lut, scale, sums, f.k !== 0 ? 1 : 0, o);
         else k.tmac_projectn(tiled, tiles, blocks, f.planes, pairs, lut, lutStride, scale, sums, f.k !== 0 ? 1 : 0, m, stride, split, o);
+        if (this.nonFinite.size > 0) this.patchNonFinite(hidden, v0, m, o, stride);
         if (typeof out === "function") {
           out({ ptr: o, stride, v0, m });
           continue;
@@ -338,9 +389,13 @@ const UNFILLED = -1;
 // Packed rows copied into wasm per tiling step.
 const CHUNK_BYTES = 1 << 20;
 
+// Bytes per 16 rows and block of the tiled copy: the index vectors, then d (f32; q1_0: |d| as f16).
 function tileBlockBytes(f: FastFormat): number {
-  return f.planes * (f.blockElems >> 3) * 16 + 64;
+  return f.planes * (f.blockElems >> 3) * 16 + (f.id === Q1_ID ? 32 : 64);
 }
+
+// q1_0 has kernels of its own (assembly/tmac_q1.ts).
+const Q1_ID = FORMATS.q1_0.id;
 
 const ATTACH_KEY = "tmac";
 const heads = new WeakMap<object, FastHead>();

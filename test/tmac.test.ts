@@ -174,6 +174,50 @@ describe.each(FORMATS)("fast projection %s", (format) => {
   });
 });
 
+describe("fast q1_0: non-finite block scales", () => {
+  it("rows with an Inf, -Inf or NaN d come out Inf or NaN, the others as without them", () => {
+    const vocab = 37;
+    const dim = 3 * 128;
+    const data = randomTable("q1_0", vocab, dim, 21);
+    const clean = data.slice();
+    const setD = (row: number, block: number, h: number) => {
+      data[(row * 3 + block) * 18] = h & 255;
+      data[(row * 3 + block) * 18 + 1] = h >> 8;
+    };
+    setD(3, 1, 0x7e00); // NaN
+    setD(17, 0, 0xfc00); // -Inf
+    setD(36, 2, 0x7c00); // Inf, in the last, partial tile
+    setD(20, 0, 0x7c00); // Inf and -Inf in one row: NaN
+    setD(20, 2, 0xfc00);
+    const n = 3;
+    const hidden = randomValues(n * dim, 22, 2);
+    const special = [3, 17, 20, 36];
+    for (const chunkRows of [16, undefined]) {
+      using head = FastHead.fromBytes(rt, { vocab, dim, format: "q1_0", data, chunkRows });
+      using cleanHead = FastHead.fromBytes(rt, { vocab, dim, format: "q1_0", data: clean });
+      const got = new Float32Array(n * vocab);
+      const base = new Float32Array(n * vocab);
+      head.project(hidden, n, got);
+      cleanHead.project(hidden, n, base);
+      for (let v = 0; v < n; v++) {
+        const exact = exactRef(FAST_SPECS.q1_0, data, vocab, dim, hidden.subarray(v * dim, (v + 1) * dim));
+        for (let r = 0; r < vocab; r++) {
+          const g = got[v * vocab + r];
+          if (special.includes(r)) {
+            // as ggml's q1_0 dot product gives them: d * (sum of +-x) per block; a NaN d gives NaN
+            expect(Number.isFinite(exact[r])).toBe(false);
+            if (r === 3) expect(g).toBeNaN();
+            else if (r === 20) expect(Number.isFinite(g)).toBe(false);
+            else expect(Math.abs(g)).toBe(Infinity);
+          } else {
+            expect(Object.is(g, base[v * vocab + r])).toBe(true);
+          }
+        }
+      }
+    }
+  });
+});
+
 describe("FastHead", () => {
   it("fromBytes keeps only the tiled copy and gives the same logits", () => {
     const data = randomTable("q1_0", 50, 256, 11);

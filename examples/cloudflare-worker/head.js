@@ -82,7 +82,7 @@ function dot(row, x) {
   return s;
 }
 
-/** src/project-fast.ts: |fast - exact| <= sum_b |d_b| * (E / 4) * s_b / 2 for q1_0, s_b = max_g sum |x_4g..| / 127. */
+/** src/project-fast.ts: |fast - exact| <= sum_b |d_b| * (E / 8 + 8) * s_b for q1_0, s_b = max_g sum |x_4g..| / 127. */
 function bound(data, x) {
   let b = 0;
   let mag = 0;
@@ -96,7 +96,7 @@ function bound(data, x) {
     }
     const at = blk * BLOCK;
     const d = Math.abs(f16(data[at] | (data[at + 1] << 8)));
-    b += ((d * (QK / 4) * m) / 127 / 2) * 1.0001;
+    b += ((d * (QK / 8 + 8) * m) / 127) * 1.0001;
   }
   return b + 1e-5 * mag * 0.1; // f32 rounding over |d| <= 0.1
 }

@@ -13,6 +13,7 @@
 // (eps = 2^-24, |L| <= m <= 127 s (1 + eps)), so |s q - L| <= s/2 + 3 * 127 s eps * 1.0001 < 0.50003 s.
 // Summed over the P planes (weights 2^p, total 2^P - 1) and G groups:
 //   |fast_b - exact_b| <= |d| * mult * (2^P - 1) * G * 0.50003 * s_b    (+ |d K| times the f32 error of X_b)
+// (q1_0 adds up to 8 s_b per block: its pairs of lookups are averaged, see q1Block)
 // and the f32 accumulation over blocks adds at most (B + 4) eps times the sum of the magnitudes of the terms.
 
 import { f16ToF32Bits, f32FromBits, f32ToF16Bits } from "./half.js";
@@ -136,6 +137,10 @@ export function tmacRef(spec: FastSpec, data: Uint8Array, vocab: number, dim: nu
     let acc = 0;
     for (let b = 0; b < blocks; b++) {
       const block = data.subarray(r * rowBytes + b * spec.blockBytes, r * rowBytes + (b + 1) * spec.blockBytes);
+      if (spec === FAST_SPECS.q1_0) {
+        acc += q1Block(block, luts, b);
+        continue;
+      }
       let sum = 0; // sum_p 2^p sum_g (q - 128)
       for (let p = 0; p < spec.planes; p++) {
         for (let g = 0; g < spec.blockElems / 4; g++) {
@@ -149,6 +154,23 @@ export function tmacRef(spec: FastSpec, data: Uint8Array, vocab: number, dim: nu
     out[r] = acc;
   }
   return out;
+}
+
+// q1_0's kernel (assembly/tmac_q1.ts): a negative d becomes |d| with the bits inverted; the two lookups of
+// groups 2i and 2i+1 are averaged as u8, (a + b + 1) >> 1, and the block's sum of 16 averages less
+// 16 * 128 + 4 (the bias and the mean rounding) is doubled.
+function q1Block(block: Uint8Array, luts: Luts, b: number): number {
+  const d = dOf(FAST_SPECS.q1_0, block);
+  const flip = d < 0 || Object.is(d, -0) ? 15 : 0;
+  let sum = 0;
+  for (let i = 0; i < 16; i++) {
+    const byte = block[2 + i];
+    const ga = 32 * b + 2 * i;
+    const ua = luts.q[16 * ga + ((byte & 15) ^ flip)];
+    const ub = luts.q[16 * (ga + 1) + ((byte >> 4) ^ flip)];
+    sum += (ua + ub + 1) >> 1;
+  }
+  return Math.abs(d) * luts.s[b] * 2 * (sum - (16 * 128 + 4));
 }
 
 /** float64 logits over the dequantized rows. */
@@ -188,6 +210,8 @@ export function tmacBound(spec: FastSpec, data: Uint8Array, vocab: number, dim: 
       const d = Math.abs(dOf(spec, data.subarray(r * rowBytes + b * spec.blockBytes)));
       const planesW = spec.mult * (2 ** spec.planes - 1) * G;
       lut += d * planesW * 0.50003 * luts.s[b];
+      // q1_0 averages pairs of lookups: +-1/2 step of rounding per pair, taken at its mean (q1Block): <= 8 steps
+      if (spec === FAST_SPECS.q1_0) lut += d * 8 * luts.s[b];
       // X_b summed in f32: error <= E eps sum|x|
       lut += d * Math.abs(spec.k) * spec.blockElems * EPS * absSum[b];
       mag += d * (planesW * 128 * luts.s[b] + Math.abs(spec.k) * absSum[b]);
