@@ -21,6 +21,8 @@
 //   Lo = S - 256 W (mod 2^16); both are exact while Lo, Hi < 2^16 (at most 255 * Q*2 * (2^P - 1) <= 48960).
 //   Plane p enters shifted left by p (linear mod 2^16); the bias 128 per entry comes off at the block end.
 
+import { lut16 } from "./lut16";
+
 // Sign patterns of the 16 table entries: entry i takes +x_k when bit k of i is set.
 // @ts-ignore: decorator
 @inline function signs(k: i32, quarter: i32): v128 {
@@ -126,13 +128,13 @@ export function tmac_project1(tiled: usize, tiles: i32, blocks: i32, planes: i32
         const end = src + (<usize>pairs << 4);
         do {
           let x = v128.load(src);
-          let va = i8x16.swizzle(v128.load(t), v128.and(x, m0f));
-          let vb = i8x16.swizzle(v128.load(t, 16), v128.and(i16x8.shr_u(x, 4), m0f));
+          let va = lut16(v128.load(t), v128.and(x, m0f));
+          let vb = lut16(v128.load(t, 16), v128.and(i16x8.shr_u(x, 4), m0f));
           s = i16x8.add(s, i16x8.add(va, vb));
           w = i16x8.add(w, i16x8.add(i16x8.shr_u(va, 8), i16x8.shr_u(vb, 8)));
           x = v128.load(src, 16);
-          va = i8x16.swizzle(v128.load(t, 32), v128.and(x, m0f));
-          vb = i8x16.swizzle(v128.load(t, 48), v128.and(i16x8.shr_u(x, 4), m0f));
+          va = lut16(v128.load(t, 32), v128.and(x, m0f));
+          vb = lut16(v128.load(t, 48), v128.and(i16x8.shr_u(x, 4), m0f));
           s = i16x8.add(s, i16x8.add(va, vb));
           w = i16x8.add(w, i16x8.add(i16x8.shr_u(va, 8), i16x8.shr_u(vb, 8)));
           src += 32;
@@ -229,12 +231,12 @@ export function tmac_projectn(tiled: usize, tiles: i32, blocks: i32, planes: i32
           do {
             const ia = v128.load(sp);
             const ib = v128.load(sp, 16);
-            let va = i8x16.swizzle(v128.load(t), ia);
-            let vb = i8x16.swizzle(v128.load(t, 16), ib);
+            let va = lut16(v128.load(t), ia);
+            let vb = lut16(v128.load(t, 16), ib);
             s = i16x8.add(s, i16x8.add(va, vb));
             w = i16x8.add(w, i16x8.add(i16x8.shr_u(va, 8), i16x8.shr_u(vb, 8)));
-            va = i8x16.swizzle(v128.load(t + <usize>lutStride), ia);
-            vb = i8x16.swizzle(v128.load(t + <usize>lutStride, 16), ib);
+            va = lut16(v128.load(t + <usize>lutStride), ia);
+            vb = lut16(v128.load(t + <usize>lutStride, 16), ib);
             s2 = i16x8.add(s2, i16x8.add(va, vb));
             w2 = i16x8.add(w2, i16x8.add(i16x8.shr_u(va, 8), i16x8.shr_u(vb, 8)));
             sp += 32;
@@ -273,12 +275,12 @@ export function tmac_projectn(tiled: usize, tiles: i32, blocks: i32, planes: i32
           t = lb;
           const end = sp + (<usize>pairs << 5);
           do {
-            let va = i8x16.swizzle(v128.load(t), v128.load(sp));
-            let vb = i8x16.swizzle(v128.load(t, 16), v128.load(sp, 16));
+            let va = lut16(v128.load(t), v128.load(sp));
+            let vb = lut16(v128.load(t, 16), v128.load(sp, 16));
             s = i16x8.add(s, i16x8.add(va, vb));
             w = i16x8.add(w, i16x8.add(i16x8.shr_u(va, 8), i16x8.shr_u(vb, 8)));
-            va = i8x16.swizzle(v128.load(t, 32), v128.load(sp, 32));
-            vb = i8x16.swizzle(v128.load(t, 48), v128.load(sp, 48));
+            va = lut16(v128.load(t, 32), v128.load(sp, 32));
+            vb = lut16(v128.load(t, 48), v128.load(sp, 48));
             s = i16x8.add(s, i16x8.add(va, vb));
             w = i16x8.add(w, i16x8.add(i16x8.shr_u(va, 8), i16x8.shr_u(vb, 8)));
             sp += 64;

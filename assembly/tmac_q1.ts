@@ -1,5 +1,7 @@
 // Q1_0 lookup-table projection (mode "fast"), the 1-bit head of the Bonsai models: tmac.ts specialised to one
 // bit-plane and 128-element blocks, with a smaller tiled copy and fewer operations per lookup.
+import { lut16 } from "./lut16";
+
 // Keys: T tiles of 16 rows, B blocks per row, Q = 16 index bytes per row and block (pairs of groups of 4).
 //
 // Tiled layout, tile after tile, block after block (built by tmac_tile_q1):
@@ -33,14 +35,6 @@
   const va = lut16(v128.load(t), v128.and(x, m0f));
   const vb = lut16(v128.load(t, 16), v128.and(i16x8.shr_u(x, 4), m0f));
   return i8x16.avgr_u(va, vb);
-}
-
-// 16-entry table lookup; indices are always < 16 here, so relaxed_swizzle (a build with relaxed SIMD) and
-// swizzle agree. V8 adds a range fix-up to every plain swizzle.
-// @ts-ignore: decorator
-@inline function lut16(table: v128, idx: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return i8x16.relaxed_swizzle(table, idx);
-  return i8x16.swizzle(table, idx);
 }
 
 // Block sums of 16 averaged lookups minus the bias: 128 per entry plus the mean rounding 4.

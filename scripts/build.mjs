@@ -18,6 +18,8 @@ const step = (label, fn) => {
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: "inherit" });
 
 step("wasm release", () => run(bin("asc"), ["assembly/index.ts", "--target", "release"]));
+// the same kernels with relaxed SIMD (loaded where the engine validates it; see src/runtime.ts)
+step("wasm relaxed", () => run(bin("asc"), ["assembly/index.ts", "--target", "relaxed"]));
 if (process.env.BITEMBED_DEBUG_WASM) step("wasm debug", () => run(bin("asc"), ["assembly/index.ts", "--target", "debug"]));
 
 // `./bitembed.wasm` stays a sibling import of the bundle: the asset is build/bitembed.wasm.

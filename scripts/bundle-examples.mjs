@@ -51,6 +51,8 @@ export async function bundleExamples() {
   writeFileSync(join(browserDir, "index.html"), html.replace(/\s*<script type="importmap">[\s\S]*?<\/script>/, ""));
   copyFileSync(join(examples, "cloudflare-worker", "config.capnp"), join(workerDir, "config.capnp"));
   for (const dir of [browserDir, workerDir]) copyFileSync(join(build, "bitembed.wasm"), join(dir, "bitembed.wasm"));
+  // the browser entry loads the relaxed-SIMD build where the engine has it (the worker imports the baseline)
+  copyFileSync(join(build, "bitembed.relaxed.wasm"), join(browserDir, "bitembed.relaxed.wasm"));
   return { browserDir, workerDir };
 }
 

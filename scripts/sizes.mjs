@@ -14,6 +14,7 @@ if (!existsSync(join(build, "bitembed.wasm"))) {
 
 const what = {
   "bitembed.wasm": "the kernels (WebAssembly SIMD)",
+  "bitembed.relaxed.wasm": "the same kernels with relaxed SIMD",
   "node.js": "Node entry (reads the wasm file)",
   "deno.js": "Deno entry (reads the wasm file)",
   "bun.js": "Bun entry (Bun.file)",
@@ -24,7 +25,7 @@ const what = {
   "examples/browser/main.js": "browser example, esbuild bundle, minified (+ bitembed.wasm)",
   "examples/cloudflare-worker/worker.js": "worker example, esbuild bundle, minified (+ bitembed.wasm)",
 };
-const files = ["bitembed.wasm", ...readdirSync(build).filter((f) => f.endsWith(".js")).sort(), "examples/browser/main.js", "examples/cloudflare-worker/worker.js"];
+const files = ["bitembed.wasm", "bitembed.relaxed.wasm", ...readdirSync(build).filter((f) => f.endsWith(".js")).sort(), "examples/browser/main.js", "examples/cloudflare-worker/worker.js"];
 
 const kB = (n) => (n / 1024).toFixed(1);
 const rows = [];

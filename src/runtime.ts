@@ -21,6 +21,12 @@ export type WasmSource =
 export interface InitOptions {
   /** Upper bound on linear memory in bytes (default and ceiling: 4 GiB, what wasm32 allows). */
   maxMemory?: number;
+  /**
+   * Load the build that uses relaxed SIMD where the engine has it (default true; Node >= 22, Deno, Bun,
+   * Chrome >= 114). Its only relaxed instruction is a table lookup with in-range indices, so both builds give
+   * bit-identical results; false loads the baseline build. Applies to the packaged wasm only (not to `source`).
+   */
+  relaxedSimd?: boolean;
 }
 
 /** The raw kernel exports: numbers and pointers only. */
@@ -35,6 +41,21 @@ const SIMD_PROBE = new Uint8Array([
   0x00, 0x0a, 0x08, 0x01, 0x06, 0x00, 0x41, 0x00, 0xfd, 0x11, 0x0b,
 ]);
 
+// (module (func (result v128) (i8x16.relaxed_swizzle (i8x16.splat (i32.const 0)) (i8x16.splat (i32.const 0))))):
+// validates only where relaxed SIMD is on.
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, 0x03, 0x02, 0x01,
+  0x00, 0x0a, 0x0f, 0x01, 0x0d, 0x00, 0x41, 0x00, 0xfd, 0x0f, 0x41, 0x00, 0xfd, 0x0f, 0xfd, 0x80, 0x02, 0x0b,
+]);
+
+export function hasRelaxedSimd(): boolean {
+  try {
+    return WebAssembly.validate(RELAXED_SIMD_PROBE);
+  } catch {
+    return false;
+  }
+}
+
 export function hasSimd(): boolean {
   try {
     return WebAssembly.validate(SIMD_PROBE);
@@ -46,10 +67,13 @@ export function hasSimd(): boolean {
 export class Runtime {
   readonly kernels: Kernels;
   readonly memory: LinearMemory;
+  /** Whether this instance is the relaxed-SIMD build (see InitOptions.relaxedSimd). */
+  readonly relaxedSimd: boolean;
   private disposed = false;
 
   constructor(instance: WebAssembly.Instance, options: InitOptions = {}) {
     this.kernels = instance.exports as unknown as Kernels;
+    this.relaxedSimd = typeof this.kernels.relaxed_simd === "function" && this.kernels.relaxed_simd() === 1;
     const max = options.maxMemory ?? 65536 * 65536;
     if (!(typeof max === "number" && max > 0)) throw errors.option("maxMemory", max, "a positive number of bytes");
     this.memory = new LinearMemory(this.kernels.memory, this.kernels.heap_base(), max);
@@ -112,15 +136,35 @@ export class Runtime {
   }
 }
 
-/** Instantiate from any source; `loadDefault` supplies the packaged wasm when `source` is undefined. */
+type PackagedWasm = WebAssembly.Module | ArrayBuffer | ArrayBufferView | Response;
+
+/**
+ * Instantiate from any source; `loadDefault(relaxed)` supplies the packaged wasm when `source` is undefined
+ * (the relaxed-SIMD build when `relaxed`; entries without one ignore it). A relaxed build that cannot be
+ * loaded (an asset a bundler did not copy) falls back to the baseline one.
+ */
 export async function instantiate(
   source: WasmSource | undefined,
-  loadDefault: () => Promise<WebAssembly.Module | ArrayBuffer | ArrayBufferView | Response>,
+  loadDefault: (relaxed: boolean) => Promise<PackagedWasm>,
   options: InitOptions = {},
 ): Promise<Runtime> {
   if (!hasSimd()) throw errors.noSimd();
-  let resolved: unknown = source === undefined ? await loadDefault() : await source;
+  if (source === undefined && options.relaxedSimd !== false && hasRelaxedSimd()) {
+    try {
+      const relaxed = await loadDefault(true);
+      if (!(typeof Response !== "undefined" && relaxed instanceof Response && !relaxed.ok)) {
+        return new Runtime(await instantiateResolved(relaxed), options);
+      }
+    } catch {
+      // the baseline build below
+    }
+  }
+  let resolved: unknown = source === undefined ? await loadDefault(false) : await source;
   if (typeof resolved === "string" || resolved instanceof URL) resolved = await fetch(resolved);
+  return new Runtime(await instantiateResolved(resolved), options);
+}
+
+async function instantiateResolved(resolved: unknown): Promise<WebAssembly.Instance> {
   let instance: WebAssembly.Instance;
   if (resolved instanceof WebAssembly.Module) {
     instance = await WebAssembly.instantiate(resolved, {});
@@ -137,7 +181,7 @@ export async function instantiate(
   } else {
     throw errors.badSource(resolved);
   }
-  return new Runtime(instance, options);
+  return instance;
 }
 
 export { describe };

@@ -68,3 +68,20 @@ describe("instantiate", () => {
     expect(works(await init())).toBe(true);
   });
 });
+
+describe("the relaxed-SIMD build", () => {
+  it("is loaded where the engine validates it, not when opted out, with the baseline as fallback", async () => {
+    const { execFileSync } = await import("node:child_process");
+    const script = new URL("./scripts/relaxed-fallback.mjs", import.meta.url).pathname;
+    const run = (flags: string[]) => JSON.parse(execFileSync(process.execPath, [...flags, script], { encoding: "utf8" }));
+    const on = run(["--experimental-wasm-relaxed-simd"]);
+    expect(on.hasRelaxedSimd).toBe(true);
+    expect(on.auto).toEqual({ relaxedSimd: true, asked: [true], works: true });
+    expect(on.optedOut).toEqual({ relaxedSimd: false, asked: [false], works: true });
+    expect(on.throws).toEqual({ relaxedSimd: false, asked: [true, false], works: true });
+    expect(on.notFound).toEqual({ relaxedSimd: false, asked: [true, false], works: true });
+    // an engine without it (Node 20 without the flag) never asks for the relaxed asset
+    const off = run(process.versions.node.startsWith("20.") ? [] : ["--no-experimental-wasm-relaxed-simd"]);
+    if (!off.hasRelaxedSimd) expect(off.auto).toEqual({ relaxedSimd: false, asked: [false], works: true });
+  });
+});

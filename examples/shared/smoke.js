@@ -1,8 +1,8 @@
 // The smoke checks every runtime runs, identically: init() with no argument, f32/f16/bf16 tables from
 // exactly representable values, lookups compared bit for bit with the source values, a bad id that must
 // throw a RangeError and leave the runtime usable, dispose, and bytesInUse back where it started.
-// `smoke(init)` returns { ok, checks: [{ name, ok, detail }], rows, bytesInUse }; it never throws.
-import { DIM, VOCAB, expectedBits, sourceValues } from "./values.js";
+// `smoke(init)` returns { ok, checks: [{ name, ok, detail }], rows, fast, relaxedSimd, bytesInUse }; it never throws.
+import { DIM, VOCAB, expectedBits, sourceValues, value } from "./values.js";
 
 export const FORMATS = ["f32", "f16", "bf16"];
 const IDS = [0, VOCAB - 1, 7, 0, VOCAB - 2];
@@ -22,6 +22,7 @@ export async function smoke(init, info = {}) {
   };
 
   let rt;
+  let fast = null;
   let start = NaN;
   let end = NaN;
   const ready = await check("init() with no argument", async () => {
@@ -76,6 +77,9 @@ export async function smoke(init, info = {}) {
         fresh.dispose();
       });
     }
+    await check("q1_0, q2_0: fast projection", () => {
+      fast = fastProbe(rt);
+    });
     await check("dispose returns bytesInUse to its start", () => {
       assert(tables.length === FORMATS.length, `${tables.length} tables built`);
       assert(rt.bytesInUse > start, "tables hold memory");
@@ -92,7 +96,26 @@ export async function smoke(init, info = {}) {
       assert(caught instanceof Error && /disposed/.test(caught.message), `lookup on a disposed table: ${caught}`);
     });
   }
-  return { ok: checks.every((c) => c.ok), ...info, checks, rows, bytesInUse: { start, end } };
+  return { ok: checks.every((c) => c.ok), ...info, checks, rows, fast, relaxedSimd: rt?.relaxedSimd ?? null, bytesInUse: { start, end } };
+}
+
+// Fast (lookup-table) projection of 3 rows onto a fixed 40 x 256 q1_0 and q2_0 table: the logits' f32 bit
+// patterns, on which every runtime and both wasm builds (baseline, relaxed SIMD) must agree.
+export function fastProbe(rt) {
+  const vocab = 40;
+  const dim = 256;
+  const values = new Float32Array(vocab * dim);
+  for (let r = 0; r < vocab; r++) for (let c = 0; c < dim; c++) values[r * dim + c] = value(r + 1, c);
+  const out = {};
+  for (const format of ["q1_0", "q2_0"]) {
+    const table = rt.tableFromF32(values, { vocab, dim, format });
+    try {
+      out[format] = Array.from(new Uint32Array(table.project(values.subarray(0, 3 * dim), { mode: "fast" }).buffer));
+    } finally {
+      table.dispose();
+    }
+  }
+  return out;
 }
 
 // Fill memory with 16 MiB tables under `maxMemory` until allocation fails; the failure must be a

@@ -4,5 +4,5 @@ import { instantiate, type InitOptions, type Runtime, type WasmSource } from "..
 export * from "../index.js";
 
 export async function init(source?: WasmSource, options?: InitOptions): Promise<Runtime> {
-  return instantiate(source, () => fetch(new URL("./bitembed.wasm", import.meta.url)), options);
+  return instantiate(source, (relaxed) => fetch(new URL(relaxed ? "./bitembed.relaxed.wasm" : "./bitembed.wasm", import.meta.url)), options);
 }

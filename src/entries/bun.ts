@@ -5,5 +5,5 @@ export * from "../index.js";
 declare const Bun: { file(path: URL | string): { arrayBuffer(): Promise<ArrayBuffer> } };
 
 export async function init(source?: WasmSource, options?: InitOptions): Promise<Runtime> {
-  return instantiate(source, () => Bun.file(new URL("./bitembed.wasm", import.meta.url)).arrayBuffer(), options);
+  return instantiate(source, (relaxed) => Bun.file(new URL(relaxed ? "./bitembed.relaxed.wasm" : "./bitembed.wasm", import.meta.url)).arrayBuffer(), options);
 }

@@ -6,5 +6,5 @@ export * from "../index.js";
 declare const Deno: { readFile(path: URL): Promise<Uint8Array> };
 
 export async function init(source?: WasmSource, options?: InitOptions): Promise<Runtime> {
-  return instantiate(source, () => Deno.readFile(new URL("./bitembed.wasm", import.meta.url)), options);
+  return instantiate(source, (relaxed) => Deno.readFile(new URL(relaxed ? "./bitembed.relaxed.wasm" : "./bitembed.wasm", import.meta.url)), options);
 }

@@ -5,9 +5,9 @@ export * from "../index.js";
 export async function init(source?: WasmSource, options?: InitOptions): Promise<Runtime> {
   return instantiate(
     source,
-    async () => {
+    async (relaxed) => {
       const { readFile } = await import("node:fs/promises");
-      return readFile(new URL("./bitembed.wasm", import.meta.url));
+      return readFile(new URL(relaxed ? "./bitembed.relaxed.wasm" : "./bitembed.wasm", import.meta.url));
     },
     options,
   );

@@ -9,6 +9,7 @@ describe("runtime: bun", () => {
     const result = parseResult(await run(bun, ["examples/bun/smoke.js"]));
     expect(result.entry).toMatch(/\/build\/bun\.js$/);
     expect(result.runtime).toMatch(/^bun 1\./);
+    expect(result.relaxedSimd).toBe(true);
     expectSmoke(result);
   });
 });

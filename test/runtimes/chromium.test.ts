@@ -69,14 +69,16 @@ describe("runtime: chromium", () => {
     const result = await smokePage("/build/examples/browser/index.html");
     expect(result.runtime).toMatch(/Chrome\/\d+/);
     expectSmoke(result);
-    // the bundle's `new URL("./bitembed.wasm", import.meta.url)` found the copy beside it
-    expect(site.requests).toContain("/build/examples/browser/bitembed.wasm");
+    // Chromium has relaxed SIMD: the bundle's `new URL("./bitembed.relaxed.wasm", import.meta.url)` found the
+    // copy beside it
+    expect(result.relaxedSimd).toBe(true);
+    expect(site.requests).toContain("/build/examples/browser/bitembed.relaxed.wasm");
   });
 
   it("runs the smoke checks unbundled, with an import map to build/browser.js", async () => {
     const result = await smokePage("/examples/browser/index.html");
     expectSmoke(result);
     expect(site.requests).toContain("/build/browser.js");
-    expect(site.requests).toContain("/build/bitembed.wasm");
+    expect(site.requests).toContain("/build/bitembed.relaxed.wasm");
   });
 });

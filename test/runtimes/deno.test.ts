@@ -14,6 +14,7 @@ describe("runtime: deno", () => {
     const result = parseResult(await run(deno, args));
     expect(result.entry).toMatch(/\/build\/deno\.js$/);
     expect(result.runtime).toMatch(/^deno 2\./);
+    expect(result.relaxedSimd).toBe(true); // Deno's V8 has relaxed SIMD: the relaxed build beside deno.js
     expectSmoke(result);
   });
 
@@ -22,6 +23,7 @@ describe("runtime: deno", () => {
     built("build/inline.js");
     const result = parseResult(await run(deno, [...flags, "examples/deno/inline.js"]));
     expect(result.entry).toMatch(/\/build\/inline\.js$/);
+    expect(result.relaxedSimd).toBe(false); // the inline entry embeds the baseline build only
     expectSmoke(result);
   });
 });

@@ -9,6 +9,9 @@ import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
 // @ts-expect-error plain JS module shared with the examples
 import { DIM, VOCAB, expectedBits } from "../../examples/shared/values.js";
+// @ts-expect-error: plain JS shared with the runtimes
+import { fastProbe } from "../../examples/shared/smoke.js";
+import { newRuntime } from "../helpers/runtime.js";
 
 export const root = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 export const bin = (name: string) => join(root, "node_modules", ".bin", name);
@@ -120,8 +123,13 @@ export interface SmokeResult {
   entry?: string;
   checks: { name: string; ok: boolean; detail?: string }[];
   rows: Record<string, number[]>;
+  fast: Record<string, number[]> | null;
+  relaxedSimd: boolean | null;
   bytesInUse: { start: number; end: number };
 }
+
+// The fast-projection bits the baseline build gives in this (vitest) process: every runtime must match them.
+const baselineFast = fastProbe(await newRuntime());
 
 const FORMATS = ["f32", "f16", "bf16"];
 // The checks every runtime must report, in order: a smoke that silently ran fewer fails here.
@@ -133,6 +141,7 @@ export const EXPECTED_CHECKS = [
     `${f}: bad ids throw RangeError naming id and position`,
     `${f}: runtime usable after the error`,
   ]),
+  "q1_0, q2_0: fast projection",
   "dispose returns bytesInUse to its start",
 ];
 
@@ -146,4 +155,7 @@ export function expectSmoke(result: SmokeResult): void {
   expect(expected.length).toBe(2 * DIM);
   for (const f of FORMATS) expect(result.rows[f], `rows of ${f}`).toEqual(expected);
   expect(result.bytesInUse.end).toBe(result.bytesInUse.start);
+  // bit for bit as the baseline build in Node, whichever build the runtime loaded
+  expect(baselineFast.q1_0).toHaveLength(3 * 40);
+  expect(result.fast).toEqual(baselineFast);
 }

@@ -1,6 +1,7 @@
 // Node: the example script, run as users run it, resolves "bitembed" through package.json `exports`
 // (the "node" condition: build/node.js) and the inline entry (wasm embedded: build/inline.js).
 import { describe, expect, it } from "vitest";
+import { hasRelaxedSimd } from "../../src/runtime.js";
 import { built, expectSmoke, parseResult, run } from "./harness.js";
 
 describe("runtime: node", () => {
@@ -8,6 +9,14 @@ describe("runtime: node", () => {
     built("build/node.js");
     const result = parseResult(await run(process.execPath, ["examples/node/smoke.mjs"]));
     expect(result.entry).toMatch(/\/build\/node\.js$/);
+    expect(result.relaxedSimd).toBe(hasRelaxedSimd()); // Node >= 22: the relaxed build
+    expectSmoke(result);
+  });
+
+  it("loads the relaxed-SIMD build where the engine has it (Node 20: behind a flag), with the same results", async () => {
+    const flag = "--experimental-wasm-relaxed-simd";
+    const result = parseResult(await run(process.execPath, [flag, "examples/node/smoke.mjs"]));
+    expect(result.relaxedSimd).toBe(true);
     expectSmoke(result);
   });
 
@@ -15,6 +24,7 @@ describe("runtime: node", () => {
     built("build/inline.js");
     const result = parseResult(await run(process.execPath, ["examples/node/smoke.mjs", "bitembed/inline"]));
     expect(result.entry).toMatch(/\/build\/inline\.js$/);
+    expect(result.relaxedSimd).toBe(false);
     expectSmoke(result);
   });
 });

@@ -50,6 +50,7 @@ describe("runtime: workerd", () => {
   it("runs the smoke checks in the bundled worker (wasm imported as a module)", async () => {
     const result = (await get("/smoke")) as SmokeResult;
     expect(result.runtime).toBe("workerd");
+    expect(result.relaxedSimd).toBe(false); // the worker entry imports the baseline module
     expectSmoke(result);
   });
 
