@@ -4,7 +4,7 @@
 // naive JS dot product over the packed rows. Tables are random packed bytes (random bits, random f16 d).
 // `node bench/tmac.mjs` runs alone; BENCH_RUNS=n changes the repeat count (medians throughout).
 import { fileURLToPath } from "node:url";
-import { FastHead, FORMATS, init } from "../build/node.js";
+import { FastHead, FORMATS, hasRelaxedSimd, init } from "../build/node.js";
 import { fmt, machineLine, medians, rng, table } from "./harness.mjs";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
@@ -71,7 +71,11 @@ function naiveQ1(data, vocab, dim, hidden, out) {
 }
 
 export async function run() {
-  const rt = await init();
+  // the baseline build, and the relaxed-SIMD one where this process has it (bench/run.mjs passes Node 20 the
+  // flag; Node >= 22, Deno and Chrome have it on by default)
+  const rt = await init(undefined, { relaxedSimd: false });
+  const rtRelaxed = hasRelaxedSimd() ? await init() : null;
+  if (rtRelaxed && !rtRelaxed.relaxedSimd) throw new Error("expected the relaxed-SIMD build");
   const next = rng(7);
   const rows = [];
   for (const [format, vocab, dim] of CASES.filter(([f]) => !ONLY || ONLY.split(",").includes(f))) {
@@ -79,13 +83,17 @@ export async function run() {
     const t0 = performance.now();
     const head = FastHead.fromBytes(rt, { vocab, dim, format, data });
     const tileMs = performance.now() - t0;
+    const headRelaxed = rtRelaxed ? FastHead.fromBytes(rtRelaxed, { vocab, dim, format, data }) : null;
     const hidden = Float32Array.from({ length: 8 * dim }, () => next() * 2 - 1);
     const out1 = new Float32Array(vocab);
     const out8 = new Float32Array(8 * vocab);
     const h1 = hidden.subarray(0, dim);
-    // round robin, so load from other processes hits both alike
-    const [fast1, fast8] = medians([() => head.project(h1, 1, out1), () => head.project(hidden, 8, out8)], { runs: RUNS, warmup: 1 });
+    // round robin, so load from other processes hits all alike
+    const fns = [() => head.project(h1, 1, out1), () => head.project(hidden, 8, out8)];
+    if (headRelaxed) fns.push(() => headRelaxed.project(h1, 1, out1), () => headRelaxed.project(hidden, 8, out8));
+    const [fast1, fast8, relaxed1 = NaN, relaxed8 = NaN] = medians(fns, { runs: RUNS, warmup: 1 });
     head.dispose();
+    headRelaxed?.dispose();
     let base = "", baseMs = NaN;
     if (Object.prototype.hasOwnProperty.call(FORMATS, format)) {
       const t = rt.table({ vocab, dim, format, data });
@@ -103,6 +111,9 @@ export async function run() {
       fmt(fast1),
       fmt(fast8),
       `${(fast8 / fast1).toFixed(2)}x`,
+      headRelaxed ? fmt(relaxed1) : "n/a",
+      headRelaxed ? fmt(relaxed8) : "n/a",
+      headRelaxed ? `${(relaxed8 / relaxed1).toFixed(2)}x` : "",
       base ? `${fmt(baseMs)} (${base})` : "n/a",
       base ? `${(baseMs / fast1).toFixed(1)}x` : "",
     ]);
@@ -111,8 +122,9 @@ export async function run() {
     "### Projection mode \"fast\" (T-MAC lookup tables)",
     "",
     "Medians in ms, single thread. Target (issue 4): q1_0 128256 x 4096 one vector <= 5.5 ms (native llama.cpp Q1_0: 11.5 ms here), batch of 8 <= 6x one vector.",
+    "`fast`: the baseline build (WebAssembly SIMD, what Node 20 runs by default); `relaxed`: build/bitembed.relaxed.wasm in the same process (Node 20 with `--experimental-wasm-relaxed-simd`; on by default in Node >= 22, Deno, Bun, Chrome), bit-identical logits.",
     "",
-    table(["format", "V x D", "tiling at load (ms)", "fast n=1", "fast n=8", "n=8 / n=1", "baseline n=1", "speed-up"], rows),
+    table(["format", "V x D", "tiling at load (ms)", "fast n=1", "fast n=8", "n=8 / n=1", "relaxed n=1", "relaxed n=8", "n=8 / n=1", "baseline n=1", "speed-up"], rows),
   ].join("\n");
 }
 
