@@ -136,29 +136,9 @@ const BF16: i32 = 30;
   let a1 = f32x4.splat(0);
   let a2 = f32x4.splat(0);
   let a3 = f32x4.splat(0);
-  let b0 = f32x4.splat(0);
-  let b1 = f32x4.splat(0);
-  let b2 = f32x4.splat(0);
-  let b3 = f32x4.splat(0);
   let j = 0;
-  for (; j + 8 <= dim; j += 8) {
-    const x0 = v128.load(x);
-    const x1 = v128.load(x, 16);
-    a0 = f32x4.add(a0, f32x4.mul(v128.load(w0), x0));
-    b0 = f32x4.add(b0, f32x4.mul(v128.load(w0, 16), x1));
-    a1 = f32x4.add(a1, f32x4.mul(v128.load(w1), x0));
-    b1 = f32x4.add(b1, f32x4.mul(v128.load(w1, 16), x1));
-    a2 = f32x4.add(a2, f32x4.mul(v128.load(w2), x0));
-    b2 = f32x4.add(b2, f32x4.mul(v128.load(w2, 16), x1));
-    a3 = f32x4.add(a3, f32x4.mul(v128.load(w3), x0));
-    b3 = f32x4.add(b3, f32x4.mul(v128.load(w3, 16), x1));
-    x += 32;
-    w0 += 32;
-    w1 += 32;
-    w2 += 32;
-    w3 += 32;
-  }
-  if (j + 4 <= dim) {
+  // one chunk per step (see dotRows2x4)
+  for (; j + 4 <= dim; j += 4) {
     const x0 = v128.load(x);
     a0 = f32x4.add(a0, f32x4.mul(v128.load(w0), x0));
     a1 = f32x4.add(a1, f32x4.mul(v128.load(w1), x0));
@@ -169,12 +149,11 @@ const BF16: i32 = 30;
     w1 += 16;
     w2 += 16;
     w3 += 16;
-    j += 4;
   }
-  let s0 = hsum(f32x4.add(a0, b0));
-  let s1 = hsum(f32x4.add(a1, b1));
-  let s2 = hsum(f32x4.add(a2, b2));
-  let s3 = hsum(f32x4.add(a3, b3));
+  let s0 = hsum(a0);
+  let s1 = hsum(a1);
+  let s2 = hsum(a2);
+  let s3 = hsum(a3);
   for (; j < dim; j++) {
     const xj = load<f32>(x);
     s0 += load<f32>(w0) * xj;
@@ -211,43 +190,7 @@ const BF16: i32 = 30;
   let b2 = f32x4.splat(0);
   let b3 = f32x4.splat(0);
   let j = 0;
-  // two chunks per step halve the pointer arithmetic; each accumulator takes two adds in a row
-  for (; j + 8 <= dim; j += 8) {
-    let u = v128.load(w0);
-    let v = v128.load(w1);
-    let y = v128.load(x0);
-    a0 = f32x4.add(a0, f32x4.mul(u, y));
-    b0 = f32x4.add(b0, f32x4.mul(v, y));
-    y = v128.load(x1);
-    a1 = f32x4.add(a1, f32x4.mul(u, y));
-    b1 = f32x4.add(b1, f32x4.mul(v, y));
-    y = v128.load(x2);
-    a2 = f32x4.add(a2, f32x4.mul(u, y));
-    b2 = f32x4.add(b2, f32x4.mul(v, y));
-    y = v128.load(x3);
-    a3 = f32x4.add(a3, f32x4.mul(u, y));
-    b3 = f32x4.add(b3, f32x4.mul(v, y));
-    u = v128.load(w0, 16);
-    v = v128.load(w1, 16);
-    y = v128.load(x0, 16);
-    a0 = f32x4.add(a0, f32x4.mul(u, y));
-    b0 = f32x4.add(b0, f32x4.mul(v, y));
-    y = v128.load(x1, 16);
-    a1 = f32x4.add(a1, f32x4.mul(u, y));
-    b1 = f32x4.add(b1, f32x4.mul(v, y));
-    y = v128.load(x2, 16);
-    a2 = f32x4.add(a2, f32x4.mul(u, y));
-    b2 = f32x4.add(b2, f32x4.mul(v, y));
-    y = v128.load(x3, 16);
-    a3 = f32x4.add(a3, f32x4.mul(u, y));
-    b3 = f32x4.add(b3, f32x4.mul(v, y));
-    w0 += 32;
-    w1 += 32;
-    x0 += 32;
-    x1 += 32;
-    x2 += 32;
-    x3 += 32;
-  }
+  // one chunk per step: with two, V8 hoists all twelve loads and spills accumulators to the stack
   for (; j + 4 <= dim; j += 4) {
     const u = v128.load(w0);
     const v = v128.load(w1);
