@@ -125,6 +125,14 @@ export async function run() {
     "`fast`: the baseline build (WebAssembly SIMD, what Node 20 runs by default); `relaxed`: build/bitembed.relaxed.wasm in the same process (Node 20 with `--experimental-wasm-relaxed-simd`; on by default in Node >= 22, Deno, Bun, Chrome), bit-identical logits.",
     "",
     table(["format", "V x D", "tiling at load (ms)", "fast n=1", "fast n=8", "n=8 / n=1", "relaxed n=1", "relaxed n=8", "n=8 / n=1", "baseline n=1", "speed-up"], rows),
+    "",
+    "Where the q1_0 time goes (128256 x 4096, one vector): the tiled copy is 74 MB, which this machine streams in 4.3-5.0 ms",
+    "(a bare wasm load loop), so 5.5 ms leaves almost nothing for compute. The kernel needs 8.2 M table lookups of 16 rows",
+    "(`i8x16.swizzle`, 4 weights each); V8 turns each swizzle into three instructions (a constant-address load,",
+    "a `paddusb` range fix-up, `pshufb`), and with the nibble split, the u8 average and the 16-bit sums a 16-byte index",
+    "vector costs ~19 instructions: ~7.5 ms of compute when the table sits in cache (V = 16384, scaled). The relaxed build",
+    "drops the fix-up (~15 instructions, ~6 ms). Tried and measured slower or no better: unrolling a block's 16 index",
+    "vectors (V8 hoists every load and spills), two tiles per table load, four vectors per pass in the batch kernel.",
   ].join("\n");
 }
 
