@@ -1,11 +1,27 @@
 import { defineConfig } from "vitest/config";
 
+// The numerical suites run twice: on the baseline build and on the relaxed-SIMD build (fused multiply-adds in
+// the exact kernels, relaxed swizzles in the fast ones), which Node 20 has behind a flag.
+const relaxedFlag = process.versions.node.startsWith("20.") ? ["--experimental-wasm-relaxed-simd"] : [];
+const numerical = ["project", "topk", "fast-head", "tmac", "glove", "word-vectors", "stats", "lookup", "embed", "rope"];
+
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // 2 cores here: the runtime suites start their own processes
     maxWorkers: 2,
+    projects: [
+      { extends: true, test: { name: "baseline", include: ["test/**/*.test.ts"] } },
+      {
+        extends: true,
+        test: {
+          name: "relaxed",
+          include: numerical.map((name) => `test/${name}.test.ts`),
+          env: { BITEMBED_BUILD: "relaxed" },
+          execArgv: relaxedFlag,
+        },
+      },
+    ],
   },
 });

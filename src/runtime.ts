@@ -23,8 +23,11 @@ export interface InitOptions {
   maxMemory?: number;
   /**
    * Load the build that uses relaxed SIMD where the engine has it (default true; Node >= 22, Deno, Bun,
-   * Chrome >= 114). Its only relaxed instruction is a table lookup with in-range indices, so both builds give
-   * bit-identical results; false loads the baseline build. Applies to the packaged wasm only (not to `source`).
+   * Chrome >= 114). It uses two relaxed instructions: a table lookup with in-range indices (fast-mode logits
+   * are bit-identical to the baseline build's) and a fused multiply-add in the exact dot kernels (one rounding
+   * instead of two where the CPU has FMA: exact-mode logits may differ from the baseline build's in the last
+   * bits, within exact mode's tolerance). false loads the baseline build. Applies to the packaged wasm only
+   * (not to `source`).
    */
   relaxedSimd?: boolean;
 }

@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FORMAT_NAMES, type Format, type Runtime, type EmbeddingTable } from "../src/index.js";
-import { newRuntime } from "./helpers/runtime.js";
+import { newRuntime, testBuild } from "./helpers/runtime.js";
 import { randomValues } from "./helpers/values.js";
 import { projectRef } from "./reference/project.js";
 
@@ -56,6 +56,8 @@ describe.each(FORMAT_NAMES)("%s exact projection", (format: Format) => {
       [70001, 9, 5],
       [23, 2048, 37],
       [50, 2049, 3], // long rows and a small batch: rows go four at a time
+      [50, 1023, 1], // just under the four-row threshold
+      [50, 1024, 2], // the shortest rows that go four at a time
     ]) {
       using table = rt.tableFromF32(randomValues(vocab * dim, vocab), { vocab, dim, format });
       const hidden = randomValues(n * dim, dim);
@@ -78,6 +80,33 @@ describe.each(FORMAT_NAMES)("%s exact projection", (format: Format) => {
     // one vector takes the formats' direct dot kernels where they have them
     const one = hidden.subarray(dim, 2 * dim);
     expectProjection(table.project(one, { mode: "exact" }), deq, vocab, dim, one, `${format} golden, one vector`);
+  });
+});
+
+describe(`the build under test (${testBuild})`, () => {
+  // w0 x0 = -(1 + 2^-11) sits in an accumulator lane when w16 x16 = (1 + 2^-12)^2 = 1 + 2^-11 + 2^-24 arrives
+  // in the same lane (dot kernels sum elements 16 apart in one lane): rounding the product first loses the
+  // 2^-24, a fused multiply-add keeps it, and the float64 value is 2^-24.
+  it("exact-mode dots: separate multiply and add in the baseline build, fused in the relaxed one (CPUs with FMA)", () => {
+    expect(rt.relaxedSimd).toBe(testBuild === "relaxed");
+    const dim = 32;
+    const w = new Float32Array(dim);
+    const x = new Float32Array(dim);
+    w[0] = -(1 + 2 ** -11);
+    x[0] = 1;
+    w[16] = x[16] = 1 + 2 ** -12;
+    using table = rt.tableFromF32(w, { vocab: 1, dim, format: "f32" });
+    const [logit] = table.project(x);
+    const cpuinfo = (() => {
+      try {
+        return readFileSync("/proc/cpuinfo", "utf8");
+      } catch {
+        return "";
+      }
+    })();
+    // x86 CPUs without FMA (pre-Haswell) make V8 lower relaxed_madd to a multiply and an add
+    const fusedHere = testBuild === "relaxed" && !(process.arch === "x64" && cpuinfo !== "" && !/\bfma\b/.test(cpuinfo));
+    expect(logit).toBe(fusedHere ? 2 ** -24 : 0);
   });
 });
 
