@@ -6,7 +6,7 @@
 // BENCH_QUICK=1 keeps the first table only.
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { FORMAT_NAMES, init } from "../build/node.js";
+import { FORMAT_NAMES, hasRelaxedSimd, init } from "../build/node.js";
 import { fmt, machineLine, rng, table } from "./harness.mjs";
 import { gemmModel } from "./onnx-gemm.mjs";
 
@@ -69,7 +69,11 @@ async function loadTf() {
 }
 
 export async function run() {
-  const rt = await init();
+  // the baseline build for every row, and the relaxed-SIMD one (fused multiply-adds) for f32 where this process
+  // has it (bench/run.mjs passes Node 20 the flag; Node >= 22, Deno, Bun and Chrome have it on by default)
+  const rt = await init(undefined, { relaxedSimd: false });
+  const rtRelaxed = hasRelaxedSimd() ? await init() : null;
+  if (rtRelaxed && !rtRelaxed.relaxedSimd) throw new Error("expected the relaxed-SIMD build");
   const ort = await loadOrt();
   const tf = await loadTf();
   const formats = FORMATS.filter((f) => FORMAT_NAMES.includes(f));
@@ -90,6 +94,11 @@ export async function run() {
       const t32 = rt.tableFromF32(values, { vocab, dim, format: "f32" });
       const peers = [() => t32.project(hidden, { out })];
       const names = ["**bitembed** f32 exact"];
+      const t32r = rtRelaxed?.tableFromF32(values, { vocab, dim, format: "f32" });
+      if (t32r) {
+        peers.push(() => t32r.project(hidden, { out }));
+        names.push("**bitembed** f32 exact, relaxed SIMD (FMA)");
+      }
       let session;
       try {
         session = await ort.InferenceSession.create(gemmModel({ n, vocab, dim }), {
@@ -122,6 +131,7 @@ export async function run() {
       bTensor?.dispose();
       aTensor?.dispose();
       t32.dispose();
+      t32r?.dispose();
       // the naive loop takes seconds: one untimed and one timed run (three for one vector)
       const [naiveMs] = await roundRobin([() => naiveProject(values, vocab, dim, hidden, n, out)], n === 1 ? 3 : 1, 1);
       results.push({ name: "naive JS (f32)", ms: naiveMs, bytes: f32Bytes });
@@ -152,6 +162,7 @@ export async function run() {
     "",
     `Median of ${RUNS} runs (naive JS: 3 for N=1, 1 for N=8), one thread everywhere. GB/s: the table's bytes in its format per call.`,
     "vs ORT: onnxruntime-web's time divided by this one (higher is faster). N=8 / N=1: cost of a batch of 8 relative to one vector.",
+    "bitembed rows are the baseline build (what Node 20 runs by default) except the one marked relaxed SIMD: build/bitembed.relaxed.wasm in the same process, whose exact kernels use fused multiply-adds (the default build on Node >= 22, Deno, Bun and Chrome).",
     "",
     table(["table", "N", "method", "median ms", "GB/s", "vs ORT", "N=8 / N=1"], rows),
     ...(notes.length ? ["", ...notes.map((s) => `- ${s}`)] : []),

@@ -24,8 +24,8 @@ for (const topic of topics) {
   if (!existsSync(file)) continue;
   console.error(`bench: ${topic} ...`);
   const t = performance.now();
-  // Node 20 has relaxed SIMD behind a flag: the fast-mode bench measures both wasm builds
-  const relaxed = topic === "tmac" && process.versions.node.startsWith("20.") ? ["--experimental-wasm-relaxed-simd"] : [];
+  // Node 20 has relaxed SIMD behind a flag: the projection benches measure both wasm builds
+  const relaxed = (topic === "tmac" || topic === "project") && process.versions.node.startsWith("20.") ? ["--experimental-wasm-relaxed-simd"] : [];
   const output = execFileSync(process.execPath, ["--max-old-space-size=16384", ...relaxed, file], {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "inherit"],
