@@ -60,3 +60,15 @@ const F16_EXP_SHIFT: u32 = 0x77800000;
   const isSpecial = i32x4.ge_s(em, i32x4.splat(0x7c00));
   return v128.or(sign, v128.bitselect(special, finite, isSpecial));
 }
+
+// The low (high) four u16 lanes of h into the high halves of four i32 lanes, zeros below: one word interleave
+// with zero (punpcklwd / punpckhwd). That is the whole bf16 -> f32 conversion, and the first step of the
+// three-operation f16 one in formats/f16.ts.
+// @ts-ignore: decorator
+@inline export function wordsHighLo(h: v128): v128 {
+  return i8x16.shuffle(i32x4.splat(0), h, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+}
+// @ts-ignore: decorator
+@inline export function wordsHighHi(h: v128): v128 {
+  return i8x16.shuffle(i32x4.splat(0), h, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+}

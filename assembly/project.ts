@@ -7,8 +7,8 @@
 // Products and sums go through madd (madd.ts): fused in the relaxed-SIMD build.
 // Keys: R rows in the slice, B hidden vectors (batch), D dim, S stride of out (values per hidden vector).
 import { madd } from "./madd";
-import { decode_f16, dot_f16 } from "./formats/f16";
-import { decode_bf16, dot_bf16 } from "./formats/bf16";
+import { decode_f16, dot_f16, dot4_f16 } from "./formats/f16";
+import { decode_bf16, dot_bf16, dot4_bf16 } from "./formats/bf16";
 import { decode_q8_0, dot_q8_0 } from "./formats/q8_0";
 import { decode_q4_0, dot_q4_0 } from "./formats/q4_0";
 import { decode_q4_1, dot_q4_1 } from "./formats/q4_1";
@@ -322,7 +322,13 @@ export function project_rows(
   // once the decoded rows serve many vectors)
   if (format == F16 && nx < 4) {
     const xStride = <usize>dim << 2;
-    for (let r = 0; r < nrows; r++) {
+    let r = 0;
+    // four row streams for long rows, as dotRows does for f32 (out: rows r..r+3 of vector b)
+    for (; r + 4 <= nrows && dim >= 1024; r += 4) {
+      const w = rows + <usize>r * rowBytes;
+      for (let b = 0; b < nx; b++) dot4_f16(w, rowBytes, x + <usize>b * xStride, dim, out + ((<usize>b * <usize>stride + <usize>r) << 2));
+    }
+    for (; r < nrows; r++) {
       const w = rows + <usize>r * rowBytes;
       for (let b = 0; b < nx; b++) store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), dot_f16(w, x + <usize>b * xStride, dim));
     }
@@ -330,7 +336,12 @@ export function project_rows(
   }
   if (format == BF16 && nx < 4) {
     const xStride = <usize>dim << 2;
-    for (let r = 0; r < nrows; r++) {
+    let r = 0;
+    for (; r + 4 <= nrows && dim >= 1024; r += 4) {
+      const w = rows + <usize>r * rowBytes;
+      for (let b = 0; b < nx; b++) dot4_bf16(w, rowBytes, x + <usize>b * xStride, dim, out + ((<usize>b * <usize>stride + <usize>r) << 2));
+    }
+    for (; r < nrows; r++) {
       const w = rows + <usize>r * rowBytes;
       for (let b = 0; b < nx; b++) store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), dot_bf16(w, x + <usize>b * xStride, dim));
     }

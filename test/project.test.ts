@@ -111,15 +111,19 @@ describe(`the build under test (${testBuild})`, () => {
 });
 
 describe.each(["f32", "f16", "bf16"] as const)("%s special values", (format) => {
-  it("inf, NaN, subnormals and values beyond f16 give the reference's inf, NaN and sums (batches 1 and 5)", () => {
-    const [vocab, dim] = [9, 21];
+  // dim 1029: rows go four at a time in the direct half dots (rows 0-3 and 4-7 hold inf or NaN, 8-11 do not)
+  it.each([21, 1029])("inf, NaN, subnormals and values beyond f16 give the reference's inf, NaN and sums (dim %i, batches 1 and 5)", (dim) => {
+    const vocab = 13;
     const values = randomValues(vocab * dim, 77, 4);
     const specials: [number, number][] = [[0, Infinity], [dim + 3, -Infinity], [2 * dim + 5, NaN], [3 * dim, 1e-40], [4 * dim + 20, 1e5], [5 * dim + 1, Infinity], [5 * dim + 2, -Infinity]];
+    // subnormal and largest halves in rows without inf or NaN (the direct f16 dots convert them without their
+    // special path), one of them in the scalar tail of dim 1029
+    specials.push([8 * dim + 4, 3e-5], [8 * dim + 5, -1e-6], [8 * dim + 6, 6e-8], [8 * dim + 7, -0], [9 * dim + 7, 65504], [9 * dim + 8, -65504], [10 * dim - 1, 2e-6]);
     for (const [at, v] of specials) values[at] = v;
     using table = rt.tableFromF32(values, { vocab, dim, format });
     for (const n of [1, 5]) {
       const hidden = randomValues(n * dim, n, 2);
-      expectProjection(table.project(hidden), dequantized(table), vocab, dim, hidden, `${format} specials n ${n}`);
+      expectProjection(table.project(hidden), dequantized(table), vocab, dim, hidden, `${format} specials dim ${dim} n ${n}`);
     }
   });
 });

@@ -1,7 +1,8 @@
 // bf16 rows: element j is the high 16 bits of an f32, at byte 2j. Decoding is a shift.
 // Keys: D dim, N ids; a row is D * 2 bytes.
 //   row: [ b0 (2 bytes) | b1 | ... ]     b = sign(1) exponent(8) mantissa(7) = f32 bits 31..16
-import { bf16ToF32, f32ToBf16 } from "../half";
+import { bf16ToF32, f32ToBf16, wordsHighHi, wordsHighLo } from "../half";
+import { madd } from "../madd";
 
 export function decode_bf16(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
   let dst = out;
@@ -10,9 +11,9 @@ export function decode_bf16(table: usize, rowBytes: usize, ids: usize, n: i32, d
     let j = 0;
     for (; j + 8 <= dim; j += 8) {
       const h = v128.load(src);
-      // widening a u16 to the high half of a u32 lane is the whole conversion
-      v128.store(dst, i32x4.shl(i32x4.extend_low_i16x8_u(h), 16));
-      v128.store(dst, i32x4.shl(i32x4.extend_high_i16x8_u(h), 16), 16);
+      // a u16 in the high half of a u32 lane is the whole conversion
+      v128.store(dst, wordsHighLo(h));
+      v128.store(dst, wordsHighHi(h), 16);
       src += 16;
       dst += 32;
     }
@@ -42,10 +43,10 @@ export function dot_bf16(row: usize, x: usize, dim: i32): f32 {
   for (; j + 16 <= dim; j += 16) {
     const h = v128.load(row);
     const g = v128.load(row, 16);
-    a0 = f32x4.add(a0, f32x4.mul(i32x4.shl(i32x4.extend_low_i16x8_u(h), 16), v128.load(x)));
-    a1 = f32x4.add(a1, f32x4.mul(i32x4.shl(i32x4.extend_high_i16x8_u(h), 16), v128.load(x, 16)));
-    a2 = f32x4.add(a2, f32x4.mul(i32x4.shl(i32x4.extend_low_i16x8_u(g), 16), v128.load(x, 32)));
-    a3 = f32x4.add(a3, f32x4.mul(i32x4.shl(i32x4.extend_high_i16x8_u(g), 16), v128.load(x, 48)));
+    a0 = madd(wordsHighLo(h), v128.load(x), a0);
+    a1 = madd(wordsHighHi(h), v128.load(x, 16), a1);
+    a2 = madd(wordsHighLo(g), v128.load(x, 32), a2);
+    a3 = madd(wordsHighHi(g), v128.load(x, 48), a3);
     row += 32;
     x += 64;
   }
@@ -57,4 +58,62 @@ export function dot_bf16(row: usize, x: usize, dim: i32): f32 {
     x += 4;
   }
   return sum;
+}
+
+// dot_bf16 for four rows (rowStride bytes apart) at once: each chunk of x feeds four rows, and four rows stream
+// from memory together (faster for long rows, as in project.ts). Results to out[0..3].
+export function dot4_bf16(row: usize, rowStride: usize, x: usize, dim: i32, out: usize): void {
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let a2 = f32x4.splat(0);
+  let a3 = f32x4.splat(0);
+  let b0 = f32x4.splat(0);
+  let b1 = f32x4.splat(0);
+  let b2 = f32x4.splat(0);
+  let b3 = f32x4.splat(0);
+  const r1 = row + rowStride;
+  const r2 = r1 + rowStride;
+  const r3 = r2 + rowStride;
+  let o: usize = 0;
+  let p = x;
+  let j = 0;
+  for (; j + 8 <= dim; j += 8) {
+    const x0 = v128.load(p);
+    const x1 = v128.load(p, 16);
+    const h0 = v128.load(row + o);
+    a0 = madd(wordsHighLo(h0), x0, a0);
+    b0 = madd(wordsHighHi(h0), x1, b0);
+    const h1 = v128.load(r1 + o);
+    a1 = madd(wordsHighLo(h1), x0, a1);
+    b1 = madd(wordsHighHi(h1), x1, b1);
+    const h2 = v128.load(r2 + o);
+    a2 = madd(wordsHighLo(h2), x0, a2);
+    b2 = madd(wordsHighHi(h2), x1, b2);
+    const h3 = v128.load(r3 + o);
+    a3 = madd(wordsHighLo(h3), x0, a3);
+    b3 = madd(wordsHighHi(h3), x1, b3);
+    o += 16;
+    p += 32;
+  }
+  const s0 = f32x4.add(a0, b0);
+  const s1 = f32x4.add(a1, b1);
+  const s2 = f32x4.add(a2, b2);
+  const s3 = f32x4.add(a3, b3);
+  let t0 = (f32x4.extract_lane(s0, 0) + f32x4.extract_lane(s0, 1)) + (f32x4.extract_lane(s0, 2) + f32x4.extract_lane(s0, 3));
+  let t1 = (f32x4.extract_lane(s1, 0) + f32x4.extract_lane(s1, 1)) + (f32x4.extract_lane(s1, 2) + f32x4.extract_lane(s1, 3));
+  let t2 = (f32x4.extract_lane(s2, 0) + f32x4.extract_lane(s2, 1)) + (f32x4.extract_lane(s2, 2) + f32x4.extract_lane(s2, 3));
+  let t3 = (f32x4.extract_lane(s3, 0) + f32x4.extract_lane(s3, 1)) + (f32x4.extract_lane(s3, 2) + f32x4.extract_lane(s3, 3));
+  for (; j < dim; j++) {
+    const xj = load<f32>(p);
+    t0 += bf16ToF32(load<u16>(row + o)) * xj;
+    t1 += bf16ToF32(load<u16>(r1 + o)) * xj;
+    t2 += bf16ToF32(load<u16>(r2 + o)) * xj;
+    t3 += bf16ToF32(load<u16>(r3 + o)) * xj;
+    o += 2;
+    p += 4;
+  }
+  store<f32>(out, t0);
+  store<f32>(out, t1, 4);
+  store<f32>(out, t2, 8);
+  store<f32>(out, t3, 12);
 }
