@@ -4,16 +4,31 @@
 import { f16ToF32, f16x4ToF32x4, f32ToF16, wordsHighHi, wordsHighLo } from "../half";
 import { madd } from "../madd";
 
+// Halves in the high 16 bits of i32 lanes (wordsHighLo / wordsHighHi) -> f32, exact for every
+// finite half in three operations: an arithmetic shift by 3 puts exponent and mantissa where f32 keeps them
+// and copies the sign into bits 30..28, the mask clears the copies, and 2^112 rebiases the exponent
+// (subnormal halves become subnormal f32s, exactly). Inf and NaN come out finite: callers check for them.
+// @ts-ignore: decorator
+@inline function highHalvesToF32(hh: v128): v128 {
+  return f32x4.mul(v128.and(i32x4.shr_s(hh, 3), i32x4.splat(<i32>0x8fffffff)), f32x4.splat(reinterpret<f32>(0x77800000)));
+}
+
 export function decode_f16(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
   let dst = out;
   for (let r = 0; r < n; r++) {
     let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
     let j = 0;
-    // 8 halves per step: one 16-byte load, two 4-lane conversions
+    // 8 halves per step: one 16-byte load, two 4-lane conversions (the three-operation one when none of the
+    // 8 is inf or NaN, else the one that keeps them)
     for (; j + 8 <= dim; j += 8) {
       const h = v128.load(src);
-      v128.store(dst, f16x4ToF32x4(i32x4.extend_low_i16x8_u(h)));
-      v128.store(dst, f16x4ToF32x4(i32x4.extend_high_i16x8_u(h)), 16);
+      if (v128.any_true(i16x8.gt_s(v128.and(h, i16x8.splat(0x7fff)), i16x8.splat(0x7bff)))) {
+        v128.store(dst, f16x4ToF32x4(i32x4.extend_low_i16x8_u(h)));
+        v128.store(dst, f16x4ToF32x4(i32x4.extend_high_i16x8_u(h)), 16);
+      } else {
+        v128.store(dst, highHalvesToF32(wordsHighLo(h)));
+        v128.store(dst, highHalvesToF32(wordsHighHi(h)), 16);
+      }
       src += 16;
       dst += 32;
     }
@@ -43,15 +58,6 @@ export function encode_f16(src: usize, n: usize, dst: usize): void {
   const finite = f32x4.mul(i32x4.shl(em, 13), f32x4.splat(reinterpret<f32>(0x77800000)));
   const special = v128.and(i32x4.gt_s(em, i32x4.splat(0x7bff)), i32x4.splat(0x7f800000));
   return v128.or(v128.or(finite, special), i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
-}
-
-// Halves in the high 16 bits of i32 lanes (wordsHighLo / wordsHighHi) -> f32, exact for every
-// finite half in three operations: an arithmetic shift by 3 puts exponent and mantissa where f32 keeps them
-// and copies the sign into bits 30..28, the mask clears the copies, and 2^112 rebiases the exponent
-// (subnormal halves become subnormal f32s, exactly). Inf and NaN come out finite: dot_f16 checks for them.
-// @ts-ignore: decorator
-@inline function highHalvesToF32(hh: v128): v128 {
-  return f32x4.mul(v128.and(i32x4.shr_s(hh, 3), i32x4.splat(<i32>0x8fffffff)), f32x4.splat(reinterpret<f32>(0x77800000)));
 }
 
 // The dot over rows holding inf or NaN (rare): the four-lane conversion that keeps them.
