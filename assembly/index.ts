@@ -14,6 +14,7 @@ export { tmac_q1_project1, tmac_q1_projectn } from "./tmac_q1";
 export { decode_q2_0, encode_q2_0 } from "./formats/q2_0";
 export { decode_tq1_0, encode_tq1_0 } from "./formats/tq1_0";
 export { decode_tq2_0, encode_tq2_0 } from "./formats/tq2_0";
+export { decode_q6_k, encode_q6_k } from "./formats/q6_k";
 export { project_rows, row_norms, find_nan } from "./project";
 export { topk_push, topk_finish, scores_cosine, scores_l2, logits_post } from "./topk";
 export { rope_table, rope_apply_norm, rope_apply_neox, add_sinusoid } from "./rope";

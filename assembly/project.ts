@@ -16,6 +16,7 @@ import { decode_q1_0, dot_q1_0 } from "./formats/q1_0";
 import { decode_q2_0, dot_q2_0 } from "./formats/q2_0";
 import { decode_tq1_0 } from "./formats/tq1_0";
 import { decode_tq2_0 } from "./formats/tq2_0";
+import { decode_q6_k } from "./formats/q6_k";
 
 // GGUF type ids, as in src/formats.ts: the TS side passes the table's id.
 const F32: i32 = 0;
@@ -304,6 +305,7 @@ function decodeRows(format: i32, rows: usize, rowBytes: usize, iota: usize, nrow
     case 42: decode_q2_0(rows, rowBytes, iota, nrows, dim, out); break; // Q2_0
     case 34: decode_tq1_0(rows, rowBytes, iota, nrows, dim, out); break; // TQ1_0
     case 35: decode_tq2_0(rows, rowBytes, iota, nrows, dim, out); break; // TQ2_0
+    case 14: decode_q6_k(rows, rowBytes, iota, nrows, dim, out); break; // Q6_K
     default: unreachable();
   }
 }

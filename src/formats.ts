@@ -26,6 +26,7 @@ export const FORMATS = Object.freeze({
   q2_0: { name: "q2_0", id: 42, blockElems: 64, blockBytes: 18, decode: "decode_q2_0", encode: "encode_q2_0", description: "2-bit codes {-1, 0, 1, 2} x f16 scale per 64 (ternary Bonsai)" },
   tq1_0: { name: "tq1_0", id: 34, blockElems: 256, blockBytes: 54, decode: "decode_tq1_0", encode: "encode_tq1_0", description: "ternary, base-3 packed (1.69 bits) x f16 scale per 256" },
   tq2_0: { name: "tq2_0", id: 35, blockElems: 256, blockBytes: 66, decode: "decode_tq2_0", encode: "encode_tq2_0", description: "ternary, 2-bit codes x f16 scale per 256" },
+  q6_k: { name: "q6_k", id: 14, blockElems: 256, blockBytes: 210, decode: "decode_q6_k", encode: "encode_q6_k", description: "6-bit codes, int8 scale per 16, f16 scale per 256 (llama.cpp Q6_K)" },
 } as const satisfies Record<string, FormatInfo>);
 
 export type Format = keyof typeof FORMATS;

@@ -5,7 +5,7 @@
 //   f32: unchanged      f16 / bf16: to that type, nearest even
 //   q8_0 q4_0 q1_0 q2_0: Q8_0, blocks of 32: d = amax / 127, q = round(x / d), x' = q * f16(d)
 //   q4_1: Q8_1, the same codes (ggml also keeps f16(d * sum q) for the min term: not reproduced exactly)
-//   tq1_0 tq2_0 (K-quants): Q8_K, blocks of 256: m = the value of largest |x|, iscale = -127 / m,
+//   tq1_0 tq2_0 q6_k (K-quants): Q8_K, blocks of 256: m = the value of largest |x|, iscale = -127 / m,
 //     q = min(127, nearest-even(iscale * x)), x' = q / iscale
 // see: ggml-quants.c quantize_row_q8_0_ref, quantize_row_q8_1_ref, quantize_row_q8_K_ref; ggml-cpu.c
 // type_traits_cpu (vec_dot_type of each type).
@@ -85,7 +85,7 @@ export function ggmlActivations(hidden: Float32Array, dim: number, format: Forma
     for (let i = 0; i < x.length; i++) x[i] = round(x[i]);
     return x;
   }
-  const block = name === "tq1_0" || name === "tq2_0" ? 256 : 32;
+  const block = name === "tq1_0" || name === "tq2_0" || name === "q6_k" ? 256 : 32;
   const roundBlock = block === 256 ? roundQ8_K : roundQ8_0;
   for (let b = 0; b < x.length; b += dim) {
     for (let j = 0; j < dim; j += block) roundBlock(x, b + j, Math.min(block, dim - j));

@@ -1,0 +1,203 @@
+// Q6_K rows (ggml type 14, the llama.cpp k-quant that Q4_K_M/Q5_K_M model files use for token_embd and
+// output.weight): blocks of 256 six-bit codes in 16 groups of 16, an int8 scale per group and an f16 scale d
+// per block. decode_q6_k: rows of ids -> f32 (SIMD); encode_q6_k: f32 -> blocks, byte-identical to ggml's
+// quantize_row_q6_K_ref.
+// Keys: D dim, N ids, B = 256 elements per block (QK_K), 210 bytes per block; h half (128 elements), l 0..31.
+//   block: [ ql[128] (bytes 0-127) | qh[64] (128-191) | scales[16] i8 (192-207) | d f16 (208-209, LAST) ]
+//   half h uses ql[64h ..], qh[32h ..], scales[8h ..]; element 128h + 32k + l has code
+//     q = (low nibble of ql[64h + l + 32 (k & 1)] if k < 2 else its high nibble) | ((qh[32h + l] >> 2k) & 3) << 4
+//   and value (d * scales[8h + 2k + l / 16]) * (q - 32), in that order of f32 products, as dequantize_row_q6_K.
+// see: ggml-quants.c quantize_row_q6_K_ref, make_qx_quants, dequantize_row_q6_K; ggml-common.h block_q6_K.
+import { f16ToF32, f32ToF16 } from "../half";
+import { BLOCK_SCRATCH, scaleCodes16 } from "../codes";
+
+const QK: i32 = 256;
+const BLOCK_BYTES: usize = 210;
+
+// 16 codes of group g (0..3 within a 32-element run k) as signed bytes q - 32.
+// @ts-ignore: decorator
+@inline function codes(ql: v128, qh: v128, k: i32): v128 {
+  const low = k < 2 ? v128.and(ql, i8x16.splat(0x0f)) : v128.and(i16x8.shr_u(ql, 4), i8x16.splat(0x0f));
+  // bits 2k, 2k+1 of qh to bits 4, 5: masked first, so the 16-bit shift moves nothing across bytes
+  const hiBits = v128.and(qh, i8x16.splat(<i8>(<i32>3 << (2 * k))));
+  const high = k == 0 ? i16x8.shl(hiBits, 4) : k == 1 ? i16x8.shl(hiBits, 2) : k == 2 ? hiBits : i16x8.shr_u(hiBits, 2);
+  return i8x16.sub(v128.or(low, high), i8x16.splat(32));
+}
+
+// One block (256 f32 at dst).
+// @ts-ignore: decorator
+@inline function decodeBlock(src: usize, dst: usize): void {
+  const d = f16ToF32(load<u16>(src, 208));
+  for (let h = 0; h < 2; h++) {
+    const ql = src + (<usize>h << 6);
+    const qh = src + 128 + (<usize>h << 5);
+    const sc = src + 192 + (<usize>h << 3);
+    const out = dst + (<usize>h << 9);
+    for (let half16 = 0; half16 < 2; half16++) {
+      const o = <usize>half16 << 4;
+      const a = v128.load(ql + o);
+      const b = v128.load(ql + 32 + o);
+      const hb = v128.load(qh + o);
+      // run k: elements 32k + 16 half16 .. + 15; scale index 2k + half16
+      scaleCodes16(out + ((0 + o) << 2), codes(a, hb, 0), f32x4.splat(d * <f32>load<i8>(sc + half16)));
+      scaleCodes16(out + ((32 + o) << 2), codes(b, hb, 1), f32x4.splat(d * <f32>load<i8>(sc + 2 + half16)));
+      scaleCodes16(out + ((64 + o) << 2), codes(a, hb, 2), f32x4.splat(d * <f32>load<i8>(sc + 4 + half16)));
+      scaleCodes16(out + ((96 + o) << 2), codes(b, hb, 3), f32x4.splat(d * <f32>load<i8>(sc + 6 + half16)));
+    }
+  }
+}
+
+export function decode_q6_k(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
+  const full = dim / QK;
+  const rest = dim % QK;
+  let dst = out;
+  for (let r = 0; r < n; r++) {
+    let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
+    for (let b = 0; b < full; b++) {
+      decodeBlock(src, dst);
+      src += BLOCK_BYTES;
+      dst += <usize>QK << 2;
+    }
+    if (rest > 0) {
+      // the row's padded tail block: decode aside, copy only the real values
+      decodeBlock(src, BLOCK_SCRATCH);
+      memory.copy(dst, BLOCK_SCRATCH, <usize>rest << 2);
+      dst += <usize>rest << 2;
+    }
+  }
+}
+
+// ---- encode: ggml's reference quantizer, operation for operation in f32 ----
+
+// ggml's GROUP_MAX_EPS: groups whose largest |x| is below it quantize to zero.
+const GROUP_MAX_EPS: f32 = 1e-15;
+
+// ggml's nearest_int: the float magic-number rounding (to nearest, ties to even, for |v| < 2^22).
+// @ts-ignore: decorator
+@inline function nearestInt(v: f32): i32 {
+  return (reinterpret<i32>(v + <f32>12582912.0) & 0x007fffff) - 0x00400000;
+}
+
+// ggml's MAX(-nmax, MIN(nmax - 1, l)) for nmax 32.
+// @ts-ignore: decorator
+@inline function clamp6(l: i32): i32 {
+  const m = 31 < l ? 31 : l;
+  return -32 > m ? -32 : m;
+}
+
+// The 256 codes (0..63) of the block being encoded.
+const L = memory.data(QK, 16);
+// The 16 group scales make_qx_quants returned.
+const SCALES = memory.data(16 * 4, 16);
+
+// sumlx and suml2 of make_qx_quants (rmse_type 1: weights x^2) for one trial iscale over 16 values at x.
+// Returns sumlx; suml2 goes to SUML2.
+const SUML2 = memory.data(4, 4);
+// @ts-ignore: decorator
+@inline function trial(x: usize, iscale: f32): f32 {
+  let sumlx: f32 = 0;
+  let suml2: f32 = 0;
+  for (let i = 0; i < 16; i++) {
+    const xi = load<f32>(x + (<usize>i << 2));
+    const l = <f32>clamp6(nearestInt(iscale * xi));
+    const w = xi * xi;
+    sumlx += w * xi * l;
+    suml2 += w * l * l;
+  }
+  store<f32>(SUML2, suml2);
+  return sumlx;
+}
+
+// @ts-ignore: decorator
+@inline function setCodes(x: usize, iscale: f32, l: usize): void {
+  for (let i = 0; i < 16; i++) store<u8>(l + i, <u8>(32 + clamp6(nearestInt(iscale * load<f32>(x + (<usize>i << 2))))));
+}
+
+// make_qx_quants(16, 32, x, L, rmse_type 1, no weights): codes into l, returns the group's scale.
+function makeQxQuants(x: usize, l: usize): f32 {
+  let max: f32 = 0;
+  let amax: f32 = 0;
+  for (let i = 0; i < 16; i++) {
+    const xi = load<f32>(x + (<usize>i << 2));
+    const ax = abs<f32>(xi);
+    if (ax > amax) {
+      amax = ax;
+      max = xi;
+    }
+  }
+  if (amax < GROUP_MAX_EPS) {
+    memory.fill(l, 0, 16);
+    return 0;
+  }
+  let iscale: f32 = <f32>-32 / max;
+  setCodes(x, iscale, l);
+  let sumlx = trial(x, iscale);
+  let suml2 = load<f32>(SUML2);
+  let scale: f32 = suml2 != 0 ? sumlx / suml2 : 0;
+  let best: f32 = scale * sumlx;
+  for (let is = -9; is <= 9; is++) {
+    if (is == 0) continue;
+    iscale = -(<f32>32 + <f32>0.1 * <f32>is) / max;
+    sumlx = trial(x, iscale);
+    suml2 = load<f32>(SUML2);
+    if (suml2 > 0 && sumlx * sumlx > best * suml2) {
+      setCodes(x, iscale, l);
+      scale = sumlx / suml2;
+      best = scale * sumlx;
+    }
+  }
+  return scale;
+}
+
+// Encode n f32 values (whole blocks of 256), as quantize_row_q6_K_ref.
+export function encode_q6_k(src: usize, n: usize, dst: usize): void {
+  for (let b: usize = 0; b < n; b += <usize>QK) {
+    const x = src + (b << 2);
+    const y = dst + (b / <usize>QK) * BLOCK_BYTES;
+    let maxScale: f32 = 0;
+    let maxAbsScale: f32 = 0;
+    for (let g = 0; g < 16; g++) {
+      const scale = makeQxQuants(x + (<usize>g << 6), L + (<usize>g << 4));
+      store<f32>(SCALES + (<usize>g << 2), scale);
+      const a = abs<f32>(scale);
+      if (a > maxAbsScale) {
+        maxAbsScale = a;
+        maxScale = scale;
+      }
+    }
+    if (maxAbsScale < GROUP_MAX_EPS) {
+      memory.fill(y, 0, BLOCK_BYTES);
+      continue;
+    }
+    const iscale: f32 = <f32>-128 / maxScale;
+    const dh = f32ToF16(<f32>1 / iscale);
+    store<u16>(y, <u16>dh, 208);
+    for (let g = 0; g < 16; g++) {
+      const q = nearestInt(iscale * load<f32>(SCALES + (<usize>g << 2)));
+      store<i8>(y + 192 + g, <i8>(q < 127 ? q : 127));
+    }
+    const dd = f16ToF32(dh);
+    for (let g = 0; g < 16; g++) {
+      const d: f32 = dd * <f32>load<i8>(y + 192 + g);
+      if (d == 0) continue;
+      for (let i = 0; i < 16; i++) {
+        const e = (g << 4) + i;
+        store<u8>(L + e, <u8>(32 + clamp6(nearestInt(load<f32>(x + (<usize>e << 2)) / d))));
+      }
+    }
+    // pack: per half, ql[l] = q(l) | q(l + 64) << 4, ql[l + 32] = q(l + 32) | q(l + 96) << 4,
+    // qh[l] = the top two bits of q(l), q(l + 32), q(l + 64), q(l + 96)
+    for (let h = 0; h < 2; h++) {
+      const lh = L + (<usize>h << 7);
+      for (let l = 0; l < 32; l++) {
+        const q1 = <u32>load<u8>(lh + l);
+        const q2 = <u32>load<u8>(lh + 32 + l);
+        const q3 = <u32>load<u8>(lh + 64 + l);
+        const q4 = <u32>load<u8>(lh + 96 + l);
+        store<u8>(y + (<usize>h << 6) + l, <u8>((q1 & 15) | ((q3 & 15) << 4)));
+        store<u8>(y + (<usize>h << 6) + 32 + l, <u8>((q2 & 15) | ((q4 & 15) << 4)));
+        store<u8>(y + 128 + (<usize>h << 5) + l, <u8>((q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) | ((q4 >> 4) << 6)));
+      }
+    }
+  }
+}

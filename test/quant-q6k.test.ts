@@ -1,0 +1,129 @@
+// Q6_K against ggml's own outputs (every row of the golden table, edge rows 0-7 included) and against the
+// plain reference (test/reference/quantize-q6k.ts) on random tables, special values, and dims that are not a
+// multiple of the block.
+import { readFileSync } from "node:fs";
+import fc from "fast-check";
+import { beforeAll, describe, expect, it } from "vitest";
+import { FORMATS, dequantize, quantize, type Runtime } from "../src/index.js";
+import { expectSameBits } from "./helpers/close.js";
+import { newRuntime } from "./helpers/runtime.js";
+import { dequantizeQ6K, Q6K_BLOCK, quantizeQ6K } from "./reference/quantize-q6k.js";
+
+const fixture = (name: string) => readFileSync(new URL(`./fixtures/ggml/gauss2048.${name}`, import.meta.url));
+const f32Of = (buf: Buffer) => new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+const V = 64;
+const D = 2048;
+const ROW_BYTES = (D / 256) * 210;
+const format = "q6_k";
+
+let rt: Runtime;
+beforeAll(async () => {
+  rt = await newRuntime();
+});
+
+function sameBytes(actual: Uint8Array, expected: Uint8Array, rowBytes: number, label: string): void {
+  expect(actual.length, `${label}: length`).toBe(expected.length);
+  const rows = new Set<number>();
+  for (let i = 0; i < expected.length; i++) if (actual[i] !== expected[i]) rows.add(Math.floor(i / rowBytes));
+  expect([...rows].slice(0, 8), `${label}: rows with differing bytes`).toEqual([]);
+}
+
+// rows zero-padded to whole blocks, as the table stores them
+function padRows(values: Float32Array, vocab: number, dim: number): Float32Array {
+  const padded = Math.ceil(dim / 256) * 256;
+  const out = new Float32Array(vocab * padded);
+  for (let r = 0; r < vocab; r++) out.set(values.subarray(r * dim, (r + 1) * dim), r * padded);
+  return out;
+}
+
+describe("q6_k against ggml's golden files", () => {
+  const source = f32Of(fixture("f32"));
+  const gold = new Uint8Array(fixture("q6_k.bin"));
+  const goldDeq = f32Of(fixture("q6_k.deq.f32"));
+
+  it("the format table agrees with ggml's block_q6_K (256 values in 210 bytes, type 14)", () => {
+    expect([FORMATS.q6_k.blockElems, FORMATS.q6_k.blockBytes, FORMATS.q6_k.id]).toEqual([...Q6K_BLOCK, 14]);
+    expect(gold.length).toBe(V * ROW_BYTES);
+  });
+
+  it("the plain reference reproduces ggml's bytes and values (judging the reference)", () => {
+    sameBytes(quantizeQ6K(source), gold, ROW_BYTES, "reference bytes");
+    expectSameBits(dequantizeQ6K(gold), goldDeq, "reference deq");
+  });
+
+  it("tableFromF32, quantize() and rt.quantize() store ggml's bytes, every row", () => {
+    using table = rt.tableFromF32(source, { vocab: V, dim: D, format });
+    sameBytes(table.bytes(), gold, ROW_BYTES, "tableFromF32");
+    sameBytes(quantize(source, { vocab: V, dim: D, format }), gold, ROW_BYTES, "quantize");
+    sameBytes(rt.quantize(source, { vocab: V, dim: D, format }), gold, ROW_BYTES, "rt.quantize");
+  });
+
+  it("rt.table over ggml's bytes looks up and dequantizes to ggml's values, every row", () => {
+    using table = rt.table({ vocab: V, dim: D, format, data: gold });
+    expectSameBits(table.lookup(Array.from({ length: V }, (_, i) => i)), goldDeq, "lookup");
+    const ids = [V - 1, 0, 3, 3, 7];
+    const expected = new Float32Array(ids.length * D);
+    ids.forEach((id, i) => expected.set(goldDeq.subarray(id * D, (id + 1) * D), i * D));
+    expectSameBits(table.lookup(new Int32Array(ids)), expected, "lookup of bounds");
+    expectSameBits(rt.dequantize(gold, { vocab: V, dim: D, format }), goldDeq, "rt.dequantize");
+    expectSameBits(dequantize(gold.buffer.slice(0), { vocab: V, dim: D, format, runtime: rt }), goldDeq, "dequantize");
+  });
+});
+
+describe("q6_k kernels against the plain reference", () => {
+  it.each([1, 16, 100, 255, 256, 257, 300, 512, 769])("dim %i: bytes and values match, the padding never shows", (dim) => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3 }),
+        fc.array(fc.float({ noNaN: true }), { minLength: 1, maxLength: 600 }),
+        fc.float({ min: Math.fround(1e-30), max: Math.fround(1e6), noNaN: true }),
+        (vocab, pool, scale) => {
+          const values = Float32Array.from({ length: vocab * dim }, (_, i) => Math.fround(pool[i % pool.length] * scale));
+          const expected = quantizeQ6K(padRows(values, vocab, dim));
+          const bytes = rt.quantize(values, { vocab, dim, format });
+          sameBytes(bytes, expected, expected.length / vocab, "bytes");
+          using table = rt.tableFromF32(values, { vocab, dim, format });
+          const padded = Math.ceil(dim / 256) * 256;
+          const deq = dequantizeQ6K(expected);
+          const want = new Float32Array(vocab * dim);
+          for (let r = 0; r < vocab; r++) want.set(deq.subarray(r * padded, r * padded + dim), r * dim);
+          expectSameBits(table.lookup(Array.from({ length: vocab }, (_, i) => i)), want, "lookup");
+        },
+      ),
+      { numRuns: 15 },
+    );
+  });
+
+  it("NaN, infinities, signed zeros, subnormals and huge values quantize as the reference does", () => {
+    const specials = [NaN, Infinity, -Infinity, 0, -0, 1e-40, -1e-40, 1e-45, 3.4e38, -3.4e38, 65504, 131008, 1, -1, 0.5, -2.5, 1e-16, 31.5];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...specials.map(Math.fround)), { minLength: 256, maxLength: 256 }), (pool) => {
+        const values = Float32Array.from(pool);
+        sameBytes(rt.quantize(values, { vocab: 1, dim: 256, format }), quantizeQ6K(values), 210, "bytes");
+      }),
+      { numRuns: 40 },
+    );
+    for (const v of specials) {
+      const values = new Float32Array(256).fill(v);
+      sameBytes(rt.quantize(values, { vocab: 1, dim: 256, format }), quantizeQ6K(values), 210, `all ${v}`);
+    }
+  });
+
+  it("the decode kernel writes exactly n * dim values and nothing after them", () => {
+    for (const dim of [1, 100, 257]) {
+      using table = rt.tableFromF32(Float32Array.from({ length: 3 * dim }, (_, i) => Math.sin(i) * 3), { vocab: 3, dim, format });
+      const mem = rt.memory;
+      const n = 4;
+      const ids = mem.alloc(n * 4);
+      const out = mem.alloc((n * dim + 64) * 4);
+      mem.u32().set([2, 0, 1, 2], ids >>> 2);
+      mem.u32().fill(0xdeadbeef, out >>> 2, (out >>> 2) + n * dim + 64);
+      rt.kernels[FORMATS[format].decode](table.ptr, table.rowBytes, ids, n, dim, out);
+      const after = mem.u32().subarray((out >>> 2) + n * dim, (out >>> 2) + n * dim + 64);
+      expect(after.every((w) => w === 0xdeadbeef), `dim ${dim}: words after the output`).toBe(true);
+      expect(mem.u32()[(out >>> 2) + n * dim - 1]).not.toBe(0xdeadbeef);
+      mem.dealloc(ids);
+      mem.dealloc(out);
+    }
+  });
+});
