@@ -73,6 +73,18 @@ const NAIVE = {
       }
     });
   },
+  q6_k(b, v, row, dim, out, at) {
+    blocks(256, 210, dim, row, (blk, j0, n) => {
+      const d = f16(v.getUint16(blk + 208, true));
+      for (let k = 0; k < n; k++) {
+        // element 128 h + 32 r + l: a nibble of ql[64 h + l + 32 (r & 1)] and two bits of qh[32 h + l]
+        const h = k >> 7, r = (k >> 5) & 3, l = k & 31;
+        const lo = b[blk + 64 * h + l + 32 * (r & 1)];
+        const q = (r < 2 ? lo & 15 : lo >> 4) | (((b[blk + 128 + 32 * h + l] >> (2 * r)) & 3) << 4);
+        out[at + j0 + k] = Math.fround(d * v.getInt8(blk + 192 + 8 * h + 2 * r + (l >> 4))) * (q - 32);
+      }
+    });
+  },
   tq1_0(b, v, row, dim, out, at) {
     const pow3 = [1, 3, 9, 27, 81];
     blocks(256, 54, dim, row, (blk, j0, n) => {
