@@ -6,7 +6,7 @@
 // so each row is read and decoded once per batch, then dotted with every x.
 // Products and sums go through madd (madd.ts): fused in the relaxed-SIMD build.
 // Keys: R rows in the slice, B hidden vectors (batch), D dim, S stride of out (values per hidden vector).
-import { madd } from "./madd";
+import { hsum, madd } from "./madd";
 import { decode_f16, dot_f16, dot4_f16 } from "./formats/f16";
 import { decode_bf16, dot_bf16, dot4_bf16 } from "./formats/bf16";
 import { decode_q8_0, dot_q8_0 } from "./formats/q8_0";
@@ -22,12 +22,6 @@ import { decode_q6_k } from "./formats/q6_k";
 const F32: i32 = 0;
 const F16: i32 = 1;
 const BF16: i32 = 30;
-
-// Sum of the four lanes, in a fixed order so results do not depend on the caller.
-// @ts-ignore: decorator
-@inline function hsum(a: v128): f32 {
-  return (f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 1)) + (f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3));
-}
 
 // dot(w, x) over D values: four independent accumulators hide the add latency.
 // @ts-ignore: decorator

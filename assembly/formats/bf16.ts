@@ -2,7 +2,7 @@
 // Keys: D dim, N ids; a row is D * 2 bytes.
 //   row: [ b0 (2 bytes) | b1 | ... ]     b = sign(1) exponent(8) mantissa(7) = f32 bits 31..16
 import { bf16ToF32, f32ToBf16, wordsHighHi, wordsHighLo } from "../half";
-import { madd } from "../madd";
+import { hsum, madd } from "../madd";
 
 export function decode_bf16(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
   let dst = out;
@@ -51,7 +51,7 @@ export function dot_bf16(row: usize, x: usize, dim: i32): f32 {
     x += 64;
   }
   const s = f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3));
-  let sum = (f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1)) + (f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3));
+  let sum = hsum(s);
   for (; j < dim; j++) {
     sum += bf16ToF32(load<u16>(row)) * load<f32>(x);
     row += 2;
@@ -99,10 +99,10 @@ export function dot4_bf16(row: usize, rowStride: usize, x: usize, dim: i32, out:
   const s1 = f32x4.add(a1, b1);
   const s2 = f32x4.add(a2, b2);
   const s3 = f32x4.add(a3, b3);
-  let t0 = (f32x4.extract_lane(s0, 0) + f32x4.extract_lane(s0, 1)) + (f32x4.extract_lane(s0, 2) + f32x4.extract_lane(s0, 3));
-  let t1 = (f32x4.extract_lane(s1, 0) + f32x4.extract_lane(s1, 1)) + (f32x4.extract_lane(s1, 2) + f32x4.extract_lane(s1, 3));
-  let t2 = (f32x4.extract_lane(s2, 0) + f32x4.extract_lane(s2, 1)) + (f32x4.extract_lane(s2, 2) + f32x4.extract_lane(s2, 3));
-  let t3 = (f32x4.extract_lane(s3, 0) + f32x4.extract_lane(s3, 1)) + (f32x4.extract_lane(s3, 2) + f32x4.extract_lane(s3, 3));
+  let t0 = hsum(s0);
+  let t1 = hsum(s1);
+  let t2 = hsum(s2);
+  let t3 = hsum(s3);
   for (; j < dim; j++) {
     const xj = load<f32>(p);
     t0 += bf16ToF32(load<u16>(row + o)) * xj;

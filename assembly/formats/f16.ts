@@ -2,7 +2,7 @@
 // Keys: D dim, N ids; a row is D * 2 bytes.
 //   row: [ h0 (2 bytes) | h1 | ... | h(D-1) ]     h = sign(1) exponent(5) mantissa(10), bit 15 first
 import { f16ToF32, f16x4ToF32x4, f32ToF16, wordsHighHi, wordsHighLo } from "../half";
-import { madd } from "../madd";
+import { hsum, madd } from "../madd";
 
 // Halves in the high 16 bits of i32 lanes (wordsHighLo / wordsHighHi) -> f32, exact for every
 // finite half in three operations: an arithmetic shift by 3 puts exponent and mantissa where f32 keeps them
@@ -73,7 +73,7 @@ function dot_f16_special(row: usize, x: usize, dim: i32): f32 {
     x += 32;
   }
   const s = f32x4.add(a0, a1);
-  let sum = (f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1)) + (f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3));
+  let sum = hsum(s);
   for (; j < dim; j++) {
     sum += f16ToF32(load<u16>(row)) * load<f32>(x);
     row += 2;
@@ -102,7 +102,7 @@ export function dot_f16(row: usize, x: usize, dim: i32): f32 {
   }
   if (v128.any_true(i16x8.gt_s(top, i16x8.splat(0x7bff)))) return dot_f16_special(row, x, dim);
   const s = f32x4.add(a0, a1);
-  let sum = (f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1)) + (f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3));
+  let sum = hsum(s);
   for (; j < dim; j++) {
     sum += f16ToF32(load<u16>(w)) * load<f32>(p);
     w += 2;
@@ -161,10 +161,10 @@ export function dot4_f16(row: usize, rowStride: usize, x: usize, dim: i32, out: 
   const s1 = f32x4.add(a1, b1);
   const s2 = f32x4.add(a2, b2);
   const s3 = f32x4.add(a3, b3);
-  let t0 = (f32x4.extract_lane(s0, 0) + f32x4.extract_lane(s0, 1)) + (f32x4.extract_lane(s0, 2) + f32x4.extract_lane(s0, 3));
-  let t1 = (f32x4.extract_lane(s1, 0) + f32x4.extract_lane(s1, 1)) + (f32x4.extract_lane(s1, 2) + f32x4.extract_lane(s1, 3));
-  let t2 = (f32x4.extract_lane(s2, 0) + f32x4.extract_lane(s2, 1)) + (f32x4.extract_lane(s2, 2) + f32x4.extract_lane(s2, 3));
-  let t3 = (f32x4.extract_lane(s3, 0) + f32x4.extract_lane(s3, 1)) + (f32x4.extract_lane(s3, 2) + f32x4.extract_lane(s3, 3));
+  let t0 = hsum(s0);
+  let t1 = hsum(s1);
+  let t2 = hsum(s2);
+  let t3 = hsum(s3);
   for (; j < dim; j++) {
     const xj = load<f32>(p);
     t0 += f16ToF32(load<u16>(row + o)) * xj;
