@@ -1,6 +1,6 @@
 // Projection of hidden vectors onto table rows: out[b * S + r] = dot(row r, x b), f32 activations and f32
 // accumulation ("exact" mode). Variants: f32 tables are read in place (rows in fours or pairs share loads);
-// f16, bf16, q8_0, q4_0, q4_1, q1_0 and q2_0 with fewer than 4 vectors use their format's dot_<fmt> on the
+// f16, bf16, q8_0, q4_0, q4_1, q1_0, q2_0 and q6_k with fewer than 4 vectors use their format's dot_<fmt> on the
 // packed row;
 // everything else decodes a tile of rows into a cache-sized scratch with the format's own decode kernel,
 // so each row is read and decoded once per batch, then dotted with every x.
@@ -16,7 +16,7 @@ import { decode_q1_0, dot_q1_0 } from "./formats/q1_0";
 import { decode_q2_0, dot_q2_0 } from "./formats/q2_0";
 import { decode_tq1_0 } from "./formats/tq1_0";
 import { decode_tq2_0 } from "./formats/tq2_0";
-import { decode_q6_k } from "./formats/q6_k";
+import { decode_q6_k, dot_q6_k } from "./formats/q6_k";
 
 // GGUF type ids, as in src/formats.ts: the TS side passes the table's id.
 const F32: i32 = 0;
@@ -363,6 +363,16 @@ export function project_rows(
       for (let b = 0; b < nx; b++) {
         const xb = x + <usize>b * xStride;
         store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), dot_q2_0(w, xb, dim >> 6));
+      }
+    }
+    return;
+  }
+  if (format == 14 && nx < 4 && (dim & 255) == 0) { // Q6_K
+    const xStride = <usize>dim << 2;
+    for (let r = 0; r < nrows; r++) {
+      const w = rows + <usize>r * rowBytes;
+      for (let b = 0; b < nx; b++) {
+        store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), dot_q6_k(w, x + <usize>b * xStride, dim >> 8));
       }
     }
     return;

@@ -1,7 +1,7 @@
 // Q6_K rows (ggml type 14, the llama.cpp k-quant that Q4_K_M/Q5_K_M model files use for token_embd and
 // output.weight): blocks of 256 six-bit codes in 16 groups of 16, an int8 scale per group and an f16 scale d
-// per block. decode_q6_k: rows of ids -> f32 (SIMD); encode_q6_k: f32 -> blocks, byte-identical to ggml's
-// quantize_row_q6_K_ref.
+// per block. decode_q6_k: rows of ids -> f32 (SIMD); dot_q6_k: exact dot from the packed row; encode_q6_k:
+// f32 -> blocks, byte-identical to ggml's quantize_row_q6_K_ref.
 // Keys: D dim, N ids, B = 256 elements per block (QK_K), 210 bytes per block; h half (128 elements), l 0..31.
 //   block: [ ql[128] (bytes 0-127) | qh[64] (128-191) | scales[16] i8 (192-207) | d f16 (208-209, LAST) ]
 //   half h uses ql[64h ..], qh[32h ..], scales[8h ..]; element 128h + 32k + l has code
@@ -10,6 +10,8 @@
 // see: ggml-quants.c quantize_row_q6_K_ref, make_qx_quants, dequantize_row_q6_K; ggml-common.h block_q6_K.
 import { f16ToF32, f32ToF16 } from "../half";
 import { BLOCK_SCRATCH, scaleCodes16 } from "../codes";
+import { hsum, madd } from "../madd";
+import { mulCodes16 } from "./q8_0";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 210;
@@ -65,6 +67,34 @@ export function decode_q6_k(table: usize, rowBytes: usize, ids: usize, n: i32, d
       dst += <usize>rest << 2;
     }
   }
+}
+
+// Exact-mode dot of one row of whole blocks with f32 x, straight from the packed bytes (no decoded copy):
+// per group of 16, (d * scale) times the sum of codes x values. Used by the projection for small batches.
+export function dot_q6_k(row: usize, x: usize, blocks: i32): f32 {
+  let acc = f32x4.splat(0);
+  for (let b = 0; b < blocks; b++) {
+    const d = f16ToF32(load<u16>(row, 208));
+    for (let h = 0; h < 2; h++) {
+      const ql = row + (<usize>h << 6);
+      const qh = row + 128 + (<usize>h << 5);
+      const sc = row + 192 + (<usize>h << 3);
+      const xh = x + (<usize>h << 9);
+      for (let half16 = 0; half16 < 2; half16++) {
+        const o = <usize>half16 << 4;
+        const a = v128.load(ql + o);
+        const c = v128.load(ql + 32 + o);
+        const hb = v128.load(qh + o);
+        acc = madd(mulCodes16(codes(a, hb, 0), xh + (o << 2)), f32x4.splat(d * <f32>load<i8>(sc + half16)), acc);
+        acc = madd(mulCodes16(codes(c, hb, 1), xh + ((32 + o) << 2)), f32x4.splat(d * <f32>load<i8>(sc + 2 + half16)), acc);
+        acc = madd(mulCodes16(codes(a, hb, 2), xh + ((64 + o) << 2)), f32x4.splat(d * <f32>load<i8>(sc + 4 + half16)), acc);
+        acc = madd(mulCodes16(codes(c, hb, 3), xh + ((96 + o) << 2)), f32x4.splat(d * <f32>load<i8>(sc + 6 + half16)), acc);
+      }
+    }
+    row += BLOCK_BYTES;
+    x += <usize>QK << 2;
+  }
+  return hsum(acc);
 }
 
 // ---- encode: ggml's reference quantizer, operation for operation in f32 ----
