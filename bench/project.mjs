@@ -16,7 +16,7 @@ const SHAPES = [
   [151936, 1024],
 ];
 const BATCHES = [1, 8];
-const FORMATS = ["f32", "f16", "q8_0", "q4_0", "q1_0"];
+const FORMATS = ["f32", "f16", "q8_0", "q6_k", "q4_0", "q1_0"];
 const LOW_BIT = ["q4_0", "q1_0"]; // formats with lookup-table kernels: timed in both modes
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
 const require = createRequire(import.meta.url);

@@ -108,75 +108,97 @@ const GROUP_MAX_EPS: f32 = 1e-15;
   return (reinterpret<i32>(v + <f32>12582912.0) & 0x007fffff) - 0x00400000;
 }
 
-// ggml's MAX(-nmax, MIN(nmax - 1, l)) for nmax 32.
-// @ts-ignore: decorator
-@inline function clamp6(l: i32): i32 {
-  const m = 31 < l ? 31 : l;
-  return -32 > m ? -32 : m;
-}
-
 // The 256 codes (0..63) of the block being encoded.
 const L = memory.data(QK, 16);
 // The 16 group scales make_qx_quants returned.
 const SCALES = memory.data(16 * 4, 16);
+// Four groups transposed: XT[i] = value i of groups g, g+1, g+2, g+3 (one group per lane).
+const XT = memory.data(16 * 16, 16);
 
-// sumlx and suml2 of make_qx_quants (rmse_type 1: weights x^2) for one trial iscale over 16 values at x.
-// Returns sumlx; suml2 goes to SUML2.
-const SUML2 = memory.data(4, 4);
+// nearestInt on four lanes, and ggml's MAX(-nmax, MIN(nmax - 1, l)) for nmax 32.
 // @ts-ignore: decorator
-@inline function trial(x: usize, iscale: f32): f32 {
-  let sumlx: f32 = 0;
-  let suml2: f32 = 0;
+@inline function nearestInt4(v: v128): v128 {
+  return i32x4.sub(v128.and(f32x4.add(v, f32x4.splat(12582912.0)), i32x4.splat(0x007fffff)), i32x4.splat(0x00400000));
+}
+// @ts-ignore: decorator
+@inline function clamp6x4(l: v128): v128 {
+  return i32x4.max_s(i32x4.min_s(l, i32x4.splat(31)), i32x4.splat(-32));
+}
+
+// make_qx_quants's sums for one trial iscale per lane (rmse_type 1: weights x^2), each lane summing its
+// group's 16 values in order, as the scalar loop does. sumlx is returned, suml2 left in SUML2.
+let SUML2: v128 = i32x4.splat(0);
+// @ts-ignore: decorator
+@inline function trial4(iscale: v128): v128 {
+  let sumlx = f32x4.splat(0);
+  let suml2 = f32x4.splat(0);
   for (let i = 0; i < 16; i++) {
-    const xi = load<f32>(x + (<usize>i << 2));
-    const l = <f32>clamp6(nearestInt(iscale * xi));
-    const w = xi * xi;
-    sumlx += w * xi * l;
-    suml2 += w * l * l;
+    const xi = v128.load(XT + (<usize>i << 4));
+    const l = f32x4.convert_i32x4_s(clamp6x4(nearestInt4(f32x4.mul(iscale, xi))));
+    const w = f32x4.mul(xi, xi);
+    sumlx = f32x4.add(sumlx, f32x4.mul(f32x4.mul(w, xi), l));
+    suml2 = f32x4.add(suml2, f32x4.mul(f32x4.mul(w, l), l));
   }
-  store<f32>(SUML2, suml2);
+  SUML2 = suml2;
   return sumlx;
 }
 
-// @ts-ignore: decorator
-@inline function setCodes(x: usize, iscale: f32, l: usize): void {
-  for (let i = 0; i < 16; i++) store<u8>(l + i, <u8>(32 + clamp6(nearestInt(iscale * load<f32>(x + (<usize>i << 2))))));
-}
-
-// make_qx_quants(16, 32, x, L, rmse_type 1, no weights): codes into l, returns the group's scale.
-function makeQxQuants(x: usize, l: usize): f32 {
-  let max: f32 = 0;
-  let amax: f32 = 0;
+// make_qx_quants(16, 32, x, L, rmse_type 1, no weights) for the four groups of 16 values at x (64 bytes
+// apart), one per lane: codes to l (16 per group), scales to scales. Lane for lane the same f32 operations in
+// the same order as ggml's scalar loop; its "keep the best trial" branch becomes a select, and the codes are
+// computed once from the winning iscale (they are the ones the scalar loop would have kept).
+function makeQxQuants4(x: usize, l: usize, scales: usize): void {
+  for (let i = 0; i < 16; i += 4) {
+    const r0 = v128.load(x + (<usize>i << 2));
+    const r1 = v128.load(x + 64 + (<usize>i << 2));
+    const r2 = v128.load(x + 128 + (<usize>i << 2));
+    const r3 = v128.load(x + 192 + (<usize>i << 2));
+    const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+    const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+    const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+    const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+    const at = XT + (<usize>i << 4);
+    v128.store(at, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+    v128.store(at, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 16);
+    v128.store(at, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 32);
+    v128.store(at, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 48);
+  }
+  // the value of largest |x| (`if (ax > amax)`: the first of equals, NaN never)
+  let amax = f32x4.splat(0);
+  let max = f32x4.splat(0);
   for (let i = 0; i < 16; i++) {
-    const xi = load<f32>(x + (<usize>i << 2));
-    const ax = abs<f32>(xi);
-    if (ax > amax) {
-      amax = ax;
-      max = xi;
-    }
+    const xi = v128.load(XT + (<usize>i << 4));
+    const ax = f32x4.abs(xi);
+    const gt = f32x4.gt(ax, amax);
+    amax = v128.bitselect(ax, amax, gt);
+    max = v128.bitselect(xi, max, gt);
   }
-  if (amax < GROUP_MAX_EPS) {
-    memory.fill(l, 0, 16);
-    return 0;
-  }
-  let iscale: f32 = <f32>-32 / max;
-  setCodes(x, iscale, l);
-  let sumlx = trial(x, iscale);
-  let suml2 = load<f32>(SUML2);
-  let scale: f32 = suml2 != 0 ? sumlx / suml2 : 0;
-  let best: f32 = scale * sumlx;
+  const quiet = f32x4.lt(amax, f32x4.splat(GROUP_MAX_EPS)); // these groups quantize to zero
+  let iscale = f32x4.div(f32x4.splat(-32), max);
+  let bestIscale = iscale;
+  let sumlx = trial4(iscale);
+  let suml2 = SUML2;
+  let scale = v128.and(f32x4.div(sumlx, suml2), f32x4.ne(suml2, f32x4.splat(0)));
+  let best = f32x4.mul(scale, sumlx);
   for (let is = -9; is <= 9; is++) {
     if (is == 0) continue;
-    iscale = -(<f32>32 + <f32>0.1 * <f32>is) / max;
-    sumlx = trial(x, iscale);
-    suml2 = load<f32>(SUML2);
-    if (suml2 > 0 && sumlx * sumlx > best * suml2) {
-      setCodes(x, iscale, l);
-      scale = sumlx / suml2;
-      best = scale * sumlx;
-    }
+    iscale = f32x4.div(f32x4.neg(f32x4.splat(<f32>32 + <f32>0.1 * <f32>is)), max);
+    sumlx = trial4(iscale);
+    suml2 = SUML2;
+    const better = v128.and(f32x4.gt(suml2, f32x4.splat(0)), f32x4.gt(f32x4.mul(sumlx, sumlx), f32x4.mul(best, suml2)));
+    const s = f32x4.div(sumlx, suml2);
+    scale = v128.bitselect(s, scale, better);
+    best = v128.bitselect(f32x4.mul(s, sumlx), best, better);
+    bestIscale = v128.bitselect(iscale, bestIscale, better);
   }
-  return scale;
+  v128.store(scales, v128.andnot(scale, quiet));
+  for (let i = 0; i < 16; i++) {
+    const q = v128.andnot(i32x4.add(clamp6x4(nearestInt4(f32x4.mul(bestIscale, v128.load(XT + (<usize>i << 4))))), i32x4.splat(32)), quiet);
+    store<u8>(l + i, <u8>i32x4.extract_lane(q, 0));
+    store<u8>(l + 16 + i, <u8>i32x4.extract_lane(q, 1));
+    store<u8>(l + 32 + i, <u8>i32x4.extract_lane(q, 2));
+    store<u8>(l + 48 + i, <u8>i32x4.extract_lane(q, 3));
+  }
 }
 
 // Encode n f32 values (whole blocks of 256), as quantize_row_q6_K_ref.
@@ -186,9 +208,9 @@ export function encode_q6_k(src: usize, n: usize, dst: usize): void {
     const y = dst + (b / <usize>QK) * BLOCK_BYTES;
     let maxScale: f32 = 0;
     let maxAbsScale: f32 = 0;
+    for (let g = 0; g < 16; g += 4) makeQxQuants4(x + (<usize>g << 6), L + (<usize>g << 4), SCALES + (<usize>g << 2));
     for (let g = 0; g < 16; g++) {
-      const scale = makeQxQuants(x + (<usize>g << 6), L + (<usize>g << 4));
-      store<f32>(SCALES + (<usize>g << 2), scale);
+      const scale = load<f32>(SCALES + (<usize>g << 2));
       const a = abs<f32>(scale);
       if (a > maxAbsScale) {
         maxAbsScale = a;
@@ -210,10 +232,14 @@ export function encode_q6_k(src: usize, n: usize, dst: usize): void {
     for (let g = 0; g < 16; g++) {
       const d: f32 = dd * <f32>load<i8>(y + 192 + g);
       if (d == 0) continue;
-      for (let i = 0; i < 16; i++) {
-        const e = (g << 4) + i;
-        store<u8>(L + e, <u8>(32 + clamp6(nearestInt(load<f32>(x + (<usize>e << 2)) / d))));
-      }
+      const dv = f32x4.splat(d);
+      const xg = x + (<usize>g << 6);
+      const c0 = clamp6x4(nearestInt4(f32x4.div(v128.load(xg), dv)));
+      const c1 = clamp6x4(nearestInt4(f32x4.div(v128.load(xg, 16), dv)));
+      const c2 = clamp6x4(nearestInt4(f32x4.div(v128.load(xg, 32), dv)));
+      const c3 = clamp6x4(nearestInt4(f32x4.div(v128.load(xg, 48), dv)));
+      const c = i8x16.add(i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(c0, c1), i16x8.narrow_i32x4_s(c2, c3)), i8x16.splat(32));
+      v128.store(L + (<usize>g << 4), c);
     }
     // pack: per half, ql[l] = q(l) | q(l + 64) << 4, ql[l + 32] = q(l + 32) | q(l + 96) << 4,
     // qh[l] = the top two bits of q(l), q(l + 32), q(l + 64), q(l + 96)
