@@ -16,11 +16,11 @@
 //   |fast - exact| <= sum_b |d_b| * mult * (2^P - 1) * (E / 4) * s_b / 2   (+ f32 rounding, ~1e-6 relative)
 // for a row whose block b has scale d_b (E elements per block, P bit-planes; mult = 1 for q1_0, 1/2 else);
 // q1_0 adds 8 |d_b| s_b per block, as it averages pairs of lookups (assembly/tmac_q1.ts): 24 |d_b| s_b in all.
-// Speed (bench/tmac.mjs, 2-core EPYC VM, Node 20): q1_0 128256 x 4096, one vector ~8 ms (74 MB streamed, ~4.5 ms
-// of it at this machine's single-core bandwidth). The core loop spends ~19 instructions per 16 rows x 8
-// weights: 3 to split nibbles, 2 swizzles plus V8's range fix-up of each (a paddusb and a constant load;
-// i8x16.relaxed_swizzle drops them where the engine has relaxed SIMD), 1 average and 3 to keep the sums
-// exact in 16-bit lanes.
+// Speed (bench/tmac.mjs, Node 20): q1_0 128256 x 4096, one vector ~8 ms on a 2-core EPYC VM, 13.7-16.7 ms on a
+// 2-core Xeon VM whose wasm streaming of the 74 MB tiled copy alone took 7.6-8.9 ms. The core loop spends ~19
+// instructions per 16 rows x 8 weights: 3 to split nibbles, 2 swizzles plus V8's range fix-up of each (a paddusb
+// and a constant load; i8x16.relaxed_swizzle drops them where the engine has relaxed SIMD), 1 average and 3 to
+// keep the sums exact in 16-bit lanes.
 import { FORMATS, type Format } from "./formats.js";
 import { errors } from "./errors.js";
 import type { Runtime } from "./runtime.js";
