@@ -72,3 +72,12 @@ const F16_EXP_SHIFT: u32 = 0x77800000;
 @inline export function wordsHighHi(h: v128): v128 {
   return i8x16.shuffle(i32x4.splat(0), h, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
 }
+
+// Halves in the high 16 bits of i32 lanes (wordsHighLo / wordsHighHi) -> f32, exact for every
+// finite half in three operations: an arithmetic shift by 3 puts exponent and mantissa where f32 keeps them
+// and copies the sign into bits 30..28, the mask clears the copies, and 2^112 rebiases the exponent
+// (subnormal halves become subnormal f32s, exactly). Inf and NaN come out finite: callers check for them.
+// @ts-ignore: decorator
+@inline export function highHalvesToF32(hh: v128): v128 {
+  return f32x4.mul(v128.and(i32x4.shr_s(hh, 3), i32x4.splat(<i32>0x8fffffff)), f32x4.splat(reinterpret<f32>(0x77800000)));
+}

@@ -7,8 +7,9 @@
 // Products and sums go through madd (madd.ts): fused in the relaxed-SIMD build.
 // Keys: R rows in the slice, B hidden vectors (batch), D dim, S stride of out (values per hidden vector).
 import { hsum, madd } from "./madd";
-import { decode_f16, dot_f16, dot4_f16 } from "./formats/f16";
-import { decode_bf16, dot_bf16, dot4_bf16 } from "./formats/bf16";
+import { decode_f16, dot_f16 } from "./formats/f16";
+import { decode_bf16, dot_bf16 } from "./formats/bf16";
+import { dot4_bf16, dot4_f16 } from "./formats/half-rows";
 import { decode_q8_0, dot_q8_0 } from "./formats/q8_0";
 import { decode_q4_0, dot_q4_0 } from "./formats/q4_0";
 import { decode_q4_1, dot_q4_1 } from "./formats/q4_1";

@@ -1,17 +1,8 @@
 // f16 rows: element j is the IEEE binary16 at byte 2j. Decoded exactly to f32.
 // Keys: D dim, N ids; a row is D * 2 bytes.
 //   row: [ h0 (2 bytes) | h1 | ... | h(D-1) ]     h = sign(1) exponent(5) mantissa(10), bit 15 first
-import { f16ToF32, f16x4ToF32x4, f32ToF16, wordsHighHi, wordsHighLo } from "../half";
+import { f16ToF32, f16x4ToF32x4, f32ToF16, highHalvesToF32, wordsHighHi, wordsHighLo } from "../half";
 import { hsum, madd } from "../madd";
-
-// Halves in the high 16 bits of i32 lanes (wordsHighLo / wordsHighHi) -> f32, exact for every
-// finite half in three operations: an arithmetic shift by 3 puts exponent and mantissa where f32 keeps them
-// and copies the sign into bits 30..28, the mask clears the copies, and 2^112 rebiases the exponent
-// (subnormal halves become subnormal f32s, exactly). Inf and NaN come out finite: callers check for them.
-// @ts-ignore: decorator
-@inline function highHalvesToF32(hh: v128): v128 {
-  return f32x4.mul(v128.and(i32x4.shr_s(hh, 3), i32x4.splat(<i32>0x8fffffff)), f32x4.splat(reinterpret<f32>(0x77800000)));
-}
 
 export function decode_f16(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
   let dst = out;
@@ -109,73 +100,4 @@ export function dot_f16(row: usize, x: usize, dim: i32): f32 {
     p += 4;
   }
   return sum;
-}
-
-// dot_f16 for four rows (rowStride bytes apart) at once, as dot4_bf16; results to out[0..3]. The four rows share
-// one inf/NaN check: if any holds one, each is summed again by dot_f16.
-export function dot4_f16(row: usize, rowStride: usize, x: usize, dim: i32, out: usize): void {
-  const mag = i16x8.splat(0x7fff);
-  let top = i16x8.splat(0);
-  let a0 = f32x4.splat(0);
-  let a1 = f32x4.splat(0);
-  let a2 = f32x4.splat(0);
-  let a3 = f32x4.splat(0);
-  let b0 = f32x4.splat(0);
-  let b1 = f32x4.splat(0);
-  let b2 = f32x4.splat(0);
-  let b3 = f32x4.splat(0);
-  const r1 = row + rowStride;
-  const r2 = r1 + rowStride;
-  const r3 = r2 + rowStride;
-  let o: usize = 0;
-  let p = x;
-  let j = 0;
-  for (; j + 8 <= dim; j += 8) {
-    const x0 = v128.load(p);
-    const x1 = v128.load(p, 16);
-    const h0 = v128.load(row + o);
-    const h1 = v128.load(r1 + o);
-    const h2 = v128.load(r2 + o);
-    const h3 = v128.load(r3 + o);
-    top = i16x8.max_s(top, v128.and(v128.or(v128.or(h0, h1), v128.or(h2, h3)), mag));
-    a0 = madd(highHalvesToF32(wordsHighLo(h0)), x0, a0);
-    b0 = madd(highHalvesToF32(wordsHighHi(h0)), x1, b0);
-    a1 = madd(highHalvesToF32(wordsHighLo(h1)), x0, a1);
-    b1 = madd(highHalvesToF32(wordsHighHi(h1)), x1, b1);
-    a2 = madd(highHalvesToF32(wordsHighLo(h2)), x0, a2);
-    b2 = madd(highHalvesToF32(wordsHighHi(h2)), x1, b2);
-    a3 = madd(highHalvesToF32(wordsHighLo(h3)), x0, a3);
-    b3 = madd(highHalvesToF32(wordsHighHi(h3)), x1, b3);
-    o += 16;
-    p += 32;
-  }
-  // an OR of halves can only raise the exponent bits: no false negatives (false positives just take dot_f16)
-  if (v128.any_true(i16x8.gt_s(top, i16x8.splat(0x7bff)))) {
-    store<f32>(out, dot_f16(row, x, dim));
-    store<f32>(out, dot_f16(r1, x, dim), 4);
-    store<f32>(out, dot_f16(r2, x, dim), 8);
-    store<f32>(out, dot_f16(r3, x, dim), 12);
-    return;
-  }
-  const s0 = f32x4.add(a0, b0);
-  const s1 = f32x4.add(a1, b1);
-  const s2 = f32x4.add(a2, b2);
-  const s3 = f32x4.add(a3, b3);
-  let t0 = hsum(s0);
-  let t1 = hsum(s1);
-  let t2 = hsum(s2);
-  let t3 = hsum(s3);
-  for (; j < dim; j++) {
-    const xj = load<f32>(p);
-    t0 += f16ToF32(load<u16>(row + o)) * xj;
-    t1 += f16ToF32(load<u16>(r1 + o)) * xj;
-    t2 += f16ToF32(load<u16>(r2 + o)) * xj;
-    t3 += f16ToF32(load<u16>(r3 + o)) * xj;
-    o += 2;
-    p += 4;
-  }
-  store<f32>(out, t0);
-  store<f32>(out, t1, 4);
-  store<f32>(out, t2, 8);
-  store<f32>(out, t3, 12);
 }
