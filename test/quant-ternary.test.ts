@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FORMATS, dequantize, quantize, type Runtime } from "../src/index.js";
 import { expectClose, expectSameBits } from "./helpers/close.js";
+import { expectDecodeStaysInside } from "./helpers/decode-bounds.js";
 import { newRuntime } from "./helpers/runtime.js";
 import { TERNARY_REFERENCE } from "./reference/quantize-ternary.js";
 
@@ -49,6 +50,10 @@ describe.each(Object.keys(TERNARY_REFERENCE) as (keyof typeof TERNARY_REFERENCE)
   const ref = TERNARY_REFERENCE[format];
   const info = FORMATS[format];
   const rowBytes = (DIM / info.blockElems) * info.blockBytes;
+
+  it("the decode kernel writes exactly n * dim values and nothing after them", () => {
+    expectDecodeStaysInside(rt, format, [1, 100, 255, 257]);
+  });
 
   it("the formats table agrees with the reference's block size", () => {
     expect(info.blockElems).toBe(ref.blockElems);
