@@ -1,6 +1,7 @@
 // The smoke checks every runtime runs, identically: init() with no argument, f32/f16/bf16 tables from
 // exactly representable values, lookups compared bit for bit with the source values, a bad id that must
 // throw a RangeError and leave the runtime usable, dispose, and bytesInUse back where it started.
+// Then exact projections whose f32 arithmetic is exact, and fast ones every runtime must agree on.
 // `smoke(init)` returns { ok, checks: [{ name, ok, detail }], rows, fast, relaxedSimd, bytesInUse }; it never throws.
 import { DIM, VOCAB, expectedBits, sourceValues, value } from "./values.js";
 
@@ -77,6 +78,9 @@ export async function smoke(init, info = {}) {
         fresh.dispose();
       });
     }
+    await check("f32, f16, bf16: exact projection, 1 and 5 vectors, rows of 21 and 1029", () => {
+      exactProbe(rt);
+    });
     await check("q1_0, q2_0: fast projection", () => {
       fast = fastProbe(rt);
     });
@@ -97,6 +101,39 @@ export async function smoke(init, info = {}) {
     });
   }
   return { ok: checks.every((c) => c.ok), ...info, checks, rows, fast, relaxedSimd: rt?.relaxedSimd ?? null, bytesInUse: { start, end } };
+}
+
+// Exact projection where f32 arithmetic is exact: table values k / 2 (|k| <= 255) times hidden values m / 4
+// (|m| <= 15) are multiples of 1/8 below 2^11, and rows of up to 1029 of them sum below 2^21, so every order of
+// summation, fused or not, gives the float64 value. Covers the direct f16/bf16 dots (one row and four rows at a
+// time), the f32 row kernels and the batch kernels in whichever build and engine runs. Row 0 of the smoke table
+// holds +inf and -inf: its logit must be NaN.
+function exactProbe(rt) {
+  for (const [vocab, dim, first] of [[VOCAB, DIM, 0], [9, 1029, 1]]) {
+    const values = new Float32Array(vocab * dim);
+    for (let r = 0; r < vocab; r++) for (let c = 0; c < dim; c++) values[r * dim + c] = value(r + first, c);
+    for (const n of [1, 5]) {
+      const hidden = Float32Array.from({ length: n * dim }, (_, i) => (((i * 7 + 3) % 31) - 15) / 4);
+      for (const format of FORMATS) {
+        const table = rt.tableFromF32(values, { vocab, dim, format });
+        let got;
+        try {
+          got = table.project(hidden, { mode: "exact" });
+        } finally {
+          table.dispose();
+        }
+        for (let b = 0; b < n; b++) {
+          for (let r = 0; r < vocab; r++) {
+            let want = 0;
+            for (let c = 0; c < dim; c++) want += values[r * dim + c] * hidden[b * dim + c];
+            const g = got[b * vocab + r];
+            const ok = Number.isNaN(want) ? Number.isNaN(g) : Object.is(g, want) || (g === 0 && want === 0);
+            assert(ok, `${format} ${vocab} x ${dim}, vector ${b} row ${r}: got ${g}, expected ${want}`);
+          }
+        }
+      }
+    }
+  }
 }
 
 // Fast (lookup-table) projection of 3 rows onto a fixed 40 x 256 q1_0 and q2_0 table: the logits' f32 bit

@@ -141,6 +141,7 @@ export const EXPECTED_CHECKS = [
     `${f}: bad ids throw RangeError naming id and position`,
     `${f}: runtime usable after the error`,
   ]),
+  "f32, f16, bf16: exact projection, 1 and 5 vectors, rows of 21 and 1029",
   "q1_0, q2_0: fast projection",
   "dispose returns bytesInUse to its start",
 ];
