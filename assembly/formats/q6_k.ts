@@ -16,7 +16,8 @@ import { mulCodes16 } from "./q8_0";
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 210;
 
-// 16 codes of group g (0..3 within a 32-element run k) as signed bytes q - 32.
+// The codes of run k (0..3) for 16 consecutive l, as signed bytes q - 32: from the 16 ql bytes the run reads
+// (its nibble: low for k < 2) and the 16 qh bytes (bits 2k, 2k+1).
 // @ts-ignore: decorator
 @inline function codes(ql: v128, qh: v128, k: i32): v128 {
   const low = k < 2 ? v128.and(ql, i8x16.splat(0x0f)) : v128.and(i16x8.shr_u(ql, 4), i8x16.splat(0x0f));
