@@ -5,9 +5,10 @@ import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FORMATS, dequantize, quantize, type Runtime } from "../src/index.js";
-import { expectSameBits } from "./helpers/close.js";
+import { expectSameBits, expectSameBytes } from "./helpers/close.js";
 import { expectDecodeStaysInside } from "./helpers/decode-bounds.js";
 import { newRuntime } from "./helpers/runtime.js";
+import { padRows } from "./helpers/values.js";
 import { dequantizeQ6K, Q6K_BLOCK, quantizeQ6K } from "./reference/quantize-q6k.js";
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/ggml/gauss2048.${name}`, import.meta.url));
@@ -22,21 +23,6 @@ beforeAll(async () => {
   rt = await newRuntime();
 });
 
-function sameBytes(actual: Uint8Array, expected: Uint8Array, rowBytes: number, label: string): void {
-  expect(actual.length, `${label}: length`).toBe(expected.length);
-  const rows = new Set<number>();
-  for (let i = 0; i < expected.length; i++) if (actual[i] !== expected[i]) rows.add(Math.floor(i / rowBytes));
-  expect([...rows].slice(0, 8), `${label}: rows with differing bytes`).toEqual([]);
-}
-
-// rows zero-padded to whole blocks, as the table stores them
-function padRows(values: Float32Array, vocab: number, dim: number): Float32Array {
-  const padded = Math.ceil(dim / 256) * 256;
-  const out = new Float32Array(vocab * padded);
-  for (let r = 0; r < vocab; r++) out.set(values.subarray(r * dim, (r + 1) * dim), r * padded);
-  return out;
-}
-
 describe("q6_k against ggml's golden files", () => {
   const source = f32Of(fixture("f32"));
   const gold = new Uint8Array(fixture("q6_k.bin"));
@@ -48,15 +34,15 @@ describe("q6_k against ggml's golden files", () => {
   });
 
   it("the plain reference reproduces ggml's bytes and values (judging the reference)", () => {
-    sameBytes(quantizeQ6K(source), gold, ROW_BYTES, "reference bytes");
+    expectSameBytes(quantizeQ6K(source), gold, ROW_BYTES, "reference bytes");
     expectSameBits(dequantizeQ6K(gold), goldDeq, "reference deq");
   });
 
   it("tableFromF32, quantize() and rt.quantize() store ggml's bytes, every row", () => {
     using table = rt.tableFromF32(source, { vocab: V, dim: D, format });
-    sameBytes(table.bytes(), gold, ROW_BYTES, "tableFromF32");
-    sameBytes(quantize(source, { vocab: V, dim: D, format }), gold, ROW_BYTES, "quantize");
-    sameBytes(rt.quantize(source, { vocab: V, dim: D, format }), gold, ROW_BYTES, "rt.quantize");
+    expectSameBytes(table.bytes(), gold, ROW_BYTES, "tableFromF32");
+    expectSameBytes(quantize(source, { vocab: V, dim: D, format }), gold, ROW_BYTES, "quantize");
+    expectSameBytes(rt.quantize(source, { vocab: V, dim: D, format }), gold, ROW_BYTES, "rt.quantize");
   });
 
   it("rt.table over ggml's bytes looks up and dequantizes to ggml's values, every row", () => {
@@ -80,9 +66,9 @@ describe("q6_k kernels against the plain reference", () => {
         fc.float({ min: Math.fround(1e-30), max: Math.fround(1e6), noNaN: true }),
         (vocab, pool, scale) => {
           const values = Float32Array.from({ length: vocab * dim }, (_, i) => Math.fround(pool[i % pool.length] * scale));
-          const expected = quantizeQ6K(padRows(values, vocab, dim));
+          const expected = quantizeQ6K(padRows(values, vocab, dim, 256));
           const bytes = rt.quantize(values, { vocab, dim, format });
-          sameBytes(bytes, expected, expected.length / vocab, "bytes");
+          expectSameBytes(bytes, expected, expected.length / vocab, "bytes");
           using table = rt.tableFromF32(values, { vocab, dim, format });
           const padded = Math.ceil(dim / 256) * 256;
           const deq = dequantizeQ6K(expected);
@@ -100,13 +86,13 @@ describe("q6_k kernels against the plain reference", () => {
     fc.assert(
       fc.property(fc.array(fc.constantFrom(...specials.map(Math.fround)), { minLength: 256, maxLength: 256 }), (pool) => {
         const values = Float32Array.from(pool);
-        sameBytes(rt.quantize(values, { vocab: 1, dim: 256, format }), quantizeQ6K(values), 210, "bytes");
+        expectSameBytes(rt.quantize(values, { vocab: 1, dim: 256, format }), quantizeQ6K(values), 210, "bytes");
       }),
       { numRuns: 40 },
     );
     for (const v of specials) {
       const values = new Float32Array(256).fill(v);
-      sameBytes(rt.quantize(values, { vocab: 1, dim: 256, format }), quantizeQ6K(values), 210, `all ${v}`);
+      expectSameBytes(rt.quantize(values, { vocab: 1, dim: 256, format }), quantizeQ6K(values), 210, `all ${v}`);
     }
   });
 

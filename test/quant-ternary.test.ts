@@ -7,6 +7,7 @@ import { FORMATS, dequantize, quantize, type Runtime } from "../src/index.js";
 import { expectClose, expectSameBits } from "./helpers/close.js";
 import { expectDecodeStaysInside } from "./helpers/decode-bounds.js";
 import { newRuntime } from "./helpers/runtime.js";
+import { padRows } from "./helpers/values.js";
 import { TERNARY_REFERENCE } from "./reference/quantize-ternary.js";
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/ggml/gauss2048.${name}`, import.meta.url));
@@ -26,14 +27,6 @@ function randomValues(n: number, seed: number): Float32Array {
   let s = seed >>> 0 || 1;
   const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   return Float32Array.from({ length: n }, () => (next() - 0.5) * 2 ** Math.floor(next() * 20 - 10));
-}
-
-// rows zero-padded to whole blocks, as the table stores them
-function padRows(values: Float32Array, vocab: number, dim: number, block: number): Float32Array {
-  const padded = Math.ceil(dim / block) * block;
-  const out = new Float32Array(vocab * padded);
-  for (let r = 0; r < vocab; r++) out.set(values.subarray(r * dim, (r + 1) * dim), r * padded);
-  return out;
 }
 
 // the reference's decoded rows `ids`, padding dropped

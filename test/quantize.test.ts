@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { FORMATS, dequantize, quantize, type Runtime } from "../src/index.js";
-import { expectSameBits } from "./helpers/close.js";
+import { expectSameBits, expectSameBytes } from "./helpers/close.js";
 import { expectDecodeStaysInside } from "./helpers/decode-bounds.js";
 import { newRuntime } from "./helpers/runtime.js";
 import { BLOCK, dequantizeRef, quantizeRef, type RefFormat } from "./reference/quantize.js";
@@ -22,14 +22,6 @@ let rt: Runtime;
 beforeAll(async () => {
   rt = await newRuntime();
 });
-
-/** Packed bytes equal, reporting the first differing rows. */
-function expectSameBytes(actual: Uint8Array, expected: Uint8Array, rowBytes: number, label: string): void {
-  expect(actual.length, `${label}: length`).toBe(expected.length);
-  const rows = new Set<number>();
-  for (let i = 0; i < expected.length; i++) if (actual[i] !== expected[i]) rows.add(Math.floor(i / rowBytes));
-  expect([...rows].slice(0, 8), `${label}: rows with differing bytes`).toEqual([]);
-}
 
 // Reference quantization of V rows of D values: each row zero-padded to whole blocks, as bitembed stores it.
 function quantizeRowsRef(format: RefFormat, values: Float32Array, vocab: number, dim: number): Uint8Array {

@@ -47,3 +47,11 @@ export function expectSameBits(actual: Float32Array, expected: Float32Array, lab
   }
   if (count > 0) expect.fail(`${label}: ${count} of ${e.length} values differ in bits:\n  ${bad.join("\n  ")}`);
 }
+
+/** Packed bytes equal, reporting the first differing rows (rowBytes apart). */
+export function expectSameBytes(actual: Uint8Array, expected: Uint8Array, rowBytes: number, label: string): void {
+  expect(actual.length, `${label}: length`).toBe(expected.length);
+  const rows = new Set<number>();
+  for (let i = 0; i < expected.length; i++) if (actual[i] !== expected[i]) rows.add(Math.floor(i / rowBytes));
+  expect([...rows].slice(0, 8), `${label}: rows with differing bytes`).toEqual([]);
+}
