@@ -317,30 +317,25 @@ export function project_rows(
   }
   // a small batch: dot straight from the packed rows (decoding into a scratch pays off
   // once the decoded rows serve many vectors)
-  if (format == F16 && nx < 4) {
+  if ((format == F16 || format == BF16) && nx < 4) {
+    const f16 = format == F16;
     const xStride = <usize>dim << 2;
     let r = 0;
     // four row streams for long rows, as dotRows does for f32 (out: rows r..r+3 of vector b)
     for (; r + 4 <= nrows && dim >= 1024; r += 4) {
       const w = rows + <usize>r * rowBytes;
-      for (let b = 0; b < nx; b++) dot4_f16(w, rowBytes, x + <usize>b * xStride, dim, out + ((<usize>b * <usize>stride + <usize>r) << 2));
+      for (let b = 0; b < nx; b++) {
+        const o = out + ((<usize>b * <usize>stride + <usize>r) << 2);
+        if (f16) dot4_f16(w, rowBytes, x + <usize>b * xStride, dim, o);
+        else dot4_bf16(w, rowBytes, x + <usize>b * xStride, dim, o);
+      }
     }
     for (; r < nrows; r++) {
       const w = rows + <usize>r * rowBytes;
-      for (let b = 0; b < nx; b++) store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), dot_f16(w, x + <usize>b * xStride, dim));
-    }
-    return;
-  }
-  if (format == BF16 && nx < 4) {
-    const xStride = <usize>dim << 2;
-    let r = 0;
-    for (; r + 4 <= nrows && dim >= 1024; r += 4) {
-      const w = rows + <usize>r * rowBytes;
-      for (let b = 0; b < nx; b++) dot4_bf16(w, rowBytes, x + <usize>b * xStride, dim, out + ((<usize>b * <usize>stride + <usize>r) << 2));
-    }
-    for (; r < nrows; r++) {
-      const w = rows + <usize>r * rowBytes;
-      for (let b = 0; b < nx; b++) store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), dot_bf16(w, x + <usize>b * xStride, dim));
+      for (let b = 0; b < nx; b++) {
+        const xb = x + <usize>b * xStride;
+        store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), f16 ? dot_f16(w, xb, dim) : dot_bf16(w, xb, dim));
+      }
     }
     return;
   }

@@ -5,6 +5,7 @@
 //                       0-1     2       3             17
 //   element j = bit (j % 8) of qs[j / 8], least significant bit first: 1 -> +d, 0 -> -d
 import { f16ToF32, f32ToF16 } from "../half";
+import { hsum } from "../madd";
 
 // SIGNS[b] holds 8 lanes of sign masks for the byte b: lane k is 0 when bit k is set, else the f32 sign bit.
 // d XOR mask is then +d or -d, exactly C's `-d` (a sign flip), so decoding a byte is 2 loads and 2 xors.
@@ -155,7 +156,7 @@ export function dot_q1_0(row: usize, x: usize, dim: i32): f32 {
     acc = f32x4.add(acc, f32x4.mul(s, f32x4.splat(f16ToF32(load<u16>(row)))));
     row += 18;
   }
-  let total = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+  let total = hsum(acc);
   const tail = dim & 127;
   if (tail) {
     let s: f32 = 0;

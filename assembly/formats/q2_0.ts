@@ -8,6 +8,7 @@
 import { f16ToF32, f32ToF16 } from "../half";
 import { mulCodes16 } from "./q8_0";
 import { absMax, absMaxNoNaN, BLOCK_SCRATCH, blockCodes, CODE_SCRATCH, expand16, hasNaN, inverse, roundAway, toIntX86 } from "../codes";
+import { hsum } from "../madd";
 
 const QK: i32 = 64;
 const BLOCK_BYTES: usize = 18;
@@ -126,5 +127,5 @@ export function dot_q2_0(row: usize, x: usize, blocks: i32): f32 {
     row += BLOCK_BYTES;
     x += 256;
   }
-  return (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+  return hsum(acc);
 }

@@ -8,6 +8,7 @@ import { f16ToF32, f32ToF16 } from "../half";
 import { scaleCodes16 } from "../codes";
 import { x86TruncX4 } from "../cround";
 import { lowBytes, mulCodes16 } from "./q8_0";
+import { hsum } from "../madd";
 
 export function decode_q4_0(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
   const full = dim >> 5;
@@ -112,5 +113,5 @@ export function dot_q4_0(row: usize, x: usize, blocks: i32): f32 {
     row += 18;
     x += 128;
   }
-  return (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+  return hsum(acc);
 }

@@ -6,6 +6,7 @@
 //   qs[j] = element j in the low nibble, element j + 16 in the high nibble
 import { f16ToF32, f32ToF16 } from "../half";
 import { packNibbles } from "./q4_0";
+import { hsum } from "../madd";
 
 export function decode_q4_1(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
   const full = dim >> 5;
@@ -116,5 +117,5 @@ export function dot_q4_1(row: usize, x: usize, blocks: i32): f32 {
     row += 20;
     x += 128;
   }
-  return (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+  return hsum(acc);
 }

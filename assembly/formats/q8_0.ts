@@ -6,6 +6,7 @@
 import { f16ToF32, f32ToF16 } from "../half";
 import { scaleCodes16 } from "../codes";
 import { roundAwayX4, x86TruncX4 } from "../cround";
+import { hsum } from "../madd";
 
 export function decode_q8_0(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
   const full = dim >> 5;
@@ -108,5 +109,5 @@ export function dot_q8_0(row: usize, x: usize, blocks: i32): f32 {
     row += 34;
     x += 128;
   }
-  return (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+  return hsum(acc);
 }
