@@ -75,6 +75,7 @@ function naiveQ1(data, vocab, dim, hidden, out) {
 // streaming the tiled copy's bytes with a bare wasm SIMD load loop (compiled here from the source below), and
 // the kernel's compute alone (its wasm export called over a 2048-row head, whose 1.2 MB tiled copy stays in L2,
 // as many times as make up the full vocab).
+const SMALL_ROWS = 2048;
 const STREAM_SOURCE = `export function stream(p: usize, n: usize): i32 {
   let a = i32x4.splat(0);
   let b = i32x4.splat(0);
@@ -148,11 +149,10 @@ export async function run() {
     let small, smallRelaxed;
     if (format === "q1_0") {
       floorFns.push(await streamer(head.byteLength));
-      const smallRows = 2048;
-      small = FastHead.fromBytes(rt, { vocab: smallRows, dim, format, data: data.subarray(0, smallRows * (dim / 128) * 18) });
+      small = FastHead.fromBytes(rt, { vocab: SMALL_ROWS, dim, format, data: data.subarray(0, SMALL_ROWS * (dim / 128) * 18) });
       floorFns.push(q1KernelOnly(rt, small, h1, vocab));
       if (rtRelaxed) {
-        smallRelaxed = FastHead.fromBytes(rtRelaxed, { vocab: smallRows, dim, format, data: data.subarray(0, smallRows * (dim / 128) * 18) });
+        smallRelaxed = FastHead.fromBytes(rtRelaxed, { vocab: SMALL_ROWS, dim, format, data: data.subarray(0, SMALL_ROWS * (dim / 128) * 18) });
         floorFns.push(q1KernelOnly(rtRelaxed, smallRelaxed, h1, vocab));
       }
     }
@@ -160,7 +160,7 @@ export async function run() {
     const [fast1, fast8, relaxed1 = NaN, relaxed8 = NaN] = headRelaxed ? ms : [ms[0], ms[1], NaN, NaN];
     if (format === "q1_0") {
       const [streamMs, compute, computeRelaxed = NaN] = ms.slice(fns.length);
-      floors = { bytes: head.byteLength, streamMs, computeMs: compute, computeRelaxedMs: computeRelaxed };
+      floors = { shape: `${vocab} x ${dim}`, calls: Math.round(vocab / SMALL_ROWS), bytes: head.byteLength, streamMs, computeMs: compute, computeRelaxedMs: computeRelaxed };
     }
     small?.dispose();
     smallRelaxed?.dispose();
@@ -193,8 +193,8 @@ export async function run() {
   const floorText = floors
     ? [
         "",
-        `Floors under q1_0 128256 x 4096, one vector, in the same round robin: streaming the ${(floors.bytes / 1e6).toFixed(1)} MB tiled copy with a bare wasm`,
-        `SIMD load loop takes ${fmt(floors.streamMs)} ms (${fmt(floors.bytes / 1e6 / floors.streamMs)} GB/s); the kernel's compute alone (the wasm kernel called 63 times over a 2048-row head in L2) ${fmt(floors.computeMs)} ms`,
+        `Floors under q1_0 ${floors.shape}, one vector, in the same round robin: streaming the ${(floors.bytes / 1e6).toFixed(1)} MB tiled copy with a bare wasm`,
+        `SIMD load loop takes ${fmt(floors.streamMs)} ms (${fmt(floors.bytes / 1e6 / floors.streamMs)} GB/s); the kernel's compute alone (the wasm kernel called ${floors.calls} times over a ${SMALL_ROWS}-row head in L2) ${fmt(floors.computeMs)} ms`,
         `(relaxed: ${fmt(floors.computeRelaxedMs)} ms). The kernel cannot beat the larger of the two, and adds part of the smaller.`,
       ]
     : [];
