@@ -102,7 +102,7 @@ async function streamer(bytes) {
 }
 
 // The q1_0 one-vector kernel alone on a head's tiled copy (tables built once, no JS around the call): what the
-// compute costs when the copy sits in cache. Uses the runtime's raw kernel exports, as src/project-fast.ts does.
+// compute costs when the copy sits in cache. Uses the runtime's raw kernel exports, as src/project/fast.ts does.
 function q1KernelOnly(rt, head, hidden, vocab) {
   const k = rt.kernels;
   const mem = rt.memory;

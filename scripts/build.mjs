@@ -18,7 +18,7 @@ const step = (label, fn) => {
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: "inherit" });
 
 step("wasm release", () => run(bin("asc"), ["assembly/index.ts", "--target", "release"]));
-// the same kernels with relaxed SIMD (loaded where the engine validates it; see src/runtime.ts)
+// the same kernels with relaxed SIMD (loaded where the engine validates it; see src/core/runtime.ts)
 step("wasm relaxed", () => run(bin("asc"), ["assembly/index.ts", "--target", "relaxed"]));
 if (process.env.BITEMBED_DEBUG_WASM) step("wasm debug", () => run(bin("asc"), ["assembly/index.ts", "--target", "debug"]));
 
@@ -59,10 +59,10 @@ await (async () => {
     loader: { ".wasm": "binary" },
     plugins: [wasmInline],
   });
-  if (existsSync(join(root, "src/cli.ts"))) {
+  if (existsSync(join(root, "src/cli/cli.ts"))) {
     await esbuild.build({
       ...common,
-      entryPoints: [join(root, "src/cli.ts")],
+      entryPoints: [join(root, "src/cli/cli.ts")],
       outfile: join(build, "cli.js"),
       platform: "node",
       banner: { js: "#!/usr/bin/env node" },

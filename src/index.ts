@@ -1,11 +1,11 @@
 // The public surface of bitembed, shared by every runtime entry (src/entries/*), which add `init`.
-export { FORMATS, FORMAT_NAMES, formatInfo, formatFromGgmlId, type Format, type FormatInfo } from "./formats.js";
-export { Runtime, instantiate, hasSimd, hasRelaxedSimd, type InitOptions, type WasmSource } from "./runtime.js";
-export { EmbeddingTable, type TableOptions, type TableFromF32Options, type TableStats } from "./table.js";
-export { quantize, dequantize, type QuantizeOptions, type DequantizeOptions } from "./quantize.js";
-export { LinearMemory } from "./memory.js";
-export { F32Buffer } from "./buffer.js";
-export type { Ids } from "./ids.js";
+export { FORMATS, FORMAT_NAMES, formatInfo, formatFromGgmlId, type Format, type FormatInfo } from "./formats/registry.js";
+export { Runtime, instantiate, hasSimd, hasRelaxedSimd, type InitOptions, type WasmSource } from "./core/runtime.js";
+export { EmbeddingTable, type TableOptions, type TableFromF32Options, type TableStats } from "./tables/table.js";
+export { quantize, dequantize, type QuantizeOptions, type DequantizeOptions } from "./formats/quantize.js";
+export { LinearMemory } from "./core/memory.js";
+export { F32Buffer } from "./core/buffer.js";
+export type { Ids } from "./core/ids.js";
 export { readGGUF, type GGUFFile, type GGUFTensorInfo, type ReadGGUFOptions, type MetadataValue } from "./io/gguf.js";
 export { writeGGUF, type WriteGGUFOptions, type GGUFTensorInput } from "./io/gguf-write.js";
 export {
@@ -19,11 +19,11 @@ export {
   type SourceInput,
   type CountingSource,
 } from "./io/source.js";
-export { roundF16, roundBf16, ggmlActivations } from "./ggml-activations.js";
-export { PROJECT_MODES, fastTopk, type ProjectMode, type ProjectOptions, type TopKOptions, type TopK } from "./project.js";
-export { METRICS, type Metric, type NearestOptions } from "./nearest.js";
-export { softmax, logSoftmax, scaleLogits, softcap, type SoftmaxOptions } from "./logits.js";
-export { Rope } from "./rope.js";
+export { roundF16, roundBf16, ggmlActivations } from "./formats/activations.js";
+export { PROJECT_MODES, fastTopk, type ProjectMode, type ProjectOptions, type TopKOptions, type TopK } from "./project/project.js";
+export { METRICS, type Metric, type NearestOptions } from "./project/nearest.js";
+export { softmax, logSoftmax, scaleLogits, softcap, type SoftmaxOptions } from "./project/logits.js";
+export { Rope } from "./positions/rope.js";
 export {
   resolveRopeConfig,
   ropeFrequencies,
@@ -34,17 +34,17 @@ export {
   type RopeScaling,
   type RopeScalingType,
   type ResolvedRopeConfig,
-} from "./rope-freqs.js";
+} from "./positions/rope-freqs.js";
 export {
   ropeConfigFromGGUF,
   ropeConfigFromHF,
   GGUF_ROPE_PAIRING,
   type GGUFRopeOptions,
   type HFRopeOptions,
-} from "./rope-metadata.js";
-export type { Positions } from "./positions.js";
-export { embeddingScale, type EmbedOptions } from "./embed.js";
-export { FastHead, supportsFast, projectFast, releaseFast, FAST_FORMATS, FAST_BATCH, type PackedTable, type FastHeadOptions } from "./project-fast.js";
+} from "./positions/rope-metadata.js";
+export type { Positions } from "./positions/sinusoid.js";
+export { embeddingScale, type EmbedOptions } from "./tables/embed.js";
+export { FastHead, supportsFast, projectFast, releaseFast, FAST_FORMATS, FAST_BATCH, type PackedTable, type FastHeadOptions } from "./project/fast.js";
 export { readSafetensors, writeSafetensors, type SafetensorsFile, type SafetensorsTensorInfo, type ReadSafetensorsOptions } from "./io/safetensors.js";
-export { loadEmbeddingModel, type EmbeddingModel, type LoadEmbeddingModelOptions } from "./model.js";
+export { loadEmbeddingModel, type EmbeddingModel, type LoadEmbeddingModelOptions } from "./io/model.js";
 export { readGloveText, readGloveJSON, type WordVectors, type ReadWordVectorsOptions } from "./io/glove.js";

@@ -2,9 +2,9 @@
 // for vocab not a multiple of 16 nor of the chunk; wasm memory holds the tiled copy and one chunk only;
 // fastTopk ranks a head's rows as table.topk does in mode "fast".
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Runtime } from "../src/runtime.js";
-import { FastHead, fastHead, releaseFast } from "../src/project-fast.js";
-import { fastTopk } from "../src/project.js";
+import type { Runtime } from "../src/core/runtime.js";
+import { FastHead, fastHead, releaseFast } from "../src/project/fast.js";
+import { fastTopk } from "../src/project/project.js";
 import { newRuntime } from "./helpers/runtime.js";
 import { expectSameBits } from "./helpers/close.js";
 import { randomValues } from "./helpers/values.js";

@@ -194,7 +194,7 @@ describe("format errors", () => {
 
   it("quantize without any runtime says how to get one", async () => {
     vi.resetModules();
-    const fresh = await import("../src/quantize.js");
+    const fresh = await import("../src/formats/quantize.js");
     expect(() => fresh.quantize(new Float32Array(32), { vocab: 1, dim: 32, format: "q8_0" })).toThrow(/needs an initialised runtime/);
   });
 });

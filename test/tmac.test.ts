@@ -3,8 +3,8 @@
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
-import type { Runtime } from "../src/runtime.js";
-import { FastHead, FAST_FORMATS, fastHead, projectFast, releaseFast, supportsFast, type PackedTable } from "../src/project-fast.js";
+import type { Runtime } from "../src/core/runtime.js";
+import { FastHead, FAST_FORMATS, fastHead, projectFast, releaseFast, supportsFast, type PackedTable } from "../src/project/fast.js";
 import { newRuntime } from "./helpers/runtime.js";
 import { expectSameBits } from "./helpers/close.js";
 import { randomValues } from "./helpers/values.js";

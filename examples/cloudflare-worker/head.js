@@ -4,7 +4,7 @@
 // passed to FastHead.fromBytes (`stream: false`); either way wasm holds the tiled copy only. Then
 // top-k of a hidden vector planted near row `planted` (its decoded values + noise), checked in plain JS:
 // the fast scores of the top ids against float64 dots of the rows decoded from the JS bytes (within the
-// documented bound of src/project-fast.ts), and the planted row exactly best among a sample of rows.
+// documented bound of src/project/fast.ts), and the planted row exactly best among a sample of rows.
 // Returns { ok, failures, wasmBytes, topIds, topScores, errOverBound, ms }; never throws.
 import { FastHead, fastTopk } from "bitembed";
 
@@ -82,7 +82,7 @@ function dot(row, x) {
   return s;
 }
 
-/** src/project-fast.ts: |fast - exact| <= sum_b |d_b| * (E / 8 + 8) * s_b for q1_0, s_b = max_g sum |x_4g..| / 127. */
+/** src/project/fast.ts: |fast - exact| <= sum_b |d_b| * (E / 8 + 8) * s_b for q1_0, s_b = max_g sum |x_4g..| / 127. */
 function bound(data, x) {
   let b = 0;
   let mag = 0;

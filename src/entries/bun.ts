@@ -1,5 +1,5 @@
 // Bun entry: Bun.file reads the packaged wasm beside this file.
-import { instantiate, type InitOptions, type Runtime, type WasmSource } from "../runtime.js";
+import { instantiate, type InitOptions, type Runtime, type WasmSource } from "../core/runtime.js";
 export * from "../index.js";
 
 declare const Bun: { file(path: URL | string): { arrayBuffer(): Promise<ArrayBuffer> } };

@@ -1,6 +1,6 @@
 // Deno entry: reads the packaged wasm beside this file (needs --allow-read for that path), or pass
 // `init(module)` / `init(bytes)` yourself to run without permissions.
-import { instantiate, type InitOptions, type Runtime, type WasmSource } from "../runtime.js";
+import { instantiate, type InitOptions, type Runtime, type WasmSource } from "../core/runtime.js";
 export * from "../index.js";
 
 declare const Deno: { readFile(path: URL): Promise<Uint8Array> };

@@ -1,5 +1,5 @@
 // Node entry: the packaged wasm is read from beside this file (Node 20 has no fetch of file: URLs).
-import { instantiate, type InitOptions, type Runtime, type WasmSource } from "../runtime.js";
+import { instantiate, type InitOptions, type Runtime, type WasmSource } from "../core/runtime.js";
 export * from "../index.js";
 
 export async function init(source?: WasmSource, options?: InitOptions): Promise<Runtime> {

@@ -1,7 +1,7 @@
 // Edge-worker entry (Cloudflare Workers / workerd): compiling wasm from bytes is forbidden there, so the
 // module is imported (the platform compiles it) and handed to instantiate.
 import wasmModule from "./bitembed.wasm";
-import { instantiate, type InitOptions, type Runtime, type WasmSource } from "../runtime.js";
+import { instantiate, type InitOptions, type Runtime, type WasmSource } from "../core/runtime.js";
 export * from "../index.js";
 
 export async function init(source?: WasmSource, options?: InitOptions): Promise<Runtime> {

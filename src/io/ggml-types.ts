@@ -1,8 +1,8 @@
 // Names and block sizes of every ggml tensor type a GGUF file may hold, so that a reader can size, place
 // and check tensors bitembed cannot hold itself (a model's Q4_K or Q5_K layers) without reading them.
-// The formats bitembed holds are looked up in FORMATS first (src/formats.ts, the one table of formats).
+// The formats bitembed holds are looked up in FORMATS first (src/formats/registry.ts, the one table of formats).
 // see: ggml.h `enum ggml_type` and ggml.c `type_traits` (block elements, bytes per block).
-import { formatById, type Format, type FormatInfo } from "../formats.js";
+import { formatById, type Format, type FormatInfo } from "../formats/registry.js";
 
 export interface GgmlType {
   readonly id: number;

@@ -3,9 +3,9 @@
 // A table whose dim is not a multiple of its format's block is stored with rows padded to whole blocks
 // (GGUF allows nothing else); the key `bitembed.unpadded_dim.<tensor>` records the true dim, and
 // readGGUF's loadTable gives the table back with it.
-import { errors } from "../errors.js";
-import { formatInfo, rowBytes } from "../formats.js";
-import type { EmbeddingTable } from "../table.js";
+import { errors } from "../core/errors.js";
+import { formatInfo, rowBytes } from "../formats/registry.js";
+import type { EmbeddingTable } from "../tables/table.js";
 import { UNPADDED_DIM_KEY } from "./gguf.js";
 import { VALUE_TYPE_BY_NAME, type MetadataValue } from "./gguf-values.js";
 

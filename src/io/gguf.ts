@@ -8,10 +8,10 @@
 //   n_kv x    { string key, u32 type, value }          string = u64 length + UTF-8 bytes
 //   n_tensors x { string name, u32 n_dims, u64 dims[n_dims], u32 type, u64 offset }
 //   padding to `general.alignment` (default 32), then the data section; tensor offsets are relative to it
-import { errors } from "../errors.js";
-import { formatFromGgmlId, type Format } from "../formats.js";
-import type { Runtime } from "../runtime.js";
-import type { EmbeddingTable } from "../table.js";
+import { errors } from "../core/errors.js";
+import { formatFromGgmlId, type Format } from "../formats/registry.js";
+import type { Runtime } from "../core/runtime.js";
+import type { EmbeddingTable } from "../tables/table.js";
 import { ggmlType } from "./ggml-types.js";
 import { HeaderReader } from "./reader.js";
 import { openSource, type ByteSource, type SourceInput } from "./source.js";

@@ -1,7 +1,7 @@
 // Word vectors from text: GloVe/word2vec text (one `word v1 ... vD` per line; word2vec's "N D" first line
 // skipped) and JSON (wink-embeddings' { dimensions, words, vectors: { word: [v1..vD, ...] } }, or a plain
 // { word: [v1..vD] } map). Rows come out in file order (GloVe and wink files list words by frequency).
-import { errors } from "../errors.js";
+import { errors } from "../core/errors.js";
 
 export interface WordVectors {
   words: string[];

@@ -1,8 +1,8 @@
 // A table's bytes copied from a source into linear memory in chunks: the table is allocated first, then
 // each chunk read is copied to its place, so no second full copy of the table ever exists in JS.
-import type { Format } from "../formats.js";
-import type { Runtime } from "../runtime.js";
-import { EmbeddingTable } from "../table.js";
+import type { Format } from "../formats/registry.js";
+import type { Runtime } from "../core/runtime.js";
+import { EmbeddingTable } from "../tables/table.js";
 import type { ByteSource } from "./source.js";
 
 const CHUNK = 4 << 20;

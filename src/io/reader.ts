@@ -1,7 +1,7 @@
 // A forward reader over a ByteSource for file headers: little-endian numbers, length-prefixed strings.
 // It reads the source in windows (1 MiB, or what a field needs) and checks every length against the bytes
 // left in the file BEFORE allocating, so a lying length fails with the offset instead of a huge allocation.
-import { errors } from "../errors.js";
+import { errors } from "../core/errors.js";
 import type { ByteSource } from "./source.js";
 
 // The window starts small (a remote header costs one small request) and doubles while the header goes on.

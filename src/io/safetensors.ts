@@ -3,10 +3,10 @@
 // see: https://github.com/huggingface/safetensors (format section).
 //
 //   u64 N | N bytes of JSON { name: { dtype, shape, data_offsets: [begin, end) }, "__metadata__": {...} } | data
-import { errors } from "../errors.js";
-import { FORMAT_NAMES, type Format } from "../formats.js";
-import type { Runtime } from "../runtime.js";
-import type { EmbeddingTable } from "../table.js";
+import { errors } from "../core/errors.js";
+import { FORMAT_NAMES, type Format } from "../formats/registry.js";
+import type { Runtime } from "../core/runtime.js";
+import type { EmbeddingTable } from "../tables/table.js";
 import { loadTableFromSource } from "./load.js";
 import { HeaderReader } from "./reader.js";
 import { openSource, type ByteSource, type SourceInput } from "./source.js";

@@ -2,7 +2,7 @@
 // (Node, Deno and Bun all provide node:fs/promises), or a URL read with HTTP Range requests. Every read is
 // bounded: it allocates at most the requested length (bytes already in memory are returned as views) and a
 // range that runs past the end fails with an error naming the offset.
-import { errors } from "../errors.js";
+import { errors } from "../core/errors.js";
 
 export interface ByteSource {
   /** Total bytes. */

@@ -1,7 +1,7 @@
 // Node: the example script, run as users run it, resolves "bitembed" through package.json `exports`
 // (the "node" condition: build/node.js) and the inline entry (wasm embedded: build/inline.js).
 import { describe, expect, it } from "vitest";
-import { hasRelaxedSimd } from "../../src/runtime.js";
+import { hasRelaxedSimd } from "../../src/core/runtime.js";
 import { built, expectSmoke, parseResult, run } from "./harness.js";
 
 describe("runtime: node", () => {

@@ -32,7 +32,7 @@ export const FORMATS = Object.freeze({
 export type Format = keyof typeof FORMATS;
 export const FORMAT_NAMES = Object.freeze(Object.keys(FORMATS) as Format[]);
 
-import { errors } from "./errors.js";
+import { errors } from "../core/errors.js";
 
 export function formatInfo(format: unknown): FormatInfo {
   if (typeof format === "string" && Object.prototype.hasOwnProperty.call(FORMATS, format)) {

@@ -3,7 +3,7 @@
 // llama-family models so that GGUF files use NORM (adjacent pairs), while every HF checkpoint uses NEOX
 // (halves, `rotate_half`). GGUF Qwen, Gemma, Phi, GPT-NeoX, Falcon and BERT-likes keep NEOX.
 // see: llama.cpp llama_model_rope_type(); transformers modeling_rope_utils.py; FORMATS.md (GGUF keys).
-import { errors } from "./errors.js";
+import { errors } from "../core/errors.js";
 import type { RopeConfig, RopePairing, RopeScaling } from "./rope-freqs.js";
 
 // GGUF architectures by pairing, from llama.cpp's llama_model_rope_type() (LLAMA_ROPE_TYPE_NORM / NEOX).

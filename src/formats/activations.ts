@@ -9,7 +9,7 @@
 //     q = min(127, nearest-even(iscale * x)), x' = q / iscale
 // see: ggml-quants.c quantize_row_q8_0_ref, quantize_row_q8_1_ref, quantize_row_q8_K_ref; ggml-cpu.c
 // type_traits_cpu (vec_dot_type of each type).
-import type { Format } from "./formats.js";
+import type { Format } from "./registry.js";
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);

@@ -1,13 +1,13 @@
 // EmbeddingTable: V rows of D values kept packed in linear memory, in one storage format.
 // Keys: V vocab, D dim, N ids; Dp = D padded to whole blocks (padding is zeros and never shows).
-import { CHUNK_BYTES, decodeRows, encodeRows } from "./codec.js";
-import { F32Buffer } from "./buffer.js";
-import { errors } from "./errors.js";
-import { blocksPerRow, formatInfo, rowBytes, type Format, type FormatInfo } from "./formats.js";
-import { checkedId, checkIdsKind, copyIds, type Ids } from "./ids.js";
-import type { Runtime } from "./runtime.js";
-import { analogy, nearest, type NearestOptions } from "./nearest.js";
-import { argmax, project, topk, type ProjectOptions, type TopK, type TopKOptions } from "./project.js";
+import { CHUNK_BYTES, decodeRows, encodeRows } from "../formats/codec.js";
+import { F32Buffer } from "../core/buffer.js";
+import { errors } from "../core/errors.js";
+import { blocksPerRow, formatInfo, rowBytes, type Format, type FormatInfo } from "../formats/registry.js";
+import { checkedId, checkIdsKind, copyIds, type Ids } from "../core/ids.js";
+import type { Runtime } from "../core/runtime.js";
+import { analogy, nearest, type NearestOptions } from "../project/nearest.js";
+import { argmax, project, topk, type ProjectOptions, type TopK, type TopKOptions } from "../project/project.js";
 import { embedRows, type EmbedOptions } from "./embed.js";
 
 export interface TableOptions {

@@ -21,9 +21,9 @@
 // instructions per 16 rows x 8 weights: 3 to split nibbles, 2 swizzles plus V8's range fix-up of each (a paddusb
 // and a constant load; i8x16.relaxed_swizzle drops them where the engine has relaxed SIMD), 1 average and 3 to
 // keep the sums exact in 16-bit lanes.
-import { FORMATS, type Format } from "./formats.js";
-import { errors } from "./errors.js";
-import type { Runtime } from "./runtime.js";
+import { FORMATS, type Format } from "../formats/registry.js";
+import { errors } from "../core/errors.js";
+import type { Runtime } from "../core/runtime.js";
 
 /** How each fast format splits into bit-planes: w = d * (mult * sum_p 2^p s_p + k), s_p = +-1. */
 interface FastFormat {

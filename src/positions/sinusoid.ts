@@ -1,5 +1,5 @@
 // Positions from the caller (token positions, token types), checked and copied into linear memory as u32.
-import { errors } from "./errors.js";
+import { errors } from "../core/errors.js";
 
 export type Positions = Int32Array | Uint32Array | readonly number[];
 

@@ -1,16 +1,16 @@
 // The `bitembed` command: inspect model files, convert tables between formats into GGUF, and query word
 // tables (nearest neighbours, analogies). Errors print as one line and exit with status 1.
 import { readFile, writeFile, stat } from "node:fs/promises";
-import { init } from "./entries/node.js";
-import { FORMATS, FORMAT_NAMES, formatInfo, rowBytes, type Format } from "./formats.js";
-import { readGGUF } from "./io/gguf.js";
-import { writeGGUF, type GGUFTensorInput } from "./io/gguf-write.js";
-import { readGloveJSON, readGloveText, type WordVectors } from "./io/glove.js";
-import { readSafetensors } from "./io/safetensors.js";
-import type { MetadataValue } from "./io/gguf-values.js";
-import { loadEmbeddingModel } from "./model.js";
-import type { Runtime } from "./runtime.js";
-import type { EmbeddingTable } from "./table.js";
+import { init } from "../entries/node.js";
+import { FORMATS, FORMAT_NAMES, formatInfo, rowBytes, type Format } from "../formats/registry.js";
+import { readGGUF } from "../io/gguf.js";
+import { writeGGUF, type GGUFTensorInput } from "../io/gguf-write.js";
+import { readGloveJSON, readGloveText, type WordVectors } from "../io/glove.js";
+import { readSafetensors } from "../io/safetensors.js";
+import type { MetadataValue } from "../io/gguf-values.js";
+import { loadEmbeddingModel } from "../io/model.js";
+import type { Runtime } from "../core/runtime.js";
+import type { EmbeddingTable } from "../tables/table.js";
 
 const HELP: Record<string, string> = {
   main: `bitembed — the embedding layer of a language model, packed (f32 to 1-bit)

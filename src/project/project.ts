@@ -3,12 +3,12 @@
 // of rows is projected onto a batch of vectors into a wasm-side scratch, then copied out (project) or
 // pushed into per-vector heaps (topk, nearest). A batch of vectors costs one pass over the table.
 // Keys: V vocab, D dim, N hidden vectors, K results per vector, S rows per slice.
-import { errors } from "./errors.js";
-import { ggmlActivations } from "./ggml-activations.js";
+import { errors } from "../core/errors.js";
+import { ggmlActivations } from "../formats/activations.js";
 import { scaleLogits, softcap as softcapLogits } from "./logits.js";
-import { fastHead, projectFast, supportsFast, type FastHead } from "./project-fast.js";
-import type { Runtime } from "./runtime.js";
-import type { EmbeddingTable } from "./table.js";
+import { fastHead, projectFast, supportsFast, type FastHead } from "./fast.js";
+import type { Runtime } from "../core/runtime.js";
+import type { EmbeddingTable } from "../tables/table.js";
 
 export type ProjectMode = "exact" | "fast" | "ggml";
 export const PROJECT_MODES: readonly ProjectMode[] = Object.freeze(["exact", "fast", "ggml"]);

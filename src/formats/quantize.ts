@@ -2,10 +2,10 @@
 // ggml's reference quantizers and dequantizers, computed by the wasm kernels slice by slice.
 // Keys: V vocab, D dim.
 import { decodeRows, encodeRows } from "./codec.js";
-import { errors } from "./errors.js";
-import { formatInfo, rowBytes, type Format, type FormatInfo } from "./formats.js";
-import type { Runtime } from "./runtime.js";
-import { asBytes, checkDims } from "./table.js";
+import { errors } from "../core/errors.js";
+import { formatInfo, rowBytes, type Format, type FormatInfo } from "./registry.js";
+import type { Runtime } from "../core/runtime.js";
+import { asBytes, checkDims } from "../tables/table.js";
 
 export interface QuantizeOptions {
   vocab: number;

@@ -3,10 +3,10 @@
 // embedding_scale). One pass over cache-sized slices: decode each table's rows, sum them in wasm, copy out.
 //   out[t] = tok[ids[t]] * scale + pos[positions[t]] + type[tokenTypes[t]] + sinusoid(positions[t])
 // Keys: N ids, D dim (shared by every table).
-import { errors } from "./errors.js";
-import { checkIdsKind, copyIds, type Ids } from "./ids.js";
-import { checkPositionsKind, copyPositions, type Positions } from "./positions.js";
-import type { Runtime } from "./runtime.js";
+import { errors } from "../core/errors.js";
+import { checkIdsKind, copyIds, type Ids } from "../core/ids.js";
+import { checkPositionsKind, copyPositions, type Positions } from "../positions/sinusoid.js";
+import type { Runtime } from "../core/runtime.js";
 import type { EmbeddingTable } from "./table.js";
 
 export interface EmbedOptions {

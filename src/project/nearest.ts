@@ -1,10 +1,10 @@
 // Nearest rows to a query vector (cosine, dot or Euclidean) and word analogies, over the packed table.
 // Row norms are computed once per table, in wasm, on first use, and kept until the table is disposed.
 // Keys: V vocab, D dim, K results.
-import { errors } from "./errors.js";
-import { checkIdsKind, type Ids } from "./ids.js";
+import { errors } from "../core/errors.js";
+import { checkIdsKind, type Ids } from "../core/ids.js";
 import { checkK, copyHidden, forEachSlice, Heaps, type TopK } from "./project.js";
-import type { EmbeddingTable } from "./table.js";
+import type { EmbeddingTable } from "../tables/table.js";
 
 export type Metric = "cosine" | "dot" | "l2";
 export const METRICS: readonly Metric[] = Object.freeze(["cosine", "dot", "l2"]);

@@ -2,7 +2,7 @@
 // Gemma-2 soft-capping. Rows of `size` values (default: the whole array) are processed independently, so a
 // batch of N x V logits from table.project works as it is. Sums run in float64; the row max is subtracted
 // first, so large logits never overflow.
-import { errors } from "./errors.js";
+import { errors } from "../core/errors.js";
 
 export interface SoftmaxOptions {
   /** Divide logits by this before normalising (> 0; default 1). */

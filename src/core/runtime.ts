@@ -4,10 +4,10 @@
 import { errors, describe } from "./errors.js";
 import { F32Buffer } from "./buffer.js";
 import { LinearMemory } from "./memory.js";
-import { dequantize, forgetRuntime, quantize, rememberRuntime, type QuantizeOptions } from "./quantize.js";
-import { EmbeddingTable, type TableOptions, type TableFromF32Options } from "./table.js";
-import { Rope } from "./rope.js";
-import type { RopeConfig } from "./rope-freqs.js";
+import { dequantize, forgetRuntime, quantize, rememberRuntime, type QuantizeOptions } from "../formats/quantize.js";
+import { EmbeddingTable, type TableOptions, type TableFromF32Options } from "../tables/table.js";
+import { Rope } from "../positions/rope.js";
+import type { RopeConfig } from "../positions/rope-freqs.js";
 
 export type WasmSource =
   | WebAssembly.Module

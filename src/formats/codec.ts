@@ -3,9 +3,9 @@
 // table needs its destination plus a few hundred KB, never an f32 copy of it all.
 // Keys: V vocab (rows), D dim, Dp = D padded to whole blocks (the padding is zeros on the way in and is
 // never written on the way out).
-import type { FormatInfo } from "./formats.js";
-import { blocksPerRow, rowBytes } from "./formats.js";
-import type { Runtime } from "./runtime.js";
+import type { FormatInfo } from "./registry.js";
+import { blocksPerRow, rowBytes } from "./registry.js";
+import type { Runtime } from "../core/runtime.js";
 
 /** Bytes of f32 per slice: small enough to stay in cache. */
 export const CHUNK_BYTES = 1 << 18;

@@ -2,8 +2,8 @@
 // rotary, scalings). Frequencies are float64, computed once per config (per sequence length for dynamic NTK);
 // the wasm builds cos/sin rows with the angle reduced in float64, then rotates with SIMD.
 // Keys: T tokens, H heads, D head dim, R rotary dim, F = R/2; a table row is 2R f32 (see assembly/rope.ts).
-import { errors } from "./errors.js";
-import { copyPositions, maxOf, type Positions } from "./positions.js";
+import { errors } from "../core/errors.js";
+import { copyPositions, maxOf, type Positions } from "./sinusoid.js";
 import {
   dynamicBase,
   resolveRopeConfig,
@@ -15,7 +15,7 @@ import {
   type RopeScaling,
 } from "./rope-freqs.js";
 import { ropeConfigFromGGUF, ropeConfigFromHF } from "./rope-metadata.js";
-import type { Runtime } from "./runtime.js";
+import type { Runtime } from "../core/runtime.js";
 
 // Rotate in slices of about this many bytes of x, so the scratch copy stays in cache.
 const CHUNK_BYTES = 1 << 18;

@@ -1,7 +1,7 @@
 // RoPE configs: their shape, their validation, and the inverse frequencies each scaling gives, in float64.
 // Keys: D head dim, R rotary dim (even, <= D), F = R/2 frequencies; inv_freq[i] = base^(-2i/R), i < F.
 // see: FORMATS.md (RoPE); Hugging Face transformers modeling_rope_utils.py and ggml's rope for the scalings.
-import { errors } from "./errors.js";
+import { errors } from "../core/errors.js";
 
 export type RopePairing = "norm" | "neox";
 export const ROPE_PAIRINGS: readonly RopePairing[] = Object.freeze(["norm", "neox"]);

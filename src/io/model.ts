@@ -2,15 +2,15 @@
 // token-type tables, RoPE config, scales and vocabulary, from GGUF or safetensors (+ config.json).
 // Only the tensors it returns are read; every other tensor in the file is left on disk.
 // see: FORMATS.md (tensor names and keys per family); llama.cpp llama-model.cpp; transformers configs.
-import { errors } from "./errors.js";
-import { readGGUF, type GGUFFile, type MetadataValue } from "./io/gguf.js";
-import { readSafetensors, type SafetensorsFile } from "./io/safetensors.js";
-import { openSource, type SourceInput } from "./io/source.js";
-import type { RopeConfig } from "./rope-freqs.js";
-import { ropeConfigFromGGUF, ropeConfigFromHF } from "./rope-metadata.js";
-import type { Runtime } from "./runtime.js";
-import { embeddingScale as embeddingScaleOf } from "./embed.js";
-import type { EmbeddingTable } from "./table.js";
+import { errors } from "../core/errors.js";
+import { readGGUF, type GGUFFile, type MetadataValue } from "./gguf.js";
+import { readSafetensors, type SafetensorsFile } from "./safetensors.js";
+import { openSource, type SourceInput } from "./source.js";
+import type { RopeConfig } from "../positions/rope-freqs.js";
+import { ropeConfigFromGGUF, ropeConfigFromHF } from "../positions/rope-metadata.js";
+import type { Runtime } from "../core/runtime.js";
+import { embeddingScale as embeddingScaleOf } from "../tables/embed.js";
+import type { EmbeddingTable } from "../tables/table.js";
 
 export interface EmbeddingModel {
   /** "gguf" or "safetensors". */
