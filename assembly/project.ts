@@ -1,28 +1,14 @@
 // Projection of hidden vectors onto table rows: out[b * S + r] = dot(row r, x b), f32 activations and f32
-// accumulation ("exact" mode). Variants: f32 tables are read in place (rows in fours or pairs share loads);
-// f16, bf16, q8_0, q4_0, q4_1, q1_0, q2_0 and q6_k with fewer than 4 vectors use their format's dot_<fmt> on the
-// packed row;
-// everything else decodes a tile of rows into a cache-sized scratch with the format's own decode kernel,
-// so each row is read and decoded once per batch, then dotted with every x.
+// accumulation ("exact" mode). Variants: f32 rows are read in place (rows in fours or pairs share loads);
+// small batches of formats with a direct dot (the registry's directDot) use the format's dot_<fmt> on the
+// packed rows; everything else decodes a tile of rows into a cache-sized scratch with the format's own
+// decode kernel, so each row is read and decoded once per batch, then dotted with every x.
 // Products and sums go through madd (madd.ts): fused in the relaxed-SIMD build.
 // Keys: R rows in the slice, B hidden vectors (batch), D dim, S stride of out (values per hidden vector).
 import { hsum, madd } from "./madd";
-import { decode_f16, dot_f16 } from "./formats/f16";
-import { decode_bf16, dot_bf16 } from "./formats/bf16";
-import { dot4_bf16, dot4_f16 } from "./formats/half-rows";
-import { decode_q8_0, dot_q8_0 } from "./formats/q8_0";
-import { decode_q4_0, dot_q4_0 } from "./formats/q4_0";
-import { decode_q4_1, dot_q4_1 } from "./formats/q4_1";
-import { decode_q1_0, dot_q1_0 } from "./formats/q1_0";
-import { decode_q2_0, dot_q2_0 } from "./formats/q2_0";
-import { decode_tq1_0 } from "./formats/tq1_0";
-import { decode_tq2_0 } from "./formats/tq2_0";
-import { decode_q6_k, dot_q6_k } from "./formats/q6_k";
-
-// GGUF type ids, as in src/formats.ts: the TS side passes the table's id.
-const F32: i32 = 0;
-const F16: i32 = 1;
-const BF16: i32 = 30;
+import {
+  blockElemsOf, decodeRowsOf, directDotAnyDim, directDotBelow, dot4RowsOf, dotRowOf, hasDot4, rowsInPlace,
+} from "./formats/registry";
 
 // dot(w, x) over D values: four independent accumulators hide the add latency.
 // @ts-ignore: decorator
@@ -287,103 +273,42 @@ const BF16: i32 = 30;
   }
 }
 
-// Decode R contiguous rows of a packed table into f32 rows of D values. `iota` holds the u32 ids 0..R-1,
-// so each format's lookup decoder serves here too.
-function decodeRows(format: i32, rows: usize, rowBytes: usize, iota: usize, nrows: i32, dim: i32, out: usize): void {
-  switch (format) {
-    case F16: decode_f16(rows, rowBytes, iota, nrows, dim, out); break;
-    case BF16: decode_bf16(rows, rowBytes, iota, nrows, dim, out); break;
-    case 8: decode_q8_0(rows, rowBytes, iota, nrows, dim, out); break; // Q8_0
-    case 2: decode_q4_0(rows, rowBytes, iota, nrows, dim, out); break; // Q4_0
-    case 3: decode_q4_1(rows, rowBytes, iota, nrows, dim, out); break; // Q4_1
-    case 41: decode_q1_0(rows, rowBytes, iota, nrows, dim, out); break; // Q1_0
-    case 42: decode_q2_0(rows, rowBytes, iota, nrows, dim, out); break; // Q2_0
-    case 34: decode_tq1_0(rows, rowBytes, iota, nrows, dim, out); break; // TQ1_0
-    case 35: decode_tq2_0(rows, rowBytes, iota, nrows, dim, out); break; // TQ2_0
-    case 14: decode_q6_k(rows, rowBytes, iota, nrows, dim, out); break; // Q6_K
-    default: unreachable();
-  }
-}
-
 // Project R rows of a table (first row at `rows`) onto B hidden vectors: out[b * S + r].
-// `scratch` holds `tile` decoded rows (tile * D f32) and `iota` the ids 0..tile-1; both unused for f32.
+// `scratch` holds `tile` decoded rows (tile * D f32) and `iota` the u32 ids 0..tile-1, so each format's
+// lookup decoder serves here too; both unused for rows read in place (f32).
 export function project_rows(
   format: i32, rows: usize, rowBytes: usize, nrows: i32, x: usize, nx: i32, dim: i32,
   scratch: usize, iota: usize, tile: i32, out: usize, stride: i32,
 ): void {
-  if (format == F32) {
+  if (rowsInPlace(format)) {
     dotRows(rows, rowBytes, nrows, x, nx, dim, out, stride);
     return;
   }
-  // a small batch: dot straight from the packed rows (decoding into a scratch pays off
-  // once the decoded rows serve many vectors)
-  if ((format == F16 || format == BF16) && nx < 4) {
-    const f16 = format == F16;
+  // a small batch: dot straight from the packed rows (decoding into a scratch pays off once the decoded
+  // rows serve many vectors)
+  if (nx < directDotBelow(format) && (directDotAnyDim(format) || dim % blockElemsOf(format) == 0)) {
     const xStride = <usize>dim << 2;
     let r = 0;
     // four row streams for long rows, as dotRows does for f32 (out: rows r..r+3 of vector b)
-    for (; r + 4 <= nrows && dim >= 1024; r += 4) {
-      const w = rows + <usize>r * rowBytes;
-      for (let b = 0; b < nx; b++) {
-        const o = out + ((<usize>b * <usize>stride + <usize>r) << 2);
-        if (f16) dot4_f16(w, rowBytes, x + <usize>b * xStride, dim, o);
-        else dot4_bf16(w, rowBytes, x + <usize>b * xStride, dim, o);
+    if (hasDot4(format) && dim >= 1024) {
+      for (; r + 4 <= nrows; r += 4) {
+        const w = rows + <usize>r * rowBytes;
+        for (let b = 0; b < nx; b++) {
+          dot4RowsOf(format, w, rowBytes, x + <usize>b * xStride, dim, out + ((<usize>b * <usize>stride + <usize>r) << 2));
+        }
       }
     }
     for (; r < nrows; r++) {
       const w = rows + <usize>r * rowBytes;
       for (let b = 0; b < nx; b++) {
-        const xb = x + <usize>b * xStride;
-        store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), f16 ? dot_f16(w, xb, dim) : dot_bf16(w, xb, dim));
+        store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), dotRowOf(format, w, x + <usize>b * xStride, dim));
       }
-    }
-    return;
-  }
-  if ((format == 8 || format == 3 || format == 2) && nx < 4 && (dim & 31) == 0) { // Q8_0, Q4_1, Q4_0
-    const xStride = <usize>dim << 2;
-    for (let r = 0; r < nrows; r++) {
-      const w = rows + <usize>r * rowBytes;
-      for (let b = 0; b < nx; b++) {
-        const xb = x + <usize>b * xStride;
-        const dot = format == 8 ? dot_q8_0(w, xb, dim >> 5) : format == 3 ? dot_q4_1(w, xb, dim >> 5) : dot_q4_0(w, xb, dim >> 5);
-        store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), dot);
-      }
-    }
-    return;
-  }
-  // (TQ2_0 stays on the decode path: measured, its direct dot was slower, 40 -> 50+ ms on 32000 x 4096)
-  if (format == 42 && nx < 4 && (dim & 63) == 0) { // Q2_0
-    const xStride = <usize>dim << 2;
-    for (let r = 0; r < nrows; r++) {
-      const w = rows + <usize>r * rowBytes;
-      for (let b = 0; b < nx; b++) {
-        const xb = x + <usize>b * xStride;
-        store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), dot_q2_0(w, xb, dim >> 6));
-      }
-    }
-    return;
-  }
-  if (format == 14 && nx < 4 && (dim & 255) == 0) { // Q6_K
-    const xStride = <usize>dim << 2;
-    for (let r = 0; r < nrows; r++) {
-      const w = rows + <usize>r * rowBytes;
-      for (let b = 0; b < nx; b++) {
-        store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), dot_q6_k(w, x + <usize>b * xStride, dim >> 8));
-      }
-    }
-    return;
-  }
-  if (format == 41 && nx < 4) { // Q1_0: any dim (the partial last block is summed in scalar)
-    const xStride = <usize>dim << 2;
-    for (let r = 0; r < nrows; r++) {
-      const w = rows + <usize>r * rowBytes;
-      for (let b = 0; b < nx; b++) store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), dot_q1_0(w, x + <usize>b * xStride, dim));
     }
     return;
   }
   for (let r = 0; r < nrows; r += tile) {
     const n = min(tile, nrows - r);
-    decodeRows(format, rows + <usize>r * rowBytes, rowBytes, iota, n, dim, scratch);
+    decodeRowsOf(format, rows + <usize>r * rowBytes, rowBytes, iota, n, dim, scratch);
     dotRows(scratch, <usize>dim << 2, n, x, nx, dim, out + (<usize>r << 2), stride);
   }
 }
@@ -396,8 +321,8 @@ export function row_norms(
     const n = min(tile, nrows - r);
     let src = rows + <usize>r * rowBytes;
     let stride = rowBytes;
-    if (format != F32) {
-      decodeRows(format, src, rowBytes, iota, n, dim, scratch);
+    if (!rowsInPlace(format)) {
+      decodeRowsOf(format, src, rowBytes, iota, n, dim, scratch);
       src = scratch;
       stride = <usize>dim << 2;
     }

@@ -1,9 +1,10 @@
 // npm run build: wasm (asc, release + debug), one ESM bundle per runtime entry (esbuild), .d.ts (tsc).
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
+import { generateKernelTypes, generateRegistry } from "./gen-registry.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const build = join(root, "build");
@@ -17,7 +18,17 @@ const step = (label, fn) => {
 };
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: "inherit" });
 
-step("wasm release", () => run(bin("asc"), ["assembly/index.ts", "--target", "release"]));
+// the assembly side of the format registry (ids and per-format switches), from src/formats/registry.ts
+{
+  const t = performance.now();
+  await generateRegistry(root);
+  console.log(`build: format registry (${Math.round(performance.now() - t)} ms)`);
+}
+step("wasm release", () => run(bin("asc"), ["assembly/index.ts", "--target", "release", "--bindings", "raw"]));
+// the typed kernel ABI from asc's declarations of the exports; the bindings' own JS is not used
+generateKernelTypes(root, readFileSync(join(build, "bitembed.d.ts"), "utf8"));
+rmSync(join(build, "bitembed.d.ts"));
+rmSync(join(build, "bitembed.js"));
 // the same kernels with relaxed SIMD (loaded where the engine validates it; see src/core/runtime.ts)
 step("wasm relaxed", () => run(bin("asc"), ["assembly/index.ts", "--target", "relaxed"]));
 if (process.env.BITEMBED_DEBUG_WASM) step("wasm debug", () => run(bin("asc"), ["assembly/index.ts", "--target", "debug"]));

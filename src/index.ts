@@ -44,7 +44,7 @@ export {
 } from "./positions/rope-metadata.js";
 export type { Positions } from "./positions/sinusoid.js";
 export { embeddingScale, type EmbedOptions } from "./tables/embed.js";
-export { FastHead, supportsFast, projectFast, releaseFast, FAST_FORMATS, FAST_BATCH, type PackedTable, type FastHeadOptions } from "./project/fast.js";
+export { FastHead, supportsFast, FAST_BATCH, type FastHeadOptions } from "./project/fast.js";
 export { readSafetensors, writeSafetensors, type SafetensorsFile, type SafetensorsTensorInfo, type ReadSafetensorsOptions } from "./io/safetensors.js";
 export { loadEmbeddingModel, type EmbeddingModel, type LoadEmbeddingModelOptions } from "./io/model.js";
 export { readGloveText, readGloveJSON, type WordVectors, type ReadWordVectorsOptions } from "./io/glove.js";

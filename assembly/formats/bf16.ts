@@ -59,3 +59,4 @@ export function dot_bf16(row: usize, x: usize, dim: i32): f32 {
   }
   return sum;
 }
+export { dot4_bf16 } from "./half-rows";

@@ -101,3 +101,4 @@ export function dot_f16(row: usize, x: usize, dim: i32): f32 {
   }
   return sum;
 }
+export { dot4_f16 } from "./half-rows";

@@ -127,6 +127,7 @@ function signBits(dst: usize, src: usize): void {
 export function dot_q1_0(row: usize, x: usize, dim: i32): f32 {
   if (!signsReady) buildSigns();
   let acc = f32x4.splat(0);
+  let nonFinite: f32 = 0;
   const full = dim >> 7;
   for (let b = 0; b < full; b++) {
     let a0 = f32x4.splat(0);
@@ -153,10 +154,13 @@ export function dot_q1_0(row: usize, x: usize, dim: i32): f32 {
       x += 128;
     }
     const s = f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3));
-    acc = f32x4.add(acc, f32x4.mul(s, f32x4.splat(f16ToF32(load<u16>(row)))));
+    const d = f16ToF32(load<u16>(row));
+    // an Inf or NaN d multiplies the block's whole sum, as ggml's d * sum (per lane, mixed signs give NaN)
+    if (d - d == 0) acc = f32x4.add(acc, f32x4.mul(s, f32x4.splat(d)));
+    else nonFinite += hsum(s) * d;
     row += 18;
   }
-  let total = hsum(acc);
+  let total = hsum(acc) + nonFinite;
   const tail = dim & 127;
   if (tail) {
     let s: f32 = 0;

@@ -100,10 +100,11 @@ export function encode_q2_0(src: usize, n: usize, dst: usize): void {
   }
 }
 
-// Exact dot of one Q2_0 row with one f32 vector of `blocks * 64` values, straight from the packed bytes:
+// Exact dot of one Q2_0 row with one f32 vector of `dim` values (whole blocks), straight from the packed bytes:
 // per block, d * sum((q_j - 1) x_j) (the same value as summing ((q_j - 1) d) x_j, a few roundings apart),
 // the codes put back in element order by decodeBlock's shuffles. Used by the projection for small batches.
-export function dot_q2_0(row: usize, x: usize, blocks: i32): f32 {
+export function dot_q2_0(row: usize, x: usize, dim: i32): f32 {
+  const blocks = dim >> 6; // whole blocks: the caller guarantees it
   let acc = f32x4.splat(0);
   const three = i8x16.splat(3);
   const one = i8x16.splat(1);
@@ -128,4 +129,14 @@ export function dot_q2_0(row: usize, x: usize, blocks: i32): f32 {
     x += 256;
   }
   return hsum(acc);
+}
+
+// Fast mode: the 64 codes of one block as bytes, element order (0..3; the weight is d * (q - 1)).
+// @ts-ignore: decorator
+@inline export function codes_q2_0(blk: usize, dst: usize): void {
+  for (let i = 0; i < 16; i++) {
+    const b = <u32>load<u8>(blk + 2 + i);
+    // element 4i + k sits in bits 2k..2k+1 of byte i
+    store<u32>(dst + (i << 2), (b & 3) | ((b & 12) << 6) | ((b & 48) << 12) | ((b & 192) << 18));
+  }
 }

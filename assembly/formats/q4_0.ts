@@ -98,10 +98,11 @@ export function encode_q4_0(src: usize, n: usize, dst: usize): void {
   return v128.and(i32x4.min_s(q8, i32x4.splat(15)), i32x4.splat(255)); // MIN(15, q), stored as uint8_t
 }
 
-// Exact dot of one Q4_0 row with one f32 vector of `blocks * 32` values, straight from the packed bytes:
+// Exact dot of one Q4_0 row with one f32 vector of `dim` values (whole blocks), straight from the packed bytes:
 // per block, d * sum((q_j - 8) x_j) (the same value as summing ((q_j - 8) d) x_j, a few roundings apart).
 // Used by the projection for small batches, where decoding into a scratch costs more.
-export function dot_q4_0(row: usize, x: usize, blocks: i32): f32 {
+export function dot_q4_0(row: usize, x: usize, dim: i32): f32 {
+  const blocks = dim >> 5; // whole blocks: the caller guarantees it
   let acc = f32x4.splat(0);
   const eight = i8x16.splat(8);
   for (let b = 0; b < blocks; b++) {
@@ -114,4 +115,12 @@ export function dot_q4_0(row: usize, x: usize, blocks: i32): f32 {
     x += 128;
   }
   return hsum(acc);
+}
+
+// Fast mode: the 32 codes of one block as bytes, element order (0..15; the weight is d * (q - 8)).
+// @ts-ignore: decorator
+@inline export function codes_q4_0(blk: usize, dst: usize): void {
+  const qs = v128.load(blk, 2);
+  v128.store(dst, v128.and(qs, i8x16.splat(15)));
+  v128.store(dst, i8x16.shr_u(qs, 4), 16);
 }

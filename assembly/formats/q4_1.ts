@@ -85,7 +85,7 @@ export function encode_q4_1(src: usize, n: usize, dst: usize): void {
   }
 }
 
-// Exact dot of one Q4_1 row with one f32 vector of `blocks * 32` values, straight from the packed bytes:
+// Exact dot of one Q4_1 row with one f32 vector of `dim` values (whole blocks), straight from the packed bytes:
 // per block, d * sum(q_j x_j) + m * sum(x_j) (the same value as summing (q_j d + m) x_j, a few roundings
 // apart). Used by the projection for small batches, where decoding into a scratch costs more.
 // Codes are 0..15: the signed conversion gives the same floats and is one instruction on x86.
@@ -105,7 +105,8 @@ export function encode_q4_1(src: usize, n: usize, dst: usize): void {
   return f32x4.add(f32x4.add(v128.load(x), v128.load(x, 16)), f32x4.add(v128.load(x, 32), v128.load(x, 48)));
 }
 
-export function dot_q4_1(row: usize, x: usize, blocks: i32): f32 {
+export function dot_q4_1(row: usize, x: usize, dim: i32): f32 {
+  const blocks = dim >> 5; // whole blocks: the caller guarantees it
   let acc = f32x4.splat(0);
   for (let b = 0; b < blocks; b++) {
     const q = v128.load(row, 4);

@@ -72,7 +72,8 @@ export function decode_q6_k(table: usize, rowBytes: usize, ids: usize, n: i32, d
 
 // Exact-mode dot of one row of whole blocks with f32 x, straight from the packed bytes (no decoded copy):
 // per group of 16, (d * scale) times the sum of codes x values. Used by the projection for small batches.
-export function dot_q6_k(row: usize, x: usize, blocks: i32): f32 {
+export function dot_q6_k(row: usize, x: usize, dim: i32): f32 {
+  const blocks = dim >> 8; // whole blocks: the caller guarantees it
   let acc = f32x4.splat(0);
   for (let b = 0; b < blocks; b++) {
     const d = f16ToF32(load<u16>(row, 208));

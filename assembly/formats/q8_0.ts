@@ -86,7 +86,7 @@ function macroMaxAbs(src: usize): f32 {
   return i64x2.shuffle(ab, cd, 0, 2);
 }
 
-// Exact dot of one Q8_0 row with one f32 vector of `blocks * 32` values, straight from the packed bytes:
+// Exact dot of one Q8_0 row with one f32 vector of `dim` values (whole blocks), straight from the packed bytes:
 // per block, sum qs[j] * x[j] in f32 lanes, then scale by d (the same value as summing (qs[j] * d) * x[j],
 // one rounding apart). Used by the projection for small batches, where decoding into a scratch costs more.
 // mulCodes16: 16 signed codes (as i8) times 16 f32 at x, summed into 4 lanes (Q4_0 and Q2_0 share it).
@@ -101,7 +101,8 @@ function macroMaxAbs(src: usize): f32 {
   return f32x4.add(f32x4.add(a, b), f32x4.add(c, d));
 }
 
-export function dot_q8_0(row: usize, x: usize, blocks: i32): f32 {
+export function dot_q8_0(row: usize, x: usize, dim: i32): f32 {
+  const blocks = dim >> 5; // whole blocks: the caller guarantees it
   let acc = f32x4.splat(0);
   for (let b = 0; b < blocks; b++) {
     const sum = f32x4.add(mulCodes16(v128.load(row, 2), x), mulCodes16(v128.load(row, 18), x + 64));

@@ -148,3 +148,26 @@ export function encode_tq1_0(src: usize, n: usize, dst: usize): void {
     dst += BLOCK_BYTES;
   }
 }
+
+// Fast mode: the 256 codes of one block as bytes, element order (0..2; the weight is d * (q - 1)).
+// Base-3 digit n of byte b is ((b * 3^n) & 255) * 3 >> 8: qs[0..31] hold elements 32n + m (n < 5),
+// qs[32..47] elements 160 + 16n + m (n < 5), qh[0..3] elements 240 + 4n + m (n < 4).
+// @ts-ignore: decorator
+@inline export function codes_tq1_0(blk: usize, dst: usize): void {
+  for (let e = 0; e < 256; e++) {
+    let b: u32;
+    let n: i32;
+    if (e < 160) {
+      b = load<u8>(blk + (e & 31));
+      n = e >> 5;
+    } else if (e < 240) {
+      b = load<u8>(blk + 32 + ((e - 160) & 15));
+      n = (e - 160) >> 4;
+    } else {
+      b = load<u8>(blk + 48 + ((e - 240) & 3));
+      n = (e - 240) >> 2;
+    }
+    const pow3: u32 = n == 0 ? 1 : n == 1 ? 3 : n == 2 ? 9 : n == 3 ? 27 : 81;
+    store<u8>(dst + e, <u8>((((b * pow3) & 255) * 3) >> 8));
+  }
+}

@@ -96,3 +96,19 @@ export function encode_tq2_0(src: usize, n: usize, dst: usize): void {
     dst += BLOCK_BYTES;
   }
 }
+
+// Fast mode: the 256 codes of one block as bytes, element order (0..2; the weight is d * (q - 1)).
+// @ts-ignore: decorator
+@inline export function codes_tq2_0(blk: usize, dst: usize): void {
+  for (let c = 0; c < 2; c++) {
+    for (let m = 0; m < 32; m++) {
+      // byte m of chunk c holds elements 128c + m + 32j in bits 2j..2j+1
+      const b = <u32>load<u8>(blk + (c << 5) + m);
+      const o = dst + (c << 7) + m;
+      store<u8>(o, b & 3);
+      store<u8>(o + 32, (b >> 2) & 3);
+      store<u8>(o + 64, (b >> 4) & 3);
+      store<u8>(o + 96, b >> 6);
+    }
+  }
+}

@@ -4,6 +4,7 @@
 import { errors, describe } from "./errors.js";
 import { F32Buffer } from "./buffer.js";
 import { LinearMemory } from "./memory.js";
+import type { Kernels } from "./kernels.js";
 import { dequantize, forgetRuntime, quantize, rememberRuntime, type QuantizeOptions } from "../formats/quantize.js";
 import { EmbeddingTable, type TableOptions, type TableFromF32Options } from "../tables/table.js";
 import { Rope } from "../positions/rope.js";
@@ -32,11 +33,7 @@ export interface InitOptions {
   relaxedSimd?: boolean;
 }
 
-/** The raw kernel exports: numbers and pointers only. */
-export type Kernels = Record<string, (...args: number[]) => number> & {
-  memory: WebAssembly.Memory;
-  heap_base(): number;
-};
+export type { Kernels } from "./kernels.js";
 
 // (module (func (result v128) i32.const 0 i32x4.splat)): validates only where SIMD is supported.
 const SIMD_PROBE = new Uint8Array([

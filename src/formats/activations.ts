@@ -2,14 +2,15 @@
 // products (each weight type's vec_dot_type), so that the exact projection over the rounded activations
 // reproduces ggml's logits up to f32 summation order. Rounding a few N x D activations is cheap next to
 // the projection, so it is done here, in float64 with Math.fround where ggml works in f32.
+// Each format's vec_dot_type is its registry entry's `vecDot`:
 //   f32: unchanged      f16 / bf16: to that type, nearest even
-//   q8_0 q4_0 q1_0 q2_0: Q8_0, blocks of 32: d = amax / 127, q = round(x / d), x' = q * f16(d)
-//   q4_1: Q8_1, the same codes (ggml also keeps f16(d * sum q) for the min term: not reproduced exactly)
-//   tq1_0 tq2_0 q6_k (K-quants): Q8_K, blocks of 256: m = the value of largest |x|, iscale = -127 / m,
+//   q8_0: blocks of 32: d = amax / 127, q = round(x / d), x' = q * f16(d)
+//   q8_1: the same codes (ggml also keeps f16(d * sum q) for the min term: not reproduced exactly)
+//   q8_k: blocks of 256: m = the value of largest |x|, iscale = -127 / m,
 //     q = min(127, nearest-even(iscale * x)), x' = q / iscale
 // see: ggml-quants.c quantize_row_q8_0_ref, quantize_row_q8_1_ref, quantize_row_q8_K_ref; ggml-cpu.c
 // type_traits_cpu (vec_dot_type of each type).
-import type { Format } from "./registry.js";
+import { formatInfo, type Format } from "./registry.js";
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -78,15 +79,16 @@ function roundQ8_K(x: Float32Array, at: number, len: number): void {
 /** A copy of `hidden` (N vectors of D) rounded as ggml rounds activations for a table in `format`. */
 export function ggmlActivations(hidden: Float32Array, dim: number, format: Format): Float32Array {
   const x = hidden.slice();
-  const name = format as string;
-  if (name === "f32") return x;
-  if (name === "f16" || name === "bf16") {
-    const round = name === "f16" ? roundF16 : roundBf16;
+  const vecDot = formatInfo(format).vecDot;
+  if (vecDot === "f32") return x;
+  if (vecDot === "f16" || vecDot === "bf16") {
+    const round = vecDot === "f16" ? roundF16 : roundBf16;
     for (let i = 0; i < x.length; i++) x[i] = round(x[i]);
     return x;
   }
-  const block = name === "tq1_0" || name === "tq2_0" || name === "q6_k" ? 256 : 32;
-  const roundBlock = block === 256 ? roundQ8_K : roundQ8_0;
+  // q8_0 and q8_1 share their codes (q8_1 also keeps d * sum q for the min term, which only changes the
+  // arithmetic of q4_1-style dots, not the rounded activations)
+  const [block, roundBlock] = vecDot === "q8_k" ? [256, roundQ8_K] : [32, roundQ8_0];
   for (let b = 0; b < x.length; b += dim) {
     for (let j = 0; j < dim; j += block) roundBlock(x, b + j, Math.min(block, dim - j));
   }

@@ -1,38 +1,153 @@
-// THE table of storage formats. Every size, id and kernel name anywhere in bitembed is read from here:
-// dispatch, validation, file readers and writers, docs and the test matrix all loop over FORMATS.
-// Keys: `id` is the ggml/GGUF type id, a block holds `blockElems` elements in `blockBytes` bytes,
-// `decode` names the wasm export that turns rows of ids into f32 rows, `encode` the one that
-// turns f32 values (whole blocks) into the format.
-// see: ggml.c type_traits; FORMATS.md in the design notes.
+// THE registry of storage formats: every trait a kernel, a reader or a test needs, in one frozen table.
+// Dispatch (lookup, quantize, projection, mode "ggml", fast mode), file readers and writers, docs and the
+// test matrix all loop over FORMATS; the build generates the assembly side from it (scripts/gen-registry.mjs
+// -> assembly/formats/registry.ts: named ids and the only per-format switches in the kernels).
+// Adding a format: one entry here, one kernel file assembly/formats/<name>.ts (decode_, encode_, dot_ and,
+// for fast mode, codes_), one plain reference test/reference/formats/<name>.ts, its golden fixtures.
+// see: ggml.c type_traits, ggml-cpu.c type_traits_cpu (vec_dot_type); docs/FORMATS.md (block layouts).
+import { errors } from "../core/errors.js";
+import type { DecodeKernel, DotKernel, EncodeKernel, KernelName } from "../core/kernels.js";
+
+/** What mode "ggml" rounds activations to before its dot products: ggml's vec_dot_type of the format. */
+export type VecDot = "f32" | "f16" | "bf16" | "q8_0" | "q8_1" | "q8_k";
+
+/**
+ * Fast mode (lookup tables): each weight is d * (mult * sum_p 2^p s_p + k), s_p = +-1 from bit p of the
+ * element's code (codes_<name> in the format's kernel file). `signs`: q1_0's own kernels (one plane, the sign
+ * of d folded into the bits, |d| kept as f16); `planes`: the generic kernels (d kept as f32).
+ */
+export interface FastTraits {
+  readonly planes: number;
+  readonly mult: number;
+  readonly k: number;
+  readonly kernel: "planes" | "signs";
+  /** Byte offset of the block's f16 scale d. */
+  readonly scaleOffset: number;
+}
+
+/**
+ * When exact mode dots straight from the packed rows (dot_<name>) instead of decoding a tile of rows into
+ * f32 first: batches of fewer than `below` vectors (0: never; decoding pays once decoded rows serve many
+ * vectors), for any dim or only whole blocks; `rows4`: the format has a four-row kernel (dot4_<name>) for
+ * rows of >= 1024 values.
+ */
+export interface DirectDot {
+  readonly below: number;
+  readonly anyDim: boolean;
+  readonly rows4: boolean;
+}
 
 export interface FormatInfo {
   readonly name: string;
+  /** The ggml / GGUF type id. */
   readonly id: number;
   readonly blockElems: number;
   readonly blockBytes: number;
-  readonly decode: string;
-  readonly encode: string;
   readonly description: string;
+  /** Kernel exports: ids -> f32 rows; f32 (whole blocks) -> blocks; one packed row . f32 vector (the
+   * formats whose exact projection dots straight from packed rows, see DirectDot). */
+  readonly decode: DecodeKernel;
+  readonly encode: EncodeKernel;
+  readonly dot?: DotKernel;
+  /** Rows are f32 already: projection reads them in place. */
+  readonly inPlace: boolean;
+  readonly directDot: DirectDot;
+  readonly vecDot: VecDot;
+  readonly fast?: FastTraits;
+  /** The safetensors dtype that holds this format, if one does. */
+  readonly safetensors?: string;
+}
+
+const never: DirectDot = { below: 0, anyDim: false, rows4: false };
+const small: DirectDot = { below: 4, anyDim: false, rows4: false };
+
+interface Traits {
+  description: string;
+  vecDot: VecDot;
+  directDot?: DirectDot;
+  inPlace?: boolean;
+  fast?: FastTraits;
+  safetensors?: string;
+}
+
+function entry<N extends string>(name: N, id: number, blockElems: number, blockBytes: number, t: Traits) {
+  return Object.freeze({
+    name,
+    id,
+    blockElems,
+    blockBytes,
+    description: t.description,
+    decode: `decode_${name}` as `decode_${N}`,
+    encode: `encode_${name}` as `encode_${N}`,
+    ...(t.directDot && t.directDot.below > 0 ? { dot: `dot_${name}` as DotKernel } : {}),
+    inPlace: t.inPlace ?? false,
+    directDot: t.directDot ?? never,
+    vecDot: t.vecDot,
+    ...(t.fast ? { fast: Object.freeze(t.fast) } : {}),
+    ...(t.safetensors ? { safetensors: t.safetensors } : {}),
+  });
 }
 
 export const FORMATS = Object.freeze({
-  f32: { name: "f32", id: 0, blockElems: 1, blockBytes: 4, decode: "decode_f32", encode: "encode_f32", description: "IEEE binary32" },
-  f16: { name: "f16", id: 1, blockElems: 1, blockBytes: 2, decode: "decode_f16", encode: "encode_f16", description: "IEEE binary16" },
-  bf16: { name: "bf16", id: 30, blockElems: 1, blockBytes: 2, decode: "decode_bf16", encode: "encode_bf16", description: "bfloat16" },
-  q8_0: { name: "q8_0", id: 8, blockElems: 32, blockBytes: 34, decode: "decode_q8_0", encode: "encode_q8_0", description: "8-bit codes, f16 scale per 32" },
-  q4_0: { name: "q4_0", id: 2, blockElems: 32, blockBytes: 18, decode: "decode_q4_0", encode: "encode_q4_0", description: "4-bit codes, f16 scale per 32" },
-  q4_1: { name: "q4_1", id: 3, blockElems: 32, blockBytes: 20, decode: "decode_q4_1", encode: "encode_q4_1", description: "4-bit codes, f16 scale and minimum per 32" },
-  q1_0: { name: "q1_0", id: 41, blockElems: 128, blockBytes: 18, decode: "decode_q1_0", encode: "encode_q1_0", description: "1-bit signs, f16 scale per 128 (PrismML Bonsai)" },
-  q2_0: { name: "q2_0", id: 42, blockElems: 64, blockBytes: 18, decode: "decode_q2_0", encode: "encode_q2_0", description: "2-bit codes {-1, 0, 1, 2} x f16 scale per 64 (ternary Bonsai)" },
-  tq1_0: { name: "tq1_0", id: 34, blockElems: 256, blockBytes: 54, decode: "decode_tq1_0", encode: "encode_tq1_0", description: "ternary, base-3 packed (1.69 bits) x f16 scale per 256" },
-  tq2_0: { name: "tq2_0", id: 35, blockElems: 256, blockBytes: 66, decode: "decode_tq2_0", encode: "encode_tq2_0", description: "ternary, 2-bit codes x f16 scale per 256" },
-  q6_k: { name: "q6_k", id: 14, blockElems: 256, blockBytes: 210, decode: "decode_q6_k", encode: "encode_q6_k", description: "6-bit codes, int8 scale per 16, f16 scale per 256 (llama.cpp Q6_K)" },
-} as const satisfies Record<string, FormatInfo>);
+  f32: entry("f32", 0, 1, 4, { description: "IEEE binary32", vecDot: "f32", inPlace: true, safetensors: "F32" }),
+  f16: entry("f16", 1, 1, 2, {
+    description: "IEEE binary16",
+    vecDot: "f16",
+    directDot: { below: 4, anyDim: true, rows4: true },
+    safetensors: "F16",
+  }),
+  bf16: entry("bf16", 30, 1, 2, {
+    description: "bfloat16",
+    vecDot: "bf16",
+    directDot: { below: 4, anyDim: true, rows4: true },
+    safetensors: "BF16",
+  }),
+  q8_0: entry("q8_0", 8, 32, 34, { description: "8-bit codes, f16 scale per 32", vecDot: "q8_0", directDot: small }),
+  q4_0: entry("q4_0", 2, 32, 18, {
+    description: "4-bit codes, f16 scale per 32",
+    vecDot: "q8_0",
+    directDot: small,
+    fast: { planes: 4, mult: 0.5, k: -0.5, kernel: "planes", scaleOffset: 0 },
+  }),
+  q4_1: entry("q4_1", 3, 32, 20, { description: "4-bit codes, f16 scale and minimum per 32", vecDot: "q8_1", directDot: small }),
+  q1_0: entry("q1_0", 41, 128, 18, {
+    description: "1-bit signs, f16 scale per 128 (PrismML Bonsai)",
+    vecDot: "q8_0",
+    directDot: { below: 4, anyDim: true, rows4: false },
+    fast: { planes: 1, mult: 1, k: 0, kernel: "signs", scaleOffset: 0 },
+  }),
+  q2_0: entry("q2_0", 42, 64, 18, {
+    description: "2-bit codes {-1, 0, 1, 2} x f16 scale per 64 (ternary Bonsai)",
+    vecDot: "q8_0",
+    directDot: small,
+    fast: { planes: 2, mult: 0.5, k: 0.5, kernel: "planes", scaleOffset: 0 },
+  }),
+  tq1_0: entry("tq1_0", 34, 256, 54, {
+    description: "ternary, base-3 packed (1.69 bits) x f16 scale per 256",
+    vecDot: "q8_k",
+    fast: { planes: 2, mult: 0.5, k: 0.5, kernel: "planes", scaleOffset: 52 },
+  }),
+  // (its direct dot was measured slower than decoding a tile: 40 -> 50+ ms on 32000 x 4096)
+  tq2_0: entry("tq2_0", 35, 256, 66, {
+    description: "ternary, 2-bit codes x f16 scale per 256",
+    vecDot: "q8_k",
+    fast: { planes: 2, mult: 0.5, k: 0.5, kernel: "planes", scaleOffset: 64 },
+  }),
+  q6_k: entry("q6_k", 14, 256, 210, {
+    description: "6-bit codes, int8 scale per 16, f16 scale per 256 (llama.cpp Q6_K)",
+    vecDot: "q8_k",
+    directDot: small,
+  }),
+});
 
 export type Format = keyof typeof FORMATS;
+// tsc stops here, naming it, when a format's decode or encode kernel is not exported by the wasm module (the
+// dot and fast-mode kernels are imported by the generated assembly registry, so asc stops on those).
+type MissingKernel = Exclude<`decode_${Format}` | `encode_${Format}`, KernelName>;
+const kernelsExported: [MissingKernel] extends [never] ? true : MissingKernel = true;
+void kernelsExported;
 export const FORMAT_NAMES = Object.freeze(Object.keys(FORMATS) as Format[]);
-
-import { errors } from "../core/errors.js";
+const ALL: readonly FormatInfo[] = FORMAT_NAMES.map((n) => FORMATS[n]);
 
 export function formatInfo(format: unknown): FormatInfo {
   if (typeof format === "string" && Object.prototype.hasOwnProperty.call(FORMATS, format)) {
@@ -42,13 +157,21 @@ export function formatInfo(format: unknown): FormatInfo {
 }
 
 export function formatById(id: number): FormatInfo | undefined {
-  return FORMAT_NAMES.map((n) => FORMATS[n] as FormatInfo).find((f) => f.id === id);
+  return ALL.find((f) => f.id === id);
+}
+
+/** The formats that have fast-mode (lookup-table) kernels. */
+export const FAST_FORMAT_NAMES = Object.freeze(FORMAT_NAMES.filter((n) => (FORMATS[n] as FormatInfo).fast !== undefined));
+
+/** The format a safetensors dtype holds, if bitembed has one. */
+export function formatBySafetensorsDtype(dtype: string): FormatInfo | undefined {
+  return ALL.find((f) => f.safetensors === dtype);
 }
 
 /**
  * The format of a ggml/GGUF type id, for file readers. Throws a RangeError that says what the file holds
- * when bitembed cannot read it: PrismML's old fork ids (40: group-32 1-bit, which upstream ggml assigns
- * to NVFP4; 142: PQ2_0) ask for a re-conversion to upstream Q1_0 (41) / Q2_0 (42); other ids are named.
+ * when bitembed cannot read it: PrismML's old fork id 40 (group-32 1-bit, which upstream ggml assigns to
+ * NVFP4) asks for a re-conversion to upstream Q1_0 (41); other ids are named.
  */
 export function formatFromGgmlId(id: number, tensorName?: string): FormatInfo {
   const info = formatById(id);

@@ -16,13 +16,14 @@ export interface NearestOptions {
   exclude?: Ids;
 }
 
-const NORMS = "norms";
 const TILE_BYTES = 1 << 14;
 
 /** Pointer to V f32 row norms, computed on first call and cached on the table. */
 export function rowNorms(table: EmbeddingTable): number {
-  const cached = table.attached(NORMS);
-  if (cached !== undefined) return cached;
+  return table.rowNorms(() => computeRowNorms(table));
+}
+
+function computeRowNorms(table: EmbeddingTable): number {
   const { vocab, dim, rowBytes } = table;
   const mem = table.runtime.memory;
   const tile = Math.min(vocab, Math.max(1, Math.floor(TILE_BYTES / (dim * 4))));
@@ -40,7 +41,6 @@ export function rowNorms(table: EmbeddingTable): number {
     mem.dealloc(scratch);
     mem.dealloc(iota);
   }
-  table.attach(NORMS, norms);
   return norms;
 }
 

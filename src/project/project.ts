@@ -5,8 +5,7 @@
 // Keys: V vocab, D dim, N hidden vectors, K results per vector, S rows per slice.
 import { errors } from "../core/errors.js";
 import { ggmlActivations } from "../formats/activations.js";
-import { scaleLogits, softcap as softcapLogits } from "./logits.js";
-import { fastHead, projectFast, supportsFast, type FastHead } from "./fast.js";
+import { supportsFast, type FastHead } from "./fast.js";
 import type { Runtime } from "../core/runtime.js";
 import type { EmbeddingTable } from "../tables/table.js";
 
@@ -60,11 +59,6 @@ export function checkMode(mode: unknown, format: string): ProjectMode {
   if (mode !== undefined && !PROJECT_MODES.includes(mode as ProjectMode)) throw errors.unknownMode(mode, PROJECT_MODES);
   if (mode === undefined || mode === "fast") return supportsFast(format) ? "fast" : "exact";
   return mode as ProjectMode;
-}
-
-/** Throw on the first NaN in `hidden`, naming its position (a wasm scan). */
-function checkNaN(table: EmbeddingTable, hidden: Float32Array): void {
-  table.runtime.memory.dealloc(copyHidden(table, hidden));
 }
 
 /** Scale and cap: undefined, or finite and positive (a non-positive scale would reverse the ranking). */
@@ -167,17 +161,14 @@ export function project(table: EmbeddingTable, hidden: Float32Array, options: Pr
   else if (!(out instanceof Float32Array)) throw errors.outKind("out", out);
   else if (out.length !== n * vocab) throw errors.outLength("out", out.length, n * vocab, `${n} hidden vectors x vocab ${vocab}`);
   const result = out;
-  if (mode === "fast") {
-    checkNaN(table, hidden);
-    projectFast(table, hidden, n, result);
-    if (scale !== 1) scaleLogits(result, scale);
-    if (cap > 0) softcapLogits(result, cap);
-    return result;
-  }
   const mem = table.runtime.memory;
   const post = table.runtime.kernels.logits_post;
   const xPtr = copyHidden(table, hidden);
   try {
+    if (mode === "fast") {
+      table.fastHead().projectAt(xPtr, n, result, { scale, cap });
+      return result;
+    }
     forEachSlice(table, xPtr, n, ({ ptr, stride, b0, nb, r0, rows }) => {
       if (scale !== 1 || cap > 0) post(ptr, nb * stride, scale, cap);
       const f32 = mem.f32();
@@ -254,7 +245,7 @@ export function topk(table: EmbeddingTable, hidden: Float32Array, k: number, opt
   try {
     heaps = new Heaps(table, n, k);
     const h = heaps;
-    if (mode === "fast") pushFast(table, hidden, n, h);
+    if (mode === "fast") pushHead(table.fastHead(), xPtr, n, h);
     else forEachSlice(table, xPtr, n, (s) => h.push(s));
     return h.finish(scale, cap);
   } finally {
@@ -269,12 +260,8 @@ export function argmax(table: EmbeddingTable, hidden: Float32Array, options: Top
 }
 
 // Fast mode: the lookup-table kernels leave each batch's logits in linear memory, where the heaps read them.
-function pushFast(table: EmbeddingTable, hidden: Float32Array, n: number, heaps: Heaps): void {
-  pushHead(fastHead(table), hidden, n, heaps);
-}
-
-function pushHead(head: FastHead, hidden: Float32Array, n: number, heaps: Heaps): void {
-  head.project(hidden, n, ({ ptr, stride, v0, m }) => heaps.push({ ptr, stride, b0: v0, nb: m, r0: 0, rows: head.vocab }));
+function pushHead(head: FastHead, xPtr: number, n: number, heaps: Heaps): void {
+  head.projectAt(xPtr, n, ({ ptr, stride, v0, m }) => heaps.push({ ptr, stride, b0: v0, nb: m, r0: 0, rows: head.vocab }));
 }
 
 /**
@@ -287,13 +274,14 @@ export function fastTopk(head: FastHead, hidden: Float32Array, k: number, option
   const n = hiddenCount(hidden, head.dim);
   checkK(k, head.vocab);
   const { scale, cap } = checkPost(options.scale, options.softcap);
-  rt.memory.dealloc(copyHidden({ runtime: rt, dim: head.dim }, hidden)); // NaN check
+  const xPtr = copyHidden({ runtime: rt, dim: head.dim }, hidden);
   let heaps: Heaps | undefined;
   try {
     heaps = new Heaps({ runtime: rt }, n, k);
-    pushHead(head, hidden, n, heaps);
+    pushHead(head, xPtr, n, heaps);
     return heaps.finish(scale, cap);
   } finally {
     heaps?.free();
+    rt.memory.dealloc(xPtr);
   }
 }

@@ -9,6 +9,7 @@ import type { Runtime } from "../core/runtime.js";
 import { analogy, nearest, type NearestOptions } from "../project/nearest.js";
 import { argmax, project, topk, type ProjectOptions, type TopK, type TopKOptions } from "../project/project.js";
 import { embedRows, type EmbedOptions } from "./embed.js";
+import { FastHead } from "../project/fast.js";
 
 export interface TableOptions {
   vocab: number;
@@ -52,8 +53,9 @@ export class EmbeddingTable {
   readonly byteLength: number;
   private readonly rt: Runtime;
   private ptrValue: number;
-  // wasm blocks derived from the rows (row norms, tiled layouts), built on first use, freed with the table
-  private readonly attachments = new Map<string, number>();
+  // what the table derives from its rows on first use and frees with itself: row norms (nearest) and the
+  // tiled copy of fast mode
+  private readonly derived: { norms?: number; fast?: FastHead } = {};
 
   private constructor(rt: Runtime, vocab: number, dim: number, format: Format) {
     checkDims(vocab, dim);
@@ -68,12 +70,13 @@ export class EmbeddingTable {
     // safety net only: a table dropped without dispose() gives its memory back when collected
     const ptr = this.ptrValue;
     const memory = rt.memory;
-    const attachments = this.attachments;
+    const derived = this.derived;
     registry?.register(
       this,
       () => {
         memory.dealloc(ptr);
-        attachments.forEach((p) => memory.dealloc(p));
+        if (derived.norms !== undefined) memory.dealloc(derived.norms);
+        derived.fast?.dispose();
       },
       this,
     );
@@ -255,24 +258,30 @@ export class EmbeddingTable {
     return this.rt;
   }
 
-  /** @internal A wasm block derived from this table (freed with it), or undefined. */
-  attached(key: string): number | undefined {
+  /** @internal Pointer to V f32 row norms, computed by `compute` on first use and kept with the table. */
+  rowNorms(compute: () => number): number {
     this.ptr;
-    return this.attachments.get(key);
+    return (this.derived.norms ??= compute());
   }
 
-  /** @internal Keep `ptr` (from this runtime's allocator) with the table; freed on dispose. */
-  attach(key: string, ptr: number): void {
-    const old = this.attachments.get(key);
-    if (old !== undefined) this.rt.memory.dealloc(old);
-    this.attachments.set(key, ptr);
+  /** @internal This table's fast-mode head (the tiled copy), built on first use and kept with the table. */
+  fastHead(): FastHead {
+    this.ptr;
+    return (this.derived.fast ??= FastHead.of(this));
+  }
+
+  /** Free the fast-mode tiled copy now (the next fast call builds it again). */
+  releaseFast(): void {
+    this.derived.fast?.dispose();
+    this.derived.fast = undefined;
   }
 
   dispose(): void {
     if (this.ptrValue < 0) return;
     registry?.unregister(this);
-    this.attachments.forEach((p) => this.rt.memory.dealloc(p));
-    this.attachments.clear();
+    this.releaseFast();
+    if (this.derived.norms !== undefined) this.rt.memory.dealloc(this.derived.norms);
+    this.derived.norms = undefined;
     this.rt.memory.dealloc(this.ptrValue);
     this.ptrValue = -1;
   }

@@ -1,4 +1,4 @@
-// 16-entry table lookup for the T-MAC kernels. Their indices are always < 16, where i8x16.relaxed_swizzle and
+// 16-entry table lookup for the fast-mode (T-MAC) kernels. Their indices are always < 16, where i8x16.relaxed_swizzle and
 // i8x16.swizzle agree: the build with relaxed SIMD (build/bitembed.relaxed.wasm) uses the former, which V8
 // lowers to a bare pshufb; the plain swizzle gets a range fix-up (a paddusb and a constant load) each time.
 // @ts-ignore: decorator

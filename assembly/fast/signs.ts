@@ -1,10 +1,10 @@
-// Q1_0 lookup-table projection (mode "fast"), the 1-bit head of the Bonsai models: tmac.ts specialised to one
+// Q1_0 lookup-table projection (mode "fast"), the 1-bit head of the Bonsai models: planes.ts specialised to one
 // bit-plane and 128-element blocks, with a smaller tiled copy and fewer operations per lookup.
-import { lut16 } from "./lut16";
+import { lut16 } from "./swizzle";
 
 // Keys: T tiles of 16 rows, B blocks per row, Q = 16 index bytes per row and block (pairs of groups of 4).
 //
-// Tiled layout, tile after tile, block after block (built by tmac_tile_q1):
+// Tiled layout, tile after tile, block after block (built by fast_tile_signs):
 //   [16 index vectors: 256 bytes][|d| of the 16 rows: 16 x u16, f16 bits without the sign]   = 288 bytes
 //   index vector q, lane 2k = row k, lane 2k+1 = row 8+k; low nibble = group 2q, high nibble = group 2q+1.
 //   A negative d is stored as |d| with the block's bits inverted: w = d (2b - 1) = |d| (2(1-b) - 1).
@@ -16,7 +16,7 @@ import { lut16 } from "./lut16";
 // b = Lb + 128 the average is 128 + (La + Lb) / 2 + e, e in {0, 1/2}: over a block's 16 pairs the sum is
 // sum(La + Lb) / 2 + sum(e), and sum(e) is taken as its mean 4 (error within +-4 table steps of a block's
 // sum/2, i.e. +-8 steps of the sum; the int8 tables themselves are within +-16). Sums stay exact in 16-bit
-// lanes as in tmac.ts (S = Lo + 256 Hi, W = Hi).
+// lanes as in planes.ts (S = Lo + 256 Hi, W = Hi).
 
 // The block's 16 row scales |d| as f32 (times 2^-112: the caller's scale carries 2^112).
 // @ts-ignore: decorator
@@ -57,8 +57,8 @@ const DSCALE: f32 = 2 * 5.192296858534828e33;
   v128.store(out, f32x4.add(v128.load(out, 48), f32x4.mul(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hi)), s), dHigh(h1))), 48);
 }
 
-// One vector: lut [B x 16 pairs x 32 bytes] and scale [B] from tmac_lut (mult 1, k 0); out [16 T] floats.
-export function tmac_q1_project1(tiled: usize, tiles: i32, blocks: i32, lut: usize, scale: usize, out: usize): void {
+// One vector: lut [B x 16 pairs x 32 bytes] and scale [B] from fast_lut (mult 1, k 0); out [16 T] floats.
+export function fast_signs_project1(tiled: usize, tiles: i32, blocks: i32, lut: usize, scale: usize, out: usize): void {
   const m0f = i8x16.splat(0x0f);
   let src = tiled;
   for (let tile = 0; tile < tiles; tile++) {
@@ -91,7 +91,7 @@ export function tmac_q1_project1(tiled: usize, tiles: i32, blocks: i32, lut: usi
 // A batch of n vectors in one pass over the tiles: each tile's nibbles are split once into split
 // (B x 512 bytes, cache-resident) and looked up for every vector, two vectors per pass over them.
 // lut, scale: n vectors at strides lutStride bytes and B floats; out row v at out + v * outStride * 4.
-export function tmac_q1_projectn(tiled: usize, tiles: i32, blocks: i32, lut: usize, lutStride: i32, scale: usize, n: i32, outStride: i32, split: usize, out: usize): void {
+export function fast_signs_projectn(tiled: usize, tiles: i32, blocks: i32, lut: usize, lutStride: i32, scale: usize, n: i32, outStride: i32, split: usize, out: usize): void {
   const m0f = i8x16.splat(0x0f);
   const outBytes = <usize>outStride << 2;
   const tileBytes = <usize>blocks * 288;

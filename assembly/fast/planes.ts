@@ -1,9 +1,10 @@
 // T-MAC lookup-table projection (mode "fast"): logits[v][r] = sum_j w[r][j] * hidden[v][j] for low-bit rows,
 // with each row's weights split into bit-planes and every 4 activations replaced by a 16-entry int8 table.
-// Variants: tmac_lut (hidden -> tables), tmac_project1 (one vector), tmac_projectn (a batch, one pass).
+// Variants: fast_lut (hidden -> tables), fast_project1 (one vector), fast_projectn (a batch, one pass).
 // Keys: V vocab, Dp dim padded to whole blocks, N vectors, T = ceil(V/16) tiles of 16 rows, B blocks per row,
 //   P bit-planes, Q = groups-of-4 per block / 2 (pairs of groups share one index byte), G = Dp / 4 groups.
-// q1_0 has its own kernels (tmac_q1.ts: f16 scales, averaged lookups); this file serves q2_0, q4_0, tq1_0, tq2_0.
+// q1_0 has its own kernels (signs.ts: f16 scales, averaged lookups); this file serves the registry formats whose
+// fast traits say "planes".
 // see: Wei et al., "T-MAC: CPU Renaissance via Table Lookup for Low-Bit LLM Deployment on Edge", EuroSys 2025.
 //
 // Weights: w = d * (sum_p c_p b_p + o), bits b_p in {0,1}, c_p = 2^p * cmin. With s_p = 2 b_p - 1 in {-1,+1}:
@@ -12,7 +13,7 @@
 //   L_g[i] = sum_k (bit k of i ? +x_4g+k : -x_4g+k)   (the 16 signed sums of a group of four).
 // L_g is kept as u8 = round(L_g / s) + 128 with s = max|L| over the block / 127 (one scale per block).
 //
-// Tiled layout, one tile of 16 rows, block after block (built once at load by tmac_tile_*):
+// Tiled layout, one tile of 16 rows, block after block (built once at load by fast_tile_*):
 //   [plane 0: Q x 16 index bytes][plane 1 ...]...[d: 16 x f32]      -> P*Q*16 + 64 bytes per tile-block
 //   index byte lane 2k is row k, lane 2k+1 is row 8+k; low nibble = group 2q, high nibble = group 2q+1;
 //   nibble bit k = the plane bit of element 4g+k.
@@ -21,7 +22,7 @@
 //   Lo = S - 256 W (mod 2^16); both are exact while Lo, Hi < 2^16 (at most 255 * Q*2 * (2^P - 1) <= 48960).
 //   Plane p enters shifted left by p (linear mod 2^16); the bias 128 per entry comes off at the block end.
 
-import { lut16 } from "./lut16";
+import { lut16 } from "./swizzle";
 
 // Sign patterns of the 16 table entries: entry i takes +x_k when bit k of i is set.
 // @ts-ignore: decorator
@@ -50,7 +51,7 @@ import { lut16 } from "./lut16";
 
 // Tables for N vectors: hidden [N x Dp] f32 -> lut [N x G x 16] u8, scale [N x B] f32 (= s * mult),
 // sums [N x B] f32 (= K * X). blockElems divides Dp and is a multiple of 8.
-export function tmac_lut(hidden: usize, n: i32, dp: i32, blockElems: i32, mult: f32, k: f32, lut: usize, scale: usize, sums: usize): void {
+export function fast_lut(hidden: usize, n: i32, dp: i32, blockElems: i32, mult: f32, k: f32, lut: usize, scale: usize, sums: usize): void {
   const groups = blockElems >> 2;
   const blocks = dp / blockElems;
   let x = hidden;
@@ -105,8 +106,8 @@ export function tmac_lut(hidden: usize, n: i32, dp: i32, blockElems: i32, mult: 
 
 
 
-// tmac_project1: one vector; out[16 T] (rows past V are padding). pairs is even.
-export function tmac_project1(tiled: usize, tiles: i32, blocks: i32, planes: i32, pairs: i32, lut: usize, scale: usize, sums: usize, hasSums: i32, out: usize): void {
+// fast_project1: one vector; out[16 T] (rows past V are padding). pairs is even.
+export function fast_project1(tiled: usize, tiles: i32, blocks: i32, planes: i32, pairs: i32, lut: usize, scale: usize, sums: usize, hasSums: i32, out: usize): void {
   const bias = i16x8.splat(<i16>(256 * pairs * ((1 << planes) - 1)));
   const m0f = i8x16.splat(0x0f);
   const lutBlock = <usize>pairs << 5;
@@ -173,12 +174,12 @@ export function tmac_project1(tiled: usize, tiles: i32, blocks: i32, planes: i32
   }
 }
 
-// tmac_projectn: N vectors in one pass over the tiles. Each tile's index vectors are split into nibbles once
+// fast_projectn: N vectors in one pass over the tiles. Each tile's index vectors are split into nibbles once
 // (into split: B*P*Q*32 bytes, L1/L2-resident) and looked up in every vector's tables; each vector then runs
 // the one-vector loop over the split nibbles with its accumulators in registers.
 // lut, scale and sums hold N vectors at strides lutStride bytes, B floats, B floats; out row v starts at
 // out + v * outStride * 4 (outStride >= 16 T).
-export function tmac_projectn(tiled: usize, tiles: i32, blocks: i32, planes: i32, pairs: i32, lut: usize, lutStride: i32, scale: usize, sums: usize, hasSums: i32, n: i32, outStride: i32, split: usize, out: usize): void {
+export function fast_projectn(tiled: usize, tiles: i32, blocks: i32, planes: i32, pairs: i32, lut: usize, lutStride: i32, scale: usize, sums: usize, hasSums: i32, n: i32, outStride: i32, split: usize, out: usize): void {
   const bias = i16x8.splat(<i16>(256 * pairs * ((1 << planes) - 1)));
   const m0f = i8x16.splat(0x0f);
   const idxBytes = <usize>(planes * pairs) << 4;
@@ -319,7 +320,7 @@ export function tmac_projectn(tiled: usize, tiles: i32, blocks: i32, planes: i32
   }
 }
 
-// out[0..15] += d * (I * sc + k) for one tile-block; I from S and W as in tmac_project1.
+// out[0..15] += d * (I * sc + k) for one tile-block; I from S and W as in fast_project1.
 // @ts-ignore: decorator
 @inline function blockEnd(S: v128, W: v128, bias: v128, scale: f32, k: f32, d: usize, out: usize): void {
   const lo = i16x8.sub(i16x8.sub(S, i16x8.shl(W, 8)), bias);

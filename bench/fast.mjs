@@ -2,7 +2,7 @@
 // (the issue's target: <= 5.5 ms for one vector, a batch of 8 <= 6x one), and q2_0 / q4_0 / tq1_0 / tq2_0
 // at 32000 x 4096, against exact mode on the same packed table where the library has that format, else a
 // naive JS dot product over the packed rows. Tables are random packed bytes (random bits, random f16 d).
-// `node bench/tmac.mjs` runs alone; BENCH_RUNS=n changes the repeat count (medians throughout).
+// `node bench/fast.mjs` runs alone; BENCH_RUNS=n changes the repeat count (medians throughout).
 import { fileURLToPath } from "node:url";
 import asc from "assemblyscript/asc";
 import { FastHead, FORMATS, hasRelaxedSimd, init } from "../build/node.js";
@@ -114,11 +114,11 @@ function q1KernelOnly(rt, head, hidden, vocab) {
   const sums = mem.alloc(blocks * 4);
   const out = mem.alloc(tiles * 16 * 4);
   mem.f32().set(hidden, x >>> 2);
-  k.tmac_lut(x, 1, head.dim, 128, 1, 0, lut, scale, sums);
+  k.fast_lut(x, 1, head.dim, 128, 1, 0, lut, scale, sums);
   // as many calls as make up `vocab` rows, back to back: only the first finds the copy out of cache
   const calls = Math.round(vocab / head.vocab);
   return () => {
-    for (let i = 0; i < calls; i++) k.tmac_q1_project1(head.ptr, tiles, blocks, lut, scale, out);
+    for (let i = 0; i < calls; i++) k.fast_signs_project1(head.ptr, tiles, blocks, lut, scale, out);
   };
 }
 

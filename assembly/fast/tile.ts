@@ -1,41 +1,12 @@
-// Builds the row-tiled bit layout of tmac.ts from packed rows, once per table: 16 rows at a time, each
+// Builds the row-tiled bit layout of planes.ts from packed rows, once per table: 16 rows at a time, each
 // block's codes split into bit-planes, 4 elements to a nibble, 2 groups to a byte; then the 16 rows' d as f32.
 // Keys: V vocab, B blocks per row, E elements per block, P planes, Q = E / 8 index bytes per row and plane.
-// Formats by ggml id: 41 q1_0, 42 q2_0, 2 q4_0, 35 tq2_0, 34 tq1_0 (codes as in FORMATS.md: w = d * (code - o)).
-import { f16ToF32 } from "./half";
+// Each format's codes come from its own file (codes_<fmt>, through the generated registry): w = d * (code - o).
+import { f16ToF32 } from "../half";
+import { codesOf, scaleOffsetOf } from "../formats/registry";
 
 // codes of 16 rows x one block (E <= 256)
 const codes = memory.data(16 * 256, 16);
-
-// Byte offset of d inside a block.
-// @ts-ignore: decorator
-@inline function dOffset(fmt: i32): usize {
-  return fmt == 35 ? 64 : fmt == 34 ? 52 : 0;
-}
-
-// Code of element e of the block at blk (0..1 for q1_0, 0..3 for q2_0/tq2_0, 0..2 for tq1_0, 0..15 for q4_0).
-// @ts-ignore: decorator
-@inline function code(fmt: i32, blk: usize, e: i32): u32 {
-  if (fmt == 41) return (<u32>load<u8>(blk + 2 + (e >> 3)) >> (e & 7)) & 1;
-  if (fmt == 42) return (<u32>load<u8>(blk + 2 + (e >> 2)) >> ((e & 3) << 1)) & 3;
-  if (fmt == 2) return e < 16 ? <u32>load<u8>(blk + 2 + e) & 15 : <u32>load<u8>(blk + 2 + e - 16) >> 4;
-  if (fmt == 35) return (<u32>load<u8>(blk + ((e >> 7) << 5) + (e & 31)) >> (((e >> 5) & 3) << 1)) & 3;
-  // tq1_0: base-3 digit n of byte b is ((b * 3^n) & 255) * 3 >> 8
-  let b: u32;
-  let n: i32;
-  if (e < 160) {
-    b = load<u8>(blk + (e & 31));
-    n = e >> 5;
-  } else if (e < 240) {
-    b = load<u8>(blk + 32 + ((e - 160) & 15));
-    n = (e - 160) >> 4;
-  } else {
-    b = load<u8>(blk + 48 + ((e - 240) & 3));
-    n = (e - 240) >> 2;
-  }
-  const pow3: u32 = n == 0 ? 1 : n == 1 ? 3 : n == 2 ? 9 : n == 3 ? 27 : 81;
-  return (((b * pow3) & 255) * 3) >> 8;
-}
 
 // Index byte lane j holds row perm(j): lane 2k is row k, lane 2k+1 is row 8 + k.
 // @ts-ignore: decorator
@@ -43,47 +14,17 @@ const codes = memory.data(16 * 256, 16);
   return (j & 1) ? 8 + (j >> 1) : j >> 1;
 }
 
-// Codes of one block into dst (E bytes), the format's loop hoisted out of the element loop.
-// @ts-ignore: decorator
-@inline function decodeBlock(fmt: i32, blk: usize, elems: i32, dst: usize): void {
-  if (fmt == 2) {
-    for (let e = 0; e < 16; e++) {
-      const b = <u32>load<u8>(blk + 2 + e);
-      store<u8>(dst + e, b & 15);
-      store<u8>(dst + 16 + e, b >> 4);
-    }
-  } else if (fmt == 42) {
-    for (let i = 0; i < 16; i++) {
-      const b = <u32>load<u8>(blk + 2 + i);
-      store<u32>(dst + (i << 2), (b & 3) | ((b & 12) << 6) | ((b & 48) << 12) | ((b & 192) << 18));
-    }
-  } else if (fmt == 35) {
-    for (let c = 0; c < 2; c++) {
-      for (let m = 0; m < 32; m++) {
-        const b = <u32>load<u8>(blk + (c << 5) + m);
-        const o = dst + (c << 7) + m;
-        store<u8>(o, b & 3);
-        store<u8>(o + 32, (b >> 2) & 3);
-        store<u8>(o + 64, (b >> 4) & 3);
-        store<u8>(o + 96, b >> 6);
-      }
-    }
-  } else {
-    for (let e = 0; e < elems; e++) store<u8>(dst + e, code(fmt, blk, e));
-  }
-}
-
-export function tmac_tile(fmt: i32, table: usize, rowBytes: i32, vocab: i32, blocks: i32, elems: i32, blockBytes: i32, planes: i32, out: usize): void {
+export function fast_tile(fmt: i32, table: usize, rowBytes: i32, vocab: i32, blocks: i32, elems: i32, blockBytes: i32, planes: i32, out: usize): void {
   const tiles = (vocab + 15) >> 4;
   const pairs = elems >> 3;
-  const dOff = dOffset(fmt);
+  const dOff = scaleOffsetOf(fmt);
   for (let t = 0; t < tiles; t++) {
     for (let b = 0; b < blocks; b++) {
       // decode the 16 rows' codes of this block
       for (let j = 0; j < 16; j++) {
         const row = (t << 4) + laneRow(j);
         const dst = codes + <usize>(j * elems);
-        if (row < vocab) decodeBlock(fmt, table + <usize>row * rowBytes + <usize>(b * blockBytes), elems, dst);
+        if (row < vocab) codesOf(fmt, table + <usize>row * rowBytes + <usize>(b * blockBytes), dst);
         else memory.fill(dst, 0, elems);
       }
       for (let p = 0; p < planes; p++) {
@@ -107,7 +48,7 @@ export function tmac_tile(fmt: i32, table: usize, rowBytes: i32, vocab: i32, blo
   }
 }
 
-// q1_0 (layout of tmac_q1.ts): a row's qs byte q already holds groups 2q and 2q+1, so tiling one block of 16
+// q1_0 (layout of signs.ts): a row's qs byte q already holds groups 2q and 2q+1, so tiling one block of 16
 // rows is a 16 x 16 byte transpose (lane j <- row laneRow(j)): four rounds of interleaves, 8-, 16-, 32-, 64-bit.
 // A row whose d is negative enters with its bits inverted; then the 16 |d| as f16 bits.
 // A d that is Inf or NaN is stored as 0 (the layout cannot hold it; the caller computes those rows apart).
@@ -119,7 +60,7 @@ const stage = memory.data(3 * 256, 16);
   return i8x16.splat(<i8>(<i32>load<u8>(blk, 1) >> 7) * -1);
 }
 
-export function tmac_tile_q1(table: usize, rowBytes: i32, vocab: i32, blocks: i32, out: usize): i32 {
+export function fast_tile_signs(table: usize, rowBytes: i32, vocab: i32, blocks: i32, out: usize): i32 {
   const tiles = (vocab + 15) >> 4;
   let nonFinite = 0;
   const A = stage;
@@ -193,4 +134,22 @@ export function tmac_tile_q1(table: usize, rowBytes: i32, vocab: i32, blocks: i3
     }
   }
   return nonFinite;
+}
+
+// q1_0 rows (of `rows` at `table`) with an Inf or NaN block scale, which fast_tile_signs stores as 0: their
+// indices go to ids (u32, up to `rows`), in order; returns how many. The caller computes them with the exact
+// kernels.
+export function fast_signs_nonfinite_rows(table: usize, rowBytes: i32, rows: i32, blocks: i32, ids: usize): i32 {
+  let n = 0;
+  for (let r = 0; r < rows; r++) {
+    const row = table + <usize>r * rowBytes;
+    for (let b = 0; b < blocks; b++) {
+      if ((<u32>load<u16>(row + <usize>(b * 18)) & 0x7c00) == 0x7c00) {
+        store<u32>(ids + (<usize>n << 2), r);
+        n++;
+        break;
+      }
+    }
+  }
+  return n;
 }

@@ -1,9 +1,9 @@
 // Plain references for projection mode "fast" (T-MAC lookup tables), written from FORMATS.md and the
-// algorithm in assembly/tmac.ts, row by row, no tiling:
-//   tmacRef      the same int8 tables (built with the same f32 operations, Math.fround after each), exact
+// algorithm in assembly/fast/planes.ts, row by row, no tiling:
+//   fastRef      the same int8 tables (built with the same f32 operations, Math.fround after each), exact
 //                integer sums, float64 for everything after: the wasm must match it to f32 rounding.
 //   exactRef     float64 sum of deq(w) * x over the packed rows: the truth the fast mode approximates.
-//   tmacBound    the max abs error of fast vs exact per logit, derived below.
+//   fastBound    the max abs error of fast vs exact per logit, derived below.
 // Keys: V vocab, D dim, Dp padded dim, E elements per block, B blocks per row, G = E / 4 groups per block.
 //
 // Error bound. For block b of a row, deq(w_j) = d * (mult * sum_p 2^p s_pj + K) with s_pj = +-1, so
@@ -94,7 +94,7 @@ function roundHalfEven(v: number): number {
   return Math.abs(v - Math.trunc(v)) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-/** The int8 tables of one hidden vector (padded to Dp with zeros), same f32 steps as tmac_lut. */
+/** The int8 tables of one hidden vector (padded to Dp with zeros), same f32 steps as fast_lut. */
 export function lutsRef(x: Float32Array, blockElems: number): Luts {
   const groups = x.length / 4;
   const blocks = x.length / blockElems;
@@ -125,7 +125,7 @@ export function lutsRef(x: Float32Array, blockElems: number): Luts {
 }
 
 /** Fast-mode logits of one hidden vector over V packed rows: exact integer sums of the tables, float64 after. */
-export function tmacRef(spec: FastSpec, data: Uint8Array, vocab: number, dim: number, hidden: Float32Array): Float64Array {
+export function fastRef(spec: FastSpec, data: Uint8Array, vocab: number, dim: number, hidden: Float32Array): Float64Array {
   const blocks = Math.ceil(dim / spec.blockElems);
   const dp = blocks * spec.blockElems;
   const rowBytes = blocks * spec.blockBytes;
@@ -156,7 +156,7 @@ export function tmacRef(spec: FastSpec, data: Uint8Array, vocab: number, dim: nu
   return out;
 }
 
-// q1_0's kernel (assembly/tmac_q1.ts): a negative d becomes |d| with the bits inverted; the two lookups of
+// q1_0's kernel (assembly/fast/signs.ts): a negative d becomes |d| with the bits inverted; the two lookups of
 // groups 2i and 2i+1 are averaged as u8, (a + b + 1) >> 1, and the block's sum of 16 averages less
 // 16 * 128 + 4 (the bias and the mean rounding) is doubled.
 function q1Block(block: Uint8Array, luts: Luts, b: number): number {
@@ -191,7 +191,7 @@ export function exactRef(spec: FastSpec, data: Uint8Array, vocab: number, dim: n
 const EPS = 2 ** -24;
 
 /** Per row: the bound on |fast - exact| derived above, and the magnitude of the terms (for rounding checks). */
-export function tmacBound(spec: FastSpec, data: Uint8Array, vocab: number, dim: number, hidden: Float32Array): { bound: Float64Array; magnitude: Float64Array } {
+export function fastBound(spec: FastSpec, data: Uint8Array, vocab: number, dim: number, hidden: Float32Array): { bound: Float64Array; magnitude: Float64Array } {
   const blocks = Math.ceil(dim / spec.blockElems);
   const dp = blocks * spec.blockElems;
   const rowBytes = blocks * spec.blockBytes;

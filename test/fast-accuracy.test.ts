@@ -5,10 +5,11 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Runtime } from "../src/core/runtime.js";
 import { FORMATS } from "../src/formats/registry.js";
-import { FAST_FORMATS, projectFast, releaseFast, type PackedTable } from "../src/project/fast.js";
+import { FAST_FORMAT_NAMES } from "../src/formats/registry.js";
+import { FastHead, type PackedTable } from "../src/project/fast.js";
 import { newRuntime } from "./helpers/runtime.js";
 import { randomValues } from "./helpers/values.js";
-import { deqRow, FAST_SPECS, quantizeRef } from "./reference/tmac.js";
+import { deqRow, FAST_SPECS, quantizeRef } from "./reference/fast.js";
 // @ts-expect-error: a plain .mjs script shared with the README tables
 import { loadGlove, loadSentencePiece } from "../scripts/real-tables.mjs";
 
@@ -42,7 +43,7 @@ function quantize(format: string, t: Real): Uint8Array {
   return quantizeRef(format as "q1_0" | "q4_0", t.values, t.vocab, t.dim);
 }
 
-describe.each(Object.keys(FAST_FORMATS))("fast top-1 on real tables, %s", (format) => {
+describe.each([...FAST_FORMAT_NAMES])("fast top-1 on real tables, %s", (format) => {
   it.each([0, 1])("table %i", (which) => {
     const t = tables[which];
     const spec = FAST_SPECS[format];
@@ -64,7 +65,8 @@ describe.each(Object.keys(FAST_FORMATS))("fast top-1 on real tables, %s", (forma
         for (let j = 0; j < t.dim; j++) hidden[v * t.dim + j] = t.values[r * t.dim + j] + NOISE * rms * noise[v * t.dim + j];
       }
       const fast = new Float32Array(VECTORS * t.vocab);
-      projectFast(packed, hidden, VECTORS, fast);
+      using head = FastHead.of(packed);
+      head.project(hidden, VECTORS, fast);
       // exact top-1 over the dequantized rows, float64
       const dp = blocks * spec.blockElems;
       const best = new Float64Array(VECTORS).fill(-Infinity);
@@ -89,7 +91,6 @@ describe.each(Object.keys(FAST_FORMATS))("fast top-1 on real tables, %s", (forma
       const ternaryGlove = t.name === "glove" && format.startsWith("tq");
       expect(agree / VECTORS).toBeGreaterThanOrEqual(ternaryGlove ? 0.975 : 0.995);
     } finally {
-      releaseFast(packed);
       rt.memory.dealloc(ptr);
     }
   });

@@ -4,14 +4,16 @@ import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import type { Runtime } from "../src/core/runtime.js";
-import { FastHead, FAST_FORMATS, fastHead, projectFast, releaseFast, supportsFast, type PackedTable } from "../src/project/fast.js";
+import { FAST_FORMAT_NAMES } from "../src/formats/registry.js";
+import { FastHead, supportsFast, type PackedTable } from "../src/project/fast.js";
+import { EmbeddingTable } from "../src/tables/table.js";
 import { newRuntime } from "./helpers/runtime.js";
 import { expectSameBits } from "./helpers/close.js";
 import { randomValues } from "./helpers/values.js";
-import { exactRef, FAST_SPECS, tmacBound, tmacRef } from "./reference/tmac.js";
+import { exactRef, FAST_SPECS, fastBound, fastRef } from "./reference/fast.js";
 import { f32ToF16Bits } from "./reference/half.js";
 
-const FORMATS = Object.keys(FAST_FORMATS);
+const FORMATS = [...FAST_FORMAT_NAMES];
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/ggml/${name}`, import.meta.url));
 
 let rt: Runtime;
@@ -46,9 +48,12 @@ function randomTable(format: string, vocab: number, dim: number, seed: number): 
   return data;
 }
 
+// A table projects through the head it owns; bare packed rows through a head tiled for the call.
 function fast(t: PackedTable, hidden: Float32Array, n: number): Float32Array {
+  if (t instanceof EmbeddingTable) return t.project(hidden.subarray(0, n * t.dim), { mode: "fast" });
   const out = new Float32Array(n * t.vocab);
-  projectFast(t, hidden, n, out);
+  using head = FastHead.of(t);
+  head.project(hidden, n, out);
   return out;
 }
 
@@ -57,9 +62,9 @@ function checkAgainstReferences(format: string, data: Uint8Array, vocab: number,
   const spec = FAST_SPECS[format];
   for (let v = 0; v < n; v++) {
     const h = hidden.subarray(v * dim, (v + 1) * dim);
-    const ref = tmacRef(spec, data, vocab, dim, h);
+    const ref = fastRef(spec, data, vocab, dim, h);
     const exact = exactRef(spec, data, vocab, dim, h);
-    const { bound, magnitude } = tmacBound(spec, data, vocab, dim, h);
+    const { bound, magnitude } = fastBound(spec, data, vocab, dim, h);
     const blocks = Math.ceil(dim / spec.blockElems);
     for (let r = 0; r < vocab; r++) {
       const g = got[v * vocab + r];
@@ -106,7 +111,6 @@ describe.each(FORMATS)("fast projection %s", (format) => {
         expect(Math.abs(acc - exact[r])).toBeLessThanOrEqual(1e-9 * (1 + Math.abs(acc)));
       }
     } finally {
-      releaseFast(t);
       t.free();
     }
   });
@@ -131,7 +135,6 @@ describe.each(FORMATS)("fast projection %s", (format) => {
       const got = fast(t, hidden, n);
       checkAgainstReferences(format, data, vocab, dim, hidden, n, got, `V ${vocab} D ${dim}`);
     } finally {
-      releaseFast(t);
       t.free();
     }
   });
@@ -146,8 +149,7 @@ describe.each(FORMATS)("fast projection %s", (format) => {
         try {
           checkAgainstReferences(format, data, vocab, dim, hidden, 1, fast(t, hidden, 1), `seed ${seed}`);
         } finally {
-          releaseFast(t);
-          t.free();
+              t.free();
         }
       }),
       { numRuns: 12 },
@@ -168,7 +170,6 @@ describe.each(FORMATS)("fast projection %s", (format) => {
         expectSameBits(fast(t, hidden.subarray(v * dim, (v + 1) * dim), 1), all.subarray(v * vocab, (v + 1) * vocab), `vector ${v}`);
       }
     } finally {
-      releaseFast(t);
       t.free();
     }
   });
@@ -230,23 +231,20 @@ describe("FastHead", () => {
     head.project(hidden, 2, a);
     expectSameBits(a, fast(t, hidden, 2), "fromBytes vs table");
     head.dispose();
-    expect(rt.memory.bytesInUse).toBe(before + (fastHead(t).byteLength + 15 & ~15));
-    releaseFast(t);
     expect(rt.memory.bytesInUse).toBe(before);
     t.free();
     expect(() => head.project(hidden, 2, a)).toThrow(/disposed/);
   });
 
-  it("refuses formats without tables and wrong lengths", () => {
+  it("refuses formats without fast kernels and rows of the wrong size, leaving nothing allocated", () => {
     const data = randomTable("q4_0", 4, 64, 1);
     const t = packed("q4_0", 4, 64, data);
+    const before = rt.memory.bytesInUse;
     try {
-      expect(() => projectFast({ ...t, format: "q8_0" }, new Float32Array(64), 1, new Float32Array(4))).toThrow(TypeError);
-      expect(() => projectFast(t, new Float32Array(63), 1, new Float32Array(4))).toThrow(RangeError);
-      expect(() => projectFast(t, new Float32Array(64), 1, new Float32Array(5))).toThrow(RangeError);
-      expect(() => projectFast(t, new Float32Array(64), 0, new Float32Array(0))).toThrow(RangeError);
+      expect(() => FastHead.of({ ...t, format: "q8_0" })).toThrow(TypeError);
+      expect(() => FastHead.of({ ...t, rowBytes: t.rowBytes + 2 })).toThrow(RangeError);
+      expect(rt.memory.bytesInUse).toBe(before);
     } finally {
-      releaseFast(t);
       t.free();
     }
   });
@@ -262,10 +260,15 @@ describe("fast head of an EmbeddingTable", () => {
     const hidden = randomValues(2 * dim, 6, 2);
     const a = fast(table, hidden, 2);
     const held = rt.memory.bytesInUse;
-    expect(fastHead(table)).toBe(fastHead(table));
+    expect(table.fastHead()).toBe(table.fastHead());
     const b = fast(table, hidden, 2);
     expect(rt.memory.bytesInUse).toBe(held);
     expectSameBits(b, a, "second call");
+    // releaseFast frees the tiled copy now; the next call builds it again, with the same logits
+    const headBytes = (table.fastHead().byteLength + 15) & ~15;
+    table.releaseFast();
+    expect(rt.memory.bytesInUse).toBe(held - headBytes);
+    expectSameBits(fast(table, hidden, 2), a, "after releaseFast");
     checkAgainstReferences(format, data, vocab, dim, hidden, 2, a, "EmbeddingTable");
     table.dispose();
     expect(rt.memory.bytesInUse).toBe(before);
