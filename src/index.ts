@@ -1,9 +1,10 @@
-// The public surface of bitembed, shared by every runtime entry (src/entries/*), which add `init`.
-export { FORMATS, FORMAT_NAMES, formatInfo, formatFromGgmlId, type Format, type FormatInfo } from "./formats/registry.js";
+// The public surface of bitembed, shared by every runtime entry (src/entries/*), which add `init`: DESIGN.md's
+// contract and what users of it need (option and result types, file readers, sources); internals stay internal.
+export { FORMATS, FORMAT_NAMES, FAST_FORMAT_NAMES, formatInfo, type Format, type FormatInfo, type VecDot, type FastTraits } from "./formats/registry.js";
 export { Runtime, instantiate, hasSimd, hasRelaxedSimd, type InitOptions, type WasmSource } from "./core/runtime.js";
 export { EmbeddingTable, type TableOptions, type TableFromF32Options, type TableStats } from "./tables/table.js";
 export { quantize, dequantize, type QuantizeOptions, type DequantizeOptions } from "./formats/quantize.js";
-export { LinearMemory } from "./core/memory.js";
+export type { LinearMemory } from "./core/memory.js";
 export { F32Buffer } from "./core/buffer.js";
 export type { Ids } from "./core/ids.js";
 export { readGGUF, type GGUFFile, type GGUFTensorInfo, type ReadGGUFOptions, type MetadataValue } from "./io/gguf.js";
@@ -14,12 +15,9 @@ export {
   blobSource,
   fileSource,
   urlSource,
-  countingSource,
   type ByteSource,
   type SourceInput,
-  type CountingSource,
 } from "./io/source.js";
-export { roundF16, roundBf16, ggmlActivations } from "./formats/activations.js";
 export { PROJECT_MODES, fastTopk, type ProjectMode, type ProjectOptions, type TopKOptions, type TopK } from "./project/project.js";
 export { METRICS, type Metric, type NearestOptions } from "./project/nearest.js";
 export { softmax, logSoftmax, scaleLogits, softcap, type SoftmaxOptions } from "./project/logits.js";
@@ -38,13 +36,12 @@ export {
 export {
   ropeConfigFromGGUF,
   ropeConfigFromHF,
-  GGUF_ROPE_PAIRING,
   type GGUFRopeOptions,
   type HFRopeOptions,
 } from "./positions/rope-metadata.js";
 export type { Positions } from "./positions/sinusoid.js";
 export { embeddingScale, type EmbedOptions } from "./tables/embed.js";
-export { FastHead, supportsFast, FAST_BATCH, type FastHeadOptions } from "./project/fast.js";
+export { FastHead, supportsFast, type FastHeadOptions } from "./project/fast.js";
 export { readSafetensors, writeSafetensors, type SafetensorsFile, type SafetensorsTensorInfo, type ReadSafetensorsOptions } from "./io/safetensors.js";
 export { loadEmbeddingModel, type EmbeddingModel, type LoadEmbeddingModelOptions } from "./io/model.js";
 export { readGloveText, readGloveJSON, type WordVectors, type ReadWordVectorsOptions } from "./io/glove.js";

@@ -1,6 +1,7 @@
 // ggml type ids -> formats, and the refusals a file reader passes on: PrismML's old fork ids and unknown ids.
 import { describe, expect, it } from "vitest";
-import { FORMATS, FORMAT_NAMES, formatFromGgmlId } from "../src/index.js";
+import { FORMATS, FORMAT_NAMES } from "../src/index.js";
+import { formatFromGgmlId } from "../src/formats/registry.js";
 
 describe("formatFromGgmlId", () => {
   it.each(FORMAT_NAMES)("finds %s by its id", (name) => {

@@ -4,7 +4,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { countingSource, openSource, urlSource, type ByteSource } from "../src/index.js";
+import { countingSource } from "../src/io/source.js";
+import { openSource, urlSource, type ByteSource } from "../src/index.js";
 
 const data = new Uint8Array(100_000).map((_, i) => (i * 31 + 7) & 255);
 const dir = mkdtempSync(join(tmpdir(), "bitembed-src-"));

@@ -1,7 +1,8 @@
 // loadEmbeddingModel: the embedding layer of GGUF and safetensors files by family, reading only the
 // tensors it returns (counted through the source).
 import { beforeAll, describe, expect, it } from "vitest";
-import { bytesSource, countingSource, loadEmbeddingModel, writeGGUF, writeSafetensors, type Runtime } from "../src/index.js";
+import { countingSource } from "../src/io/source.js";
+import { bytesSource, loadEmbeddingModel, writeGGUF, writeSafetensors, type Runtime } from "../src/index.js";
 import { newRuntime } from "./helpers/runtime.js";
 
 let rt: Runtime;

@@ -4,18 +4,16 @@
 //
 //   u64 N | N bytes of JSON { name: { dtype, shape, data_offsets: [begin, end) }, "__metadata__": {...} } | data
 import { errors } from "../core/errors.js";
-import { FORMAT_NAMES, type Format } from "../formats/registry.js";
+import { FORMATS, FORMAT_NAMES, formatBySafetensorsDtype, type Format } from "../formats/registry.js";
 import type { Runtime } from "../core/runtime.js";
 import type { EmbeddingTable } from "../tables/table.js";
 import { loadTableFromSource } from "./load.js";
 import { HeaderReader } from "./reader.js";
 import { openSource, type ByteSource, type SourceInput } from "./source.js";
 
-/** Bytes per element of every safetensors dtype; F32, F16 and BF16 are the ones bitembed holds. */
-const DTYPES: Readonly<Record<string, { bytes: number; format?: Format }>> = {
-  F32: { bytes: 4, format: "f32" },
-  F16: { bytes: 2, format: "f16" },
-  BF16: { bytes: 2, format: "bf16" },
+/** Bytes per element of every safetensors dtype; the registry says which ones bitembed holds (`safetensors`). */
+const DTYPES: Readonly<Record<string, { bytes: number }>> = {
+  F32: { bytes: 4 }, F16: { bytes: 2 }, BF16: { bytes: 2 },
   F64: { bytes: 8 }, I64: { bytes: 8 }, U64: { bytes: 8 }, I32: { bytes: 4 }, U32: { bytes: 4 }, I16: { bytes: 2 },
   U16: { bytes: 2 }, I8: { bytes: 1 }, U8: { bytes: 1 }, BOOL: { bytes: 1 }, F8_E4M3: { bytes: 1 }, F8_E5M2: { bytes: 1 },
   F8_E8M0: { bytes: 1 },
@@ -103,7 +101,7 @@ export async function readSafetensors(input: SourceInput, options: ReadSafetenso
       name,
       dtype: e.dtype as string,
       shape: shape as number[],
-      format: dt!.format,
+      format: formatBySafetensorsDtype(e.dtype as string)?.name as Format | undefined,
       offset: dataOffset + begin,
       byteLength: end - begin,
     });
@@ -135,7 +133,7 @@ export async function readSafetensors(input: SourceInput, options: ReadSafetenso
     },
     async loadTable(rt, name) {
       const t = tensor(name);
-      if (t.format === undefined) throw errors.tensorFormat(name, t.dtype, FORMAT_NAMES.filter((f) => ["f32", "f16", "bf16"].includes(f)).map((f) => f.toUpperCase()));
+      if (t.format === undefined) throw errors.tensorFormat(name, t.dtype, FORMAT_NAMES.flatMap((f) => (FORMATS[f] as { safetensors?: string }).safetensors ?? []));
       if (t.shape.length < 1 || t.shape.length > 2 || t.shape.some((d) => d === 0)) {
         throw errors.tensorShape(name, t.shape, "[rows, dim] with both at least 1");
       }

@@ -13,8 +13,8 @@ export type ProjectMode = "exact" | "fast" | "ggml";
 export const PROJECT_MODES: readonly ProjectMode[] = Object.freeze(["exact", "fast", "ggml"]);
 
 export interface ProjectOptions {
-  /** "exact": f32 activations and accumulation over the packed rows. "fast": T-MAC lookup-table kernels where
-   * the format has them (q1_0 q2_0 tq1_0 tq2_0 q4_0), else exact. "ggml": activations rounded as llama.cpp
+  /** "exact": f32 activations and accumulation over the packed rows. "fast": lookup-table (T-MAC) kernels where
+   * the format has them (its registry entry has fast traits), else exact. "ggml": activations rounded as llama.cpp
    * rounds them (Q8_0 for most quantized formats), then exact: reproduces ggml's logits.
    * Default: "fast" for the formats that have it, "exact" for the others. */
   mode?: ProjectMode;
@@ -117,7 +117,7 @@ export function forEachSlice(table: EmbeddingTable, xPtr: number, n: number, vis
   const nbMax = Math.min(n, batch);
   const tile = Math.min(vocab, Math.max(1, Math.floor(TILE_BYTES / (dim * 4))));
   const stride = Math.min(vocab, Math.max(tile, Math.floor(SLICE_BYTES / (4 * nbMax) / tile) * tile));
-  const needsDecode = table.format !== "f32";
+  const needsDecode = !table.info.inPlace;
   const scratch = needsDecode ? mem.alloc(tile * dim * 4) : 0;
   const iota = needsDecode ? mem.alloc(tile * 4) : 0;
   let slice = 0;

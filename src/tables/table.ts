@@ -151,7 +151,7 @@ export class EmbeddingTable {
     else if (out.length !== n * dim) throw errors.outLength("out", out.length, n * dim, `${n} ids x dim ${dim}`);
     if (n === 0) return out;
     const mem = this.rt.memory;
-    if (this.format === "f32") {
+    if (this.info.inPlace) {
       // already f32: each row is copied once, straight from the table into the caller's array
       const heap = mem.f32();
       const base = tablePtr >>> 2;
