@@ -138,6 +138,16 @@ export const FORMATS = Object.freeze({
     vecDot: "q8_k",
     directDot: small,
   }),
+  q4_k: entry("q4_k", 12, 256, 144, {
+    description: "4-bit codes, 6-bit scale and minimum per 32, f16 super-scales per 256 (llama.cpp Q4_K)",
+    vecDot: "q8_k",
+    directDot: small,
+  }),
+  q5_k: entry("q5_k", 13, 256, 176, {
+    description: "5-bit codes, 6-bit scale and minimum per 32, f16 super-scales per 256 (llama.cpp Q5_K)",
+    vecDot: "q8_k",
+    directDot: small,
+  }),
 });
 
 export type Format = keyof typeof FORMATS;

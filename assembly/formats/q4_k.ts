@@ -1,0 +1,151 @@
+// Q4_K rows (ggml type 12, the k-quant of token_embd.weight in llama.cpp's Q4_K_M files of untied models):
+// blocks of 256 four-bit codes in 8 groups of 32, each group with a 6-bit scale and a 6-bit minimum under two
+// f16 super-scales. decode_q4_k: rows of ids -> f32 (SIMD), bit-identical to dequantize_row_q4_K; dot_q4_k:
+// exact dot from the packed row; encode_q4_k: f32 -> blocks, byte-identical to quantize_row_q4_K_ref.
+// Keys: D dim, N ids, B = 256 values per block (QK_K), 144 bytes per block; group j = 0..7, pair p = 0..3.
+//   block: [ d f16 | dmin f16 | scales[12] | qs[128]  ]
+//            0-1     2-3       4-15         16-143
+//   qs[32p + l], l = 0..31: low nibble = element 64p + l (group 2p), high nibble = element 64p + 32 + l
+//   (group 2p + 1). Group j's codes sc, m come from scales[] as kquants.ts draws; element value
+//   (d * sc) * q - (dmin * m), rounded after each operation.
+// see: ggml-quants.c quantize_row_q4_K_ref, dequantize_row_q4_K; ggml-common.h block_q4_K.
+import { f16ToF32 } from "../half";
+import { hsum } from "../madd";
+import { KQ_ISCALE, KQ_SHIFT, dotCodes16, expandCodes16, groupCodes16, makeQkx2x4, packHeader, scaleMin } from "../kquants";
+
+const QK: i32 = 256;
+const BLOCK_BYTES: usize = 144;
+const QS: usize = 16;
+
+// Group j's scale d * sc and offset dmin * m in the block at src (one f32 product each, as ggml rounds them).
+// @ts-ignore: decorator
+@inline function groupScale(src: usize, d: f32, j: i32): f32 {
+  return d * <f32>(scaleMin(j, src) & 255);
+}
+// @ts-ignore: decorator
+@inline function groupMin(src: usize, dmin: f32, j: i32): f32 {
+  return dmin * <f32>(scaleMin(j, src) >> 8);
+}
+
+// One whole block (256 f32 at dst).
+// @ts-ignore: decorator
+@inline function decodeBlock(src: usize, dst: usize): void {
+  const d = f16ToF32(load<u16>(src));
+  const dmin = f16ToF32(load<u16>(src, 2));
+  for (let p = 0; p < 4; p++) {
+    const dA = f32x4.splat(groupScale(src, d, 2 * p));
+    const mA = f32x4.splat(groupMin(src, dmin, 2 * p));
+    const dB = f32x4.splat(groupScale(src, d, 2 * p + 1));
+    const mB = f32x4.splat(groupMin(src, dmin, 2 * p + 1));
+    const q0 = v128.load(src + QS + (<usize>p << 5));
+    const q1 = v128.load(src + QS + (<usize>p << 5), 16);
+    const o = dst + (<usize>p << 8);
+    expandCodes16(o, v128.and(q0, i8x16.splat(15)), dA, mA);
+    expandCodes16(o + 64, v128.and(q1, i8x16.splat(15)), dA, mA);
+    expandCodes16(o + 128, i8x16.shr_u(q0, 4), dB, mB);
+    expandCodes16(o + 192, i8x16.shr_u(q1, 4), dB, mB);
+  }
+}
+
+// The first `count` (< 256) values of a row's padded last block, one at a time (the same two roundings).
+function decodePartial(src: usize, dst: usize, count: i32): void {
+  const d = f16ToF32(load<u16>(src));
+  const dmin = f16ToF32(load<u16>(src, 2));
+  for (let e = 0; e < count; e++) {
+    const j = e >> 5;
+    const byte = <u32>load<u8>(src + QS + (<usize>(e >> 6) << 5) + <usize>(e & 31));
+    const q = (j & 1) == 0 ? byte & 15 : byte >> 4;
+    store<f32>(dst + (<usize>e << 2), groupScale(src, d, j) * <f32>q - groupMin(src, dmin, j));
+  }
+}
+
+export function decode_q4_k(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
+  const full = dim / QK;
+  const rest = dim % QK;
+  let dst = out;
+  for (let r = 0; r < n; r++) {
+    let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
+    for (let b = 0; b < full; b++) {
+      decodeBlock(src, dst);
+      src += BLOCK_BYTES;
+      dst += <usize>QK << 2;
+    }
+    if (rest > 0) {
+      decodePartial(src, dst, rest);
+      dst += <usize>rest << 2;
+    }
+  }
+}
+
+// Exact-mode dot of one row (dim a multiple of 256) with f32 x, straight from the packed bytes: each value
+// decoded in registers as decode does, times x, summed (only the order of the sums differs from a dot over
+// the decoded row). Two accumulators: the values l < 16 and l >= 16 of each group.
+export function dot_q4_k(row: usize, x: usize, dim: i32): f32 {
+  let acc0 = f32x4.splat(0);
+  let acc1 = f32x4.splat(0);
+  for (let b = 0; b < dim; b += QK) {
+    const d = f16ToF32(load<u16>(row));
+    const dmin = f16ToF32(load<u16>(row, 2));
+    for (let p = 0; p < 4; p++) {
+      const dA = f32x4.splat(groupScale(row, d, 2 * p));
+      const mA = f32x4.splat(groupMin(row, dmin, 2 * p));
+      const dB = f32x4.splat(groupScale(row, d, 2 * p + 1));
+      const mB = f32x4.splat(groupMin(row, dmin, 2 * p + 1));
+      const q0 = v128.load(row + QS + (<usize>p << 5));
+      const q1 = v128.load(row + QS + (<usize>p << 5), 16);
+      const xp = x + (<usize>p << 8);
+      acc0 = dotCodes16(v128.and(q0, i8x16.splat(15)), dA, mA, xp, acc0);
+      acc1 = dotCodes16(v128.and(q1, i8x16.splat(15)), dA, mA, xp + 64, acc1);
+      acc0 = dotCodes16(i8x16.shr_u(q0, 4), dB, mB, xp + 128, acc0);
+      acc1 = dotCodes16(i8x16.shr_u(q1, 4), dB, mB, xp + 192, acc1);
+    }
+    row += BLOCK_BYTES;
+    x += <usize>QK << 2;
+  }
+  return hsum(f32x4.add(acc0, acc1));
+}
+
+// ---- encode: ggml's reference quantizer, operation for operation in f32 ----
+
+// The codes of groups 2p (low nibbles) and 2p + 1 (high nibbles) into qs[32p ..], with each group's
+// fallback trial (iscale, shift) for a zero d (see groupCodes16).
+// @ts-ignore: decorator
+@inline function packPair(y: usize, x: usize, p: i32, d: f32, dmin: f32, isA: f32, shA: f32, isB: f32, shB: f32): void {
+  const dA = groupScale(y, d, 2 * p);
+  const mA = groupMin(y, dmin, 2 * p);
+  const dB = groupScale(y, d, 2 * p + 1);
+  const mB = groupMin(y, dmin, 2 * p + 1);
+  const xa = x + (<usize>p << 8);
+  const q = y + QS + (<usize>p << 5);
+  for (let h = 0; h < 2; h++) {
+    const lo = groupCodes16(xa + (<usize>h << 6), dA, mA, isA, shA, 15);
+    const hi = groupCodes16(xa + 128 + (<usize>h << 6), dB, mB, isB, shB, 15);
+    // codes are 0..15: the 16-bit shift carries nothing into the next byte
+    v128.store(q + (<usize>h << 4), v128.or(lo, i16x8.shl(hi, 4)));
+  }
+}
+
+// Encode n f32 values (whole blocks of 256), as quantize_row_q4_K_ref: make_qkx2_quants(32, 15, rmin -1,
+// rdelta 0.1, 20 steps) per group, four groups per call; then the header; then the codes. The block's own
+// qs[] bytes hold make_qkx2_quants's results until the codes overwrite them (no memory outside dst).
+export function encode_q4_k(src: usize, n: usize, dst: usize): void {
+  for (let b: usize = 0; b < n; b += <usize>QK) {
+    const x = src + (b << 2);
+    const y = dst + (b / <usize>QK) * BLOCK_BYTES;
+    const scratch = y + QS;
+    makeQkx2x4(x, 15, -1, 20, scratch);
+    makeQkx2x4(x + 512, 15, -1, 20, scratch + 16);
+    packHeader(scratch, y);
+    // the kept trials, read before the codes overwrite them
+    const is0 = v128.load(scratch + KQ_ISCALE);
+    const is1 = v128.load(scratch + KQ_ISCALE + 16);
+    const sh0 = v128.load(scratch + KQ_SHIFT);
+    const sh1 = v128.load(scratch + KQ_SHIFT + 16);
+    const d = f16ToF32(load<u16>(y));
+    const dmin = f16ToF32(load<u16>(y, 2));
+    packPair(y, x, 0, d, dmin, f32x4.extract_lane(is0, 0), f32x4.extract_lane(sh0, 0), f32x4.extract_lane(is0, 1), f32x4.extract_lane(sh0, 1));
+    packPair(y, x, 1, d, dmin, f32x4.extract_lane(is0, 2), f32x4.extract_lane(sh0, 2), f32x4.extract_lane(is0, 3), f32x4.extract_lane(sh0, 3));
+    packPair(y, x, 2, d, dmin, f32x4.extract_lane(is1, 0), f32x4.extract_lane(sh1, 0), f32x4.extract_lane(is1, 1), f32x4.extract_lane(sh1, 1));
+    packPair(y, x, 3, d, dmin, f32x4.extract_lane(is1, 2), f32x4.extract_lane(sh1, 2), f32x4.extract_lane(is1, 3), f32x4.extract_lane(sh1, 3));
+  }
+}

@@ -1,0 +1,249 @@
+// What Q4_K and Q5_K (formats/q4_k.ts, formats/q5_k.ts) share: a block of 256 values in 8 groups of 32, each
+// group with a 6-bit scale code sc and a 6-bit minimum code m under two f16 super-scales d and dmin, so that
+// value = (d * sc) * q - (dmin * m). Here: ggml's make_qkx2_quants for four groups at once (one per lane), the
+// packing of the 16 six-bit codes into 12 bytes, the final codes of a group, and the shared decode / dot step.
+// Keys: B = 256 values per block, G = 32 values per group (8 groups), nmax the largest code (15 for Q4_K,
+// 31 for Q5_K), lane k of a v128 = group g + k.
+//   header (16 bytes, both formats): [ d f16 | dmin f16 | scales[12] ]
+//                                       0-1     2-3       4-15
+//   scales[12] (get_scale_min_k4), for j < 4:
+//     byte j     = sc[j] | (sc[j+4] >> 4) << 6       byte j + 4 = m[j] | (m[j+4] >> 4) << 6
+//     byte j + 8 = (sc[j+4] & 15) | (m[j+4] & 15) << 4
+// see: ggml-quants.c make_qkx2_quants, get_scale_min_k4, nearest_int, quantize_row_q4_K_ref.
+import { f32ToF16 } from "./half";
+import { madd } from "./madd";
+
+// ggml's nearest_int: the float magic-number rounding (to nearest, ties to even, for |v| < 2^22); other
+// values give what the bit trick gives (0 for the NaNs arithmetic makes).
+// @ts-ignore: decorator
+@inline export function nearestInt(v: f32): i32 {
+  return (reinterpret<i32>(v + <f32>12582912.0) & 0x007fffff) - 0x00400000;
+}
+
+// @ts-ignore: decorator
+@inline function nearestInt4(v: v128): v128 {
+  return i32x4.sub(v128.and(f32x4.add(v, f32x4.splat(12582912.0)), i32x4.splat(0x007fffff)), i32x4.splat(0x00400000));
+}
+
+// ggml's MAX(0, MIN(nmax, nearest_int(v))), as f32 lanes (codes are small integers, exact in f32).
+// @ts-ignore: decorator
+@inline function codeOf4(v: v128, nmax: v128): v128 {
+  return f32x4.convert_i32x4_s(i32x4.max_s(i32x4.min_s(nearestInt4(v), nmax), i32x4.splat(0)));
+}
+
+// ---- make_qkx2_quants, four groups per call ----
+//
+// The layout written at `out` for lanes = groups g..g+3 (the caller passes base + 4g, so two calls fill the
+// eight groups of a block, 128 bytes in all):
+//   out + 0: scale   out + 32: the_min (minus the offset)   out + 64: iscale   out + 96: shift
+// where (iscale, shift) are the trial whose codes make_qkx2_quants kept: code = clamp(nearest(iscale * (x - shift))).
+// A flat group (max == min) keeps codes 0: its iscale and shift are 0, and 0 * (x - 0) rounds to 0 for any x
+// (0 * inf and 0 * NaN are NaNs, whose nearest_int is 0).
+export const KQ_SCALE: usize = 0;
+export const KQ_MIN: usize = 32;
+export const KQ_ISCALE: usize = 64;
+export const KQ_SHIFT: usize = 96;
+export const KQ_SCRATCH_BYTES: usize = 128;
+
+// Value e of the four groups at x (32 f32 each, 128 bytes apart): lane k = group k.
+// @ts-ignore: decorator
+@inline function lanes(x: usize, e: i32): v128 {
+  const at = x + (<usize>e << 2);
+  let v = v128.load32_zero(at);
+  v = v128.load32_lane(at + 128, v, 1);
+  v = v128.load32_lane(at + 256, v, 2);
+  return v128.load32_lane(at + 384, v, 3);
+}
+
+// make_qkx2_quants(32, nmax, x, weights, L, &the_min, Laux, rmin, 0.1, nstep, false) for the four groups of
+// 32 at x, with quantize_row_q4_K_ref's weights (sqrt(mean x^2) + |x|), one group per lane: lane for lane
+// the same f32 operations in the same order as ggml's scalar loops (sums in element order, no fused
+// multiply-adds). The "keep the better trial" branch becomes a select; note that a kept trial also moves the
+// minimum later trials measure from, as in C. Results to `out` (layout above).
+export function makeQkx2x4(x: usize, nmax: i32, rmin: f32, nstep: i32, out: usize): void {
+  const nmaxI = i32x4.splat(nmax);
+  const zero = f32x4.splat(0);
+  // the weights' sqrt(sum x^2 / 32); weight of value e: av + |x_e|, recomputed where needed
+  let sumX2 = zero;
+  for (let e = 0; e < 32; e++) {
+    const v = lanes(x, e);
+    sumX2 = f32x4.add(sumX2, f32x4.mul(v, v));
+  }
+  const av = f32x4.sqrt(f32x4.div(sumX2, f32x4.splat(32)));
+  // min, max (`x < min`, `x > max` from x[0] on: NaN never taken), sum of weights, sum of weights * x
+  const x0 = lanes(x, 0);
+  let min = x0;
+  let max = x0;
+  let sumW = f32x4.add(av, f32x4.abs(x0));
+  let sumX = f32x4.mul(sumW, x0);
+  for (let e = 1; e < 32; e++) {
+    const v = lanes(x, e);
+    min = v128.bitselect(v, min, f32x4.lt(v, min));
+    max = v128.bitselect(v, max, f32x4.gt(v, max));
+    const w = f32x4.add(av, f32x4.abs(v));
+    sumW = f32x4.add(sumW, w);
+    sumX = f32x4.add(sumX, f32x4.mul(w, v));
+  }
+  min = v128.bitselect(zero, min, f32x4.gt(min, zero));
+  const flat = f32x4.eq(max, min);
+  // the first codes: iscale = nmax / (max - min); their error, sum of w * (scale * L + min - x)^2
+  let iscale = f32x4.div(f32x4.convert_i32x4_s(nmaxI), f32x4.sub(max, min));
+  let scale = f32x4.div(f32x4.splat(1), iscale);
+  let best = zero;
+  for (let e = 0; e < 32; e++) {
+    const v = lanes(x, e);
+    const l = codeOf4(f32x4.mul(iscale, f32x4.sub(v, min)), nmaxI);
+    const diff = f32x4.sub(f32x4.add(f32x4.mul(scale, l), min), v);
+    best = f32x4.add(best, f32x4.mul(f32x4.add(av, f32x4.abs(v)), f32x4.mul(diff, diff)));
+  }
+  let bestIscale = iscale;
+  let bestShift = min;
+  for (let is = 0; is <= nstep; is++) {
+    iscale = f32x4.div(f32x4.splat(rmin + <f32>0.1 * <f32>is + <f32>nmax), f32x4.sub(max, min));
+    let sumL = zero;
+    let sumL2 = zero;
+    let sumXL = zero;
+    for (let e = 0; e < 32; e++) {
+      const v = lanes(x, e);
+      const l = codeOf4(f32x4.mul(iscale, f32x4.sub(v, min)), nmaxI);
+      const wl = f32x4.mul(f32x4.add(av, f32x4.abs(v)), l);
+      sumL = f32x4.add(sumL, wl);
+      sumL2 = f32x4.add(sumL2, f32x4.mul(wl, l));
+      sumXL = f32x4.add(sumXL, f32x4.mul(wl, v));
+    }
+    // least squares for scale and offset over these codes, where the determinant is positive
+    const det = f32x4.sub(f32x4.mul(sumW, sumL2), f32x4.mul(sumL, sumL));
+    const solvable = f32x4.gt(det, zero);
+    if (!v128.any_true(solvable)) continue;
+    let thisScale = f32x4.div(f32x4.sub(f32x4.mul(sumW, sumXL), f32x4.mul(sumX, sumL)), det);
+    let thisMin = f32x4.div(f32x4.sub(f32x4.mul(sumL2, sumX), f32x4.mul(sumL, sumXL)), det);
+    // a positive offset is not allowed: offset 0 and the scale of a fit through the origin
+    const positive = f32x4.gt(thisMin, zero);
+    thisScale = v128.bitselect(f32x4.div(sumXL, sumL2), thisScale, positive);
+    thisMin = v128.bitselect(zero, thisMin, positive);
+    let cur = zero;
+    for (let e = 0; e < 32; e++) {
+      const v = lanes(x, e);
+      const l = codeOf4(f32x4.mul(iscale, f32x4.sub(v, min)), nmaxI);
+      const diff = f32x4.sub(f32x4.add(f32x4.mul(thisScale, l), thisMin), v);
+      cur = f32x4.add(cur, f32x4.mul(f32x4.add(av, f32x4.abs(v)), f32x4.mul(diff, diff)));
+    }
+    // flat groups took none of this (their lanes divided by zero above)
+    const better = v128.andnot(v128.and(solvable, f32x4.lt(cur, best)), flat);
+    best = v128.bitselect(cur, best, better);
+    scale = v128.bitselect(thisScale, scale, better);
+    bestIscale = v128.bitselect(iscale, bestIscale, better);
+    bestShift = v128.bitselect(min, bestShift, better);
+    min = v128.bitselect(thisMin, min, better);
+  }
+  v128.store(out + KQ_SCALE, v128.andnot(scale, flat));
+  v128.store(out + KQ_MIN, f32x4.neg(min));
+  v128.store(out + KQ_ISCALE, v128.andnot(bestIscale, flat));
+  v128.store(out + KQ_SHIFT, v128.andnot(bestShift, flat));
+}
+
+// ---- the header: super-scales and the 6-bit codes ----
+
+// From the eight scales and minimums make_qkx2_quants gave (at `from`, layout above): d = f16(max scale / 63),
+// dmin = f16(max the_min / 63), sc = MIN(63, (uint8_t)nearest_int(63 / max scale * scale)) and likewise m,
+// packed as drawn above, into the 16 header bytes at y (which must not overlap `from`).
+export function packHeader(from: usize, y: usize): void {
+  let maxScale: f32 = 0;
+  let maxMin: f32 = 0;
+  for (let j = 0; j < 8; j++) {
+    const s = load<f32>(from + KQ_SCALE + (<usize>j << 2));
+    const m = load<f32>(from + KQ_MIN + (<usize>j << 2));
+    if (s > maxScale) maxScale = s;
+    if (m > maxMin) maxMin = m;
+  }
+  const invScale: f32 = maxScale > 0 ? <f32>63 / maxScale : 0;
+  const invMin: f32 = maxMin > 0 ? <f32>63 / maxMin : 0;
+  for (let j = 0; j < 4; j++) {
+    const sLo = sixBits(invScale * load<f32>(from + KQ_SCALE + (<usize>j << 2)));
+    const sHi = sixBits(invScale * load<f32>(from + KQ_SCALE + 16 + (<usize>j << 2)));
+    const mLo = sixBits(invMin * load<f32>(from + KQ_MIN + (<usize>j << 2)));
+    const mHi = sixBits(invMin * load<f32>(from + KQ_MIN + 16 + (<usize>j << 2)));
+    store<u8>(y + 4 + j, <u8>(sLo | ((sHi >> 4) << 6)));
+    store<u8>(y + 8 + j, <u8>(mLo | ((mHi >> 4) << 6)));
+    store<u8>(y + 12 + j, <u8>((sHi & 15) | ((mHi & 15) << 4)));
+  }
+  store<u16>(y, <u16>f32ToF16(maxScale / <f32>63));
+  store<u16>(y + 2, <u16>f32ToF16(maxMin / <f32>63));
+}
+
+// MIN(63, (uint8_t)nearest_int(v)): C keeps the low byte of the int first.
+// @ts-ignore: decorator
+@inline function sixBits(v: f32): u32 {
+  return min<u32>(63, <u32>nearestInt(v) & 255);
+}
+
+// get_scale_min_k4: the scale code (low byte) and minimum code (second byte) of group j from the header at y.
+// @ts-ignore: decorator
+@inline export function scaleMin(j: i32, y: usize): u32 {
+  const q = y + 4;
+  if (j < 4) return (<u32>load<u8>(q + j) & 63) | ((<u32>load<u8>(q + j + 4) & 63) << 8);
+  const b = <u32>load<u8>(q + j + 4);
+  return ((b & 15) | ((<u32>load<u8>(q + j - 4) >> 6) << 4)) | (((b >> 4) | ((<u32>load<u8>(q + j) >> 6) << 4)) << 8);
+}
+
+// ---- the final codes ----
+
+// The codes (bytes 0..nmax) of 16 values at x in a group with scale d = f16(d) * sc and offset dm =
+// f16(dmin) * m: nearest_int((x + dm) / d). A group whose d is 0 keeps make_qkx2_quants's codes (C's
+// `if (!d) continue`; NaN goes on): nearest_int(iscale * (x - shift)) from the kept trial.
+// @ts-ignore: decorator
+@inline export function groupCodes16(x: usize, d: f32, dm: f32, iscale: f32, shift: f32, nmax: i32): v128 {
+  const nmaxI = i32x4.splat(nmax);
+  const zero = i32x4.splat(0);
+  let c0: v128, c1: v128, c2: v128, c3: v128;
+  if (d != 0) {
+    const dv = f32x4.splat(d);
+    const mv = f32x4.splat(dm);
+    c0 = nearestInt4(f32x4.div(f32x4.add(v128.load(x), mv), dv));
+    c1 = nearestInt4(f32x4.div(f32x4.add(v128.load(x, 16), mv), dv));
+    c2 = nearestInt4(f32x4.div(f32x4.add(v128.load(x, 32), mv), dv));
+    c3 = nearestInt4(f32x4.div(f32x4.add(v128.load(x, 48), mv), dv));
+  } else {
+    const iv = f32x4.splat(iscale);
+    const sv = f32x4.splat(shift);
+    c0 = nearestInt4(f32x4.mul(iv, f32x4.sub(v128.load(x), sv)));
+    c1 = nearestInt4(f32x4.mul(iv, f32x4.sub(v128.load(x, 16), sv)));
+    c2 = nearestInt4(f32x4.mul(iv, f32x4.sub(v128.load(x, 32), sv)));
+    c3 = nearestInt4(f32x4.mul(iv, f32x4.sub(v128.load(x, 48), sv)));
+  }
+  c0 = i32x4.max_s(i32x4.min_s(c0, nmaxI), zero);
+  c1 = i32x4.max_s(i32x4.min_s(c1, nmaxI), zero);
+  c2 = i32x4.max_s(i32x4.min_s(c2, nmaxI), zero);
+  c3 = i32x4.max_s(i32x4.min_s(c3, nmaxI), zero);
+  return i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(c0, c1), i16x8.narrow_i32x4_s(c2, c3));
+}
+
+// ---- decode and dot ----
+
+// 16 codes (bytes, unsigned) -> 16 values d * q - m at dst (rounded after the product, then after the
+// difference: no fused multiply-add, as dequantize_row_q4_K / q5_K compute them).
+// @ts-ignore: decorator
+@inline export function expandCodes16(dst: usize, q: v128, d: v128, m: v128): void {
+  const lo = i16x8.extend_low_i8x16_u(q);
+  const hi = i16x8.extend_high_i8x16_u(q);
+  v128.store(dst, f32x4.sub(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(lo)), d), m));
+  v128.store(dst, f32x4.sub(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(lo)), d), m), 16);
+  v128.store(dst, f32x4.sub(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(hi)), d), m), 32);
+  v128.store(dst, f32x4.sub(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(hi)), d), m), 48);
+}
+
+// acc plus the same 16 values, each times the f32 at x: the decoded value exactly, so a dot differs from one
+// over the decoded row only in the order of its sums (and, in the relaxed build, fused multiply-adds).
+// @ts-ignore: decorator
+@inline export function dotCodes16(q: v128, d: v128, m: v128, x: usize, acc: v128): v128 {
+  const lo = i16x8.extend_low_i8x16_u(q);
+  const hi = i16x8.extend_high_i8x16_u(q);
+  const w0 = f32x4.sub(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(lo)), d), m);
+  const w1 = f32x4.sub(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(lo)), d), m);
+  const w2 = f32x4.sub(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(hi)), d), m);
+  const w3 = f32x4.sub(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(hi)), d), m);
+  // two short chains, then one add into acc: the accumulator waits on one addition per call
+  const s = madd(w1, v128.load(x, 16), f32x4.mul(w0, v128.load(x)));
+  const t = madd(w3, v128.load(x, 48), f32x4.mul(w2, v128.load(x, 32)));
+  return f32x4.add(acc, f32x4.add(s, t));
+}
