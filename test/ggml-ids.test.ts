@@ -23,7 +23,7 @@ describe("formatFromGgmlId", () => {
   });
 
   it("names an unknown id and the supported ones", () => {
-    expect(() => formatFromGgmlId(13, "token_embd.weight")).toThrow(RangeError);
-    expect(() => formatFromGgmlId(13, "token_embd.weight")).toThrow(/ggml type 13, which bitembed does not read. Expected one of: f32 \(0\), .*q1_0 \(41\)/);
+    expect(() => formatFromGgmlId(16, "token_embd.weight")).toThrow(RangeError);
+    expect(() => formatFromGgmlId(16, "token_embd.weight")).toThrow(/ggml type 16, which bitembed does not read. Expected one of: f32 \(0\), .*q1_0 \(41\)/);
   });
 });

@@ -13,7 +13,7 @@ import { header } from "./helpers/gguf-bytes.js";
 
 const fixtures = new URL("./fixtures/", import.meta.url);
 const golden = (name: string) => new URL(`ggml/${name}`, fixtures);
-const GOLDEN_FORMATS = ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q1_0", "q2_0", "tq1_0", "tq2_0", "q6_k"];
+const GOLDEN_FORMATS = ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q1_0", "q2_0", "tq1_0", "tq2_0", "q6_k", "q4_k", "q5_k"];
 const VOCAB = readdirSync(new URL("vocab/", fixtures)).filter((f) => f.endsWith(".gguf"));
 const tmp = mkdtempSync(join(tmpdir(), "bitembed-gguf-"));
 
@@ -254,9 +254,9 @@ describe.each(cases)("a GGUF with %s", (_, make, message) => {
 });
 
 it("names the type of a tensor bitembed cannot hold when asked to load it", async () => {
-  const g = await readGGUF(header(1, 0).str("blk.0.q").u32(2).u64(256).u64(1).u32(12).u64(0).padTo(32).raw(new Uint8Array(144)).bytes());
-  expect(g.tensors[0]).toMatchObject({ typeName: "q4_K", format: undefined, byteLength: 144 });
-  await expect(g.loadTable(rt, "blk.0.q")).rejects.toThrow(/Tensor "blk.0.q" has ggml type 12, which bitembed does not read/);
+  const g = await readGGUF(header(1, 0).str("blk.0.q").u32(2).u64(256).u64(1).u32(16).u64(0).padTo(32).raw(new Uint8Array(66)).bytes());
+  expect(g.tensors[0]).toMatchObject({ typeName: "iq2_xxs", format: undefined, byteLength: 66 });
+  await expect(g.loadTable(rt, "blk.0.q")).rejects.toThrow(/Tensor "blk.0.q" has ggml type 16, which bitembed does not read/);
   const nv = await readGGUF(header(1, 0).str("t").u32(2).u64(64).u64(1).u32(40).u64(0).padTo(32).raw(new Uint8Array(36)).bytes());
   await expect(nv.loadTable(rt, "t")).rejects.toThrow(/type 40: a group-32 1-bit table from PrismML/);
 });

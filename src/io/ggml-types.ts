@@ -1,5 +1,5 @@
 // Names and block sizes of every ggml tensor type a GGUF file may hold, so that a reader can size, place
-// and check tensors bitembed cannot hold itself (a model's Q4_K or Q5_K layers) without reading them.
+// and check tensors bitembed cannot hold itself (a model's Q2_K, Q3_K or IQ layers) without reading them.
 // The formats bitembed holds are looked up in FORMATS first (src/formats/registry.ts, the one table of formats).
 // see: ggml.h `enum ggml_type` and ggml.c `type_traits` (block elements, bytes per block).
 import { formatById, type Format, type FormatInfo } from "../formats/registry.js";
@@ -22,8 +22,6 @@ const OTHER_TYPES: Record<number, readonly [string, number, number]> = {
   9: ["q8_1", 32, 36],
   10: ["q2_K", 256, 84],
   11: ["q3_K", 256, 110],
-  12: ["q4_K", 256, 144],
-  13: ["q5_K", 256, 176],
   15: ["q8_K", 256, 292],
   16: ["iq2_xxs", 256, 66],
   17: ["iq2_xs", 256, 74],
