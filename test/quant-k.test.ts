@@ -1,10 +1,14 @@
 // Q4_K and Q5_K against ggml's own outputs (every row of the golden table, edge rows 0-7 included) and against
 // the plain references (test/reference/formats/q4_k.ts, q5_k.ts) on random tables, special values and dims
 // that are not a multiple of the block; their direct dots against a float64 dot over the decoded row.
-import { readFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { FORMATS, dequantize, quantize, type Runtime } from "../src/index.js";
+import { FORMATS, dequantize, quantize, readGGUF, type Runtime } from "../src/index.js";
 import { expectSameBits, expectSameBytes } from "./helpers/close.js";
 import { expectDecodeStaysInside } from "./helpers/decode-bounds.js";
 import { newRuntime } from "./helpers/runtime.js";
@@ -62,6 +66,15 @@ describe.each(CASES)("$format against ggml's golden files", ({ format, id, block
     expectSameBits(table.lookup([6, 1], buf).slice(), rowsOf(goldDeq, [6, 1]), "lookup into an F32Buffer");
     expectSameBits(rt.dequantize(gold, { vocab: V, dim: D, format }), goldDeq, "rt.dequantize");
     expectSameBits(dequantize(gold.buffer.slice(0), { vocab: V, dim: D, format, runtime: rt }), goldDeq, "dequantize");
+  });
+
+  it("the CLI converts the golden f32 GGUF to ggml's bytes", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "bitembed-k-")), `${format}.gguf`);
+    const cli = new URL("../build/cli.js", import.meta.url).pathname;
+    await promisify(execFile)(process.execPath, [cli, "convert", new URL("./fixtures/ggml/gauss2048.f32.gguf", import.meta.url).pathname, out, "--format", format]);
+    const g = await readGGUF(out);
+    expect(g.tensor("token_embd.weight").typeName).toBe(format);
+    expectSameBytes(await g.readTensor("token_embd.weight"), gold, rowBytes, "convert");
   });
 
   it("the direct dot of every golden row is within 1e-5 of sum |products| of a float64 dot over ggml's values", () => {

@@ -109,8 +109,7 @@ export function dot_q4_k(row: usize, x: usize, dim: i32): f32 {
 
 // The codes of groups 2p (low nibbles) and 2p + 1 (high nibbles) into qs[32p ..], with each group's
 // fallback trial (iscale, shift) for a zero d (see groupCodes16).
-// @ts-ignore: decorator
-@inline function packPair(y: usize, x: usize, p: i32, d: f32, dmin: f32, isA: f32, shA: f32, isB: f32, shB: f32): void {
+function packPair(y: usize, x: usize, p: i32, d: f32, dmin: f32, isA: f32, shA: f32, isB: f32, shB: f32): void {
   const dA = groupScale(y, d, 2 * p);
   const mA = groupMin(y, dmin, 2 * p);
   const dB = groupScale(y, d, 2 * p + 1);

@@ -122,8 +122,7 @@ export function dot_q5_k(row: usize, x: usize, dim: i32): f32 {
 
 // The codes of groups 2p and 2p + 1: low four bits into qs[32p ..] (group 2p low nibble), the fifth bits
 // into bits 2p and 2p + 1 of qh[] (zeroed by the caller), with each group's fallback trial for a zero d.
-// @ts-ignore: decorator
-@inline function packPair(y: usize, x: usize, p: i32, d: f32, dmin: f32, isA: f32, shA: f32, isB: f32, shB: f32): void {
+function packPair(y: usize, x: usize, p: i32, d: f32, dmin: f32, isA: f32, shA: f32, isB: f32, shB: f32): void {
   const dA = groupScale(y, d, 2 * p);
   const mA = groupMin(y, dmin, 2 * p);
   const dB = groupScale(y, d, 2 * p + 1);
