@@ -22,6 +22,13 @@ const f16 = f16ToF32Naive;
 function blocks(elems, blockBytes, dim, row, each) {
   for (let j0 = 0, blk = row; j0 < dim; j0 += elems, blk += blockBytes) each(blk, j0, Math.min(elems, dim - j0));
 }
+// q4_k / q5_k: group g's 6-bit scale and minimum from the 12 packed bytes at q (get_scale_min_k4).
+function kScale(b, q, g) {
+  return g < 4 ? b[q + g] & 63 : (b[q + g + 4] & 15) | ((b[q + g - 4] >> 6) << 4);
+}
+function kMin(b, q, g) {
+  return g < 4 ? b[q + g + 4] & 63 : (b[q + g + 4] >> 4) | ((b[q + g] >> 6) << 4);
+}
 const NAIVE = {
   f32(b, v, row, dim, out, at) {
     for (let j = 0; j < dim; j++) out[at + j] = v.getFloat32(row + 4 * j, true);
@@ -82,6 +89,34 @@ const NAIVE = {
         const lo = b[blk + 64 * h + l + 32 * (r & 1)];
         const q = (r < 2 ? lo & 15 : lo >> 4) | (((b[blk + 128 + 32 * h + l] >> (2 * r)) & 3) << 4);
         out[at + j0 + k] = Math.fround(d * v.getInt8(blk + 192 + 8 * h + 2 * r + (l >> 4))) * (q - 32);
+      }
+    });
+  },
+  q4_k(b, v, row, dim, out, at) {
+    blocks(256, 144, dim, row, (blk, j0, n) => {
+      const d = f16(v.getUint16(blk, true));
+      const dmin = f16(v.getUint16(blk + 2, true));
+      for (let k = 0; k < n; k++) {
+        // group g = k / 32: its 6-bit scale and minimum from scales[12]; the code a nibble of qs[32 (g >> 1) + l]
+        const sc = kScale(b, blk + 4, k >> 5);
+        const m = kMin(b, blk + 4, k >> 5);
+        const byte = b[blk + 16 + 32 * (k >> 6) + (k & 31)];
+        const q = (k >> 5) & 1 ? byte >> 4 : byte & 15;
+        out[at + j0 + k] = Math.fround(Math.fround(d * sc) * q) - Math.fround(dmin * m);
+      }
+    });
+  },
+  q5_k(b, v, row, dim, out, at) {
+    blocks(256, 176, dim, row, (blk, j0, n) => {
+      const d = f16(v.getUint16(blk, true));
+      const dmin = f16(v.getUint16(blk + 2, true));
+      for (let k = 0; k < n; k++) {
+        // as q4_k, plus the fifth bit: bit g of qh[l]
+        const sc = kScale(b, blk + 4, k >> 5);
+        const m = kMin(b, blk + 4, k >> 5);
+        const byte = b[blk + 48 + 32 * (k >> 6) + (k & 31)];
+        const q = ((k >> 5) & 1 ? byte >> 4 : byte & 15) | (((b[blk + 16 + (k & 31)] >> (k >> 5)) & 1) << 4);
+        out[at + j0 + k] = Math.fround(Math.fround(d * sc) * q) - Math.fround(dmin * m);
       }
     });
   },
