@@ -33,17 +33,17 @@ import { madd } from "./madd";
 
 // ---- make_qkx2_quants, four groups per call ----
 //
-// The layout written at `out` for lanes = groups g..g+3 (the caller passes base + 4g, so two calls fill the
-// eight groups of a block, 128 bytes in all):
+// The layout written at `out` for lanes = groups g..g+3 (the caller passes base + 4g bytes, so two calls fill
+// the eight groups of a block, 128 bytes in all):
 //   out + 0: scale   out + 32: the_min (minus the offset)   out + 64: iscale   out + 96: shift
 // where (iscale, shift) are the trial whose codes make_qkx2_quants kept: code = clamp(nearest(iscale * (x - shift))).
 // A flat group (max == min) keeps codes 0: its iscale and shift are 0, and 0 * (x - 0) rounds to 0 for any x
-// (0 * inf and 0 * NaN are NaNs, whose nearest_int is 0).
+// (0 * inf and 0 * NaN give the quiet NaN, whose nearest_int is 0). NaN inputs are promised ggml's bytes for
+// the quiet NaN 0x7fc00000 (what JavaScript makes); NaNs with other payloads are not.
 export const KQ_SCALE: usize = 0;
 export const KQ_MIN: usize = 32;
 export const KQ_ISCALE: usize = 64;
 export const KQ_SHIFT: usize = 96;
-export const KQ_SCRATCH_BYTES: usize = 128;
 
 // Value e of the four groups at x (32 f32 each, 128 bytes apart): lane k = group k.
 // @ts-ignore: decorator
