@@ -4,7 +4,8 @@
 // output.weight. Built here with writeGGUF from small deterministic tables packed by the plain references,
 // then checked against the plain references: lookups bit for bit, head logits within exact mode's tolerance.
 import { beforeAll, describe, expect, it } from "vitest";
-import { bytesSource, countingSource, loadEmbeddingModel, writeGGUF, type Runtime } from "../src/index.js";
+import { bytesSource, loadEmbeddingModel, writeGGUF, type Runtime } from "../src/index.js";
+import { countingSource } from "../src/io/source.js";
 import { newRuntime } from "./helpers/runtime.js";
 import { expectSameBits } from "./helpers/close.js";
 import { randomValues } from "./helpers/values.js";
