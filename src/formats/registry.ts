@@ -148,6 +148,11 @@ export const FORMATS = Object.freeze({
     vecDot: "q8_k",
     directDot: small,
   }),
+  q2_k: entry("q2_k", 10, 256, 84, {
+    description: "2-bit codes, 4-bit scale and min per 16, f16 scales per 256 (llama.cpp Q2_K)",
+    vecDot: "q8_k",
+    directDot: small,
+  }),
 });
 
 export type Format = keyof typeof FORMATS;
