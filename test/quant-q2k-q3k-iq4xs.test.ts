@@ -156,6 +156,20 @@ describe.each(CASES)("%s kernels against the plain reference", (format, referenc
     expectSameBits(rt.dequantize(expected, { vocab, dim, format }), reference.dequantize(expected), "values");
   });
 
+  it("groups whose q3_k refinement still changes a code in its fifth and last pass: bytes match", () => {
+    // found by searching random groups with the plain reference; every format quantizes them
+    const groups = [
+      [-0.40192925930023193, -0.05419238284230232, -0.3395950496196747, -0.22785210609436035, -0.2865656614303589, -0.4785003364086151,
+        0.45934435725212097, 0.3837205469608307, -0.32709044218063354, 0.018572358414530754, 0.39134547114372253, -0.4420263171195984,
+        0.38792797923088074, 0.039420053362846375, -0.10077089071273804, -0.4338960647583008],
+      [0.3593364357948303, -0.2730642855167389, -0.07479170709848404, -0.43174034357070923, -0.3550509810447693, -0.005131515674293041,
+        -0.2996722161769867, 0.32183346152305603, 0.0720212459564209, 0.40126869082450867, 0.0009497711434960365, 0.15388059616088867,
+        0.3427561819553375, 0.4535599648952484, 0.16027593612670898, -0.4644511342048645],
+    ];
+    const values = Float32Array.from({ length: QK }, (_, i) => groups[(i >> 4) % 2][i % 16] * (1 + (i >> 5)));
+    expectSameBytes(rt.quantize(values, { vocab: 1, dim: QK, format }), reference.quantize(values), blockBytes, "bytes");
+  });
+
   it("NaN, infinities, signed zeros, subnormals and huge values quantize as the reference does", () => {
     fc.assert(
       fc.property(fc.array(fc.constantFrom(...SPECIALS.map(Math.fround)), { minLength: QK, maxLength: QK }), (pool) => {

@@ -153,6 +153,11 @@ export const FORMATS = Object.freeze({
     vecDot: "q8_k",
     directDot: small,
   }),
+  q3_k: entry("q3_k", 11, 256, 110, {
+    description: "3-bit codes, 6-bit scale per 16, f16 scale per 256 (llama.cpp Q3_K)",
+    vecDot: "q8_k",
+    directDot: small,
+  }),
 });
 
 export type Format = keyof typeof FORMATS;

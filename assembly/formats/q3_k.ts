@@ -1,0 +1,292 @@
+// Q3_K rows (ggml type 11, the 3-bit k-quant of llama.cpp's Q3_K files): blocks of 256 three-bit codes in 16
+// groups of 16, a six-bit scale per group and an f16 scale d per block.
+// decode_q3_k: rows of ids -> f32 (SIMD); dot_q3_k: exact dot from the packed row; encode_q3_k: f32 -> blocks,
+// byte-identical to ggml's quantize_row_q3_K_ref (make_q3_quants four groups at a time, one per lane).
+// Keys: D dim, N ids, B = 256 elements per block (QK_K), 110 bytes per block; g group 0..15, h half, k 0..3, c 0..1.
+//   block: [ hmask[32] (bytes 0-31) | qs[64] (32-95) | scales[12] (96-107) | d f16 (108-109, LAST) ]
+//   element e = 128h + 32k + 16c + l is in group g = 8h + 2k + c (groups are runs of 16 in element order):
+//     low bits  (qs[32h + 16c + l] >> 2k) & 3          qs byte: [ k=3 | k=2 | k=1 | k=0 ]
+//     high bit  (hmask[16c + l] >> (4h + k)) & 1       hmask bit 4h + k of byte 16c + l (element e: bit e / 32)
+//     q = low - 4 when the high bit is clear, else low  (-4..3)
+//   six-bit scale s_g: scales[g] low nibble (g < 8) or scales[g - 8] high nibble, | bits 2(g / 4), +1 of
+//   scales[8 + g % 4] as bits 4-5; value (d * (s_g - 32)) * q, as dequantize_row_q3_K.
+// see: ggml-quants.c quantize_row_q3_K_ref, make_q3_quants, dequantize_row_q3_K; ggml-common.h block_q3_K.
+import { f16ToF32, f32ToF16 } from "../half";
+import { scaleCodes16 } from "../codes";
+import { hsum, madd } from "../madd";
+import { mulCodes16 } from "./q8_0";
+import { GROUP_MAX_EPS, laneGather, nearestInt, nearestInt4 } from "./kquant-search";
+
+const QK: i32 = 256;
+const BLOCK_BYTES: usize = 110;
+
+// The six-bit scale of group g.
+// @ts-ignore: decorator
+@inline function scaleOf(src: usize, g: i32): i32 {
+  const low = g < 8 ? <i32>load<u8>(src + 96 + g) & 15 : <i32>load<u8>(src + 88 + g) >> 4;
+  return low | (((<i32>load<u8>(src + 104 + (g & 3)) >> ((g >> 2) << 1)) & 3) << 4);
+}
+
+// The 16 codes (-4..3, as signed bytes) of group g. The 16-bit shifts move bits across bytes only into bits
+// the masks clear.
+// @ts-ignore: decorator
+@inline function groupCodes(src: usize, g: i32): v128 {
+  const c = <usize>(g & 1) << 4;
+  const k = (g >> 1) & 3;
+  const low = v128.and(i16x8.shr_u(v128.load(src + 32 + (<usize>(g >> 3) << 5) + c), k << 1), i8x16.splat(3));
+  const high = v128.and(i16x8.shr_u(v128.load(src + c), ((g >> 3) << 2) + k), i8x16.splat(1));
+  return i8x16.sub(v128.or(low, i8x16.shl(high, 2)), i8x16.splat(4));
+}
+
+// One block (256 f32 at dst).
+// @ts-ignore: decorator
+@inline function decodeBlock(src: usize, dst: usize): void {
+  const d = f16ToF32(load<u16>(src, 108));
+  for (let g = 0; g < 16; g++) {
+    scaleCodes16(dst + (<usize>g << 6), groupCodes(src, g), f32x4.splat(d * <f32>(scaleOf(src, g) - 32)));
+  }
+}
+
+// The first `count` values of a block, one at a time (a row's padded tail block; the same f32 operations).
+function decodePartial(src: usize, dst: usize, count: i32): void {
+  const d = f16ToF32(load<u16>(src, 108));
+  for (let e = 0; e < count; e++) {
+    const low = (<i32>load<u8>(src + 32 + ((e >> 7) << 5) + (e & 31)) >> (((e >> 5) & 3) << 1)) & 3;
+    const high = (<i32>load<u8>(src + (e & 31)) >> (e >> 5)) & 1;
+    store<f32>(dst + (<usize>e << 2), (d * <f32>(scaleOf(src, e >> 4) - 32)) * <f32>(high != 0 ? low : low - 4));
+  }
+}
+
+export function decode_q3_k(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
+  const full = dim / QK;
+  const rest = dim % QK;
+  let dst = out;
+  for (let r = 0; r < n; r++) {
+    let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
+    for (let b = 0; b < full; b++) {
+      decodeBlock(src, dst);
+      src += BLOCK_BYTES;
+      dst += <usize>QK << 2;
+    }
+    if (rest > 0) {
+      decodePartial(src, dst, rest);
+      dst += <usize>rest << 2;
+    }
+  }
+}
+
+// Exact-mode dot of one row (dim a multiple of 256) with f32 x, straight from the packed bytes: per group of
+// 16, (d * (s - 32)) times the sum of codes x values.
+export function dot_q3_k(row: usize, x: usize, dim: i32): f32 {
+  let acc = f32x4.splat(0);
+  for (let b = 0; b < dim; b += QK) {
+    const d = f16ToF32(load<u16>(row, 108));
+    for (let g = 0; g < 16; g++) {
+      acc = madd(mulCodes16(groupCodes(row, g), x + (<usize>g << 6)), f32x4.splat(d * <f32>(scaleOf(row, g) - 32)), acc);
+    }
+    row += BLOCK_BYTES;
+    x += <usize>QK << 2;
+  }
+  return hsum(acc);
+}
+
+// ---- encode: ggml's reference quantizer, operation for operation in f32 ----
+
+// MAX(-4, MIN(3, l)) on four lanes.
+// @ts-ignore: decorator
+@inline function clamp3(l: v128): v128 {
+  return i32x4.max_s(i32x4.min_s(l, i32x4.splat(3)), i32x4.splat(-4));
+}
+
+// Codes of four lanes (i32, -4..3) <-> the 4 bytes at p.
+// @ts-ignore: decorator
+@inline function loadCodes4(p: usize): v128 {
+  return i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(v128.load32_zero(p)));
+}
+// @ts-ignore: decorator
+@inline function storeCodes4(p: usize, l: v128): void {
+  const n = i16x8.narrow_i32x4_s(l, l);
+  v128.store32_lane(p, i8x16.narrow_i16x8_s(n, n), 0);
+}
+
+// make_q3_quants(16, 4, x, L, do_rmse true) for the four groups of 16 at x (64 bytes apart), one group per
+// lane. Returns the four scales; the codes L (+4, or 0 for a group below GROUP_MAX_EPS) go to the 64 bytes at
+// `codes`, value i of group j at codes + 4i + j. The refinement passes run lane by lane as in ggml (each lane
+// walks its values in order; an update is a select); a lane whose pass changed nothing would change nothing in
+// the next one either, so the passes stop when no lane changed.
+function q3kSearch4(x: usize, codes: usize): v128 {
+  const zero = f32x4.splat(0);
+  // the value of largest |x| (`if (ax > amax)`: the first of equals, NaN never)
+  let amax = zero;
+  let max = zero;
+  for (let i = 0; i < 16; i++) {
+    const xi = laneGather(x, i, 64);
+    const ax = f32x4.abs(xi);
+    const gt = f32x4.gt(ax, amax);
+    amax = v128.bitselect(ax, amax, gt);
+    max = v128.bitselect(xi, max, gt);
+  }
+  const quiet = f32x4.lt(amax, f32x4.splat(GROUP_MAX_EPS));
+  const iscale = f32x4.div(f32x4.splat(-4), max);
+  let sumlx = zero;
+  let suml2 = zero;
+  for (let i = 0; i < 16; i++) {
+    const xi = laneGather(x, i, 64);
+    const l = clamp3(nearestInt4(f32x4.mul(iscale, xi)));
+    storeCodes4(codes + (<usize>i << 2), l);
+    const lf = f32x4.convert_i32x4_s(l);
+    const w = f32x4.mul(xi, xi);
+    sumlx = f32x4.add(sumlx, f32x4.mul(f32x4.mul(w, xi), lf));
+    suml2 = f32x4.add(suml2, f32x4.mul(f32x4.mul(w, lf), lf));
+  }
+  for (let pass = 0; pass < 5; pass++) {
+    let changed = i32x4.splat(0);
+    for (let i = 0; i < 16; i++) {
+      const xi = laneGather(x, i, 64);
+      const at = codes + (<usize>i << 2);
+      const l = loadCodes4(at);
+      const lf = f32x4.convert_i32x4_s(l);
+      const w = f32x4.mul(xi, xi);
+      const wx = f32x4.mul(w, xi);
+      // the sums without value i, its best code for them, and the sums with that code
+      let slx = f32x4.sub(sumlx, f32x4.mul(wx, lf));
+      let sl2 = f32x4.sub(suml2, f32x4.mul(f32x4.mul(w, lf), lf));
+      const positive = f32x4.gt(slx, zero);
+      const next = clamp3(nearestInt4(f32x4.div(f32x4.mul(xi, sl2), slx)));
+      const nf = f32x4.convert_i32x4_s(next);
+      slx = f32x4.add(slx, f32x4.mul(wx, nf));
+      sl2 = f32x4.add(sl2, f32x4.mul(f32x4.mul(w, nf), nf));
+      const gain = f32x4.gt(f32x4.mul(f32x4.mul(slx, slx), suml2), f32x4.mul(f32x4.mul(sumlx, sumlx), sl2));
+      const take = v128.and(v128.and(positive, i32x4.ne(next, l)), v128.and(f32x4.gt(sl2, zero), gain));
+      storeCodes4(at, v128.bitselect(next, l, take));
+      sumlx = v128.bitselect(slx, sumlx, take);
+      suml2 = v128.bitselect(sl2, suml2, take);
+      changed = v128.or(changed, take);
+    }
+    if (!v128.any_true(changed)) break;
+  }
+  // L += nmax, except for the groups that returned early with codes 0
+  const keep = i8x16.swizzle(i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(quiet, quiet), i16x8.splat(0)), i8x16(0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3));
+  for (let q = 0; q < 4; q++) {
+    const p = codes + (<usize>q << 4);
+    v128.store(p, v128.andnot(i8x16.add(v128.load(p), i8x16.splat(4)), keep));
+  }
+  const scale = v128.and(f32x4.div(sumlx, suml2), f32x4.gt(suml2, zero));
+  return v128.andnot(scale, quiet);
+}
+
+// Group j's 16 codes from q3kSearch4's layout (value i at codes + 4i + j), in value order.
+// @ts-ignore: decorator
+@inline function searchedCodes(codes: usize, j: i32): v128 {
+  // indices >= 16 (0x80 + j) give zero bytes
+  const lane = i8x16.splat(<i8>j);
+  const a = i8x16.swizzle(v128.load(codes), i8x16.add(i8x16(0, 4, 8, 12, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128), lane));
+  const b = i8x16.swizzle(v128.load(codes, 16), i8x16.add(i8x16(-128, -128, -128, -128, 0, 4, 8, 12, -128, -128, -128, -128, -128, -128, -128, -128), lane));
+  const c = i8x16.swizzle(v128.load(codes, 32), i8x16.add(i8x16(-128, -128, -128, -128, -128, -128, -128, -128, 0, 4, 8, 12, -128, -128, -128, -128), lane));
+  const d = i8x16.swizzle(v128.load(codes, 48), i8x16.add(i8x16(-128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, 0, 4, 8, 12), lane));
+  return v128.or(v128.or(a, b), v128.or(c, d));
+}
+
+// nearest_int(x / d) clamped to -4..3, + 4, for the 16 values at x, as 16 bytes.
+// @ts-ignore: decorator
+@inline function finalCodes(x: usize, d: f32): v128 {
+  const dv = f32x4.splat(d);
+  const c0 = clamp3(nearestInt4(f32x4.div(v128.load(x), dv)));
+  const c1 = clamp3(nearestInt4(f32x4.div(v128.load(x, 16), dv)));
+  const c2 = clamp3(nearestInt4(f32x4.div(v128.load(x, 32), dv)));
+  const c3 = clamp3(nearestInt4(f32x4.div(v128.load(x, 48), dv)));
+  return i8x16.add(i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(c0, c1), i16x8.narrow_i32x4_s(c2, c3)), i8x16.splat(4));
+}
+
+// Encode n f32 values (whole blocks of 256), as quantize_row_q3_K_ref. The block's qs bytes are the searches'
+// scratch until the codes are packed last.
+export function encode_q3_k(src: usize, n: usize, dst: usize): void {
+  const zero = i32x4.splat(0);
+  for (let b: usize = 0; b < n; b += <usize>QK) {
+    const x = src + (b << 2);
+    const y = dst + (b / <usize>QK) * BLOCK_BYTES;
+    const scratch = y + 32;
+    const s0 = q3kSearch4(x, scratch);
+    const s1 = q3kSearch4(x + 256, scratch);
+    const s2 = q3kSearch4(x + 512, scratch);
+    const s3 = q3kSearch4(x + 768, scratch);
+    v128.store(scratch, s0);
+    v128.store(scratch, s1, 16);
+    v128.store(scratch, s2, 32);
+    v128.store(scratch, s3, 48);
+    // the scale of largest |scale|, the first of equals
+    let amax: f32 = 0;
+    let maxScale: f32 = 0;
+    for (let j = 0; j < 16; j++) {
+      const s = load<f32>(scratch + (<usize>j << 2));
+      if (abs<f32>(s) > amax) {
+        amax = abs<f32>(s);
+        maxScale = s;
+      }
+    }
+    memory.fill(y + 96, 0, 12);
+    let dh: u32 = 0;
+    if (maxScale != 0) {
+      const iscale: f32 = <f32>-32 / maxScale;
+      for (let j = 0; j < 16; j++) {
+        // int8_t l = nearest_int(...): the int wraps to 8 bits before the clamp
+        let l = <i32><i8>nearestInt(iscale * load<f32>(scratch + (<usize>j << 2)));
+        l = (l < -32 ? -32 : l > 31 ? 31 : l) + 32;
+        const at = y + 96 + (j & 7);
+        store<u8>(at, load<u8>(at) | <u8>((l & 15) << ((j >> 3) << 2)));
+        const hiAt = y + 104 + (j & 3);
+        store<u8>(hiAt, load<u8>(hiAt) | <u8>((l >> 4) << ((j >> 2) << 1)));
+      }
+      dh = f32ToF16(<f32>1 / iscale);
+    }
+    store<u16>(y, <u16>dh, 108);
+    const d = f16ToF32(dh);
+    // codes: the qs bytes of (h, c) gather groups 8h + 2k + c at bits 2k, the hmask bytes 16c .. their high bits
+    // at bit 4h + k; all kept in registers while a search may need the scratch again
+    let q00 = zero;
+    let q01 = zero;
+    let q10 = zero;
+    let q11 = zero;
+    let hm0 = zero;
+    let hm1 = zero;
+    let searched = -1; // the four groups whose search codes sit in the scratch
+    for (let h = 0; h < 2; h++) {
+      for (let c = 0; c < 2; c++) {
+        let qs = zero;
+        let hm = zero;
+        for (let k = 0; k < 4; k++) {
+          const g = 8 * h + 2 * k + c;
+          const dg = d * <f32>(scaleOf(y, g) - 32);
+          let codes: v128;
+          if (dg == 0) {
+            // `if (!d) continue;`: the group keeps make_q3_quants's codes (rare: a tiny scale next to a large one)
+            if ((g >> 2) != searched) {
+              q3kSearch4(x + (<usize>(g >> 2) << 8), scratch);
+              searched = g >> 2;
+            }
+            codes = searchedCodes(scratch, g & 3);
+          } else {
+            codes = finalCodes(x + (<usize>g << 6), dg);
+          }
+          qs = v128.or(qs, i8x16.shl(v128.and(codes, i8x16.splat(3)), k << 1));
+          hm = v128.or(hm, i8x16.shl(v128.and(i8x16.shr_u(codes, 2), i8x16.splat(1)), (h << 2) + k));
+        }
+        if (h == 0) {
+          if (c == 0) q00 = qs;
+          else q01 = qs;
+        } else {
+          if (c == 0) q10 = qs;
+          else q11 = qs;
+        }
+        if (c == 0) hm0 = v128.or(hm0, hm);
+        else hm1 = v128.or(hm1, hm);
+      }
+    }
+    v128.store(y, hm0);
+    v128.store(y, hm1, 16);
+    v128.store(y, q00, 32);
+    v128.store(y, q01, 48);
+    v128.store(y, q10, 64);
+    v128.store(y, q11, 80);
+  }
+}
