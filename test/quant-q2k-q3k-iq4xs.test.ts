@@ -12,7 +12,7 @@ import { padRows, randomValues } from "./helpers/values.js";
 import type { FormatReference } from "./reference/formats/types.js";
 import { reference as q2k } from "./reference/formats/q2_k.js";
 import { reference as q3k } from "./reference/formats/q3_k.js";
-import { reference as iq4xs } from "./reference/formats/iq4_xs.js";
+import { reference as iq4xs, bestIndex, KVALUES } from "./reference/formats/iq4_xs.js";
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/ggml/gauss2048.${name}`, import.meta.url));
 const f32Of = (buf: Buffer) => new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
@@ -208,5 +208,28 @@ describe.each(CASES)("%s kernels against the plain reference", (format, referenc
 
   it("the decode kernel writes exactly n * dim values and nothing after them", () => {
     expectDecodeStaysInside(rt, format, [1, 100, 257]);
+  });
+});
+
+describe("iq4_xs's level search", () => {
+  // encode_iq4_xs counts the midpoints at or below v instead of running ggml's bisection (bestIndex here)
+  it("best_index_int8 is the number of level midpoints at or below v: every f32 within 2^16 ulps of each midpoint and level", () => {
+    const mids = KVALUES.slice(1).map((v, k) => (KVALUES[k] + v) / 2);
+    const count = (v: number) => (Number.isNaN(v) ? 15 : mids.filter((m) => v >= m).length);
+    const f = new Float32Array(1);
+    const u = new Int32Array(f.buffer);
+    let checked = 0;
+    for (const centre of [...mids, ...KVALUES, 0]) {
+      f[0] = centre;
+      const bits = u[0];
+      for (let d = -(1 << 16); d <= 1 << 16; d++) {
+        u[0] = bits + d;
+        const v = f[0];
+        if (bestIndex(v) !== count(v)) expect.fail(`v = ${v}: ggml's bisection gives ${bestIndex(v)}, the midpoint count ${count(v)}`);
+        checked++;
+      }
+    }
+    for (const v of [NaN, Infinity, -Infinity, 3.4e38, -3.4e38, 1e-45, -1e-45, 0, -0, 1000, -1000]) expect(bestIndex(v)).toBe(count(v));
+    expect(checked).toBe(32 * ((1 << 17) + 1));
   });
 });

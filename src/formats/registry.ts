@@ -158,6 +158,11 @@ export const FORMATS = Object.freeze({
     vecDot: "q8_k",
     directDot: small,
   }),
+  iq4_xs: entry("iq4_xs", 23, 256, 136, {
+    description: "4-bit indices into 16 non-linear levels, 6-bit scale per 32, f16 scale per 256 (llama.cpp IQ4_XS)",
+    vecDot: "q8_k",
+    directDot: small,
+  }),
 });
 
 export type Format = keyof typeof FORMATS;
