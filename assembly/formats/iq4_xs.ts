@@ -100,30 +100,31 @@ export function dot_iq4_xs(row: usize, x: usize, dim: i32): f32 {
 
 // ---- encode: ggml's reference quantizer, operation for operation in f32 ----
 
-// best_index_int8(16, kvalues_iq4nl, v) on four lanes. ggml's bisection ends on the level pair around v and
-// takes the upper one when v - lower < upper - v fails; both differences are exact near a midpoint (the levels
-// are integers and the midpoints lie where v's ulp is coarser than theirs), and each side of the test is
-// monotonic in v, so the test is v >= (lower + upper) / 2 exactly, and the index is the number of midpoints at
-// or below v. NaN fails every comparison in ggml and ends on index 15.
+// best_index_int8(16, kvalues_iq4nl, v) on four lanes, NaN aside. ggml's bisection ends on the level pair
+// around v and takes the upper one when v - lower < upper - v fails; both differences are exact near a
+// midpoint (the levels are integers and the midpoints lie where v's ulp is coarser than theirs), and each side
+// of the test is monotonic in v, so the test is v >= (lower + upper) / 2 exactly, and the index is the number
+// of midpoints at or below v. The midpoints are halves of integers, so v >= m exactly when floor(2v) >= 2m:
+// with u = floor(2v) + 256 clamped to 0..511, the count is RUN_BASE[u >> 5] plus the midpoints inside that run
+// of 32 (at most two, at offsets RUN_FIRST and RUN_SECOND; 32: none) that u & 31 reaches.
+//   2m + 256: 25 69 108 142 172 199 224 247 270 294 319 347 378 414 458
+// @ts-ignore: decorator
+@inline function levelIndex4(v: v128): v128 {
+  const t = i32x4.max_s(i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.floor(f32x4.add(v, v))), i32x4.splat(255)), i32x4.splat(-256));
+  const u = i32x4.add(t, i32x4.splat(256));
+  const run = i32x4.shr_u(u, 5); // in each lane's low byte, zeros above: the swizzles read one table byte
+  const r = v128.and(u, i32x4.splat(31));
+  const byte = i32x4.splat(255);
+  const base = v128.and(i8x16.swizzle(i8x16(0, 1, 1, 2, 3, 4, 5, 6, 8, 9, 11, 12, 13, 14, 14, 15), run), byte);
+  const first = v128.and(i8x16.swizzle(i8x16(25, 32, 5, 12, 14, 12, 7, 0, 14, 6, 27, 26, 30, 32, 10, 32), run), byte);
+  const second = v128.and(i8x16.swizzle(i8x16(32, 32, 32, 32, 32, 32, 32, 23, 32, 31, 32, 32, 32, 32, 32, 32), run), byte);
+  return i32x4.sub(i32x4.sub(base, i32x4.ge_s(r, first)), i32x4.ge_s(r, second));
+}
+
+// best_index_int8 with NaN: it fails every comparison in ggml and ends on index 15.
 // @ts-ignore: decorator
 @inline function bestIndex4(v: v128): v128 {
-  let l = i32x4.splat(0);
-  l = i32x4.sub(l, f32x4.ge(v, f32x4.splat(-115.5)));
-  l = i32x4.sub(l, f32x4.ge(v, f32x4.splat(-93.5)));
-  l = i32x4.sub(l, f32x4.ge(v, f32x4.splat(-74.0)));
-  l = i32x4.sub(l, f32x4.ge(v, f32x4.splat(-57.0)));
-  l = i32x4.sub(l, f32x4.ge(v, f32x4.splat(-42.0)));
-  l = i32x4.sub(l, f32x4.ge(v, f32x4.splat(-28.5)));
-  l = i32x4.sub(l, f32x4.ge(v, f32x4.splat(-16.0)));
-  l = i32x4.sub(l, f32x4.ge(v, f32x4.splat(-4.5)));
-  l = i32x4.sub(l, f32x4.ge(v, f32x4.splat(7.0)));
-  l = i32x4.sub(l, f32x4.ge(v, f32x4.splat(19.0)));
-  l = i32x4.sub(l, f32x4.ge(v, f32x4.splat(31.5)));
-  l = i32x4.sub(l, f32x4.ge(v, f32x4.splat(45.5)));
-  l = i32x4.sub(l, f32x4.ge(v, f32x4.splat(61.0)));
-  l = i32x4.sub(l, f32x4.ge(v, f32x4.splat(79.0)));
-  l = i32x4.sub(l, f32x4.ge(v, f32x4.splat(101.0)));
-  return v128.bitselect(i32x4.splat(15), l, f32x4.ne(v, v));
+  return v128.bitselect(i32x4.splat(15), levelIndex4(v), f32x4.ne(v, v));
 }
 
 // The level of index l (i32 lanes 0..15) as f32: the swizzle reads byte l into each lane's low byte.
@@ -158,7 +159,8 @@ function iq4xsSearch4(x: usize): v128 {
     let sumq2 = zero;
     for (let j = 0; j < 32; j++) {
       const xj = laneGather(x, j, 128);
-      const q = levelOf(bestIndex4(f32x4.mul(id, xj)));
+      // (a NaN value makes this lane's sums NaN whatever its level: levelIndex4 without the NaN case will do)
+      const q = levelOf(levelIndex4(f32x4.mul(id, xj)));
       const wq = f32x4.mul(f32x4.mul(xj, xj), q);
       sumqx = f32x4.add(sumqx, f32x4.mul(wq, xj));
       sumq2 = f32x4.add(sumq2, f32x4.mul(wq, q));
