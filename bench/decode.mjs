@@ -120,6 +120,43 @@ const NAIVE = {
       }
     });
   },
+  q2_k(b, v, row, dim, out, at) {
+    blocks(256, 84, dim, row, (blk, j0, n) => {
+      const d = f16(v.getUint16(blk + 80, true));
+      const dmin = f16(v.getUint16(blk + 82, true));
+      for (let k = 0; k < n; k++) {
+        // group k >> 4: scale (low nibble) and min (high nibble); the code is 2 bits of qs[32 h + (k & 31)]
+        const sc = b[blk + (k >> 4)];
+        const q = (b[blk + 16 + 32 * (k >> 7) + (k & 31)] >> (2 * ((k >> 5) & 3))) & 3;
+        out[at + j0 + k] = Math.fround(d * (sc & 15)) * q - Math.fround(dmin * (sc >> 4));
+      }
+    });
+  },
+  q3_k(b, v, row, dim, out, at) {
+    blocks(256, 110, dim, row, (blk, j0, n) => {
+      const d = f16(v.getUint16(blk + 108, true));
+      for (let k = 0; k < n; k++) {
+        const g = k >> 4;
+        const s = (g < 8 ? b[blk + 96 + g] & 15 : b[blk + 88 + g] >> 4) | (((b[blk + 104 + (g & 3)] >> (2 * (g >> 2))) & 3) << 4);
+        const low = (b[blk + 32 + 32 * (k >> 7) + (k & 31)] >> (2 * ((k >> 5) & 3))) & 3;
+        const high = (b[blk + (k & 31)] >> (k >> 5)) & 1;
+        out[at + j0 + k] = Math.fround(d * (s - 32)) * (high ? low : low - 4);
+      }
+    });
+  },
+  iq4_xs(b, v, row, dim, out, at) {
+    const levels = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113];
+    blocks(256, 136, dim, row, (blk, j0, n) => {
+      const d = f16(v.getUint16(blk, true));
+      const scalesH = v.getUint16(blk + 2, true);
+      for (let k = 0; k < n; k++) {
+        const ib = k >> 5;
+        const ls = ((b[blk + 4 + (ib >> 1)] >> (4 * (ib & 1))) & 15) | (((scalesH >> (2 * ib)) & 3) << 4);
+        const q = b[blk + 8 + 16 * ib + (k & 15)];
+        out[at + j0 + k] = Math.fround(d * (ls - 32)) * levels[k & 16 ? q >> 4 : q & 15];
+      }
+    });
+  },
   tq1_0(b, v, row, dim, out, at) {
     const pow3 = [1, 3, 9, 27, 81];
     blocks(256, 54, dim, row, (blk, j0, n) => {

@@ -38,12 +38,49 @@ const BLOCK_BYTES: usize = 110;
   return i8x16.sub(v128.or(low, i8x16.shl(high, 2)), i8x16.splat(4));
 }
 
+// The block's 16 scales minus 32, as signed bytes (group g in byte g). Bytes 0..7 give the low nibbles (g < 8)
+// and the high nibbles (g >= 8); bytes 8..11 give bits 4-5, byte 8 + g % 4 shifted by 2 (g / 4): as i32 lanes
+// holding bytes 8..11 each, lane q shifted by 2q then masked (the bits a shift moves across bytes land where the
+// mask clears). Reads the 12 scale bytes only.
+// @ts-ignore: decorator
+@inline function blockScales(src: usize): v128 {
+  const lowBytes = v128.load64_zero(src + 96);
+  const nibbles = i8x16.shuffle(lowBytes, lowBytes, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
+  const low = v128.bitselect(
+    v128.and(nibbles, i8x16.splat(15)),
+    i8x16.shr_u(nibbles, 4),
+    i8x16(-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0),
+  );
+  const hb = v128.load32_splat(src + 104);
+  const shifted = v128.shuffle<i32>(
+    v128.shuffle<i32>(hb, i32x4.shr_u(hb, 2), 0, 5, 0, 5),
+    v128.shuffle<i32>(i32x4.shr_u(hb, 4), i32x4.shr_u(hb, 6), 2, 7, 2, 7),
+    0, 1, 6, 7,
+  );
+  return i8x16.sub(v128.or(low, i8x16.shl(v128.and(shifted, i8x16.splat(3)), 4)), i8x16.splat(32));
+}
+
+// Scales 4q..4q+3 of blockScales as f32.
+// @ts-ignore: decorator
+@inline function fourScales(scales: v128, q: i32): v128 {
+  const w = q < 2 ? i16x8.extend_low_i8x16_s(scales) : i16x8.extend_high_i8x16_s(scales);
+  return f32x4.convert_i32x4_s((q & 1) == 0 ? i32x4.extend_low_i16x8_s(w) : i32x4.extend_high_i16x8_s(w));
+}
+
 // One block (256 f32 at dst).
 // @ts-ignore: decorator
 @inline function decodeBlock(src: usize, dst: usize): void {
-  const d = f16ToF32(load<u16>(src, 108));
-  for (let g = 0; g < 16; g++) {
-    scaleCodes16(dst + (<usize>g << 6), groupCodes(src, g), f32x4.splat(d * <f32>(scaleOf(src, g) - 32)));
+  const d = f32x4.splat(f16ToF32(load<u16>(src, 108)));
+  const scales = blockScales(src);
+  for (let q = 0; q < 4; q++) {
+    // d * (s - 32) of groups 4q..4q+3, as dequantize_row_q3_K forms it
+    const dl = f32x4.mul(d, fourScales(scales, q));
+    const g = q << 2;
+    const out = dst + (<usize>g << 6);
+    scaleCodes16(out, groupCodes(src, g), v128.shuffle<f32>(dl, dl, 0, 0, 0, 0));
+    scaleCodes16(out + 64, groupCodes(src, g + 1), v128.shuffle<f32>(dl, dl, 1, 1, 1, 1));
+    scaleCodes16(out + 128, groupCodes(src, g + 2), v128.shuffle<f32>(dl, dl, 2, 2, 2, 2));
+    scaleCodes16(out + 192, groupCodes(src, g + 3), v128.shuffle<f32>(dl, dl, 3, 3, 3, 3));
   }
 }
 
@@ -80,9 +117,16 @@ export function decode_q3_k(table: usize, rowBytes: usize, ids: usize, n: i32, d
 export function dot_q3_k(row: usize, x: usize, dim: i32): f32 {
   let acc = f32x4.splat(0);
   for (let b = 0; b < dim; b += QK) {
-    const d = f16ToF32(load<u16>(row, 108));
-    for (let g = 0; g < 16; g++) {
-      acc = madd(mulCodes16(groupCodes(row, g), x + (<usize>g << 6)), f32x4.splat(d * <f32>(scaleOf(row, g) - 32)), acc);
+    const d = f32x4.splat(f16ToF32(load<u16>(row, 108)));
+    const scales = blockScales(row);
+    for (let q = 0; q < 4; q++) {
+      const dl = f32x4.mul(d, fourScales(scales, q));
+      const g = q << 2;
+      const xg = x + (<usize>g << 6);
+      acc = madd(mulCodes16(groupCodes(row, g), xg), v128.shuffle<f32>(dl, dl, 0, 0, 0, 0), acc);
+      acc = madd(mulCodes16(groupCodes(row, g + 1), xg + 64), v128.shuffle<f32>(dl, dl, 1, 1, 1, 1), acc);
+      acc = madd(mulCodes16(groupCodes(row, g + 2), xg + 128), v128.shuffle<f32>(dl, dl, 2, 2, 2, 2), acc);
+      acc = madd(mulCodes16(groupCodes(row, g + 3), xg + 192), v128.shuffle<f32>(dl, dl, 3, 3, 3, 3), acc);
     }
     row += BLOCK_BYTES;
     x += <usize>QK << 2;
