@@ -1,10 +1,14 @@
 // Q2_K, Q3_K and IQ4_XS against ggml's own outputs (every row of the golden table, edge rows 0-7 included) and
 // against the plain references (test/reference/formats/<fmt>.ts) on random tables, special values, and dims that
 // are not a multiple of the block; their exact dot kernels against a float64 dot over the decoded row.
-import { readFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { FORMATS, dequantize, quantize, type Format, type Runtime } from "../src/index.js";
+import { FORMATS, dequantize, quantize, readGGUF, type Format, type Runtime } from "../src/index.js";
 import { expectSameBits, expectSameBytes } from "./helpers/close.js";
 import { expectDecodeStaysInside } from "./helpers/decode-bounds.js";
 import { newRuntime } from "./helpers/runtime.js";
@@ -80,6 +84,16 @@ describe.each(CASES)("%s against ggml's golden files", (format, reference, id, b
     const buf = rt.f32Buffer(ids.length * D);
     expectSameBits(table.lookup(ids, buf).slice(), expected, "lookup into an F32Buffer");
     buf.dispose();
+  });
+
+  it("`bitembed convert` (the CLI, build/cli.js) of ggml's f32 GGUF writes ggml's bytes", async () => {
+    const root = new URL("../", import.meta.url).pathname;
+    const out = join(mkdtempSync(join(tmpdir(), "bitembed-kq-")), `${format}.gguf`);
+    const input = join(root, "test", "fixtures", "ggml", "gauss2048.f32.gguf");
+    await promisify(execFile)(process.execPath, [join(root, "build", "cli.js"), "convert", input, out, "--format", format]);
+    const g = await readGGUF(out);
+    expect(g.tensor("token_embd.weight").typeName).toBe(format);
+    expectSameBytes(new Uint8Array(await g.readTensor("token_embd.weight")), gold, rowBytes, "convert");
   });
 
   it("the exact dot kernel equals a float64 dot over ggml's decoded row, every row, four hidden vectors", () => {
