@@ -54,8 +54,9 @@ describe.each(CASES)("%s against ggml's golden files", (format, reference, id, b
   const goldDeq = f32Of(fixture(`${format}.deq.f32`));
   const rowBytes = (D / QK) * blockBytes;
 
-  it("the format table agrees with ggml's block (256 values, its bytes and type id)", () => {
+  it("the registry agrees with ggml's block (256 values, its bytes, type id and Q8_K activations)", () => {
     expect([FORMATS[format].blockElems, FORMATS[format].blockBytes, FORMATS[format].id]).toEqual([QK, blockBytes, id]);
+    expect(FORMATS[format].vecDot).toBe("q8_k");
     expect(gold.length).toBe(V * rowBytes);
   });
 
@@ -105,7 +106,9 @@ describe.each(CASES)("%s against ggml's golden files", (format, reference, id, b
 // dot_<fmt>(row, x, dim) on every row against sum(decoded * x) in float64: within 1e-5 of sum |products|
 // (plus the smallest normal, for rows of zeros and subnormals), the tolerance of the exact projection.
 function expectDots(format: Format, packed: Uint8Array, decoded: Float32Array, vocab: number, dim: number, hidden: Float32Array): void {
-  const dot = rt.kernels[`dot_${format}`] as (row: number, x: number, dim: number) => number;
+  const name = FORMATS[format].dot;
+  expect(name, `${format}: the registry names its direct dot`).toBe(`dot_${format}`);
+  const dot = rt.kernels[name!] as (row: number, x: number, dim: number) => number;
   const mem = rt.memory;
   const rowBytes = packed.length / vocab;
   const rows = mem.alloc(packed.length);
