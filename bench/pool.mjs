@@ -52,7 +52,7 @@ export async function run() {
     "summing each bag and dividing. `pool`: one wasm pass that decodes each bag's rows into a 32 KB scratch (q8_0:",
     "summed straight from the blocks) and averages them; `poolInto` leaves the result in an F32Buffer.",
     "",
-    table(["format", "JS over lookup", "pool", "poolInto", "speed-up (pool)", "max |pool - JS|"], result),
+    table(["format", "JS over lookup", "pool", "poolInto", "speed-up (pool)", "max abs(pool - JS)"], result),
   ].join("\n");
 }
 
