@@ -12,3 +12,4 @@ export { topk_push, topk_finish, scores_cosine, scores_l2, logits_post } from ".
 export { rope_table, rope_apply_norm, rope_apply_neox, add_sinusoid } from "./rope";
 export { scale_add_f32, scale_f32 } from "./embed";
 export { relaxed_simd } from "./fast/swizzle";
+export { pool_rows } from "./pool";

@@ -39,7 +39,10 @@ export async function generateRegistry(root) {
     "\n";
 
   const imports = formats.map((f) => {
-    const names = [f.decode, ...(f.dot ? [f.dot] : []), ...(f.directDot.rows4 ? [`dot4_${f.name}`] : []), ...(fast.includes(f) ? [`codes_${f.name}`] : [])];
+    const names = [
+      f.decode, ...(f.dot ? [f.dot] : []), ...(f.directDot.rows4 ? [`dot4_${f.name}`] : []), ...(fast.includes(f) ? [`codes_${f.name}`] : []),
+      ...(f.addRows ? [`add_${f.name}`, `add4_${f.name}`] : []),
+    ];
     return `import { ${names.join(", ")} } from "./${f.name}";`;
   });
   const cases = (list, body) => list.map((f) => `    case ${ID(f)}: ${body(f)}`).join("\n");
@@ -94,6 +97,23 @@ ${cases(formats.filter((f) => f.dot), (f) => `return ${f.dot}(row, x, dim);`)}
 export function dot4RowsOf(fmt: i32, row: usize, rowStride: usize, x: usize, dim: i32, out: usize): void {
   switch (fmt) {
 ${cases(formats.filter((f) => f.directDot.rows4), (f) => `dot4_${f.name}(row, rowStride, x, dim, out); return;`)}
+    default: unreachable();
+  }
+}
+
+${flag("hasAddRows", (f) => f.addRows, "Bag pooling adds rows straight from the packed blocks (whole blocks only).")}
+// acc (dim f32) += w * one packed row.
+export function addRowOf(fmt: i32, acc: usize, row: usize, w: f32, dim: i32): void {
+  switch (fmt) {
+${cases(formats.filter((f) => f.addRows), (f) => `add_${f.name}(acc, row, w, dim); return;`)}
+    default: unreachable();
+  }
+}
+
+// acc (dim f32) += sum over k of wk * packed row rk.
+export function add4RowsOf(fmt: i32, acc: usize, r0: usize, r1: usize, r2: usize, r3: usize, w0: f32, w1: f32, w2: f32, w3: f32, dim: i32): void {
+  switch (fmt) {
+${cases(formats.filter((f) => f.addRows), (f) => `add4_${f.name}(acc, r0, r1, r2, r3, w0, w1, w2, w3, dim); return;`)}
     default: unreachable();
   }
 }

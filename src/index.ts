@@ -41,7 +41,17 @@ export {
 } from "./positions/rope-metadata.js";
 export type { Positions } from "./positions/sinusoid.js";
 export { embeddingScale, type EmbedOptions } from "./tables/embed.js";
+export { POOL_MODES, type PoolMode, type PoolOptions, type Offsets } from "./tables/pool.js";
 export { FastHead, supportsFast, type FastHeadOptions } from "./project/fast.js";
 export { readSafetensors, writeSafetensors, type SafetensorsFile, type SafetensorsTensorInfo, type ReadSafetensorsOptions } from "./io/safetensors.js";
 export { loadEmbeddingModel, type EmbeddingModel, type LoadEmbeddingModelOptions } from "./io/model.js";
 export { readGloveText, readGloveJSON, type WordVectors, type ReadWordVectorsOptions } from "./io/glove.js";
+export {
+  loadStaticModel,
+  StaticModel,
+  type LoadStaticModelOptions,
+  type StaticModelFiles,
+  type EncodeOptions,
+  type Tokenized,
+} from "./io/static-model.js";
+export type { TokenizerLike, TokenizerModule } from "./io/tokenizer.js";

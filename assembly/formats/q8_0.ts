@@ -112,3 +112,72 @@ export function dot_q8_0(row: usize, x: usize, dim: i32): f32 {
   }
   return hsum(acc);
 }
+
+// Bag pooling (pool.ts) adds rows straight from the blocks: acc += (w * d) * qs[j], whole blocks only. With
+// w = 1 each term is qs[j] * d, the decoded value, so an unweighted sum equals decode-then-add bit for bit.
+// add4_q8_0 takes four rows (four independent streams from memory; acc read and written once per four):
+//   acc += ((w0 d0) q0 + (w1 d1) q1) + ((w2 d2) q2 + (w3 d3) q3)
+export function add_q8_0(acc: usize, row: usize, w: f32, dim: i32): void {
+  const blocks = dim >> 5;
+  for (let b = 0; b < blocks; b++) {
+    const d = f32x4.splat(f16ToF32(load<u16>(row)) * w);
+    const q0 = v128.load(row, 2);
+    const q1 = v128.load(row, 18);
+    v128.store(acc, f32x4.add(v128.load(acc), f32x4.mul(codesLo(q0, 0), d)));
+    v128.store(acc, f32x4.add(v128.load(acc, 16), f32x4.mul(codesLo(q0, 1), d)), 16);
+    v128.store(acc, f32x4.add(v128.load(acc, 32), f32x4.mul(codesHi(q0, 0), d)), 32);
+    v128.store(acc, f32x4.add(v128.load(acc, 48), f32x4.mul(codesHi(q0, 1), d)), 48);
+    v128.store(acc, f32x4.add(v128.load(acc, 64), f32x4.mul(codesLo(q1, 0), d)), 64);
+    v128.store(acc, f32x4.add(v128.load(acc, 80), f32x4.mul(codesLo(q1, 1), d)), 80);
+    v128.store(acc, f32x4.add(v128.load(acc, 96), f32x4.mul(codesHi(q1, 0), d)), 96);
+    v128.store(acc, f32x4.add(v128.load(acc, 112), f32x4.mul(codesHi(q1, 1), d)), 112);
+    row += 34;
+    acc += 128;
+  }
+}
+
+export function add4_q8_0(acc: usize, r0: usize, r1: usize, r2: usize, r3: usize, w0: f32, w1: f32, w2: f32, w3: f32, dim: i32): void {
+  const blocks = dim >> 5;
+  for (let b = 0; b < blocks; b++) {
+    const d0 = f32x4.splat(f16ToF32(load<u16>(r0)) * w0);
+    const d1 = f32x4.splat(f16ToF32(load<u16>(r1)) * w1);
+    const d2 = f32x4.splat(f16ToF32(load<u16>(r2)) * w2);
+    const d3 = f32x4.splat(f16ToF32(load<u16>(r3)) * w3);
+    // 32 codes per row: two 16-byte loads, each widened in four steps of four
+    for (let half = 0; half < 2; half++) {
+      const o = <usize>(2 + (half << 4));
+      const q0 = v128.load(r0 + o);
+      const q1 = v128.load(r1 + o);
+      const q2 = v128.load(r2 + o);
+      const q3 = v128.load(r3 + o);
+      const a = acc + (<usize>half << 6);
+      v128.store(a, f32x4.add(v128.load(a), sum4(codesLo(q0, 0), d0, codesLo(q1, 0), d1, codesLo(q2, 0), d2, codesLo(q3, 0), d3)));
+      v128.store(a, f32x4.add(v128.load(a, 16), sum4(codesLo(q0, 1), d0, codesLo(q1, 1), d1, codesLo(q2, 1), d2, codesLo(q3, 1), d3)), 16);
+      v128.store(a, f32x4.add(v128.load(a, 32), sum4(codesHi(q0, 0), d0, codesHi(q1, 0), d1, codesHi(q2, 0), d2, codesHi(q3, 0), d3)), 32);
+      v128.store(a, f32x4.add(v128.load(a, 48), sum4(codesHi(q0, 1), d0, codesHi(q1, 1), d1, codesHi(q2, 1), d2, codesHi(q3, 1), d3)), 48);
+    }
+    r0 += 34;
+    r1 += 34;
+    r2 += 34;
+    r3 += 34;
+    acc += 128;
+  }
+}
+
+// (a da + b db) + (c dc + d dd)
+// @ts-ignore: decorator
+@inline function sum4(a: v128, da: v128, b: v128, db: v128, c: v128, dc: v128, d: v128, dd: v128): v128 {
+  return f32x4.add(f32x4.add(f32x4.mul(a, da), f32x4.mul(b, db)), f32x4.add(f32x4.mul(c, dc), f32x4.mul(d, dd)));
+}
+
+// Signed codes 0-3 (quarter 0) or 4-7 (quarter 1) of the low eight of 16, as f32; codesHi: of the high eight.
+// @ts-ignore: decorator
+@inline function codesLo(q: v128, quarter: i32): v128 {
+  const h = i16x8.extend_low_i8x16_s(q);
+  return f32x4.convert_i32x4_s(quarter == 0 ? i32x4.extend_low_i16x8_s(h) : i32x4.extend_high_i16x8_s(h));
+}
+// @ts-ignore: decorator
+@inline function codesHi(q: v128, quarter: i32): v128 {
+  const h = i16x8.extend_high_i8x16_s(q);
+  return f32x4.convert_i32x4_s(quarter == 0 ? i32x4.extend_low_i16x8_s(h) : i32x4.extend_high_i16x8_s(h));
+}

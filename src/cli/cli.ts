@@ -9,6 +9,7 @@ import { readGloveJSON, readGloveText, type WordVectors } from "../io/glove.js";
 import { readSafetensors } from "../io/safetensors.js";
 import type { MetadataValue } from "../io/gguf-values.js";
 import { loadEmbeddingModel } from "../io/model.js";
+import { loadStaticModel } from "../io/static-model.js";
 import type { Runtime } from "../core/runtime.js";
 import type { EmbeddingTable } from "../tables/table.js";
 
@@ -20,6 +21,7 @@ Usage:
   bitembed convert IN OUT.gguf --format FMT     GGUF, safetensors, GloVe JSON or text -> GGUF
   bitembed nearest FILE WORD [-k N]             nearest words by cosine
   bitembed analogy FILE A - B + C [-k N]        e.g. king - man + woman
+  bitembed embed FILE TEXT... [--vectors]       sentence vectors, or cosine similarities between the texts
   bitembed COMMAND --help                       help on one command
 
 Formats: ${FORMAT_NAMES.join(" ")}`,
@@ -38,6 +40,14 @@ Formats: ${FORMAT_NAMES.join(" ")}`,
 
 The N (default 10) words nearest to WORD by cosine similarity. FILE is any input \`convert\` reads that
 has a vocabulary (GGUF with tokenizer.ggml.tokens, or word vectors).`,
+  embed: `Usage: bitembed embed FILE TEXT... [--vectors] [--format FMT]
+
+Sentence vectors from a static embedding model: the mean of each text's token rows (see loadStaticModel).
+FILE is a model2vec directory (model.safetensors, config.json, tokenizer.json; text needs the optional
+package @huggingface/tokenizers), or word vectors (GloVe/word2vec text or JSON, a GGUF with a vocabulary),
+whose texts are split on whitespace. With two or more texts, prints the matrix of cosine similarities;
+with one, or with --vectors, prints each vector (dim numbers on one line). Unknown words are counted on
+stderr. --format FMT: the table's format in memory (default q8_0).`,
   analogy: `Usage: bitembed analogy FILE A - B + C [-k N]
 
 Words nearest to unit(A) - unit(B) + unit(C), the three inputs excluded: \`king - man + woman\` gives queen.`,
@@ -56,6 +66,7 @@ function parseArgs(argv: string[]): Args {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--help" || a === "-h") flags.help = true;
+    else if (a === "--vectors") flags.vectors = true;
     else if (a === "-k" || a === "--format" || a === "--limit" || a === "--config") {
       if (i + 1 >= argv.length) throw new UsageError(`${a} needs a value`);
       flags[a.replace(/^-+/, "")] = argv[++i];
@@ -313,6 +324,40 @@ async function query(args: Args, rt: Runtime, mode: "nearest" | "analogy"): Prom
   }
 }
 
+async function embed(args: Args, rt: Runtime): Promise<void> {
+  const [path, ...texts] = args.positional;
+  if (!path || texts.length === 0) throw new UsageError("embed needs FILE and at least one TEXT");
+  const format = args.flags.format === undefined ? "q8_0" : String(args.flags.format);
+  if (!(FORMAT_NAMES as readonly string[]).includes(format)) throw new UsageError(`unknown format ${format}; one of ${FORMAT_NAMES.join(" ")}`);
+  const model = await loadStaticModel(rt, path, { format: format as Format });
+  try {
+    const { unknown } = model.tokenize(texts);
+    unknown.forEach((u, i) => {
+      if (u > 0) console.error(`text ${i + 1}: ${u} unknown ${model.kind === "words" ? "word" : "token"}${u === 1 ? "" : "s"} skipped`);
+    });
+    const dim = model.dim;
+    if (args.flags.vectors || texts.length === 1) {
+      const v = model.encode(texts);
+      for (let t = 0; t < texts.length; t++) console.log(Array.from(v.subarray(t * dim, (t + 1) * dim), (x) => x.toPrecision(6)).join(" "));
+      return;
+    }
+    const v = model.encode(texts, { normalize: true });
+    const label = (i: number) => `[${i + 1}]`;
+    texts.forEach((t, i) => console.log(`${label(i)} ${t}`));
+    console.log(["    ", ...texts.map((_, j) => label(j).padStart(7))].join(""));
+    for (let i = 0; i < texts.length; i++) {
+      const row = texts.map((_, j) => {
+        let dot = 0;
+        for (let k = 0; k < dim; k++) dot += v[i * dim + k] * v[j * dim + k];
+        return dot.toFixed(4).padStart(7);
+      });
+      console.log([label(i).padEnd(4), ...row].join(""));
+    }
+  } finally {
+    model.dispose();
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   let command = "main";
   try {
@@ -321,7 +366,7 @@ export async function main(argv: string[]): Promise<number> {
       console.log(HELP.main);
       return cmd === undefined ? 1 : 0;
     }
-    if (!(cmd in HELP) || cmd === "main") throw new UsageError(`unknown command "${cmd}"; try: inspect, convert, nearest, analogy`);
+    if (!(cmd in HELP) || cmd === "main") throw new UsageError(`unknown command "${cmd}"; try: inspect, convert, nearest, analogy, embed`);
     command = cmd;
     const args = parseArgs(rest);
     if (args.flags.help) {
@@ -334,6 +379,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const rt = await init();
     if (cmd === "convert") await convert(args, rt);
+    else if (cmd === "embed") await embed(args, rt);
     else await query(args, rt, cmd as "nearest" | "analogy");
     return 0;
   } catch (e) {

@@ -123,4 +123,28 @@ export const errors = {
     new TypeError(`Unknown \`mode\` ${describe(got)}. Expected one of: ${valid.join(", ")}.`),
   unknownMetric: (got: unknown, valid: readonly string[]) =>
     new TypeError(`Unknown \`metric\` ${describe(got)}. Expected one of: ${valid.join(", ")}.`),
+  // bag pooling (table.pool) and static models
+  offsetsKind: (got: unknown) =>
+    new TypeError(`\`offsets\` must be an Int32Array, a Uint32Array or an array of numbers, got ${describe(got)}.`),
+  badOffset: (index: number, got: unknown, detail: string) =>
+    new RangeError(`\`offsets[${index}]\` is ${describe(got)}: ${detail}.`),
+  noBags: (ids: number) =>
+    new RangeError(`\`offsets\` is empty but \`ids\` holds ${ids} ids; give each bag's start (offsets[0] = 0).`),
+  idInBag: (id: unknown, position: number, bag: number, vocab: number) =>
+    new RangeError(`\`ids[${position}]\` (bag ${bag}) is ${describe(id)}: not an integer in [0, ${vocab - 1}] (vocab ${vocab}).`),
+  weightsKind: (got: unknown) =>
+    new TypeError(`\`weights\` must be a Float32Array, a Float64Array or an array of numbers, got ${describe(got)}.`),
+  weightsMode: (mode: string) =>
+    new TypeError(`\`weights\` work with \`mode\` "sum" or "mean", not ${describe(mode)} (as in PyTorch's EmbeddingBag, max takes none).`),
+  badWeight: (index: number, got: unknown, bag: number) =>
+    new TypeError(`\`weights[${index}]\` (bag ${bag}) is ${describe(got)}; expected a number.`),
+  noTokenizer: (why: string) =>
+    new Error(
+      `Encoding text needs a tokenizer: ${why}. Install the optional peer \`@huggingface/tokenizers\` (npm install @huggingface/tokenizers), ` +
+        "pass `{ tokenizer }` to loadStaticModel, or encode token ids instead.",
+    ),
+  textsKind: (got: unknown) =>
+    new TypeError(`\`encode\` takes an array of strings or an array of id arrays, got ${describe(got)}.`),
+  mappingId: (id: number, position: number, text: number, size: number) =>
+    new RangeError(`Token id ${id} (text ${text}, token ${position}) is past the vocabulary mapping (${size} entries).`),
 };

@@ -56,6 +56,11 @@ export interface FormatInfo {
   readonly fast?: FastTraits;
   /** The safetensors dtype that holds this format, if one does. */
   readonly safetensors?: string;
+  /**
+   * Bag pooling adds weighted rows straight from the packed blocks into its f32 sums (add_<name> and
+   * add4_<name>, whole blocks only) instead of decoding them into a scratch first.
+   */
+  readonly addRows: boolean;
 }
 
 const never: DirectDot = { below: 0, anyDim: false, rows4: false };
@@ -68,6 +73,7 @@ interface Traits {
   inPlace?: boolean;
   fast?: FastTraits;
   safetensors?: string;
+  addRows?: boolean;
 }
 
 function entry<N extends string>(name: N, id: number, blockElems: number, blockBytes: number, t: Traits) {
@@ -85,6 +91,7 @@ function entry<N extends string>(name: N, id: number, blockElems: number, blockB
     vecDot: t.vecDot,
     ...(t.fast ? { fast: Object.freeze(t.fast) } : {}),
     ...(t.safetensors ? { safetensors: t.safetensors } : {}),
+    addRows: t.addRows ?? false,
   });
 }
 
@@ -102,7 +109,7 @@ export const FORMATS = Object.freeze({
     directDot: { below: 4, anyDim: true, rows4: true },
     safetensors: "BF16",
   }),
-  q8_0: entry("q8_0", 8, 32, 34, { description: "8-bit codes, f16 scale per 32", vecDot: "q8_0", directDot: small }),
+  q8_0: entry("q8_0", 8, 32, 34, { description: "8-bit codes, f16 scale per 32", vecDot: "q8_0", directDot: small, addRows: true }),
   q4_0: entry("q4_0", 2, 32, 18, {
     description: "4-bit codes, f16 scale per 32",
     vecDot: "q8_0",

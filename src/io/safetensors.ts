@@ -160,9 +160,9 @@ async function readConfig(config: Record<string, unknown> | SourceInput): Promis
   }
 }
 
-/** A safetensors file from f32/f16/bf16 tensors (row-major bytes), for tests, fixtures and conversions. */
+/** A safetensors file from f32/f16/bf16 (and f64, i64, i32) tensors (row-major bytes), for tests, fixtures and conversions. */
 export function writeSafetensors(
-  tensors: readonly { name: string; dtype: "F32" | "F16" | "BF16"; shape: readonly number[]; data: ArrayBufferView }[],
+  tensors: readonly { name: string; dtype: "F32" | "F16" | "BF16" | "F64" | "I64" | "I32"; shape: readonly number[]; data: ArrayBufferView }[],
   metadata?: Record<string, string>,
 ): Uint8Array {
   const header: Record<string, unknown> = {};

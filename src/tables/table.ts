@@ -9,6 +9,7 @@ import type { Runtime } from "../core/runtime.js";
 import { analogy, nearest, type NearestOptions } from "../project/nearest.js";
 import { argmax, project, topk, type ProjectOptions, type TopK, type TopKOptions } from "../project/project.js";
 import { embedRows, type EmbedOptions } from "./embed.js";
+import { poolRows, type Offsets, type PoolOptions } from "./pool.js";
 import { FastHead } from "../project/fast.js";
 
 export interface TableOptions {
@@ -174,6 +175,20 @@ export class EmbeddingTable {
   /** Token rows scaled and summed with position / token-type rows or sinusoidal positions (see embed.ts). */
   embed(ids: Ids, options?: EmbedOptions): Float32Array {
     return embedRows(this, this.rt, ids, options);
+  }
+
+  /**
+   * Bags of ids reduced to one vector each (PyTorch's nn.EmbeddingBag): bag b is ids[offsets[b] ..
+   * offsets[b + 1]), mode "mean" (default), "sum" or "max", in wasm over the packed rows: B * D values.
+   */
+  pool(ids: Ids, offsets: Offsets, options?: PoolOptions): Float32Array {
+    return poolRows(this, this.rt, ids, offsets, options);
+  }
+
+  /** `pool` into an F32Buffer in linear memory (no copy out); returns a view of it. */
+  poolInto(ids: Ids, offsets: Offsets, out: F32Buffer, options?: Omit<PoolOptions, "out">): Float32Array {
+    if (!(out instanceof F32Buffer)) throw errors.option("out", out, "an F32Buffer (rt.f32Buffer(bags * dim))");
+    return poolRows(this, this.rt, ids, offsets, { ...options, out });
   }
 
   /** A copy of the packed bytes (what a file would hold). */
