@@ -18,8 +18,9 @@ describe("formatFromGgmlId", () => {
     expect(() => formatFromGgmlId(40)).toThrow(/NVFP4.*Q1_0 \(type 41/);
   });
 
-  it("refuses id 142 (PrismML's PQ2_0) and says to re-convert to Q2_0", () => {
-    expect(() => formatFromGgmlId(142, "output.weight")).toThrow(/"output.weight" has ggml type 142: PQ2_0.*Q2_0 \(type 42\)/);
+  it("reads PrismML's Ternary Bonsai 2 ids 142 (PQ2_0) and 143 (PTQ1_0): group-128 blocks of 34 and 28 bytes", () => {
+    expect(formatFromGgmlId(142, "output.weight")).toMatchObject({ name: "pq2_0", blockElems: 128, blockBytes: 34 });
+    expect(formatFromGgmlId(143, "token_embd.weight")).toMatchObject({ name: "ptq1_0", blockElems: 128, blockBytes: 28 });
   });
 
   it("names an unknown id and the supported ones", () => {

@@ -230,7 +230,7 @@ const cases: [string, () => Uint8Array, RegExp][] = [
   ["dims whose product overflows", () => header(1, 0).str("t").u32(3).u64(2 ** 30).u64(2 ** 30).u64(2 ** 30).u32(0).u64(0).bytes(), /dims of tensor "t" multiply past 2\^53/],
   ["a dim of 2^63", () => header(1, 0).str("t").u32(1).u64(2n ** 63n).u32(0).u64(0).bytes(), /dim 0 of tensor "t" is 9223372036854775808/],
   ["an unknown tensor type", () => header(1, 0).str("t").u32(1).u64(4).u32(99).u64(0).bytes(), /tensor "t" has type id 99, which ggml does not define/],
-  ["PrismML's fork-only type 142", () => header(1, 0).str("t").u32(1).u64(128).u32(142).u64(0).bytes(), /Tensor "t" has ggml type 142: PQ2_0/],
+  ["a PQ2_0 dim that is not whole 128-blocks", () => header(1, 0).str("t").u32(1).u64(64).u32(142).u64(0).bytes(), /dims\[0\] = 64, not a multiple of the pq2_0 block \(128\)/],
   ["a dim that is not whole blocks", () => header(1, 0).str("t").u32(2).u64(33).u64(2).u32(8).u64(0).bytes(), /dims\[0\] = 33, not a multiple of the q8_0 block \(32\)/],
   ["a misaligned offset", () => header(1, 0).str("t").u32(1).u64(4).u32(0).u64(3).bytes(), /offset 3, not a multiple of the alignment 32/],
   ["a tensor past the end", () => header(1, 0).str("t").u32(1).u64(1000).u32(0).u64(0).padTo(32).raw(new Uint8Array(100)).bytes(), /tensor "t" \(4000 bytes at offset 64\) runs past the end of the file \(164 bytes\)/],

@@ -7,6 +7,7 @@ import { FORMAT_NAMES, type Format, type Runtime, type EmbeddingTable } from "..
 import { newRuntime, testBuild } from "./helpers/runtime.js";
 import { randomValues } from "./helpers/values.js";
 import { projectRef } from "./reference/project.js";
+import { goldenBytes, goldenF32 } from "./helpers/golden.js";
 
 let rt: Runtime;
 beforeAll(async () => {
@@ -66,16 +67,10 @@ describe.each(FORMAT_NAMES)("%s exact projection", (format: Format) => {
   });
 
   it("golden ggml table (gauss2048, 64 x 2048, edge rows included) against its dequantization", () => {
-    const dir = new URL("./fixtures/ggml/", import.meta.url);
-    const read = (name: string) => readFileSync(new URL(name, dir));
-    const f32 = (name: string) => {
-      const b = read(name);
-      return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-    };
     const [vocab, dim] = [64, 2048];
-    using table = rt.table({ vocab, dim, format, data: read(`gauss2048.${format}.bin`) });
-    const hidden = f32("gauss2048.hidden.f32");
-    const deq = f32(`gauss2048.${format}.deq.f32`);
+    using table = rt.table({ vocab, dim, format, data: goldenBytes(`gauss2048.${format}.bin`) });
+    const hidden = goldenF32("gauss2048.hidden.f32");
+    const deq = goldenF32(`gauss2048.${format}.deq.f32`);
     expectProjection(table.project(hidden, { mode: "exact" }), deq, vocab, dim, hidden, `${format} golden`);
     // one vector takes the formats' direct dot kernels where they have them
     const one = hidden.subarray(dim, 2 * dim);
@@ -244,14 +239,11 @@ describe("bad input", () => {
 });
 
 describe.each(FORMAT_NAMES)('%s mode "ggml"', (format: Format) => {
+  // (pq2_0 and ptq1_0: logits made from the fork's integer dot over Q8_0 activations, fixtures/bonsai2/README.md)
   it("reproduces ggml's golden logits (activations rounded as its CPU backend rounds them)", () => {
-    const dir = new URL("./fixtures/ggml/", import.meta.url);
-    const f32 = (name: string) => {
-      const b = readFileSync(new URL(name, dir));
-      return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-    };
+    const f32 = goldenF32;
     const [vocab, dim] = [64, 2048];
-    using table = rt.table({ vocab, dim, format, data: readFileSync(new URL(`gauss2048.${format}.bin`, dir)) });
+    using table = rt.table({ vocab, dim, format, data: goldenBytes(`gauss2048.${format}.bin`) });
     const hidden = f32("gauss2048.hidden.f32");
     const golden = f32(`gauss2048.${format}.logits.f32`);
     const { magnitude } = projectRef(f32(`gauss2048.${format}.deq.f32`), vocab, dim, hidden);

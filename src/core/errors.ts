@@ -53,11 +53,6 @@ export const errors = {
         "(upstream ggml uses id 40 for NVFP4, a different format). bitembed reads neither. " +
         "Re-convert the model with upstream llama.cpp to Q1_0 (type 41, group 128).",
     ),
-  ggmlPrismPQ2: (tensor?: string) =>
-    new RangeError(
-      `${tensorLabel(tensor)} has ggml type 142: PQ2_0, a group-128 2-bit type that only PrismML's fork of ` +
-        "llama.cpp writes. Re-convert the model with upstream llama.cpp to Q2_0 (type 42).",
-    ),
   ggmlUnsupportedType: (id: unknown, tensor: string | undefined, supported: readonly string[]) =>
     new RangeError(
       `${tensorLabel(tensor)} has ggml type ${describe(id)}, which bitembed does not read. Expected one of: ${supported.join(", ")}.`,

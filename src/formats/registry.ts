@@ -172,6 +172,17 @@ export const FORMATS = Object.freeze({
     vecDot: "q8_k",
     directDot: small,
   }),
+  // PrismML's Ternary Bonsai 2 (docs/BONSAI2.md): the fork's CPU dot pairs four Q8_0 blocks with each 128-block
+  pq2_0: entry("pq2_0", 142, 128, 34, {
+    description: "2-bit codes {-1, 0, 1, 2} x f16 scale per 128 (PrismML Ternary Bonsai 2)",
+    vecDot: "q8_0",
+    directDot: small,
+  }),
+  ptq1_0: entry("ptq1_0", 143, 128, 28, {
+    description: "ternary, base-3 packed (1.75 bits) x f16 scale per 128 (PrismML Ternary Bonsai 2)",
+    vecDot: "q8_0",
+    directDot: small,
+  }),
 });
 
 export type Format = keyof typeof FORMATS;
@@ -211,7 +222,6 @@ export function formatFromGgmlId(id: number, tensorName?: string): FormatInfo {
   const info = formatById(id);
   if (info !== undefined) return info;
   if (id === 40) throw errors.ggmlPrismQ1(tensorName);
-  if (id === 142) throw errors.ggmlPrismPQ2(tensorName);
   const supported = FORMAT_NAMES.map((n) => `${n} (${FORMATS[n].id})`);
   throw errors.ggmlUnsupportedType(id, tensorName, supported);
 }

@@ -144,7 +144,6 @@ async function parse(r: HeaderReader): Promise<GGUFFile> {
     const type = await r.u32(`the type of tensor ${JSON.stringify(name)}`);
     const t = ggmlType(type);
     if (t === undefined) {
-      if (type === 142) formatFromGgmlId(type, name); // throws: PrismML's fork-only PQ2_0, with what to do
       r.fail(`tensor ${JSON.stringify(name)} has type id ${type}, which ggml does not define`, typeAt);
     }
     if ((dims[0] ?? 1) % t.blockElems !== 0) {

@@ -1,0 +1,64 @@
+// Shared pieces of the group-128 ternary formats of Ternary Bonsai 2 (pq2_0, ptq1_0), all pure functions of
+// their arguments (no scratch): a block's codes as its reference quantizer computes them, and the base-3 digit
+// arithmetic of the packed bytes.
+// Keys: a code c is a byte 0..2 standing for (c - 1) * d; a trit byte b holds up to five base-3 digits.
+// see: docs/BONSAI2.md §1 (fp16 conversion), §2 (PQ2_0), §3 (PTQ1_0 packing), §6 (the x86 edge case).
+import { f32ToF16 } from "./half";
+
+// 16 codes (bytes, element order) of x[0..15] * id, as `roundf(x * id) + 1` in f32: with d = max|x| and
+// id = 1/d, every finite product lies in [-1 - 2^-23, 1 + 2^-23], so rounding is two compares. A product that
+// is not finite (id overflowed for a block of subnormals, inf * 0, NaN) gets `bad`, the code the C conversion
+// of INT_MIN (PQ2_0) or LONG_MIN (PTQ1_0) lands on.
+// @ts-ignore: decorator
+@inline export function ternaryCodes16(x: usize, id: v128, bad: v128): v128 {
+  const half = f32x4.splat(0.5);
+  const nhalf = f32x4.splat(-0.5);
+  const one = i32x4.splat(1);
+  const two = f32x4.splat(2.0);
+  const v0 = f32x4.mul(v128.load(x), id);
+  const v1 = f32x4.mul(v128.load(x, 16), id);
+  const v2 = f32x4.mul(v128.load(x, 32), id);
+  const v3 = f32x4.mul(v128.load(x, 48), id);
+  // 1 + (v >= 0.5) - (v <= -0.5), with masks of -1: 1 - mask(>=) + mask(<=); |v| < 2 is false for inf and NaN
+  const c0 = v128.bitselect(i32x4.add(i32x4.sub(one, f32x4.ge(v0, half)), f32x4.le(v0, nhalf)), bad, f32x4.lt(f32x4.abs(v0), two));
+  const c1 = v128.bitselect(i32x4.add(i32x4.sub(one, f32x4.ge(v1, half)), f32x4.le(v1, nhalf)), bad, f32x4.lt(f32x4.abs(v1), two));
+  const c2 = v128.bitselect(i32x4.add(i32x4.sub(one, f32x4.ge(v2, half)), f32x4.le(v2, nhalf)), bad, f32x4.lt(f32x4.abs(v2), two));
+  const c3 = v128.bitselect(i32x4.add(i32x4.sub(one, f32x4.ge(v3, half)), f32x4.le(v3, nhalf)), bad, f32x4.lt(f32x4.abs(v3), two));
+  return i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(c0, c1), i16x8.narrow_i32x4_s(c2, c3));
+}
+
+// The leading base-3 digit of 16 trit bytes p, ((p * 3) >> 8): 1 from p = 86 on, 2 from p = 171 on.
+// @ts-ignore: decorator
+@inline export function leadingDigit(p: v128): v128 {
+  return i8x16.sub(i8x16.sub(i8x16.splat(0), i8x16.gt_u(p, i8x16.splat(85))), i8x16.gt_u(p, i8x16.splat(<i8>170)));
+}
+
+// p * 3 mod 256 in every byte: brings a trit byte's next digit to the front (and, on digit sums, is q * 3).
+// @ts-ignore: decorator
+@inline export function times3(p: v128): v128 {
+  return i8x16.add(i8x16.add(p, p), p);
+}
+
+// ceil(v * 256 / 243) of 4 lanes v <= 242, the C expression `((uint16_t)q * 256 + (243 - 1)) / 243`:
+// (256 v + 242) * 69043 >> 24 is that quotient for every v <= 242 (69043 = ceil(2^24 / 243); checked for all).
+// @ts-ignore: decorator
+@inline function ceilDiv243(v: v128): v128 {
+  return i32x4.shr_u(i32x4.mul(i32x4.add(i32x4.shl(v, 8), i32x4.splat(242)), i32x4.splat(69043)), 24);
+}
+
+// The trit bytes of 16 digit sums v <= 242 (five digits, the first most significant): ceil(v * 256 / 243).
+// @ts-ignore: decorator
+@inline export function packTrits(v: v128): v128 {
+  const lo = i16x8.extend_low_i8x16_u(v);
+  const hi = i16x8.extend_high_i8x16_u(v);
+  return i8x16.narrow_i16x8_u(
+    i16x8.narrow_i32x4_u(ceilDiv243(i32x4.extend_low_i16x8_u(lo)), ceilDiv243(i32x4.extend_high_i16x8_u(lo))),
+    i16x8.narrow_i32x4_u(ceilDiv243(i32x4.extend_low_i16x8_u(hi)), ceilDiv243(i32x4.extend_high_i16x8_u(hi))),
+  );
+}
+
+// GGML_FP32_TO_FP16 of a block scale: f32ToF16, except that every NaN becomes sign | 0x7e00 (ggml keeps no payload).
+// @ts-ignore: decorator
+@inline export function scaleToF16(d: f32): u16 {
+  return d != d ? <u16>(((reinterpret<u32>(d) >> 16) & 0x8000) | 0x7e00) : <u16>f32ToF16(d);
+}
