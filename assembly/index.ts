@@ -13,3 +13,4 @@ export { rope_table, rope_apply_norm, rope_apply_neox, add_sinusoid } from "./ro
 export { scale_add_f32, scale_f32 } from "./embed";
 export { relaxed_simd } from "./fast/swizzle";
 export { pool_rows } from "./pool";
+export { hadamard_rows } from "./hadamard";

@@ -7,6 +7,7 @@ export { quantize, dequantize, type QuantizeOptions, type DequantizeOptions } fr
 export type { LinearMemory } from "./core/memory.js";
 export { F32Buffer } from "./core/buffer.js";
 export type { Ids } from "./core/ids.js";
+export { hadamard, type HadamardOptions } from "./positions/hadamard.js";
 export { readGGUF, type GGUFFile, type GGUFTensorInfo, type ReadGGUFOptions, type MetadataValue } from "./io/gguf.js";
 export { writeGGUF, type WriteGGUFOptions, type GGUFTensorInput } from "./io/gguf-write.js";
 export {

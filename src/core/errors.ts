@@ -57,10 +57,17 @@ export const errors = {
     new RangeError(
       `${tensorLabel(tensor)} has ggml type ${describe(id)}, which bitembed does not read. Expected one of: ${supported.join(", ")}.`,
     ),
-  noRuntime: () =>
+  noRuntime: (fn = "quantize") =>
     new Error(
-      "`quantize` needs an initialised runtime: call `await init()` first, or pass `{ runtime }` (or use `rt.quantize`).",
+      `\`${fn}\` needs an initialised runtime: call \`await init()\` first, or pass \`{ runtime }\` (or use \`rt.${fn}\`).`,
     ),
+  // the Hadamard rotation and the `prism.hadamard.*` metadata of Ternary Bonsai 2 files
+  signsValue: (name: string, index: number, got: unknown) =>
+    new RangeError(`\`${name}[${index}]\` is ${describe(got)}; expected +1 or -1.`),
+  rotationKey: (key: string, got: unknown, expected: string) =>
+    new RangeError(`Rotation metadata \`${key}\` is ${describe(got)}; expected ${expected}.`),
+  rotationUnknownKey: (key: string, known: readonly string[]) =>
+    new RangeError(`Unknown rotation metadata key \`${key}\`. Known: ${known.join(", ")}.`),
   // RoPE, positions and embedding sums
   configKind: (name: string, got: unknown) => new TypeError(`\`${name}\` must be an object, got ${describe(got)}.`),
   tableKind: (name: string, got: unknown) =>

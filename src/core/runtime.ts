@@ -9,6 +9,7 @@ import { dequantize, forgetRuntime, quantize, rememberRuntime, type QuantizeOpti
 import { EmbeddingTable, type TableOptions, type TableFromF32Options } from "../tables/table.js";
 import { Rope } from "../positions/rope.js";
 import type { RopeConfig } from "../positions/rope-freqs.js";
+import { hadamardOn, type HadamardOptions } from "../positions/hadamard.js";
 
 export type WasmSource =
   | WebAssembly.Module
@@ -108,6 +109,15 @@ export class Runtime {
   rope(config: RopeConfig): Rope {
     this.check();
     return new Rope(this, config);
+  }
+
+  /**
+   * Ternary Bonsai 2's rotation of `x` in place (a Float32Array, or an F32Buffer of this runtime): y = H_B(s * x)
+   * per block of B values of the last axis, or s * H_B(x) with `inverse: true` (see `hadamard`). Returns x.
+   */
+  hadamard<T extends Float32Array | F32Buffer>(x: T, options?: HadamardOptions): T {
+    this.check();
+    return hadamardOn(this, x, options);
   }
 
   /** `length` f32 values in linear memory, for results written there with no copy (see `lookup`). */

@@ -24,6 +24,12 @@ export function rememberRuntime(rt: Runtime): void {
   lastRuntime = rt;
 }
 
+/** The runtime functions without `{ runtime }` use: the newest one not disposed. */
+export function defaultRuntime(fn: string): Runtime {
+  if (lastRuntime === undefined) throw errors.noRuntime(fn);
+  return lastRuntime;
+}
+
 /** Forget `rt` as the default (when it is disposed). */
 export function forgetRuntime(rt: Runtime): void {
   if (lastRuntime === rt) lastRuntime = undefined;
