@@ -45,7 +45,9 @@ export { embeddingScale, type EmbedOptions } from "./tables/embed.js";
 export { POOL_MODES, type PoolMode, type PoolOptions, type Offsets } from "./tables/pool.js";
 export { FastHead, supportsFast, type FastHeadOptions } from "./project/fast.js";
 export { readSafetensors, writeSafetensors, type SafetensorsFile, type SafetensorsTensorInfo, type ReadSafetensorsOptions } from "./io/safetensors.js";
-export { loadEmbeddingModel, type EmbeddingModel, type LoadEmbeddingModelOptions } from "./io/model.js";
+export { loadEmbeddingModel, type EmbeddingModel, type LoadEmbeddingModelOptions, type ModelTable } from "./io/model.js";
+export { RotatedTable, type Rotation } from "./tables/rotated-table.js";
+export { readRotation, type HadamardRotation } from "./positions/hadamard-metadata.js";
 export { readGloveText, readGloveJSON, type WordVectors, type ReadWordVectorsOptions } from "./io/glove.js";
 export {
   loadStaticModel,

@@ -8,8 +8,10 @@ import { writeGGUF, type GGUFTensorInput } from "../io/gguf-write.js";
 import { readGloveJSON, readGloveText, type WordVectors } from "../io/glove.js";
 import { readSafetensors } from "../io/safetensors.js";
 import type { MetadataValue } from "../io/gguf-values.js";
-import { loadEmbeddingModel } from "../io/model.js";
+import { loadEmbeddingModel, type ModelTable } from "../io/model.js";
 import { loadStaticModel } from "../io/static-model.js";
+import { RotatedTable } from "../tables/rotated-table.js";
+import { readRotation } from "../positions/hadamard-metadata.js";
 import type { Runtime } from "../core/runtime.js";
 import type { EmbeddingTable } from "../tables/table.js";
 
@@ -113,7 +115,7 @@ async function readWords(path: string, kind: Kind, limit?: number): Promise<Word
 }
 
 // A token table and its words, from any input.
-async function openWordTable(rt: Runtime, path: string, limit?: number): Promise<{ table: EmbeddingTable; words: string[] }> {
+async function openWordTable(rt: Runtime, path: string, limit?: number): Promise<{ table: ModelTable; words: string[] }> {
   const kind = await kindOf(path);
   if (kind === "gguf" || kind === "safetensors") {
     const m = await loadEmbeddingModel(rt, path, { head: false, positions: false });
@@ -173,6 +175,7 @@ async function inspect(args: Args): Promise<void> {
     for (const [k, v] of Object.entries(g.metadata)) console.log(`  ${k} (${g.types[k]}) = ${summarise(v)}`);
     console.log("\ntensors:");
     for (const t of g.tensors) console.log(`  ${t.name.padEnd(28)} ${t.typeName.padEnd(7)} [${t.dims.join(", ")}]  ${bytes(t.byteLength)}`);
+    console.log(rotationLine(g.metadata, g.types, g.tensors));
     const tok = g.tensors.find((t) => t.name === "token_embd.weight");
     if (tok) table = { rows: tok.dims.slice(1).reduce((a, b) => a * b, 1), dim: tok.dims[0], name: tok.name };
   } else if (kind === "safetensors") {
@@ -197,6 +200,19 @@ async function inspect(args: Args): Promise<void> {
       const info = FORMATS[f];
       console.log(`  ${f.padEnd(6)} ${bytes(rowBytes(info, table.dim) * table.rows).padStart(10)}  ${info.description}`);
     }
+  }
+}
+
+// What `prism.hadamard.*` declares (Ternary Bonsai 2's rotated basis), or why bitembed refuses it.
+function rotationLine(...args: Parameters<typeof readRotation>): string {
+  try {
+    const r = readRotation(...args);
+    if (r === undefined) return "\nrotation: none";
+    const widths = r.signMode === "explicit" ? `explicit signs for widths ${[...r.signs.keys()].join(", ")}` : "no signs (identity)";
+    const inverse = r.inverseWeightNames.length ? `, latent lookups: ${r.inverseWeightNames.join(", ")}` : "";
+    return `\nrotation: prism.hadamard v${r.version}${r.tiedOutput ? " (tied output)" : ""}, block ${r.block}, ${widths}; ${r.weightNames.length} folded weights${inverse}`;
+  } catch (e) {
+    return `\nrotation: refused: ${(e as Error).message}`;
   }
 }
 
@@ -253,13 +269,15 @@ async function convert(args: Args, rt: Runtime): Promise<void> {
   const metadata: Record<string, MetadataValue> = {};
   const types: Record<string, string> = {};
   const tensors: GGUFTensorInput[] = [];
-  const owned: EmbeddingTable[] = [];
+  const owned: { dispose(): void }[] = [];
   const keep = (t: EmbeddingTable) => (owned.push(t), t);
+  // a table in Bonsai 2's rotated basis is converted as stored (latent rows); the prism.hadamard keys go along
+  const stored = (t: ModelTable): EmbeddingTable => (t instanceof RotatedTable ? t.latent : t);
   try {
     if (kind === "gguf" || kind === "safetensors") {
       const config = typeof args.flags.config === "string" ? args.flags.config : undefined;
       const m = await loadEmbeddingModel(rt, input, { config });
-      owned.push(m.tokens, ...[m.head, m.positions, m.tokenTypes].filter((t): t is EmbeddingTable => t !== undefined && t !== m.tokens));
+      owned.push(m.tokens, ...[m.head, m.positions, m.tokenTypes].filter((t): t is ModelTable => t !== undefined && t !== m.tokens));
       if (m.kind === "gguf") {
         const g = await readGGUF(input);
         for (const [k, v] of Object.entries(g.metadata)) {
@@ -272,8 +290,8 @@ async function convert(args: Args, rt: Runtime): Promise<void> {
         metadata[`${metadata["general.architecture"]}.embedding_length`] = m.tokens.dim;
         metadata[`${metadata["general.architecture"]}.vocab_size`] = m.tokens.vocab;
       }
-      tensors.push({ name: "token_embd.weight", table: keep(convertTable(rt, m.tokens, format, "token_embd")) });
-      if (!m.tied) tensors.push({ name: "output.weight", table: keep(convertTable(rt, m.head, format, "output")) });
+      tensors.push({ name: "token_embd.weight", table: keep(convertTable(rt, stored(m.tokens), format, "token_embd")) });
+      if (!m.tied) tensors.push({ name: "output.weight", table: keep(convertTable(rt, stored(m.head), format, "output")) });
       // position and token-type tables stay as they are (small, and often needed exactly)
       if (m.positions) tensors.push({ name: "position_embd.weight", table: m.positions });
       if (m.tokenTypes) tensors.push({ name: "token_types.weight", table: m.tokenTypes });

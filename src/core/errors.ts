@@ -64,8 +64,10 @@ export const errors = {
   // the Hadamard rotation and the `prism.hadamard.*` metadata of Ternary Bonsai 2 files
   signsValue: (name: string, index: number, got: unknown) =>
     new RangeError(`\`${name}[${index}]\` is ${describe(got)}; expected +1 or -1.`),
-  rotationKey: (key: string, got: unknown, expected: string) =>
-    new RangeError(`Rotation metadata \`${key}\` is ${describe(got)}; expected ${expected}.`),
+  rotationKey: (key: string, got: unknown, type: string | undefined, expected: string) =>
+    new RangeError(
+      `Rotation metadata \`${key}\` ${got === undefined && type === undefined ? "is missing" : `is ${describe(got)}${type ? ` (${type})` : ""}`}; expected ${expected}.`,
+    ),
   rotationUnknownKey: (key: string, known: readonly string[]) =>
     new RangeError(`Unknown rotation metadata key \`${key}\`. Known: ${known.join(", ")}.`),
   // RoPE, positions and embedding sums

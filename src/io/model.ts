@@ -1,7 +1,10 @@
 // The embedding layer of a model file in one call: token table, head (tied or not), position and
 // token-type tables, RoPE config, scales and vocabulary, from GGUF or safetensors (+ config.json).
 // Only the tensors it returns are read; every other tensor in the file is left on disk.
-// see: FORMATS.md (tensor names and keys per family); llama.cpp llama-model.cpp; transformers configs.
+// A GGUF that declares Ternary Bonsai 2's rotated basis (`prism.hadamard.*`) gets its latent tables wrapped
+// (RotatedTable), so lookup gives real embeddings and the head takes real hidden states.
+// see: FORMATS.md (tensor names and keys per family); llama.cpp llama-model.cpp; transformers configs;
+// docs/BONSAI2.md §4 (the rotation).
 import { errors } from "../core/errors.js";
 import { readGGUF, type GGUFFile, type MetadataValue } from "./gguf.js";
 import { readSafetensors, type SafetensorsFile } from "./safetensors.js";
@@ -11,16 +14,24 @@ import { ropeConfigFromGGUF, ropeConfigFromHF } from "../positions/rope-metadata
 import type { Runtime } from "../core/runtime.js";
 import { embeddingScale as embeddingScaleOf } from "../tables/embed.js";
 import type { EmbeddingTable } from "../tables/table.js";
+import { RotatedTable } from "../tables/rotated-table.js";
+import { readRotation, type HadamardRotation } from "../positions/hadamard-metadata.js";
+
+/** A model's token table or head: a plain table, or one stored in Bonsai 2's rotated basis. */
+export type ModelTable = EmbeddingTable | RotatedTable;
 
 export interface EmbeddingModel {
   /** "gguf" or "safetensors". */
   kind: "gguf" | "safetensors";
   /** `general.architecture` (GGUF) or `model_type` (config.json), when known. */
   architecture?: string;
-  tokens: EmbeddingTable;
+  /** The token table (a RotatedTable when the file stores it in Bonsai 2's rotated basis; `.latent` is raw). */
+  tokens: ModelTable;
   /** The output projection; `head === tokens` when tied. */
-  head: EmbeddingTable;
+  head: ModelTable;
   tied: boolean;
+  /** The `prism.hadamard.*` rotation the file declares (Ternary Bonsai 2), checked. */
+  rotation?: HadamardRotation;
   /** Learned position embeddings (GPT-2, BERT). */
   positions?: EmbeddingTable;
   /** Token-type embeddings (BERT). */
@@ -64,7 +75,7 @@ export async function loadEmbeddingModel(
 }
 
 // Load tables one after another; on failure free what was loaded.
-async function loading<T>(loaded: EmbeddingTable[], fn: () => Promise<T>): Promise<T> {
+async function loading<T>(loaded: { dispose(): void }[], fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
@@ -87,19 +98,24 @@ async function fromGGUF(rt: Runtime, g: GGUFFile, options: LoadEmbeddingModelOpt
     return typeof v === "number" ? v : undefined;
   };
   if (!has("token_embd.weight")) throw errors.noTensor("token_embd.weight", g.tensors.map((t) => t.name));
-  const loaded: EmbeddingTable[] = [];
+  const rotation = readRotation(m, g.types, g.tensors);
+  const loaded: { dispose(): void }[] = [];
   return loading(loaded, async () => {
-    const load = async (name: string) => {
+    // a latent table (its name listed by the rotation) is wrapped; the wrapper owns it
+    const load = async (name: string, latent: boolean) => {
       const t = await g.loadTable(rt, name);
       loaded.push(t);
-      return t;
+      if (rotation === undefined || !latent) return t;
+      const rotated = new RotatedTable(t, { block: rotation.block, signs: rotation.signs.get(t.dim) });
+      loaded[loaded.length - 1] = rotated;
+      return rotated;
     };
-    const tokens = await load("token_embd.weight");
+    const tokens = await load("token_embd.weight", rotation?.inverseWeightNames.includes("token_embd.weight") ?? false);
     const tied = !has("output.weight");
-    const head = tied ? tokens : options.head === false ? tokens : await load("output.weight");
+    const head = tied ? tokens : options.head === false ? tokens : await load("output.weight", rotation?.weightNames.includes("output.weight") ?? false);
     const withPositions = options.positions !== false;
-    const positions = withPositions && has("position_embd.weight") ? await load("position_embd.weight") : undefined;
-    const tokenTypes = withPositions && has("token_types.weight") ? await load("token_types.weight") : undefined;
+    const positions = withPositions && has("position_embd.weight") ? ((await load("position_embd.weight", false)) as EmbeddingTable) : undefined;
+    const tokenTypes = withPositions && has("token_types.weight") ? ((await load("token_types.weight", false)) as EmbeddingTable) : undefined;
     let rope: RopeConfig | undefined;
     if (positions === undefined && (num("rope.freq_base") !== undefined || num("rope.dimension_count") !== undefined)) {
       let ropeFreqs: Float32Array | undefined;
@@ -127,6 +143,7 @@ async function fromGGUF(rt: Runtime, g: GGUFFile, options: LoadEmbeddingModelOpt
       tokens,
       head,
       tied,
+      rotation,
       positions,
       tokenTypes,
       rope,

@@ -49,14 +49,19 @@ export function checkHadamard(length: number, options: HadamardOptions): { block
 
 /**
  * Transform `rows` rows of `width` f32 at `ptr` (linear memory) in place. `signsPtr`: `width` f32 of +-1 in
- * linear memory, or 0. Allocates only the kernel's B-value f64 scratch.
+ * linear memory, or 0. `scratch`: B f64 for the kernel; allocated (and freed) here when not given, so a caller
+ * that must not allocate passes its own.
  */
-export function hadamardInWasm(rt: Runtime, ptr: number, rows: number, width: number, block: number, signsPtr: number, inverse: boolean): void {
-  const scratch = rt.memory.alloc(block * 8);
-  try {
+export function hadamardRows(rt: Runtime, ptr: number, rows: number, width: number, block: number, signsPtr: number, inverse: boolean, scratch?: number): void {
+  if (scratch !== undefined) {
     rt.kernels.hadamard_rows(ptr, rows, width, block, signsPtr, inverse ? 1 : 0, scratch);
+    return;
+  }
+  const own = rt.memory.alloc(block * 8);
+  try {
+    rt.kernels.hadamard_rows(ptr, rows, width, block, signsPtr, inverse ? 1 : 0, own);
   } finally {
-    rt.memory.dealloc(scratch);
+    rt.memory.dealloc(own);
   }
 }
 
@@ -75,7 +80,7 @@ export function hadamardOn<T extends Float32Array | F32Buffer>(rt: Runtime, x: T
       mem.f32().set(signs, signsPtr >>> 2);
     }
     if (x instanceof F32Buffer) {
-      hadamardInWasm(rt, x.ptr, x.length / width, width, block, signsPtr, inverse);
+      hadamardRows(rt, x.ptr, x.length / width, width, block, signsPtr, inverse);
       return x;
     }
     // rows through a wasm buffer of about CHUNK_BYTES (at least one row)
@@ -87,7 +92,7 @@ export function hadamardOn<T extends Float32Array | F32Buffer>(rt: Runtime, x: T
       const n = Math.min(rowsPer, rows - r);
       const part = x.subarray(r * width, (r + n) * width);
       mem.f32().set(part, buf >>> 2);
-      hadamardInWasm(rt, buf, n, width, block, signsPtr, inverse);
+      hadamardRows(rt, buf, n, width, block, signsPtr, inverse);
       part.set(mem.f32().subarray(buf >>> 2, (buf >>> 2) + n * width));
     }
     return x;

@@ -54,7 +54,10 @@ function roundSignificand(x: number, bits: number, minExp: number): number {
   return r * ulp;
 }
 
-export function embedRows(table: EmbeddingTable, rt: Runtime, ids: Ids, options: EmbedOptions = {}): Float32Array {
+/** Rewrites `rows` decoded token rows at `ptr` in place (a rotated table's inverse transform); must not allocate. */
+export type RestoreRows = (ptr: number, rows: number) => void;
+
+export function embedRows(table: EmbeddingTable, rt: Runtime, ids: Ids, options: EmbedOptions = {}, restore?: RestoreRows): Float32Array {
   void table.ptr; // throws once disposed
   checkIdsKind(ids);
   const o = options ?? {};
@@ -131,6 +134,7 @@ export function embedRows(table: EmbeddingTable, rt: Runtime, ids: Ids, options:
       const count = Math.min(chunk, n - r);
       const values = count * dim;
       decode(table, idsPtr + r * 4, count, rows);
+      restore?.(rows, count);
       let scaled = scale === 1;
       if (positionTable !== undefined) {
         decode(positionTable, posPtr + r * 4, count, extra);

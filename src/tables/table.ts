@@ -8,7 +8,7 @@ import { checkedId, checkIdsKind, copyIds, type Ids } from "../core/ids.js";
 import type { Runtime } from "../core/runtime.js";
 import { analogy, nearest, type NearestOptions } from "../project/nearest.js";
 import { argmax, project, topk, type ProjectOptions, type TopK, type TopKOptions } from "../project/project.js";
-import { embedRows, type EmbedOptions } from "./embed.js";
+import { embedRows, type EmbedOptions, type RestoreRows } from "./embed.js";
 import { poolRows, type Offsets, type PoolOptions } from "./pool.js";
 import { FastHead } from "../project/fast.js";
 
@@ -201,7 +201,7 @@ export class EmbeddingTable {
    * How far this table's values are from `source`, the V * D f32 values it was made from: RMSE, relative
    * RMSE, max abs error and the mean cosine of rows. Decodes slice by slice (memory stays flat).
    */
-  stats(source: Float32Array): TableStats {
+  stats(source: Float32Array, /** @internal */ restore?: RestoreRows): TableStats {
     const ptr = this.ptr;
     const { vocab, dim } = this;
     if (!(source instanceof Float32Array)) throw errors.outKind("source", source);
@@ -213,6 +213,7 @@ export class EmbeddingTable {
     let maxAbs = 0;
     let cosines = 0;
     decodeRows(this.rt, this.info, vocab, dim, ptr, (first, rows, values) => {
+      restore?.(values.byteOffset, rows);
       for (let i = 0; i < rows; i++) {
         const at = (first + i) * dim;
         let dot = 0;

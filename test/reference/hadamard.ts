@@ -32,3 +32,25 @@ export function ulpOf(v: number): number {
   if (a < 2 ** -126) return 2 ** -149;
   return 2 ** (Math.floor(Math.log2(a)) - 23);
 }
+
+/** The same values by float64 butterflies (a[i], a[i + L] <- a[i] + a[i + L], a[i] - a[i + L]), for large tables. */
+export function fwhtRef(x: ArrayLike<number>, width: number, block: number, signs: ArrayLike<number> | undefined, inverse: boolean): Float64Array {
+  const out = Float64Array.from(x);
+  const norm = 1 / Math.sqrt(block);
+  const s = (j: number) => (signs === undefined ? 1 : signs[j % width]);
+  if (!inverse) for (let j = 0; j < out.length; j++) out[j] *= s(j);
+  for (let b0 = 0; b0 < out.length; b0 += block) {
+    for (let len = 1; len < block; len *= 2) {
+      for (let i = b0; i < b0 + block; i += 2 * len) {
+        for (let j = i; j < i + len; j++) {
+          const u = out[j];
+          const v = out[j + len];
+          out[j] = u + v;
+          out[j + len] = u - v;
+        }
+      }
+    }
+  }
+  for (let j = 0; j < out.length; j++) out[j] *= norm * (inverse ? s(j) : 1);
+  return out;
+}
