@@ -10,6 +10,7 @@ import { newRuntime } from "./helpers/runtime.js";
 import { randomValues } from "./helpers/values.js";
 import { reference as ptq1Ref } from "./reference/formats/ptq1_0.js";
 import { fwhtRef } from "./reference/hadamard.js";
+import { exactRef, FAST_SPECS, fastBound } from "./reference/fast.js";
 
 let rt: Runtime;
 beforeAll(async () => {
@@ -37,6 +38,21 @@ function logitsRef(rows: ArrayLike<number>, vocab: number, dim: number, hidden: 
     }
   }
   return { logits, scale };
+}
+
+/** Fast-mode logits of real hidden vectors against the latent table: within fastBound of float64 over H(s h). */
+function checkFast(format: string, data: Uint8Array, vocab: number, dim: number, hidden: Float32Array, signs: Float32Array | undefined, got: Float32Array): void {
+  const spec = FAST_SPECS[format];
+  const latent = Float32Array.from(fwhtRef(hidden, dim, 1024, signs, false));
+  for (let v = 0; v < N; v++) {
+    const h = latent.subarray(v * dim, (v + 1) * dim);
+    const exact = exactRef(spec, data, vocab, dim, h);
+    const { bound, magnitude } = fastBound(spec, data, vocab, dim, h);
+    for (let r = 0; r < vocab; r++) {
+      const g = got[v * vocab + r];
+      if (!(Math.abs(g - exact[r]) <= bound[r] + 1e-6 * magnitude[r])) expect.fail(`${format} fast: vector ${v} row ${r}: ${g} vs ${exact[r]} (bound ${bound[r]})`);
+    }
+  }
 }
 
 function expectLogits(got: Float32Array, want: Float64Array, tol: Float64Array | number, label: string): void {
@@ -103,6 +119,12 @@ describe("untied version 1: PTQ1_0 latent token table, PQ2_0 folded head (explic
     expectLogits(model.head.project(hidden, { mode: "exact" }), truth, bound, "exact vs the real head");
   });
 
+  it("fast head logits (the default mode) stay within fast mode's bound of the float64 latent math z . H(s h)", () => {
+    const fast = model.head.project(hidden);
+    expect(Array.from(fast)).toEqual(Array.from(model.head.project(hidden, { mode: "fast" })));
+    checkFast("pq2_0", file.headBytes, vocab, dim, hidden, file.signs, fast);
+  });
+
   it("topk and argmax rank real hidden states as the exact logits do", () => {
     const logits = model.head.project(hidden, { mode: "exact" });
     const top = model.head.topk(hidden, 5, { mode: "exact" });
@@ -159,6 +181,7 @@ describe("tied version 2: one PTQ1_0 latent table serves lookup and head", () =>
       const hidden = randomValues(N * dim, 31, 4);
       const { logits, scale } = logitsRef(file.tokens, vocab, dim, hidden);
       expectLogits(m.head.project(hidden, { mode: "exact" }), logits, scale.map((s) => 1e-5 * s), "tied exact logits");
+      checkFast("ptq1_0", file.tokenBytes, vocab, dim, hidden, file.signs, m.head.project(hidden));
     } finally {
       m.dispose();
     }

@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import type { Runtime } from "../src/core/runtime.js";
 import { FAST_FORMAT_NAMES } from "../src/formats/registry.js";
+import { goldenUrl } from "./helpers/golden.js";
 import { FastHead, supportsFast, type PackedTable } from "../src/project/fast.js";
 import { EmbeddingTable } from "../src/tables/table.js";
 import { newRuntime } from "./helpers/runtime.js";
@@ -14,7 +15,7 @@ import { exactRef, FAST_SPECS, fastBound, fastRef } from "./reference/fast.js";
 import { f32ToF16Bits } from "./reference/half.js";
 
 const FORMATS = [...FAST_FORMAT_NAMES];
-const fixture = (name: string) => readFileSync(new URL(`./fixtures/ggml/${name}`, import.meta.url));
+const fixture = (name: string) => readFileSync(goldenUrl(name));
 
 let rt: Runtime;
 beforeAll(async () => {
@@ -82,7 +83,7 @@ function checkAgainstReferences(format: string, data: Uint8Array, vocab: number,
 
 describe("supportsFast", () => {
   it("names exactly the lookup-table formats", () => {
-    for (const f of ["q1_0", "q2_0", "q4_0", "tq1_0", "tq2_0"]) expect(supportsFast(f)).toBe(true);
+    for (const f of ["q1_0", "q2_0", "q4_0", "tq1_0", "tq2_0", "pq2_0", "ptq1_0"]) expect(supportsFast(f)).toBe(true);
     for (const f of ["f32", "f16", "bf16", "q8_0", "q4_1", "q6_k", "", undefined, 41]) expect(supportsFast(f)).toBe(false);
   });
 });

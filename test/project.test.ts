@@ -3,7 +3,7 @@
 // ggml tables, post-processing, untied heads and bad input.
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { FORMAT_NAMES, type Format, type Runtime, type EmbeddingTable } from "../src/index.js";
+import { FAST_FORMAT_NAMES, FORMAT_NAMES, type Format, type Runtime, type EmbeddingTable } from "../src/index.js";
 import { newRuntime, testBuild } from "./helpers/runtime.js";
 import { randomValues } from "./helpers/values.js";
 import { projectRef } from "./reference/project.js";
@@ -169,7 +169,7 @@ describe("default mode", () => {
     const byDefault = table.project(hidden);
     const exact = table.project(hidden, { mode: "exact" });
     const fast = table.project(hidden, { mode: "fast" });
-    const lowBit = ["q1_0", "q2_0", "tq1_0", "tq2_0", "q4_0"].includes(format);
+    const lowBit = FAST_FORMAT_NAMES.includes(format);
     expect(Array.from(byDefault)).toEqual(Array.from(lowBit ? fast : exact));
     if (lowBit) expect(Array.from(fast)).not.toEqual(Array.from(exact));
     const scaled = table.project(hidden, { scale: 0.5, softcap: 2 });

@@ -177,11 +177,13 @@ export const FORMATS = Object.freeze({
     description: "2-bit codes {-1, 0, 1, 2} x f16 scale per 128 (PrismML Ternary Bonsai 2)",
     vecDot: "q8_0",
     directDot: small,
+    fast: { planes: 2, mult: 0.5, k: 0.5, kernel: "planes", scaleOffset: 0 },
   }),
   ptq1_0: entry("ptq1_0", 143, 128, 28, {
     description: "ternary, base-3 packed (1.75 bits) x f16 scale per 128 (PrismML Ternary Bonsai 2)",
     vecDot: "q8_0",
     directDot: small,
+    fast: { planes: 2, mult: 0.5, k: 0.5, kernel: "planes", scaleOffset: 26 },
   }),
 });
 

@@ -57,6 +57,19 @@ export const FAST_SPECS: Record<string, FastSpec> = {
       return (q * 3) >> 8;
     },
   },
+  // Ternary Bonsai 2 (docs/BONSAI2.md §2, §3)
+  pq2_0: { blockElems: 128, blockBytes: 34, planes: 2, mult: 0.5, k: 0.5, dOffset: 0, o: 1, code: (b, e) => (byte(b, 2 + (e >> 2)) >> (2 * (e & 3))) & 3 },
+  ptq1_0: {
+    blockElems: 128, blockBytes: 28, planes: 2, mult: 0.5, k: 0.5, dOffset: 26, o: 1,
+    code: (b, e) => {
+      let v: number, n: number;
+      if (e < 80) [v, n] = [byte(b, e % 16), Math.floor(e / 16)];
+      else if (e < 120) [v, n] = [byte(b, 16 + ((e - 80) % 8)), Math.floor((e - 80) / 8)];
+      else [v, n] = [byte(b, 24 + ((e - 120) % 2)), Math.floor((e - 120) / 2)];
+      const q = (v * 3 ** n) & 255;
+      return (q * 3) >> 8;
+    },
+  },
 };
 
 // q1_0's code is a bit: w = d * (2 bit - 1) = 2 d (bit - 1/2).
