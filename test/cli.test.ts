@@ -5,8 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
-import { FORMAT_NAMES, readGGUF, type Runtime } from "../src/index.js";
+import { FORMAT_NAMES, loadEmbeddingModel, readGGUF, RotatedTable, type Runtime } from "../src/index.js";
 import { newRuntime } from "./helpers/runtime.js";
+import { bonsai2Gguf } from "./helpers/bonsai2-gguf.js";
 
 const run = promisify(execFile);
 const root = new URL("../", import.meta.url).pathname;
@@ -100,6 +101,32 @@ describe("bitembed CLI", () => {
     const r = await bitembed("analogy", demo, "king", "-", "man", "+", "woman", "-k", "3");
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.split("\n")[1]).toMatch(/^\s+1\s+queen\s/);
+  });
+
+  it("inspects a Ternary Bonsai 2 file's rotation and converts it to q8_0 in the latent basis, keys kept", async () => {
+    const file = bonsai2Gguf();
+    const path = join(tmp, "bonsai2.gguf");
+    writeFileSync(path, file.bytes);
+    const r = await bitembed("inspect", path);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/token_embd\.weight\s+ptq1_0\s+\[2048, 100\]/);
+    expect(r.stdout).toMatch(/output\.weight\s+pq2_0\s+\[2048, 100\]/);
+    expect(r.stdout).toContain("rotation: prism.hadamard v1, block 1024, explicit signs for widths 2048, 3072; 6 folded weights, latent lookups: token_embd.weight");
+    const out = join(tmp, "bonsai2.q8_0.gguf");
+    const c = await bitembed("convert", path, out, "--format", "q8_0");
+    expect(c.code, c.stderr).toBe(0);
+    const m = await loadEmbeddingModel(rt, out);
+    try {
+      expect(m.tokens).toBeInstanceOf(RotatedTable);
+      expect([m.tokens.format, m.head.format, m.rotation?.version]).toEqual(["q8_0", "q8_0", 1]);
+      // the real rows come back through q8_0 of the latent ones: within its half step (max|z| / 254 per 32)
+      const got = m.tokens.lookup([4]);
+      const z = file.tokensLatent.subarray(4 * 2048, 5 * 2048);
+      const step = z.reduce((a, v) => Math.max(a, Math.abs(v)), 0) / 254;
+      for (let j = 0; j < 2048; j++) expect(Math.abs(got[j] - file.tokens[4 * 2048 + j])).toBeLessThanOrEqual(step * Math.sqrt(2048) * 1.01);
+    } finally {
+      m.dispose();
+    }
   });
 
   it.each([
