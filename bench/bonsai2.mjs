@@ -1,5 +1,5 @@
 // Ternary Bonsai 2 heads, single thread: PQ2_0 and PTQ1_0 beside tq1_0 and q2_0 at Bonsai 2's width 5120 (exact
-// and fast projection, 1 and 8 hidden vectors; lookup of 64 rows), and what the rotation costs: the forward
+// and fast projection, 1 and 8 hidden vectors; lookup of 64 rows into wasm memory), and what the rotation costs: the forward
 // transform of a hidden vector (once per head call) and the inverse of each looked-up row (RotatedTable).
 // Tables are random packed bytes. `node bench/bonsai2.mjs` runs alone: BENCH_VOCAB (default 32000; the 27B head
 // is 248320), BENCH_RUNS (default 7).
@@ -44,8 +44,9 @@ export async function run() {
       [() => plain.project(h1, { mode: "exact" }), () => plain.project(h1, { mode: "fast" }), () => plain.project(hidden, { mode: "fast" })],
       { runs: RUNS, warmup: 2 },
     );
-    // (small and quick: enough calls for the engine to tier the decoder up)
-    const [lookup] = medians([() => plain.lookup(ids)], { runs: 41, warmup: 20 });
+    // (small and quick: enough calls for the engine to tier the decoder up; into wasm memory, no JS allocation)
+    const buf = rt.f32Buffer(ids.length * DIM);
+    const [lookup] = medians([() => plain.lookup(ids, buf)], { runs: 41, warmup: 20 });
     const mb = (plain.byteLength / 1e6).toFixed(1);
     rows.push([format, `${VOCAB} x ${DIM}`, mb, fmt(exact1), fmt(fast1), fmt(fast8), fmt(lookup)]);
     if (format === "pq2_0") {
@@ -53,10 +54,10 @@ export async function run() {
       const rotated = new RotatedTable(plain, { block: BLOCK, signs });
       const [plainLookup, rotatedLookup, forward1, forward8, rotatedFast1] = medians(
         [
-          () => plain.lookup(ids),
-          () => rotated.lookup(ids),
-          () => rt.hadamard(h1.slice(), { block: BLOCK, signs }),
-          () => rt.hadamard(hidden.slice(), { block: BLOCK, signs }),
+          () => plain.lookup(ids, buf),
+          () => rotated.lookup(ids, buf),
+          () => rotated.toLatent(h1),
+          () => rotated.toLatent(hidden),
           () => rotated.project(h1, { mode: "fast" }),
         ],
         { runs: 41, warmup: 20 },
@@ -64,6 +65,7 @@ export async function run() {
       rotation = { plainLookup, rotatedLookup, forward1, forward8, rotatedFast1, fast1 };
       rotated.dispose();
     } else plain.dispose();
+    buf.dispose();
   }
   const r = rotation;
   return [
@@ -73,8 +75,8 @@ export async function run() {
     "",
     table(["format", "head", "MB", "exact, 1 vector (ms)", "fast, 1 (ms)", "fast, 8 (ms)", "lookup 64 rows (ms)"], rows),
     "",
-    `Rotation (B = ${BLOCK}, width ${DIM}, explicit signs): forward transform of 1 hidden vector ${fmt(r.forward1 * 1000)} µs, ` +
-      `of 8: ${fmt(r.forward8 * 1000)} µs (a JS copy in and out included); a rotated pq2_0 head's fast call ${fmt(r.rotatedFast1)} ms ` +
+    `Rotation (B = ${BLOCK}, width ${DIM}, explicit signs): the head's forward transform (RotatedTable.toLatent: copy in, NaN ` +
+      `check, transform, copy out) of 1 hidden vector ${fmt(r.forward1 * 1000)} µs, of 8: ${fmt(r.forward8 * 1000)} µs; a rotated pq2_0 head's fast call ${fmt(r.rotatedFast1)} ms ` +
       `against ${fmt(r.fast1)} ms unrotated; lookup of 64 rows ${fmt(r.rotatedLookup)} ms rotated against ${fmt(r.plainLookup)} ms ` +
       `(the inverse: ${fmt(((r.rotatedLookup - r.plainLookup) / 64) * 1000)} µs a row).`,
   ].join("\n");
