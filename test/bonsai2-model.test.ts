@@ -3,7 +3,7 @@
 // latent token table, PQ2_0 folded head) and the tied version 2; the raw latent rows stay reachable; every
 // check of the `prism.hadamard.*` metadata refuses a bad file by the key's name.
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadEmbeddingModel, readGGUF, RotatedTable, type EmbeddingModel, type Runtime } from "../src/index.js";
+import { loadEmbeddingModel, loadStaticModel, readGGUF, RotatedTable, type EmbeddingModel, type Runtime } from "../src/index.js";
 import { expectSameBits } from "./helpers/close.js";
 import { bonsai2Gguf, type Bonsai2Options } from "./helpers/bonsai2-gguf.js";
 import { newRuntime } from "./helpers/runtime.js";
@@ -154,6 +154,45 @@ describe("untied version 1: PTQ1_0 latent token table, PQ2_0 folded head (explic
     }
     const a = model.tokens.analogy(1, 2, 3, 2);
     expect(a.ids).toEqual((model.tokens as RotatedTable).latent.analogy(1, 2, 3, 2).ids);
+  });
+
+  it("pool (sum, weighted mean, normalized) gives the pooled real rows; max is refused by name", () => {
+    const ids = [3, 4, 5, 9, 9, 1];
+    const offsets = [0, 2, 2, 5];
+    const weights = [0.5, 2, 1, -1, 3, 0.25];
+    const bagRef = (b: number, w: boolean, mean: boolean) => {
+      const end = b + 1 < offsets.length ? offsets[b + 1] : ids.length;
+      const v = new Float64Array(dim);
+      for (let i = offsets[b]; i < end; i++) for (let j = 0; j < dim; j++) v[j] += (w ? weights[i] : 1) * file.tokens[ids[i] * dim + j];
+      if (mean && end > offsets[b]) for (let j = 0; j < dim; j++) v[j] /= end - offsets[b];
+      return v;
+    };
+    for (const [mode, w] of [["sum", false], ["mean", true]] as const) {
+      const got = model.tokens.pool(ids, offsets, { mode, weights: w ? weights : undefined });
+      for (let b = 0; b < offsets.length; b++) {
+        const want = bagRef(b, w, mode === "mean");
+        for (let j = 0; j < dim; j++) expect(Math.abs(got[b * dim + j] - want[j]), `${mode} bag ${b} [${j}]`).toBeLessThanOrEqual(1e-6);
+      }
+    }
+    const unit = model.tokens.pool([7], [0], { normalize: true });
+    expect(norm(unit)).toBeCloseTo(1, 5);
+    using buf = rt.f32Buffer(dim);
+    expectSameBits(model.tokens.poolInto([7], [0], buf, { normalize: true }), unit, "poolInto");
+    expect(() => model.tokens.pool(ids, offsets, { mode: "max" })).toThrow('`mode` is "max"; expected "sum" or "mean" on a table stored in a rotated basis');
+  });
+
+  it("loadStaticModel on the file: sentences of tokens pooled over the real rows", async () => {
+    const sm = await loadStaticModel(rt, file.bytes);
+    try {
+      const v = sm.encode(["t3 t4", "t9"]);
+      const e = (r: number, j: number) => file.tokens[r * dim + j];
+      for (let j = 0; j < dim; j += 97) {
+        expect(Math.abs(v[j] - (e(3, j) + e(4, j)) / 2)).toBeLessThanOrEqual(1e-6);
+        expect(Math.abs(v[dim + j] - e(9, j))).toBeLessThanOrEqual(1e-6);
+      }
+    } finally {
+      sm.dispose();
+    }
   });
 
   it("stats against the real rows: zero error (the stored rows are exact)", () => {

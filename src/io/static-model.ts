@@ -15,7 +15,7 @@ import { encodeRows } from "../formats/codec.js";
 import { FORMATS, formatInfo, type Format } from "../formats/registry.js";
 import { EmbeddingTable } from "../tables/table.js";
 import { readGloveJSON, readGloveText, type WordVectors } from "./glove.js";
-import { loadEmbeddingModel } from "./model.js";
+import { loadEmbeddingModel, type ModelTable } from "./model.js";
 import { readSafetensors, type SafetensorsFile, type SafetensorsTensorInfo } from "./safetensors.js";
 import { isByteSource, openSource, type ByteSource, type SourceInput } from "./source.js";
 import {
@@ -72,7 +72,7 @@ export class StaticModel {
   /** "model2vec" (a tokenizer's ids) or "words" (whitespace words of a word table). */
   readonly kind: "model2vec" | "words";
   /** The packed token table; its rows are pooled. */
-  readonly table: EmbeddingTable;
+  readonly table: ModelTable;
   readonly dim: number;
   /** Token id -> table row (vocabulary-quantized model2vec models). */
   readonly mapping?: Int32Array;
@@ -90,7 +90,7 @@ export class StaticModel {
   /** @internal use loadStaticModel */
   constructor(parts: {
     kind: "model2vec" | "words";
-    table: EmbeddingTable;
+    table: ModelTable;
     mapping?: Int32Array;
     weights?: Float32Array;
     normalize: boolean;
@@ -226,7 +226,7 @@ interface Resolved {
   model?: ByteSource;
   config?: Record<string, unknown> | SourceInput;
   tokenizer?: Record<string, unknown> | SourceInput;
-  words?: WordVectors | { table: EmbeddingTable; words: string[] };
+  words?: WordVectors | { table: ModelTable; words: string[] };
   metadata?: Record<string, unknown>;
 }
 
@@ -393,7 +393,7 @@ async function readFloats(rt: Runtime, file: SafetensorsFile, name: string, toke
 
 async function wordModel(
   rt: Runtime,
-  source: WordVectors | { table: EmbeddingTable; words: string[] },
+  source: WordVectors | { table: ModelTable; words: string[] },
   format: Format,
   o: LoadStaticModelOptions,
   metadata: Record<string, unknown> = {},

@@ -4,7 +4,8 @@
 //   project(hidden)   z . H_B(s * h) = e . h: the forward transform applied once per call to the hidden vectors,
 //                     then the latent table's own projection (exact, fast or ggml mode; topk, argmax likewise);
 //   nearest, analogy  cosine, dot and distance survive the orthonormal rotation: the query is rotated (nearest)
-//                     or nothing is (analogy, whose rows are all latent).
+//                     or nothing is (analogy, whose rows are all latent);
+//   pool (sum, mean)  linear: the latent rows pooled, then each bag's vector transformed (max does not commute).
 // It wraps an EmbeddingTable (`latent`, the raw rows, still reachable) and owns it: dispose frees both.
 // Keys: V vocab, D dim (a multiple of B), B block, N ids or hidden vectors.
 // see: docs/BONSAI2.md §4.2 (forward and inverse), §4.4 (lookup), §4.5 (head projection).
@@ -18,6 +19,7 @@ import type { NearestOptions } from "../project/nearest.js";
 import { copyHidden, hiddenCount, type ProjectOptions, type TopK, type TopKOptions } from "../project/project.js";
 import type { Runtime } from "../core/runtime.js";
 import type { EmbeddingTable, TableStats } from "./table.js";
+import type { Offsets, PoolOptions } from "./pool.js";
 
 export interface Rotation {
   /** B, a power of two dividing the table's dim. */
@@ -132,6 +134,42 @@ export class RotatedTable {
     } finally {
       rt.memory.dealloc(scratch);
     }
+  }
+
+  /**
+   * Bags of ids pooled (see EmbeddingTable.pool), "sum" or "mean": pooling is linear, so the latent rows are pooled
+   * and each bag's vector is brought back, s * H_B(v). "max" is refused (an elementwise max does not commute).
+   */
+  pool(ids: Ids, offsets: Offsets, options: PoolOptions = {}): Float32Array {
+    const o = options ?? {};
+    if (o.mode === "max") throw errors.option("mode", o.mode, '"sum" or "mean" on a table stored in a rotated basis (an elementwise max does not commute with the rotation)');
+    const out = o.out;
+    const bags = (offsets as ArrayLike<number> | undefined)?.length;
+    if (out instanceof F32Buffer || typeof bags !== "number") {
+      // an F32Buffer takes the bags in place (its length is checked by the latent pool)
+      const view = this.latent.pool(ids, offsets, o);
+      if (out instanceof F32Buffer) this.restore(out.ptr, bags as number);
+      return out instanceof F32Buffer ? out.view() : view;
+    }
+    const rt = this.latent.runtime;
+    const result = out ?? new Float32Array(bags * this.dim);
+    if (!(result instanceof Float32Array)) throw errors.outKind("out", result);
+    if (result.length !== bags * this.dim) throw errors.outLength("out", result.length, bags * this.dim, `${bags} bags x dim ${this.dim}`);
+    const buf = rt.f32Buffer(bags * this.dim);
+    try {
+      this.latent.pool(ids, offsets, { ...o, out: buf });
+      this.restore(buf.ptr, bags);
+      result.set(buf.view());
+    } finally {
+      buf.dispose();
+    }
+    return result;
+  }
+
+  /** `pool` into an F32Buffer in linear memory (no copy out); returns a view of it. */
+  poolInto(ids: Ids, offsets: Offsets, out: F32Buffer, options?: Omit<PoolOptions, "out">): Float32Array {
+    if (!(out instanceof F32Buffer)) throw errors.option("out", out, "an F32Buffer (rt.f32Buffer(bags * dim))");
+    return this.pool(ids, offsets, { ...options, out });
   }
 
   /** Logits of N real hidden vectors: the latent table's projection of H_B(s * h). */
