@@ -9,6 +9,7 @@ export default defineConfig({
   test: {
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    setupFiles: ["test/helpers/setup.ts"],
     // 2 cores here: the runtime suites start their own processes
     maxWorkers: 2,
     projects: [

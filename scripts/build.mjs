@@ -1,6 +1,6 @@
 // npm run build: wasm (asc, release + debug), one ESM bundle per runtime entry (esbuild), .d.ts (tsc).
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
@@ -33,52 +33,48 @@ rmSync(join(build, "bitembed.js"));
 step("wasm relaxed", () => run(bin("asc"), ["assembly/index.ts", "--target", "relaxed"]));
 if (process.env.BITEMBED_DEBUG_WASM) step("wasm debug", () => run(bin("asc"), ["assembly/index.ts", "--target", "debug"]));
 
-// `./bitembed.wasm` stays a sibling import of the bundle: the asset is build/bitembed.wasm.
-const wasmExternal = {
-  name: "wasm-external",
+// One esbuild run over every entry with code splitting: each entry (build/node.js, browser.js, ...) is a few
+// lines that import the library from one shared chunk beside it (build/lib-<hash>.js), so an installed
+// package holds the library once. Chunks stay in build/, next to the wasm: `new URL("./bitembed.wasm",
+// import.meta.url)` resolves the same from any of these files. `./bitembed.wasm` imports stay sibling
+// imports (the worker entry's module), except in the inline entry, which embeds the bytes.
+const wasm = {
+  name: "wasm",
   setup(b) {
-    b.onResolve({ filter: /\.wasm$/ }, () => ({ path: "./bitembed.wasm", external: true }));
-  },
-};
-const wasmInline = {
-  name: "wasm-inline",
-  setup(b) {
-    b.onResolve({ filter: /\.wasm$/ }, () => ({ path: join(build, "bitembed.wasm") }));
+    b.onResolve({ filter: /\.wasm$/ }, (args) =>
+      args.importer.endsWith(join("entries", "inline.ts"))
+        ? { path: join(build, "bitembed.wasm") }
+        : { path: "./bitembed.wasm", external: true },
+    );
   },
 };
 
-const common = { bundle: true, format: "esm", target: "es2022", logLevel: "warning", legalComments: "none" };
 await (async () => {
   const t = performance.now();
-  const entries = ["node", "deno", "bun", "browser", "worker"];
-  await Promise.all(
-    entries.map((e) =>
-      esbuild.build({
-        ...common,
-        entryPoints: [join(root, "src/entries", `${e}.ts`)],
-        outfile: join(build, `${e}.js`),
-        platform: e === "node" ? "node" : "neutral",
-        plugins: [wasmExternal],
-      }),
-    ),
-  );
+  for (const f of readdirSync(build)) if (/^lib-.*\.js$/.test(f)) rmSync(join(build, f));
+  const entries = Object.fromEntries(["node", "deno", "bun", "browser", "worker", "inline"].map((e) => [e, join(root, "src/entries", `${e}.ts`)]));
+  if (existsSync(join(root, "src/cli/cli.ts"))) entries.cli = join(root, "src/cli/cli.ts");
   await esbuild.build({
-    ...common,
-    entryPoints: [join(root, "src/entries/inline.ts")],
-    outfile: join(build, "inline.js"),
+    entryPoints: entries,
+    outdir: build,
+    bundle: true,
+    splitting: true,
+    chunkNames: "lib-[hash]",
+    format: "esm",
+    target: "es2022",
+    // neutral: no entry may pull in a runtime's built-ins by accident; `node:` imports stay imports (only the
+    // node, deno, bun and cli entries have them)
     platform: "neutral",
+    external: ["node:*"],
     loader: { ".wasm": "binary" },
-    plugins: [wasmInline],
+    plugins: [wasm],
+    logLevel: "warning",
+    legalComments: "none",
   });
-  if (existsSync(join(root, "src/cli/cli.ts"))) {
-    await esbuild.build({
-      ...common,
-      entryPoints: [join(root, "src/cli/cli.ts")],
-      outfile: join(build, "cli.js"),
-      platform: "node",
-      banner: { js: "#!/usr/bin/env node" },
-      plugins: [wasmExternal],
-    });
+  if (entries.cli) {
+    const cli = join(build, "cli.js");
+    writeFileSync(cli, "#!/usr/bin/env node\n" + readFileSync(cli, "utf8"));
+    chmodSync(cli, 0o755);
   }
   console.log(`build: bundles (${Math.round(performance.now() - t)} ms)`);
 })();

@@ -3,14 +3,17 @@ import { createServer, type Server } from "node:http";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { countingSource } from "../src/io/source.js";
-import { openSource, urlSource, type ByteSource } from "../src/index.js";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { countingSource, WHOLE_BODY_WARNING_BYTES } from "../src/io/source.js";
+import { openSource, readGGUF, urlSource, type ByteSource } from "../src/index.js";
 
 const data = new Uint8Array(100_000).map((_, i) => (i * 31 + 7) & 255);
 const dir = mkdtempSync(join(tmpdir(), "bitembed-src-"));
 const path = join(dir, "data.bin");
 writeFileSync(path, data);
+
+// past WHOLE_BODY_WARNING_BYTES: a server without Range support that sends this gets a warning
+const large = Buffer.alloc(WHOLE_BODY_WARNING_BYTES + 1, 7);
 
 let server: Server;
 let base = "";
@@ -19,6 +22,15 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     served.requests++;
     const m = /bytes=(\d+)-(\d+)/.exec(req.headers.range ?? "");
+    if (req.url === "/large-norange") {
+      res.writeHead(200, { "content-length": large.byteLength });
+      res.end(large);
+      return;
+    }
+    if (req.url === "/gone") {
+      res.writeHead(404, { "content-type": "text/html" }).end("<!doctype html><p>not here</p>");
+      return;
+    }
     if (req.url === "/norange" || !m) {
       res.writeHead(200, { "content-length": data.byteLength });
       served.bytes += data.byteLength;
@@ -75,8 +87,36 @@ describe("http source", () => {
     // one byte for the size probe, then exactly the ranges
     expect(served.bytes - before).toBe(511);
   });
-  it("refuses a server that ignores Range instead of downloading everything", async () => {
-    await expect(urlSource(`${base}/norange`)).rejects.toThrow(/expected 206/);
+  it("reads the whole body of a server that ignores Range (it answers 200 with the file), warning only when large", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      const before = served.requests;
+      const s = await urlSource(`${base}/norange`);
+      expect(s.size).toBe(data.byteLength);
+      expect(Array.from(await s.read(12345, 100))).toEqual(Array.from(data.subarray(12345, 12445)));
+      expect(served.requests - before).toBe(1); // the rest is read from the body already received
+      expect(warn).not.toHaveBeenCalled();
+      const big = await urlSource(`${base}/large-norange`);
+      expect(big.size).toBe(large.byteLength);
+      expect(warn).toHaveBeenCalledOnce();
+      expect(String(warn.mock.calls[0][0])).toMatch(/large-norange ignores HTTP Range requests .*67108865 bytes/);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+  it("reads a GGUF from a server that ignores Range (as a static file host may)", async () => {
+    const gguf = (await import("node:fs")).readFileSync(new URL("../examples/data/glove-50k.q8_0.gguf", import.meta.url));
+    const norange = createServer((_, res) => res.writeHead(200, { "content-length": gguf.byteLength }).end(gguf));
+    await new Promise<void>((ok) => norange.listen(0, "127.0.0.1", ok));
+    try {
+      const g = await readGGUF(`http://127.0.0.1:${(norange.address() as { port: number }).port}/glove.gguf`);
+      expect(g.tensors.map((t) => t.name)).toEqual(["token_embd.weight"]);
+    } finally {
+      norange.close();
+    }
+  });
+  it("names the URL and the status when the server refuses", async () => {
+    await expect(urlSource(`${base}/gone`)).rejects.toThrow(/\/gone failed: status 404/);
   });
 });
 

@@ -37,12 +37,48 @@ export const errors = {
       `Out of wasm memory: asked for ${asked} bytes with ${inUse} in use; the limit \`maxMemory\` is ${limit} bytes.`,
     ),
   disposed: (what: string) => new Error(`This ${what} was disposed; it can no longer be used.`),
+  runtimeDisposed: () =>
+    new Error("The runtime this belongs to was disposed (`rt.dispose()`): its tables, buffers and ropes can no longer be used."),
   badPointer: (ptr: number) => new RangeError(`\`free\` was given ${ptr}, which is not a live allocation.`),
   noSimd: () =>
     new Error(
       "bitembed needs WebAssembly SIMD (fixed-width 128-bit), which this runtime does not support. " +
         "Node >= 16.4, Deno, Bun, Chrome >= 91, Firefox >= 89, Safari >= 16.4 and Cloudflare Workers have it.",
     ),
+  // loading the wasm (src/core/load-wasm.ts): each names the source, what came back, and the fix
+  wasmHttp: (url: string, status: number, statusText: string, contentType: string | null, fix: string) =>
+    new Error(
+      `Fetching the wasm from ${url} failed: HTTP ${status}${statusText ? ` ${statusText}` : ""}` +
+        `${contentType ? ` (content-type ${contentType})` : ""}. ${fix}`,
+    ),
+  wasmFetch: (url: string, cause: unknown, fix: string) =>
+    new Error(`Fetching the wasm from ${url} failed: ${(cause as Error)?.message ?? String(cause)}. ${fix}`),
+  wasmRead: (path: string, cause: unknown, fix: string) =>
+    new Error(`Reading the wasm from ${path} failed: ${(cause as Error)?.message ?? String(cause)}. ${fix}`),
+  notWasm: (from: string, what: string, contentType: string | null | undefined, fix: string) =>
+    new Error(
+      `The wasm from ${from} is not WebAssembly: it ${what}${contentType ? ` (content-type ${contentType})` : ""}. ${fix}`,
+    ),
+  wasmCompile: (from: string, cause: unknown, fix: string) =>
+    new Error(`Compiling the wasm from ${from} failed: ${(cause as Error)?.message ?? String(cause)}. ${fix}`),
+  badImportMetaUrl: (url: unknown, cause: unknown) =>
+    new Error(
+      `bitembed cannot locate its wasm: import.meta.url is ${describe(url)} (${(cause as Error)?.message ?? String(cause)}). ` +
+        "Bundle with the right condition for the platform (\"workerd\" for Cloudflare Workers, see README), " +
+        "or pass the wasm yourself: `init(wasmModule)`, `init(bytes)` or `init(url)`.",
+    ),
+  unknownOptionKey: (fn: string, key: string, valid: readonly string[]) =>
+    new TypeError(`Unknown option \`${key}\` passed to \`${fn}\`. Expected one of: ${valid.join(", ")}.`),
+  noFileSystem: (path: string) =>
+    new Error(
+      `Cannot read the file ${JSON.stringify(path)}: this runtime or entry has no file system. ` +
+        "Pass bytes, a Blob/File or an http(s) URL (in a browser: `new URL(path, location.href)`), " +
+        "or import `bitembed` in Node, Deno (--allow-read) or Bun.",
+    ),
+  isDirectory: (path: string, expected: string) =>
+    new Error(`${JSON.stringify(path)} is a directory; expected ${expected}.`),
+  notModelFile: (name: string, expected: string, what: string, hint: string) =>
+    new TypeError(`${name} is not a ${expected} file: it ${what}.${hint ? ` ${hint}` : ""}`),
   badSource: (got: unknown) =>
     new TypeError(
       `\`init(source)\` takes a WebAssembly.Module, bytes, a URL or string, a Response, or a promise of one; got ${describe(got)}.`,
@@ -104,6 +140,9 @@ export const errors = {
     new Error(
       `HTTP Range request bytes=${start}-${end} to ${name} failed: ${detail ?? `status ${status}, expected 206 Partial Content (the server must support Range requests)`}.`,
     ),
+  noRangeWarning: (name: string, size: number) =>
+    `bitembed: ${name} ignores HTTP Range requests (it answered 200 with the whole file): reading all ` +
+    `${size} bytes into memory. A server with Range support lets bitembed read only the tensors it needs.`,
   badFile: (kind: string, name: string, offset: number, detail: string) =>
     new RangeError(`Malformed ${kind} file ${name} at byte ${offset}: ${detail}.`),
   unsupportedFile: (kind: string, name: string, detail: string) => new Error(`Unsupported ${kind} file ${name}: ${detail}.`),

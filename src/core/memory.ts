@@ -22,6 +22,7 @@ export class LinearMemory {
   private readonly live = new Map<number, number>(); // ptr -> size
   private inUse = 0;
   private buffer: ArrayBuffer;
+  private disposed = false;
   private views: { u8: Uint8Array; i32: Int32Array; u32: Uint32Array; f32: Float32Array; u16: Uint16Array } | null = null;
 
   constructor(memory: WebAssembly.Memory, heapBase: number, maxBytes: number) {
@@ -44,6 +45,7 @@ export class LinearMemory {
 
   /** Allocate `bytes` (rounded up to 16) aligned to `align` (a power of two >= 16). Returns the pointer. */
   alloc(bytes: number, align = MIN_ALIGN): number {
+    if (this.disposed) throw errors.runtimeDisposed();
     if (!Number.isSafeInteger(bytes) || bytes < 0) throw errors.option("bytes", bytes, "a non-negative integer");
     const size = alignUp(Math.max(bytes, 1), MIN_ALIGN);
     align = Math.max(align, MIN_ALIGN);
@@ -69,6 +71,7 @@ export class LinearMemory {
 
   /** Give a block back. Freeing a pointer twice, or one never allocated, throws. */
   dealloc(ptr: number): void {
+    if (this.disposed) return; // the runtime went first: its memory goes with it, and dispose() stays safe
     const size = this.live.get(ptr);
     if (size === undefined) throw errors.badPointer(ptr);
     this.live.delete(ptr);
@@ -99,7 +102,14 @@ export class LinearMemory {
     return this.v().f32;
   }
 
+  /** The runtime is gone: every later allocation and view throws, so no table, buffer or rope works on. */
+  dispose(): void {
+    this.disposed = true;
+    this.views = null;
+  }
+
   private v() {
+    if (this.disposed) throw errors.runtimeDisposed();
     const buf = this.memory.buffer;
     if (this.views === null || this.buffer !== buf) {
       this.buffer = buf;

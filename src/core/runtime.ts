@@ -5,11 +5,22 @@ import { errors, describe } from "./errors.js";
 import { F32Buffer } from "./buffer.js";
 import { LinearMemory } from "./memory.js";
 import type { Kernels } from "./kernels.js";
+import { instantiateFrom, PACKAGED_FIX, resolveLocation, SOURCE_FIX } from "./load-wasm.js";
 import { dequantize, forgetRuntime, quantize, rememberRuntime, type QuantizeOptions } from "../formats/quantize.js";
 import { EmbeddingTable, type TableOptions, type TableFromF32Options } from "../tables/table.js";
 import { Rope } from "../positions/rope.js";
 import type { RopeConfig } from "../positions/rope-freqs.js";
 import { hadamardOn, type HadamardOptions } from "../positions/hadamard.js";
+
+// `[Symbol.dispose]` (for `using`) appears in the published types of every object that holds memory. Declared
+// here too, so those types compile under a plain tsconfig without lib esnext.disposable or @types/node; it
+// merges with the standard declaration where that is present. At run time Symbol.dispose may be missing
+// (older engines): the method is then keyed "undefined" and harmless.
+declare global {
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+  }
+}
 
 export type WasmSource =
   | WebAssembly.Module
@@ -21,7 +32,10 @@ export type WasmSource =
   | PromiseLike<WebAssembly.Module | ArrayBuffer | ArrayBufferView | Response>;
 
 export interface InitOptions {
-  /** Upper bound on linear memory in bytes (default and ceiling: 4 GiB, what wasm32 allows). */
+  /**
+   * Upper bound on linear memory in bytes: a whole number from what the module starts with (a few pages of
+   * 64 KiB) to 4 GiB, what wasm32 allows (the default).
+   */
   maxMemory?: number;
   /**
    * Load the build that uses relaxed SIMD where the engine has it (default true; Node >= 22, Deno, Bun,
@@ -75,8 +89,10 @@ export class Runtime {
   constructor(instance: WebAssembly.Instance, options: InitOptions = {}) {
     this.kernels = instance.exports as unknown as Kernels;
     this.relaxedSimd = typeof this.kernels.relaxed_simd === "function" && this.kernels.relaxed_simd() === 1;
-    const max = options.maxMemory ?? 65536 * 65536;
-    if (!(typeof max === "number" && max > 0)) throw errors.option("maxMemory", max, "a positive number of bytes");
+    checkInitOptions(options);
+    const max = options.maxMemory ?? MAX_MEMORY;
+    const start = this.kernels.memory.buffer.byteLength;
+    if (max < start) throw errors.option("maxMemory", max, `at least ${start} bytes, the memory this module starts with`);
     this.memory = new LinearMemory(this.kernels.memory, this.kernels.heap_base(), max);
     rememberRuntime(this);
   }
@@ -134,6 +150,7 @@ export class Runtime {
   /** Drop this runtime: every later call on it (or its tables) throws. Memory goes with the instance. */
   dispose(): void {
     this.disposed = true;
+    this.memory.dispose();
     forgetRuntime(this);
   }
 
@@ -148,6 +165,24 @@ export class Runtime {
 
 type PackagedWasm = WebAssembly.Module | ArrayBuffer | ArrayBufferView | Response;
 
+const PAGE = 65536;
+const MAX_MEMORY = 65536 * PAGE;
+const INIT_OPTIONS = ["maxMemory", "relaxedSimd"] as const;
+
+/** Options are checked before anything is loaded: a typo or an impossible limit fails at once. */
+export function checkInitOptions(options: unknown): asserts options is InitOptions {
+  if (options === undefined) return;
+  if (typeof options !== "object" || options === null) throw errors.configKind("options", options);
+  for (const key of Object.keys(options)) {
+    if (!(INIT_OPTIONS as readonly string[]).includes(key)) throw errors.unknownOptionKey("init", key, INIT_OPTIONS);
+  }
+  const { maxMemory, relaxedSimd } = options as InitOptions;
+  if (maxMemory !== undefined && !(Number.isSafeInteger(maxMemory) && maxMemory >= PAGE && maxMemory <= MAX_MEMORY)) {
+    throw errors.option("maxMemory", maxMemory, `a whole number of bytes from ${PAGE} (one 64 KiB page) to ${MAX_MEMORY} (4 GiB, the wasm32 limit)`);
+  }
+  if (relaxedSimd !== undefined && typeof relaxedSimd !== "boolean") throw errors.option("relaxedSimd", relaxedSimd, "true or false");
+}
+
 /**
  * Instantiate from any source; `loadDefault(relaxed)` supplies the packaged wasm when `source` is undefined
  * (the relaxed-SIMD build when `relaxed`; entries without one ignore it). A relaxed build that cannot be
@@ -158,40 +193,22 @@ export async function instantiate(
   loadDefault: (relaxed: boolean) => Promise<PackagedWasm>,
   options: InitOptions = {},
 ): Promise<Runtime> {
+  checkInitOptions(options);
   if (!hasSimd()) throw errors.noSimd();
-  if (source === undefined && options.relaxedSimd !== false && hasRelaxedSimd()) {
-    try {
-      const relaxed = await loadDefault(true);
-      if (!(typeof Response !== "undefined" && relaxed instanceof Response && !relaxed.ok)) {
-        return new Runtime(await instantiateResolved(relaxed), options);
+  if (source === undefined) {
+    if (options.relaxedSimd !== false && hasRelaxedSimd()) {
+      try {
+        return new Runtime(await instantiateFrom(await loadDefault(true), "the packaged bitembed.relaxed.wasm", PACKAGED_FIX), options);
+      } catch {
+        // the baseline build below; its failure, if any, is the one reported
       }
-    } catch {
-      // the baseline build below
     }
+    return new Runtime(await instantiateFrom(await loadDefault(false), "the packaged bitembed.wasm", PACKAGED_FIX), options);
   }
-  let resolved: unknown = source === undefined ? await loadDefault(false) : await source;
-  if (typeof resolved === "string" || resolved instanceof URL) resolved = await fetch(resolved);
-  return new Runtime(await instantiateResolved(resolved), options);
-}
-
-async function instantiateResolved(resolved: unknown): Promise<WebAssembly.Instance> {
-  let instance: WebAssembly.Instance;
-  if (resolved instanceof WebAssembly.Module) {
-    instance = await WebAssembly.instantiate(resolved, {});
-  } else if (typeof Response !== "undefined" && resolved instanceof Response) {
-    if (!resolved.ok) throw new Error(`Fetching the wasm failed: HTTP ${resolved.status} ${resolved.statusText}.`);
-    const streaming = resolved.headers.get("content-type")?.startsWith("application/wasm");
-    if (streaming && typeof WebAssembly.instantiateStreaming === "function") {
-      instance = (await WebAssembly.instantiateStreaming(resolved, {})).instance;
-    } else {
-      instance = (await WebAssembly.instantiate(await resolved.arrayBuffer(), {})).instance;
-    }
-  } else if (resolved instanceof ArrayBuffer || ArrayBuffer.isView(resolved)) {
-    instance = (await WebAssembly.instantiate(resolved as BufferSource, {})).instance;
-  } else {
-    throw errors.badSource(resolved);
-  }
-  return instance;
+  let resolved: unknown = await source;
+  let from = "`init(source)`";
+  if (typeof resolved === "string" || resolved instanceof URL) ({ wasm: resolved, from } = await resolveLocation(resolved));
+  return new Runtime(await instantiateFrom(resolved, from, SOURCE_FIX), options);
 }
 
 export { describe };

@@ -1,8 +1,18 @@
-// Browser entry: fetches the packaged wasm from beside this file (streaming when served as
-// application/wasm). Bundlers that do not copy the asset: use the `bitembed/inline` entry.
+// Browser entry: fetches the packaged wasm from beside this file (streaming when served as application/wasm).
+// The two URLs are literal `new URL("./x.wasm", import.meta.url)` expressions on purpose: Vite, webpack 5 and
+// Rollup's import-meta-assets plugin find exactly that shape, and emit the file. Bundlers that handle no
+// assets: use the `bitembed/inline` entry.
 import { instantiate, type InitOptions, type Runtime, type WasmSource } from "../core/runtime.js";
+import { fetchPackaged } from "../core/load-wasm.js";
 export * from "../index.js";
 
 export async function init(source?: WasmSource, options?: InitOptions): Promise<Runtime> {
-  return instantiate(source, (relaxed) => fetch(new URL(relaxed ? "./bitembed.relaxed.wasm" : "./bitembed.wasm", import.meta.url)), options);
+  return instantiate(
+    source,
+    (relaxed) =>
+      relaxed
+        ? fetchPackaged(() => new URL("./bitembed.relaxed.wasm", import.meta.url), import.meta.url)
+        : fetchPackaged(() => new URL("./bitembed.wasm", import.meta.url), import.meta.url),
+    options,
+  );
 }

@@ -1,9 +1,21 @@
-// Bun entry: Bun.file reads the packaged wasm beside this file.
+// Bun entry: Bun.file reads the packaged wasm beside this file; file paths are read with node:fs.
 import { instantiate, type InitOptions, type Runtime, type WasmSource } from "../core/runtime.js";
+import { readPackaged } from "../core/load-wasm.js";
+import { provideFileSystem, type FileSystem } from "../core/file-system.js";
 export * from "../index.js";
 
 declare const Bun: { file(path: URL | string): { arrayBuffer(): Promise<ArrayBuffer> } };
 
+provideFileSystem(() => import("node:fs/promises") as Promise<FileSystem>);
+
 export async function init(source?: WasmSource, options?: InitOptions): Promise<Runtime> {
-  return instantiate(source, (relaxed) => Bun.file(new URL(relaxed ? "./bitembed.relaxed.wasm" : "./bitembed.wasm", import.meta.url)).arrayBuffer(), options);
+  const read = (url: URL) => Bun.file(url).arrayBuffer();
+  return instantiate(
+    source,
+    (relaxed) =>
+      relaxed
+        ? readPackaged(() => new URL("./bitembed.relaxed.wasm", import.meta.url), import.meta.url, read)
+        : readPackaged(() => new URL("./bitembed.wasm", import.meta.url), import.meta.url, read),
+    options,
+  );
 }

@@ -1,10 +1,22 @@
 // Deno entry: reads the packaged wasm beside this file (needs --allow-read for that path), or pass
-// `init(module)` / `init(bytes)` yourself to run without permissions.
+// `init(module)` / `init(bytes)` yourself to run without permissions. File paths are read with node:fs.
 import { instantiate, type InitOptions, type Runtime, type WasmSource } from "../core/runtime.js";
+import { readPackaged } from "../core/load-wasm.js";
+import { provideFileSystem, type FileSystem } from "../core/file-system.js";
 export * from "../index.js";
 
 declare const Deno: { readFile(path: URL): Promise<Uint8Array> };
 
+provideFileSystem(() => import("node:fs/promises") as Promise<FileSystem>);
+
 export async function init(source?: WasmSource, options?: InitOptions): Promise<Runtime> {
-  return instantiate(source, (relaxed) => Deno.readFile(new URL(relaxed ? "./bitembed.relaxed.wasm" : "./bitembed.wasm", import.meta.url)), options);
+  const read = (url: URL) => Deno.readFile(url);
+  return instantiate(
+    source,
+    (relaxed) =>
+      relaxed
+        ? readPackaged(() => new URL("./bitembed.relaxed.wasm", import.meta.url), import.meta.url, read)
+        : readPackaged(() => new URL("./bitembed.wasm", import.meta.url), import.meta.url, read),
+    options,
+  );
 }

@@ -3,6 +3,7 @@
 // bounded: it allocates at most the requested length (bytes already in memory are returned as views) and a
 // range that runs past the end fails with an error naming the offset.
 import { errors } from "../core/errors.js";
+import { fileSystem, filePath, hasFileSystem } from "../core/file-system.js";
 
 export interface ByteSource {
   /** Total bytes. */
@@ -43,6 +44,9 @@ export async function openSource(input: SourceInput): Promise<ByteSource> {
   if (typeof input === "string") {
     if (/^https?:\/\//i.test(input)) return urlSource(new URL(input));
     if (/^file:\/\//i.test(input)) return fileSource(new URL(input));
+    // in a page (no file system), a relative path means what it means to fetch: relative to the page
+    const base = (globalThis as { location?: { href?: string } }).location?.href;
+    if (!hasFileSystem() && typeof base === "string" && /^https?:/i.test(base)) return urlSource(new URL(input, base));
     return fileSource(input);
   }
   throw errors.sourceKind(input);
@@ -78,22 +82,18 @@ export function blobSource(blob: Blob, name?: string): ByteSource {
 
 // The file is opened for each read and closed after: no handle outlives a call, so nothing needs closing.
 // Readers read headers in large slices and tensors in chunks, so the opens are few.
-export async function fileSource(path: string | URL): Promise<ByteSource> {
-  // a specifier in a variable: bundlers for the browser leave it alone, runtimes without a file system fail here
-  const specifier = "node:fs/promises";
-  let fs: typeof import("node:fs/promises");
+export async function fileSource(input: string | URL): Promise<ByteSource> {
+  const { path, name } = filePath(input);
+  const fs = await fileSystem();
+  if (!fs) throw errors.noFileSystem(name);
+  let stat: { size: number; isDirectory(): boolean };
   try {
-    fs = await import(/* @vite-ignore */ specifier);
-  } catch (e) {
-    throw errors.fileOpen(String(path), new Error("this runtime has no file system (node:fs/promises); pass bytes, a Blob or a URL"));
-  }
-  const name = typeof path === "string" ? path : path.pathname;
-  let size: number;
-  try {
-    size = (await fs.stat(path)).size;
+    stat = await fs.stat(path);
   } catch (e) {
     throw errors.fileOpen(name, e);
   }
+  if (stat.isDirectory()) throw errors.isDirectory(name, "a file (a .gguf, .safetensors or word-vector file)");
+  const size = stat.size;
   const source: ByteSource = {
     size,
     name,
@@ -123,8 +123,9 @@ export interface UrlSourceOptions {
   headers?: Record<string, string>;
 }
 
-// HTTP Range requests. The size comes from the Content-Range of a first one-byte request; a server that
-// ignores Range (answers 200) is refused rather than downloaded whole.
+// HTTP Range requests. The size comes from the Content-Range of a first one-byte request. A server that
+// ignores Range answers that request 200 with the whole file: its body is read (with a warning when large)
+// and served from memory, since it is already on its way.
 export async function urlSource(url: URL | string, options: UrlSourceOptions = {}): Promise<ByteSource> {
   const doFetch = options.fetch ?? fetch;
   const name = String(url);
@@ -136,7 +137,12 @@ export async function urlSource(url: URL | string, options: UrlSourceOptions = {
     }
     return res;
   };
-  const first = await get(0, 0);
+  const first = await doFetch(url, { headers: { ...options.headers, Range: "bytes=0-0" } });
+  if (first.status === 200) return wholeBody(first, name);
+  if (first.status !== 206) {
+    await first.body?.cancel();
+    throw errors.httpRange(name, first.status, 0, 0);
+  }
   const total = /\/(\d+)\s*$/.exec(first.headers.get("content-range") ?? "");
   await first.body?.cancel();
   if (!total) throw errors.httpRange(name, 206, 0, 0, "no total size in Content-Range");
@@ -172,6 +178,19 @@ export async function urlSource(url: URL | string, options: UrlSourceOptions = {
     },
   };
   return source;
+}
+
+/** Above this, reading a whole file because its server ignores Range gets a warning. */
+export const WHOLE_BODY_WARNING_BYTES = 64 << 20;
+
+async function wholeBody(res: Response, name: string): Promise<ByteSource> {
+  const announced = Number(res.headers.get("content-length"));
+  if (announced > WHOLE_BODY_WARNING_BYTES) console.warn(errors.noRangeWarning(name, announced));
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  if (!(announced > WHOLE_BODY_WARNING_BYTES) && bytes.byteLength > WHOLE_BODY_WARNING_BYTES) {
+    console.warn(errors.noRangeWarning(name, bytes.byteLength));
+  }
+  return bytesSource(bytes, name);
 }
 
 /** Wraps a source, counting the reads and bytes read, and the largest single read. */

@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { hasRelaxedSimd } from "../../src/core/runtime.js";
 import { built, expectSmoke, parseResult, run } from "./harness.js";
+import { RELAXED_FLAGS } from "../helpers/node-flags.js";
 
 describe("runtime: node", () => {
   it("runs the smoke checks on build/node.js via the `node` condition", async () => {
@@ -14,8 +15,7 @@ describe("runtime: node", () => {
   });
 
   it("loads the relaxed-SIMD build where the engine has it (Node 20: behind a flag), with the same results", async () => {
-    const flag = "--experimental-wasm-relaxed-simd";
-    const result = parseResult(await run(process.execPath, [flag, "examples/node/smoke.mjs"]));
+    const result = parseResult(await run(process.execPath, [...RELAXED_FLAGS, "examples/node/smoke.mjs"]));
     expect(result.relaxedSimd).toBe(true);
     expectSmoke(result);
   });
