@@ -39,8 +39,12 @@ if (process.env.BITEMBED_DEBUG_WASM) step("wasm debug", () => run(bin("asc"), ["
 // import.meta.url)` resolves the same from any of these files. `./bitembed.wasm` imports stay sibling
 // imports (the worker entry's module), except in the inline entry, which embeds the bytes.
 const wasm = {
-  name: "wasm",
+  name: "wasm-and-cli",
   setup(b) {
+    // the CLI runs on the node entry as published (build/node.js), so the node entry's code stays in that file
+    b.onResolve({ filter: /entries\/node\.js$/ }, (args) =>
+      args.importer.endsWith(join("cli", "cli.ts")) ? { path: "./node.js", external: true } : undefined,
+    );
     b.onResolve({ filter: /\.wasm$/ }, (args) =>
       args.importer.endsWith(join("entries", "inline.ts"))
         ? { path: join(build, "bitembed.wasm") }
@@ -71,6 +75,8 @@ await (async () => {
     logLevel: "warning",
     legalComments: "none",
   });
+  mkdirSync(join(build, "types"), { recursive: true });
+  copyFileSync(join(root, "src/entries/wasm-export.d.ts"), join(build, "types", "wasm.d.ts"));
   if (entries.cli) {
     const cli = join(build, "cli.js");
     writeFileSync(cli, "#!/usr/bin/env node\n" + readFileSync(cli, "utf8"));
