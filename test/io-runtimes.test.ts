@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 const run = promisify(execFile);
 const root = new URL("../", import.meta.url).pathname;
 const script = join(root, "test", "scripts", "load-model.mjs");
-const bin = (name: string) => join(root, "node_modules", ".bin", name);
+const bin = (name: string) => join(root, "test", "node_modules", ".bin", name);
 
 describe.each([
   ["deno", [bin("deno"), ["run", "--allow-read", script]]],

@@ -9,6 +9,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { pack, type Packed } from "./helpers/pack.js";
 import { bin, root, run, tool } from "./runtimes/harness.js";
 
+const node24 = bin("node");
+
 const scratch = join(root, "build", "package-test");
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 let packed: Packed;
@@ -63,7 +65,8 @@ describe("the packed tarball", () => {
 });
 
 describe("installed from the tarball, the README's code runs", () => {
-  const nodes = [...new Set([process.execPath, process.env.npm_node_execpath].filter((p): p is string => !!p && existsSync(p)))];
+  // the node running the suite, the pinned Node 24, and the node that ran npm
+  const nodes = [...new Set([process.execPath, node24, process.env.npm_node_execpath].filter((p): p is string => !!p && existsSync(p)))];
 
   it.each(nodes)("in Node (%s)", async (node) => {
     const r = await run(node, ["use.mjs"], { cwd: scratch, timeoutMs: 60_000 });
@@ -97,7 +100,7 @@ describe("installed from the tarball, the README's code runs", () => {
 });
 
 describe("the installed types", () => {
-  const tsc = (args: string[]) => run(process.execPath, [bin("tsc").replace(/\.bin\/tsc$/, "typescript/bin/tsc"), ...args], { cwd: scratch, timeoutMs: 60_000 });
+  const tsc = (args: string[]) => run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), ...args], { cwd: scratch, timeoutMs: 60_000 });
 
   const tsconfig = (name: string, compilerOptions: object) => {
     cpSync(join(root, `test/fixtures/package-types/${name}.ts`), join(scratch, `${name}.ts`));

@@ -14,7 +14,8 @@ import { fastProbe } from "../../examples/shared/smoke.js";
 import { newRuntime } from "../helpers/runtime.js";
 
 export const root = resolve(fileURLToPath(new URL("../..", import.meta.url)));
-export const bin = (name: string) => join(root, "node_modules", ".bin", name);
+// the runtimes and tools the suites run are installed with the test tools (test/package.json)
+export const bin = (name: string) => join(root, "test", "node_modules", ".bin", name);
 
 /** Fails with a clear message when `npm run build` has not produced `rel` (a path under the repo). */
 export function built(rel: string): string {
@@ -26,7 +27,7 @@ export function built(rel: string): string {
 /** Fails with a message naming the missing tool instead of skipping. */
 export function tool(name: string): string {
   const path = bin(name);
-  if (!existsSync(path)) throw new Error(`${path} is missing: run \`npm ci\` (its postinstall fetches the ${name} binary).`);
+  if (!existsSync(path)) throw new Error(`${path} is missing: run \`npm ci --prefix test\` (npm test does; its postinstall fetches the ${name} binary).`);
   return path;
 }
 
