@@ -72,6 +72,7 @@ await (async () => {
     external: ["node:*"],
     loader: { ".wasm": "binary" },
     plugins: [wasm],
+    define: { BITEMBED_VERSION: JSON.stringify(JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version) },
     logLevel: "warning",
     legalComments: "none",
   });

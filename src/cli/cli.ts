@@ -12,8 +12,14 @@ import { loadEmbeddingModel, type ModelTable } from "../io/model.js";
 import { loadStaticModel } from "../io/static-model.js";
 import { RotatedTable } from "../tables/rotated-table.js";
 import { readRotation } from "../positions/hadamard-metadata.js";
+import { MODEL_HEAD_BYTES, modelKind, notModelFile, type ModelKind } from "../io/model-kind.js";
+import { UNPADDED_DIM_KEY } from "../io/gguf.js";
 import type { Runtime } from "../core/runtime.js";
 import type { EmbeddingTable } from "../tables/table.js";
+
+// the package version, set by the build (scripts/build.mjs); "dev" when run from src/
+declare const BITEMBED_VERSION: string | undefined;
+const VERSION = typeof BITEMBED_VERSION === "string" ? BITEMBED_VERSION : "dev";
 
 const HELP: Record<string, string> = {
   main: `bitembed — the embedding layer of a language model, packed (f32 to 1-bit)
@@ -25,6 +31,7 @@ Usage:
   bitembed analogy FILE A - B + C [-k N]        e.g. king - man + woman
   bitembed embed FILE TEXT... [--vectors]       sentence vectors, or cosine similarities between the texts
   bitembed COMMAND --help                       help on one command
+  bitembed --version                            the version of bitembed
 
 Formats: ${FORMAT_NAMES.join(" ")}`,
   inspect: `Usage: bitembed inspect FILE
@@ -89,24 +96,30 @@ function intFlag(flags: Args["flags"], name: string, fallback: number): number {
   return n;
 }
 
-type Kind = "gguf" | "safetensors" | "text" | "json";
+type Kind = ModelKind;
 
+// What the file is, from its first bytes; a directory, or bytes of no kind bitembed reads, are named as such.
 async function kindOf(path: string): Promise<Kind> {
-  const { open } = await import("node:fs/promises");
-  const fh = await open(path, "r").catch((e: Error) => {
+  const { open, stat } = await import("node:fs/promises");
+  const info = await stat(path).catch((e: Error) => {
     throw new Error(`cannot open ${path}: ${e.message}`);
   });
-  const head = new Uint8Array(16);
+  if (info.isDirectory()) throw new Error(`${path} is a directory; expected a model file (GGUF, safetensors, or word vectors)`);
+  const head = new Uint8Array(Math.min(MODEL_HEAD_BYTES, info.size));
+  const fh = await open(path, "r");
   try {
-    await fh.read(head, 0, 16, 0);
+    await fh.read(head, 0, head.length, 0);
   } finally {
     await fh.close();
   }
-  if (String.fromCharCode(...head.subarray(0, 4)) === "GGUF") return "gguf";
-  if (head[8] === 0x7b /* { */) return "safetensors";
-  const first = String.fromCharCode(...head).trimStart();
-  if (first.startsWith("{")) return "json";
-  return "text";
+  const kind = modelKind(head, info.size);
+  const ext = /\.(gguf|safetensors)$/i.exec(path)?.[1].toLowerCase();
+  // a .gguf or .safetensors name that holds something else (an HTML page saved by mistake) is not word vectors
+  if (kind === undefined || (ext && kind !== (ext === "gguf" ? "gguf" : "safetensors"))) {
+    const expected = ext === "safetensors" ? "safetensors" : "GGUF";
+    throw notModelFile(path, head, expected, "bitembed reads GGUF, safetensors, and word vectors as GloVe/word2vec text or JSON.");
+  }
+  return kind;
 }
 
 async function readWords(path: string, kind: Kind, limit?: number): Promise<WordVectors> {
@@ -177,7 +190,9 @@ async function inspect(args: Args): Promise<void> {
     for (const t of g.tensors) console.log(`  ${t.name.padEnd(28)} ${t.typeName.padEnd(7)} [${t.dims.join(", ")}]  ${bytes(t.byteLength)}`);
     console.log(rotationLine(g.metadata, g.types, g.tensors));
     const tok = g.tensors.find((t) => t.name === "token_embd.weight");
-    if (tok) table = { rows: tok.dims.slice(1).reduce((a, b) => a * b, 1), dim: tok.dims[0], name: tok.name };
+    // the true dim: tables bitembed wrote with rows padded to whole blocks record it in the metadata
+    const unpadded = tok && g.metadata[UNPADDED_DIM_KEY + tok.name];
+    if (tok) table = { rows: tok.dims.slice(1).reduce((a, b) => a * b, 1), dim: typeof unpadded === "number" ? unpadded : tok.dims[0], name: tok.name };
   } else if (kind === "safetensors") {
     const s = await readSafetensors(path);
     console.log(`${path}: safetensors, ${s.tensors.length} tensors, data at byte ${s.dataOffset}`);
@@ -216,17 +231,27 @@ function rotationLine(...args: Parameters<typeof readRotation>): string {
   }
 }
 
-// Progress on stderr, redrawn in place when it is a terminal, at most every 100 ms.
+// Progress on stderr: a bar redrawn in place (at most every 100 ms) on a terminal; elsewhere (a log, CI, a pipe)
+// plain lines, at most one every PROGRESS_LINE_MS, and the last one always.
+const PROGRESS_LINE_MS = 2000;
+
 function progress(label: string, total: number): (done: number) => void {
   const tty = process.stderr.isTTY;
-  let last = 0;
+  let last = Date.now();
   return (done) => {
     const now = Date.now();
-    if (!tty || (now - last < 100 && done < total)) return;
+    const pct = Math.floor((done / total) * 100);
+    if (!tty) {
+      if (now - last < PROGRESS_LINE_MS && done < total) return;
+      last = now;
+      process.stderr.write(`${label}: ${pct}% (${done} of ${total} rows)\n`);
+      return;
+    }
+    if (now - last < 100 && done < total) return;
     last = now;
     const width = 30;
     const filled = Math.round((done / total) * width);
-    process.stderr.write(`\r${label} [${"#".repeat(filled)}${" ".repeat(width - filled)}] ${Math.floor((done / total) * 100)}%`);
+    process.stderr.write(`\r${label} [${"#".repeat(filled)}${" ".repeat(width - filled)}] ${pct}%`);
     if (done >= total) process.stderr.write("\n");
   };
 }
@@ -380,6 +405,10 @@ export async function main(argv: string[]): Promise<number> {
   let command = "main";
   try {
     const [cmd, ...rest] = argv;
+    if (cmd === "--version" || cmd === "-v" || cmd === "version") {
+      console.log(VERSION);
+      return 0;
+    }
     if (cmd === undefined || cmd === "--help" || cmd === "-h" || cmd === "help") {
       console.log(HELP.main);
       return cmd === undefined ? 1 : 0;

@@ -9,6 +9,7 @@ import { errors } from "../core/errors.js";
 import { readGGUF, type GGUFFile, type MetadataValue } from "./gguf.js";
 import { readSafetensors, type SafetensorsFile } from "./safetensors.js";
 import { openSource, type SourceInput } from "./source.js";
+import { MODEL_HEAD_BYTES, modelKind, notModelFile } from "./model-kind.js";
 import type { RopeConfig } from "../positions/rope-freqs.js";
 import { ropeConfigFromGGUF, ropeConfigFromHF } from "../positions/rope-metadata.js";
 import type { Runtime } from "../core/runtime.js";
@@ -69,9 +70,12 @@ export async function loadEmbeddingModel(
   options: LoadEmbeddingModelOptions = {},
 ): Promise<EmbeddingModel> {
   const source = await openSource(input);
-  const magic = source.size >= 4 ? await source.read(0, 4) : new Uint8Array(0);
-  const isGGUF = magic.length === 4 && String.fromCharCode(...magic) === "GGUF";
-  return isGGUF ? fromGGUF(rt, await readGGUF(source), options) : fromSafetensors(rt, await readSafetensors(source, { config: options.config }), options);
+  const head = await source.read(0, Math.min(MODEL_HEAD_BYTES, source.size));
+  const kind = modelKind(head, source.size);
+  if (kind !== "gguf" && kind !== "safetensors") {
+    throw notModelFile(source.name, head, "GGUF or safetensors", "loadEmbeddingModel reads GGUF and safetensors model files.");
+  }
+  return kind === "gguf" ? fromGGUF(rt, await readGGUF(source), options) : fromSafetensors(rt, await readSafetensors(source, { config: options.config }), options);
 }
 
 // Load tables one after another; on failure free what was loaded.
