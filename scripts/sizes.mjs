@@ -1,5 +1,6 @@
 // Prints the sizes of what bitembed ships and of the example bundles (raw and gzip -9) as a markdown
 // table, for README. Run after `npm run build`: `node scripts/sizes.mjs`.
+import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,6 +16,7 @@ if (!existsSync(join(build, "bitembed.wasm"))) {
 const what = {
   "bitembed.wasm": "the kernels (WebAssembly SIMD)",
   "bitembed.relaxed.wasm": "the same kernels with relaxed SIMD",
+  "lib": "the library: chunks every entry imports, so an install holds it once",
   "node.js": "Node entry (reads the wasm file)",
   "deno.js": "Deno entry (reads the wasm file)",
   "bun.js": "Bun entry (Bun.file)",
@@ -34,8 +36,10 @@ for (const f of files) {
   if (!existsSync(path)) continue;
   const bytes = readFileSync(path);
   const gz = gzipSync(bytes, { level: 9 }).length;
-  rows.push(`| \`build/${f}\` | ${what[f] ?? ""} | ${bytes.length} (${kB(bytes.length)} KiB) | ${gz} (${kB(gz)} KiB) |`);
+  rows.push(`| \`build/${f}\` | ${what[f] ?? (/^lib-/.test(f) ? what.lib : "")} | ${bytes.length} (${kB(bytes.length)} KiB) | ${gz} (${kB(gz)} KiB) |`);
 }
+const packed = JSON.parse(execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: root, encoding: "utf8" }))[0];
+rows.push(`| \`npm pack\` | the published package: ${packed.entryCount} files | ${packed.unpackedSize} unpacked (${kB(packed.unpackedSize)} KiB) | ${packed.size} packed (${kB(packed.size)} KiB) |`);
 console.log("| file | what | bytes | gzip -9 |");
 console.log("|---|---|---:|---:|");
 for (const r of rows) console.log(r);
