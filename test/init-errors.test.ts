@@ -103,25 +103,35 @@ describe("loading failures name the source, what came back and the fix", () => {
 describe("init options are checked before anything loads", () => {
   const load = () => Promise.resolve(new Uint8Array(bytes));
   it.each([
-    [{ maxMemory: 1000 }, "`maxMemory` is 1000; expected a whole number of bytes from 65536 (one 64 KiB page) to 4294967296 (4 GiB, the wasm32 limit)."],
-    [{ maxMemory: 2 ** 40 }, "`maxMemory` is 1099511627776; expected a whole number of bytes from 65536"],
+    [{ maxMemory: 2 ** 40 }, "`maxMemory` is 1099511627776; expected a whole number of bytes, at most 4294967296 (4 GiB, the wasm32 limit)."],
     [{ maxMemory: 1e6 + 0.5 }, "`maxMemory` is 1000000.5; expected a whole number"],
     [{ maxMemory: "128M" }, '`maxMemory` is "128M"; expected'],
     [{ maxMemory: -1 }, "`maxMemory` is -1; expected"],
-    [{ maxMemory: 65536 }, "`maxMemory` is 65536; expected at least 131072 bytes, the memory this module starts with."],
+    [{ maxMemory: 0 }, "`maxMemory` is 0; expected"],
     [{ relaxedSimd: "yes" }, '`relaxedSimd` is "yes"; expected true or false.'],
     [{ maxMemmory: 2 ** 27 }, "Unknown option `maxMemmory` passed to `init`. Expected one of: maxMemory, relaxedSimd."],
     [{ threads: 4 }, "Unknown option `threads` passed to `init`."],
-  ])("refuses %o", async (options, message) => {
+  ])("refuses %o before loading anything", async (options, message) => {
     let loaded = false;
     const err = await instantiate(undefined, () => ((loaded = true), load()), options as never).catch((e: Error) => e);
     expect((err as Error).message).toContain(message);
-    if (!("maxMemory" in options && options.maxMemory === 65536)) expect(loaded).toBe(false);
+    expect(loaded).toBe(false);
+  });
+
+  it("refuses a maxMemory that leaves nothing to allocate, naming where the module's data ends", async () => {
+    const heapBase = (await instantiate(undefined, load)).kernels.heap_base();
+    expect(heapBase).toBeGreaterThan(1000);
+    await expect(instantiate(undefined, load, { maxMemory: 1000 })).rejects.toThrow(
+      `\`maxMemory\` is 1000; expected more than ${heapBase} bytes, where this module's own data ends.`,
+    );
   });
 
   it("accepts the bounds", async () => {
     expect((await instantiate(undefined, load, { maxMemory: 2 ** 32 })).memory.maxBytes).toBe(2 ** 32);
-    expect((await instantiate(undefined, load, { maxMemory: 131072, relaxedSimd: false })).memory.maxBytes).toBe(131072);
+    const heapBase = (await instantiate(undefined, load)).kernels.heap_base();
+    const small = await instantiate(undefined, load, { maxMemory: heapBase + 4096, relaxedSimd: false });
+    expect(small.tableFromF32(new Float32Array(64), { vocab: 8, dim: 8, format: "f32" }).lookup([7]).length).toBe(8);
+    expect(() => small.tableFromF32(new Float32Array(2048), { vocab: 8, dim: 256, format: "f32" })).toThrow(/Out of wasm memory/);
   });
 });
 

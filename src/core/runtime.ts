@@ -33,8 +33,8 @@ export type WasmSource =
 
 export interface InitOptions {
   /**
-   * Upper bound on linear memory in bytes: a whole number from what the module starts with (a few pages of
-   * 64 KiB) to 4 GiB, what wasm32 allows (the default).
+   * Upper bound on linear memory in bytes: a whole number above the module's own data (about 16 KB) and at most
+   * 4 GiB, what wasm32 allows (the default).
    */
   maxMemory?: number;
   /**
@@ -91,8 +91,9 @@ export class Runtime {
     this.relaxedSimd = typeof this.kernels.relaxed_simd === "function" && this.kernels.relaxed_simd() === 1;
     checkInitOptions(options);
     const max = options.maxMemory ?? MAX_MEMORY;
-    const start = this.kernels.memory.buffer.byteLength;
-    if (max < start) throw errors.option("maxMemory", max, `at least ${start} bytes, the memory this module starts with`);
+    // a cap at or below the module's own data leaves nothing to allocate (the allocator starts there)
+    const heapBase = this.kernels.heap_base();
+    if (max <= heapBase) throw errors.option("maxMemory", max, `more than ${heapBase} bytes, where this module's own data ends`);
     this.memory = new LinearMemory(this.kernels.memory, this.kernels.heap_base(), max);
     rememberRuntime(this);
   }
@@ -177,8 +178,8 @@ export function checkInitOptions(options: unknown): asserts options is InitOptio
     if (!(INIT_OPTIONS as readonly string[]).includes(key)) throw errors.unknownOptionKey("init", key, INIT_OPTIONS);
   }
   const { maxMemory, relaxedSimd } = options as InitOptions;
-  if (maxMemory !== undefined && !(Number.isSafeInteger(maxMemory) && maxMemory >= PAGE && maxMemory <= MAX_MEMORY)) {
-    throw errors.option("maxMemory", maxMemory, `a whole number of bytes from ${PAGE} (one 64 KiB page) to ${MAX_MEMORY} (4 GiB, the wasm32 limit)`);
+  if (maxMemory !== undefined && !(Number.isSafeInteger(maxMemory) && maxMemory > 0 && maxMemory <= MAX_MEMORY)) {
+    throw errors.option("maxMemory", maxMemory, `a whole number of bytes, at most ${MAX_MEMORY} (4 GiB, the wasm32 limit)`);
   }
   if (relaxedSimd !== undefined && typeof relaxedSimd !== "boolean") throw errors.option("relaxedSimd", relaxedSimd, "true or false");
 }
