@@ -10,7 +10,7 @@ export interface FileHandleLike {
 /** The part of node:fs/promises bitembed uses. */
 export interface FileSystem {
   readFile(path: string | URL): Promise<Uint8Array>;
-  stat(path: string | URL): Promise<{ size: number; isDirectory(): boolean }>;
+  stat(path: string | URL): Promise<{ size: number; isDirectory(): boolean; isFile(): boolean }>;
   open(path: string | URL, flags: "r"): Promise<FileHandleLike>;
 }
 

@@ -9,6 +9,7 @@
 //     whitespace-separated words found; unknown words are skipped and counted.
 // see: github.com/MinishLab/model2vec (model.py, persistence.py).
 import { errors } from "../core/errors.js";
+import { fileSystem } from "../core/file-system.js";
 import type { Ids } from "../core/ids.js";
 import type { Runtime } from "../core/runtime.js";
 import { encodeRows } from "../formats/codec.js";
@@ -257,13 +258,9 @@ async function resolveFiles(rt: Runtime, source: SourceInput | StaticModelFiles)
 // model2vec's layout (model.safetensors, config.json, tokenizer.json) or Sentence Transformers'
 // (0_StaticEmbedding/model.safetensors and its tokenizer.json); undefined when `path` is not a directory.
 async function directory(path: string): Promise<Resolved | undefined> {
-  const specifier = "node:fs/promises";
-  let fs: typeof import("node:fs/promises");
-  try {
-    fs = await import(/* @vite-ignore */ specifier);
-  } catch {
-    return undefined;
-  }
+  // the file system the node, deno and bun entries provide (browser bundles import nothing from node:)
+  const fs = await fileSystem();
+  if (!fs) return undefined;
   const isDir = await fs.stat(path).then((s) => s.isDirectory(), () => false);
   if (!isDir) return undefined;
   const exists = (p: string) => fs.stat(p).then((s) => s.isFile(), () => false);

@@ -28,10 +28,11 @@ export function isTokenizerModule(x: unknown): x is TokenizerModule {
 export async function tokenizerFromJSON(tokenizerJson: object, module?: TokenizerModule): Promise<TokenizerLike | string> {
   let mod = module;
   if (mod === undefined) {
-    // a specifier in a variable: bundlers leave it alone (pass the module in `tokenizer` where they must see it)
+    // a specifier in a variable, marked for Vite and webpack to leave alone (webpack warns on an expression
+    // otherwise; test/bundlers.test.ts checks): pass the module in `tokenizer` where a bundler must see it
     const specifier = "@huggingface/tokenizers";
     try {
-      mod = (await import(/* @vite-ignore */ specifier)) as TokenizerModule;
+      mod = (await import(/* webpackIgnore: true */ /* @vite-ignore */ specifier)) as TokenizerModule;
     } catch (e) {
       return `@huggingface/tokenizers could not be imported (${(e as Error)?.message ?? String(e)})`;
     }
