@@ -58,3 +58,16 @@ export {
   type Tokenized,
 } from "./io/static-model.js";
 export type { TokenizerLike, TokenizerModule } from "./io/tokenizer.js";
+export {
+  ShardedHead,
+  gumbelNoise,
+  type HeadShardLike,
+  type ShardTopK,
+  type ShardTopKOptions,
+  type SampleOptions,
+  type ShardedHeadOptions,
+  type ShardedTopK,
+  type MissingRange,
+} from "./shards/sharded.js";
+export { localShard, shardTopk, shardSample, type LocalShardOptions } from "./shards/local.js";
+export { planShards, type PlanShardsOptions, type ShardPlan } from "./shards/plan.js";

@@ -190,4 +190,22 @@ export const errors = {
     new TypeError(`\`encode\` takes an array of strings or an array of id arrays, got ${describe(got)}.`),
   mappingId: (id: number, position: number, text: number, size: number) =>
     new RangeError(`Token id ${id} (text ${text}, token ${position}) is past the vocabulary mapping (${size} entries).`),
+  // sharded heads (src/shards/): a shard is named by its index and its row range [start, end)
+  shardFailed: (index: number, start: number, end: number, cause: unknown) =>
+    new Error(`Shard ${index} (rows [${start}, ${end})) failed: ${(cause as Error)?.message ?? String(cause)}`, { cause }),
+  shardTimeout: (index: number, start: number, end: number, ms: number) =>
+    new Error(`Shard ${index} (rows [${start}, ${end})) did not answer within \`timeoutMs\` ${ms} ms.`),
+  shardReply: (index: number, start: number, end: number, detail: string) =>
+    new Error(`Shard ${index} (rows [${start}, ${end})) answered badly: ${detail}.`),
+  shardRanges: (detail: string) =>
+    new RangeError(`\`shards\` must cover rows [0, vocab) in contiguous, non-empty ranges [start, end) of one dim: ${detail}.`),
+  shardsFailed: (failed: readonly string[], total: number) =>
+    new Error(`${failed.length} of ${total} shards failed (pass \`allowPartial: true\` to merge the others): ${failed.join("; ")}`),
+  shardBudget: (budget: number, reserve: number, perRow: number, format: string, dim: number) =>
+    new RangeError(
+      `\`budgetBytes\` ${budget} cannot hold 16 ${format} rows of dim ${dim} (${perRow} bytes a row) after the ` +
+        `runtime's own ${reserve} bytes (\`reserveBytes\`).`,
+    ),
+  headLoad: (name: string, start: number, end: number, cause: unknown) =>
+    new Error(`Loading rows [${start}, ${end}) from ${name} failed: ${(cause as Error)?.message ?? String(cause)}`, { cause }),
 };
