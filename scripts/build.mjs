@@ -58,6 +58,8 @@ await (async () => {
   for (const f of readdirSync(build)) if (/^lib-.*\.js$/.test(f)) rmSync(join(build, f));
   const entries = Object.fromEntries(["node", "deno", "bun", "browser", "worker", "inline"].map((e) => [e, join(root, "src/entries", `${e}.ts`)]));
   if (existsSync(join(root, "src/cli/cli.ts"))) entries.cli = join(root, "src/cli/cli.ts");
+  // bitembed/head-shard: the HeadShard Durable Object; workerd's own "cloudflare:workers" stays an import
+  entries["head-shard"] = join(root, "src/entries/head-shard.ts");
   await esbuild.build({
     entryPoints: entries,
     outdir: build,
@@ -69,7 +71,7 @@ await (async () => {
     // neutral: no entry may pull in a runtime's built-ins by accident; `node:` imports stay imports (only the
     // node, deno, bun and cli entries have them)
     platform: "neutral",
-    external: ["node:*"],
+    external: ["node:*", "cloudflare:*"],
     loader: { ".wasm": "binary" },
     plugins: [wasm],
     define: { BITEMBED_VERSION: JSON.stringify(JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version) },

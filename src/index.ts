@@ -71,3 +71,4 @@ export {
 } from "./shards/sharded.js";
 export { localShard, shardTopk, shardSample, type LocalShardOptions } from "./shards/local.js";
 export { planShards, type PlanShardsOptions, type ShardPlan } from "./shards/plan.js";
+export { openShardRows, bucketSource, type ShardRows, type ShardRowsOptions, type BucketLike } from "./shards/rows.js";

@@ -10,7 +10,11 @@ import {
   formatInfo,
   gumbelNoise,
   localShard,
+  openShardRows,
+  bucketSource,
   planShards,
+  writeGGUF,
+  readGGUF,
   type EmbeddingTable,
   type HeadShardLike,
   type Runtime,
@@ -230,5 +234,62 @@ describe("planShards", () => {
 
   it("says when the budget cannot hold 16 rows", () => {
     expect(() => planShards({ vocab: 100, dim: 4096, format: "f32", budgetBytes: 25 * MiB })).toThrow("`budgetBytes` 26214400 cannot hold 16 f32 rows");
+  });
+});
+
+describe.each(FORMAT_NAMES)("%s shard rows from a GGUF file", (format) => {
+  it("3 shards read only their rows of output.weight; top-k, probs and lookup as one table", async () => {
+    const vocab = 53;
+    const dim = 96;
+    using full = rt.tableFromF32(randomValues(vocab * dim, 21), { vocab, dim, format });
+    using other = rt.tableFromF32(randomValues(5 * dim, 22), { vocab: 5, dim, format: "f32" });
+    const file = writeGGUF({ tensors: [{ name: "token_embd.weight", table: other }, { name: "output.weight", table: full }] });
+    // an R2-like bucket over the file, counting the bytes it hands out
+    const reads: [number, number][] = [];
+    const bucket = {
+      async head() {
+        return { size: file.byteLength };
+      },
+      async get(_key: string, { range }: { range: { offset: number; length: number } }) {
+        reads.push([range.offset, range.length]);
+        return { arrayBuffer: async () => file.slice(range.offset, range.offset + range.length).buffer };
+      },
+    };
+    const ranges = [[0, 17], [17, 18], [18, 53]];
+    const shardRt = await newRuntime();
+    const shards = await Promise.all(
+      ranges.map(async ([start, end], i) => openShardRows(shardRt, i === 2 ? await bucketSource(bucket, "head.gguf") : file, { start, end })),
+    );
+    try {
+      const rowBytes = full.byteLength / vocab;
+      // past the header, the bucket shard read rows [18, 53) of output.weight and nothing else
+      const gguf = await readGGUF(file);
+      const at = gguf.tensor("output.weight").offset;
+      const data = reads.filter(([o]) => o >= gguf.dataOffset);
+      expect(data.length).toBeGreaterThan(0);
+      for (const [o, n] of data) {
+        expect(o).toBeGreaterThanOrEqual(at + 18 * rowBytes);
+        expect(o + n).toBeLessThanOrEqual(at + 53 * rowBytes);
+      }
+      expect(data.reduce((a, [, n]) => a + n, 0)).toBe(35 * rowBytes);
+      expect(shards[0].mode).toBe(formatInfo(format).fast ? "fast" : "exact");
+      const head = new ShardedHead(shards);
+      const hidden = randomValues(dim, 23, 2);
+      const logits = full.project(hidden);
+      for (const k of [1, 10, vocab]) {
+        const want = full.topk(hidden, k);
+        const got = await head.topk(hidden, k, { temperature: 0.8 });
+        expect(Array.from(got.ids)).toEqual(Array.from(want.ids));
+        expect(Array.from(got.scores)).toEqual(Array.from(want.scores));
+        const lse = logSumExpRef(logits, 0.8);
+        expect(Math.abs(got.logSumExp - lse)).toBeLessThanOrEqual(1e-6 * Math.abs(lse));
+      }
+      for (let seed = 0; seed < 20; seed++) expect((await head.sample(hidden, { seed })).id).toBe(gumbelArgmaxRef(logits, 1, seed));
+      const ids = Int32Array.from([52, 0, 17, 18, 17, 3]);
+      expect(await head.lookup(ids)).toEqual(full.lookup(ids));
+    } finally {
+      for (const s of shards) s.dispose();
+    }
+    await expect(openShardRows(shardRt, file, { start: 50, end: 54 })).rejects.toThrow("Loading rows [50, 54) from bytes failed: `end` is 54; expected at most the head's vocab 53");
   });
 });

@@ -208,4 +208,7 @@ export const errors = {
     ),
   headLoad: (name: string, start: number, end: number, cause: unknown) =>
     new Error(`Loading rows [${start}, ${end}) from ${name} failed: ${(cause as Error)?.message ?? String(cause)}`, { cause }),
+  noHeadSource: () =>
+    new Error("A HeadShard finds its head file through the Worker's env: set `HEAD_URL` (and optionally the service binding `HEAD_FETCHER`) or `HEAD_BUCKET` + `HEAD_KEY`."),
+  shardNotOpen: () => new Error("This HeadShard holds no rows yet: call `open({ start, end })` first."),
 };
