@@ -24,7 +24,8 @@ const wasmModule = {
 export async function bundleExamples() {
   const browserDir = join(build, "examples", "browser");
   const workerDir = join(build, "examples", "cloudflare-worker");
-  for (const dir of [browserDir, workerDir]) mkdirSync(dir, { recursive: true });
+  const shardedDir = join(build, "examples", "cloudflare-sharded");
+  for (const dir of [browserDir, workerDir, shardedDir]) mkdirSync(dir, { recursive: true });
 
   await Promise.all([
     // "bitembed" resolves through package.json `exports` (the "browser" condition) to build/browser.js,
@@ -44,13 +45,24 @@ export async function bundleExamples() {
       conditions: ["workerd", "worker", "browser"],
       plugins: [wasmModule],
     }),
+    // the sharded head: bitembed/head-shard imports workerd's "cloudflare:workers"
+    esbuild.build({
+      ...common,
+      entryPoints: [join(examples, "cloudflare-sharded", "front.js")],
+      outfile: join(shardedDir, "front.js"),
+      platform: "neutral",
+      conditions: ["workerd", "worker", "browser"],
+      external: ["cloudflare:*"],
+      plugins: [wasmModule],
+    }),
   ]);
 
   // the bundle has no bare imports left: drop the import map the unbundled page needs
   const html = readFileSync(join(examples, "browser", "index.html"), "utf8");
   writeFileSync(join(browserDir, "index.html"), html.replace(/\s*<script type="importmap">[\s\S]*?<\/script>/, ""));
   copyFileSync(join(examples, "cloudflare-worker", "config.capnp"), join(workerDir, "config.capnp"));
-  for (const dir of [browserDir, workerDir]) copyFileSync(join(build, "bitembed.wasm"), join(dir, "bitembed.wasm"));
+  copyFileSync(join(examples, "cloudflare-sharded", "config.capnp"), join(shardedDir, "config.capnp"));
+  for (const dir of [browserDir, workerDir, shardedDir]) copyFileSync(join(build, "bitembed.wasm"), join(dir, "bitembed.wasm"));
   // the browser entry loads the relaxed-SIMD build where the engine has it (the worker imports the baseline)
   copyFileSync(join(build, "bitembed.relaxed.wasm"), join(browserDir, "bitembed.relaxed.wasm"));
   return { browserDir, workerDir };
