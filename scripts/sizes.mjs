@@ -23,6 +23,7 @@ const what = {
   "browser.js": "browser entry (fetches the wasm beside it)",
   "worker.js": "Workers entry (imports the wasm module)",
   "inline.js": "inline entry (wasm embedded, base64)",
+  "head-shard.js": "`bitembed/head-shard`: the Workers entry + the HeadShard Durable Object",
   "cli.js": "the `bitembed` command",
   "examples/browser/main.js": "browser example, esbuild bundle, minified (+ bitembed.wasm)",
   "examples/cloudflare-worker/worker.js": "worker example, esbuild bundle, minified (+ bitembed.wasm)",
