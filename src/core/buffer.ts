@@ -4,6 +4,13 @@
 import { errors } from "./errors.js";
 import type { LinearMemory } from "./memory.js";
 
+const BUFFERS = new WeakSet<object>();
+
+/** Whether `x` is a real F32Buffer (not a Proxy or a look-alike object). */
+export function isF32Buffer(x: unknown): x is F32Buffer {
+  return typeof x === "object" && x !== null && BUFFERS.has(x);
+}
+
 export class F32Buffer {
   readonly length: number;
   private readonly memory: LinearMemory;
@@ -14,6 +21,13 @@ export class F32Buffer {
     this.memory = memory;
     this.length = length;
     this.ptrValue = memory.alloc(length * 4);
+    memory.expose(this.ptrValue);
+    BUFFERS.add(this);
+  }
+
+  /** @internal The memory this buffer lives in (a buffer of another runtime is refused). */
+  get owner(): LinearMemory {
+    return this.memory;
   }
 
   /** Byte address in linear memory (valid until dispose). */

@@ -36,6 +36,15 @@ export const errors = {
     new RangeError(
       `Out of wasm memory: asked for ${asked} bytes with ${inUse} in use; the limit \`maxMemory\` is ${limit} bytes.`,
     ),
+  strayView: (name: string, offset: number, bytes: number) =>
+    new RangeError(
+      `\`${name}\` views bytes ${offset}-${offset + bytes} of this runtime's linear memory, outside any live F32Buffer ` +
+        "(a disposed buffer, or a table's own bytes): pass an F32Buffer's fresh view, or a JS array.",
+    ),
+  otherRuntime: (name: string, what: string) =>
+    new RangeError(`\`${name}\` is ${what} of another runtime; it can only be used with the runtime that made it.`),
+  notOurs: (name: string, what: string, got: unknown) =>
+    new TypeError(`\`${name}\` must be ${what} made by bitembed, got ${describe(got)} (a Proxy or a look-alike object is refused).`),
   disposed: (what: string) => new Error(`This ${what} was disposed; it can no longer be used.`),
   runtimeDisposed: () =>
     new Error("The runtime this belongs to was disposed (`rt.dispose()`): its tables, buffers and ropes can no longer be used."),

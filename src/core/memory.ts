@@ -20,6 +20,7 @@ export class LinearMemory {
   private top: number; // first byte never handed out
   private readonly free: FreeBlock[] = []; // sorted by ptr, never adjacent (merged)
   private readonly live = new Map<number, number>(); // ptr -> size
+  private readonly exposed = new Set<number>(); // live blocks callers hold views of (F32Buffers)
   private inUse = 0;
   private buffer: ArrayBuffer;
   private disposed = false;
@@ -69,14 +70,34 @@ export class LinearMemory {
     return this.take(ptr, size);
   }
 
+  /** A new arena for one call's blocks (see Scratch). */
+  scratch(): Scratch {
+    return new Scratch(this);
+  }
+
   /** Give a block back. Freeing a pointer twice, or one never allocated, throws. */
   dealloc(ptr: number): void {
     if (this.disposed) return; // the runtime went first: its memory goes with it, and dispose() stays safe
     const size = this.live.get(ptr);
     if (size === undefined) throw errors.badPointer(ptr);
     this.live.delete(ptr);
+    this.exposed.delete(ptr);
     this.inUse -= size;
     this.release(ptr, size);
+  }
+
+  /** Mark a live block as one callers hold views of (an F32Buffer): such views may be passed back in. */
+  expose(ptr: number): void {
+    if (!this.live.has(ptr)) throw errors.badPointer(ptr);
+    this.exposed.add(ptr);
+  }
+
+  /** Whether bytes [offset, offset + bytes) lie inside one live exposed block. */
+  isExposed(offset: number, bytes: number): boolean {
+    for (const ptr of this.exposed) {
+      if (offset >= ptr && offset + bytes <= ptr + this.live.get(ptr)!) return true;
+    }
+    return false;
   }
 
   /** Size of a live block. */
@@ -171,6 +192,34 @@ export class LinearMemory {
       this.top = block.ptr;
       list.splice(lo, 1);
     }
+  }
+}
+
+/**
+ * The blocks one call allocates, freed together however the call ends (an arena per call): a call that runs
+ * out of memory halfway gives back everything it took. `keep` hands a block over to something that outlives
+ * the call (a cache attached to a table).
+ */
+export class Scratch {
+  private readonly held: number[] = [];
+
+  constructor(private readonly mem: LinearMemory) {}
+
+  alloc(bytes: number, align?: number): number {
+    const ptr = this.mem.alloc(bytes, align);
+    this.held.push(ptr);
+    return ptr;
+  }
+
+  keep(ptr: number): number {
+    const i = this.held.lastIndexOf(ptr);
+    if (i >= 0) this.held.splice(i, 1);
+    return ptr;
+  }
+
+  free(): void {
+    for (let i = this.held.length - 1; i >= 0; i--) this.mem.dealloc(this.held[i]);
+    this.held.length = 0;
   }
 }
 

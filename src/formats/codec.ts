@@ -27,10 +27,11 @@ export function encodeRows(
   const paddedDim = blocksPerRow(info, dim) * info.blockElems;
   const bytesPerRow = rowBytes(info, dim);
   const chunkRows = Math.min(vocab, Math.max(1, Math.floor(CHUNK_BYTES / (paddedDim * 4))));
-  const scratch = mem.alloc(chunkRows * paddedDim * 4);
-  // a JS destination gets its bytes through a second scratch
-  const staging = typeof dest === "number" ? -1 : mem.alloc(chunkRows * bytesPerRow);
+  const blocks = mem.scratch();
   try {
+    const scratch = blocks.alloc(chunkRows * paddedDim * 4);
+    // a JS destination gets its bytes through a second scratch
+    const staging = typeof dest === "number" ? -1 : blocks.alloc(chunkRows * bytesPerRow);
     for (let r = 0; r < vocab; r += chunkRows) {
       const rows = Math.min(chunkRows, vocab - r);
       const heap = mem.f32();
@@ -51,8 +52,7 @@ export function encodeRows(
       }
     }
   } finally {
-    if (staging >= 0) mem.dealloc(staging);
-    mem.dealloc(scratch);
+    blocks.free();
   }
 }
 
@@ -73,10 +73,11 @@ export function decodeRows(
   const decode = rt.kernels[info.decode];
   const bytesPerRow = rowBytes(info, dim);
   const chunkRows = Math.min(vocab, Math.max(1, Math.floor(CHUNK_BYTES / (dim * 4))));
-  const out = mem.alloc(chunkRows * dim * 4);
-  const ids = mem.alloc(chunkRows * 4);
-  const staging = typeof src === "number" ? -1 : mem.alloc(chunkRows * bytesPerRow);
+  const blocks = mem.scratch();
   try {
+    const out = blocks.alloc(chunkRows * dim * 4);
+    const ids = blocks.alloc(chunkRows * 4);
+    const staging = typeof src === "number" ? -1 : blocks.alloc(chunkRows * bytesPerRow);
     // ids 0..rows-1, relative to the first row of the slice
     const u32 = mem.u32();
     for (let i = 0; i < chunkRows; i++) u32[(ids >>> 2) + i] = i;
@@ -93,8 +94,6 @@ export function decodeRows(
       each(r, rows, mem.f32().subarray(out >>> 2, (out >>> 2) + rows * dim));
     }
   } finally {
-    if (staging >= 0) mem.dealloc(staging);
-    mem.dealloc(ids);
-    mem.dealloc(out);
+    blocks.free();
   }
 }

@@ -5,7 +5,8 @@ import { decodeRows, encodeRows } from "./codec.js";
 import { errors } from "../core/errors.js";
 import { formatInfo, rowBytes, type Format, type FormatInfo } from "./registry.js";
 import type { Runtime } from "../core/runtime.js";
-import { asBytes, checkDims } from "../tables/table.js";
+import { checkDims } from "../tables/table.js";
+import { bytesIn, f32In } from "../core/arrays.js";
 
 export interface QuantizeOptions {
   vocab: number;
@@ -41,7 +42,7 @@ export function forgetRuntime(rt: Runtime): void {
  */
 export function quantize(values: Float32Array, options: QuantizeOptions): Uint8Array {
   const { rt, info, vocab, dim } = resolve(options);
-  if (!(values instanceof Float32Array)) throw errors.outKind("values", values);
+  values = f32In(values, "values", rt.memory);
   if (values.length !== vocab * dim) {
     throw errors.outLength("values", values.length, vocab * dim, `vocab ${vocab} x dim ${dim}`);
   }
@@ -53,7 +54,7 @@ export function quantize(values: Float32Array, options: QuantizeOptions): Uint8A
 /** The bytes of `format` (V * rowBytes) -> V rows of D f32 values, as ggml's dequantize_row_* computes them. */
 export function dequantize(data: ArrayBuffer | ArrayBufferView, options: DequantizeOptions): Float32Array {
   const { rt, info, vocab, dim, format } = resolve(options);
-  const bytes = asBytes(data, "data");
+  const bytes = bytesIn(data, "data", rt.memory);
   const expected = rowBytes(info, dim) * vocab;
   if (bytes.byteLength !== expected) {
     throw errors.dataLength("data", bytes.byteLength, expected, `${vocab} rows x ${rowBytes(info, dim)} bytes per ${format} row of dim ${dim}`);

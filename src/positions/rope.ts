@@ -3,7 +3,8 @@
 // the wasm builds cos/sin rows with the angle reduced in float64, then rotates with SIMD.
 // Keys: T tokens, H heads, D head dim, R rotary dim, F = R/2; a table row is 2R f32 (see assembly/rope.ts).
 import { errors } from "../core/errors.js";
-import { copyPositions, maxOf, type Positions } from "./sinusoid.js";
+import { snapshotPositions, type Positions } from "./sinusoid.js";
+import { F32Out, plainF32 } from "../core/arrays.js";
 import {
   dynamicBase,
   resolveRopeConfig,
@@ -79,30 +80,32 @@ export class Rope {
    */
   apply(x: Float32Array, positions: Positions, heads: number): Float32Array {
     this.check();
-    if (!(x instanceof Float32Array)) throw errors.outKind("x", x);
-    if (!(typeof heads === "number" && Number.isInteger(heads) && heads > 0)) throw errors.notPositiveInt("heads", heads);
     const mem = this.rt.memory;
-    const n = positionsLength(positions);
+    plainF32(x, "x");
+    if (!(typeof heads === "number" && Number.isInteger(heads) && heads > 0)) throw errors.notPositiveInt("heads", heads);
+    const pos = snapshotPositions(positions, "positions"); // the caller's code runs here and only here
+    const n = pos.length;
     const tokenFloats = heads * this.headDim;
-    if (x.length !== n * tokenFloats) {
-      throw errors.outLength("x", x.length, n * tokenFloats, `${n} positions x ${heads} heads x headDim ${this.headDim}`);
-    }
-    if (n === 0) return x;
-    const posPtr = mem.alloc(n * 4);
+    const target = new F32Out(mem, x, "x", n * tokenFloats, `${n} positions x ${heads} heads x headDim ${this.headDim}`, true);
+    this.check();
+    if (n === 0) return target.finish();
+    const values = target.array;
     const chunk = Math.max(1, Math.min(n, Math.floor(CHUNK_BYTES / (tokenFloats * 4))));
     const rowBytes = this.rotaryDim * 8;
-    let scratch = -1;
-    let table = -1;
-    let rows = -1;
+    let maxPos = 0;
+    for (let i = 0; i < n; i++) if (pos[i] > maxPos) maxPos = pos[i];
+    const scratchBlocks = mem.scratch();
     try {
-      copyPositions(positions, "positions", mem.u32(), posPtr >>> 2);
-      const maxPos = maxOf(mem.u32(), posPtr >>> 2, n);
+      const posPtr = scratchBlocks.alloc(n * 4);
+      mem.u32().set(pos, posPtr >>> 2);
       const key = this.useFrequencies(maxPos + 1);
       const cached = this.cachePtr >= 0 && this.cacheKey === key && maxPos < this.cacheRows;
-      scratch = mem.alloc(chunk * tokenFloats * 4);
+      const scratch = scratchBlocks.alloc(chunk * tokenFloats * 4);
+      let table = -1;
+      let rows = -1;
       if (!cached) {
-        table = mem.alloc(chunk * rowBytes);
-        rows = mem.alloc(chunk * 4);
+        table = scratchBlocks.alloc(chunk * rowBytes);
+        rows = scratchBlocks.alloc(chunk * 4);
         const identity = mem.u32();
         for (let i = 0; i < chunk; i++) identity[(rows >>> 2) + i] = i;
       }
@@ -114,14 +117,14 @@ export class Rope {
           k.rope_table(posPtr + t * 4, count, this.freqPtr, this.freqs, this.magnitude, this.pairing === "neox" ? 1 : 0, table);
         }
         const heap = mem.f32();
-        heap.set(x.subarray(t * tokenFloats, (t + count) * tokenFloats), scratch >>> 2);
+        heap.set(values.subarray(t * tokenFloats, (t + count) * tokenFloats), scratch >>> 2);
         rotate(cached ? posPtr + t * 4 : rows, count, heads, this.headDim, this.rotaryDim, cached ? this.cachePtr : table, scratch);
-        x.set(mem.f32().subarray(scratch >>> 2, (scratch >>> 2) + count * tokenFloats), t * tokenFloats);
+        values.set(mem.f32().subarray(scratch >>> 2, (scratch >>> 2) + count * tokenFloats), t * tokenFloats);
       }
     } finally {
-      for (const p of [posPtr, scratch, table, rows]) if (p >= 0) mem.dealloc(p);
+      scratchBlocks.free();
     }
-    return x;
+    return target.finish();
   }
 
   /**
@@ -138,9 +141,10 @@ export class Rope {
     this.dropCache();
     if (maxPosition === 0) return this;
     const rowBytes = this.rotaryDim * 8;
-    const ptr = mem.alloc(maxPosition * rowBytes);
-    const posPtr = mem.alloc(Math.min(maxPosition, 4096) * 4);
+    const scratch = mem.scratch();
     try {
+      const ptr = scratch.alloc(maxPosition * rowBytes);
+      const posPtr = scratch.alloc(Math.min(maxPosition, 4096) * 4);
       this.cacheKey = this.useFrequencies(maxPosition);
       const k = this.rt.kernels;
       for (let p = 0; p < maxPosition; p += 4096) {
@@ -149,15 +153,12 @@ export class Rope {
         for (let i = 0; i < count; i++) u32[(posPtr >>> 2) + i] = p + i;
         k.rope_table(posPtr, count, this.freqPtr, this.freqs, this.magnitude, this.pairing === "neox" ? 1 : 0, ptr + p * rowBytes);
       }
-    } catch (e) {
-      mem.dealloc(ptr);
-      throw e;
+      this.cachePtr = scratch.keep(ptr);
+      this.cacheRows = maxPosition;
+      this.held.cache = ptr;
     } finally {
-      mem.dealloc(posPtr);
+      scratch.free();
     }
-    this.cachePtr = ptr;
-    this.cacheRows = maxPosition;
-    this.held.cache = ptr;
     return this;
   }
 
@@ -203,11 +204,4 @@ export class Rope {
   private check(): void {
     if (this.freqPtr < 0) throw errors.disposed("rope");
   }
-}
-
-function positionsLength(positions: unknown): number {
-  if (!(positions instanceof Int32Array || positions instanceof Uint32Array || Array.isArray(positions))) {
-    throw errors.positionsKind("positions", positions);
-  }
-  return positions.length;
 }

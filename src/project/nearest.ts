@@ -2,7 +2,9 @@
 // Row norms are computed once per table, in wasm, on first use, and kept until the table is disposed.
 // Keys: V vocab, D dim, K results.
 import { errors } from "../core/errors.js";
-import { checkIdsKind, type Ids } from "../core/ids.js";
+import { snapshotIds, type Ids } from "../core/ids.js";
+import { f32In } from "../core/arrays.js";
+import { checkTable } from "../tables/brand.js";
 import { checkK, copyHidden, forEachSlice, Heaps, type TopK } from "./project.js";
 import type { EmbeddingTable } from "../tables/table.js";
 
@@ -27,21 +29,18 @@ function computeRowNorms(table: EmbeddingTable): number {
   const { vocab, dim, rowBytes } = table;
   const mem = table.runtime.memory;
   const tile = Math.min(vocab, Math.max(1, Math.floor(TILE_BYTES / (dim * 4))));
-  const norms = mem.alloc(vocab * 4);
-  const scratch = mem.alloc(tile * dim * 4);
-  const iota = mem.alloc(tile * 4);
+  const scratch = mem.scratch();
   try {
+    const norms = scratch.alloc(vocab * 4);
+    const rows = scratch.alloc(tile * dim * 4);
+    const iota = scratch.alloc(tile * 4);
     const u32 = mem.u32();
     for (let i = 0; i < tile; i++) u32[(iota >>> 2) + i] = i;
-    table.runtime.kernels.row_norms(table.info.id, table.ptr, rowBytes, vocab, dim, scratch, iota, tile, norms);
-  } catch (e) {
-    mem.dealloc(norms);
-    throw e;
+    table.runtime.kernels.row_norms(table.info.id, table.ptr, rowBytes, vocab, dim, rows, iota, tile, norms);
+    return scratch.keep(norms);
   } finally {
-    mem.dealloc(scratch);
-    mem.dealloc(iota);
+    scratch.free();
   }
-  return norms;
 }
 
 function checkMetric(metric: unknown): Metric {
@@ -50,33 +49,31 @@ function checkMetric(metric: unknown): Metric {
   return metric as Metric;
 }
 
-function checkExclude(exclude: unknown, vocab: number): number[] {
-  if (exclude === undefined) return [];
-  checkIdsKind(exclude);
-  const ids = Array.from(exclude as ArrayLike<number>);
-  ids.forEach((id, i) => {
-    if (!(Number.isInteger(id) && id >= 0 && id < vocab)) throw errors.idOutOfRange(id, i, vocab, "exclude");
-  });
-  return ids.sort((a, b) => a - b);
+function checkExclude(exclude: unknown, vocab: number): Uint32Array {
+  if (exclude === undefined) return new Uint32Array(0);
+  return snapshotIds(exclude, vocab, "exclude").sort();
 }
 
 /** table.nearest: the K rows nearest to `vector` (D values), best first. */
 export function nearest(table: EmbeddingTable, vector: Float32Array, k: number, options: NearestOptions = {}): TopK {
-  table.ptr;
+  checkTable(table, "table");
   const { vocab, dim } = table;
-  if (!(vector instanceof Float32Array)) throw errors.outKind("vector", vector);
-  if (vector.length !== dim) throw errors.outLength("vector", vector.length, dim, `one vector of dim ${dim}`);
-  checkK(k, vocab);
-  const metric = checkMetric(options.metric);
-  const exclude = checkExclude(options.exclude, vocab);
   const kernels = table.runtime.kernels;
   const mem = table.runtime.memory;
-  const norms = metric === "dot" ? 0 : rowNorms(table);
+  const { metric: metricOption, exclude: excludeOption } = options ?? {};
+  vector = f32In(vector, "vector", mem);
+  if (vector.length !== dim) throw errors.outLength("vector", vector.length, dim, `one vector of dim ${dim}`);
+  checkK(k, vocab);
+  const metric = checkMetric(metricOption);
+  const exclude = checkExclude(excludeOption, vocab);
+  void table.ptr;
   let sq = 0;
   for (let j = 0; j < dim; j++) sq += vector[j] * vector[j];
-  const xPtr = copyHidden(table, vector, "vector");
-  const heaps = new Heaps(table, 1, k);
+  const scratch = mem.scratch();
   try {
+    const xPtr = copyHidden(table, vector, scratch, "vector");
+    const norms = metric === "dot" ? 0 : rowNorms(table);
+    const heaps = new Heaps(table, 1, k, scratch);
     let e = 0;
     forEachSlice(table, xPtr, 1, (s) => {
       if (metric === "cosine") kernels.scores_cosine(s.ptr, norms + s.r0 * 4, s.rows, Math.fround(Math.sqrt(sq)));
@@ -93,8 +90,7 @@ export function nearest(table: EmbeddingTable, vector: Float32Array, k: number, 
     }
     return result;
   } finally {
-    heaps.free();
-    mem.dealloc(xPtr);
+    scratch.free();
   }
 }
 
@@ -104,6 +100,7 @@ export function nearest(table: EmbeddingTable, vector: Float32Array, k: number, 
  * see: Mikolov et al., "Linguistic Regularities in Continuous Space Word Representations" (2013), §4.
  */
 export function analogy(table: EmbeddingTable, a: number, b: number, c: number, k: number): TopK {
+  checkTable(table, "table");
   const { vocab } = table;
   for (const [name, id] of [["a", a], ["b", b], ["c", c]] as const) {
     if (!(Number.isInteger(id) && id >= 0 && id < vocab)) throw errors.option(name, id, `a row id in [0, ${vocab - 1}]`);

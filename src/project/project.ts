@@ -5,8 +5,11 @@
 // Keys: V vocab, D dim, N hidden vectors, K results per vector, S rows per slice.
 import { errors } from "../core/errors.js";
 import { ggmlActivations } from "../formats/activations.js";
-import { supportsFast, type FastHead } from "./fast.js";
+import { supportsFast, FastHead } from "./fast.js";
 import type { Runtime } from "../core/runtime.js";
+import type { Scratch } from "../core/memory.js";
+import { f32In, F32Out } from "../core/arrays.js";
+import { checkTable } from "../tables/brand.js";
 import type { EmbeddingTable } from "../tables/table.js";
 
 export type ProjectMode = "exact" | "fast" | "ggml";
@@ -45,9 +48,8 @@ const BATCH_BYTES = 1 << 18;
 const TILE_BYTES = 1 << 16;
 const MAX_BATCH = 64;
 
-/** Check `hidden` and return how many vectors it holds. */
-export function hiddenCount(hidden: unknown, dim: number, name = "hidden"): number {
-  if (!(hidden instanceof Float32Array)) throw errors.outKind(name, hidden);
+/** Check `hidden` (a plain Float32Array, see f32In) and return how many vectors it holds. */
+export function hiddenCount(hidden: Float32Array, dim: number, name = "hidden"): number {
   if (hidden.length === 0 || hidden.length % dim !== 0) {
     throw errors.hiddenLength(name, hidden.length, dim);
   }
@@ -79,16 +81,13 @@ export function checkK(k: unknown, vocab: number): number {
   return k;
 }
 
-/** A block of wasm memory holding the hidden vectors, NaN-checked; free with `mem.dealloc`. */
-export function copyHidden(table: { runtime: Runtime; dim: number }, hidden: Float32Array, name = "hidden"): number {
+/** A block of `scratch` holding the hidden vectors, NaN-checked. */
+export function copyHidden(table: { runtime: Runtime; dim: number }, hidden: Float32Array, scratch: Scratch, name = "hidden"): number {
   const mem = table.runtime.memory;
-  const ptr = mem.alloc(hidden.length * 4);
+  const ptr = scratch.alloc(hidden.length * 4);
   mem.f32().set(hidden, ptr >>> 2);
   const bad = table.runtime.kernels.find_nan(ptr, hidden.length);
-  if (bad >= 0) {
-    mem.dealloc(ptr);
-    throw errors.hiddenNaN(name, bad, table.dim);
-  }
+  if (bad >= 0) throw errors.hiddenNaN(name, bad, table.dim);
   return ptr;
 }
 
@@ -118,11 +117,11 @@ export function forEachSlice(table: EmbeddingTable, xPtr: number, n: number, vis
   const tile = Math.min(vocab, Math.max(1, Math.floor(TILE_BYTES / (dim * 4))));
   const stride = Math.min(vocab, Math.max(tile, Math.floor(SLICE_BYTES / (4 * nbMax) / tile) * tile));
   const needsDecode = !table.info.inPlace;
-  const scratch = needsDecode ? mem.alloc(tile * dim * 4) : 0;
-  const iota = needsDecode ? mem.alloc(tile * 4) : 0;
-  let slice = 0;
+  const blocks = mem.scratch();
   try {
-    slice = mem.alloc(nbMax * stride * 4);
+    const scratch = needsDecode ? blocks.alloc(tile * dim * 4) : 0;
+    const iota = needsDecode ? blocks.alloc(tile * 4) : 0;
+    const slice = blocks.alloc(nbMax * stride * 4);
     if (needsDecode) {
       const u32 = mem.u32();
       for (let i = 0; i < tile; i++) u32[(iota >>> 2) + i] = i;
@@ -140,34 +139,32 @@ export function forEachSlice(table: EmbeddingTable, xPtr: number, n: number, vis
       }
     }
   } finally {
-    if (slice) mem.dealloc(slice);
-    if (needsDecode) {
-      mem.dealloc(scratch);
-      mem.dealloc(iota);
-    }
+    blocks.free();
   }
 }
 
 /** table.project: N * V logits. */
 export function project(table: EmbeddingTable, hidden: Float32Array, options: ProjectOptions = {}): Float32Array {
-  table.ptr; // throws when disposed
+  checkTable(table, "table");
   const { vocab, dim } = table;
-  const n = hiddenCount(hidden, dim);
-  const mode = checkMode(options.mode, table.format);
-  if (mode === "ggml") hidden = ggmlActivations(hidden, dim, table.format);
-  const { scale, cap } = checkPost(options.scale, options.softcap);
-  let out = options.out;
-  if (out === undefined) out = new Float32Array(n * vocab);
-  else if (!(out instanceof Float32Array)) throw errors.outKind("out", out);
-  else if (out.length !== n * vocab) throw errors.outLength("out", out.length, n * vocab, `${n} hidden vectors x vocab ${vocab}`);
-  const result = out;
   const mem = table.runtime.memory;
+  // every value the caller supplies is read once, before linear memory is touched
+  const { mode: modeOption, out, scale: scaleOption, softcap: capOption } = options ?? {};
+  hidden = f32In(hidden, "hidden", mem);
+  const n = hiddenCount(hidden, dim);
+  const mode = checkMode(modeOption, table.format);
+  if (mode === "ggml") hidden = ggmlActivations(hidden, dim, table.format);
+  const { scale, cap } = checkPost(scaleOption, capOption);
+  const target = new F32Out(mem, out, "out", n * vocab, `${n} hidden vectors x vocab ${vocab}`);
+  const result = target.array;
+  void table.ptr; // throws when disposed
   const post = table.runtime.kernels.logits_post;
-  const xPtr = copyHidden(table, hidden);
+  const scratch = mem.scratch();
   try {
+    const xPtr = copyHidden(table, hidden, scratch);
     if (mode === "fast") {
       table.fastHead().projectAt(xPtr, n, result, { scale, cap });
-      return result;
+      return target.finish();
     }
     forEachSlice(table, xPtr, n, ({ ptr, stride, b0, nb, r0, rows }) => {
       if (scale !== 1 || cap > 0) post(ptr, nb * stride, scale, cap);
@@ -178,9 +175,9 @@ export function project(table: EmbeddingTable, hidden: Float32Array, options: Pr
       }
     });
   } finally {
-    mem.dealloc(xPtr);
+    scratch.free();
   }
-  return result;
+  return target.finish();
 }
 
 /** Heaps for N vectors of K entries in wasm memory, filled slice by slice, read out best first. */
@@ -188,15 +185,17 @@ export class Heaps {
   readonly scores: number;
   readonly ids: number;
   readonly sizes: number;
+  /** The three blocks come from `scratch`, which frees them. */
   constructor(
     private readonly table: { runtime: Runtime },
     readonly n: number,
     readonly k: number,
+    scratch: Scratch,
   ) {
     const mem = table.runtime.memory;
-    this.scores = mem.alloc(n * k * 4);
-    this.ids = mem.alloc(n * k * 4);
-    this.sizes = mem.alloc(n * 4);
+    this.scores = scratch.alloc(n * k * 4);
+    this.ids = scratch.alloc(n * k * 4);
+    this.sizes = scratch.alloc(n * 4);
     mem.i32().fill(0, this.sizes >>> 2, (this.sizes >>> 2) + n);
   }
 
@@ -222,35 +221,29 @@ export class Heaps {
     }
     return { ids, scores };
   }
-
-  free(): void {
-    const mem = this.table.runtime.memory;
-    mem.dealloc(this.scores);
-    mem.dealloc(this.ids);
-    mem.dealloc(this.sizes);
-  }
 }
 
 /** table.topk: the K best rows per hidden vector, without materialising the logits outside wasm. */
 export function topk(table: EmbeddingTable, hidden: Float32Array, k: number, options: TopKOptions = {}): TopK {
-  table.ptr;
+  checkTable(table, "table");
+  const mem = table.runtime.memory;
+  const { mode: modeOption, scale: scaleOption, softcap: capOption } = options ?? {};
+  hidden = f32In(hidden, "hidden", mem);
   const n = hiddenCount(hidden, table.dim);
   checkK(k, table.vocab);
-  const mode = checkMode(options.mode, table.format);
+  const mode = checkMode(modeOption, table.format);
   if (mode === "ggml") hidden = ggmlActivations(hidden, table.dim, table.format);
-  const { scale, cap } = checkPost(options.scale, options.softcap);
-  const mem = table.runtime.memory;
-  const xPtr = copyHidden(table, hidden);
-  let heaps: Heaps | undefined;
+  const { scale, cap } = checkPost(scaleOption, capOption);
+  void table.ptr;
+  const scratch = mem.scratch();
   try {
-    heaps = new Heaps(table, n, k);
-    const h = heaps;
-    if (mode === "fast") pushHead(table.fastHead(), xPtr, n, h);
-    else forEachSlice(table, xPtr, n, (s) => h.push(s));
-    return h.finish(scale, cap);
+    const xPtr = copyHidden(table, hidden, scratch);
+    const heaps = new Heaps(table, n, k, scratch);
+    if (mode === "fast") pushHead(table.fastHead(), xPtr, n, heaps);
+    else forEachSlice(table, xPtr, n, (s) => heaps.push(s));
+    return heaps.finish(scale, cap);
   } finally {
-    heaps?.free();
-    mem.dealloc(xPtr);
+    scratch.free();
   }
 }
 
@@ -269,19 +262,21 @@ function pushHead(head: FastHead, xPtr: number, n: number, heaps: Heaps): void {
  * lookup tables: the logits never leave wasm memory. Same checks and results as table.topk in mode "fast".
  */
 export function fastTopk(head: FastHead, hidden: Float32Array, k: number, options: Omit<TopKOptions, "mode"> = {}): TopK {
+  if (!(head instanceof FastHead)) throw errors.notOurs("head", "a FastHead", head);
   head.ptr; // throws when disposed
   const rt = head.runtime;
+  const { scale: scaleOption, softcap: capOption } = options ?? {};
+  hidden = f32In(hidden, "hidden", rt.memory);
   const n = hiddenCount(hidden, head.dim);
   checkK(k, head.vocab);
-  const { scale, cap } = checkPost(options.scale, options.softcap);
-  const xPtr = copyHidden({ runtime: rt, dim: head.dim }, hidden);
-  let heaps: Heaps | undefined;
+  const { scale, cap } = checkPost(scaleOption, capOption);
+  const scratch = rt.memory.scratch();
   try {
-    heaps = new Heaps({ runtime: rt }, n, k);
+    const xPtr = copyHidden({ runtime: rt, dim: head.dim }, hidden, scratch);
+    const heaps = new Heaps({ runtime: rt }, n, k, scratch);
     pushHead(head, xPtr, n, heaps);
     return heaps.finish(scale, cap);
   } finally {
-    heaps?.free();
-    rt.memory.dealloc(xPtr);
+    scratch.free();
   }
 }

@@ -4,8 +4,10 @@
 //   out[t] = tok[ids[t]] * scale + pos[positions[t]] + type[tokenTypes[t]] + sinusoid(positions[t])
 // Keys: N ids, D dim (shared by every table).
 import { errors } from "../core/errors.js";
-import { checkIdsKind, copyIds, type Ids } from "../core/ids.js";
-import { checkPositionsKind, copyPositions, type Positions } from "../positions/sinusoid.js";
+import { snapshotIds, type Ids } from "../core/ids.js";
+import { F32Out } from "../core/arrays.js";
+import { snapshotPositions, type Positions } from "../positions/sinusoid.js";
+import { checkTable } from "./brand.js";
 import type { Runtime } from "../core/runtime.js";
 import type { EmbeddingTable } from "./table.js";
 
@@ -58,78 +60,72 @@ function roundSignificand(x: number, bits: number, minExp: number): number {
 export type RestoreRows = (ptr: number, rows: number) => void;
 
 export function embedRows(table: EmbeddingTable, rt: Runtime, ids: Ids, options: EmbedOptions = {}, restore?: RestoreRows): Float32Array {
+  checkTable(table, "table");
   void table.ptr; // throws once disposed
-  checkIdsKind(ids);
   const o = options ?? {};
-  const n = ids.length;
+  // every value the caller supplies is read once, here, before any wasm memory is touched
+  const { positionTable, typeTable, positions, tokenTypes, sinusoidal, scale: scaleOption, roundScale, out } = o;
+  const idList = snapshotIds(ids, table.vocab);
+  const n = idList.length;
   const dim = table.dim;
-  const { positionTable, typeTable } = o;
   for (const [name, t] of [["positionTable", positionTable], ["typeTable", typeTable]] as const) {
     if (t === undefined) continue;
-    if (typeof t !== "object" || t === null || typeof (t as EmbeddingTable).lookup !== "function") throw errors.tableKind(name, t);
-    if ((t as unknown as { rt: Runtime }).rt !== rt) throw errors.option(name, t, "a table of the same runtime");
+    checkTable(t, name, rt);
     if (t.dim !== dim) throw errors.option(`${name}.dim`, t.dim, `the token table's dim ${dim}`);
   }
-  const sinusoid = o.sinusoidal ? (o.sinusoidal === true ? {} : o.sinusoidal) : undefined;
+  const sinusoid = sinusoidal ? (sinusoidal === true ? {} : sinusoidal) : undefined;
   if (sinusoid !== undefined && dim % 2 !== 0) throw errors.option("dim", dim, "an even dim for sinusoidal positions");
   const layout = sinusoid?.layout ?? "interleaved";
   if (layout !== "interleaved" && layout !== "halves") throw errors.unknownChoice("sinusoidal.layout", layout, ["interleaved", "halves"]);
   const sinBase = sinusoid?.base ?? 10000;
   if (!(typeof sinBase === "number" && Number.isFinite(sinBase) && sinBase > 0)) throw errors.option("sinusoidal.base", sinBase, "a finite number > 0");
-  const scale = o.scale === undefined ? 1 : embeddingScale(o.scale, dim, o.roundScale);
-  let out = o.out;
-  if (out === undefined) out = new Float32Array(n * dim);
-  else if (!(out instanceof Float32Array)) throw errors.outKind("out", out);
-  else if (out.length !== n * dim) throw errors.outLength("out", out.length, n * dim, `${n} ids x dim ${dim}`);
+  const scale = scaleOption === undefined ? 1 : embeddingScale(scaleOption, dim, roundScale);
   const needPositions = positionTable !== undefined || sinusoid !== undefined;
-  for (const [name, values] of [["positions", o.positions], ["tokenTypes", o.tokenTypes]] as const) {
-    if (values === undefined) continue;
-    checkPositionsKind(values, name);
-    if (values.length !== n) throw errors.outLength(name, values.length, n, `one per id`);
+  const limit = positionTable?.vocab ?? 2 ** 32;
+  const posList = positions === undefined ? undefined : snapshotPositions(positions, "positions", needPositions ? limit : 2 ** 32);
+  const typeList = tokenTypes === undefined ? undefined : snapshotPositions(tokenTypes, "tokenTypes", typeTable?.vocab ?? 2 ** 32);
+  for (const [name, values] of [["positions", posList], ["tokenTypes", typeList]] as const) {
+    if (values !== undefined && values.length !== n) throw errors.outLength(name, values.length, n, `one per id`);
   }
-  if (n === 0) return out;
-
+  if (needPositions && posList === undefined && n > limit) throw errors.badPosition("positions", n - 1, n - 1, limit);
   const mem = rt.memory;
+  const target = new F32Out(mem, out, "out", n * dim, `${n} ids x dim ${dim}`);
+  // the tables are live now (nothing of the caller's runs after this point)
+  for (const t of [table, positionTable, typeTable]) void t?.ptr;
+  if (n === 0) return target.finish();
+
   const k = rt.kernels;
   const chunk = Math.max(1, Math.min(n, Math.floor(CHUNK_BYTES / (dim * 4))));
-  const held: number[] = [];
-  const alloc = (bytes: number) => {
-    const p = mem.alloc(bytes);
-    held.push(p);
-    return p;
-  };
+  const scratch = mem.scratch();
   try {
-    const idsPtr = alloc(n * 4);
-    copyIds(ids, table.vocab, mem.u32(), idsPtr >>> 2);
+    const idsPtr = scratch.alloc(n * 4);
+    mem.u32().set(idList, idsPtr >>> 2);
     let posPtr = -1;
     if (needPositions) {
-      posPtr = alloc(n * 4);
-      const limit = positionTable?.vocab ?? 2 ** 32;
-      if (o.positions !== undefined) copyPositions(o.positions, "positions", mem.u32(), posPtr >>> 2, limit);
-      else {
-        if (n > limit) throw errors.badPosition("positions", n - 1, n - 1, limit);
-        const u32 = mem.u32();
-        for (let i = 0; i < n; i++) u32[(posPtr >>> 2) + i] = i;
-      }
+      posPtr = scratch.alloc(n * 4);
+      const u32 = mem.u32();
+      if (posList !== undefined) u32.set(posList, posPtr >>> 2);
+      else for (let i = 0; i < n; i++) u32[(posPtr >>> 2) + i] = i;
     }
     let typePtr = -1;
     if (typeTable !== undefined) {
-      typePtr = alloc(n * 4);
-      if (o.tokenTypes !== undefined) copyPositions(o.tokenTypes, "tokenTypes", mem.u32(), typePtr >>> 2, typeTable.vocab);
+      typePtr = scratch.alloc(n * 4);
+      if (typeList !== undefined) mem.u32().set(typeList, typePtr >>> 2);
       else mem.u8().fill(0, typePtr, typePtr + n * 4);
     }
     let freqPtr = -1;
     if (sinusoid !== undefined) {
       const half = dim / 2;
-      freqPtr = alloc((half + (half & 1)) * 8);
+      freqPtr = scratch.alloc((half + (half & 1)) * 8);
       const f = new Float64Array(mem.memory.buffer, freqPtr, half + (half & 1));
       for (let i = 0; i < half; i++) f[i] = Math.pow(sinBase, (-2 * i) / dim);
       if (half & 1) f[half] = 0;
     }
-    const rows = alloc(chunk * dim * 4);
-    const extra = positionTable !== undefined || typeTable !== undefined ? alloc(chunk * dim * 4) : -1;
+    const rows = scratch.alloc(chunk * dim * 4);
+    const extra = positionTable !== undefined || typeTable !== undefined ? scratch.alloc(chunk * dim * 4) : -1;
     const decode = (t: EmbeddingTable, ptr: number, count: number, into: number) =>
       k[t.info.decode](t.ptr, t.rowBytes, ptr, count, dim, into);
+    const result = target.array;
     for (let r = 0; r < n; r += chunk) {
       const count = Math.min(chunk, n - r);
       const values = count * dim;
@@ -147,10 +143,10 @@ export function embedRows(table: EmbeddingTable, rt: Runtime, ids: Ids, options:
         k.scale_add_f32(rows, 1, extra, values, rows);
       }
       if (sinusoid !== undefined) k.add_sinusoid(posPtr + r * 4, count, freqPtr, dim, layout === "halves" ? 1 : 0, rows);
-      out.set(mem.f32().subarray(rows >>> 2, (rows >>> 2) + values), r * dim);
+      result.set(mem.f32().subarray(rows >>> 2, (rows >>> 2) + values), r * dim);
     }
   } finally {
-    for (const p of held) mem.dealloc(p);
+    scratch.free();
   }
-  return out;
+  return target.finish();
 }

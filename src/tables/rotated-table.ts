@@ -14,7 +14,8 @@ import { type EmbedOptions, embedRows } from "./embed.js";
 import { errors } from "../core/errors.js";
 import type { FormatInfo, Format } from "../formats/registry.js";
 import { hadamardRows } from "../positions/hadamard.js";
-import { checkIdsKind, copyIds, type Ids } from "../core/ids.js";
+import { readOnce, snapshotIds, type Ids } from "../core/ids.js";
+import { f32In, F32Out } from "../core/arrays.js";
 import type { NearestOptions } from "../project/nearest.js";
 import { copyHidden, hiddenCount, type ProjectOptions, type TopK, type TopKOptions } from "../project/project.js";
 import type { Runtime } from "../core/runtime.js";
@@ -45,20 +46,21 @@ export class RotatedTable {
     if (!(Number.isInteger(block) && block >= 1 && (block & (block - 1)) === 0 && dim % block === 0)) {
       throw errors.option("block", block, `a power of two dividing the table's dim ${dim}`);
     }
+    const mem = latent.runtime.memory;
     if (signs !== undefined) {
       if (!(signs instanceof Float32Array) || signs.length !== dim) throw errors.option("signs", signs, `a Float32Array of ${dim} signs`);
-      signs.forEach((v, i) => {
+      f32In(signs, "signs", mem).forEach((v, i) => {
         if (v !== 1 && v !== -1) throw errors.signsValue("signs", i, v);
       });
     }
     this.latent = latent;
     this.block = block;
     this.signs = signs;
-    const mem = latent.runtime.memory;
     this.signsPtr = 0;
     if (signs !== undefined) {
+      const copy = f32In(signs, "signs", mem); // taken before the allocation, which may detach a view of memory
       this.signsPtr = mem.alloc(dim * 4);
-      mem.f32().set(signs, this.signsPtr >>> 2);
+      mem.f32().set(copy, this.signsPtr >>> 2);
     }
   }
 
@@ -88,40 +90,38 @@ export class RotatedTable {
   /** Real rows of `ids` (N * D): each latent row z gathered, then s * H_B(z). `out` as EmbeddingTable.lookup. */
   lookup(ids: Ids, out?: Float32Array | F32Buffer): Float32Array {
     const table = this.latent;
-    const tablePtr = table.ptr; // throws once disposed
-    checkIdsKind(ids);
+    void table.ptr; // throws once disposed
     const { dim, vocab } = table;
-    const n = ids.length;
+    const snapshot = snapshotIds(ids, vocab); // read once (see core/ids.ts): n below is what the copy holds
+    const n = snapshot.length;
     const rt = table.runtime;
+    const mem = rt.memory;
     if (out instanceof F32Buffer) {
-      table.lookup(ids, out);
+      table.lookup(snapshot, out); // checks the buffer (ours, this runtime, n * dim)
       this.restore(out.ptr, n);
       return out.view();
     }
-    if (out === undefined) out = new Float32Array(n * dim);
-    else if (!(out instanceof Float32Array)) throw errors.outKind("out", out);
-    else if (out.length !== n * dim) throw errors.outLength("out", out.length, n * dim, `${n} ids x dim ${dim}`);
-    if (n === 0) return out;
-    const mem = rt.memory;
+    const target = new F32Out(mem, out, "out", n * dim, `${n} ids x dim ${dim}`);
+    const tablePtr = table.ptr;
+    if (n === 0) return target.finish();
     const chunk = Math.min(n, Math.max(1, Math.floor(CHUNK_BYTES / (dim * 4))));
-    const idsPtr = mem.alloc(n * 4);
-    const rows = mem.alloc(chunk * dim * 4);
-    const scratch = mem.alloc(this.block * 8);
+    const blocks = mem.scratch();
     try {
-      copyIds(ids, vocab, mem.u32(), idsPtr >>> 2);
+      const idsPtr = blocks.alloc(n * 4);
+      const rows = blocks.alloc(chunk * dim * 4);
+      const scratch = blocks.alloc(this.block * 8);
+      mem.u32().set(snapshot, idsPtr >>> 2);
       const decode = rt.kernels[table.info.decode];
       for (let r = 0; r < n; r += chunk) {
         const count = Math.min(chunk, n - r);
         decode(tablePtr, table.rowBytes, idsPtr + r * 4, count, dim, rows);
         this.restore(rows, count, scratch);
-        out.set(mem.f32().subarray(rows >>> 2, (rows >>> 2) + count * dim), r * dim);
+        target.array.set(mem.f32().subarray(rows >>> 2, (rows >>> 2) + count * dim), r * dim);
       }
     } finally {
-      mem.dealloc(scratch);
-      mem.dealloc(rows);
-      mem.dealloc(idsPtr);
+      blocks.free();
     }
-    return out;
+    return target.finish();
   }
 
   /** Real token rows scaled and summed with position / token-type rows (see EmbeddingTable.embed). */
@@ -141,29 +141,30 @@ export class RotatedTable {
    * and each bag's vector is brought back, s * H_B(v). "max" is refused (an elementwise max does not commute).
    */
   pool(ids: Ids, offsets: Offsets, options: PoolOptions = {}): Float32Array {
-    const o = options ?? {};
-    if (o.mode === "max") throw errors.option("mode", o.mode, '"sum" or "mean" on a table stored in a rotated basis (an elementwise max does not commute with the rotation)');
-    const out = o.out;
-    const bags = (offsets as ArrayLike<number> | undefined)?.length;
-    if (out instanceof F32Buffer || typeof bags !== "number") {
-      // an F32Buffer takes the bags in place (its length is checked by the latent pool)
-      const view = this.latent.pool(ids, offsets, o);
-      if (out instanceof F32Buffer) this.restore(out.ptr, bags as number);
-      return out instanceof F32Buffer ? out.view() : view;
+    // options and offsets read once: the number of bags restored below is the number the latent pool wrote
+    const { mode, weights, paddingId, normalize, out } = options ?? {};
+    if (mode === "max") throw errors.option("mode", mode, '"sum" or "mean" on a table stored in a rotated basis (an elementwise max does not commute with the rotation)');
+    if (!(offsets instanceof Int32Array || offsets instanceof Uint32Array || Array.isArray(offsets))) throw errors.offsetsKind(offsets);
+    const offs = readOnce(offsets, "offsets") as number[];
+    const bags = offs.length;
+    const o = { mode, weights, paddingId, normalize };
+    if (out instanceof F32Buffer) {
+      // an F32Buffer takes the bags in place (the latent pool checks it: ours, this runtime, bags * dim)
+      this.latent.pool(ids, offs, { ...o, out });
+      this.restore(out.ptr, bags);
+      return out.view();
     }
     const rt = this.latent.runtime;
-    const result = out ?? new Float32Array(bags * this.dim);
-    if (!(result instanceof Float32Array)) throw errors.outKind("out", result);
-    if (result.length !== bags * this.dim) throw errors.outLength("out", result.length, bags * this.dim, `${bags} bags x dim ${this.dim}`);
+    const target = new F32Out(rt.memory, out, "out", bags * this.dim, `${bags} bags x dim ${this.dim}`);
     const buf = rt.f32Buffer(bags * this.dim);
     try {
-      this.latent.pool(ids, offsets, { ...o, out: buf });
+      this.latent.pool(ids, offs, { ...o, out: buf });
       this.restore(buf.ptr, bags);
-      result.set(buf.view());
+      target.array.set(buf.view());
     } finally {
       buf.dispose();
     }
-    return result;
+    return target.finish();
   }
 
   /** `pool` into an F32Buffer in linear memory (no copy out); returns a view of it. */
@@ -190,7 +191,7 @@ export class RotatedTable {
   /** The K rows nearest to a real `vector` (cosine, dot or Euclidean: the rotation keeps all three). */
   nearest(vector: Float32Array, k: number, options?: NearestOptions): TopK {
     this.latent.ptr;
-    if (!(vector instanceof Float32Array)) throw errors.outKind("vector", vector);
+    vector = f32In(vector, "vector", this.latent.runtime.memory);
     if (vector.length !== this.dim) throw errors.outLength("vector", vector.length, this.dim, `one vector of dim ${this.dim}`);
     return this.latent.nearest(this.toLatent(vector, "vector"), k, options);
   }
@@ -221,14 +222,16 @@ export class RotatedTable {
   toLatent(hidden: Float32Array, name = "hidden"): Float32Array {
     const rt = this.latent.runtime;
     this.latent.ptr;
-    const n = hiddenCount(hidden, this.dim, name);
     const mem = rt.memory;
-    const ptr = copyHidden({ runtime: rt, dim: this.dim }, hidden, name);
+    hidden = f32In(hidden, name, mem);
+    const n = hiddenCount(hidden, this.dim, name);
+    const scratch = mem.scratch();
     try {
+      const ptr = copyHidden({ runtime: rt, dim: this.dim }, hidden, scratch, name);
       hadamardRows(rt, ptr, n, this.dim, this.block, this.signsPtr, false);
       return mem.f32().slice(ptr >>> 2, (ptr >>> 2) + n * this.dim);
     } finally {
-      mem.dealloc(ptr);
+      scratch.free();
     }
   }
 

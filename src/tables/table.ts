@@ -1,10 +1,13 @@
 // EmbeddingTable: V rows of D values kept packed in linear memory, in one storage format.
 // Keys: V vocab, D dim, N ids; Dp = D padded to whole blocks (padding is zeros and never shows).
 import { CHUNK_BYTES, decodeRows, encodeRows } from "../formats/codec.js";
-import { F32Buffer } from "../core/buffer.js";
+import { F32Buffer, isF32Buffer } from "../core/buffer.js";
 import { errors } from "../core/errors.js";
 import { blocksPerRow, formatInfo, rowBytes, type Format, type FormatInfo } from "../formats/registry.js";
-import { checkedId, checkIdsKind, copyIds, type Ids } from "../core/ids.js";
+import { snapshotIds, type Ids } from "../core/ids.js";
+import { bytesIn, f32In, F32Out, plainBytes } from "../core/arrays.js";
+import type { Scratch } from "../core/memory.js";
+import { checkTable, registerTable } from "./brand.js";
 import type { Runtime } from "../core/runtime.js";
 import { analogy, nearest, type NearestOptions } from "../project/nearest.js";
 import { argmax, project, topk, type ProjectOptions, type TopK, type TopKOptions } from "../project/project.js";
@@ -68,6 +71,7 @@ export class EmbeddingTable {
     this.rowBytes = rowBytes(this.info, dim);
     this.byteLength = this.rowBytes * vocab;
     this.ptrValue = rt.memory.alloc(this.byteLength);
+    registerTable(this);
     // safety net only: a table dropped without dispose() gives its memory back when collected
     const ptr = this.ptrValue;
     const memory = rt.memory;
@@ -87,7 +91,7 @@ export class EmbeddingTable {
     const { vocab, dim, format, data } = options ?? ({} as TableOptions);
     formatInfo(format);
     checkDims(vocab, dim);
-    const bytes = asBytes(data, "data");
+    const bytes = bytesIn(data, "data", rt.memory);
     const info = formatInfo(format);
     const expected = rowBytes(info, dim) * vocab;
     if (bytes.byteLength !== expected) {
@@ -117,7 +121,7 @@ export class EmbeddingTable {
     const { vocab, dim, format } = options ?? ({} as TableFromF32Options);
     const info = formatInfo(format);
     checkDims(vocab, dim);
-    if (!(values instanceof Float32Array)) throw errors.outKind("values", values);
+    values = f32In(values, "values", rt.memory);
     if (values.length !== vocab * dim) {
       throw errors.outLength("values", values.length, vocab * dim, `vocab ${vocab} x dim ${dim}`);
     }
@@ -133,8 +137,17 @@ export class EmbeddingTable {
 
   /** Pointer to the packed rows in linear memory (valid until dispose). */
   get ptr(): number {
-    if (this.ptrValue < 0) throw errors.disposed("table");
-    return this.ptrValue;
+    return EmbeddingTable.live(this);
+  }
+
+  /**
+   * @internal The pointer of `table`, which must be a real, live table. Methods start here rather than at
+   * `this.ptr`: called on a Proxy, `this.ptr` is whatever the Proxy answers; a static call is not intercepted.
+   */
+  static live(table: EmbeddingTable): number {
+    checkTable(table, "table");
+    if (table.ptrValue < 0) throw errors.disposed("table");
+    return table.ptrValue;
   }
 
   /**
@@ -142,34 +155,35 @@ export class EmbeddingTable {
    * the rows are then decoded straight into linear memory with no copy, and a view of them is returned.
    */
   lookup(ids: Ids, out?: Float32Array | F32Buffer): Float32Array {
-    const tablePtr = this.ptr;
-    checkIdsKind(ids);
-    const n = ids.length;
+    EmbeddingTable.live(this); // a real, live table, before any of its fields is read
+    const snapshot = snapshotIds(ids, this.vocab); // the caller's code (getters, Proxies) runs here and only here
+    const n = snapshot.length;
     const dim = this.dim;
-    if (out instanceof F32Buffer) return this.lookupInWasm(ids, out);
-    if (out === undefined) out = new Float32Array(n * dim);
-    else if (!(out instanceof Float32Array)) throw errors.outKind("out", out);
-    else if (out.length !== n * dim) throw errors.outLength("out", out.length, n * dim, `${n} ids x dim ${dim}`);
-    if (n === 0) return out;
     const mem = this.rt.memory;
+    if (out instanceof F32Buffer) return this.lookupInWasm(snapshot, out);
+    const target = new F32Out(mem, out, "out", n * dim, `${n} ids x dim ${dim}`);
+    const tablePtr = EmbeddingTable.live(this);
+    if (n === 0) return target.finish();
+    const result = target.array;
     if (this.info.inPlace) {
-      // already f32: each row is copied once, straight from the table into the caller's array
+      // already f32: each row is copied once, straight from the table into the result
       const heap = mem.f32();
       const base = tablePtr >>> 2;
       for (let i = 0; i < n; i++) {
-        const start = base + checkedId(ids, i, this.vocab) * dim;
-        out.set(heap.subarray(start, start + dim), i * dim);
+        const start = base + snapshot[i] * dim;
+        result.set(heap.subarray(start, start + dim), i * dim);
       }
-      return out;
+      return target.finish();
     }
-    const idsPtr = mem.alloc(n * 4);
+    const scratch = mem.scratch();
     try {
-      copyIds(ids, this.vocab, mem.u32(), idsPtr >>> 2);
-      this.decodeInto(idsPtr, n, out);
+      const idsPtr = scratch.alloc(n * 4);
+      mem.u32().set(snapshot, idsPtr >>> 2);
+      this.decodeInto(idsPtr, n, result, scratch);
     } finally {
-      mem.dealloc(idsPtr);
+      scratch.free();
     }
-    return out;
+    return target.finish();
   }
 
   /** Token rows scaled and summed with position / token-type rows or sinusoidal positions (see embed.ts). */
@@ -193,7 +207,7 @@ export class EmbeddingTable {
 
   /** A copy of the packed bytes (what a file would hold). */
   bytes(): Uint8Array {
-    const ptr = this.ptr;
+    const ptr = EmbeddingTable.live(this);
     return this.rt.memory.u8().slice(ptr, ptr + this.byteLength);
   }
 
@@ -202,9 +216,10 @@ export class EmbeddingTable {
    * RMSE, max abs error and the mean cosine of rows. Decodes slice by slice (memory stays flat).
    */
   stats(source: Float32Array, /** @internal */ restore?: RestoreRows): TableStats {
-    const ptr = this.ptr;
+    EmbeddingTable.live(this);
     const { vocab, dim } = this;
-    if (!(source instanceof Float32Array)) throw errors.outKind("source", source);
+    source = f32In(source, "source", this.rt.memory);
+    const ptr = EmbeddingTable.live(this);
     if (source.length !== vocab * dim) {
       throw errors.outLength("source", source.length, vocab * dim, `vocab ${vocab} x dim ${dim}`);
     }
@@ -276,13 +291,13 @@ export class EmbeddingTable {
 
   /** @internal Pointer to V f32 row norms, computed by `compute` on first use and kept with the table. */
   rowNorms(compute: () => number): number {
-    this.ptr;
+    EmbeddingTable.live(this);
     return (this.derived.norms ??= compute());
   }
 
   /** @internal This table's fast-mode head (the tiled copy), built on first use and kept with the table. */
   fastHead(): FastHead {
-    this.ptr;
+    EmbeddingTable.live(this);
     return (this.derived.fast ??= FastHead.of(this));
   }
 
@@ -307,40 +322,40 @@ export class EmbeddingTable {
   }
 
   // Decode all rows in one kernel call straight into a buffer in linear memory.
-  private lookupInWasm(ids: Ids, out: F32Buffer): Float32Array {
+  private lookupInWasm(ids: Uint32Array, out: F32Buffer): Float32Array {
     const n = ids.length;
-    if (out.length !== n * this.dim) throw errors.outLength("out", out.length, n * this.dim, `${n} ids x dim ${this.dim}`);
     const mem = this.rt.memory;
+    if (!isF32Buffer(out)) throw errors.notOurs("out", "an F32Buffer", out);
+    if (out.owner !== mem) throw errors.otherRuntime("out", "an F32Buffer");
+    if (out.length !== n * this.dim) throw errors.outLength("out", out.length, n * this.dim, `${n} ids x dim ${this.dim}`);
     const outPtr = out.ptr;
-    const idsPtr = mem.alloc(n * 4);
+    const tablePtr = EmbeddingTable.live(this);
+    const scratch = mem.scratch();
     try {
-      copyIds(ids, this.vocab, mem.u32(), idsPtr >>> 2);
-      this.rt.kernels[this.info.decode](this.ptrValue, this.rowBytes, idsPtr, n, this.dim, outPtr);
+      const idsPtr = scratch.alloc(n * 4);
+      mem.u32().set(ids, idsPtr >>> 2);
+      this.rt.kernels[this.info.decode](tablePtr, this.rowBytes, idsPtr, n, this.dim, outPtr);
     } finally {
-      mem.dealloc(idsPtr);
+      scratch.free();
     }
     return out.view();
   }
 
   // Decode rows slice by slice into a cache-sized scratch, copying each slice out.
-  private decodeInto(idsPtr: number, n: number, out: Float32Array): void {
+  private decodeInto(idsPtr: number, n: number, out: Float32Array, scratch: Scratch): void {
     const mem = this.rt.memory;
     const dim = this.dim;
     const rowsPerChunk = Math.max(1, Math.floor(CHUNK_BYTES / (dim * 4)));
     const chunkRows = Math.min(n, rowsPerChunk);
     // The scratch sits at 2048 mod 4096: large JS arrays start at (or just past) a page boundary, and a copy
     // between addresses equal mod 4096 stalls on x86 "4K aliasing" (measured: lookups 3-4x slower).
-    const block = mem.alloc(chunkRows * dim * 4 + 4096);
-    const scratch = block + ((2048 - block) & 4095);
+    const block = scratch.alloc(chunkRows * dim * 4 + 4096);
+    const at = block + ((2048 - block) & 4095);
     const decode = this.rt.kernels[this.info.decode];
-    try {
-      for (let r = 0; r < n; r += chunkRows) {
-        const rows = Math.min(chunkRows, n - r);
-        decode(this.ptrValue, this.rowBytes, idsPtr + r * 4, rows, dim, scratch);
-        out.set(mem.f32().subarray(scratch >>> 2, (scratch >>> 2) + rows * dim), r * dim);
-      }
-    } finally {
-      mem.dealloc(block);
+    for (let r = 0; r < n; r += chunkRows) {
+      const rows = Math.min(chunkRows, n - r);
+      decode(this.ptrValue, this.rowBytes, idsPtr + r * 4, rows, dim, at);
+      out.set(mem.f32().subarray(at >>> 2, (at >>> 2) + rows * dim), r * dim);
     }
   }
 }
@@ -355,7 +370,5 @@ export function checkDims(vocab: unknown, dim: unknown): void {
 }
 
 export function asBytes(data: unknown, name: string): Uint8Array {
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  throw errors.dataKind(name, data);
+  return plainBytes(data, name);
 }
