@@ -1,6 +1,7 @@
 // The `bitembed` command: inspect model files, convert tables between formats into GGUF, and query word
 // tables (nearest neighbours, analogies). Errors print as one line and exit with status 1.
-import { readFile, writeFile, stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
+import { sameFile, writeFileAtomic } from "./atomic-write.js";
 import { init } from "../entries/node.js";
 import { FORMATS, FORMAT_NAMES, formatInfo, rowBytes, type Format } from "../formats/registry.js";
 import { readGGUF } from "../io/gguf.js";
@@ -290,6 +291,8 @@ async function convert(args: Args, rt: Runtime): Promise<void> {
   if (typeof fmt !== "string") throw new UsageError(`convert needs --format (one of ${FORMAT_NAMES.join(", ")})`);
   const format = formatInfo(fmt).name as Format;
   const limit = args.flags.limit === undefined ? undefined : intFlag(args.flags, "limit", 0);
+  // a conversion is lossy: writing over its own input would destroy the only copy
+  if (await sameFile(input, output)) throw new UsageError(`OUT is the same file as IN (${output}); choose another OUT`);
   const kind = await kindOf(input);
   const metadata: Record<string, MetadataValue> = {};
   const types: Record<string, string> = {};
@@ -334,7 +337,7 @@ async function convert(args: Args, rt: Runtime): Promise<void> {
       tensors.push({ name: "token_embd.weight", table: keep(convertTable(rt, src, format, "token_embd")) });
     }
     const bytesOut = writeGGUF({ metadata, types, tensors });
-    await writeFile(output, bytesOut);
+    await writeFileAtomic(output, bytesOut); // OUT stays as it was unless the whole file is written
     const inSize = (await stat(input)).size;
     console.error(`wrote ${output}: ${bytes(bytesOut.byteLength)} (${format}; input ${bytes(inSize)})`);
   } finally {
