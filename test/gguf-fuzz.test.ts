@@ -1,9 +1,12 @@
 // Fuzz: real GGUF files (ggml's golden files, llama.cpp's vocabulary files) mutated thousands of times with
 // a fixed seed — byte and bit flips, truncations, length and count fields bumped or replaced by huge values,
 // bytes inserted and removed. Every outcome must be a parse or one of our errors; no other exception, no
-// hang, and no buffer larger than the file (the reader reports its largest allocation; the source its
-// largest read).
+// hang, no buffer larger than the file (the reader reports its largest allocation; the source its largest
+// read), and no more JS heap kept than 4x the file's size + 1 MB (measured after a full GC, on every 100th
+// mutation and on the legal shapes that amplify most: arrays of arrays, many keys, many tensors, bools).
 import { readFileSync, readdirSync } from "node:fs";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { bytesSource, readGGUF, type ByteSource, type Runtime } from "../src/index.js";
 import { newRuntime } from "./helpers/runtime.js";
@@ -149,6 +152,33 @@ beforeAll(async () => {
   rt = await newRuntime();
 });
 
+// A full GC on demand (the flag can be set at run time; `gc` then exists in a new context).
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+/** JS heap plus ArrayBuffer memory in use after a full collection. */
+function heapNow(): number {
+  gc();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
+const heapBound = (fileBytes: number) => 4 * fileBytes + 1e6;
+
+/** Parse with the heap measured: what the parsed file keeps (after a GC, the result alive). */
+async function parseMeasured(source: ByteSource, onLargest?: (n: number) => void): Promise<{ kept: number; error?: Error; estimate: number }> {
+  const before = heapNow();
+  let estimate = 0;
+  let file: unknown;
+  let error: Error | undefined;
+  try {
+    file = await readGGUF(source, { onLargestAllocation: onLargest, onHeapEstimate: (n) => (estimate = n) });
+  } catch (e) {
+    error = e as Error;
+  }
+  const kept = heapNow() - before;
+  void file; // alive until here
+  return { kept, error, estimate };
+}
+
 async function run(files: URL[], cases: number, seed: number) {
   const r = rng(seed);
   const originals = await Promise.all(
@@ -166,6 +196,11 @@ async function run(files: URL[], cases: number, seed: number) {
     let largest = 0;
     const label = `case ${i} (seed ${seed}): ${o.name}, ${what}`;
     const t0 = performance.now();
+    if (i % 100 === 0) {
+      const { kept, error } = await parseMeasured(tracked(bytes));
+      if (error !== undefined && !OUR_ERRORS.test(error.message)) expect.fail(`${label}: unexpected ${error.name}: ${error.message}`);
+      if (kept > heapBound(bytes.byteLength)) expect.fail(`${label}: kept ${kept} bytes of JS heap for a ${bytes.byteLength}-byte file`);
+    }
     try {
       const g = await readGGUF(source, { onLargestAllocation: (n) => (largest = n) });
       outcomes.parsed++;
@@ -204,6 +239,126 @@ describe("GGUF fuzz", () => {
     const o = await run(VOCAB, 600, 2);
     expect(o.refused).toBeGreaterThan(100);
     expect(o.parsed).toBeGreaterThan(20);
+  });
+});
+
+// Legal GGUF headers that amplify: each shape costs far more in JS than in the file. `pad` adds a tensor of that
+// many data bytes, which the budget (3x the file's size + 1 MiB) counts but which cost nothing to parse: with
+// enough of it the shape is accepted, and what it keeps must still be within 4x + 1 MB.
+function shape(kind: "arrays" | "keys" | "tensors" | "bools" | "strings2" | "strings24", headerBytes: number, pad = 0): Uint8Array {
+  const out = new Uint8Array(headerBytes + 256 + pad);
+  const v = new DataView(out.buffer);
+  let p = 0;
+  const u32 = (x: number) => (v.setUint32(p, x, true), (p += 4));
+  const u64 = (x: number) => (v.setBigUint64(p, BigInt(x), true), (p += 8));
+  const str = (s: string) => {
+    u64(s.length);
+    for (let i = 0; i < s.length; i++) out[p++] = s.charCodeAt(i);
+  };
+  const name = (i: number) => i.toString(36);
+  const padTensor = () => {
+    str("pad");
+    u32(1);
+    u64(pad / 4);
+    u32(0); // f32
+    u64(0);
+  };
+  out.set([0x47, 0x47, 0x55, 0x46]);
+  p = 4;
+  u32(3);
+  if (kind === "tensors") {
+    const n = Math.floor(headerBytes / 36);
+    u64(n + (pad ? 1 : 0));
+    u64(0);
+    for (let i = 0; i < n; i++) {
+      str(name(i).padStart(4, "_"));
+      u32(1);
+      u64(0); // an empty tensor: no data, only its info
+      u32(0);
+      u64(0);
+    }
+  } else if (kind === "keys") {
+    const n = Math.floor(headerBytes / 17);
+    u64(pad ? 1 : 0);
+    u64(n);
+    for (let i = 0; i < n; i++) {
+      str(name(i).padStart(4, "_"));
+      u32(0); // u8
+      out[p++] = i & 255;
+    }
+  } else {
+    u64(pad ? 1 : 0);
+    u64(1);
+    str("k");
+    u32(9);
+    if (kind === "arrays") {
+      const n = Math.floor(headerBytes / 12);
+      u32(9);
+      u64(n);
+      for (let i = 0; i < n; i++) {
+        u32(0); // array<u8>, empty
+        u64(0);
+      }
+    } else if (kind === "bools") {
+      u32(7);
+      u64(headerBytes);
+      p += headerBytes;
+    } else {
+      const len = kind === "strings2" ? 2 : 24;
+      const n = Math.floor(headerBytes / (8 + len));
+      u32(8);
+      u64(n);
+      for (let i = 0; i < n; i++) str(name(i * 7919).padStart(len, "x").slice(-len));
+    }
+  }
+  if (pad) padTensor();
+  const data = Math.ceil(p / 32) * 32;
+  return out.subarray(0, data + pad);
+}
+
+describe("GGUF heap per file", () => {
+  it.each([
+    // the sizes of the report: 20 MB of arrays of arrays aborted Node with a 256 MB heap; 291k tensors, 617k keys
+    ["arrays", 20e6],
+    ["tensors", 291_000 * 36],
+    ["keys", 617_000 * 17],
+    ["bools", 20e6],
+    ["strings2", 8e6],
+    ["strings24", 8e6],
+  ] as const)("%s, %d header bytes: refused or kept within 4x the file + 1 MB, fast", async (kind, size) => {
+    const bytes = shape(kind, size);
+    const t0 = performance.now();
+    const { kept, error, estimate } = await parseMeasured(bytesSource(bytes));
+    const ms = performance.now() - t0;
+    if (error !== undefined && !OUR_ERRORS.test(error.message)) throw error;
+    expect(kept, `${kind}: heap kept`).toBeLessThanOrEqual(heapBound(bytes.byteLength));
+    expect(estimate, `${kind}: the estimate is bounded`).toBeLessThanOrEqual(3 * bytes.byteLength + 2 ** 20 + 4096);
+    expect(ms, `${kind}: milliseconds`).toBeLessThan(5000);
+    if (kind === "strings24") expect(error).toBeUndefined(); // plain short strings are legal and cheap
+    else expect(error?.message, kind).toMatch(/brings the decoded header past \d+ bytes of memory \(3 x the file's \d+ bytes \+ 1048576\)/);
+  });
+
+  it.each(["arrays", "tensors", "keys", "bools", "strings2"] as const)(
+    "%s padded with tensor data until accepted: what it keeps stays within 4x the file + 1 MB",
+    async (kind) => {
+      const header = 1_000_000;
+      const bytes = shape(kind, header, 4 * header);
+      const { kept, error, estimate } = await parseMeasured(bytesSource(bytes));
+      expect(error, kind).toBeUndefined();
+      expect(estimate).toBeGreaterThan(header);
+      expect(kept, `${kind}: heap kept (estimated ${estimate})`).toBeLessThanOrEqual(heapBound(bytes.byteLength));
+      // the estimate is an upper bound of what is kept (what makes the budget a bound)
+      expect(kept, `${kind}: kept vs estimate`).toBeLessThanOrEqual(estimate + 256 * 1024);
+    },
+  );
+
+  it("llama.cpp's vocabulary files are accepted, keeping under 2.5x their size", async () => {
+    for (const u of VOCAB) {
+      const bytes = new Uint8Array(readFileSync(u));
+      const { kept, error } = await parseMeasured(bytesSource(bytes));
+      expect(error).toBeUndefined();
+      expect(kept, u.pathname).toBeLessThan(2.5 * bytes.byteLength);
+    }
   });
 });
 

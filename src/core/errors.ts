@@ -1,10 +1,32 @@
 // Every message the library throws, in one voice: the parameter in backticks, what was received, what
 // was expected. RangeError for ids, lengths and limits; TypeError for the wrong kind of value.
 
+// C0 and C1 controls, DEL, and invisible format characters (bidi overrides and isolates, zero-width, BOM):
+// what a terminal acts on or hides. JSON.stringify escapes only C0.
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
+
+/** `s` with every control or invisible format character written as \uXXXX (\n, \t... as such), nothing else changed. */
+export function escapeControls(s: string): string {
+  return s.replace(CONTROLS, (c) => {
+    const short = ({ "\n": "\\n", "\r": "\\r", "\t": "\\t" } as Record<string, string>)[c];
+    return short ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+  });
+}
+
+/**
+ * A string from a file or the caller as messages quote it: in double quotes, controls escaped, cut to `max`
+ * characters (a 20 MiB key must not make a 20 MiB message).
+ */
+export function quote(s: string, max = 60): string {
+  if (s.length <= max) return JSON.stringify(s).replace(CONTROLS, (c) => escapeControls(c));
+  const cut = JSON.stringify(s.slice(0, max)).replace(CONTROLS, (c) => escapeControls(c));
+  return `${cut.slice(0, -1)}..." (${s.length} characters)`;
+}
+
 export function describe(value: unknown): string {
   if (value === null) return "null";
   if (value === undefined) return "undefined";
-  if (typeof value === "string") return JSON.stringify(value.length > 40 ? value.slice(0, 40) + "..." : value);
+  if (typeof value === "string") return quote(value, 40);
   if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") return String(value);
   if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as { length?: number }).length ?? value.byteLength})`;
   if (Array.isArray(value)) return `Array(${value.length})`;

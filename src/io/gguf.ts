@@ -8,12 +8,12 @@
 //   n_kv x    { string key, u32 type, value }          string = u64 length + UTF-8 bytes
 //   n_tensors x { string name, u32 n_dims, u64 dims[n_dims], u32 type, u64 offset }
 //   padding to `general.alignment` (default 32), then the data section; tensor offsets are relative to it
-import { errors } from "../core/errors.js";
+import { describe, errors, quote } from "../core/errors.js";
 import { formatFromGgmlId, type Format } from "../formats/registry.js";
 import type { Runtime } from "../core/runtime.js";
 import type { EmbeddingTable } from "../tables/table.js";
 import { ggmlType } from "./ggml-types.js";
-import { HeaderReader } from "./reader.js";
+import { drive, HeaderReader, type Need } from "./reader.js";
 import { openSource, type ByteSource, type SourceInput } from "./source.js";
 import { loadTableFromSource } from "./load.js";
 import { VALUE_TYPES, type MetadataValue } from "./gguf-values.js";
@@ -56,6 +56,8 @@ export interface GGUFFile {
 export interface ReadGGUFOptions {
   /** Called with the size of the largest buffer the header reader allocated (the fuzz test watches it). */
   onLargestAllocation?: (bytes: number) => void;
+  /** Called with the estimated JS heap the decoded header holds (bounded by 3 x the file's size + 1 MiB). */
+  onHeapEstimate?: (bytes: number) => void;
 }
 
 const MAX_DIMS = 4;
@@ -67,19 +69,33 @@ export async function readGGUF(input: SourceInput, options: ReadGGUFOptions = {}
   const source = await openSource(input);
   const r = new HeaderReader(source, "GGUF");
   try {
-    return await parse(r);
+    return await drive(r, parse(r));
   } finally {
     options.onLargestAllocation?.(r.largestAllocation);
+    options.onHeapEstimate?.(r.heapCost);
   }
 }
 
-async function parse(r: HeaderReader): Promise<GGUFFile> {
+// Estimated JS heap of what each parsed item keeps beyond its strings (see HeaderReader.charge): a metadata
+// entry in two dictionaries (values and types) and its type name; a tensor info as parsed and as returned, its
+// dims, and its entries in the name set and map.
+const KEY_COST = 160;
+const TENSOR_COST = 400;
+const ARRAY_COST = 64; // a JS array's header (its slots are charged per element)
+const SLOT_COST = 12; // one element slot, with the slack of a growing array
+const TYPED_ARRAY_COST = 256; // a typed array with its own ArrayBuffer
+const VIEW_COST = 128; // a typed array over a shared buffer (see Slab)
+const SCALAR_COST = 32; // a heap number or bigint
+
+function* parse(r: HeaderReader): Generator<Need, GGUFFile, void> {
   const source = r.source;
-  const magic = await r.bytes(4, "the magic");
+  yield* r.want(4, "the magic");
+  const magic = r.bytesNow(4);
   if (magic[0] !== 0x47 || magic[1] !== 0x47 || magic[2] !== 0x55 || magic[3] !== 0x46) {
-    r.fail(`the magic is ${JSON.stringify(String.fromCharCode(...magic))}, expected "GGUF"`, 0);
+    r.fail(`the magic is ${quote(String.fromCharCode(...magic))}, expected "GGUF"`, 0);
   }
-  const version = await r.u32("the version");
+  yield* r.want(4, "the version");
+  const version = r.u32Now();
   if ((version & 0xffff) === 0 && version !== 0) {
     throw errors.unsupportedFile("GGUF", source.name, "it is big-endian (version field " + version + "); bitembed reads little-endian GGUF only");
   }
@@ -87,23 +103,27 @@ async function parse(r: HeaderReader): Promise<GGUFFile> {
     throw errors.unsupportedFile("GGUF", source.name, `version ${version}; bitembed reads versions 2 and 3`);
   }
   let at = r.pos;
-  const nTensors = await r.size("the tensor count");
+  yield* r.want(16, "the tensor and metadata counts");
+  const nTensors = r.sizeChecked("the tensor count");
   // smallest tensor info: empty name (8) + n_dims (4) + type (4) + offset (8)
   r.checkCount(nTensors, 24, "the tensor count", at);
   at = r.pos;
-  const nKv = await r.size("the metadata count");
+  const nKv = r.sizeChecked("the metadata count");
   // smallest key/value: empty key (8) + type (4) + a one-byte value
   r.checkCount(nKv, 13, "the metadata count", at);
 
   const metadata: Record<string, MetadataValue> = Object.create(null);
   const types: Record<string, string> = Object.create(null);
+  const slab = new Slab(r);
   for (let i = 0; i < nKv; i++) {
     const keyAt = r.pos;
-    const key = await r.ggufString(`metadata key #${i}`);
-    if (Object.prototype.hasOwnProperty.call(types, key)) r.fail(`metadata key ${JSON.stringify(key)} appears twice`, keyAt);
+    const key = yield* r.ggufString(() => `metadata key #${i}`);
+    r.charge(KEY_COST, () => `metadata key ${quote(key)}`, keyAt);
+    if (Object.prototype.hasOwnProperty.call(types, key)) r.fail(`metadata key ${quote(key)} appears twice`, keyAt);
     const typeAt = r.pos;
-    const type = await r.u32(`the type of ${JSON.stringify(key)}`);
-    const { value, typeName } = await readValue(r, type, key, typeAt, 0);
+    yield* r.want(4, () => `the type of ${quote(key)}`);
+    const type = r.u32Now();
+    const { value, typeName } = yield* readValue(r, slab, type, key, typeAt, 0);
     metadata[key] = value;
     types[key] = typeName;
   }
@@ -112,7 +132,7 @@ async function parse(r: HeaderReader): Promise<GGUFFile> {
   if ("general.alignment" in metadata) {
     const a = metadata["general.alignment"];
     if (!(typeof a === "number" && Number.isInteger(a) && a > 0 && (a & (a - 1)) === 0 && a <= 1 << 30)) {
-      r.fail(`\`general.alignment\` is ${String(a)}; expected a power of two`);
+      r.fail(`\`general.alignment\` is ${describe(a)}; expected a power of two`);
     }
     alignment = a as number;
   }
@@ -121,37 +141,39 @@ async function parse(r: HeaderReader): Promise<GGUFFile> {
   const names = new Set<string>();
   for (let i = 0; i < nTensors; i++) {
     const infoAt = r.pos;
-    const name = await r.ggufString(`the name of tensor #${i}`);
-    if (names.has(name)) r.fail(`tensor ${JSON.stringify(name)} appears twice`, infoAt);
+    const name = yield* r.ggufString(() => `the name of tensor #${i}`);
+    const label = () => `tensor ${quote(name)}`;
+    r.charge(TENSOR_COST, label, infoAt);
+    if (names.has(name)) r.fail(`${label()} appears twice`, infoAt);
     names.add(name);
     const nDimsAt = r.pos;
-    const nDims = await r.u32(`n_dims of tensor ${JSON.stringify(name)}`);
-    if (nDims > MAX_DIMS) r.fail(`tensor ${JSON.stringify(name)} has ${nDims} dims; at most ${MAX_DIMS}`, nDimsAt);
+    yield* r.want(4, () => `n_dims of ${label()}`);
+    const nDims = r.u32Now();
+    if (nDims > MAX_DIMS) r.fail(`${label()} has ${nDims} dims; at most ${MAX_DIMS}`, nDimsAt);
+    yield* r.want(nDims * 8 + 12, () => `the dims, type and offset of ${label()}`);
     const dims: number[] = [];
     let elems = 1;
     for (let d = 0; d < nDims; d++) {
       const dimAt = r.pos;
-      const v = await r.u64(`dim ${d} of tensor ${JSON.stringify(name)}`);
-      if (v > BigInt(Number.MAX_SAFE_INTEGER)) r.fail(`dim ${d} of tensor ${JSON.stringify(name)} is ${v}`, dimAt);
+      const v = r.u64Now();
+      if (v > BigInt(Number.MAX_SAFE_INTEGER)) r.fail(`dim ${d} of ${label()} is ${v}`, dimAt);
       const n = Number(v);
       elems *= n;
-      if (elems > Number.MAX_SAFE_INTEGER) {
-        r.fail(`the dims of tensor ${JSON.stringify(name)} multiply past 2^53 elements`, dimAt);
-      }
+      if (elems > Number.MAX_SAFE_INTEGER) r.fail(`the dims of ${label()} multiply past 2^53 elements`, dimAt);
       dims.push(n);
     }
     const typeAt = r.pos;
-    const type = await r.u32(`the type of tensor ${JSON.stringify(name)}`);
+    const type = r.u32Now();
     const t = ggmlType(type);
     if (t === undefined) {
-      r.fail(`tensor ${JSON.stringify(name)} has type id ${type}, which ggml does not define`, typeAt);
+      r.fail(`${label()} has type id ${type}, which ggml does not define`, typeAt);
     }
     if ((dims[0] ?? 1) % t.blockElems !== 0) {
-      r.fail(`tensor ${JSON.stringify(name)} has dims[0] = ${dims[0]}, not a multiple of the ${t.name} block (${t.blockElems})`, nDimsAt);
+      r.fail(`${label()} has dims[0] = ${dims[0]}, not a multiple of the ${t.name} block (${t.blockElems})`, nDimsAt);
     }
     const offAt = r.pos;
-    const rel = await r.size(`the offset of tensor ${JSON.stringify(name)}`);
-    if (rel % alignment !== 0) r.fail(`tensor ${JSON.stringify(name)} has offset ${rel}, not a multiple of the alignment ${alignment}`, offAt);
+    const rel = r.sizeChecked(() => `the offset of ${label()}`);
+    if (rel % alignment !== 0) r.fail(`${label()} has offset ${rel}, not a multiple of the alignment ${alignment}`, offAt);
     infos.push({ name, dims, type, rel, at: infoAt });
   }
 
@@ -163,7 +185,7 @@ async function parse(r: HeaderReader): Promise<GGUFFile> {
     const offset = dataOffset + rel;
     if (offset + byteLength > source.size) {
       r.fail(
-        `tensor ${JSON.stringify(name)} (${byteLength} bytes at offset ${offset}) runs past the end of the file (${source.size} bytes)`,
+        `tensor ${quote(name)} (${byteLength} bytes at offset ${offset}) runs past the end of the file (${source.size} bytes)`,
         at,
       );
     }
@@ -174,55 +196,98 @@ async function parse(r: HeaderReader): Promise<GGUFFile> {
   for (let i = 1; i < sorted.length; i++) {
     const prev = sorted[i - 1];
     if (sorted[i].offset < prev.offset + prev.byteLength) {
-      r.fail(`tensors ${JSON.stringify(prev.name)} and ${JSON.stringify(sorted[i].name)} overlap`, sorted[i].offset);
+      r.fail(`tensors ${quote(prev.name)} and ${quote(sorted[i].name)} overlap`, sorted[i].offset);
     }
   }
   return makeFile(version, metadata, types, tensors, alignment, dataOffset, source);
 }
 
-async function readValue(
+function* readValue(
   r: HeaderReader,
+  slab: Slab,
   type: number,
   key: string,
   typeAt: number,
   depth: number,
-): Promise<{ value: MetadataValue; typeName: string }> {
+): Generator<Need, { value: MetadataValue; typeName: string }, void> {
   const vt = VALUE_TYPES[type];
-  if (vt === undefined) r.fail(`metadata ${JSON.stringify(key)} has value type ${type}; valid types are 0 to 12`, typeAt);
-  if (vt.name === "string") return { value: await r.ggufString(`the value of ${JSON.stringify(key)}`), typeName: "string" };
+  if (vt === undefined) r.fail(`metadata ${quote(key)} has value type ${type}; valid types are 0 to 12`, typeAt);
+  if (vt.name === "string") return { value: yield* r.ggufString(`the value of ${quote(key)}`), typeName: "string" };
   if (vt.name !== "array") {
-    const b = await r.bytes(vt.size, `the value of ${JSON.stringify(key)}`);
+    yield* r.want(vt.size, () => `the value of ${quote(key)}`);
+    const b = r.bytesNow(vt.size);
+    r.charge(SCALAR_COST, () => `the value of ${quote(key)}`);
     return { value: vt.get(new DataView(b.buffer, b.byteOffset, b.byteLength), 0), typeName: vt.name };
   }
-  if (depth >= MAX_DEPTH) r.fail(`metadata ${JSON.stringify(key)} nests arrays deeper than ${MAX_DEPTH}`, typeAt);
+  if (depth >= MAX_DEPTH) r.fail(`metadata ${quote(key)} nests arrays deeper than ${MAX_DEPTH}`, typeAt);
   const elemAt = r.pos;
-  const elemType = await r.u32(`the element type of ${JSON.stringify(key)}`);
+  yield* r.want(12, () => `the element type and length of ${quote(key)}`);
+  const elemType = r.u32Now();
   const et = VALUE_TYPES[elemType];
-  if (et === undefined) r.fail(`array ${JSON.stringify(key)} has element type ${elemType}; valid types are 0 to 12`, elemAt);
+  if (et === undefined) r.fail(`array ${quote(key)} has element type ${elemType}; valid types are 0 to 12`, elemAt);
   const countAt = r.pos;
-  const count = await r.size(`the length of array ${JSON.stringify(key)}`);
-  r.checkCount(count, et.size, `the length of array ${JSON.stringify(key)}`, countAt);
+  const count = r.sizeChecked(() => `the length of array ${quote(key)}`);
+  if (count * et.size > r.remaining) r.checkCount(count, et.size, `the length of array ${quote(key)}`, countAt);
+  if (et.name === "string" || et.name === "array" || et.name === "bool") {
+    r.charge(ARRAY_COST + SLOT_COST * count, () => `array ${quote(key)} of ${count} values`, countAt);
+  }
   if (et.name === "string") {
-    return { value: await r.ggufStrings(count, JSON.stringify(key)), typeName: "array<string>" };
+    return { value: yield* r.ggufStrings(count, (i) => `${quote(key)}[${i}]`), typeName: "array<string>" };
   }
   if (et.name === "array") {
     const out: MetadataValue[] = [];
     // an empty outer array says nothing of its elements' type: any will do, u8 is written back
     let inner = "array<u8>";
     for (let i = 0; i < count; i++) {
-      const v = await readValue(r, 9, `${key}[${i}]`, r.pos, depth + 1);
+      const v = yield* readValue(r, slab, 9, key, r.pos, depth + 1);
       out.push(v.value);
       inner = v.typeName;
     }
     return { value: out, typeName: `array<${inner}>` };
   }
   if (et.name === "bool") {
-    const b = await r.bytes(count, `array ${JSON.stringify(key)}`);
-    return { value: Array.from(b, (x) => x !== 0), typeName: "array<bool>" };
+    yield* r.want(count, () => `array ${quote(key)}`);
+    return { value: Array.from(r.bytesNow(count), (x) => x !== 0), typeName: "array<bool>" };
   }
-  // numbers: one copy of the bytes, viewed as the matching typed array
-  const bytes = await r.copy(count * et.size, `array ${JSON.stringify(key)}`);
-  return { value: new et.array!(bytes.buffer as ArrayBuffer, 0, count) as MetadataValue, typeName: `array<${et.name}>` };
+  // numbers: one copy of the bytes, viewed as the matching typed array; arrays inside arrays share buffers
+  const bytes = count * et.size;
+  yield* r.want(bytes, () => `array ${quote(key)}`);
+  const src = r.bytesNow(bytes);
+  let value: MetadataValue;
+  if (depth > 0 && bytes <= Slab.MAX_ITEM) {
+    r.charge(VIEW_COST + bytes, () => `array ${quote(key)}`, countAt);
+    const { buffer, offset } = slab.copy(src);
+    value = new et.array!(buffer, offset, count) as MetadataValue;
+  } else {
+    r.charge(TYPED_ARRAY_COST + bytes, () => `array ${quote(key)}`, countAt);
+    r.noteAllocation(bytes);
+    value = new et.array!(src.slice().buffer as ArrayBuffer, 0, count) as MetadataValue;
+  }
+  return { value, typeName: `array<${et.name}>` };
+}
+
+// Numeric arrays inside arrays (array<array<u8>>...) are copied into shared 64 KiB buffers, 8-byte aligned,
+// rather than each into an ArrayBuffer of its own (~200 bytes of overhead for an array of a few bytes).
+class Slab {
+  static readonly CHUNK = 1 << 16;
+  static readonly MAX_ITEM = 1 << 12;
+  private buffer = new ArrayBuffer(0);
+  private used = 0;
+
+  constructor(private readonly r: HeaderReader) {}
+
+  copy(src: Uint8Array): { buffer: ArrayBuffer; offset: number } {
+    const offset = Math.ceil(this.used / 8) * 8;
+    if (offset + src.byteLength > this.buffer.byteLength) {
+      this.buffer = new ArrayBuffer(Slab.CHUNK);
+      this.r.noteAllocation(Slab.CHUNK);
+      this.used = 0;
+      return this.copy(src);
+    }
+    new Uint8Array(this.buffer, offset, src.byteLength).set(src);
+    this.used = offset + src.byteLength;
+    return { buffer: this.buffer, offset };
+  }
 }
 
 function makeFile(
