@@ -211,7 +211,8 @@ async function fromSafetensors(rt: Runtime, s: SafetensorsFile, options: LoadEmb
     let embeddingScale = numOf("embedding_multiplier");
     if (embeddingScale === undefined && modelType !== undefined && GEMMA.test(modelType)) {
       // HF computes sqrt(hidden) in the activation dtype: bf16 gives 45.25 for 2048
-      const dtype = String(text.torch_dtype ?? c.torch_dtype ?? text.dtype ?? c.dtype ?? "float32");
+      // only a string counts: String() of a deeply nested value would overflow the stack
+      const dtype = [text.torch_dtype, c.torch_dtype, text.dtype, c.dtype].find((x) => typeof x === "string") ?? "float32";
       embeddingScale = embeddingScaleOf("sqrt", tokens.dim, dtype === "bfloat16" ? "bf16" : dtype === "float16" ? "f16" : "f32");
     }
     const rawLogit = numOf("logits_scaling") ?? numOf("logit_scale");

@@ -3,7 +3,8 @@
 // see: https://github.com/huggingface/safetensors (format section).
 //
 //   u64 N | N bytes of JSON { name: { dtype, shape, data_offsets: [begin, end) }, "__metadata__": {...} } | data
-import { errors } from "../core/errors.js";
+import { describe, errors, quote } from "../core/errors.js";
+import { invalidUtf8At, MAX_JSON_DEPTH, scanJSON } from "./json.js";
 import { FORMATS, FORMAT_NAMES, formatBySafetensorsDtype, type Format } from "../formats/registry.js";
 import type { Runtime } from "../core/runtime.js";
 import type { EmbeddingTable } from "../tables/table.js";
@@ -19,7 +20,9 @@ const DTYPES: Readonly<Record<string, { bytes: number }>> = {
   F8_E8M0: { bytes: 1 },
 };
 
-const MAX_HEADER = 100_000_000;
+const MAX_HEADER = 100_000_000; // as the reference reader
+// a BOM is an error (the header must start with `{`), not something to drop
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 const MAX_CONFIG = 10_000_000;
 
 export interface SafetensorsTensorInfo {
@@ -58,7 +61,14 @@ export async function readSafetensors(input: SourceInput, options: ReadSafetenso
   const n = await r.size("the header length");
   if (n > MAX_HEADER) r.fail(`the header length is ${n}; at most ${MAX_HEADER} bytes are allowed`, 0);
   if (n > r.remaining) r.fail(`the header length is ${n} but only ${r.remaining} bytes follow`, 0);
-  const text = await r.text(n, "the JSON header");
+  const raw = await r.bytes(n, "the JSON header");
+  if (raw[0] !== 0x7b) r.fail("the header does not start with `{`", 8);
+  const bad = invalidUtf8At(raw);
+  if (bad >= 0) r.fail("the header is not valid UTF-8", 8 + bad);
+  const text = utf8.decode(raw);
+  const { tooDeepAt, heap } = scanJSON(text);
+  if (tooDeepAt >= 0) r.fail(`the header nests deeper than ${MAX_JSON_DEPTH} levels`, 8 + tooDeepAt);
+  r.charge(heap, "the JSON header", 8);
   let header: unknown;
   try {
     header = JSON.parse(text);
@@ -68,19 +78,23 @@ export async function readSafetensors(input: SourceInput, options: ReadSafetenso
   if (typeof header !== "object" || header === null || Array.isArray(header)) r.fail("the header is not a JSON object", 8);
   const dataOffset = 8 + n;
   const dataSize = source.size - dataOffset;
-  const metadata: Record<string, string> = {};
+  const metadata: Record<string, string> = Object.create(null);
   const tensors: SafetensorsTensorInfo[] = [];
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === "__metadata__") {
-      if (typeof entry !== "object" || entry === null) r.fail("`__metadata__` is not an object", 8);
-      for (const [k, v] of Object.entries(entry as object)) metadata[k] = String(v);
+      // a map of strings to strings, as the reference reader requires
+      if (typeof entry !== "object" || entry === null || Array.isArray(entry)) r.fail("`__metadata__` is not an object", 8);
+      for (const [k, v] of Object.entries(entry as object)) {
+        if (typeof v !== "string") r.fail(`\`__metadata__\` value ${quote(k)} is ${describe(v)}, not a string`, 8);
+        metadata[k] = v;
+      }
       continue;
     }
-    const bad = (detail: string): never => r.fail(`tensor ${JSON.stringify(name)} ${detail}`, 8);
+    const bad = (detail: string): never => r.fail(`tensor ${quote(name)} ${detail}`, 8);
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof e !== "object" || e === null) bad("is not an object");
-    const dt = typeof e.dtype === "string" ? DTYPES[e.dtype] : undefined;
-    if (dt === undefined) bad(`has dtype ${JSON.stringify(e.dtype)}; known: ${Object.keys(DTYPES).join(", ")}`);
+    const dt = typeof e.dtype === "string" && Object.prototype.hasOwnProperty.call(DTYPES, e.dtype) ? DTYPES[e.dtype] : undefined;
+    if (dt === undefined) bad(`has dtype ${describe(e.dtype)}; known: ${Object.keys(DTYPES).join(", ")}`);
     const shape = e.shape;
     if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) bad("has a shape that is not a list of non-negative integers");
     let elems = 1;
@@ -106,12 +120,24 @@ export async function readSafetensors(input: SourceInput, options: ReadSafetenso
       byteLength: end - begin,
     });
   }
-  const sorted = tensors.filter((t) => t.byteLength > 0).sort((a, b) => a.offset - b.offset);
-  for (let i = 1; i < sorted.length; i++) {
-    const prev = sorted[i - 1];
-    if (sorted[i].offset < prev.offset + prev.byteLength) {
-      r.fail(`tensors ${JSON.stringify(prev.name)} and ${JSON.stringify(sorted[i].name)} overlap`, sorted[i].offset);
+  // As the reference reader: sorted by offsets, the tensors tile the data section exactly, from its first byte
+  // to the file's last (no hole, no overlap, nothing after).
+  const sorted = [...tensors].sort((a, b) => a.offset - b.offset || a.byteLength - b.byteLength);
+  let covered = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    const t = sorted[i];
+    const begin = t.offset - dataOffset;
+    if (begin < covered) r.fail(`tensors ${quote(sorted[i - 1].name)} and ${quote(t.name)} overlap`, t.offset);
+    if (begin > covered) {
+      r.fail(`data bytes ${covered} to ${begin} belong to no tensor (a hole before ${quote(t.name)}); the tensors must be contiguous from 0`, dataOffset + covered);
     }
+    covered = begin + t.byteLength;
+  }
+  if (covered !== dataSize) {
+    r.fail(
+      `the tensors cover ${covered} data bytes but ${dataSize} follow the header (${dataSize > covered ? "bytes after the last tensor" : "the file is short"}; is the header length right?)`,
+      dataOffset + covered,
+    );
   }
   const config = options.config === undefined ? undefined : await readConfig(options.config);
   const byName = new Map(tensors.map((t) => [t.name, t]));
@@ -150,7 +176,12 @@ async function readConfig(config: Record<string, unknown> | SourceInput): Promis
   if (!isSource) return config as Record<string, unknown>;
   const source = await openSource(config as SourceInput);
   if (source.size > MAX_CONFIG) throw errors.badFile("config.json", source.name, 0, `it holds ${source.size} bytes; at most ${MAX_CONFIG}`);
-  const text = new TextDecoder().decode(await source.read(0, source.size));
+  const raw = await source.read(0, source.size);
+  const bad = invalidUtf8At(raw);
+  if (bad >= 0) throw errors.badFile("config.json", source.name, bad, "not valid UTF-8");
+  const text = utf8.decode(raw);
+  const { tooDeepAt } = scanJSON(text);
+  if (tooDeepAt >= 0) throw errors.badFile("config.json", source.name, tooDeepAt, `it nests deeper than ${MAX_JSON_DEPTH} levels`);
   try {
     const parsed = JSON.parse(text);
     if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("not a JSON object");
