@@ -165,6 +165,8 @@ export const errors = {
     new RangeError(`Reading ${length} bytes at offset ${offset} of ${name}: past the end (the source holds ${size} bytes).`),
   shortRead: (name: string, offset: number, length: number, got: number) =>
     new RangeError(`Reading ${length} bytes at offset ${offset} of ${name}: got ${got} bytes.`),
+  sourceRead: (name: string, offset: number, length: number, got: unknown) =>
+    new TypeError(`Reading ${length} bytes at offset ${offset} of ${name}: the source gave ${describe(got)}, expected a Uint8Array.`),
   fileOpen: (name: string, cause: unknown) =>
     new Error(`Cannot open ${JSON.stringify(name)}: ${(cause as Error)?.message ?? String(cause)}`),
   httpRange: (name: string, status: number, start: number, end: number, detail?: string) =>
