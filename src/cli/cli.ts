@@ -2,11 +2,12 @@
 // tables (nearest neighbours, analogies). Errors print as one line and exit with status 1.
 import { readFile, stat } from "node:fs/promises";
 import { sameFile, writeFileAtomic } from "./atomic-write.js";
+import { clip, say, warn } from "./terminal.js";
 import { init } from "../entries/node.js";
 import { FORMATS, FORMAT_NAMES, formatInfo, rowBytes, type Format } from "../formats/registry.js";
 import { readGGUF } from "../io/gguf.js";
 import { writeGGUF, type GGUFTensorInput } from "../io/gguf-write.js";
-import { readGloveJSON, readGloveText, type WordVectors } from "../io/glove.js";
+import { readGloveJSON, readGloveLines, type WordVectors } from "../io/glove.js";
 import { readSafetensors } from "../io/safetensors.js";
 import type { MetadataValue } from "../io/gguf-values.js";
 import { loadEmbeddingModel, type ModelTable } from "../io/model.js";
@@ -15,6 +16,7 @@ import { RotatedTable } from "../tables/rotated-table.js";
 import { readRotation } from "../positions/hadamard-metadata.js";
 import { MODEL_HEAD_BYTES, modelKind, notModelFile, type ModelKind } from "../io/model-kind.js";
 import { UNPADDED_DIM_KEY } from "../io/gguf.js";
+import { quote } from "../core/errors.js";
 import type { Runtime } from "../core/runtime.js";
 import type { EmbeddingTable } from "../tables/table.js";
 
@@ -123,9 +125,48 @@ async function kindOf(path: string): Promise<Kind> {
   return kind;
 }
 
+// V8 strings stop at 2^29 - 24 characters: JSON has to fit one; text is read line by line (and only up to --limit).
+const MAX_JSON_BYTES = 2 ** 29 - 24;
+const MAX_LINE = 1 << 26;
+
 async function readWords(path: string, kind: Kind, limit?: number): Promise<WordVectors> {
-  const text = await readFile(path, "utf8");
-  return kind === "json" ? readGloveJSON(text, { limit }) : readGloveText(text, { limit });
+  if (kind === "json") {
+    const size = (await stat(path)).size;
+    if (size > MAX_JSON_BYTES) throw new Error(`${path}: word-vector JSON of ${size} bytes is larger than one JS string can hold; convert it to GloVe text`);
+    return readGloveJSON(await readFile(path, "utf8"), { limit });
+  }
+  return readGloveLines(fileLines(path), { limit });
+}
+
+// The lines of a UTF-8 text file, read in 1 MiB chunks; stopping early closes the file.
+async function* fileLines(path: string): AsyncGenerator<string> {
+  const { createReadStream } = await import("node:fs");
+  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+  const decoder = new TextDecoder("utf-8");
+  let parts: string[] = []; // the line so far, when it spans chunks
+  let partLength = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+      const piece = decoder.decode(chunk, { stream: true });
+      let start = 0;
+      for (let nl = piece.indexOf("\n"); nl >= 0; nl = piece.indexOf("\n", start)) {
+        const tail = piece.slice(start, nl);
+        yield parts.length > 0 ? parts.join("") + tail : tail;
+        parts = [];
+        partLength = 0;
+        start = nl + 1;
+      }
+      if (start < piece.length) {
+        parts.push(piece.slice(start));
+        partLength += piece.length - start;
+      }
+      if (partLength > MAX_LINE) throw new Error(`${path}: a line longer than ${MAX_LINE} characters; not word-vector text`);
+    }
+    const rest = parts.join("") + decoder.decode();
+    if (rest.length > 0) yield rest;
+  } finally {
+    stream.destroy();
+  }
 }
 
 // A token table and its words, from any input.
@@ -146,12 +187,25 @@ function wordId(words: string[], word: string): number {
     const id = words.indexOf(w);
     if (id >= 0) return id;
   }
-  throw new Error(`"${word}" is not in the vocabulary (${words.length} tokens)`);
+  throw new Error(`${quote(word)} is not in the vocabulary (${words.length} tokens)`);
 }
 
+// Rows past the end of the vocabulary print as #id; ids of -1 (rows that could not be scored: zero or NaN) are left out.
 function printMatches(words: string[], ids: Int32Array, scores: Float32Array): void {
-  const width = Math.max(...Array.from(ids, (id) => words[id].length));
-  ids.forEach((id, i) => console.log(`${String(i + 1).padStart(3)}  ${words[id].padEnd(width)}  ${scores[i].toFixed(4)}`));
+  const shown = Array.from(ids)
+    .map((id, i) => ({ id, word: clip(id < words.length ? words[id] ?? "" : `#${id}`, 60), score: scores[i] }))
+    .filter((m) => m.id >= 0);
+  if (shown.length === 0) return say("  (no row could be scored: the query or every row is zero or NaN)");
+  const width = Math.max(...shown.map((m) => m.word.length));
+  shown.forEach((m, i) => say(`${String(i + 1).padStart(3)}  ${m.word.padEnd(width)}  ${m.score.toFixed(4)}`));
+}
+
+// The id of a word, checked against the table (a vocabulary may be longer than the table) and for NaN values.
+function queryRow(table: Pick<EmbeddingTable, "vocab" | "lookup">, words: string[], word: string): number {
+  const id = wordId(words, word);
+  if (id >= table.vocab) throw new Error(`${quote(word)} is token ${id}, but the table has only ${table.vocab} rows`);
+  if (table.lookup([id]).some(Number.isNaN)) throw new Error(`the vector of ${quote(word)} (row ${id}) holds NaN`);
+  return id;
 }
 
 function bytes(n: number): string {
@@ -167,10 +221,10 @@ function bytes(n: number): string {
 }
 
 function summarise(v: unknown): string {
-  if (typeof v === "string") return JSON.stringify(v.length > 80 ? v.slice(0, 77) + "..." : v);
+  if (typeof v === "string") return quote(v, 77);
   if (ArrayBuffer.isView(v) || Array.isArray(v)) {
     const arr = v as ArrayLike<unknown>;
-    if (arr.length <= 8) return `[${Array.from(arr, (x) => (typeof x === "string" ? JSON.stringify(x) : String(x))).join(", ")}]`;
+    if (arr.length <= 8) return `[${Array.from(arr, (x) => (typeof x === "string" ? quote(x, 40) : Array.isArray(x) || ArrayBuffer.isView(x) ? summarise(x) : String(x))).join(", ")}]`;
     const kind = Array.isArray(v) ? (typeof v[0] === "string" ? "strings" : "values") : v.constructor.name;
     return `[${arr.length} ${kind}]`;
   }
@@ -184,37 +238,43 @@ async function inspect(args: Args): Promise<void> {
   let table: { rows: number; dim: number; name: string } | undefined;
   if (kind === "gguf") {
     const g = await readGGUF(path);
-    console.log(`${path}: GGUF v${g.version}, ${g.tensors.length} tensors, ${Object.keys(g.metadata).length} keys, alignment ${g.alignment}, data at byte ${g.dataOffset}`);
-    console.log("\nmetadata:");
-    for (const [k, v] of Object.entries(g.metadata)) console.log(`  ${k} (${g.types[k]}) = ${summarise(v)}`);
-    console.log("\ntensors:");
-    for (const t of g.tensors) console.log(`  ${t.name.padEnd(28)} ${t.typeName.padEnd(7)} [${t.dims.join(", ")}]  ${bytes(t.byteLength)}`);
-    console.log(rotationLine(g.metadata, g.types, g.tensors));
+    say(`${path}: GGUF v${g.version}, ${g.tensors.length} tensors, ${Object.keys(g.metadata).length} keys, alignment ${g.alignment}, data at byte ${g.dataOffset}`);
+    say("");
+    say("metadata:");
+    for (const [k, v] of Object.entries(g.metadata)) say(`  ${clip(k)} (${g.types[k]}) = ${summarise(v)}`);
+    say("");
+    say("tensors:");
+    for (const t of g.tensors) say(`  ${clip(t.name).padEnd(28)} ${t.typeName.padEnd(7)} [${t.dims.join(", ")}]  ${bytes(t.byteLength)}`);
+    say("");
+    say(rotationLine(g.metadata, g.types, g.tensors));
     const tok = g.tensors.find((t) => t.name === "token_embd.weight");
     // the true dim: tables bitembed wrote with rows padded to whole blocks record it in the metadata
     const unpadded = tok && g.metadata[UNPADDED_DIM_KEY + tok.name];
     if (tok) table = { rows: tok.dims.slice(1).reduce((a, b) => a * b, 1), dim: typeof unpadded === "number" ? unpadded : tok.dims[0], name: tok.name };
   } else if (kind === "safetensors") {
     const s = await readSafetensors(path);
-    console.log(`${path}: safetensors, ${s.tensors.length} tensors, data at byte ${s.dataOffset}`);
+    say(`${path}: safetensors, ${s.tensors.length} tensors, data at byte ${s.dataOffset}`);
     if (Object.keys(s.metadata).length) {
-      console.log("\nmetadata:");
-      for (const [k, v] of Object.entries(s.metadata)) console.log(`  ${k} = ${summarise(v)}`);
+      say("");
+      say("metadata:");
+      for (const [k, v] of Object.entries(s.metadata)) say(`  ${clip(k)} = ${summarise(v)}`);
     }
-    console.log("\ntensors:");
-    for (const t of s.tensors) console.log(`  ${t.name.padEnd(40)} ${t.dtype.padEnd(5)} [${t.shape.join(", ")}]  ${bytes(t.byteLength)}`);
+    say("");
+    say("tensors:");
+    for (const t of s.tensors) say(`  ${clip(t.name).padEnd(40)} ${t.dtype.padEnd(5)} [${t.shape.join(", ")}]  ${bytes(t.byteLength)}`);
     const tok = s.tensors.find((t) => /(embed_tokens|wte|word_embeddings|embed_in)\.weight$/.test(t.name));
     if (tok && tok.shape.length === 2) table = { rows: tok.shape[0], dim: tok.shape[1], name: tok.name };
   } else {
     const w = await readWords(path, kind);
-    console.log(`${path}: word vectors (${kind}), ${w.words.length} words x ${w.dim}`);
+    say(`${path}: word vectors (${kind}), ${w.words.length} words x ${w.dim}`);
     table = { rows: w.words.length, dim: w.dim, name: "word vectors" };
   }
   if (table) {
-    console.log(`\nmemory for ${table.name} (${table.rows} x ${table.dim}) per format:`);
+    say("");
+    say(`memory for ${clip(table.name)} (${table.rows} x ${table.dim}) per format:`);
     for (const f of FORMAT_NAMES) {
       const info = FORMATS[f];
-      console.log(`  ${f.padEnd(6)} ${bytes(rowBytes(info, table.dim) * table.rows).padStart(10)}  ${info.description}`);
+      say(`  ${f.padEnd(6)} ${bytes(rowBytes(info, table.dim) * table.rows).padStart(10)}  ${info.description}`);
     }
   }
 }
@@ -223,12 +283,12 @@ async function inspect(args: Args): Promise<void> {
 function rotationLine(...args: Parameters<typeof readRotation>): string {
   try {
     const r = readRotation(...args);
-    if (r === undefined) return "\nrotation: none";
+    if (r === undefined) return "rotation: none";
     const widths = r.signMode === "explicit" ? `explicit signs for widths ${[...r.signs.keys()].join(", ")}` : "no signs (identity)";
     const inverse = r.inverseWeightNames.length ? `, latent lookups: ${r.inverseWeightNames.join(", ")}` : "";
-    return `\nrotation: prism.hadamard v${r.version}${r.tiedOutput ? " (tied output)" : ""}, block ${r.block}, ${widths}; ${r.weightNames.length} folded weights${inverse}`;
+    return `rotation: prism.hadamard v${r.version}${r.tiedOutput ? " (tied output)" : ""}, block ${r.block}, ${widths}; ${r.weightNames.length} folded weights${inverse}`;
   } catch (e) {
-    return `\nrotation: refused: ${(e as Error).message}`;
+    return `rotation: refused: ${(e as Error).message}`;
   }
 }
 
@@ -339,7 +399,7 @@ async function convert(args: Args, rt: Runtime): Promise<void> {
     const bytesOut = writeGGUF({ metadata, types, tensors });
     await writeFileAtomic(output, bytesOut); // OUT stays as it was unless the whole file is written
     const inSize = (await stat(input)).size;
-    console.error(`wrote ${output}: ${bytes(bytesOut.byteLength)} (${format}; input ${bytes(inSize)})`);
+    warn(`wrote ${output}: ${bytes(bytesOut.byteLength)} (${format}; input ${bytes(inSize)})`);
   } finally {
     for (const t of new Set(owned)) t.dispose();
   }
@@ -353,16 +413,19 @@ async function query(args: Args, rt: Runtime, mode: "nearest" | "analogy"): Prom
   try {
     if (mode === "nearest") {
       if (rest.length !== 1) throw new UsageError("nearest takes one WORD");
-      const id = wordId(words, rest[0]);
+      const id = queryRow(table, words, rest[0]);
+      if (table.vocab < 2) return say("  (the table has no other row)");
       const r = table.nearest(table.lookup([id]), Math.min(k, table.vocab - 1), { exclude: [id] });
       printMatches(words, r.ids, r.scores);
     } else {
       // "king - man + woman", also written "king -man +woman"
       const terms = rest.join(" ").replace(/([+-])/g, " $1 ").trim().split(/\s+/);
       if (terms.length !== 5 || terms[1] !== "-" || terms[3] !== "+") throw new UsageError('analogy takes "A - B + C", e.g. king - man + woman');
-      const [a, b, c] = [terms[0], terms[2], terms[4]].map((w) => wordId(words, w));
-      const r = table.analogy(a, b, c, Math.min(k, table.vocab - 3));
-      console.log(`${terms.join(" ")} =`);
+      const [a, b, c] = [terms[0], terms[2], terms[4]].map((w) => queryRow(table, words, w));
+      say(`${terms.map((t) => clip(t, 60)).join(" ")} =`);
+      const candidates = table.vocab - new Set([a, b, c]).size;
+      if (candidates < 1) return say("  (the table has no other row)");
+      const r = table.analogy(a, b, c, Math.min(k, candidates));
       printMatches(words, r.ids, r.scores);
     }
   } finally {
@@ -379,25 +442,25 @@ async function embed(args: Args, rt: Runtime): Promise<void> {
   try {
     const { unknown } = model.tokenize(texts);
     unknown.forEach((u, i) => {
-      if (u > 0) console.error(`text ${i + 1}: ${u} unknown ${model.kind === "words" ? "word" : "token"}${u === 1 ? "" : "s"} skipped`);
+      if (u > 0) warn(`text ${i + 1}: ${u} unknown ${model.kind === "words" ? "word" : "token"}${u === 1 ? "" : "s"} skipped`);
     });
     const dim = model.dim;
     if (args.flags.vectors || texts.length === 1) {
       const v = model.encode(texts);
-      for (let t = 0; t < texts.length; t++) console.log(Array.from(v.subarray(t * dim, (t + 1) * dim), (x) => x.toPrecision(6)).join(" "));
+      for (let t = 0; t < texts.length; t++) say(Array.from(v.subarray(t * dim, (t + 1) * dim), (x) => x.toPrecision(6)).join(" "));
       return;
     }
     const v = model.encode(texts, { normalize: true });
     const label = (i: number) => `[${i + 1}]`;
-    texts.forEach((t, i) => console.log(`${label(i)} ${t}`));
-    console.log(["    ", ...texts.map((_, j) => label(j).padStart(7))].join(""));
+    texts.forEach((t, i) => say(`${label(i)} ${t}`));
+    say(["    ", ...texts.map((_, j) => label(j).padStart(7))].join(""));
     for (let i = 0; i < texts.length; i++) {
       const row = texts.map((_, j) => {
         let dot = 0;
         for (let k = 0; k < dim; k++) dot += v[i * dim + k] * v[j * dim + k];
         return dot.toFixed(4).padStart(7);
       });
-      console.log([label(i).padEnd(4), ...row].join(""));
+      say([label(i).padEnd(4), ...row].join(""));
     }
   } finally {
     model.dispose();
@@ -435,7 +498,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     const message = (e as Error)?.message ?? String(e);
     const hint = e instanceof UsageError ? ` (see: bitembed ${command === "main" ? "" : command + " "}--help)` : "";
-    console.error(`bitembed${command === "main" ? "" : " " + command}: ${message.split("\n")[0]}${hint}`);
+    warn(`bitembed${command === "main" ? "" : " " + command}: ${clip(message.split("\n")[0], 2000)}${hint}`);
     return e instanceof UsageError ? 2 : 1;
   }
 }
