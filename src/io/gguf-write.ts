@@ -65,14 +65,25 @@ class ByteWriter {
   }
 }
 
+/** The largest data alignment written: padding costs up to this much per tensor (2^30 once wrote 2 GiB). */
+export const MAX_ALIGNMENT = 1 << 16;
+
+// Own keys only, into an object with no prototype: keys named like Object members ("constructor",
+// "__proto__", "toString") are plain keys, never inherited functions or a prototype to set.
+function ownEntries<T>(o: Record<string, T> | undefined): Record<string, T> {
+  const out: Record<string, T> = Object.create(null);
+  if (o) for (const k of Object.keys(o)) out[k] = o[k];
+  return out;
+}
+
 export function writeGGUF(options: WriteGGUFOptions): Uint8Array {
-  const metadata: Record<string, MetadataValue> = { ...(options?.metadata ?? {}) };
-  const types: Record<string, string> = { ...(options?.types ?? {}) };
+  const metadata = ownEntries<MetadataValue>(options?.metadata);
+  const types = ownEntries<string>(options?.types);
   const tensors = (options?.tensors ?? []).map(prepareTensor);
 
   let alignment = options?.alignment ?? (metadata["general.alignment"] as number | undefined) ?? 32;
-  if (!(Number.isInteger(alignment) && alignment > 0 && (alignment & (alignment - 1)) === 0 && alignment <= 1 << 30)) {
-    throw errors.option("alignment", alignment, "a power of two");
+  if (!(Number.isInteger(alignment) && alignment > 0 && (alignment & (alignment - 1)) === 0 && alignment <= MAX_ALIGNMENT)) {
+    throw errors.option("alignment", alignment, `a power of two up to ${MAX_ALIGNMENT}`);
   }
   if (alignment !== 32 || "general.alignment" in metadata) {
     metadata["general.alignment"] = alignment;

@@ -78,6 +78,13 @@ export async function loadEmbeddingModel(
   return kind === "gguf" ? fromGGUF(rt, await readGGUF(source), options) : fromSafetensors(rt, await readSafetensors(source, { config: options.config }), options);
 }
 
+// A scale or cap from the file: absent, or a finite number > 0 (NaN, an infinity, zero or a negative number would
+// make every logit NaN, infinite or reverse the ranking; it is refused, naming the key).
+function positive(key: string, v: number | undefined): number | undefined {
+  if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw errors.metadataValue(key, v, "a finite number > 0");
+  return v;
+}
+
 // Load tables one after another; on failure free what was loaded.
 async function loading<T>(loaded: { dispose(): void }[], fn: () => Promise<T>): Promise<T> {
   try {
@@ -136,11 +143,12 @@ async function fromGGUF(rt: Runtime, g: GGUFFile, options: LoadEmbeddingModelOpt
     }
     const tokensKey = m["tokenizer.ggml.tokens"];
     const vocabulary = Array.isArray(tokensKey) && tokensKey.every((x) => typeof x === "string") ? (tokensKey as string[]) : undefined;
-    let embeddingScale = num("embedding_scale");
+    const scaleKey = (key: string) => positive(`${arch}.${key}`, num(key));
+    let embeddingScale = scaleKey("embedding_scale");
     if (embeddingScale === undefined && arch !== undefined && GEMMA.test(arch)) embeddingScale = Math.fround(Math.sqrt(tokens.dim));
-    const rawLogit = num("logit_scale");
+    const rawLogit = scaleKey("logit_scale");
     const logitScale = rawLogit === undefined ? undefined : arch?.startsWith("granite") ? 1 / rawLogit : rawLogit;
-    const softcap = num("final_logit_softcapping");
+    const softcap = scaleKey("final_logit_softcapping");
     return finish({
       kind: "gguf",
       architecture: arch,
@@ -208,16 +216,16 @@ async function fromSafetensors(rt: Runtime, s: SafetensorsFile, options: LoadEmb
         rope = undefined;
       }
     }
-    let embeddingScale = numOf("embedding_multiplier");
+    let embeddingScale = positive("embedding_multiplier", numOf("embedding_multiplier"));
     if (embeddingScale === undefined && modelType !== undefined && GEMMA.test(modelType)) {
       // HF computes sqrt(hidden) in the activation dtype: bf16 gives 45.25 for 2048
       // only a string counts: String() of a deeply nested value would overflow the stack
       const dtype = [text.torch_dtype, c.torch_dtype, text.dtype, c.dtype].find((x) => typeof x === "string") ?? "float32";
       embeddingScale = embeddingScaleOf("sqrt", tokens.dim, dtype === "bfloat16" ? "bf16" : dtype === "float16" ? "f16" : "f32");
     }
-    const rawLogit = numOf("logits_scaling") ?? numOf("logit_scale");
+    const rawLogit = positive("logits_scaling", numOf("logits_scaling")) ?? positive("logit_scale", numOf("logit_scale"));
     const logitScale = rawLogit === undefined ? undefined : modelType?.startsWith("granite") ? 1 / rawLogit : rawLogit;
-    const softcap = numOf("final_logit_softcapping") ?? undefined;
+    const softcap = positive("final_logit_softcapping", numOf("final_logit_softcapping"));
     return finish({
       kind: "safetensors",
       architecture: modelType,

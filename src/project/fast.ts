@@ -10,8 +10,8 @@
 // for projection needs no table: FastHead.fromBytes (JS bytes) and FastHead.fromStream (pieces as they arrive)
 // tile a chunk of rows at a time through a small scratch, so wasm memory holds the tiled copy alone (151936 x
 // 4096 q1_0: 87.5 MB; test/runtimes/workerd.test.ts builds it under a 128 MiB cap); fastTopk (project.ts) ranks
-// its rows. q1_0 rows with an Inf or NaN block scale (which the tiled layout cannot hold) are computed by the
-// exact kernel, so they come out as exact mode gives them.
+// its rows. Rows with an Inf or NaN block scale (which the q1_0 tiled layout cannot hold, and whose lookups would
+// not match exact mode in any format) are computed by the exact kernel, so they come out as exact mode gives them.
 //
 // Accuracy (derivation in test/reference/fast.ts): with s_b = max_g sum_k |x_4g+k| / 127 over block b,
 //   |fast - exact| <= sum_b |d_b| * mult * (2^P - 1) * (E / 4) * s_b / 2   (+ f32 rounding, ~1e-6 relative)
@@ -24,6 +24,7 @@
 // keep the sums exact in 16-bit lanes.
 import { FAST_FORMAT_NAMES, formatInfo, type FastTraits, type FormatInfo } from "../formats/registry.js";
 import { errors } from "../core/errors.js";
+import { nonFiniteRows } from "../formats/nonfinite.js";
 import type { Runtime } from "../core/runtime.js";
 
 type FastFormat = FormatInfo & { readonly fast: FastTraits };
@@ -69,7 +70,7 @@ export class FastHead {
   private readonly blocks: number;
   private readonly tiles: number;
   private ptrValue: number;
-  // rows whose block scale the tiled layout cannot hold (q1_0: Inf or NaN): their packed bytes, by row
+  // rows with an Inf or NaN block scale, computed by the exact kernel (formats/nonfinite.ts): their packed bytes
   private readonly apart = new Map<number, Uint8Array>();
 
   // An empty tiled copy for V rows (filled by tileRows).
@@ -162,6 +163,11 @@ export class FastHead {
     const k = this.rt.kernels;
     if (f.fast.kernel === "planes") {
       k.fast_tile(f.id, src, rowBytes, rows, blocks, f.blockElems, f.blockBytes, f.fast.planes, out);
+      // an Inf or NaN scale tiles, but the lookups would not give what the exact kernel gives: apart too
+      const bytes = this.rt.memory.u8();
+      for (const r of nonFiniteRows(bytes, src, rowBytes, rows, f)) {
+        this.apart.set(r0 + r, bytes.slice(src + r * rowBytes, src + (r + 1) * rowBytes));
+      }
       return;
     }
     if (k.fast_tile_signs(src, rowBytes, rows, blocks, out) === 0) return;

@@ -27,33 +27,48 @@ function checkPositive(name: string, value: unknown): number {
   return value;
 }
 
-// Normalise one row at [at, at + size): returns the row max and log(sum exp((x - max) / t)).
-function logNormaliser(x: Float32Array, at: number, size: number, t: number): { max: number; logSum: number } {
+// Normalise one row at [at, at + size): returns the row max and log(sum exp((x - max) / t)). A row holding +Inf
+// has its limit instead (max - max would be NaN): `infinite` counts the +Inf entries, which share all the mass.
+function logNormaliser(x: Float32Array, at: number, size: number, t: number): { max: number; logSum: number; infinite: number } {
   let max = -Infinity;
   for (let i = at; i < at + size; i++) if (x[i] > max) max = x[i];
+  if (max === Infinity) {
+    let infinite = 0;
+    for (let i = at; i < at + size; i++) if (x[i] === Infinity) infinite++;
+    return { max, logSum: Math.log(infinite), infinite };
+  }
   let sum = 0;
   for (let i = at; i < at + size; i++) sum += Math.exp((x[i] - max) / t);
-  return { max, logSum: Math.log(sum) };
+  return { max, logSum: Math.log(sum), infinite: 0 };
 }
 
-/** Probabilities exp(x / t) / sum exp(x / t), in place. Returns `logits`. */
+/**
+ * Probabilities exp(x / t) / sum exp(x / t), in place. Returns `logits`. The +Inf entries of a row share its
+ * mass equally (the limit: softmax([Inf, 1]) is [1, 0]); a NaN gives NaN; a row of -Inf only is NaN.
+ */
 export function softmax(logits: Float32Array, options: SoftmaxOptions = {}): Float32Array {
   const size = rowsOf(logits, options.size, "logits");
   const t = options.temperature === undefined ? 1 : checkPositive("temperature", options.temperature);
   for (let at = 0; at < logits.length; at += size) {
-    const { max, logSum } = logNormaliser(logits, at, size, t);
-    for (let i = at; i < at + size; i++) logits[i] = Math.exp((logits[i] - max) / t - logSum);
+    const { max, logSum, infinite } = logNormaliser(logits, at, size, t);
+    for (let i = at; i < at + size; i++) {
+      const x = logits[i];
+      logits[i] = infinite > 0 ? (x === Infinity ? 1 / infinite : Number.isNaN(x) ? NaN : 0) : Math.exp((x - max) / t - logSum);
+    }
   }
   return logits;
 }
 
-/** Log-probabilities x / t - log sum exp(x / t), in place. Returns `logits`. */
+/** Log-probabilities x / t - log sum exp(x / t), in place. Returns `logits`. +Inf entries as in softmax. */
 export function logSoftmax(logits: Float32Array, options: SoftmaxOptions = {}): Float32Array {
   const size = rowsOf(logits, options.size, "logits");
   const t = options.temperature === undefined ? 1 : checkPositive("temperature", options.temperature);
   for (let at = 0; at < logits.length; at += size) {
-    const { max, logSum } = logNormaliser(logits, at, size, t);
-    for (let i = at; i < at + size; i++) logits[i] = (logits[i] - max) / t - logSum;
+    const { max, logSum, infinite } = logNormaliser(logits, at, size, t);
+    for (let i = at; i < at + size; i++) {
+      const x = logits[i];
+      logits[i] = infinite > 0 ? (x === Infinity ? 0 - logSum : Number.isNaN(x) ? NaN : -Infinity) : (x - max) / t - logSum;
+    }
   }
   return logits;
 }

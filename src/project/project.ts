@@ -10,6 +10,7 @@ import type { Runtime } from "../core/runtime.js";
 import type { Scratch } from "../core/memory.js";
 import { f32In, F32Out } from "../core/arrays.js";
 import { checkTable } from "../tables/brand.js";
+import { nonFiniteRows } from "../formats/nonfinite.js";
 import type { EmbeddingTable } from "../tables/table.js";
 
 export type ProjectMode = "exact" | "fast" | "ggml";
@@ -127,20 +128,45 @@ export function forEachSlice(table: EmbeddingTable, xPtr: number, n: number, vis
       for (let i = 0; i < tile; i++) u32[(iota >>> 2) + i] = i;
     }
     const tablePtr = table.ptr;
+    const nonFinite = nonFiniteOf(table);
     for (let b0 = 0; b0 < n; b0 += batch) {
       const nb = Math.min(batch, n - b0);
+      let nf = 0;
       for (let r0 = 0; r0 < vocab; r0 += stride) {
         const rows = Math.min(stride, vocab - r0);
         k.project_rows(
           table.info.id, tablePtr + r0 * rowBytes, rowBytes, rows, xPtr + b0 * dim * 4, nb, dim,
           scratch, iota, tile, slice, stride,
         );
+        // rows with an Inf or NaN block scale: again one vector at a time, so that the batch size (and the mode)
+        // cannot change whether they come out +-Inf or NaN (see formats/nonfinite.ts)
+        for (; nf < nonFinite.length && nonFinite[nf] < r0 + rows; nf++) {
+          const r = nonFinite[nf];
+          for (let b = 0; b < nb; b++) {
+            k.project_rows(
+              table.info.id, tablePtr + r * rowBytes, rowBytes, 1, xPtr + (b0 + b) * dim * 4, 1, dim,
+              scratch, iota, tile, slice + (b * stride + r - r0) * 4, stride,
+            );
+          }
+        }
         visit({ ptr: slice, stride, b0, nb, r0, rows });
       }
     }
   } finally {
     blocks.free();
   }
+}
+
+const NON_FINITE = new WeakMap<EmbeddingTable, number[]>();
+
+/** The table's rows with a non-finite block scale, found once per table. */
+function nonFiniteOf(table: EmbeddingTable): number[] {
+  let rows = NON_FINITE.get(table);
+  if (rows === undefined) {
+    rows = nonFiniteRows(table.runtime.memory.u8(), table.ptr, table.rowBytes, table.vocab, table.info);
+    NON_FINITE.set(table, rows);
+  }
+  return rows;
 }
 
 /** table.project: N * V logits. */
