@@ -159,6 +159,28 @@ describe("ids read once", () => {
   });
 });
 
+describe("pool reads ids, offsets and weights once", () => {
+  it("offsets that pass the checks and then point past `ids` (once: writes past the ids block) are read once", () => {
+    let reads = 0;
+    // checked as [0, 1], then (were they read again) [0, 1000]
+    const offsets = new Proxy([0, 1], { get: (t, k) => (k === "1" && reads++ > 0 ? 1000 : Reflect.get(t, k)) });
+    const got = table.pool([1, 2, 3], offsets, { mode: "sum" });
+    expectSameBits(got, table.pool([1, 2, 3], [0, 1], { mode: "sum" }), "bags");
+    expect(rt.bytesInUse).toBe(start);
+  });
+
+  it("an id getter that disposes the table gives a clean error; an F32Buffer of another runtime is refused", async () => {
+    const t = rt.tableFromF32(values, { vocab, dim, format: "q8_0" });
+    const ids = [1, 2];
+    Object.defineProperty(ids, 1, { get: () => (t.dispose(), 2) });
+    expect(() => t.pool(ids, [0])).toThrow("This table was disposed");
+    const other = await newRuntime();
+    using buf = other.f32Buffer(dim);
+    expect(() => table.poolInto([1, 2], [0], buf)).toThrow(/`out` is an F32Buffer of another runtime/);
+    expect(rt.bytesInUse).toBe(start);
+  });
+});
+
 describe("views of linear memory passed back in", () => {
   it("lookup(ids, rt.f32Buffer(n)) as project's input, across a call that grows memory", () => {
     using buf = rt.f32Buffer(2 * dim);

@@ -9,7 +9,6 @@ import {
   bytesSource,
   fastTopk,
   loadEmbeddingModel,
-  projectFast,
   readGGUF,
   readSafetensors,
   writeGGUF,
@@ -78,12 +77,15 @@ const OPS: [string, Op][] = [
     const data = rt.quantize(values, { vocab, dim, format: "q1_0" });
     (await FastHead.fromStream(rt, { vocab, dim, format: "q1_0", chunkRows: 16 }, [data.subarray(0, 100), data.subarray(100)])).dispose();
   }],
-  ["new FastHead(table) + projectFast", (rt) => {
+  ["FastHead.of(table) + fastTopk, releaseFast", (rt) => {
     using t = table(rt, "tq1_0");
-    using h = new FastHead(t);
-    void h;
-    projectFast(t, hidden, 3, new Float32Array(3 * vocab));
+    using h = FastHead.of(t);
+    fastTopk(h, hidden, 2);
+    t.project(hidden);
+    t.releaseFast();
   }],
+  ["pool with weights and padding", (rt) => { using t = table(rt, "q4_1"); t.pool([1, 2, 3, 4, 5], [0, 2], { mode: "mean", weights: [1, 2, 3, 4, 5], paddingId: 3, normalize: true }); }],
+  ["poolInto an F32Buffer", (rt) => { using t = table(rt, "f16"); using b = rt.f32Buffer(2 * dim); t.poolInto([1, 2, 3], [0, 1], b, { mode: "max" }); }],
   ["readGGUF loadTable", async (rt) => (await (await readGGUF(gguf)).loadTable(rt, "output.weight")).dispose()],
   ["readSafetensors loadTable", async (rt) => (await (await readSafetensors(safetensors)).loadTable(rt, "model.embed_tokens.weight")).dispose()],
   ["loadEmbeddingModel (three tables)", async (rt) => (await loadEmbeddingModel(rt, bytesSource(gguf))).dispose()],

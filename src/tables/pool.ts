@@ -6,9 +6,11 @@
 // `weights` work with sum (as EmbeddingBag's per_sample_weights) and with mean, where the weighted rows are
 // averaged over the count (model2vec's weighted mean; EmbeddingBag refuses weights with mean).
 // Keys: N ids, B bags, D dim.
-import { F32Buffer } from "../core/buffer.js";
+import { F32Buffer, isF32Buffer } from "../core/buffer.js";
 import { errors } from "../core/errors.js";
-import { checkIdsKind, type Ids } from "../core/ids.js";
+import { checkIdsKind, readOnce, type Ids } from "../core/ids.js";
+import { F32Out } from "../core/arrays.js";
+import { checkTable } from "./brand.js";
 import type { Runtime } from "../core/runtime.js";
 import type { EmbeddingTable } from "./table.js";
 
@@ -36,43 +38,49 @@ const MODE_CODE: Record<PoolMode, number> = { sum: 0, mean: 1, max: 2 };
 const SCRATCH_BYTES = 1 << 15;
 const OUT_BYTES = 1 << 18;
 
-export function poolRows(table: EmbeddingTable, rt: Runtime, ids: Ids, offsets: Offsets, options: PoolOptions = {}): Float32Array {
-  const tablePtr = table.ptr; // throws once disposed
-  checkIdsKind(ids);
-  if (!(offsets instanceof Int32Array || offsets instanceof Uint32Array || Array.isArray(offsets))) throw errors.offsetsKind(offsets);
-  const o = options ?? {};
-  const mode = o.mode ?? "mean";
+export function poolRows(table: EmbeddingTable, rt: Runtime, idsIn: Ids, offsetsIn: Offsets, options: PoolOptions = {}): Float32Array {
+  checkTable(table, "table");
+  void table.ptr; // throws once disposed
+  // every value the caller supplies is read once, here, before linear memory is touched (see core/ids.ts)
+  const { mode: modeOption, weights: weightsIn, paddingId, normalize, out: outIn } = options ?? {};
+  checkIdsKind(idsIn);
+  if (!(offsetsIn instanceof Int32Array || offsetsIn instanceof Uint32Array || Array.isArray(offsetsIn))) throw errors.offsetsKind(offsetsIn);
+  const mode = modeOption ?? "mean";
   if (!POOL_MODES.includes(mode)) throw errors.unknownMode(mode, POOL_MODES);
-  const { weights, paddingId } = o;
+  const ids = readOnce(idsIn, "ids");
+  const offsets = readOnce(offsetsIn, "offsets");
   const n = ids.length;
   const bags = offsets.length;
   const dim = table.dim;
   const vocab = table.vocab;
   checkOffsets(offsets, n);
-  if (weights !== undefined) {
-    if (!(weights instanceof Float32Array || weights instanceof Float64Array || Array.isArray(weights))) throw errors.weightsKind(weights);
+  let weights: unknown[] | undefined;
+  if (weightsIn !== undefined) {
+    if (!(weightsIn instanceof Float32Array || weightsIn instanceof Float64Array || Array.isArray(weightsIn))) throw errors.weightsKind(weightsIn);
     if (mode === "max") throw errors.weightsMode(mode);
+    weights = readOnce(weightsIn, "weights");
     if (weights.length !== n) throw errors.outLength("weights", weights.length, n, "one per id");
   }
   if (paddingId !== undefined && !(Number.isInteger(paddingId) && paddingId >= 0 && paddingId < vocab)) {
     throw errors.option("paddingId", paddingId, `an integer in [0, ${vocab - 1}]`);
   }
-  let out = o.out;
   const expected = bags * dim;
-  if (out instanceof F32Buffer) {
-    if (out.length !== expected) throw errors.outLength("out", out.length, expected, `${bags} bags x dim ${dim}`);
-  } else if (out === undefined) out = new Float32Array(expected);
-  else if (!(out instanceof Float32Array)) throw errors.outKind("out", out);
-  else if (out.length !== expected) throw errors.outLength("out", out.length, expected, `${bags} bags x dim ${dim}`);
-  if (bags === 0) return out instanceof F32Buffer ? out.view() : out;
-
   const mem = rt.memory;
-  const held: number[] = [];
-  const alloc = (bytes: number) => {
-    const p = mem.alloc(bytes);
-    held.push(p);
-    return p;
-  };
+  let buffer: F32Buffer | undefined;
+  let target: F32Out | undefined;
+  if (outIn instanceof F32Buffer) {
+    if (!isF32Buffer(outIn)) throw errors.notOurs("out", "an F32Buffer", outIn);
+    if (outIn.owner !== mem) throw errors.otherRuntime("out", "an F32Buffer");
+    if (outIn.length !== expected) throw errors.outLength("out", outIn.length, expected, `${bags} bags x dim ${dim}`);
+    buffer = outIn;
+  } else {
+    target = new F32Out(mem, outIn, "out", expected, `${bags} bags x dim ${dim}`);
+  }
+  const tablePtr = table.ptr;
+  if (bags === 0) return buffer !== undefined ? buffer.view() : target!.finish();
+
+  const scratchBlocks = mem.scratch();
+  const alloc = (bytes: number) => scratchBlocks.alloc(bytes);
   try {
     const idsPtr = alloc(Math.max(4, n * 4));
     const offPtr = alloc((bags + 1) * 4);
@@ -108,27 +116,28 @@ export function poolRows(table: EmbeddingTable, rt: Runtime, ids: Ids, offsets: 
     const pool = (first: number, count: number, into: number) =>
       rt.kernels.pool_rows(
         table.info.id, tablePtr, table.rowBytes, dim, idsPtr, offPtr + first * 4, count,
-        wPtr, MODE_CODE[mode], o.normalize ? 1 : 0, scratch, scratchRows, into,
+        wPtr, MODE_CODE[mode], normalize ? 1 : 0, scratch, scratchRows, into,
       );
-    if (out instanceof F32Buffer) {
-      pool(0, bags, out.ptr);
-      return out.view();
+    if (buffer !== undefined) {
+      pool(0, bags, buffer.ptr);
+      return buffer.view();
     }
+    const result = target!.array;
     const chunk = Math.max(1, Math.min(bags, Math.floor(OUT_BYTES / (dim * 4))));
     const slice = alloc(chunk * dim * 4);
     for (let b = 0; b < bags; b += chunk) {
       const count = Math.min(chunk, bags - b);
       pool(b, count, slice);
-      out.set(mem.f32().subarray(slice >>> 2, (slice >>> 2) + count * dim), b * dim);
+      result.set(mem.f32().subarray(slice >>> 2, (slice >>> 2) + count * dim), b * dim);
     }
-    return out;
   } finally {
-    for (const p of held) mem.dealloc(p);
+    scratchBlocks.free();
   }
+  return target!.finish();
 }
 
 // offsets[0] = 0, each an integer, non-decreasing, at most N; none at all only when there are no ids.
-function checkOffsets(offsets: Offsets, n: number): void {
+function checkOffsets(offsets: readonly unknown[], n: number): void {
   if (offsets.length === 0) {
     if (n > 0) throw errors.noBags(n);
     return;
