@@ -3,7 +3,7 @@
 // table mid-call, and views of linear memory passed back in across a call that grows memory. Each must end in
 // the right result or a clean error, with every earlier table bit-identical and no block leaked.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { F32Buffer, type EmbeddingTable, type Runtime } from "../src/index.js";
+import { F32Buffer, RotatedTable, type EmbeddingTable, type Runtime } from "../src/index.js";
 import { newRuntime } from "./helpers/runtime.js";
 import { expectSameBits } from "./helpers/close.js";
 
@@ -178,6 +178,24 @@ describe("pool reads ids, offsets and weights once", () => {
     using buf = other.f32Buffer(dim);
     expect(() => table.poolInto([1, 2], [0], buf)).toThrow(/`out` is an F32Buffer of another runtime/);
     expect(rt.bytesInUse).toBe(start);
+  });
+});
+
+describe("RotatedTable reads ids and offsets once", () => {
+  it("a Proxy whose length grows restores only the rows written (once: past the F32Buffer)", () => {
+    using r = new RotatedTable(rt.tableFromF32(values, { vocab, dim, format: "f16" }), { block: 16 });
+    using buf = rt.f32Buffer(dim);
+    const after = rt.f32Buffer(dim); // the block right after the buffer: a restore of 2 rows would rewrite it
+    after.view().fill(7);
+    let reads = 0;
+    const ids = new Proxy([5], { get: (t, k) => (k === "length" ? (reads++ === 0 ? 1 : 2) : typeof k === "string" ? 5 : Reflect.get(t, k)) });
+    expectSameBits(r.lookup(ids, buf), r.lookup([5]), "row 5");
+    expect(after.view().every((x) => x === 7)).toBe(true);
+    let offReads = 0;
+    const offsets = new Proxy([0], { get: (t, k) => (k === "length" ? (offReads++ === 0 ? 1 : 2) : Reflect.get(t, k)) });
+    expectSameBits(r.pool([1, 2], offsets, { mode: "sum", out: buf }), r.pool([1, 2], [0], { mode: "sum" }), "one bag");
+    expect(after.view().every((x) => x === 7)).toBe(true);
+    after.dispose();
   });
 });
 

@@ -6,6 +6,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   FastHead,
+  RotatedTable,
   bytesSource,
   fastTopk,
   loadEmbeddingModel,
@@ -83,6 +84,16 @@ const OPS: [string, Op][] = [
     fastTopk(h, hidden, 2);
     t.project(hidden);
     t.releaseFast();
+  }],
+  ["RotatedTable: lookup, into a buffer, pool, project, stats", (rt) => {
+    using latent = table(rt, "q8_0"); // the rotated table takes it over; disposed twice is fine
+    using r = new RotatedTable(latent, { block: 32, signs: Float32Array.from({ length: dim }, (_, i) => (i % 3 ? 1 : -1)) });
+    r.lookup([1, 2, 3]);
+    using b = rt.f32Buffer(2 * dim);
+    r.lookup([4, 5], b);
+    r.pool([1, 2, 3], [0, 1], { mode: "sum" });
+    r.project(hidden);
+    r.stats(values);
   }],
   ["pool with weights and padding", (rt) => { using t = table(rt, "q4_1"); t.pool([1, 2, 3, 4, 5], [0, 2], { mode: "mean", weights: [1, 2, 3, 4, 5], paddingId: 3, normalize: true }); }],
   ["poolInto an F32Buffer", (rt) => { using t = table(rt, "f16"); using b = rt.f32Buffer(2 * dim); t.poolInto([1, 2, 3], [0, 1], b, { mode: "max" }); }],

@@ -22,6 +22,8 @@ const SCALE_OFFSETS: Readonly<Record<string, readonly number[]>> = {
   q2_k: [80, 82],
   q3_k: [108],
   iq4_xs: [0],
+  pq2_0: [0],
+  ptq1_0: [26],
 };
 
 /** Indices of the rows (of `rows` rows at `ptr` in `u8`, the first numbered `first`) with a non-finite scale, ascending. */
