@@ -333,7 +333,7 @@ describe("GGUF heap per file", () => {
     if (error !== undefined && !OUR_ERRORS.test(error.message)) throw error;
     expect(kept, `${kind}: heap kept`).toBeLessThanOrEqual(heapBound(bytes.byteLength));
     expect(estimate, `${kind}: the estimate is bounded`).toBeLessThanOrEqual(3 * bytes.byteLength + 2 ** 20 + 4096);
-    expect(ms, `${kind}: milliseconds`).toBeLessThan(5000);
+    expect(ms, `${kind}: milliseconds (~0.4 s alone, 1.7 s in the full parallel run)`).toBeLessThan(10_000);
     if (kind === "strings24") expect(error).toBeUndefined(); // plain short strings are legal and cheap
     else expect(error?.message, kind).toMatch(/brings the decoded header past \d+ bytes of memory \(3 x the file's \d+ bytes \+ 1048576\)/);
   });

@@ -191,9 +191,11 @@ describe("allocator with many holes", () => {
       return us;
     };
     perAlloc(200); // warm up
-    const few = Math.min(perAlloc(200), perAlloc(200));
-    const many = Math.min(perAlloc(20_000), perAlloc(20_000));
-    expect(many, `${few.toFixed(2)} us with 200 holes, ${many.toFixed(2)} us with 20,000`).toBeLessThan(Math.max(10 * few, 20));
+    // the least of three runs each (a GC pause or a busy machine only slows a run); first fit over a sorted list
+    // took 143-231 us per allocation at 20,000 holes, so 50 us still tells the two apart
+    const few = Math.min(perAlloc(200), perAlloc(200), perAlloc(200));
+    const many = Math.min(perAlloc(20_000), perAlloc(20_000), perAlloc(20_000));
+    expect(many, `${few.toFixed(2)} us with 200 holes, ${many.toFixed(2)} us with 20,000`).toBeLessThan(Math.max(10 * few, 50));
     expect(mem.bytesInUse).toBe(0);
   });
 });
