@@ -13,6 +13,7 @@ import { loadTableFromSource } from "../io/load.js";
 import { openSource, type ByteSource, type SourceInput } from "../io/source.js";
 import { FastHead, supportsFast } from "../project/fast.js";
 import { checkPost, copyHidden } from "../project/project.js";
+import { f32In } from "../core/arrays.js";
 import { EmbeddingTable } from "../tables/table.js";
 import { shardSample, shardTopk } from "./local.js";
 import type { HeadShardLike, SampleOptions, ShardTopKOptions } from "./sharded.js";
@@ -109,15 +110,15 @@ function fastRows(
 ): ShardRows {
   const { start, end, dim, format, rowBytes, offset } = at;
   const logits = (hidden: Float32Array, o: ShardTopKOptions): Float32Array => {
-    if (!(hidden instanceof Float32Array)) throw errors.outKind("hidden", hidden);
+    hidden = f32In(hidden, "hidden", rt.memory);
     if (hidden.length !== dim) throw errors.outLength("hidden", hidden.length, dim, `one hidden vector of dim ${dim}`);
     const post = checkPost(o.scale, o.softcap);
     const out = new Float32Array(head.vocab);
-    const x = copyHidden({ runtime: rt, dim }, hidden);
+    const scratch = rt.memory.scratch();
     try {
-      head.projectAt(x, 1, out, post);
+      head.projectAt(copyHidden({ runtime: rt, dim }, hidden, scratch), 1, out, post);
     } finally {
-      rt.memory.dealloc(x);
+      scratch.free();
     }
     return out;
   };
