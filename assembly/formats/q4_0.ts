@@ -41,26 +41,7 @@ export function decode_q4_0(table: usize, rowBytes: usize, ids: usize, n: i32, d
 // see: ggml-quants.c quantize_row_q4_0_ref
 export function encode_q4_0(src: usize, n: usize, dst: usize): void {
   for (let b: usize = 0; b < n; b += 32) {
-    // C keeps the first value whose |v| beats all before it (`amax < fabsf(v)`, so NaN never wins): that is
-    // the first value of the largest magnitude. pmax (a < b ? b : a) ignores NaN the same way.
-    let m = f32x4.pmax(f32x4.splat(0), f32x4.abs(v128.load(src)));
-    m = f32x4.pmax(m, f32x4.abs(v128.load(src, 16)));
-    m = f32x4.pmax(m, f32x4.abs(v128.load(src, 32)));
-    m = f32x4.pmax(m, f32x4.abs(v128.load(src, 48)));
-    m = f32x4.pmax(m, f32x4.abs(v128.load(src, 64)));
-    m = f32x4.pmax(m, f32x4.abs(v128.load(src, 80)));
-    m = f32x4.pmax(m, f32x4.abs(v128.load(src, 96)));
-    m = f32x4.pmax(m, f32x4.abs(v128.load(src, 112)));
-    m = f32x4.pmax(m, v128.shuffle<f32>(m, m, 2, 3, 0, 1));
-    m = f32x4.pmax(m, v128.shuffle<f32>(m, m, 1, 0, 3, 2));
-    const amax = f32x4.extract_lane(m, 0);
-    let max: f32 = 0;
-    if (amax > 0) {
-      let p = src;
-      while (abs<f32>(load<f32>(p)) != amax) p += 4;
-      max = load<f32>(p);
-    }
-    const d: f32 = max / -8.0;
+    const d: f32 = largestMagnitude(src) / -8.0;
     const id: f32 = d != 0 ? <f32>1.0 / d : 0;
     store<u16>(dst, <u16>f32ToF16(d));
     packNibbles(src, dst + 2, f32x4.splat(0), f32x4.splat(id), f32x4.splat(8.5));
@@ -70,32 +51,61 @@ export function encode_q4_0(src: usize, n: usize, dst: usize): void {
 }
 
 /**
+ * The value of largest magnitude among the 32 at src, keeping its sign (Q4_0 and Q5_0 scale by it): C's
+ * `if (amax < fabsf(v)) { amax = fabsf(v); max = v; }` keeps the first value whose |v| beats all before it,
+ * so NaN never wins. pmax (a < b ? b : a) ignores NaN the same way.
+ */
+// @ts-ignore: decorator
+@inline export function largestMagnitude(src: usize): f32 {
+  let m = f32x4.pmax(f32x4.splat(0), f32x4.abs(v128.load(src)));
+  m = f32x4.pmax(m, f32x4.abs(v128.load(src, 16)));
+  m = f32x4.pmax(m, f32x4.abs(v128.load(src, 32)));
+  m = f32x4.pmax(m, f32x4.abs(v128.load(src, 48)));
+  m = f32x4.pmax(m, f32x4.abs(v128.load(src, 64)));
+  m = f32x4.pmax(m, f32x4.abs(v128.load(src, 80)));
+  m = f32x4.pmax(m, f32x4.abs(v128.load(src, 96)));
+  m = f32x4.pmax(m, f32x4.abs(v128.load(src, 112)));
+  m = f32x4.pmax(m, v128.shuffle<f32>(m, m, 2, 3, 0, 1));
+  m = f32x4.pmax(m, v128.shuffle<f32>(m, m, 1, 0, 3, 2));
+  const amax = f32x4.extract_lane(m, 0);
+  if (!(amax > 0)) return 0;
+  let p = src;
+  while (abs<f32>(load<f32>(p)) != amax) p += 4;
+  return load<f32>(p);
+}
+
+/**
  * 32 values -> 16 bytes of nibble codes q = min(15, (int8_t)((x - sub) * id + add)), element j low and
  * j + 16 high, as ggml's Q4_0 (sub 0, add 8.5) and Q4_1 (sub min, add 0.5) reference quantizers compute them.
  */
 // @ts-ignore: decorator
 @inline export function packNibbles(src: usize, dst: usize, sub: v128, id: v128, add: v128): void {
   const lo = lowBytes(
-    code4(v128.load(src), sub, id, add),
-    code4(v128.load(src, 16), sub, id, add),
-    code4(v128.load(src, 32), sub, id, add),
-    code4(v128.load(src, 48), sub, id, add),
+    codeX4(v128.load(src), sub, id, add, 15),
+    codeX4(v128.load(src, 16), sub, id, add, 15),
+    codeX4(v128.load(src, 32), sub, id, add, 15),
+    codeX4(v128.load(src, 48), sub, id, add, 15),
   );
   const hi = lowBytes(
-    code4(v128.load(src, 64), sub, id, add),
-    code4(v128.load(src, 80), sub, id, add),
-    code4(v128.load(src, 96), sub, id, add),
-    code4(v128.load(src, 112), sub, id, add),
+    codeX4(v128.load(src, 64), sub, id, add, 15),
+    codeX4(v128.load(src, 80), sub, id, add, 15),
+    codeX4(v128.load(src, 96), sub, id, add, 15),
+    codeX4(v128.load(src, 112), sub, id, add, 15),
   );
   // as C's `qs = xi0; qs |= xi1 << 4` on bytes: the shift drops what leaves the byte
   v128.store(dst, v128.or(lo, i8x16.shl(hi, 4)));
 }
 
+/**
+ * Four codes MIN(top, (int8_t)((x - sub) * id + add)), C's float-to-int conversion as x86 does it, each in the
+ * low byte of its i32 lane (what a uint8_t keeps): Q4_0, Q4_1 (top 15) and Q5_0 (top 31) quantize with it;
+ * Q5_1's plain (uint8_t) cast is top 127, which leaves every int8 as it is.
+ */
 // @ts-ignore: decorator
-@inline function code4(x: v128, sub: v128, id: v128, add: v128): v128 {
+@inline export function codeX4(x: v128, sub: v128, id: v128, add: v128, top: i32): v128 {
   const q = x86TruncX4(f32x4.add(f32x4.mul(f32x4.sub(x, sub), id), add));
   const q8 = i32x4.shr_s(i32x4.shl(q, 24), 24); // (int8_t): the low byte, signed
-  return v128.and(i32x4.min_s(q8, i32x4.splat(15)), i32x4.splat(255)); // MIN(15, q), stored as uint8_t
+  return i32x4.min_s(q8, i32x4.splat(top));
 }
 
 // Exact dot of one Q4_0 row with one f32 vector of `dim` values (whole blocks), straight from the packed bytes:

@@ -35,9 +35,10 @@ export function decode_q4_1(table: usize, rowBytes: usize, ids: usize, n: i32, d
   }
 }
 
-// 16 codes (0..15) -> 16 values q * d + m (rounded after the product, then after the sum: no fma)
+// 16 unsigned codes (bytes, Q4_1's 0..15 or Q5_1's 0..31) -> 16 values q * d + m (rounded after the
+// product, then after the sum: no fma)
 // @ts-ignore: decorator
-@inline function widenUnsigned16(dst: usize, q: v128, d: v128, m: v128): void {
+@inline export function widenUnsigned16(dst: usize, q: v128, d: v128, m: v128): void {
   const lo = i16x8.extend_low_i8x16_u(q);
   const hi = i16x8.extend_high_i8x16_u(q);
   v128.store(dst, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(lo)), d), m));
@@ -51,30 +52,8 @@ export function decode_q4_1(table: usize, rowBytes: usize, ids: usize, n: i32, d
 // see: ggml-quants.c quantize_row_q4_1_ref
 export function encode_q4_1(src: usize, n: usize, dst: usize): void {
   for (let b: usize = 0; b < n; b += 32) {
-    // pmin/pmax (`b < a ? b : a`) are C's `if (v < min) min = v` lane by lane, NaN skipped alike; only which
-    // of +0 and -0 comes first can differ between lanes, so a zero extreme replays the C loop in order
-    let lo = f32x4.splat(f32.MAX_VALUE);
-    let hi = f32x4.splat(-f32.MAX_VALUE);
-    for (let k = 0; k < 8; k++) {
-      const v = v128.load(src + (<usize>k << 4));
-      lo = f32x4.pmin(lo, v);
-      hi = f32x4.pmax(hi, v);
-    }
-    lo = f32x4.pmin(lo, v128.shuffle<f32>(lo, lo, 2, 3, 0, 1));
-    lo = f32x4.pmin(lo, v128.shuffle<f32>(lo, lo, 1, 0, 3, 2));
-    hi = f32x4.pmax(hi, v128.shuffle<f32>(hi, hi, 2, 3, 0, 1));
-    hi = f32x4.pmax(hi, v128.shuffle<f32>(hi, hi, 1, 0, 3, 2));
-    let min = f32x4.extract_lane(lo, 0);
-    let max = f32x4.extract_lane(hi, 0);
-    if (min == 0 || max == 0) {
-      min = f32.MAX_VALUE;
-      max = -f32.MAX_VALUE;
-      for (let j = 0; j < 32; j++) {
-        const v = load<f32>(src + (<usize>j << 2));
-        if (v < min) min = v;
-        if (v > max) max = v;
-      }
-    }
+    const min = blockMin(src);
+    const max = blockMax(src);
     const d: f32 = (max - min) / 15.0;
     const id: f32 = d != 0 ? <f32>1.0 / d : 0;
     store<u16>(dst, <u16>f32ToF16(d));
@@ -85,12 +64,51 @@ export function encode_q4_1(src: usize, n: usize, dst: usize): void {
   }
 }
 
+// The minimum and the maximum of the 32 values at src as C's `if (v < min) min = v` (from FLT_MAX) and
+// `if (v > max) max = v` (from -FLT_MAX) find them (Q4_1 and Q5_1). pmin/pmax (`b < a ? b : a`) are those
+// tests lane by lane, NaN skipped alike; only which of +0 and -0 comes first can differ between lanes, so a
+// zero result replays the C loop in order.
+// @ts-ignore: decorator
+@inline export function blockMin(src: usize): f32 {
+  let lo = f32x4.splat(f32.MAX_VALUE);
+  for (let k = 0; k < 8; k++) lo = f32x4.pmin(lo, v128.load(src + (<usize>k << 4)));
+  lo = f32x4.pmin(lo, v128.shuffle<f32>(lo, lo, 2, 3, 0, 1));
+  lo = f32x4.pmin(lo, v128.shuffle<f32>(lo, lo, 1, 0, 3, 2));
+  let min = f32x4.extract_lane(lo, 0);
+  if (min == 0) {
+    min = f32.MAX_VALUE;
+    for (let j = 0; j < 32; j++) {
+      const v = load<f32>(src + (<usize>j << 2));
+      if (v < min) min = v;
+    }
+  }
+  return min;
+}
+
+// @ts-ignore: decorator
+@inline export function blockMax(src: usize): f32 {
+  let hi = f32x4.splat(-f32.MAX_VALUE);
+  for (let k = 0; k < 8; k++) hi = f32x4.pmax(hi, v128.load(src + (<usize>k << 4)));
+  hi = f32x4.pmax(hi, v128.shuffle<f32>(hi, hi, 2, 3, 0, 1));
+  hi = f32x4.pmax(hi, v128.shuffle<f32>(hi, hi, 1, 0, 3, 2));
+  let max = f32x4.extract_lane(hi, 0);
+  if (max == 0) {
+    max = -f32.MAX_VALUE;
+    for (let j = 0; j < 32; j++) {
+      const v = load<f32>(src + (<usize>j << 2));
+      if (v > max) max = v;
+    }
+  }
+  return max;
+}
+
 // Exact dot of one Q4_1 row with one f32 vector of `dim` values (whole blocks), straight from the packed bytes:
 // per block, d * sum(q_j x_j) + m * sum(x_j) (the same value as summing (q_j d + m) x_j, a few roundings
 // apart). Used by the projection for small batches, where decoding into a scratch costs more.
-// Codes are 0..15: the signed conversion gives the same floats and is one instruction on x86.
+// codesTimes: 16 unsigned codes (bytes below 128) times 16 f32 at x, summed into 4 lanes (Q5_1 shares it);
+// the signed conversion gives the same floats and is one instruction on x86. sum16: 16 f32 at x into 4 lanes.
 // @ts-ignore: decorator
-@inline function codesTimes(q: v128, x: usize): v128 {
+@inline export function codesTimes(q: v128, x: usize): v128 {
   const lo = i16x8.extend_low_i8x16_u(q);
   const hi = i16x8.extend_high_i8x16_u(q);
   const a = f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(lo)), v128.load(x));
@@ -101,7 +119,7 @@ export function encode_q4_1(src: usize, n: usize, dst: usize): void {
 }
 
 // @ts-ignore: decorator
-@inline function sum16(x: usize): v128 {
+@inline export function sum16(x: usize): v128 {
   return f32x4.add(f32x4.add(v128.load(x), v128.load(x, 16)), f32x4.add(v128.load(x, 32), v128.load(x, 48)));
 }
 
