@@ -157,6 +157,41 @@ const NAIVE = {
       }
     });
   },
+  q5_0(b, v, row, dim, out, at) {
+    blocks(32, 22, dim, row, (blk, j0, n) => {
+      const d = f16(v.getUint16(blk, true));
+      const qh = v.getUint32(blk + 2, true);
+      for (let k = 0; k < n; k++) {
+        const q = (k < 16 ? b[blk + 6 + k] & 15 : b[blk + 6 + k - 16] >> 4) | (((qh >>> k) & 1) << 4);
+        out[at + j0 + k] = (q - 16) * d;
+      }
+    });
+  },
+  q5_1(b, v, row, dim, out, at) {
+    blocks(32, 24, dim, row, (blk, j0, n) => {
+      const d = f16(v.getUint16(blk, true));
+      const m = f16(v.getUint16(blk + 2, true));
+      const qh = v.getUint32(blk + 4, true);
+      for (let k = 0; k < n; k++) {
+        const q = (k < 16 ? b[blk + 8 + k] & 15 : b[blk + 8 + k - 16] >> 4) | (((qh >>> k) & 1) << 4);
+        out[at + j0 + k] = q * d + m;
+      }
+    });
+  },
+  iq4_nl(b, v, row, dim, out, at) {
+    const levels = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113];
+    blocks(32, 18, dim, row, (blk, j0, n) => {
+      const d = f16(v.getUint16(blk, true));
+      for (let k = 0; k < n; k++) out[at + j0 + k] = d * levels[k < 16 ? b[blk + 2 + k] & 15 : b[blk + 2 + k - 16] >> 4];
+    });
+  },
+  mxfp4(b, v, row, dim, out, at) {
+    const levels = [0, 1, 2, 3, 4, 6, 8, 12, -0, -1, -2, -3, -4, -6, -8, -12];
+    blocks(32, 17, dim, row, (blk, j0, n) => {
+      const d = 2 ** (b[blk] - 128);
+      for (let k = 0; k < n; k++) out[at + j0 + k] = levels[k < 16 ? b[blk + 1 + k] & 15 : b[blk + 1 + k - 16] >> 4] * d;
+    });
+  },
   tq1_0(b, v, row, dim, out, at) {
     const pow3 = [1, 3, 9, 27, 81];
     blocks(256, 54, dim, row, (blk, j0, n) => {

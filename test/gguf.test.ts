@@ -13,7 +13,7 @@ import { header } from "./helpers/gguf-bytes.js";
 
 const fixtures = new URL("./fixtures/", import.meta.url);
 const golden = (name: string) => new URL(`ggml/${name}`, fixtures);
-const GOLDEN_FORMATS = ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q1_0", "q2_0", "tq1_0", "tq2_0", "q6_k", "q4_k", "q5_k", "q2_k", "q3_k", "iq4_xs"];
+const GOLDEN_FORMATS = ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q1_0", "q2_0", "tq1_0", "tq2_0", "q6_k", "q4_k", "q5_k", "q2_k", "q3_k", "iq4_xs", "q5_0", "q5_1", "iq4_nl", "mxfp4"];
 const VOCAB = readdirSync(new URL("vocab/", fixtures)).filter((f) => f.endsWith(".gguf"));
 const tmp = mkdtempSync(join(tmpdir(), "bitembed-gguf-"));
 

@@ -10,8 +10,8 @@ import { newRuntime } from "./helpers/runtime.js";
 // Formats whose rows (100 values, padded to whole blocks) still rank queen first. The 2-bit and ternary
 // formats scale each block by its largest magnitude, so most of a GloVe row rounds to zero: they do not.
 // q1_0 (signs times the mean magnitude per 128) ranks queen second. The k-quants and iq4_xs (rows padded to 256,
-// a scale per 16 or 32 values) keep it, down to q2_k.
-const KEEPS_ANALOGY: readonly string[] = ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q6_k", "q4_k", "q5_k", "q2_k", "q3_k", "iq4_xs"];
+// a scale per 16 or 32 values) keep it, down to q2_k, and so do the 32-value formats q5_0, q5_1, iq4_nl and mxfp4.
+const KEEPS_ANALOGY: readonly string[] = ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q6_k", "q4_k", "q5_k", "q2_k", "q3_k", "iq4_xs", "q5_0", "q5_1", "iq4_nl", "mxfp4"];
 
 interface Glove {
   vocab: number;

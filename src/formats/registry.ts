@@ -188,6 +188,18 @@ export const FORMATS = Object.freeze({
     directDot: single,
     fast: { planes: 2, mult: 0.5, k: 0.5, kernel: "planes", scaleOffset: 26 },
   }),
+  q5_0: entry("q5_0", 6, 32, 22, { description: "5-bit codes, f16 scale per 32", vecDot: "q8_0", directDot: small }),
+  q5_1: entry("q5_1", 7, 32, 24, { description: "5-bit codes, f16 scale and minimum per 32", vecDot: "q8_1", directDot: small }),
+  iq4_nl: entry("iq4_nl", 20, 32, 18, {
+    description: "4-bit indices into 16 non-linear int8 levels, f16 scale per 32",
+    vecDot: "q8_0",
+    directDot: small,
+  }),
+  mxfp4: entry("mxfp4", 39, 32, 17, {
+    description: "FP4 (E2M1) codes, E8M0 power-of-two scale per 32 (OCP MX)",
+    vecDot: "q8_0",
+    directDot: small,
+  }),
 });
 
 export type Format = keyof typeof FORMATS;

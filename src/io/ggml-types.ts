@@ -17,15 +17,12 @@ export interface GgmlType {
 // id: [name, elements per block, bytes per block] of the types not in FORMATS
 // (40 is upstream NVFP4; PrismML's old fork used 40 for a group-32 1-bit type: formatFromGgmlId explains)
 const OTHER_TYPES: Record<number, readonly [string, number, number]> = {
-  6: ["q5_0", 32, 22],
-  7: ["q5_1", 32, 24],
   9: ["q8_1", 32, 36],
   15: ["q8_K", 256, 292],
   16: ["iq2_xxs", 256, 66],
   17: ["iq2_xs", 256, 74],
   18: ["iq3_xxs", 256, 98],
   19: ["iq1_s", 256, 50],
-  20: ["iq4_nl", 32, 18],
   21: ["iq3_s", 256, 110],
   22: ["iq2_s", 256, 82],
   24: ["i8", 1, 1],
@@ -34,7 +31,6 @@ const OTHER_TYPES: Record<number, readonly [string, number, number]> = {
   27: ["i64", 1, 8],
   28: ["f64", 1, 8],
   29: ["iq1_m", 256, 56],
-  39: ["mxfp4", 32, 17],
   40: ["nvfp4", 64, 36],
 };
 

@@ -1,0 +1,159 @@
+// MXFP4 rows (ggml type 39, OCP microscaling FP4): blocks of 32 FP4 (E2M1) codes sharing one E8M0 exponent.
+// decode_mxfp4: ids -> f32 rows (level * 2^(e - 128), as dequantize_row_mxfp4); dot_mxfp4: exact dot from
+// the packed row; encode_mxfp4: f32 -> blocks, byte-identical to quantize_row_mxfp4_ref.
+// Keys: D dim, N ids, B = 32 elements per block; a row is ceil(D / 32) blocks of 17 bytes.
+//   block (17 bytes): [ e u8 | qs[0] | qs[1] | ... | qs[15] ]
+//                       0      1       2             16
+//   qs[j] = code of element j in the low nibble, of element j + 16 in the high nibble
+//   code c: bit 3 the sign, bits 0-2 the E2M1 magnitude; ggml keeps the levels doubled (kvalues_mxfp4:
+//   0 1 2 3 4 6 8 12, then the same negated), so the scale is half of 2^(e - 127): 2^(e - 128), a subnormal
+//   f32 for e < 2.
+// see: ggml-common.h block_mxfp4, kvalues_fp4; ggml-impl.h ggml_e8m0_to_fp32_half; ggml-quants.c
+// quantize_row_mxfp4_ref, best_index_mxfp4, dequantize_row_mxfp4; OCP Microscaling Formats (MX) v1.0 §5.
+import { scaleCodes16 } from "../codes";
+import { x86Trunc } from "../cround";
+import { hsum } from "../madd";
+import { lut16 } from "../fast/swizzle";
+import { lowBytes, mulCodes16 } from "./q8_0";
+
+// kvalues_mxfp4, 16 bytes (read-only: the decoders' lookup table and their scalar tails' levels)
+const LEVELS = memory.data<i8>([0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12], 16);
+
+// @ts-ignore: decorator
+@inline function levels(): v128 {
+  return v128.load(LEVELS);
+}
+
+// ggml_e8m0_to_fp32_half: 2^(e - 128) from its bits (e < 2: the subnormals 2^-128, 2^-127).
+// @ts-ignore: decorator
+@inline function e8m0Half(e: u32): f32 {
+  return reinterpret<f32>(e < 2 ? <u32>0x00200000 << e : (e - 1) << 23);
+}
+
+export function decode_mxfp4(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
+  const full = dim >> 5;
+  const tail = dim & 31; // a padded last block: only its first `tail` elements are written
+  const kv = levels();
+  let dst = out;
+  for (let r = 0; r < n; r++) {
+    let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
+    for (let b = 0; b < full; b++) {
+      const d = f32x4.splat(e8m0Half(load<u8>(src)));
+      const qs = v128.load(src, 1);
+      scaleCodes16(dst, lut16(kv, v128.and(qs, i8x16.splat(15))), d);
+      scaleCodes16(dst + 64, lut16(kv, i8x16.shr_u(qs, 4)), d);
+      src += 17;
+      dst += 128;
+    }
+    if (tail) {
+      const d = e8m0Half(load<u8>(src));
+      for (let j = 0; j < tail; j++) {
+        const q = j < 16 ? load<u8>(src + 1 + j) & 15 : load<u8>(src + 1 + j - 16) >> 4;
+        store<f32>(dst, <f32>load<i8>(LEVELS + q) * d);
+        dst += 4;
+      }
+    }
+  }
+}
+
+// Exact dot of one MXFP4 row with one f32 vector of `dim` values (whole blocks), straight from the packed bytes:
+// per block, 2^(e - 128) * sum(level_j x_j). Used by the projection for small batches.
+export function dot_mxfp4(row: usize, x: usize, dim: i32): f32 {
+  const blocks = dim >> 5; // whole blocks: the caller guarantees it
+  let acc = f32x4.splat(0);
+  const kv = levels();
+  for (let b = 0; b < blocks; b++) {
+    const qs = v128.load(row, 1);
+    const lo = mulCodes16(lut16(kv, v128.and(qs, i8x16.splat(15))), x);
+    const hi = mulCodes16(lut16(kv, i8x16.shr_u(qs, 4)), x + 64);
+    acc = f32x4.add(acc, f32x4.mul(f32x4.add(lo, hi), f32x4.splat(e8m0Half(load<u8>(row)))));
+    row += 17;
+    x += 128;
+  }
+  return hsum(acc);
+}
+
+// ---- encode
+
+// best_index_mxfp4(x, d) on four lanes: the first code of least |level * d - x| (f32, strict <). For x >= 0
+// (and NaN) only codes 0..7 can win: every negative level is at least as far, and loses the tie. For x < 0,
+// code 0 (error |x|) beats codes 1..8, and codes 9..15 have exactly the errors of codes 1..7 for |x| (f32
+// subtraction is symmetric in sign), so the search runs on |x| and the sign bit goes on any code but 0.
+// The candidates c1..c7 are the positive levels times d.
+// @ts-ignore: decorator
+@inline function code4(x: v128, c1: v128, c2: v128, c3: v128, c4: v128, c6: v128, c8: v128, c12: v128): v128 {
+  const a = f32x4.abs(x);
+  let best = a; // code 0: |0 * d - x|
+  let code = i32x4.splat(0);
+  let err = f32x4.abs(f32x4.sub(c1, a));
+  let lt = f32x4.lt(err, best);
+  best = v128.bitselect(err, best, lt);
+  code = v128.bitselect(i32x4.splat(1), code, lt);
+  err = f32x4.abs(f32x4.sub(c2, a));
+  lt = f32x4.lt(err, best);
+  best = v128.bitselect(err, best, lt);
+  code = v128.bitselect(i32x4.splat(2), code, lt);
+  err = f32x4.abs(f32x4.sub(c3, a));
+  lt = f32x4.lt(err, best);
+  best = v128.bitselect(err, best, lt);
+  code = v128.bitselect(i32x4.splat(3), code, lt);
+  err = f32x4.abs(f32x4.sub(c4, a));
+  lt = f32x4.lt(err, best);
+  best = v128.bitselect(err, best, lt);
+  code = v128.bitselect(i32x4.splat(4), code, lt);
+  err = f32x4.abs(f32x4.sub(c6, a));
+  lt = f32x4.lt(err, best);
+  best = v128.bitselect(err, best, lt);
+  code = v128.bitselect(i32x4.splat(5), code, lt);
+  err = f32x4.abs(f32x4.sub(c8, a));
+  lt = f32x4.lt(err, best);
+  best = v128.bitselect(err, best, lt);
+  code = v128.bitselect(i32x4.splat(6), code, lt);
+  err = f32x4.abs(f32x4.sub(c12, a));
+  lt = f32x4.lt(err, best);
+  code = v128.bitselect(i32x4.splat(7), code, lt);
+  // the sign bit for x < 0 and a code other than 0
+  const negative = v128.and(f32x4.lt(x, f32x4.splat(0)), i32x4.ne(code, i32x4.splat(0)));
+  return v128.or(code, v128.and(negative, i32x4.splat(8)));
+}
+
+// Encode n f32 values (whole blocks): amax = max |x| (`amax < fabsf(v)`, so NaN never wins),
+// e = (uint8_t)(floorf(log2f(amax)) - 2 + 127) (0 for amax 0), d = 2^(e - 128), each code the nearest level.
+// floorf(log2f(x)) is computed as floor of the f64 log2 rounded to f32: equal to glibc's for every positive
+// finite f32 (checked over all of them; 7456 values just below a power of two round up to it). An x86
+// conversion keeps the low byte: amax below 2^-125 wraps around (1e-40 gives e = 248), inf gives 0.
+// see: ggml-quants.c quantize_row_mxfp4_ref
+export function encode_mxfp4(src: usize, n: usize, dst: usize): void {
+  for (let b: usize = 0; b < n; b += 32) {
+    let m = f32x4.pmax(f32x4.splat(0), f32x4.abs(v128.load(src)));
+    for (let k: usize = 16; k < 128; k += 16) m = f32x4.pmax(m, f32x4.abs(v128.load(src + k)));
+    m = f32x4.pmax(m, v128.shuffle<f32>(m, m, 2, 3, 0, 1));
+    m = f32x4.pmax(m, v128.shuffle<f32>(m, m, 1, 0, 3, 2));
+    const amax = f32x4.extract_lane(m, 0);
+    const e: u32 = amax > 0 ? <u8>x86Trunc(floor<f32>(<f32>Math.log2(<f64>amax)) - 2 + 127) : 0;
+    const d = e8m0Half(e);
+    store<u8>(dst, <u8>e);
+    const c1 = f32x4.splat(d);
+    const c2 = f32x4.splat(<f32>2 * d);
+    const c3 = f32x4.splat(<f32>3 * d);
+    const c4 = f32x4.splat(<f32>4 * d);
+    const c6 = f32x4.splat(<f32>6 * d);
+    const c8 = f32x4.splat(<f32>8 * d);
+    const c12 = f32x4.splat(<f32>12 * d);
+    const lo = lowBytes(
+      code4(v128.load(src), c1, c2, c3, c4, c6, c8, c12),
+      code4(v128.load(src, 16), c1, c2, c3, c4, c6, c8, c12),
+      code4(v128.load(src, 32), c1, c2, c3, c4, c6, c8, c12),
+      code4(v128.load(src, 48), c1, c2, c3, c4, c6, c8, c12),
+    );
+    const hi = lowBytes(
+      code4(v128.load(src, 64), c1, c2, c3, c4, c6, c8, c12),
+      code4(v128.load(src, 80), c1, c2, c3, c4, c6, c8, c12),
+      code4(v128.load(src, 96), c1, c2, c3, c4, c6, c8, c12),
+      code4(v128.load(src, 112), c1, c2, c3, c4, c6, c8, c12),
+    );
+    v128.store(dst, v128.or(lo, i8x16.shl(hi, 4)), 1);
+    src += 128;
+    dst += 17;
+  }
+}

@@ -1,0 +1,130 @@
+// Q5_0 rows (ggml type 6): blocks of 32 five-bit codes sharing one f16 scale; codes are offset by 16.
+// decode_q5_0: ids -> f32 rows ((q - 16) * d in f32, as dequantize_row_q5_0); dot_q5_0: exact dot from the
+// packed row; encode_q5_0: f32 -> blocks, byte-identical to quantize_row_q5_0_ref.
+// Keys: D dim, N ids, B = 32 elements per block; a row is ceil(D / 32) blocks of 22 bytes.
+//   block (22 bytes): [ d f16 | qh u32 | qs[0] | qs[1] | ... | qs[15] ]
+//                       0-1     2-5     6       7             21
+//   element j < 16:  low nibble of qs[j]       | (bit j of qh) << 4
+//   element j + 16:  high nibble of qs[j]      | (bit j + 16 of qh) << 4
+// see: ggml-common.h block_q5_0; ggml-quants.c quantize_row_q5_0_ref, dequantize_row_q5_0.
+import { f16ToF32, f32ToF16 } from "../half";
+import { scaleCodes16 } from "../codes";
+import { hsum } from "../madd";
+import { codeX4, largestMagnitude } from "./q4_0";
+import { lowBytes, mulCodes16 } from "./q8_0";
+
+// Byte k of each half holds bit k % 8 of its qh byte.
+// @ts-ignore: decorator
+@inline function bitsOfBytes(bytes: v128): v128 {
+  const bit = i8x16(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
+  return v128.and(i8x16.eq(v128.and(bytes, bit), bit), i8x16.splat(0x10));
+}
+
+/** The fifth bits of elements 0..15 of a block (Q5_0 and Q5_1 store them alike), as 0x10 or 0 per byte. */
+// @ts-ignore: decorator
+@inline export function fifthBitsLow(qh: u32): v128 {
+  const v = i32x4.splat(qh);
+  return bitsOfBytes(i8x16.shuffle(v, v, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
+}
+
+/** The fifth bits of elements 16..31. */
+// @ts-ignore: decorator
+@inline export function fifthBitsHigh(qh: u32): v128 {
+  const v = i32x4.splat(qh);
+  return bitsOfBytes(i8x16.shuffle(v, v, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+}
+
+/**
+ * The code of element j of a block whose qh word and nibbles start at qh and qs (the scalar tails of the
+ * decoders and of Q5_1's): 0..31.
+ */
+// @ts-ignore: decorator
+@inline export function code5(qh: u32, qs: usize, j: i32): i32 {
+  const nibble = j < 16 ? load<u8>(qs + j) & 15 : load<u8>(qs + j - 16) >> 4;
+  return <i32>nibble | (<i32>((qh >> j) & 1) << 4);
+}
+
+export function decode_q5_0(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
+  const full = dim >> 5;
+  const tail = dim & 31; // a padded last block: only its first `tail` elements are written
+  const sixteen = i8x16.splat(16);
+  let dst = out;
+  for (let r = 0; r < n; r++) {
+    let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
+    for (let b = 0; b < full; b++) {
+      const d = f32x4.splat(f16ToF32(load<u16>(src)));
+      const qh = load<u32>(src, 2);
+      const qs = v128.load(src, 6);
+      scaleCodes16(dst, i8x16.sub(v128.or(v128.and(qs, i8x16.splat(15)), fifthBitsLow(qh)), sixteen), d);
+      scaleCodes16(dst + 64, i8x16.sub(v128.or(i8x16.shr_u(qs, 4), fifthBitsHigh(qh)), sixteen), d);
+      src += 22;
+      dst += 128;
+    }
+    if (tail) {
+      const d = f16ToF32(load<u16>(src));
+      const qh = load<u32>(src, 2);
+      for (let j = 0; j < tail; j++) {
+        store<f32>(dst, <f32>(code5(qh, src + 6, j) - 16) * d);
+        dst += 4;
+      }
+    }
+  }
+}
+
+// Exact dot of one Q5_0 row with one f32 vector of `dim` values (whole blocks), straight from the packed bytes:
+// per block, d * sum((q_j - 16) x_j) (the same value as summing ((q_j - 16) d) x_j, a few roundings apart).
+// Used by the projection for small batches, where decoding into a scratch costs more.
+export function dot_q5_0(row: usize, x: usize, dim: i32): f32 {
+  const blocks = dim >> 5; // whole blocks: the caller guarantees it
+  let acc = f32x4.splat(0);
+  const sixteen = i8x16.splat(16);
+  for (let b = 0; b < blocks; b++) {
+    const qh = load<u32>(row, 2);
+    const qs = v128.load(row, 6);
+    const lo = mulCodes16(i8x16.sub(v128.or(v128.and(qs, i8x16.splat(15)), fifthBitsLow(qh)), sixteen), x);
+    const hi = mulCodes16(i8x16.sub(v128.or(i8x16.shr_u(qs, 4), fifthBitsHigh(qh)), sixteen), x + 64);
+    acc = f32x4.add(acc, f32x4.mul(f32x4.add(lo, hi), f32x4.splat(f16ToF32(load<u16>(row)))));
+    row += 22;
+    x += 128;
+  }
+  return hsum(acc);
+}
+
+// Encode n f32 values (whole blocks): max = the value of largest magnitude (the first one on ties),
+// d = max / -16, q = min(31, (int8_t)(x * (1/d) + 16.5)).
+// see: ggml-quants.c quantize_row_q5_0_ref
+export function encode_q5_0(src: usize, n: usize, dst: usize): void {
+  const add = f32x4.splat(16.5);
+  const zero = f32x4.splat(0);
+  for (let b: usize = 0; b < n; b += 32) {
+    const d: f32 = largestMagnitude(src) / -16.0;
+    const id = f32x4.splat(d != 0 ? <f32>1.0 / d : 0);
+    store<u16>(dst, <u16>f32ToF16(d));
+    const lo = lowBytes(
+      codeX4(v128.load(src), zero, id, add, 31),
+      codeX4(v128.load(src, 16), zero, id, add, 31),
+      codeX4(v128.load(src, 32), zero, id, add, 31),
+      codeX4(v128.load(src, 48), zero, id, add, 31),
+    );
+    const hi = lowBytes(
+      codeX4(v128.load(src, 64), zero, id, add, 31),
+      codeX4(v128.load(src, 80), zero, id, add, 31),
+      codeX4(v128.load(src, 96), zero, id, add, 31),
+      codeX4(v128.load(src, 112), zero, id, add, 31),
+    );
+    packFifths(lo, hi, dst + 2, dst + 6);
+    src += 128;
+    dst += 22;
+  }
+}
+
+/**
+ * The code bytes of elements 0..15 (lo) and 16..31 (hi) of a block into its qh word and nibbles, as ggml's
+ * Q5_0 and Q5_1 quantizers pack them: qs[j] = (lo & 15) | (hi & 15) << 4, bit j of qh = bit 4 of element j.
+ */
+// @ts-ignore: decorator
+@inline export function packFifths(lo: v128, hi: v128, qh: usize, qs: usize): void {
+  v128.store(qs, v128.or(v128.and(lo, i8x16.splat(15)), i8x16.shl(hi, 4)));
+  // bit 4 of each byte to its sign bit, where bitmask reads it
+  store<u32>(qh, <u32>i8x16.bitmask(i8x16.shl(lo, 3)) | (<u32>i8x16.bitmask(i8x16.shl(hi, 3)) << 16));
+}

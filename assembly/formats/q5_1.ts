@@ -1,0 +1,94 @@
+// Q5_1 rows (ggml type 7): blocks of 32 unsigned five-bit codes with an f16 scale d and an f16 minimum m.
+// decode_q5_1: ids -> f32 rows (q * d + m, two f32 operations, as dequantize_row_q5_1); dot_q5_1: exact dot
+// from the packed row; encode_q5_1: f32 -> blocks, byte-identical to quantize_row_q5_1_ref.
+// Keys: D dim, N ids, B = 32 elements per block; a row is ceil(D / 32) blocks of 24 bytes.
+//   block (24 bytes): [ d f16 | m f16 | qh u32 | qs[0] | ... | qs[15] ]
+//                       0-1     2-3     4-7     8             23
+//   element j < 16:  low nibble of qs[j]  | (bit j of qh) << 4
+//   element j + 16:  high nibble of qs[j] | (bit j + 16 of qh) << 4
+// see: ggml-common.h block_q5_1; ggml-quants.c quantize_row_q5_1_ref, dequantize_row_q5_1.
+import { f16ToF32, f32ToF16 } from "../half";
+import { hsum } from "../madd";
+import { codeX4 } from "./q4_0";
+import { blockMax, blockMin, codesTimes, sum16, widenUnsigned16 } from "./q4_1";
+import { code5, fifthBitsHigh, fifthBitsLow, packFifths } from "./q5_0";
+import { lowBytes } from "./q8_0";
+
+export function decode_q5_1(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
+  const full = dim >> 5;
+  const tail = dim & 31; // a padded last block: only its first `tail` elements are written
+  let dst = out;
+  for (let r = 0; r < n; r++) {
+    let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
+    for (let b = 0; b < full; b++) {
+      const d = f32x4.splat(f16ToF32(load<u16>(src)));
+      const m = f32x4.splat(f16ToF32(load<u16>(src, 2)));
+      const qh = load<u32>(src, 4);
+      const qs = v128.load(src, 8);
+      widenUnsigned16(dst, v128.or(v128.and(qs, i8x16.splat(15)), fifthBitsLow(qh)), d, m);
+      widenUnsigned16(dst + 64, v128.or(i8x16.shr_u(qs, 4), fifthBitsHigh(qh)), d, m);
+      src += 24;
+      dst += 128;
+    }
+    if (tail) {
+      const d = f16ToF32(load<u16>(src));
+      const m = f16ToF32(load<u16>(src, 2));
+      const qh = load<u32>(src, 4);
+      for (let j = 0; j < tail; j++) {
+        store<f32>(dst, <f32>code5(qh, src + 8, j) * d + m);
+        dst += 4;
+      }
+    }
+  }
+}
+
+// Exact dot of one Q5_1 row with one f32 vector of `dim` values (whole blocks), straight from the packed bytes:
+// per block, d * sum(q_j x_j) + m * sum(x_j) (the same value as summing (q_j d + m) x_j, a few roundings
+// apart). Used by the projection for small batches, where decoding into a scratch costs more.
+export function dot_q5_1(row: usize, x: usize, dim: i32): f32 {
+  const blocks = dim >> 5; // whole blocks: the caller guarantees it
+  let acc = f32x4.splat(0);
+  for (let b = 0; b < blocks; b++) {
+    const qh = load<u32>(row, 4);
+    const qs = v128.load(row, 8);
+    const lo = codesTimes(v128.or(v128.and(qs, i8x16.splat(15)), fifthBitsLow(qh)), x);
+    const hi = codesTimes(v128.or(i8x16.shr_u(qs, 4), fifthBitsHigh(qh)), x + 64);
+    const sx = f32x4.add(sum16(x), sum16(x + 64));
+    acc = f32x4.add(acc, f32x4.mul(f32x4.add(lo, hi), f32x4.splat(f16ToF32(load<u16>(row)))));
+    acc = f32x4.add(acc, f32x4.mul(sx, f32x4.splat(f16ToF32(load<u16>(row, 2)))));
+    row += 24;
+    x += 128;
+  }
+  return hsum(acc);
+}
+
+// Encode n f32 values (whole blocks): min, max of the block (`v < min`, `v > max` in order), d = (max - min) / 31,
+// q = (uint8_t)((x - min) * (1/d) + 0.5): no clamp, the low byte of x86's conversion (codeX4 with top 127).
+// see: ggml-quants.c quantize_row_q5_1_ref
+export function encode_q5_1(src: usize, n: usize, dst: usize): void {
+  const half = f32x4.splat(0.5);
+  for (let b: usize = 0; b < n; b += 32) {
+    const min = blockMin(src);
+    const max = blockMax(src);
+    const d: f32 = (max - min) / 31.0;
+    const id = f32x4.splat(d != 0 ? <f32>1.0 / d : 0);
+    const sub = f32x4.splat(min);
+    store<u16>(dst, <u16>f32ToF16(d));
+    store<u16>(dst, <u16>f32ToF16(min), 2);
+    const lo = lowBytes(
+      codeX4(v128.load(src), sub, id, half, 127),
+      codeX4(v128.load(src, 16), sub, id, half, 127),
+      codeX4(v128.load(src, 32), sub, id, half, 127),
+      codeX4(v128.load(src, 48), sub, id, half, 127),
+    );
+    const hi = lowBytes(
+      codeX4(v128.load(src, 64), sub, id, half, 127),
+      codeX4(v128.load(src, 80), sub, id, half, 127),
+      codeX4(v128.load(src, 96), sub, id, half, 127),
+      codeX4(v128.load(src, 112), sub, id, half, 127),
+    );
+    packFifths(lo, hi, dst + 4, dst + 8);
+    src += 128;
+    dst += 24;
+  }
+}
