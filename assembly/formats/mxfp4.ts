@@ -140,19 +140,19 @@ export function encode_mxfp4(src: usize, n: usize, dst: usize): void {
     const c6 = f32x4.splat(<f32>6 * d);
     const c8 = f32x4.splat(<f32>8 * d);
     const c12 = f32x4.splat(<f32>12 * d);
-    const lo = lowBytes(
-      code4(v128.load(src), c1, c2, c3, c4, c6, c8, c12),
-      code4(v128.load(src, 16), c1, c2, c3, c4, c6, c8, c12),
-      code4(v128.load(src, 32), c1, c2, c3, c4, c6, c8, c12),
-      code4(v128.load(src, 48), c1, c2, c3, c4, c6, c8, c12),
-    );
-    const hi = lowBytes(
-      code4(v128.load(src, 64), c1, c2, c3, c4, c6, c8, c12),
-      code4(v128.load(src, 80), c1, c2, c3, c4, c6, c8, c12),
-      code4(v128.load(src, 96), c1, c2, c3, c4, c6, c8, c12),
-      code4(v128.load(src, 112), c1, c2, c3, c4, c6, c8, c12),
-    );
-    v128.store(dst, v128.or(lo, i8x16.shl(hi, 4)), 1);
+    // elements 0..15 (h = 0) go to the low nibbles, 16..31 to the high ones
+    let lo = i8x16.splat(0);
+    for (let h: usize = 0; h < 128; h += 64) {
+      const x = src + h;
+      const codes = lowBytes(
+        code4(v128.load(x), c1, c2, c3, c4, c6, c8, c12),
+        code4(v128.load(x, 16), c1, c2, c3, c4, c6, c8, c12),
+        code4(v128.load(x, 32), c1, c2, c3, c4, c6, c8, c12),
+        code4(v128.load(x, 48), c1, c2, c3, c4, c6, c8, c12),
+      );
+      if (h == 0) lo = codes;
+      else v128.store(dst, v128.or(lo, i8x16.shl(codes, 4)), 1);
+    }
     src += 128;
     dst += 17;
   }
