@@ -169,7 +169,7 @@ describe.each(HERE)("%s kernels against the plain reference", (format) => {
     fc.assert(
       fc.property(fc.array(fc.constantFrom(...specials.map(Math.fround)), { minLength: 128, maxLength: 128 }), (pool) => {
         const values = block(pool);
-        expectSameBytes(rt.quantize(values, { vocab: 1, dim: 128, format }), REFERENCES[format].quantize(values), 1e9, "bytes");
+        expectSameBytes(rt.quantize(values, { vocab: 1, dim: 128, format }), REFERENCES[format].quantize(values), FORMATS[format].blockBytes, "bytes");
       }),
       { numRuns: 80 },
     );
@@ -177,11 +177,11 @@ describe.each(HERE)("%s kernels against the plain reference", (format) => {
     for (const head of [[0, -0, 1, 2], [-0, 0, 1, 2], [-2, 2, 1, 0], [2, -2, 1, 0], [-1, -0, 0, -3], [5, NaN, -5, 0]]) {
       const values = new Float32Array(32).fill(0.25);
       head.forEach((v, i) => (values[i * 5] = v));
-      expectSameBytes(rt.quantize(values, { vocab: 1, dim: 32, format }), REFERENCES[format].quantize(values), 1e9, `block ${head}`);
+      expectSameBytes(rt.quantize(values, { vocab: 1, dim: 32, format }), REFERENCES[format].quantize(values), FORMATS[format].blockBytes, `block ${head}`);
     }
     for (const v of specials) {
       const values = new Float32Array(32).fill(v);
-      expectSameBytes(rt.quantize(values, { vocab: 1, dim: 32, format }), REFERENCES[format].quantize(values), 1e9, `all ${v}`);
+      expectSameBytes(rt.quantize(values, { vocab: 1, dim: 32, format }), REFERENCES[format].quantize(values), FORMATS[format].blockBytes, `all ${v}`);
     }
   });
 
@@ -213,7 +213,7 @@ describe("format boundaries", () => {
     fc.assert(
       fc.property(fc.array(fc.constantFrom(...points), { minLength: 32, maxLength: 128 }), fc.constantFrom(1, 0.5, 1 / 127, 3, 1e-3, 1e5), (pool, s) => {
         const values = Float32Array.from({ length: 128 }, (_, i) => Math.fround(pool[i % pool.length] * s));
-        expectSameBytes(rt.quantize(values, { vocab: 1, dim: 128, format: "iq4_nl" }), iq4_nl.quantize(values), 1e9, "bytes");
+        expectSameBytes(rt.quantize(values, { vocab: 1, dim: 128, format: "iq4_nl" }), iq4_nl.quantize(values), FORMATS.iq4_nl.blockBytes, "bytes");
       }),
       { numRuns: 100 },
     );
