@@ -16,7 +16,8 @@ import { padRows, randomValues } from "./helpers/values.js";
 import type { FormatReference } from "./reference/formats/types.js";
 import { reference as q2k } from "./reference/formats/q2_k.js";
 import { reference as q3k } from "./reference/formats/q3_k.js";
-import { reference as iq4xs, bestIndex, KVALUES } from "./reference/formats/iq4_xs.js";
+import { bestIndex, KVALUES } from "./reference/formats/iq4_nl.js";
+import { reference as iq4xs } from "./reference/formats/iq4_xs.js";
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/ggml/gauss2048.${name}`, import.meta.url));
 const f32Of = (buf: Buffer) => new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
@@ -228,8 +229,8 @@ describe.each(CASES)("%s kernels against the plain reference", (format, referenc
   });
 });
 
-describe("iq4_xs's level search", () => {
-  // encode_iq4_xs counts the midpoints at or below v instead of running ggml's bisection (bestIndex here)
+describe("the IQ4 level search (encode_iq4_xs and encode_iq4_nl share it)", () => {
+  // the encoders count the midpoints at or below v instead of running ggml's bisection (bestIndex here)
   it("best_index_int8 is the number of level midpoints at or below v: every f32 within 2^16 ulps of each midpoint and level", () => {
     const mids = KVALUES.slice(1).map((v, k) => (KVALUES[k] + v) / 2);
     const count = (v: number) => (Number.isNaN(v) ? 15 : mids.filter((m) => v >= m).length);

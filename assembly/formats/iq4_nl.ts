@@ -2,6 +2,8 @@
 // one f16 scale per block. decode_iq4_nl: ids -> f32 rows (d * level, as dequantize_row_iq4_nl); dot_iq4_nl:
 // exact dot from the packed row; encode_iq4_nl: f32 -> blocks, byte-identical to ggml's quantize_iq4_nl
 // (what ggml_quantize_chunk and llama-quantize run): a search over 16 trial scales per block.
+// The levels and the scale search (quantize_row_iq4_nl_impl's loop over blocks of 32) live here and serve
+// IQ4_XS too, whose sub-blocks of 32 ggml quantizes with the same code.
 // Keys: D dim, N ids, B = 32 elements per block; a row is ceil(D / 32) blocks of 18 bytes.
 //   block (18 bytes): [ d f16 | qs[0] | qs[1] | ... | qs[15] ]
 //                       0-1     2       3             17
@@ -13,16 +15,17 @@ import { f16ToF32, f32ToF16 } from "../half";
 import { scaleCodes16 } from "../codes";
 import { hsum } from "../madd";
 import { lut16 } from "../fast/swizzle";
-import { largestMagnitude } from "./q4_0";
 import { mulCodes16 } from "./q8_0";
+import { GROUP_MAX_EPS, laneGather, laneOf } from "./kquant-search";
 
-// kvalues_iq4nl, 16 bytes (read-only: the decoders' lookup table and their scalar tails' levels)
-const LEVELS = memory.data<i8>([-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113], 16);
-
+// ggml's kvalues_iq4nl, as 16 signed bytes (a swizzle table).
 // @ts-ignore: decorator
-@inline function levels(): v128 {
-  return v128.load(LEVELS);
+@inline export function levels(): v128 {
+  return i8x16(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
 }
+
+// ggml's kvalues_iq4nl, for the scalar tails.
+export const KVALUES = memory.data<i8>([-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113]);
 
 export function decode_iq4_nl(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
   const full = dim >> 5;
@@ -43,7 +46,7 @@ export function decode_iq4_nl(table: usize, rowBytes: usize, ids: usize, n: i32,
       const d = f16ToF32(load<u16>(src));
       for (let j = 0; j < tail; j++) {
         const q = j < 16 ? load<u8>(src + 2 + j) & 15 : load<u8>(src + 2 + j - 16) >> 4;
-        store<f32>(dst, d * <f32>load<i8>(LEVELS + q));
+        store<f32>(dst, d * <f32>load<i8>(KVALUES + q));
         dst += 4;
       }
     }
@@ -67,171 +70,125 @@ export function dot_iq4_nl(row: usize, x: usize, dim: i32): f32 {
   return hsum(acc);
 }
 
-// ---- encode: ggml's quantize_row_iq4_nl_impl for one block per super block, no importance weights (the
-// weights are x^2), ntry 7; four blocks at a time, one per lane, each lane doing the scalar code's f32
-// operations in its order.
+// ---- encode: ggml's quantize_row_iq4_nl_impl, operation for operation in f32 (no importance weights: the
+// weights are x^2; ntry 7), blocks of 32 four at a time, one per lane.
 
-// ggml's GROUP_MAX_EPS: blocks whose largest |x| is below it get scale 0.
-const GROUP_MAX_EPS: f32 = 1e-15;
-
-// best_index_int8(16, kvalues_iq4nl, x) on four lanes: the number of midpoints between neighbouring levels
-// that x reaches. ggml compares x - lo < hi - x in f32 and takes hi on ties; for every f32 x but NaN this
-// is x >= (lo + hi) / 2 (checked over all 2^32 bit patterns). NaN fails every test of ggml's binary search,
-// which then ends on the last level. (Counting in i16 lanes, eight at a time, measured no faster: x86 has
-// no i16 >= and no cheap saturating float-to-int conversion.)
+// best_index_int8(16, kvalues_iq4nl, v) on four lanes, NaN aside. ggml's bisection ends on the level pair
+// around v and takes the upper one when v - lower < upper - v fails; both differences are exact near a
+// midpoint (the levels are integers and the midpoints lie where v's ulp is coarser than theirs), and each side
+// of the test is monotonic in v, so the test is v >= (lower + upper) / 2 exactly, and the index is the number
+// of midpoints at or below v (checked against ggml's bisection for all 2^32 bit patterns but NaN). The
+// midpoints are halves of integers, so v >= m exactly when floor(2v) >= 2m: with u = floor(2v) + 256 clamped to
+// 0..511, the count is RUN_BASE[u >> 5] plus the midpoints inside that run of 32 (at most two, at offsets
+// RUN_FIRST and RUN_SECOND; 32: none) that u & 31 reaches.
+//   2m + 256: 25 69 108 142 172 199 224 247 270 294 319 347 378 414 458
 // @ts-ignore: decorator
-@inline function bestIndex4(x: v128): v128 {
-  let l = i32x4.splat(0);
-  // a true compare is -1: subtracting it counts
-  l = i32x4.sub(l, f32x4.ge(x, f32x4.splat(-115.5)));
-  l = i32x4.sub(l, f32x4.ge(x, f32x4.splat(-93.5)));
-  l = i32x4.sub(l, f32x4.ge(x, f32x4.splat(-74.0)));
-  l = i32x4.sub(l, f32x4.ge(x, f32x4.splat(-57.0)));
-  l = i32x4.sub(l, f32x4.ge(x, f32x4.splat(-42.0)));
-  l = i32x4.sub(l, f32x4.ge(x, f32x4.splat(-28.5)));
-  l = i32x4.sub(l, f32x4.ge(x, f32x4.splat(-16.0)));
-  l = i32x4.sub(l, f32x4.ge(x, f32x4.splat(-4.5)));
-  l = i32x4.sub(l, f32x4.ge(x, f32x4.splat(7.0)));
-  l = i32x4.sub(l, f32x4.ge(x, f32x4.splat(19.0)));
-  l = i32x4.sub(l, f32x4.ge(x, f32x4.splat(31.5)));
-  l = i32x4.sub(l, f32x4.ge(x, f32x4.splat(45.5)));
-  l = i32x4.sub(l, f32x4.ge(x, f32x4.splat(61.0)));
-  l = i32x4.sub(l, f32x4.ge(x, f32x4.splat(79.0)));
-  l = i32x4.sub(l, f32x4.ge(x, f32x4.splat(101.0)));
-  return v128.bitselect(i32x4.splat(15), l, f32x4.ne(x, x));
+@inline function levelIndex4(v: v128): v128 {
+  const t = i32x4.max_s(i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.floor(f32x4.add(v, v))), i32x4.splat(255)), i32x4.splat(-256));
+  const u = i32x4.add(t, i32x4.splat(256));
+  const run = i32x4.shr_u(u, 5); // in each lane's low byte, zeros above: the swizzles read one table byte
+  const r = v128.and(u, i32x4.splat(31));
+  const byte = i32x4.splat(255);
+  const base = v128.and(i8x16.swizzle(i8x16(0, 1, 1, 2, 3, 4, 5, 6, 8, 9, 11, 12, 13, 14, 14, 15), run), byte);
+  const first = v128.and(i8x16.swizzle(i8x16(25, 32, 5, 12, 14, 12, 7, 0, 14, 6, 27, 26, 30, 32, 10, 32), run), byte);
+  const second = v128.and(i8x16.swizzle(i8x16(32, 32, 32, 32, 32, 32, 32, 23, 32, 31, 32, 32, 32, 32, 32, 32), run), byte);
+  return i32x4.sub(i32x4.sub(base, i32x4.ge_s(r, first)), i32x4.ge_s(r, second));
 }
 
-// The level (f32) of the index nearest to id * x, four lanes: the table byte lands in each lane's low byte
-// (the other three bytes look up entry 0) and is sign-extended from there.
+// best_index_int8 with NaN: it fails every comparison in ggml and ends on index 15.
 // @ts-ignore: decorator
-@inline function level4(kv: v128, id: v128, x: v128): v128 {
-  const l = bestIndex4(f32x4.mul(id, x));
-  return f32x4.convert_i32x4_s(i32x4.shr_s(i32x4.shl(lut16(kv, l), 24), 24));
+@inline function bestIndex4(v: v128): v128 {
+  return v128.bitselect(i32x4.splat(15), levelIndex4(v), f32x4.ne(v, v));
 }
 
-// 4 x 4 transposes: rows r0..r3 (four values of one block each) -> column k (value k of the four blocks).
+// The level of index l (i32 lanes 0..15) as f32: the swizzle reads byte l into each lane's low byte.
 // @ts-ignore: decorator
-@inline function column0(r0: v128, r1: v128, r2: v128, r3: v128): v128 {
-  return v128.shuffle<f32>(v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), 0, 1, 4, 5);
-}
-// @ts-ignore: decorator
-@inline function column1(r0: v128, r1: v128, r2: v128, r3: v128): v128 {
-  return v128.shuffle<f32>(v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), 2, 3, 6, 7);
-}
-// @ts-ignore: decorator
-@inline function column2(r0: v128, r1: v128, r2: v128, r3: v128): v128 {
-  return v128.shuffle<f32>(v128.shuffle<f32>(r0, r1, 2, 6, 3, 7), v128.shuffle<f32>(r2, r3, 2, 6, 3, 7), 0, 1, 4, 5);
-}
-// @ts-ignore: decorator
-@inline function column3(r0: v128, r1: v128, r2: v128, r3: v128): v128 {
-  return v128.shuffle<f32>(v128.shuffle<f32>(r0, r1, 2, 6, 3, 7), v128.shuffle<f32>(r2, r3, 2, 6, 3, 7), 2, 3, 6, 7);
+@inline function levelOf(l: v128): v128 {
+  return f32x4.convert_i32x4_s(i32x4.shr_s(i32x4.shl(i8x16.swizzle(levels(), l), 24), 24));
 }
 
-// The scale quantize_row_iq4_nl_impl settles on for each of four blocks (values at p0..p3, one block per
-// lane): d = max / 127 first, then 15 trial inverse scales (itry - 127) / max, keeping the best
-// sumqx^2 / sumq2; 0 for blocks whose largest |x| is below GROUP_MAX_EPS. Each lane sums its block in
-// element order, with w = x * x: sumqx += w*q*x, sumq2 += w*q*q, as the C loop does.
-function scales4(p0: usize, p1: usize, p2: usize, p3: usize): v128 {
-  // the value of largest |x| (`if (ax > amax)`, the first of equals, NaN never: Q4_0's test)
-  let max = f32x4.splat(largestMagnitude(p0));
-  max = f32x4.replace_lane(max, 1, largestMagnitude(p1));
-  max = f32x4.replace_lane(max, 2, largestMagnitude(p2));
-  max = f32x4.replace_lane(max, 3, largestMagnitude(p3));
-  const quiet = f32x4.lt(f32x4.abs(max), f32x4.splat(GROUP_MAX_EPS));
-  const kv = levels();
-  let d = f32x4.splat(0);
-  let best = f32x4.splat(0);
-  // pass -8 is the first estimate, id = 1 / (-max / -127); passes -7..7 are ggml's itry
+/**
+ * The scales of four blocks of 32 at x, x + stride, x + 2 stride, x + 3 stride, one per lane (inlined: a
+ * constant stride makes the gathers cheaper, IQ4_XS's search measured 142 -> 165 MB/s of CPU time):
+ * quantize_row_iq4_nl_impl's loop over blocks with weights x^2 and ntry 7. The first trial (id = 1 / (max / 127))
+ * sets d and best; the fifteen others (id = (itry - 127) / max) replace them where sumqx^2 > best * sumq2, a
+ * select; blocks whose largest |x| is below GROUP_MAX_EPS get 0. IQ4_NL keeps these scales, IQ4_XS quantizes
+ * them to six bits under a block scale.
+ */
+// @ts-ignore: decorator
+@inline export function iq4nlSearch4(x: usize, stride: usize): v128 {
+  const zero = f32x4.splat(0);
+  // the value of largest |x| (`if (ax > amax)`: the first of equals, NaN never)
+  let amax = zero;
+  let max = zero;
+  for (let j = 0; j < 32; j++) {
+    const xj = laneGather(x, j, stride);
+    const ax = f32x4.abs(xj);
+    const gt = f32x4.gt(ax, amax);
+    amax = v128.bitselect(ax, amax, gt);
+    max = v128.bitselect(xj, max, gt);
+  }
+  const quiet = f32x4.lt(amax, f32x4.splat(GROUP_MAX_EPS));
+  let d = zero;
+  let best = zero;
   for (let itry = -8; itry <= 7; itry++) {
-    const id = itry == -8
+    const id = itry < -7
       ? f32x4.div(f32x4.splat(1), f32x4.div(f32x4.neg(max), f32x4.splat(-127)))
       : f32x4.div(f32x4.splat(<f32>(itry - 127)), max);
-    let sumqx = f32x4.splat(0);
-    let sumq2 = f32x4.splat(0);
-    for (let j: usize = 0; j < 128; j += 16) {
-      // values j/4 .. j/4 + 3 of the four blocks, then one element of all four per column
-      const r0 = v128.load(p0 + j);
-      const r1 = v128.load(p1 + j);
-      const r2 = v128.load(p2 + j);
-      const r3 = v128.load(p3 + j);
-      // (four copies of the column step, not a loop over columns: measured 85 against 59 MB/s)
-      const x0 = column0(r0, r1, r2, r3);
-      const x1 = column1(r0, r1, r2, r3);
-      const x2 = column2(r0, r1, r2, r3);
-      const x3 = column3(r0, r1, r2, r3);
-      const q0 = level4(kv, id, x0);
-      const q1 = level4(kv, id, x1);
-      const q2 = level4(kv, id, x2);
-      const q3 = level4(kv, id, x3);
-      // sumqx += w*q*x; sumq2 += w*q*q with w = x*x, element after element, in C's order of operations
-      const wq0 = f32x4.mul(f32x4.mul(x0, x0), q0);
-      sumqx = f32x4.add(sumqx, f32x4.mul(wq0, x0));
-      sumq2 = f32x4.add(sumq2, f32x4.mul(wq0, q0));
-      const wq1 = f32x4.mul(f32x4.mul(x1, x1), q1);
-      sumqx = f32x4.add(sumqx, f32x4.mul(wq1, x1));
-      sumq2 = f32x4.add(sumq2, f32x4.mul(wq1, q1));
-      const wq2 = f32x4.mul(f32x4.mul(x2, x2), q2);
-      sumqx = f32x4.add(sumqx, f32x4.mul(wq2, x2));
-      sumq2 = f32x4.add(sumq2, f32x4.mul(wq2, q2));
-      const wq3 = f32x4.mul(f32x4.mul(x3, x3), q3);
-      sumqx = f32x4.add(sumqx, f32x4.mul(wq3, x3));
-      sumq2 = f32x4.add(sumq2, f32x4.mul(wq3, q3));
+    let sumqx = zero;
+    let sumq2 = zero;
+    for (let j = 0; j < 32; j++) {
+      const xj = laneGather(x, j, stride);
+      // levelIndex4 without the NaN case will do: a NaN id * x comes from a NaN value (its lane's sums are NaN
+      // whatever the level) or from 0 * inf (an inf value, whose sums are inf or NaN for any positive level:
+      // both 15 and the 8 that a NaN reads here are positive)
+      const q = levelOf(levelIndex4(f32x4.mul(id, xj)));
+      const wq = f32x4.mul(f32x4.mul(xj, xj), q);
+      sumqx = f32x4.add(sumqx, f32x4.mul(wq, xj));
+      sumq2 = f32x4.add(sumq2, f32x4.mul(wq, q));
     }
-    const positive = f32x4.gt(sumq2, f32x4.splat(0));
-    const s = f32x4.div(sumqx, sumq2);
-    if (itry == -8) {
-      // d = sumq2 > 0 ? sumqx / sumq2 : 0; best = d * sumqx
-      d = v128.and(s, positive);
+    const trial = f32x4.div(sumqx, sumq2);
+    if (itry < -7) {
+      d = v128.and(trial, f32x4.gt(sumq2, zero));
       best = f32x4.mul(d, sumqx);
     } else {
-      // if (sumq2 > 0 && sumqx * sumqx > best * sumq2) { d = sumqx / sumq2; best = d * sumqx; }
-      const better = v128.and(positive, f32x4.gt(f32x4.mul(sumqx, sumqx), f32x4.mul(best, sumq2)));
-      d = v128.bitselect(s, d, better);
-      best = v128.bitselect(f32x4.mul(s, sumqx), best, better);
+      const better = v128.and(f32x4.gt(sumq2, zero), f32x4.gt(f32x4.mul(sumqx, sumqx), f32x4.mul(best, sumq2)));
+      d = v128.bitselect(trial, d, better);
+      best = v128.bitselect(f32x4.mul(trial, sumqx), best, better);
     }
   }
   return v128.andnot(d, quiet);
 }
 
-// Encode n f32 values (whole blocks), four blocks per pass (a last group of fewer repeats its first block in
-// the spare lanes and stores only its own): the scales, then the indices once more from each final scale
-// (id = scale ? 1 / scale : 0, NaN being true in C), as ggml does for ntry > 0.
+/** best_index_int8(id * x) for 16 values at x, as 16 bytes. */
+// @ts-ignore: decorator
+@inline export function iq4nlCodes16(x: usize, id: v128): v128 {
+  const c0 = bestIndex4(f32x4.mul(id, v128.load(x)));
+  const c1 = bestIndex4(f32x4.mul(id, v128.load(x, 16)));
+  const c2 = bestIndex4(f32x4.mul(id, v128.load(x, 32)));
+  const c3 = bestIndex4(f32x4.mul(id, v128.load(x, 48)));
+  return i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(c0, c1), i16x8.narrow_i32x4_s(c2, c3));
+}
+
+// `count` blocks of 32 at x, `stride` bytes apart (0: one block in every lane), into blocks of 18 bytes at y:
+// their scales, then the codes once more from each final scale (id = d ? 1 / d : 0, NaN being true in C), as
+// ggml does for ntry > 0 with one block per super-block.
+function encodeBlocks(x: usize, y: usize, stride: usize, count: i32): void {
+  const scale = iq4nlSearch4(x, stride);
+  const id = v128.and(f32x4.div(f32x4.splat(1), scale), f32x4.ne(scale, f32x4.splat(0)));
+  for (let k = 0; k < count; k++) {
+    const xb = x + <usize>k * stride;
+    const yb = y + <usize>k * 18;
+    const idk = f32x4.splat(laneOf(id, k));
+    store<u16>(yb, <u16>f32ToF16(laneOf(scale, k)));
+    v128.store(yb, v128.or(iq4nlCodes16(xb, idk), i8x16.shl(iq4nlCodes16(xb + 64, idk), 4)), 2);
+  }
+}
+
+// Encode n f32 values (whole blocks of 32): four blocks per search, then the last ones alone.
 export function encode_iq4_nl(src: usize, n: usize, dst: usize): void {
   const blocks = <i32>(n >> 5);
-  for (let g = 0; g < blocks; g += 4) {
-    const count = min(4, blocks - g);
-    const p0 = src + (<usize>g << 7);
-    const p1 = count > 1 ? p0 + 128 : p0;
-    const p2 = count > 2 ? p0 + 256 : p0;
-    const p3 = count > 3 ? p0 + 384 : p0;
-    const out = dst + <usize>g * 18;
-    const scale = scales4(p0, p1, p2, p3);
-    const id = v128.and(f32x4.div(f32x4.splat(1), scale), f32x4.ne(scale, f32x4.splat(0)));
-    for (let j: usize = 0; j < 64; j += 16) {
-      // elements j/4 .. j/4 + 3 (r) and 16 further on (h) of the four blocks, one element per column
-      const r0 = v128.load(p0 + j);
-      const r1 = v128.load(p1 + j);
-      const r2 = v128.load(p2 + j);
-      const r3 = v128.load(p3 + j);
-      const h0 = v128.load(p0 + j, 64);
-      const h1 = v128.load(p1 + j, 64);
-      const h2 = v128.load(p2 + j, 64);
-      const h3 = v128.load(p3 + j, 64);
-      for (let k = 0; k < 4; k++) {
-        const r = k == 0 ? column0(r0, r1, r2, r3) : k == 1 ? column1(r0, r1, r2, r3) : k == 2 ? column2(r0, r1, r2, r3) : column3(r0, r1, r2, r3);
-        const h = k == 0 ? column0(h0, h1, h2, h3) : k == 1 ? column1(h0, h1, h2, h3) : k == 2 ? column2(h0, h1, h2, h3) : column3(h0, h1, h2, h3);
-        // qs byte j/4 + k of each block (lane b for block b): index of element j/4 + k | index of 16 further << 4
-        const e = v128.or(bestIndex4(f32x4.mul(id, r)), i32x4.shl(bestIndex4(f32x4.mul(id, h)), 4));
-        const qs = out + 2 + (j >> 2) + <usize>k;
-        store<u8>(qs, <u8>i32x4.extract_lane(e, 0));
-        if (count > 1) store<u8>(qs + 18, <u8>i32x4.extract_lane(e, 1));
-        if (count > 2) store<u8>(qs + 36, <u8>i32x4.extract_lane(e, 2));
-        if (count > 3) store<u8>(qs + 54, <u8>i32x4.extract_lane(e, 3));
-      }
-    }
-    store<u16>(out, <u16>f32ToF16(f32x4.extract_lane(scale, 0)));
-    if (count > 1) store<u16>(out + 18, <u16>f32ToF16(f32x4.extract_lane(scale, 1)));
-    if (count > 2) store<u16>(out + 36, <u16>f32ToF16(f32x4.extract_lane(scale, 2)));
-    if (count > 3) store<u16>(out + 54, <u16>f32ToF16(f32x4.extract_lane(scale, 3)));
-  }
+  let b = 0;
+  for (; b + 4 <= blocks; b += 4) encodeBlocks(src + (<usize>b << 7), dst + <usize>b * 18, 128, 4);
+  for (; b < blocks; b++) encodeBlocks(src + (<usize>b << 7), dst + <usize>b * 18, 0, 1);
 }

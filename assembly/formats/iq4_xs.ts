@@ -3,7 +3,7 @@
 // scale d per block.
 // decode_iq4_xs: rows of ids -> f32 (SIMD); dot_iq4_xs: exact dot from the packed row; encode_iq4_xs: f32 ->
 // blocks, byte-identical to ggml's quantize_iq4_xs without an importance matrix (quantize_row_iq4_nl_impl with
-// super-block 256, blocks of 32, ntry 7, weights x^2), the scale search four sub-blocks at a time.
+// super-block 256, blocks of 32, ntry 7, weights x^2), the scale search (IQ4_NL's) four sub-blocks at a time.
 // Keys: D dim, N ids, B = 256 elements per block (QK_K), 136 bytes per block; ib sub-block 0..7, j 0..15.
 //   block: [ d f16 (bytes 0-1) | scales_h u16 (2-3) | scales_l[4] (4-7) | qs[128] (8-135) ]
 //   sub-block ib: ls = nibble ib % 2 of scales_l[ib / 2] (low first) | ((scales_h >> 2 ib) & 3) << 4
@@ -15,16 +15,11 @@ import { f16ToF32, f32ToF16 } from "../half";
 import { scaleCodes16 } from "../codes";
 import { hsum, madd } from "../madd";
 import { mulCodes16 } from "./q8_0";
-import { GROUP_MAX_EPS, laneGather, nearestInt } from "./kquant-search";
+import { laneOf, nearestInt } from "./kquant-search";
+import { iq4nlCodes16, iq4nlSearch4, KVALUES, levels } from "./iq4_nl";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 136;
-
-// ggml's kvalues_iq4nl, as 16 signed bytes (a swizzle table).
-// @ts-ignore: decorator
-@inline function levels(): v128 {
-  return i8x16(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
-}
 
 // The six-bit scale of sub-block ib, minus 32.
 // @ts-ignore: decorator
@@ -45,9 +40,6 @@ const BLOCK_BYTES: usize = 136;
     scaleCodes16(out + 64, i8x16.swizzle(levels(), i8x16.shr_u(q, 4)), dl);
   }
 }
-
-// ggml's kvalues_iq4nl, for the scalar tail.
-const KVALUES = memory.data<i8>([-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113]);
 
 // The first `count` values of a block, one at a time (a row's padded tail block; the same f32 operations).
 function decodePartial(src: usize, dst: usize, count: i32): void {
@@ -98,110 +90,16 @@ export function dot_iq4_xs(row: usize, x: usize, dim: i32): f32 {
   return hsum(acc);
 }
 
-// ---- encode: ggml's reference quantizer, operation for operation in f32 ----
-
-// best_index_int8(16, kvalues_iq4nl, v) on four lanes, NaN aside. ggml's bisection ends on the level pair
-// around v and takes the upper one when v - lower < upper - v fails; both differences are exact near a
-// midpoint (the levels are integers and the midpoints lie where v's ulp is coarser than theirs), and each side
-// of the test is monotonic in v, so the test is v >= (lower + upper) / 2 exactly, and the index is the number
-// of midpoints at or below v. The midpoints are halves of integers, so v >= m exactly when floor(2v) >= 2m:
-// with u = floor(2v) + 256 clamped to 0..511, the count is RUN_BASE[u >> 5] plus the midpoints inside that run
-// of 32 (at most two, at offsets RUN_FIRST and RUN_SECOND; 32: none) that u & 31 reaches.
-//   2m + 256: 25 69 108 142 172 199 224 247 270 294 319 347 378 414 458
-// @ts-ignore: decorator
-@inline function levelIndex4(v: v128): v128 {
-  const t = i32x4.max_s(i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.floor(f32x4.add(v, v))), i32x4.splat(255)), i32x4.splat(-256));
-  const u = i32x4.add(t, i32x4.splat(256));
-  const run = i32x4.shr_u(u, 5); // in each lane's low byte, zeros above: the swizzles read one table byte
-  const r = v128.and(u, i32x4.splat(31));
-  const byte = i32x4.splat(255);
-  const base = v128.and(i8x16.swizzle(i8x16(0, 1, 1, 2, 3, 4, 5, 6, 8, 9, 11, 12, 13, 14, 14, 15), run), byte);
-  const first = v128.and(i8x16.swizzle(i8x16(25, 32, 5, 12, 14, 12, 7, 0, 14, 6, 27, 26, 30, 32, 10, 32), run), byte);
-  const second = v128.and(i8x16.swizzle(i8x16(32, 32, 32, 32, 32, 32, 32, 23, 32, 31, 32, 32, 32, 32, 32, 32), run), byte);
-  return i32x4.sub(i32x4.sub(base, i32x4.ge_s(r, first)), i32x4.ge_s(r, second));
-}
-
-// best_index_int8 with NaN: it fails every comparison in ggml and ends on index 15.
-// @ts-ignore: decorator
-@inline function bestIndex4(v: v128): v128 {
-  return v128.bitselect(i32x4.splat(15), levelIndex4(v), f32x4.ne(v, v));
-}
-
-// The level of index l (i32 lanes 0..15) as f32: the swizzle reads byte l into each lane's low byte.
-// @ts-ignore: decorator
-@inline function levelOf(l: v128): v128 {
-  return f32x4.convert_i32x4_s(i32x4.shr_s(i32x4.shl(i8x16.swizzle(levels(), l), 24), 24));
-}
-
-// The scales of the four sub-blocks of 32 at x (128 bytes apart), one per lane: quantize_row_iq4_nl_impl's
-// first loop with weights x^2 and ntry 7. The first trial (id = 1 / (max / 127)) sets d and best; the fifteen
-// others (id = (itry - 127) / max) replace them where sumqx^2 > best * sumq2, a select.
-function iq4xsSearch4(x: usize): v128 {
-  const zero = f32x4.splat(0);
-  // the value of largest |x| (`if (ax > amax)`: the first of equals, NaN never)
-  let amax = zero;
-  let max = zero;
-  for (let j = 0; j < 32; j++) {
-    const xj = laneGather(x, j, 128);
-    const ax = f32x4.abs(xj);
-    const gt = f32x4.gt(ax, amax);
-    amax = v128.bitselect(ax, amax, gt);
-    max = v128.bitselect(xj, max, gt);
-  }
-  const quiet = f32x4.lt(amax, f32x4.splat(GROUP_MAX_EPS));
-  let d = zero;
-  let best = zero;
-  for (let itry = -8; itry <= 7; itry++) {
-    const id = itry < -7
-      ? f32x4.div(f32x4.splat(1), f32x4.div(f32x4.neg(max), f32x4.splat(-127)))
-      : f32x4.div(f32x4.splat(<f32>(itry - 127)), max);
-    let sumqx = zero;
-    let sumq2 = zero;
-    for (let j = 0; j < 32; j++) {
-      const xj = laneGather(x, j, 128);
-      // (a NaN value makes this lane's sums NaN whatever its level: levelIndex4 without the NaN case will do)
-      const q = levelOf(levelIndex4(f32x4.mul(id, xj)));
-      const wq = f32x4.mul(f32x4.mul(xj, xj), q);
-      sumqx = f32x4.add(sumqx, f32x4.mul(wq, xj));
-      sumq2 = f32x4.add(sumq2, f32x4.mul(wq, q));
-    }
-    const trial = f32x4.div(sumqx, sumq2);
-    if (itry < -7) {
-      d = v128.and(trial, f32x4.gt(sumq2, zero));
-      best = f32x4.mul(d, sumqx);
-    } else {
-      const better = v128.and(f32x4.gt(sumq2, zero), f32x4.gt(f32x4.mul(sumqx, sumqx), f32x4.mul(best, sumq2)));
-      d = v128.bitselect(trial, d, better);
-      best = v128.bitselect(f32x4.mul(trial, sumqx), best, better);
-    }
-  }
-  return v128.andnot(d, quiet);
-}
-
-// Lane `lane` (0..3, not a constant) of four f32.
-// @ts-ignore: decorator
-@inline function laneOf(v: v128, lane: i32): f32 {
-  const at = i8x16.splat(<i8>(lane << 2));
-  return f32x4.extract_lane(i8x16.swizzle(v, i8x16.add(at, i8x16(0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3))), 0);
-}
-
-// best_index_int8(idl * x) for 16 values at x, as 16 bytes.
-// @ts-ignore: decorator
-@inline function finalCodes(x: usize, idl: v128): v128 {
-  const c0 = bestIndex4(f32x4.mul(idl, v128.load(x)));
-  const c1 = bestIndex4(f32x4.mul(idl, v128.load(x, 16)));
-  const c2 = bestIndex4(f32x4.mul(idl, v128.load(x, 32)));
-  const c3 = bestIndex4(f32x4.mul(idl, v128.load(x, 48)));
-  return i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(c0, c1), i16x8.narrow_i32x4_s(c2, c3));
-}
+// ---- encode: ggml's reference quantizer, operation for operation in f32: the sub-blocks' scales come from
+// IQ4_NL's search (quantize_row_iq4_nl_impl's loop over blocks of 32), four sub-blocks at a time.
 
 // Encode n f32 values (whole blocks of 256), as quantize_iq4_xs with no importance matrix.
 export function encode_iq4_xs(src: usize, n: usize, dst: usize): void {
   for (let b: usize = 0; b < n; b += <usize>QK) {
     const x = src + (b << 2);
     const y = dst + (b / <usize>QK) * BLOCK_BYTES;
-    const s0 = iq4xsSearch4(x);
-    const s1 = iq4xsSearch4(x + 512);
+    const s0 = iq4nlSearch4(x, 128);
+    const s1 = iq4nlSearch4(x + 512, 128);
     // the scale of largest |scale|, the first of equals
     let amax: f32 = 0;
     let maxScale: f32 = 0;
@@ -223,8 +121,8 @@ export function encode_iq4_xs(src: usize, n: usize, dst: usize): void {
       const dl = d * <f32>l;
       const idl = f32x4.splat(dl != 0 ? <f32>1 / dl : 0);
       const xb = x + (<usize>ib << 7);
-      const lo = finalCodes(xb, idl);
-      const hi = finalCodes(xb + 64, idl);
+      const lo = iq4nlCodes16(xb, idl);
+      const hi = iq4nlCodes16(xb + 64, idl);
       v128.store(y + 8 + (<usize>ib << 4), v128.or(lo, i8x16.shl(hi, 4)));
       const ls = <u32>(l + 32);
       scalesL |= (ls & 15) << (<u32>ib << 2);

@@ -31,6 +31,13 @@ export const GROUP_MAX_EPS: f32 = 1e-15;
   return v128.load32_lane(p + 3 * stride, v, 3);
 }
 
+// Lane `lane` (0..3, not a constant) of four f32.
+// @ts-ignore: decorator
+@inline export function laneOf(v: v128, lane: i32): f32 {
+  const at = i8x16.splat(<i8>(lane << 2));
+  return f32x4.extract_lane(i8x16.swizzle(v, i8x16.add(at, i8x16(0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3))), 0);
+}
+
 // The largest lane of a, b, c, d above 0, as ggml's `if (s > max) max = s` from max = 0 finds it (NaN never
 // wins; the order does not matter for a maximum).
 // @ts-ignore: decorator

@@ -45,7 +45,7 @@ export function bestIndexMxfp4(x: number, d: number): number {
   return bestIndex;
 }
 
-export const mxfp4: FormatReference = {
+export const reference: FormatReference = {
   quantize(x) {
     const nb = x.length / 32;
     const out = new Uint8Array(nb * 17);

@@ -9,7 +9,7 @@ import { x86Int } from "../quantize.js";
 const fr = Math.fround;
 const int8 = (v: number) => (v << 24) >> 24;
 
-export const q5_0: FormatReference = {
+export const reference: FormatReference = {
   quantize(x) {
     const nb = x.length / 32;
     const out = new Uint8Array(nb * 22);

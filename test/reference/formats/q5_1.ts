@@ -9,7 +9,7 @@ import { x86Int } from "../quantize.js";
 const fr = Math.fround;
 const FLT_MAX = 3.4028234663852886e38;
 
-export const q5_1: FormatReference = {
+export const reference: FormatReference = {
   quantize(x) {
     const nb = x.length / 32;
     const out = new Uint8Array(nb * 24);
