@@ -16,13 +16,14 @@ import { hsum } from "../madd";
 import { lut16 } from "../fast/swizzle";
 import { lowBytes, mulCodes16 } from "./q8_0";
 
-// kvalues_mxfp4, 16 bytes (read-only: the decoders' lookup table and their scalar tails' levels)
-const LEVELS = memory.data<i8>([0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12], 16);
-
+// ggml's kvalues_mxfp4 (kvalues_fp4), as 16 signed bytes (a swizzle table).
 // @ts-ignore: decorator
 @inline function levels(): v128 {
-  return v128.load(LEVELS);
+  return i8x16(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
 }
+
+// ggml's kvalues_mxfp4, for the scalar tails.
+const KVALUES = memory.data<i8>([0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12]);
 
 // ggml_e8m0_to_fp32_half: 2^(e - 128) from its bits (e < 2: the subnormals 2^-128, 2^-127).
 // @ts-ignore: decorator
@@ -49,7 +50,7 @@ export function decode_mxfp4(table: usize, rowBytes: usize, ids: usize, n: i32, 
       const d = e8m0Half(load<u8>(src));
       for (let j = 0; j < tail; j++) {
         const q = j < 16 ? load<u8>(src + 1 + j) & 15 : load<u8>(src + 1 + j - 16) >> 4;
-        store<f32>(dst, <f32>load<i8>(LEVELS + q) * d);
+        store<f32>(dst, <f32>load<i8>(KVALUES + q) * d);
         dst += 4;
       }
     }
