@@ -98,8 +98,14 @@ export function encode_iq4_xs(src: usize, n: usize, dst: usize): void {
   for (let b: usize = 0; b < n; b += <usize>QK) {
     const x = src + (b << 2);
     const y = dst + (b / <usize>QK) * BLOCK_BYTES;
-    const s0 = iq4nlSearch4(x, 128);
-    const s1 = iq4nlSearch4(x + 512, 128);
+    // the eight sub-blocks' scales, four per search (one inlined copy of it, looped twice)
+    let s0 = f32x4.splat(0);
+    let s1 = s0;
+    for (let h: usize = 0; h < 2; h++) {
+      const s = iq4nlSearch4(x + (h << 9), 128);
+      if (h == 0) s0 = s;
+      else s1 = s;
+    }
     // the scale of largest |scale|, the first of equals
     let amax: f32 = 0;
     let maxScale: f32 = 0;
