@@ -52,8 +52,9 @@ export function decode_q4_1(table: usize, rowBytes: usize, ids: usize, n: i32, d
 // see: ggml-quants.c quantize_row_q4_1_ref
 export function encode_q4_1(src: usize, n: usize, dst: usize): void {
   for (let b: usize = 0; b < n; b += 32) {
-    const min = blockMin(src);
-    const max = blockMax(src);
+    const extremes = blockMinMax(src);
+    const min = f32x4.extract_lane(extremes, 0);
+    const max = f32x4.extract_lane(extremes, 1);
     const d: f32 = (max - min) / 15.0;
     const id: f32 = d != 0 ? <f32>1.0 / d : 0;
     store<u16>(dst, <u16>f32ToF16(d));
@@ -64,42 +65,35 @@ export function encode_q4_1(src: usize, n: usize, dst: usize): void {
   }
 }
 
-// The minimum and the maximum of the 32 values at src as C's `if (v < min) min = v` (from FLT_MAX) and
-// `if (v > max) max = v` (from -FLT_MAX) find them (Q4_1 and Q5_1). pmin/pmax (`b < a ? b : a`) are those
-// tests lane by lane, NaN skipped alike; only which of +0 and -0 comes first can differ between lanes, so a
-// zero result replays the C loop in order.
+// The minimum and the maximum of the 32 values at src, as C's `if (v < min) min = v` (from FLT_MAX) and
+// `if (v > max) max = v` (from -FLT_MAX) find them, in lanes 0 and 1 (Q4_1 and Q5_1). pmin/pmax
+// (`b < a ? b : a`) are those tests lane by lane, NaN skipped alike; only which of +0 and -0 comes first can
+// differ between lanes, so a zero extreme replays the C loop in order.
 // @ts-ignore: decorator
-@inline export function blockMin(src: usize): f32 {
+@inline export function blockMinMax(src: usize): v128 {
   let lo = f32x4.splat(f32.MAX_VALUE);
-  for (let k = 0; k < 8; k++) lo = f32x4.pmin(lo, v128.load(src + (<usize>k << 4)));
+  let hi = f32x4.splat(-f32.MAX_VALUE);
+  for (let k = 0; k < 8; k++) {
+    const v = v128.load(src + (<usize>k << 4));
+    lo = f32x4.pmin(lo, v);
+    hi = f32x4.pmax(hi, v);
+  }
   lo = f32x4.pmin(lo, v128.shuffle<f32>(lo, lo, 2, 3, 0, 1));
   lo = f32x4.pmin(lo, v128.shuffle<f32>(lo, lo, 1, 0, 3, 2));
-  let min = f32x4.extract_lane(lo, 0);
-  if (min == 0) {
-    min = f32.MAX_VALUE;
-    for (let j = 0; j < 32; j++) {
-      const v = load<f32>(src + (<usize>j << 2));
-      if (v < min) min = v;
-    }
-  }
-  return min;
-}
-
-// @ts-ignore: decorator
-@inline export function blockMax(src: usize): f32 {
-  let hi = f32x4.splat(-f32.MAX_VALUE);
-  for (let k = 0; k < 8; k++) hi = f32x4.pmax(hi, v128.load(src + (<usize>k << 4)));
   hi = f32x4.pmax(hi, v128.shuffle<f32>(hi, hi, 2, 3, 0, 1));
   hi = f32x4.pmax(hi, v128.shuffle<f32>(hi, hi, 1, 0, 3, 2));
+  let min = f32x4.extract_lane(lo, 0);
   let max = f32x4.extract_lane(hi, 0);
-  if (max == 0) {
+  if (min == 0 || max == 0) {
+    min = f32.MAX_VALUE;
     max = -f32.MAX_VALUE;
     for (let j = 0; j < 32; j++) {
       const v = load<f32>(src + (<usize>j << 2));
+      if (v < min) min = v;
       if (v > max) max = v;
     }
   }
-  return max;
+  return f32x4.replace_lane(f32x4.splat(min), 1, max);
 }
 
 // Exact dot of one Q4_1 row with one f32 vector of `dim` values (whole blocks), straight from the packed bytes:

@@ -10,7 +10,7 @@
 import { f16ToF32, f32ToF16 } from "../half";
 import { hsum } from "../madd";
 import { codeX4 } from "./q4_0";
-import { blockMax, blockMin, codesTimes, sum16, widenUnsigned16 } from "./q4_1";
+import { blockMinMax, codesTimes, sum16, widenUnsigned16 } from "./q4_1";
 import { code5, fifthBitsHigh, fifthBitsLow, packFifths } from "./q5_0";
 import { lowBytes } from "./q8_0";
 
@@ -68,8 +68,9 @@ export function dot_q5_1(row: usize, x: usize, dim: i32): f32 {
 export function encode_q5_1(src: usize, n: usize, dst: usize): void {
   const half = f32x4.splat(0.5);
   for (let b: usize = 0; b < n; b += 32) {
-    const min = blockMin(src);
-    const max = blockMax(src);
+    const extremes = blockMinMax(src);
+    const min = f32x4.extract_lane(extremes, 0);
+    const max = f32x4.extract_lane(extremes, 1);
     const d: f32 = (max - min) / 31.0;
     const id = f32x4.splat(d != 0 ? <f32>1.0 / d : 0);
     const sub = f32x4.splat(min);
