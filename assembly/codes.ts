@@ -1,11 +1,15 @@
 // Shared pieces of the block formats: turning 16 signed codes into f32 (widen, convert, scale; every block
 // decoder), and, for the 2-bit and ternary formats (q2_0, tq1_0, tq2_0), computing a block's codes the way ggml's reference quantizers do
 // (f32 arithmetic, C roundf, x86 float-to-int).
+import { BLOCK_AT, CODE_AT, SCRATCH } from "./scratch";
 // Keys: a 2-bit/ternary code q is a byte 0..3 standing for (q - 1) * d.
 
 // One partially used block is decoded here, then only its first `dim % block` values are copied out.
-// 256 f32 = the largest block (QK_K).
-export const BLOCK_SCRATCH: usize = memory.data(1024, 16);
+// 256 f32 = the largest block (QK_K); in this instance's scratch (scratch.ts).
+// @ts-ignore: decorator
+@inline export function blockScratch(): usize {
+  return SCRATCH + BLOCK_AT;
+}
 
 // 16 signed codes (i8, in element order) -> 16 f32 at dst: (float)q * d, as ggml's dequantizers compute it
 // (widen to i32, convert, one f32 multiply: bit-identical, 0 * inf included). d is splatted. Every block
@@ -87,8 +91,11 @@ export const BLOCK_SCRATCH: usize = memory.data(1024, 16);
   return max<f32>(max<f32>(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max<f32>(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
 }
 
-// One code byte per element of the block being quantized (at most 256).
-export const CODE_SCRATCH: usize = memory.data(256, 16);
+// One code byte per element of the block being quantized (at most 256), in this instance's scratch.
+// @ts-ignore: decorator
+@inline export function codeScratch(): usize {
+  return SCRATCH + CODE_AT;
+}
 
 // Codes of n NaN-free values (a multiple of 16) into CODE_SCRATCH: roundf(x * id) + 1, in f32 as C does.
 // With d = max|x| and id = 1/d, every finite x * id lies in [-1 - 2^-23, 1 + 2^-23], so rounding is two
@@ -114,6 +121,6 @@ export const CODE_SCRATCH: usize = memory.data(256, 16);
     const c1 = v128.bitselect(i32x4.add(i32x4.sub(one, f32x4.ge(v1, half)), f32x4.le(v1, nhalf)), badv, f32x4.lt(f32x4.abs(v1), big));
     const c2 = v128.bitselect(i32x4.add(i32x4.sub(one, f32x4.ge(v2, half)), f32x4.le(v2, nhalf)), badv, f32x4.lt(f32x4.abs(v2), big));
     const c3 = v128.bitselect(i32x4.add(i32x4.sub(one, f32x4.ge(v3, half)), f32x4.le(v3, nhalf)), badv, f32x4.lt(f32x4.abs(v3), big));
-    v128.store(CODE_SCRATCH + <usize>j, i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(c0, c1), i16x8.narrow_i32x4_s(c2, c3)));
+    v128.store(codeScratch() + <usize>j, i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(c0, c1), i16x8.narrow_i32x4_s(c2, c3)));
   }
 }

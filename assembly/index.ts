@@ -1,6 +1,7 @@
 // The wasm module's exports: a flat ABI of numbers and pointers (see DESIGN.md). Each kernel file adds
 // one line here; format files are listed by the generated formats/exports.ts.
 export { heap_base } from "./heap";
+export { set_scratch, scratch_bytes } from "./scratch";
 // every format's decode_, encode_ and dot_ kernels (generated from the registry)
 export * from "./formats/exports";
 // fast mode (lookup tables): tiling, the generic bit-plane kernels and q1_0's sign kernels

@@ -30,7 +30,23 @@ generateKernelTypes(root, readFileSync(join(build, "bitembed.d.ts"), "utf8"));
 rmSync(join(build, "bitembed.d.ts"));
 rmSync(join(build, "bitembed.js"));
 // the same kernels with relaxed SIMD (loaded where the engine validates it; see src/core/runtime.ts)
-step("wasm relaxed", () => run(bin("asc"), ["assembly/index.ts", "--target", "relaxed"]));
+// the same kernels with relaxed SIMD (loaded where the engine validates it; see src/core/runtime.ts), and both
+// builds on an imported shared memory for threads (src/parallel/): three asc runs at once
+{
+  const t = performance.now();
+  const { execFile } = await import("node:child_process");
+  const asc = (target) =>
+    new Promise((ok, fail) =>
+      execFile(bin("asc"), ["assembly/index.ts", "--target", target], { cwd: root }, (e, out, err) => {
+        process.stdout.write(out);
+        process.stderr.write(err);
+        if (e) fail(e);
+        else ok();
+      }),
+    );
+  await Promise.all(["relaxed", "shared", "shared-relaxed"].map(asc));
+  console.log(`build: wasm relaxed, shared, shared-relaxed (${Math.round(performance.now() - t)} ms)`);
+}
 if (process.env.BITEMBED_DEBUG_WASM) step("wasm debug", () => run(bin("asc"), ["assembly/index.ts", "--target", "debug"]));
 
 // One esbuild run over every entry with code splitting: each entry (build/node.js, browser.js, ...) is a few

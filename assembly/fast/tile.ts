@@ -3,10 +3,14 @@
 // Keys: V vocab, B blocks per row, E elements per block, P planes, Q = E / 8 index bytes per row and plane.
 // Each format's codes come from its own file (codes_<fmt>, through the generated registry): w = d * (code - o).
 import { f16ToF32 } from "../half";
+import { SCRATCH, TILE_CODES_AT, TILE_STAGE_AT } from "../scratch";
 import { codesOf, scaleOffsetOf } from "../formats/registry";
 
-// codes of 16 rows x one block (E <= 256)
-const codes = memory.data(16 * 256, 16);
+// codes of 16 rows x one block (E <= 256), in the instance's scratch
+// @ts-ignore: decorator
+@inline function tileCodes(): usize {
+  return SCRATCH + TILE_CODES_AT;
+}
 
 // Index byte lane j holds row perm(j): lane 2k is row k, lane 2k+1 is row 8 + k.
 // @ts-ignore: decorator
@@ -23,7 +27,7 @@ export function fast_tile(fmt: i32, table: usize, rowBytes: i32, vocab: i32, blo
       // decode the 16 rows' codes of this block
       for (let j = 0; j < 16; j++) {
         const row = (t << 4) + laneRow(j);
-        const dst = codes + <usize>(j * elems);
+        const dst = tileCodes() + <usize>(j * elems);
         if (row < vocab) codesOf(fmt, table + <usize>row * rowBytes + <usize>(b * blockBytes), dst);
         else memory.fill(dst, 0, elems);
       }
@@ -31,7 +35,7 @@ export function fast_tile(fmt: i32, table: usize, rowBytes: i32, vocab: i32, blo
         for (let q = 0; q < pairs; q++) {
           for (let j = 0; j < 16; j++) {
             // bit p of 8 code bytes gathered into one byte, element 8q + k -> bit k
-            const c = load<u64>(codes + <usize>(j * elems + (q << 3)));
+            const c = load<u64>(tileCodes() + <usize>(j * elems + (q << 3)));
             store<u8>(out + j, <u8>((((c >> p) & 0x0101010101010101) * 0x0102040810204080) >> 56));
           }
           out += 16;
@@ -53,7 +57,10 @@ export function fast_tile(fmt: i32, table: usize, rowBytes: i32, vocab: i32, blo
 // A row whose d is negative enters with its bits inverted; then the 16 |d| as f16 bits.
 // A d that is Inf or NaN is stored as 0 (the layout cannot hold it; the caller computes those rows apart).
 // Returns how many there were.
-const stage = memory.data(3 * 256, 16);
+// @ts-ignore: decorator
+@inline function tileStage(): usize {
+  return SCRATCH + TILE_STAGE_AT;
+}
 
 // @ts-ignore: decorator
 @inline function signMask(blk: usize): v128 {
@@ -63,9 +70,9 @@ const stage = memory.data(3 * 256, 16);
 export function fast_tile_signs(table: usize, rowBytes: i32, vocab: i32, blocks: i32, out: usize): i32 {
   const tiles = (vocab + 15) >> 4;
   let nonFinite = 0;
-  const A = stage;
-  const B = stage + 256;
-  const C = stage + 512;
+  const A = tileStage();
+  const B = A + 256;
+  const C = A + 512;
   for (let t = 0; t < tiles; t++) {
     const full = (t << 4) + 16 <= vocab;
     for (let b = 0; b < blocks; b++) {

@@ -6,23 +6,28 @@
 //   element j = bit (j % 8) of qs[j / 8], least significant bit first: 1 -> +d, 0 -> -d
 import { f16ToF32, f32ToF16 } from "../half";
 import { hsum } from "../madd";
+import { SCRATCH, SIGNS_AT } from "../scratch";
 
 // SIGNS[b] holds 8 lanes of sign masks for the byte b: lane k is 0 when bit k is set, else the f32 sign bit.
 // d XOR mask is then +d or -d, exactly C's `-d` (a sign flip), so decoding a byte is 2 loads and 2 xors.
-const SIGNS = memory.data(256 * 32, 16);
-let signsReady = false;
+// Built on first use in this instance's scratch (scratch.ts): signsAt is where it was built last.
+let signsAt: usize = 0;
+// @ts-ignore: decorator
+@inline function signs(): usize {
+  return SCRATCH + SIGNS_AT;
+}
 
 function buildSigns(): void {
   for (let b = 0; b < 256; b++) {
     for (let k = 0; k < 8; k++) {
-      store<u32>(SIGNS + (<usize>b << 5) + (<usize>k << 2), (b >> k) & 1 ? 0 : 0x80000000);
+      store<u32>(signs() + (<usize>b << 5) + (<usize>k << 2), (b >> k) & 1 ? 0 : 0x80000000);
     }
   }
-  signsReady = true;
+  signsAt = SCRATCH;
 }
 
 export function decode_q1_0(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
-  if (!signsReady) buildSigns();
+  if (signsAt != SCRATCH) buildSigns();
   const full = dim >> 7;
   const tail = dim & 127; // a padded last block: only its first `tail` elements are written
   let dst = out;
@@ -50,10 +55,10 @@ export function decode_q1_0(table: usize, rowBytes: usize, ids: usize, n: i32, d
 // 32 bits (4 bytes, byte 0 first) -> 32 f32 values
 // @ts-ignore: decorator
 @inline function expand32(dst: usize, bits: u32, d: v128): void {
-  expand8(dst, SIGNS + ((<usize>bits & 255) << 5), d);
-  expand8(dst + 32, SIGNS + ((<usize>(bits >> 8) & 255) << 5), d);
-  expand8(dst + 64, SIGNS + ((<usize>(bits >> 16) & 255) << 5), d);
-  expand8(dst + 96, SIGNS + (<usize>(bits >> 24) << 5), d);
+  expand8(dst, signs() + ((<usize>bits & 255) << 5), d);
+  expand8(dst + 32, signs() + ((<usize>(bits >> 8) & 255) << 5), d);
+  expand8(dst + 64, signs() + ((<usize>(bits >> 16) & 255) << 5), d);
+  expand8(dst + 96, signs() + (<usize>(bits >> 24) << 5), d);
 }
 
 // @ts-ignore: decorator
@@ -125,7 +130,7 @@ function signBits(dst: usize, src: usize): void {
 // The same value as summing (bit ? d : -d) * x_j, a few roundings apart. A partial last block (dim not a
 // multiple of 128: x has only `dim` values) is summed in scalar. Used by the projection for small batches.
 export function dot_q1_0(row: usize, x: usize, dim: i32): f32 {
-  if (!signsReady) buildSigns();
+  if (signsAt != SCRATCH) buildSigns();
   let acc = f32x4.splat(0);
   let nonFinite: f32 = 0;
   const full = dim >> 7;
@@ -138,16 +143,16 @@ export function dot_q1_0(row: usize, x: usize, dim: i32): f32 {
     // 4 bytes (32 values) per step, each accumulator takes one pair of 4-lane chunks per byte
     for (let k = 0; k < 4; k++) {
       const w = load<u32>(bits);
-      let m = SIGNS + ((<usize>w & 255) << 5);
+      let m = signs() + ((<usize>w & 255) << 5);
       a0 = f32x4.add(a0, v128.xor(v128.load(x), v128.load(m)));
       a1 = f32x4.add(a1, v128.xor(v128.load(x, 16), v128.load(m, 16)));
-      m = SIGNS + ((<usize>(w >> 8) & 255) << 5);
+      m = signs() + ((<usize>(w >> 8) & 255) << 5);
       a2 = f32x4.add(a2, v128.xor(v128.load(x, 32), v128.load(m)));
       a3 = f32x4.add(a3, v128.xor(v128.load(x, 48), v128.load(m, 16)));
-      m = SIGNS + ((<usize>(w >> 16) & 255) << 5);
+      m = signs() + ((<usize>(w >> 16) & 255) << 5);
       a0 = f32x4.add(a0, v128.xor(v128.load(x, 64), v128.load(m)));
       a1 = f32x4.add(a1, v128.xor(v128.load(x, 80), v128.load(m, 16)));
-      m = SIGNS + (<usize>(w >> 24) << 5);
+      m = signs() + (<usize>(w >> 24) << 5);
       a2 = f32x4.add(a2, v128.xor(v128.load(x, 96), v128.load(m)));
       a3 = f32x4.add(a3, v128.xor(v128.load(x, 112), v128.load(m, 16)));
       bits += 4;

@@ -7,7 +7,7 @@
 // see: FORMATS.md (Q2_0); ggml-quants.c quantize_row_q2_0_ref / dequantize_row_q2_0.
 import { f16ToF32, f32ToF16 } from "../half";
 import { mulCodes16 } from "./q8_0";
-import { absMax, absMaxNoNaN, BLOCK_SCRATCH, blockCodes, CODE_SCRATCH, expand16, hasNaN, inverse, roundAway, toIntX86 } from "../codes";
+import { absMax, absMaxNoNaN, blockScratch, blockCodes, codeScratch, expand16, hasNaN, inverse, roundAway, toIntX86 } from "../codes";
 import { hsum } from "../madd";
 
 const QK: i32 = 64;
@@ -47,8 +47,8 @@ export function decode_q2_0(table: usize, rowBytes: usize, ids: usize, n: i32, d
     }
     if (rest > 0) {
       // the row's padded tail block: decode aside, copy only the real values
-      decodeBlock(src, BLOCK_SCRATCH);
-      memory.copy(dst, BLOCK_SCRATCH, <usize>rest << 2);
+      decodeBlock(src, blockScratch());
+      memory.copy(dst, blockScratch(), <usize>rest << 2);
       dst += <usize>rest << 2;
     }
   }
@@ -85,10 +85,10 @@ export function encode_q2_0(src: usize, n: usize, dst: usize): void {
     // 4 codes per byte, first in the low bits: pairs in u16 lanes (e0 | e1 << 2), then pairs of pairs in
     // u32 lanes, whose low bytes are the 16 packed bytes
     const mask = i16x8.splat(15);
-    let y0 = v128.and(v128.or(v128.load(CODE_SCRATCH), i16x8.shr_u(v128.load(CODE_SCRATCH), 6)), mask);
-    let y1 = v128.and(v128.or(v128.load(CODE_SCRATCH, 16), i16x8.shr_u(v128.load(CODE_SCRATCH, 16), 6)), mask);
-    let y2 = v128.and(v128.or(v128.load(CODE_SCRATCH, 32), i16x8.shr_u(v128.load(CODE_SCRATCH, 32), 6)), mask);
-    let y3 = v128.and(v128.or(v128.load(CODE_SCRATCH, 48), i16x8.shr_u(v128.load(CODE_SCRATCH, 48), 6)), mask);
+    let y0 = v128.and(v128.or(v128.load(codeScratch()), i16x8.shr_u(v128.load(codeScratch()), 6)), mask);
+    let y1 = v128.and(v128.or(v128.load(codeScratch(), 16), i16x8.shr_u(v128.load(codeScratch(), 16), 6)), mask);
+    let y2 = v128.and(v128.or(v128.load(codeScratch(), 32), i16x8.shr_u(v128.load(codeScratch(), 32), 6)), mask);
+    let y3 = v128.and(v128.or(v128.load(codeScratch(), 48), i16x8.shr_u(v128.load(codeScratch(), 48), 6)), mask);
     y0 = v128.or(y0, i32x4.shr_u(y0, 12));
     y1 = v128.or(y1, i32x4.shr_u(y1, 12));
     y2 = v128.or(y2, i32x4.shr_u(y2, 12));

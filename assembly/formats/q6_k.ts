@@ -9,7 +9,8 @@
 //   and value (d * scales[8h + 2k + l / 16]) * (q - 32), in that order of f32 products, as dequantize_row_q6_K.
 // see: ggml-quants.c quantize_row_q6_K_ref, make_qx_quants, dequantize_row_q6_K; ggml-common.h block_q6_K.
 import { f16ToF32, f32ToF16 } from "../half";
-import { BLOCK_SCRATCH, scaleCodes16 } from "../codes";
+import { blockScratch, scaleCodes16 } from "../codes";
+import { Q6_L_AT, Q6_SCALES_AT, Q6_XT_AT, SCRATCH } from "../scratch";
 import { hsum, madd } from "../madd";
 import { mulCodes16 } from "./q8_0";
 
@@ -63,8 +64,8 @@ export function decode_q6_k(table: usize, rowBytes: usize, ids: usize, n: i32, d
     }
     if (rest > 0) {
       // the row's padded tail block: decode aside, copy only the real values
-      decodeBlock(src, BLOCK_SCRATCH);
-      memory.copy(dst, BLOCK_SCRATCH, <usize>rest << 2);
+      decodeBlock(src, blockScratch());
+      memory.copy(dst, blockScratch(), <usize>rest << 2);
       dst += <usize>rest << 2;
     }
   }
@@ -110,12 +111,21 @@ const GROUP_MAX_EPS: f32 = 1e-15;
   return (reinterpret<i32>(v + <f32>12582912.0) & 0x007fffff) - 0x00400000;
 }
 
-// The 256 codes (0..63) of the block being encoded.
-const L = memory.data(QK, 16);
+// The 256 codes (0..63) of the block being encoded (this and the next two: in the instance's scratch).
+// @ts-ignore: decorator
+@inline function q6L(): usize {
+  return SCRATCH + Q6_L_AT;
+}
 // The 16 group scales make_qx_quants returned.
-const SCALES = memory.data(16 * 4, 16);
+// @ts-ignore: decorator
+@inline function q6Scales(): usize {
+  return SCRATCH + Q6_SCALES_AT;
+}
 // Four groups transposed: XT[i] = value i of groups g, g+1, g+2, g+3 (one group per lane).
-const XT = memory.data(16 * 16, 16);
+// @ts-ignore: decorator
+@inline function q6XT(): usize {
+  return SCRATCH + Q6_XT_AT;
+}
 
 // nearestInt on four lanes, and ggml's MAX(-nmax, MIN(nmax - 1, l)) for nmax 32.
 // @ts-ignore: decorator
@@ -135,7 +145,7 @@ let SUML2: v128 = i32x4.splat(0);
   let sumlx = f32x4.splat(0);
   let suml2 = f32x4.splat(0);
   for (let i = 0; i < 16; i++) {
-    const xi = v128.load(XT + (<usize>i << 4));
+    const xi = v128.load(q6XT() + (<usize>i << 4));
     const l = f32x4.convert_i32x4_s(clamp6x4(nearestInt4(f32x4.mul(iscale, xi))));
     const w = f32x4.mul(xi, xi);
     sumlx = f32x4.add(sumlx, f32x4.mul(f32x4.mul(w, xi), l));
@@ -159,7 +169,7 @@ function makeQxQuants4(x: usize, l: usize, scales: usize): void {
     const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
     const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
     const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-    const at = XT + (<usize>i << 4);
+    const at = q6XT() + (<usize>i << 4);
     v128.store(at, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
     v128.store(at, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 16);
     v128.store(at, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 32);
@@ -169,7 +179,7 @@ function makeQxQuants4(x: usize, l: usize, scales: usize): void {
   let amax = f32x4.splat(0);
   let max = f32x4.splat(0);
   for (let i = 0; i < 16; i++) {
-    const xi = v128.load(XT + (<usize>i << 4));
+    const xi = v128.load(q6XT() + (<usize>i << 4));
     const ax = f32x4.abs(xi);
     const gt = f32x4.gt(ax, amax);
     amax = v128.bitselect(ax, amax, gt);
@@ -195,7 +205,7 @@ function makeQxQuants4(x: usize, l: usize, scales: usize): void {
   }
   v128.store(scales, v128.andnot(scale, quiet));
   for (let i = 0; i < 16; i++) {
-    const q = v128.andnot(i32x4.add(clamp6x4(nearestInt4(f32x4.mul(bestIscale, v128.load(XT + (<usize>i << 4))))), i32x4.splat(32)), quiet);
+    const q = v128.andnot(i32x4.add(clamp6x4(nearestInt4(f32x4.mul(bestIscale, v128.load(q6XT() + (<usize>i << 4))))), i32x4.splat(32)), quiet);
     store<u8>(l + i, <u8>i32x4.extract_lane(q, 0));
     store<u8>(l + 16 + i, <u8>i32x4.extract_lane(q, 1));
     store<u8>(l + 32 + i, <u8>i32x4.extract_lane(q, 2));
@@ -210,9 +220,9 @@ export function encode_q6_k(src: usize, n: usize, dst: usize): void {
     const y = dst + (b / <usize>QK) * BLOCK_BYTES;
     let maxScale: f32 = 0;
     let maxAbsScale: f32 = 0;
-    for (let g = 0; g < 16; g += 4) makeQxQuants4(x + (<usize>g << 6), L + (<usize>g << 4), SCALES + (<usize>g << 2));
+    for (let g = 0; g < 16; g += 4) makeQxQuants4(x + (<usize>g << 6), q6L() + (<usize>g << 4), q6Scales() + (<usize>g << 2));
     for (let g = 0; g < 16; g++) {
-      const scale = load<f32>(SCALES + (<usize>g << 2));
+      const scale = load<f32>(q6Scales() + (<usize>g << 2));
       const a = abs<f32>(scale);
       if (a > maxAbsScale) {
         maxAbsScale = a;
@@ -227,7 +237,7 @@ export function encode_q6_k(src: usize, n: usize, dst: usize): void {
     const dh = f32ToF16(<f32>1 / iscale);
     store<u16>(y, <u16>dh, 208);
     for (let g = 0; g < 16; g++) {
-      const q = nearestInt(iscale * load<f32>(SCALES + (<usize>g << 2)));
+      const q = nearestInt(iscale * load<f32>(q6Scales() + (<usize>g << 2)));
       store<i8>(y + 192 + g, <i8>(q < 127 ? q : 127));
     }
     const dd = f16ToF32(dh);
@@ -241,12 +251,12 @@ export function encode_q6_k(src: usize, n: usize, dst: usize): void {
       const c2 = clamp6x4(nearestInt4(f32x4.div(v128.load(xg, 32), dv)));
       const c3 = clamp6x4(nearestInt4(f32x4.div(v128.load(xg, 48), dv)));
       const c = i8x16.add(i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(c0, c1), i16x8.narrow_i32x4_s(c2, c3)), i8x16.splat(32));
-      v128.store(L + (<usize>g << 4), c);
+      v128.store(q6L() + (<usize>g << 4), c);
     }
     // pack: per half, ql[l] = q(l) | q(l + 64) << 4, ql[l + 32] = q(l + 32) | q(l + 96) << 4,
     // qh[l] = the top two bits of q(l), q(l + 32), q(l + 64), q(l + 96)
     for (let h = 0; h < 2; h++) {
-      const lh = L + (<usize>h << 7);
+      const lh = q6L() + (<usize>h << 7);
       for (let l = 0; l < 32; l++) {
         const q1 = <u32>load<u8>(lh + l);
         const q2 = <u32>load<u8>(lh + 32 + l);

@@ -8,7 +8,7 @@
 //   qh[j], j < 4: digits n = 0..3 are elements 240 + n*4 + j (digit 4 is a zero pad).
 // see: FORMATS.md (TQ1_0); ggml-quants.c quantize_row_tq1_0_ref / dequantize_row_tq1_0.
 import { f16ToF32, f32ToF16 } from "../half";
-import { absMax, absMaxNoNaN, BLOCK_SCRATCH, blockCodes, CODE_SCRATCH, expand16, hasNaN, inverse, lroundLowX86 } from "../codes";
+import { absMax, absMaxNoNaN, blockScratch, blockCodes, codeScratch, expand16, hasNaN, inverse, lroundLowX86 } from "../codes";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 54;
@@ -65,8 +65,8 @@ export function decode_tq1_0(table: usize, rowBytes: usize, ids: usize, n: i32, 
     }
     if (rest > 0) {
       // the row's padded tail block: decode aside, copy only the real values
-      decodeBlock(src, BLOCK_SCRATCH);
-      memory.copy(dst, BLOCK_SCRATCH, <usize>rest << 2);
+      decodeBlock(src, blockScratch());
+      memory.copy(dst, blockScratch(), <usize>rest << 2);
       dst += <usize>rest << 2;
     }
   }
@@ -90,11 +90,11 @@ export function decode_tq1_0(table: usize, rowBytes: usize, ids: usize, n: i32, 
   );
 }
 
-// 16 five-trit sums t0*81 + t1*27 + t2*9 + t3*3 + t4, trit k of lane m at CODE_SCRATCH + at + m + k * step.
+// 16 five-trit sums t0*81 + t1*27 + t2*9 + t3*3 + t4, trit k of lane m at codeScratch() + at + m + k * step.
 // @ts-ignore: decorator
 @inline function trits5(at: usize, step: usize): v128 {
-  let v = v128.load(CODE_SCRATCH + at);
-  for (let k: usize = 1; k < 5; k++) v = i8x16.add(times3(v), v128.load(CODE_SCRATCH + at + k * step));
+  let v = v128.load(codeScratch() + at);
+  for (let k: usize = 1; k < 5; k++) v = i8x16.add(times3(v), v128.load(codeScratch() + at + k * step));
   return v;
 }
 
@@ -139,7 +139,7 @@ export function encode_tq1_0(src: usize, n: usize, dst: usize): void {
     v128.store(dst, packBytes(trits5(16, 32)), 16);
     v128.store(dst, packBytes(trits5(160, 16)), 32);
     // qh[j]: trits of elements 240 + j + 4k, k = 0..3, i.e. byte j of each u32 lane k of the last 16 codes
-    const h = v128.load(CODE_SCRATCH + 240);
+    const h = v128.load(codeScratch() + 240);
     let v = i8x16.add(times3(h), i8x16.shuffle(h, h, 4, 5, 6, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
     v = i8x16.add(times3(v), i8x16.shuffle(h, h, 8, 9, 10, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
     v = i8x16.add(times3(v), i8x16.shuffle(h, h, 12, 13, 14, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));

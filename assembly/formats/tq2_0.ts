@@ -6,7 +6,7 @@
 //   element 0 = low 2 bits of qs[0]; element 1 = low 2 bits of qs[1]
 // see: FORMATS.md (TQ2_0); ggml-quants.c quantize_row_tq2_0_ref / dequantize_row_tq2_0.
 import { f16ToF32, f32ToF16 } from "../half";
-import { absMax, absMaxNoNaN, BLOCK_SCRATCH, blockCodes, CODE_SCRATCH, expand16, hasNaN, inverse, lroundLowX86 } from "../codes";
+import { absMax, absMaxNoNaN, blockScratch, blockCodes, codeScratch, expand16, hasNaN, inverse, lroundLowX86 } from "../codes";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 66;
@@ -47,8 +47,8 @@ export function decode_tq2_0(table: usize, rowBytes: usize, ids: usize, n: i32, 
     }
     if (rest > 0) {
       // the row's padded tail block: decode aside, copy only the real values
-      decodeBlock(src, BLOCK_SCRATCH);
-      memory.copy(dst, BLOCK_SCRATCH, <usize>rest << 2);
+      decodeBlock(src, blockScratch());
+      memory.copy(dst, blockScratch(), <usize>rest << 2);
       dst += <usize>rest << 2;
     }
   }
@@ -86,7 +86,7 @@ export function encode_tq2_0(src: usize, n: usize, dst: usize): void {
     // byte 32c + m holds the codes of elements 128c + m + 32l in bits 2l
     for (let c: usize = 0; c < 256; c += 128) {
       for (let h: usize = 0; h < 32; h += 16) {
-        const e = CODE_SCRATCH + c + h;
+        const e = codeScratch() + c + h;
         const lo = v128.or(v128.load(e), i8x16.shl(v128.load(e, 32), 2));
         const hi = v128.or(i8x16.shl(v128.load(e, 64), 4), i8x16.shl(v128.load(e, 96), 6));
         v128.store(dst + (c >> 2) + h, v128.or(lo, hi));

@@ -11,6 +11,10 @@ import { EmbeddingTable, type TableOptions, type TableFromF32Options } from "../
 import { Rope } from "../positions/rope.js";
 import type { RopeConfig } from "../positions/rope-freqs.js";
 import { hadamardOn, type HadamardOptions } from "../positions/hadamard.js";
+import type { WorkerPool } from "../parallel/pool.js";
+import { askedThreads, type ThreadsOption } from "../parallel/threads.js";
+import { startThreaded } from "../parallel/start.js";
+import { quantizeAsync, tableFromF32Async } from "../parallel/quantize.js";
 
 // `[Symbol.dispose]` (for `using`) appears in the published types of every object that holds memory. Declared
 // here too, so those types compile under a plain tsconfig without lib esnext.disposable or @types/node; it
@@ -46,6 +50,14 @@ export interface InitOptions {
    * (not to `source`).
    */
   relaxedSimd?: boolean;
+  /**
+   * Threads for the *Async calls (projectAsync, topkAsync, tableFromF32Async, quantizeAsync): a number, or
+   * "auto" (the default: min(4, cores / 2)). More than 1 loads the shared-memory build of the kernels and starts
+   * that many workers on one shared memory. Where threads cannot run (no SharedArrayBuffer: a page that is not
+   * cross-origin isolated; no workers: Cloudflare Workers; a `source` of your own) the runtime runs on one thread
+   * and one console warning says why. `rt.threads` tells how many run.
+   */
+  threads?: ThreadsOption;
 }
 
 export type { Kernels } from "./kernels.js";
@@ -85,6 +97,7 @@ export class Runtime {
   /** Whether this instance is the relaxed-SIMD build (see InitOptions.relaxedSimd). */
   readonly relaxedSimd: boolean;
   private disposed = false;
+  private workers: WorkerPool | undefined;
 
   constructor(instance: WebAssembly.Instance, options: InitOptions = {}) {
     this.kernels = instance.exports as unknown as Kernels;
@@ -102,6 +115,34 @@ export class Runtime {
   table(options: TableOptions): EmbeddingTable {
     this.check();
     return EmbeddingTable.fromBytes(this, options);
+  }
+
+  /** How many threads the *Async calls run on (1 where threads cannot run; see InitOptions.threads). */
+  get threads(): number {
+    return this.workers?.size ?? 1;
+  }
+
+  /** @internal The worker pool, when this runtime runs threads. */
+  get pool(): WorkerPool | undefined {
+    this.check();
+    return this.workers;
+  }
+
+  /** @internal */
+  attachPool(pool: WorkerPool): void {
+    this.workers = pool;
+  }
+
+  /** tableFromF32 on every thread: the same table, byte for byte. */
+  tableFromF32Async(values: Float32Array, options: TableFromF32Options): Promise<EmbeddingTable> {
+    this.check();
+    return tableFromF32Async(this, values, options);
+  }
+
+  /** quantize on every thread: the same bytes. */
+  quantizeAsync(values: Float32Array, options: Omit<QuantizeOptions, "runtime">): Promise<Uint8Array> {
+    this.check();
+    return quantizeAsync(this, values, options);
   }
 
   /** A table from f32 values, converted (quantized) on the way in. */
@@ -151,6 +192,7 @@ export class Runtime {
   /** Drop this runtime: every later call on it (or its tables) throws. Memory goes with the instance. */
   dispose(): void {
     this.disposed = true;
+    this.workers?.terminate();
     this.memory.dispose();
     forgetRuntime(this);
   }
@@ -168,7 +210,7 @@ type PackagedWasm = WebAssembly.Module | ArrayBuffer | ArrayBufferView | Respons
 
 const PAGE = 65536;
 const MAX_MEMORY = 65536 * PAGE;
-const INIT_OPTIONS = ["maxMemory", "relaxedSimd"] as const;
+const INIT_OPTIONS = ["maxMemory", "relaxedSimd", "threads"] as const;
 
 /** Options are checked before anything is loaded: a typo or an impossible limit fails at once. */
 export function checkInitOptions(options: unknown): asserts options is InitOptions {
@@ -191,11 +233,20 @@ export function checkInitOptions(options: unknown): asserts options is InitOptio
  */
 export async function instantiate(
   source: WasmSource | undefined,
-  loadDefault: (relaxed: boolean) => Promise<PackagedWasm>,
+  loadDefault: (relaxed: boolean, shared?: boolean) => Promise<PackagedWasm>,
   options: InitOptions = {},
 ): Promise<Runtime> {
   checkInitOptions(options);
   if (!hasSimd()) throw errors.noSimd();
+  const threads = await askedThreads(options.threads, (got) => errors.option("threads", got, 'an integer from 1 to 256, or "auto"'));
+  if (threads > 1) {
+    const relaxed = options.relaxedSimd !== false && hasRelaxedSimd();
+    const rt = await startThreaded(
+      threads, source !== undefined, relaxed, (r) => loadDefault(r, true), options.maxMemory ?? 65536 * 65536,
+      (instance) => new Runtime(instance, options),
+    );
+    if (rt !== undefined) return rt;
+  }
   if (source === undefined) {
     if (options.relaxedSimd !== false && hasRelaxedSimd()) {
       try {

@@ -9,8 +9,12 @@ export * from "../index.js";
 export async function init(source?: WasmSource, options?: InitOptions): Promise<Runtime> {
   return instantiate(
     source,
-    (relaxed) =>
-      relaxed
+    (relaxed, shared) =>
+      shared
+        ? relaxed
+          ? fetchPackaged(() => new URL("./bitembed.shared.relaxed.wasm", import.meta.url), import.meta.url)
+          : fetchPackaged(() => new URL("./bitembed.shared.wasm", import.meta.url), import.meta.url)
+        : relaxed
         ? fetchPackaged(() => new URL("./bitembed.relaxed.wasm", import.meta.url), import.meta.url)
         : fetchPackaged(() => new URL("./bitembed.wasm", import.meta.url), import.meta.url),
     options,

@@ -12,8 +12,12 @@ export async function init(source?: WasmSource, options?: InitOptions): Promise<
   const read = (url: URL) => Bun.file(url).arrayBuffer();
   return instantiate(
     source,
-    (relaxed) =>
-      relaxed
+    (relaxed, shared) =>
+      shared
+        ? relaxed
+          ? readPackaged(() => new URL("./bitembed.shared.relaxed.wasm", import.meta.url), import.meta.url, read)
+          : readPackaged(() => new URL("./bitembed.shared.wasm", import.meta.url), import.meta.url, read)
+        : relaxed
         ? readPackaged(() => new URL("./bitembed.relaxed.wasm", import.meta.url), import.meta.url, read)
         : readPackaged(() => new URL("./bitembed.wasm", import.meta.url), import.meta.url, read),
     options,

@@ -279,8 +279,18 @@ export class FastHead {
     }
   }
 
-  // The rows kept apart, through the exact kernel (one row at a time from a copy of its bytes), into the batch.
-  private projectApart(x: number, m: number, o: number, stride: number, scratch: number): void {
+  /** @internal Tiles, blocks per row and the format's traits (the threaded calls cut the same work). */
+  get shape(): { tiles: number; blocks: number; f: FastFormat; hasApart: boolean } {
+    return { tiles: this.tiles, blocks: this.blocks, f: this.f, hasApart: this.apart.size > 0 };
+  }
+
+  /** @internal Bytes of the tiled copy per tile (16 rows). */
+  get tileBytes(): number {
+    return this.blocks * tileBlockBytes(this.f);
+  }
+
+  /** @internal The rows kept apart, through the exact kernel (one row at a time from a copy of its bytes), into the batch. */
+  projectApart(x: number, m: number, o: number, stride: number, scratch: number): void {
     const { rt, f, dim } = this;
     const rowBytes = this.blocks * f.blockBytes;
     const row = rt.memory.alloc(rowBytes);

@@ -105,6 +105,19 @@ export interface Slice {
 }
 
 /**
+ * How forEachSlice cuts the work: vectors in passes of `batch` (`nbMax` in the first), rows in slices of
+ * `stride` decoded `tile` rows at a time. The threaded calls (src/parallel/) cut the same way, so every row
+ * meets the same kernel path and gives the same bits.
+ */
+export function sliceGeometry(vocab: number, dim: number, n: number): { batch: number; nbMax: number; tile: number; stride: number } {
+  const batch = Math.min(MAX_BATCH, Math.max(4, Math.floor(BATCH_BYTES / (dim * 4)) & ~3));
+  const nbMax = Math.min(n, batch);
+  const tile = Math.min(vocab, Math.max(1, Math.floor(TILE_BYTES / (dim * 4))));
+  const stride = Math.min(vocab, Math.max(tile, Math.floor(SLICE_BYTES / (4 * nbMax) / tile) * tile));
+  return { batch, nbMax, tile, stride };
+}
+
+/**
  * Project `n` hidden vectors at `xPtr` onto every row of `table`, one slice of rows at a time, handing
  * each slice to `visit` while its scores sit in wasm memory. Vectors go in passes of up to `batch`; each
  * pass reads the table once.
@@ -113,10 +126,7 @@ export function forEachSlice(table: EmbeddingTable, xPtr: number, n: number, vis
   const { vocab, dim, rowBytes } = table;
   const k = table.runtime.kernels;
   const mem = table.runtime.memory;
-  const batch = Math.min(MAX_BATCH, Math.max(4, Math.floor(BATCH_BYTES / (dim * 4)) & ~3));
-  const nbMax = Math.min(n, batch);
-  const tile = Math.min(vocab, Math.max(1, Math.floor(TILE_BYTES / (dim * 4))));
-  const stride = Math.min(vocab, Math.max(tile, Math.floor(SLICE_BYTES / (4 * nbMax) / tile) * tile));
+  const { batch, nbMax, tile, stride } = sliceGeometry(vocab, dim, n);
   const needsDecode = !table.info.inPlace;
   const blocks = mem.scratch();
   try {

@@ -14,6 +14,7 @@ import { argmax, project, topk, type ProjectOptions, type TopK, type TopKOptions
 import { embedRows, type EmbedOptions, type RestoreRows } from "./embed.js";
 import { poolRows, type Offsets, type PoolOptions } from "./pool.js";
 import { FastHead } from "../project/fast.js";
+import { argmaxAsync, projectAsync, topkAsync } from "../parallel/project.js";
 
 export interface TableOptions {
   vocab: number;
@@ -267,6 +268,21 @@ export class EmbeddingTable {
   /** The K highest-scoring rows per hidden vector, best first; logits never leave wasm. */
   topk(hidden: Float32Array, k: number, options?: TopKOptions): TopK {
     return topk(this, hidden, k, options);
+  }
+
+  /** project() on the runtime's threads (rt.threads): the same logits, bit for bit. */
+  projectAsync(hidden: Float32Array, options?: ProjectOptions): Promise<Float32Array> {
+    return projectAsync(this, hidden, options);
+  }
+
+  /** topk() on the runtime's threads: the same ids and scores, bit for bit, ties broken the same way. */
+  topkAsync(hidden: Float32Array, k: number, options?: TopKOptions): Promise<TopK> {
+    return topkAsync(this, hidden, k, options);
+  }
+
+  /** argmax() on the runtime's threads. */
+  argmaxAsync(hidden: Float32Array, options?: TopKOptions): Promise<Int32Array> {
+    return argmaxAsync(this, hidden, options);
   }
 
   /** The highest-scoring row per hidden vector (N ids). */

@@ -1,0 +1,221 @@
+// The worker pool of a threaded Runtime: N workers, each with its own instance of the shared-memory build of the
+// kernels on the caller's WebAssembly.Memory (shared), its own scratch block (set_scratch), and nothing else.
+// A job is a list of units, each unit a list of kernel calls ([name, ...args]); workers take units by a shared
+// atomic counter (not one static slice each: cores differ in speed on shared machines) until none is left.
+// Pointers are handed out by the caller's allocator only; an argument "$j" is the worker's own block j of the
+// job's per-worker scratch. Jobs run one at a time. Workers never keep a Node process alive on their own
+// (unref while idle) and end with terminate() (Runtime.dispose).
+import type { LinearMemory } from "../core/memory.js";
+// a specifier in a variable: bundlers for the browser leave it alone; runtimes without it fail the import
+const NODE_WORKER_THREADS = "node:worker_threads";
+
+/** One kernel call: the export's name, then its arguments (numbers, or "$j": the worker's scratch block j). */
+export type Call = [string, ...(number | string)[]];
+
+// The worker's code, run as a classic script (Node: worker_threads with eval; elsewhere: a Web Worker from a
+// blob URL). It instantiates the module on the shared memory and runs units until the counter passes the end.
+const WORKER_SOURCE = `"use strict";
+const nodePort = typeof self === "undefined" ? require("node:worker_threads").parentPort : null;
+const post = (m) => (nodePort ? nodePort.postMessage(m) : self.postMessage(m));
+let k = null;
+let counter = null;
+function onMessage(m) {
+  try {
+    if (m.type === "init") {
+      k = new WebAssembly.Instance(m.module, { env: { memory: m.memory } }).exports;
+      k.set_scratch(m.scratch);
+      counter = new Int32Array(m.counter);
+      post({ type: "ready" });
+      return;
+    }
+    const units = m.units;
+    const s = m.scratch;
+    for (;;) {
+      const i = Atomics.add(counter, 0, 1);
+      if (i >= units.length) break;
+      for (const call of units[i]) {
+        const f = k[call[0]];
+        const args = [];
+        for (let a = 1; a < call.length; a++) args.push(typeof call[a] === "string" ? s[+call[a].slice(1)] : call[a]);
+        f(...args);
+      }
+    }
+    post({ type: "done" });
+  } catch (e) {
+    post({ type: "error", message: String((e && e.stack) || e) });
+  }
+}
+if (nodePort) nodePort.on("message", onMessage);
+else self.onmessage = (e) => onMessage(e.data);
+`;
+
+interface Port {
+  post(message: unknown): void;
+  ref(): void;
+  unref(): void;
+  terminate(): void;
+}
+
+interface Pending {
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+/** How workers are made where we run: Node's worker_threads, or Web Workers; undefined where neither exists. */
+export type WorkerKind = "worker_threads" | "web";
+
+export async function workerKind(): Promise<WorkerKind | undefined> {
+  const g = globalThis as { process?: { versions?: { node?: string } }; Deno?: unknown; Worker?: unknown };
+  if (g.process?.versions?.node !== undefined && g.Deno === undefined) {
+    try {
+      (await import(/* @vite-ignore */ NODE_WORKER_THREADS)) as typeof import("node:worker_threads");
+      return "worker_threads";
+    } catch {
+      // not Node after all (a runtime that imitates process.versions): Web Workers below
+    }
+  }
+  return typeof g.Worker === "function" ? "web" : undefined;
+}
+
+async function spawn(kind: WorkerKind, onMessage: (m: { type: string; message?: string }) => void, onError: (e: Error) => void): Promise<Port> {
+  if (kind === "worker_threads") {
+    const { Worker } = (await import(/* @vite-ignore */ NODE_WORKER_THREADS)) as typeof import("node:worker_threads");
+    const w = new Worker(WORKER_SOURCE, { eval: true });
+    w.on("message", onMessage);
+    w.on("error", onError);
+    w.on("exit", (code) => onError(new Error(`A bitembed worker exited (code ${code}).`)));
+    return {
+      post: (m) => w.postMessage(m),
+      ref: () => w.ref(),
+      unref: () => w.unref(),
+      terminate: () => void w.terminate(),
+    };
+  }
+  const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
+  const w = new Worker(url);
+  URL.revokeObjectURL(url);
+  w.onmessage = (e: MessageEvent) => onMessage(e.data);
+  w.onerror = (e: ErrorEvent) => onError(new Error(`A bitembed worker failed: ${e.message}`));
+  const d = w as unknown as { ref?: () => void; unref?: () => void };
+  return {
+    post: (m) => w.postMessage(m),
+    ref: () => d.ref?.(),
+    unref: () => d.unref?.(),
+    terminate: () => w.terminate(),
+  };
+}
+
+class PoolWorker {
+  pending: Pending | null = null;
+  failed: Error | null = null;
+  port!: Port;
+
+  static async start(kind: WorkerKind, init: Record<string, unknown>): Promise<PoolWorker> {
+    const pw = new PoolWorker();
+    pw.port = await spawn(
+      kind,
+      (m) => {
+        const p = pw.pending;
+        pw.pending = null;
+        if (m.type === "error") p?.reject(new Error(`A bitembed worker failed: ${m.message}`));
+        else p?.resolve();
+      },
+      (e) => {
+        pw.failed ??= e;
+        const p = pw.pending;
+        pw.pending = null;
+        p?.reject(e);
+      },
+    );
+    await pw.send(init);
+    return pw;
+  }
+
+  send(message: unknown): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    return new Promise<void>((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.port.post(message);
+    });
+  }
+}
+
+export class WorkerPool {
+  private queue: Promise<unknown> = Promise.resolve();
+  private terminated = false;
+
+  private constructor(
+    private readonly workers: PoolWorker[],
+    private readonly mem: LinearMemory,
+    private readonly scratch: number[],
+    private readonly counter: SharedArrayBuffer,
+  ) {}
+
+  /** N workers on `module` (the shared-memory build) over `mem`; each gets its own scratch block. */
+  static async start(kind: WorkerKind, module: WebAssembly.Module, mem: LinearMemory, n: number, scratchBytes: number): Promise<WorkerPool> {
+    const scratch: number[] = [];
+    const workers: PoolWorker[] = [];
+    const counter = new SharedArrayBuffer(4);
+    try {
+      for (let i = 0; i < n; i++) scratch.push(mem.alloc(scratchBytes, 64));
+      const started = await Promise.allSettled(
+        scratch.map((s) => PoolWorker.start(kind, { type: "init", module, memory: mem.memory, scratch: s, counter })),
+      );
+      for (const r of started) if (r.status === "fulfilled") workers.push(r.value);
+      const failed = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (failed) throw failed.reason;
+    } catch (e) {
+      for (const w of workers) w.port.terminate();
+      for (const s of scratch) mem.dealloc(s);
+      throw e;
+    }
+    const pool = new WorkerPool(workers, mem, scratch, counter);
+    for (const w of workers) w.port.unref();
+    return pool;
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /**
+   * Run `units` on every worker until all are done. `scratchBytes[j]`: the size of block j each worker gets
+   * for this job (allocated here, freed after).
+   */
+  run(units: Call[][], scratchBytes: readonly number[] = []): Promise<void> {
+    const job = this.queue.then(() => this.runNow(units, scratchBytes));
+    this.queue = job.catch(() => undefined);
+    return job;
+  }
+
+  private async runNow(units: Call[][], scratchBytes: readonly number[]): Promise<void> {
+    if (this.terminated) throw new Error("This runtime's workers were terminated (the runtime was disposed).");
+    if (units.length === 0) return;
+    const mem = this.mem;
+    const blocks: number[][] = [];
+    try {
+      for (let w = 0; w < this.workers.length; w++) blocks.push(scratchBytes.map((b) => mem.alloc(b, 64)));
+      Atomics.store(new Int32Array(this.counter), 0, 0);
+      for (const w of this.workers) w.port.ref();
+      await Promise.all(this.workers.map((w, i) => w.send({ type: "job", units, scratch: blocks[i] })));
+    } finally {
+      if (!this.terminated) for (const w of this.workers) w.port.unref();
+      for (const b of blocks) for (const p of b) mem.dealloc(p);
+    }
+  }
+
+  /** End every worker now (a job under way fails). Idempotent. */
+  terminate(): void {
+    if (this.terminated) return;
+    this.terminated = true;
+    for (const w of this.workers) {
+      w.port.terminate();
+      w.failed ??= new Error("This runtime's workers were terminated (the runtime was disposed).");
+      const p = w.pending;
+      w.pending = null;
+      p?.reject(w.failed);
+    }
+    for (const s of this.scratch) this.mem.dealloc(s);
+    this.scratch.length = 0;
+  }
+}

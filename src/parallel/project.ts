@@ -1,0 +1,230 @@
+// projectAsync and topkAsync: the projection of project.ts cut into units of rows (exact) or of 16-row tiles
+// (fast) that the pool's workers take by a shared counter. Units follow the single-thread call's slices (the
+// same passes of vectors, rows split only at multiples of the decode tile and of 4 inside a slice), so each row
+// meets the same kernel path: logits are the same bits. Top-k: the workers write a pass's logits to linear
+// memory and the caller pushes them, in row order, into the same heaps the single-thread call fills (so ties
+// break the same way). Mode "ggml", and calls below MIN_PARALLEL_WORK, run on the calling thread.
+// Keys: V vocab, D dim, N hidden vectors, U rows per unit.
+import { errors } from "../core/errors.js";
+import {
+  checkK, checkMode, checkPost, copyHidden, Heaps, hiddenCount, project, sliceGeometry, topk,
+  type ProjectOptions, type TopK, type TopKOptions,
+} from "../project/project.js";
+import { FAST_BATCH, type FastHead } from "../project/fast.js";
+import type { EmbeddingTable } from "../tables/table.js";
+import type { Call, WorkerPool } from "./pool.js";
+
+/** Packed bytes read times vectors below which a call stays on the calling thread (see BENCHMARKS.md). */
+export let MIN_PARALLEL_WORK = 1 << 22;
+
+/** @internal Tests: run every async call on the workers, however small (0), or restore the default. */
+export function setMinParallelWork(bytes?: number): void {
+  MIN_PARALLEL_WORK = bytes ?? 1 << 22;
+}
+
+// Units per worker: enough that a slow core does fewer of them, few enough that a job posts little.
+const UNITS_PER_WORKER = 8;
+
+type Post = { scale: number; cap: number };
+const NO_POST: Post = { scale: 1, cap: 0 };
+
+function poolFor(table: EmbeddingTable, n: number, mode: string): WorkerPool | undefined {
+  const pool = table.runtime.pool;
+  if (pool === undefined || mode === "ggml") return undefined;
+  return table.byteLength * n < MIN_PARALLEL_WORK ? undefined : pool;
+}
+
+/** table.projectAsync: table.project's logits, bit for bit, on the runtime's threads. */
+export async function projectAsync(table: EmbeddingTable, hidden: Float32Array, options: ProjectOptions = {}): Promise<Float32Array> {
+  table.ptr; // throws when disposed
+  const { vocab, dim } = table;
+  const n = hiddenCount(hidden, dim);
+  const mode = checkMode(options.mode, table.format);
+  const pool = poolFor(table, n, mode);
+  if (pool === undefined) return project(table, hidden, options);
+  const post = checkPost(options.scale, options.softcap);
+  let out = options.out;
+  if (out === undefined) out = new Float32Array(n * vocab);
+  else if (!(out instanceof Float32Array)) throw errors.outKind("out", out);
+  else if (out.length !== n * vocab) throw errors.outLength("out", out.length, n * vocab, `${n} hidden vectors x vocab ${vocab}`);
+  const result = out;
+  const mem = table.runtime.memory;
+  const xPtr = copyHidden(table, hidden);
+  try {
+    if (mode === "fast") {
+      await fastPasses(table.fastHead(), xPtr, n, pool, post, (o, stride, v0, m) => {
+        const f32 = mem.f32();
+        for (let v = 0; v < m; v++) result.set(f32.subarray((o >>> 2) + v * stride, (o >>> 2) + v * stride + vocab), (v0 + v) * vocab);
+      });
+    } else {
+      await exactPasses(table, xPtr, n, pool, post, (o, b0, nb) => {
+        result.set(mem.f32().subarray(o >>> 2, (o >>> 2) + nb * vocab), b0 * vocab);
+      });
+    }
+  } finally {
+    mem.dealloc(xPtr);
+  }
+  return result;
+}
+
+/** table.topkAsync: table.topk's ids and scores, bit for bit (ties too), on the runtime's threads. */
+export async function topkAsync(table: EmbeddingTable, hidden: Float32Array, k: number, options: TopKOptions = {}): Promise<TopK> {
+  table.ptr;
+  const { vocab, dim } = table;
+  const n = hiddenCount(hidden, dim);
+  checkK(k, vocab);
+  const mode = checkMode(options.mode, table.format);
+  const pool = poolFor(table, n, mode);
+  if (pool === undefined) return topk(table, hidden, k, options);
+  const { scale, cap } = checkPost(options.scale, options.softcap);
+  const mem = table.runtime.memory;
+  const xPtr = copyHidden(table, hidden);
+  let heaps: Heaps | undefined;
+  try {
+    heaps = new Heaps(table, n, k);
+    const h = heaps;
+    if (mode === "fast") {
+      const head = table.fastHead();
+      await fastPasses(head, xPtr, n, pool, NO_POST, (ptr, stride, v0, m) => h.push({ ptr, stride, b0: v0, nb: m, r0: 0, rows: head.vocab }));
+    } else {
+      await exactPasses(table, xPtr, n, pool, NO_POST, (ptr, b0, nb) => h.push({ ptr, stride: vocab, b0, nb, r0: 0, rows: vocab }));
+    }
+    return h.finish(scale, cap);
+  } finally {
+    heaps?.free();
+    mem.dealloc(xPtr);
+  }
+}
+
+/** table.argmaxAsync. */
+export async function argmaxAsync(table: EmbeddingTable, hidden: Float32Array, options: TopKOptions = {}): Promise<Int32Array> {
+  return (await topkAsync(table, hidden, 1, options)).ids;
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+// Exact mode: each pass of vectors (as forEachSlice makes them) becomes one job; its logits land in a
+// [nb x V] block of linear memory handed to `sink` before the next pass.
+async function exactPasses(
+  table: EmbeddingTable, xPtr: number, n: number, pool: WorkerPool, post: Post,
+  sink: (ptr: number, b0: number, nb: number) => void,
+): Promise<void> {
+  const { vocab, dim, rowBytes } = table;
+  const { batch, nbMax, tile, stride } = sliceGeometry(vocab, dim, n);
+  const mem = table.runtime.memory;
+  const needsDecode = !table.info.inPlace;
+  // rows split only at multiples of the decode tile and of 4 (the kernels' row groups) inside a slice
+  const align = (tile * 4) / gcd(tile, 4);
+  const rowsPerUnit = Math.max(align, Math.floor(vocab / (pool.size * UNITS_PER_WORKER) / align) * align);
+  let out = 0;
+  let iota = 0;
+  try {
+    out = mem.alloc(nbMax * vocab * 4);
+    if (needsDecode) {
+      iota = mem.alloc(tile * 4);
+      const u32 = mem.u32();
+      for (let i = 0; i < tile; i++) u32[(iota >>> 2) + i] = i;
+    }
+    const tablePtr = table.ptr;
+    for (let b0 = 0; b0 < n; b0 += batch) {
+      const nb = Math.min(batch, n - b0);
+      const units: Call[][] = [];
+      for (let r0 = 0; r0 < vocab; r0 += stride) {
+        const end = Math.min(vocab, r0 + stride);
+        for (let u = r0; u < end; u += rowsPerUnit) {
+          const rows = Math.min(rowsPerUnit, end - u);
+          const unit: Call[] = [
+            ["project_rows", table.info.id, tablePtr + u * rowBytes, rowBytes, rows, xPtr + b0 * dim * 4, nb, dim, needsDecode ? "$0" : 0, iota, tile, out + u * 4, vocab],
+          ];
+          if (post.scale !== 1 || post.cap > 0) {
+            for (let b = 0; b < nb; b++) unit.push(["logits_post", out + (b * vocab + u) * 4, rows, post.scale, post.cap]);
+          }
+          units.push(unit);
+        }
+      }
+      await pool.run(units, needsDecode ? [tile * dim * 4] : []);
+      sink(out, b0, nb);
+    }
+  } finally {
+    if (out) mem.dealloc(out);
+    if (iota) mem.dealloc(iota);
+  }
+}
+
+// Fast mode: FastHead.projectAt with the lookup kernel's tiles cut into units; the activation tables
+// (fast_lut) and the rows kept apart run on the caller.
+async function fastPasses(
+  head: FastHead, xPtr: number, n: number, pool: WorkerPool, post: Post,
+  sink: (ptr: number, stride: number, v0: number, m: number) => void,
+): Promise<void> {
+  const rt = head.runtime;
+  const mem = rt.memory;
+  const k = rt.kernels;
+  const tiled = head.ptr;
+  const { tiles, blocks, f, hasApart } = head.shape;
+  const { dim } = head;
+  const tileBytes = head.tileBytes;
+  const dp = blocks * f.blockElems;
+  const nb = Math.min(n, FAST_BATCH);
+  const lutStride = dp * 4;
+  const pairs = f.blockElems >> 3;
+  const stride = tiles * 16;
+  const planes = f.fast.kernel === "planes";
+  const hasSums = f.fast.k !== 0 ? 1 : 0;
+  const splitBytes = blocks * f.fast.planes * pairs * 32;
+  const tilesPerUnit = Math.max(1, Math.ceil(tiles / (pool.size * UNITS_PER_WORKER)));
+  const postInUnits = !hasApart && (post.scale !== 1 || post.cap > 0);
+  const owned: number[] = [];
+  const alloc = (bytes: number) => {
+    const p = mem.alloc(bytes);
+    owned.push(p);
+    return p;
+  };
+  try {
+    const xPad = dp > dim ? alloc(nb * dp * 4) : 0;
+    const lut = alloc(nb * lutStride);
+    const scale = alloc(nb * blocks * 4);
+    const sums = alloc(nb * blocks * 4);
+    const o = alloc(nb * stride * 4);
+    const apart = hasApart ? alloc(dim * 4 + 16) : 0;
+    for (let v0 = 0; v0 < n; v0 += nb) {
+      const m = Math.min(nb, n - v0);
+      const xv = xPtr + v0 * dim * 4;
+      let x = xv;
+      if (xPad) {
+        const u8 = mem.u8();
+        for (let v = 0; v < m; v++) {
+          u8.copyWithin(xPad + v * dp * 4, xv + v * dim * 4, xv + (v + 1) * dim * 4);
+          u8.fill(0, xPad + (v * dp + dim) * 4, xPad + (v + 1) * dp * 4);
+        }
+        x = xPad;
+      }
+      k.fast_lut(x, m, dp, f.blockElems, f.fast.mult, f.fast.k, lut, scale, sums);
+      const units: Call[][] = [];
+      for (let t0 = 0; t0 < tiles; t0 += tilesPerUnit) {
+        const count = Math.min(tilesPerUnit, tiles - t0);
+        const src = tiled + t0 * tileBytes;
+        const dst = o + t0 * 64;
+        let call: Call;
+        if (!planes) {
+          call = m === 1
+            ? ["fast_signs_project1", src, count, blocks, lut, scale, dst]
+            : ["fast_signs_projectn", src, count, blocks, lut, lutStride, scale, m, stride, "$0", dst];
+        } else {
+          call = m === 1
+            ? ["fast_project1", src, count, blocks, f.fast.planes, pairs, lut, scale, sums, hasSums, dst]
+            : ["fast_projectn", src, count, blocks, f.fast.planes, pairs, lut, lutStride, scale, sums, hasSums, m, stride, "$0", dst];
+        }
+        const unit: Call[] = [call];
+        if (postInUnits) for (let v = 0; v < m; v++) unit.push(["logits_post", dst + v * stride * 4, count * 16, post.scale, post.cap]);
+        units.push(unit);
+      }
+      await pool.run(units, m === 1 ? [] : [splitBytes]);
+      if (apart) head.projectApart(xv, m, o, stride, apart);
+      if (!postInUnits && (post.scale !== 1 || post.cap > 0)) k.logits_post(o, m * stride, post.scale, post.cap);
+      sink(o, stride, v0, m);
+    }
+  } finally {
+    for (const p of owned) mem.dealloc(p);
+  }
+}

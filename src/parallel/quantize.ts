@@ -1,0 +1,122 @@
+// tableFromF32Async and quantizeAsync: encodeRows (formats/codec.ts) with the slices encoded by the pool's
+// workers. Rows are encoded independently, block by block, so any cut gives the same bytes. The caller copies
+// the next round of f32 slices into linear memory while the workers encode the current one (two sets of
+// slots); a JS destination gets its bytes from a staging block per slot.
+// Keys: V vocab, D dim, Dp = D padded to whole blocks, R rows per slice.
+import { CHUNK_BYTES } from "../formats/codec.js";
+import { errors } from "../core/errors.js";
+import { blocksPerRow, formatInfo, rowBytes, type FormatInfo } from "../formats/registry.js";
+import { checkDims, EmbeddingTable, type TableFromF32Options } from "../tables/table.js";
+import type { Runtime } from "../core/runtime.js";
+import type { QuantizeOptions } from "../formats/quantize.js";
+import type { Call, WorkerPool } from "./pool.js";
+import { MIN_PARALLEL_WORK } from "./project.js";
+
+// Slices per worker in one round.
+const SLICES_PER_WORKER = 4;
+
+function checked(values: unknown, options: TableFromF32Options): { info: FormatInfo; vocab: number; dim: number } {
+  const { vocab, dim, format } = options ?? ({} as TableFromF32Options);
+  const info = formatInfo(format);
+  checkDims(vocab, dim);
+  if (!(values instanceof Float32Array)) throw errors.outKind("values", values);
+  if (values.length !== vocab * dim) throw errors.outLength("values", values.length, vocab * dim, `vocab ${vocab} x dim ${dim}`);
+  return { info, vocab, dim };
+}
+
+function poolFor(rt: Runtime, values: Float32Array): WorkerPool | undefined {
+  const pool = rt.pool;
+  return pool !== undefined && values.length * 4 >= MIN_PARALLEL_WORK ? pool : undefined;
+}
+
+/** rt.quantizeAsync: rt.quantize's bytes on the runtime's threads. */
+export async function quantizeAsync(rt: Runtime, values: Float32Array, options: Omit<QuantizeOptions, "runtime">): Promise<Uint8Array> {
+  const { info, vocab, dim } = checked(values, options);
+  const pool = poolFor(rt, values);
+  if (pool === undefined) return rt.quantize(values, options);
+  const out = new Uint8Array(vocab * rowBytes(info, dim));
+  await encodeRowsAsync(rt, pool, info, values, vocab, dim, out);
+  return out;
+}
+
+/** rt.tableFromF32Async: rt.tableFromF32's table, byte for byte, on the runtime's threads. */
+export async function tableFromF32Async(rt: Runtime, values: Float32Array, options: TableFromF32Options): Promise<EmbeddingTable> {
+  const { info, vocab, dim } = checked(values, options);
+  const pool = poolFor(rt, values);
+  if (pool === undefined) return rt.tableFromF32(values, options);
+  const table = EmbeddingTable.allocate(rt, { vocab, dim, format: options.format });
+  try {
+    await encodeRowsAsync(rt, pool, info, values, vocab, dim, table.ptr);
+  } catch (e) {
+    table.dispose();
+    throw e;
+  }
+  return table;
+}
+
+async function encodeRowsAsync(
+  rt: Runtime, pool: WorkerPool, info: FormatInfo, values: Float32Array, vocab: number, dim: number, dest: number | Uint8Array,
+): Promise<void> {
+  const mem = rt.memory;
+  const paddedDim = blocksPerRow(info, dim) * info.blockElems;
+  const bytesPerRow = rowBytes(info, dim);
+  const sliceRows = Math.min(vocab, Math.max(1, Math.floor(CHUNK_BYTES / (paddedDim * 4))));
+  const slices = Math.ceil(vocab / sliceRows);
+  const perRound = Math.min(slices, pool.size * SLICES_PER_WORKER);
+  const owned: number[] = [];
+  try {
+    // two sets of slots: f32 in, and (a JS destination) packed bytes out
+    const sets = [0, 1].map(() => {
+      const input: number[] = [];
+      const staging: number[] = [];
+      for (let i = 0; i < perRound; i++) {
+        input.push(mem.alloc(sliceRows * paddedDim * 4));
+        owned.push(input[i]);
+        if (typeof dest !== "number") {
+          staging.push(mem.alloc(sliceRows * bytesPerRow));
+          owned.push(staging[i]);
+        }
+      }
+      return { input, staging };
+    });
+    // copy round `first` (slices first..) into set s; its units
+    const fill = (s: number, first: number): Call[][] => {
+      const units: Call[][] = [];
+      const heap = mem.f32();
+      for (let i = 0; i < perRound && first + i < slices; i++) {
+        const r = (first + i) * sliceRows;
+        const rows = Math.min(sliceRows, vocab - r);
+        const at = sets[s].input[i] >>> 2;
+        if (paddedDim === dim) {
+          heap.set(values.subarray(r * dim, (r + rows) * dim), at);
+        } else {
+          for (let j = 0; j < rows; j++) {
+            heap.set(values.subarray((r + j) * dim, (r + j + 1) * dim), at + j * paddedDim);
+            heap.fill(0, at + j * paddedDim + dim, at + (j + 1) * paddedDim);
+          }
+        }
+        const to = typeof dest === "number" ? dest + r * bytesPerRow : sets[s].staging[i];
+        units.push([[info.encode, sets[s].input[i], rows * paddedDim, to]]);
+      }
+      return units;
+    };
+    let units = fill(0, 0);
+    for (let first = 0, s = 0; first < slices; first += perRound, s ^= 1) {
+      const job = pool.run(units);
+      // the next round is copied in while this one is encoded
+      const next = first + perRound < slices ? fill(s ^ 1, first + perRound) : [];
+      await job;
+      if (typeof dest !== "number") {
+        const u8 = mem.u8();
+        for (let i = 0; i < units.length; i++) {
+          const r = (first + i) * sliceRows;
+          const rows = Math.min(sliceRows, vocab - r);
+          dest.set(u8.subarray(sets[s].staging[i], sets[s].staging[i] + rows * bytesPerRow), r * bytesPerRow);
+        }
+      }
+      units = next;
+    }
+  } finally {
+    for (const p of owned) mem.dealloc(p);
+  }
+}

@@ -1,0 +1,69 @@
+// Starting a threaded Runtime: the packaged shared-memory build on a shared WebAssembly.Memory, the caller's
+// instance first (its allocator hands out every pointer), then the pool of workers on the same memory. Any
+// reason it cannot happen gives one warning and `undefined`: the caller then loads the one-thread build.
+import { sharedMemoryMissing, warnOneThread } from "./threads.js";
+import { WorkerPool, workerKind } from "./pool.js";
+import type { LinearMemory } from "../core/memory.js";
+
+type PackagedWasm = WebAssembly.Module | ArrayBuffer | ArrayBufferView | Response;
+
+interface Made {
+  memory: LinearMemory;
+  kernels: { set_scratch(ptr: number): void; scratch_bytes(): number };
+  attachPool(pool: WorkerPool): void;
+  dispose(): void;
+}
+
+export async function startThreaded<R extends Made>(
+  asked: number,
+  hasSource: boolean,
+  relaxed: boolean,
+  loadShared: (relaxed: boolean) => Promise<PackagedWasm>,
+  maxMemory: number,
+  make: (instance: WebAssembly.Instance) => R,
+): Promise<R | undefined> {
+  if (hasSource) {
+    warnOneThread(asked, "threads need the packaged shared-memory build of the kernels, and a `source` was given");
+    return undefined;
+  }
+  const missing = sharedMemoryMissing();
+  if (missing !== undefined) {
+    warnOneThread(asked, missing);
+    return undefined;
+  }
+  const kind = await workerKind();
+  if (kind === undefined) {
+    warnOneThread(asked, "this runtime cannot start workers (Cloudflare Workers, for one, run a single thread by design)");
+    return undefined;
+  }
+  let module: WebAssembly.Module;
+  try {
+    module = await compile(await loadShared(relaxed).catch((e) => (relaxed ? loadShared(false) : Promise.reject(e))));
+  } catch (e) {
+    warnOneThread(asked, `the shared-memory build of the kernels could not be loaded (${(e as Error).message})`);
+    return undefined;
+  }
+  const maxPages = Math.max(16, Math.min(65536, Math.ceil(maxMemory / 65536)));
+  const memory = new WebAssembly.Memory({ initial: 16, maximum: maxPages, shared: true } as WebAssembly.MemoryDescriptor);
+  const rt = make(await WebAssembly.instantiate(module, { env: { memory } }));
+  try {
+    const bytes = rt.kernels.scratch_bytes();
+    // the caller's instance gets an allocated block too: a worker's instantiation rewrites the static data
+    rt.kernels.set_scratch(rt.memory.alloc(bytes, 64));
+    rt.attachPool(await WorkerPool.start(kind, module, rt.memory, asked, bytes));
+    return rt;
+  } catch (e) {
+    rt.dispose();
+    warnOneThread(asked, `the workers could not be started (${(e as Error).message})`);
+    return undefined;
+  }
+}
+
+async function compile(source: PackagedWasm): Promise<WebAssembly.Module> {
+  if (source instanceof WebAssembly.Module) return source;
+  if (typeof Response !== "undefined" && source instanceof Response) {
+    if (!source.ok) throw new Error(`HTTP ${source.status} ${source.statusText}`);
+    return WebAssembly.compile(await source.arrayBuffer());
+  }
+  return WebAssembly.compile(source as BufferSource);
+}
