@@ -14,8 +14,11 @@ export type Call = [string, ...(number | string)[]];
 
 // The worker's code, run as a classic script (Node: worker_threads with eval; elsewhere: a Web Worker from a
 // blob URL). It instantiates the module on the shared memory and runs units until the counter passes the end.
+// (import(), not require: Node runs an eval'd worker as a module when the process was started with
+// --input-type=module.)
 const WORKER_SOURCE = `"use strict";
-const nodePort = typeof self === "undefined" ? require("node:worker_threads").parentPort : null;
+(async () => {
+const nodePort = typeof self === "undefined" ? (await import("node:worker_threads")).parentPort : null;
 const post = (m) => (nodePort ? nodePort.postMessage(m) : self.postMessage(m));
 let k = null;
 let counter = null;
@@ -47,7 +50,15 @@ function onMessage(m) {
 }
 if (nodePort) nodePort.on("message", onMessage);
 else self.onmessage = (e) => onMessage(e.data);
+})();
 `;
+
+let live = 0;
+
+/** @internal Workers started and not yet exited, over every runtime (tests: dispose leaves none). */
+export function liveWorkers(): number {
+  return live;
+}
 
 interface Port {
   post(message: unknown): void;
@@ -81,9 +92,13 @@ async function spawn(kind: WorkerKind, onMessage: (m: { type: string; message?: 
   if (kind === "worker_threads") {
     const { Worker } = (await import(/* @vite-ignore */ NODE_WORKER_THREADS)) as typeof import("node:worker_threads");
     const w = new Worker(WORKER_SOURCE, { eval: true });
+    live++;
     w.on("message", onMessage);
     w.on("error", onError);
-    w.on("exit", (code) => onError(new Error(`A bitembed worker exited (code ${code}).`)));
+    w.on("exit", (code) => {
+      live--;
+      onError(new Error(`A bitembed worker exited (code ${code}).`));
+    });
     return {
       post: (m) => w.postMessage(m),
       ref: () => w.ref(),
@@ -93,6 +108,7 @@ async function spawn(kind: WorkerKind, onMessage: (m: { type: string; message?: 
   }
   const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
   const w = new Worker(url);
+  live++;
   URL.revokeObjectURL(url);
   w.onmessage = (e: MessageEvent) => onMessage(e.data);
   w.onerror = (e: ErrorEvent) => onError(new Error(`A bitembed worker failed: ${e.message}`));
@@ -101,7 +117,10 @@ async function spawn(kind: WorkerKind, onMessage: (m: { type: string; message?: 
     post: (m) => w.postMessage(m),
     ref: () => d.ref?.(),
     unref: () => d.unref?.(),
-    terminate: () => w.terminate(),
+    terminate: () => {
+      w.terminate();
+      live--;
+    },
   };
 }
 

@@ -1,0 +1,215 @@
+// Threads (src/parallel/): the *Async calls on 2 and 4 workers against the single-thread calls of a one-thread
+// runtime (the reference, itself checked by project/topk/fast/quant suites), bit for bit, for every format in
+// exact and fast mode; quantizing likewise, byte for byte. Workers end with dispose and never keep Node alive;
+// where threads cannot run, the calls run on one thread after one warning.
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { FORMAT_NAMES, instantiate, supportsFast, type EmbeddingTable, type Runtime } from "../src/index.js";
+import { liveWorkers } from "../src/parallel/pool.js";
+import { setMinParallelWork } from "../src/parallel/project.js";
+import { newRuntime, testBuild } from "./helpers/runtime.js";
+import { randomValues } from "./helpers/values.js";
+
+const relaxed = testBuild === "relaxed";
+const file = (r: boolean, shared?: boolean) =>
+  readFileSync(new URL(`../build/bitembed${shared ? ".shared" : ""}${r ? ".relaxed" : ""}.wasm`, import.meta.url));
+
+function threaded(threads: number | "auto"): Promise<Runtime> {
+  return instantiate(undefined, async (r, shared) => file(r, shared), { threads, relaxedSimd: relaxed });
+}
+
+const bits = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+let one: Runtime;
+const pools: Runtime[] = [];
+
+beforeAll(async () => {
+  one = await newRuntime({ relaxedSimd: relaxed });
+  setMinParallelWork(0); // every call below goes to the workers, however small
+});
+
+afterAll(() => {
+  setMinParallelWork();
+  for (const rt of pools) rt.dispose();
+});
+
+for (const threads of [2, 4]) {
+  describe(`${threads} threads`, () => {
+    let rt: Runtime;
+    beforeAll(async () => {
+      rt = await threaded(threads);
+      pools.push(rt);
+    });
+
+    it("runs that many workers, on the shared-memory build of the same kind", () => {
+      expect(rt.threads).toBe(threads);
+      expect(rt.relaxedSimd).toBe(one.relaxedSimd);
+    });
+
+    // vocab not a multiple of 16 (a partial tile) and several slices; dims around blocks (300: padded rows)
+    for (const format of FORMAT_NAMES) {
+      it(`${format}: projectAsync, topkAsync and tableFromF32Async are the single-thread results, bit for bit`, async () => {
+        for (const [vocab, dim] of [[517, 256], [203, 300]] as const) {
+          const values = randomValues(vocab * dim, vocab + dim, 2);
+          const ref = one.tableFromF32(values, { vocab, dim, format });
+          const table = await rt.tableFromF32Async(values, { vocab, dim, format });
+          try {
+            expect(bits(table.bytes())).toEqual(bits(ref.bytes()));
+            expect(bits(await rt.quantizeAsync(values, { vocab, dim, format }))).toEqual(bits(ref.bytes()));
+            for (const n of [1, 5]) {
+              const hidden = randomValues(n * dim, n * 31 + dim, 1);
+              for (const mode of supportsFast(format) ? (["exact", "fast"] as const) : (["exact"] as const)) {
+                const expected = ref.project(hidden, { mode });
+                expect(bits(await table.projectAsync(hidden, { mode })), `${mode} n=${n}`).toEqual(bits(expected));
+                const k = 7;
+                const top = ref.topk(hidden, k, { mode });
+                const got = await table.topkAsync(hidden, k, { mode });
+                expect(got.ids, `${mode} n=${n}`).toEqual(top.ids);
+                expect(bits(got.scores)).toEqual(bits(top.scores));
+              }
+            }
+          } finally {
+            ref.dispose();
+            table.dispose();
+          }
+        }
+      });
+    }
+
+    it("scale and soft-capping, and ties (rows repeated), as the single-thread calls give them", async () => {
+      const vocab = 640;
+      const dim = 128;
+      const base = randomValues(40 * dim, 5, 1);
+      const values = new Float32Array(vocab * dim);
+      for (let r = 0; r < vocab; r++) values.set(base.subarray((r % 40) * dim, (r % 40 + 1) * dim), r * dim);
+      for (const format of ["f32", "q4_0", "q1_0"] as const) {
+        const ref = one.tableFromF32(values, { vocab, dim, format });
+        const table = rt.tableFromF32(values, { vocab, dim, format });
+        try {
+          const hidden = randomValues(5 * dim, 9, 1);
+          for (const mode of ["exact", "fast"] as const) {
+            const opts = { mode, scale: 0.7, softcap: 3 };
+            expect(bits(await table.projectAsync(hidden, opts))).toEqual(bits(ref.project(hidden, opts)));
+            const top = ref.topk(hidden, 50, opts);
+            const got = await table.topkAsync(hidden, 50, opts);
+            expect(got.ids).toEqual(top.ids);
+            expect(bits(got.scores)).toEqual(bits(top.scores));
+            expect(await table.argmaxAsync(hidden, { mode })).toEqual(ref.argmax(hidden, { mode }));
+          }
+        } finally {
+          ref.dispose();
+          table.dispose();
+        }
+      }
+    });
+
+    it("concurrent calls queue and each gets its own results", async () => {
+      const vocab = 500;
+      const dim = 64;
+      const table = rt.tableFromF32(randomValues(vocab * dim, 3, 1), { vocab, dim, format: "q8_0" });
+      try {
+        const hs = [1, 2, 3, 4].map((s) => randomValues(2 * dim, s, 1));
+        const got = await Promise.all(hs.map((h) => table.projectAsync(h, { mode: "exact" })));
+        hs.forEach((h, i) => expect(bits(got[i])).toEqual(bits(table.project(h, { mode: "exact" }))));
+      } finally {
+        table.dispose();
+      }
+    });
+
+    it("checks its input as the single-thread calls do", async () => {
+      const table = rt.tableFromF32(randomValues(64 * 32, 1, 1), { vocab: 64, dim: 32, format: "f32" });
+      try {
+        await expect(table.projectAsync(new Float32Array(31))).rejects.toThrow(/hidden/);
+        await expect(table.topkAsync(new Float32Array(32), 0)).rejects.toThrow(/`k`/);
+      } finally {
+        table.dispose();
+      }
+    });
+  });
+}
+
+describe("workers' lifetime", () => {
+  it("dispose ends every worker; init/dispose cycles leave none behind", async () => {
+    const before = liveWorkers();
+    for (let i = 0; i < 20; i++) {
+      const rt = await threaded(2);
+      expect(liveWorkers()).toBe(before + 2);
+      rt.dispose();
+      expect(() => rt.threads && rt.pool).toThrow(/disposed/);
+    }
+    await vi.waitFor(() => expect(liveWorkers()).toBe(before));
+  });
+
+  it("a call under way when the runtime is disposed rejects", async () => {
+    const rt = await threaded(2);
+    const dim = 256;
+    const table = rt.tableFromF32(randomValues(4000 * dim, 2, 1), { vocab: 4000, dim, format: "q4_0" });
+    const pending = table.projectAsync(randomValues(8 * dim, 3, 1), { mode: "exact" });
+    rt.dispose();
+    await expect(pending).rejects.toThrow(/terminated|disposed/);
+  });
+
+  it("workers do not keep a Node process alive", () => {
+    const entry = new URL("../build/node.js", import.meta.url).href;
+    const script = `const { init } = await import(${JSON.stringify(entry)});
+      const rt = await init(undefined, { threads: 2 });
+      const t = rt.tableFromF32(new Float32Array(4096 * 64).fill(0.5), { vocab: 4096, dim: 64, format: "q8_0" });
+      const top = await t.topkAsync(new Float32Array(64).fill(1), 1);
+      console.log(rt.threads, top.ids[0]);`;
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { timeout: 20_000, encoding: "utf8" });
+    expect(out.trim()).toBe("2 0");
+  });
+});
+
+describe("one thread where threads cannot run", () => {
+  it("no SharedArrayBuffer: rt.threads is 1, one warning says why, the async calls give the same results", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const g = globalThis as { SharedArrayBuffer?: unknown };
+    const saved = g.SharedArrayBuffer;
+    let rt: Runtime | undefined;
+    let table: EmbeddingTable | undefined;
+    try {
+      delete g.SharedArrayBuffer;
+      rt = await threaded(4);
+      await (await threaded(3)).dispose();
+      expect(rt.threads).toBe(1);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0][0])).toMatch(/`threads` 4 .*1 thread.*SharedArrayBuffer/);
+      g.SharedArrayBuffer = saved;
+      const values = randomValues(300 * 64, 4, 1);
+      table = rt.tableFromF32(values, { vocab: 300, dim: 64, format: "q4_0" });
+      const ref = one.tableFromF32(values, { vocab: 300, dim: 64, format: "q4_0" });
+      const h = randomValues(64, 5, 1);
+      expect(bits(await table.projectAsync(h))).toEqual(bits(ref.project(h)));
+      expect((await table.topkAsync(h, 3)).ids).toEqual(ref.topk(h, 3).ids);
+      expect(bits(await rt.quantizeAsync(values, { vocab: 300, dim: 64, format: "q4_0" }))).toEqual(bits(ref.bytes()));
+      ref.dispose();
+    } finally {
+      g.SharedArrayBuffer = saved;
+      table?.dispose();
+      rt?.dispose();
+      warn.mockRestore();
+    }
+  });
+
+  it("a wasm source of one's own runs on one thread and says so", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      const rt = await instantiate(file(false), () => Promise.reject(new Error("unused")), { threads: 2 });
+      expect(rt.threads).toBe(1);
+      expect(String(warn.mock.calls[0]?.[0])).toMatch(/source/);
+      rt.dispose();
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it("threads: 1 and a bad value", async () => {
+    const rt = await threaded(1);
+    expect(rt.threads).toBe(1);
+    rt.dispose();
+    await expect(threaded(0)).rejects.toThrow(/`threads`/);
+    await expect(threaded(2.5 as number)).rejects.toThrow(/`threads`/);
+  });
+});
