@@ -43,6 +43,11 @@ export async function startThreaded<R extends Made>(
     warnOneThread(asked, `the shared-memory build of the kernels could not be loaded (${(e as Error).message})`);
     return undefined;
   }
+  // a build with its own memory would leave every worker computing on a memory of its own
+  if (!WebAssembly.Module.imports(module).some((i) => i.kind === "memory")) {
+    warnOneThread(asked, "the module loaded as the shared-memory build does not import its memory");
+    return undefined;
+  }
   const maxPages = Math.max(16, Math.min(65536, Math.ceil(maxMemory / 65536)));
   const memory = new WebAssembly.Memory({ initial: 16, maximum: maxPages, shared: true } as WebAssembly.MemoryDescriptor);
   const rt = make(await WebAssembly.instantiate(module, { env: { memory } }));
