@@ -109,8 +109,9 @@ describe("init options are checked before anything loads", () => {
     [{ maxMemory: -1 }, "`maxMemory` is -1; expected"],
     [{ maxMemory: 0 }, "`maxMemory` is 0; expected"],
     [{ relaxedSimd: "yes" }, '`relaxedSimd` is "yes"; expected true or false.'],
-    [{ maxMemmory: 2 ** 27 }, "Unknown option `maxMemmory` passed to `init`. Expected one of: maxMemory, relaxedSimd."],
-    [{ threads: 4 }, "Unknown option `threads` passed to `init`."],
+    [{ maxMemmory: 2 ** 27 }, "Unknown option `maxMemmory` passed to `init`. Expected one of: maxMemory, relaxedSimd, threads."],
+    [{ threads: 0 }, '`threads` is 0; expected an integer from 1 to 256, or "auto".'],
+    [{ threads: "all" }, '`threads` is "all"; expected'],
   ])("refuses %o before loading anything", async (options, message) => {
     let loaded = false;
     const err = await instantiate(undefined, () => ((loaded = true), load()), options as never).catch((e: Error) => e);

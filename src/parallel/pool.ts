@@ -79,7 +79,7 @@ export async function workerKind(): Promise<WorkerKind | undefined> {
   const g = globalThis as { process?: { versions?: { node?: string } }; Deno?: unknown; Worker?: unknown };
   if (g.process?.versions?.node !== undefined && g.Deno === undefined) {
     try {
-      (await import(/* @vite-ignore */ NODE_WORKER_THREADS)) as typeof import("node:worker_threads");
+      (await import(/* webpackIgnore: true */ /* @vite-ignore */ NODE_WORKER_THREADS)) as typeof import("node:worker_threads");
       return "worker_threads";
     } catch {
       // not Node after all (a runtime that imitates process.versions): Web Workers below
@@ -90,7 +90,7 @@ export async function workerKind(): Promise<WorkerKind | undefined> {
 
 async function spawn(kind: WorkerKind, onMessage: (m: { type: string; message?: string }) => void, onError: (e: Error) => void): Promise<Port> {
   if (kind === "worker_threads") {
-    const { Worker } = (await import(/* @vite-ignore */ NODE_WORKER_THREADS)) as typeof import("node:worker_threads");
+    const { Worker } = (await import(/* webpackIgnore: true */ /* @vite-ignore */ NODE_WORKER_THREADS)) as typeof import("node:worker_threads");
     const w = new Worker(WORKER_SOURCE, { eval: true });
     live++;
     w.on("message", onMessage);

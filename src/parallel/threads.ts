@@ -12,7 +12,7 @@ export async function cores(): Promise<number> {
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
   if (nav && typeof nav.hardwareConcurrency === "number" && nav.hardwareConcurrency > 0) return nav.hardwareConcurrency;
   try {
-    const os = (await import(/* @vite-ignore */ NODE_OS)) as typeof import("node:os");
+    const os = (await import(/* webpackIgnore: true */ /* @vite-ignore */ NODE_OS)) as typeof import("node:os");
     return (os as { availableParallelism?: () => number }).availableParallelism?.() ?? os.cpus().length ?? 1;
   } catch {
     return 1;
