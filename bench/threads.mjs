@@ -1,6 +1,6 @@
 // 1 vs 2 threads (issue 15): table.project (sync, one thread) against table.projectAsync on a runtime with
 // 2 workers, and rt.quantize against rt.quantizeAsync. Interleaved (1 thread, then 2, per repetition), medians.
-// Usage: npm run build && node bench/threads.mjs   (VOCAB, DIM, QROWS, REPS to shrink; CASES=f32,q1_0,q4_0,quant)
+// Usage: npm run build && node bench/threads.mjs   (VOCAB, DIM, QROWS, REPS, QREPS to shrink; CASES=f32,q1_0,q4_0,quant)
 import { init } from "../build/node.js";
 
 const VOCAB = Number(process.env.VOCAB ?? 128256);
@@ -21,11 +21,13 @@ const fill = (a) => {
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const ms = (x) => x.toFixed(x < 10 ? 2 : 1);
 
-async function pair(label, sync, async_, reps = REPS) {
+async function pair(label, sync, async_, reps = REPS, warm = true) {
   const t1 = [];
   const t2 = [];
-  sync();
-  await async_(); // warm-up (and the fast head's tiled copy)
+  if (warm) {
+    sync();
+    await async_(); // warm-up (and the fast head's tiled copy)
+  }
   for (let r = 0; r < reps; r++) {
     let t = performance.now();
     sync();
@@ -59,7 +61,7 @@ if (CASES.includes("quant")) {
   const values = fill(new Float32Array(QROWS * DIM));
   for (const format of ["q8_0", "q6_k"]) {
     const o = { vocab: QROWS, dim: DIM, format };
-    await pair(`quantize ${QROWS} x ${DIM} to ${format}`, () => one.quantize(values, o), () => two.quantizeAsync(values, o), Math.min(REPS, 3));
+    await pair(`quantize ${QROWS} x ${DIM} to ${format}`, () => one.quantize(values, o), () => two.quantizeAsync(values, o), Number(process.env.QREPS ?? 1), false);
   }
 }
 one.dispose();
