@@ -107,7 +107,7 @@ async function spawn(kind: WorkerKind, onMessage: (m: { type: string; message?: 
     };
   }
   const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
-  const w = new Worker(url);
+  const w = new Worker(url, { type: "module" });
   live++;
   URL.revokeObjectURL(url);
   w.onmessage = (e: MessageEvent) => onMessage(e.data);

@@ -31,6 +31,12 @@ export async function startThreaded<R extends Made>(
     warnOneThread(asked, missing);
     return undefined;
   }
+  if (typeof (globalThis as { Bun?: unknown }).Bun !== "undefined") {
+    // Bun 1.x: starting a worker on a shared wasm memory never answered here (and Bun has an open bug where a
+    // worker's wasm writes to shared memory are not seen by the others)
+    warnOneThread(asked, "Bun's workers cannot share wasm memory yet");
+    return undefined;
+  }
   const kind = await workerKind();
   if (kind === undefined) {
     warnOneThread(asked, "this runtime cannot start workers (Cloudflare Workers, for one, run a single thread by design)");
