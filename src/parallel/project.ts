@@ -3,14 +3,16 @@
 // same passes of vectors, rows split only at multiples of the decode tile and of 4 inside a slice), so each row
 // meets the same kernel path: logits are the same bits. Top-k: the workers write a pass's logits to linear
 // memory and the caller pushes them, in row order, into the same heaps the single-thread call fills (so ties
-// break the same way). Mode "ggml", and calls below MIN_PARALLEL_WORK, run on the calling thread.
+// break the same way). Mode "ggml", calls below MIN_PARALLEL_WORK, and exact mode on a table with rows of
+// non-finite block scale (the single-thread call patches those one vector at a time) run on the calling thread.
 // Keys: V vocab, D dim, N hidden vectors, U rows per unit.
 import { errors } from "../core/errors.js";
 import {
-  checkK, checkMode, checkPost, copyHidden, Heaps, hiddenCount, project, sliceGeometry, topk,
+  checkK, checkMode, checkPost, copyHidden, Heaps, hiddenCount, nonFiniteOf, project, sliceGeometry, topk,
   type ProjectOptions, type TopK, type TopKOptions,
 } from "../project/project.js";
 import { FAST_BATCH, type FastHead } from "../project/fast.js";
+import { f32In } from "../core/arrays.js";
 import type { EmbeddingTable } from "../tables/table.js";
 import type { Call, WorkerPool } from "./pool.js";
 
@@ -31,6 +33,7 @@ const NO_POST: Post = { scale: 1, cap: 0 };
 function poolFor(table: EmbeddingTable, n: number, mode: string): WorkerPool | undefined {
   const pool = table.runtime.pool;
   if (pool === undefined || mode === "ggml") return undefined;
+  if (mode === "exact" && nonFiniteOf(table).length > 0) return undefined;
   return table.byteLength * n < MIN_PARALLEL_WORK ? undefined : pool;
 }
 
@@ -38,19 +41,21 @@ function poolFor(table: EmbeddingTable, n: number, mode: string): WorkerPool | u
 export async function projectAsync(table: EmbeddingTable, hidden: Float32Array, options: ProjectOptions = {}): Promise<Float32Array> {
   table.ptr; // throws when disposed
   const { vocab, dim } = table;
+  const mem = table.runtime.memory;
   const n = hiddenCount(hidden, dim);
-  const mode = checkMode(options.mode, table.format);
+  const mode = checkMode(options?.mode, table.format);
   const pool = poolFor(table, n, mode);
   if (pool === undefined) return project(table, hidden, options);
+  hidden = f32In(hidden, "hidden", mem);
   const post = checkPost(options.scale, options.softcap);
   let out = options.out;
   if (out === undefined) out = new Float32Array(n * vocab);
   else if (!(out instanceof Float32Array)) throw errors.outKind("out", out);
   else if (out.length !== n * vocab) throw errors.outLength("out", out.length, n * vocab, `${n} hidden vectors x vocab ${vocab}`);
   const result = out;
-  const mem = table.runtime.memory;
-  const xPtr = copyHidden(table, hidden);
+  const scratch = mem.scratch();
   try {
+    const xPtr = copyHidden(table, hidden, scratch);
     if (mode === "fast") {
       await fastPasses(table.fastHead(), xPtr, n, pool, post, (o, stride, v0, m) => {
         const f32 = mem.f32();
@@ -62,7 +67,7 @@ export async function projectAsync(table: EmbeddingTable, hidden: Float32Array, 
       });
     }
   } finally {
-    mem.dealloc(xPtr);
+    scratch.free();
   }
   return result;
 }
@@ -73,16 +78,16 @@ export async function topkAsync(table: EmbeddingTable, hidden: Float32Array, k: 
   const { vocab, dim } = table;
   const n = hiddenCount(hidden, dim);
   checkK(k, vocab);
-  const mode = checkMode(options.mode, table.format);
+  const mode = checkMode(options?.mode, table.format);
   const pool = poolFor(table, n, mode);
   if (pool === undefined) return topk(table, hidden, k, options);
-  const { scale, cap } = checkPost(options.scale, options.softcap);
   const mem = table.runtime.memory;
-  const xPtr = copyHidden(table, hidden);
-  let heaps: Heaps | undefined;
+  hidden = f32In(hidden, "hidden", mem);
+  const { scale, cap } = checkPost(options.scale, options.softcap);
+  const scratch = mem.scratch();
   try {
-    heaps = new Heaps(table, n, k);
-    const h = heaps;
+    const xPtr = copyHidden(table, hidden, scratch);
+    const h = new Heaps(table, n, k, scratch);
     if (mode === "fast") {
       const head = table.fastHead();
       await fastPasses(head, xPtr, n, pool, NO_POST, (ptr, stride, v0, m) => h.push({ ptr, stride, b0: v0, nb: m, r0: 0, rows: head.vocab }));
@@ -91,8 +96,7 @@ export async function topkAsync(table: EmbeddingTable, hidden: Float32Array, k: 
     }
     return h.finish(scale, cap);
   } finally {
-    heaps?.free();
-    mem.dealloc(xPtr);
+    scratch.free();
   }
 }
 

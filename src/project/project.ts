@@ -170,7 +170,7 @@ export function forEachSlice(table: EmbeddingTable, xPtr: number, n: number, vis
 const NON_FINITE = new WeakMap<EmbeddingTable, number[]>();
 
 /** The table's rows with a non-finite block scale, found once per table. */
-function nonFiniteOf(table: EmbeddingTable): number[] {
+export function nonFiniteOf(table: EmbeddingTable): number[] {
   let rows = NON_FINITE.get(table);
   if (rows === undefined) {
     rows = nonFiniteRows(table.runtime.memory.u8(), table.ptr, table.rowBytes, table.vocab, table.info);
