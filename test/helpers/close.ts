@@ -1,4 +1,5 @@
-// The one tolerance helper: |actual - expected| <= atol + rtol * |expected|, element by element.
+// The one tolerance helper: |actual - expected| <= atol + rtol * scale, element by element, the scale being
+// |expected| or, given `scale`, a magnitude per element (e.g. the sum of |products| behind a dot product).
 // Reports the first mismatching indices with both values. NaN matches NaN only when `nan: true`.
 import { expect } from "vitest";
 
@@ -6,29 +7,32 @@ export interface Tolerance {
   atol?: number;
   rtol?: number;
   nan?: boolean;
+  /** Per element: what rtol is relative to, instead of |expected[i]|. */
+  scale?: ArrayLike<number>;
 }
 
 export function expectClose(
   actual: ArrayLike<number>,
   expected: ArrayLike<number>,
-  { atol = 0, rtol = 0, nan = false }: Tolerance,
+  { atol = 0, rtol = 0, nan = false, scale }: Tolerance,
   label: string,
 ): void {
   expect(actual.length, `${label}: length`).toBe(expected.length);
+  if (scale !== undefined) expect(scale.length, `${label}: scale length`).toBe(expected.length);
   const bad: string[] = [];
   let count = 0;
   for (let i = 0; i < expected.length; i++) {
     const a = actual[i];
     const e = expected[i];
-    const ok =
-      Number.isNaN(e) ? nan && Number.isNaN(a) : a === e || Math.abs(a - e) <= atol + rtol * Math.abs(e);
+    const allowed = atol + (rtol === 0 ? 0 : rtol * (scale === undefined ? Math.abs(e) : scale[i]));
+    const ok = Number.isNaN(e) ? nan && Number.isNaN(a) : a === e || Math.abs(a - e) <= allowed;
     if (!ok) {
       count++;
-      if (bad.length < 8) bad.push(`[${i}] got ${a}, expected ${e} (diff ${Math.abs(a - e)})`);
+      if (bad.length < 8) bad.push(`[${i}] got ${a}, expected ${e} (diff ${Math.abs(a - e)}, allowed ${allowed})`);
     }
   }
   if (count > 0) {
-    expect.fail(`${label}: ${count} of ${expected.length} values differ (atol ${atol}, rtol ${rtol}):\n  ${bad.join("\n  ")}`);
+    expect.fail(`${label}: ${count} of ${expected.length} values differ (atol ${atol}, rtol ${rtol}${scale === undefined ? "" : " of the scale"}):\n  ${bad.join("\n  ")}`);
   }
 }
 

@@ -1,5 +1,6 @@
-// Plain references for projection mode "fast" (T-MAC lookup tables), written from FORMATS.md and the
-// algorithm in assembly/fast/planes.ts, row by row, no tiling:
+// Plain references for projection mode "fast" (T-MAC lookup tables), written from the algorithm in
+// assembly/fast/planes.ts and signs.ts, row by row, no tiling. A format enters through the registry (block
+// size, fast traits) and its plain reference's codes(); nothing here names a format.
 //   fastRef      the same int8 tables (built with the same f32 operations, Math.fround after each), exact
 //                integer sums, float64 for everything after: the wasm must match it to f32 rounding.
 //   exactRef     float64 sum of deq(w) * x over the packed rows: the truth the fast mode approximates.
@@ -13,81 +14,56 @@
 // (eps = 2^-24, |L| <= m <= 127 s (1 + eps)), so |s q - L| <= s/2 + 3 * 127 s eps * 1.0001 < 0.50003 s.
 // Summed over the P planes (weights 2^p, total 2^P - 1) and G groups:
 //   |fast_b - exact_b| <= |d| * mult * (2^P - 1) * G * 0.50003 * s_b    (+ |d K| times the f32 error of X_b)
-// (q1_0 adds up to 8 s_b per block: its pairs of lookups are averaged, see q1Block)
+// (q1_0's signs kernel adds up to 8 s_b per block: its pairs of lookups are averaged, see signsBlock)
 // and the f32 accumulation over blocks adds at most (B + 4) eps times the sum of the magnitudes of the terms.
 
-import { f16ToF32Bits, f32FromBits, f32ToF16Bits } from "./half.js";
+import { FORMATS, type Format, type FormatInfo } from "../../src/formats/registry.js";
+import { REFERENCES } from "./formats/index.js";
+import { f16At } from "./half.js";
 
+/** A fast-mode format as the reference sees it: the registry's block and fast traits, the reference's codes. */
 export interface FastSpec {
+  format: Format;
   blockElems: number;
   blockBytes: number;
   planes: number;
   mult: number;
   k: number;
+  /** "signs": q1_0's kernel (one plane, pairs of lookups averaged); "planes": the generic one. */
+  kernel: "planes" | "signs";
   /** Byte offset of d in a block. */
-  dOffset: number;
-  /** Code of element e of the block (w = d * (code - o)). */
-  code(block: Uint8Array, e: number): number;
-  /** Offset o of the code: w = d * (code - o). */
-  o: number;
+  scaleOffset: number;
+  /** The E codes of one block (test/reference/formats/<format>.ts). */
+  codes(block: Uint8Array): Uint8Array;
 }
 
-const byte = (b: Uint8Array, i: number) => b[i];
+export function fastSpec(format: string): FastSpec {
+  const info: FormatInfo | undefined = (FORMATS as Record<string, FormatInfo>)[format];
+  if (info?.fast === undefined) throw new Error(`${format} has no fast-mode traits in the registry`);
+  const codes = REFERENCES[format as Format].codes;
+  if (codes === undefined) throw new Error(`test/reference/formats/${format}.ts gives no codes() for fast mode`);
+  // the signs kernel is written for blocks of 128 (16 index bytes of two groups each)
+  if (info.fast.kernel === "signs" && info.blockElems !== 128) throw new Error(`${format}: the signs kernel takes blocks of 128`);
+  return { format: format as Format, blockElems: info.blockElems, blockBytes: info.blockBytes, ...info.fast, codes };
+}
 
-// see: FORMATS.md, one entry per format
-export const FAST_SPECS: Record<string, FastSpec> = {
-  q1_0: { blockElems: 128, blockBytes: 18, planes: 1, mult: 1, k: 0, dOffset: 0, o: 0.5, code: (b, e) => (byte(b, 2 + (e >> 3)) >> (e & 7)) & 1 },
-  q2_0: { blockElems: 64, blockBytes: 18, planes: 2, mult: 0.5, k: 0.5, dOffset: 0, o: 1, code: (b, e) => (byte(b, 2 + (e >> 2)) >> (2 * (e & 3))) & 3 },
-  q4_0: { blockElems: 32, blockBytes: 18, planes: 4, mult: 0.5, k: -0.5, dOffset: 0, o: 8, code: (b, e) => (e < 16 ? byte(b, 2 + e) & 15 : byte(b, 2 + e - 16) >> 4) },
-  tq2_0: {
-    blockElems: 256, blockBytes: 66, planes: 2, mult: 0.5, k: 0.5, dOffset: 64, o: 1,
-    code: (b, e) => {
-      const c = Math.floor(e / 128), l = Math.floor((e % 128) / 32), m = e % 32;
-      return (byte(b, c * 32 + m) >> (2 * l)) & 3;
-    },
-  },
-  tq1_0: {
-    blockElems: 256, blockBytes: 54, planes: 2, mult: 0.5, k: 0.5, dOffset: 52, o: 1,
-    code: (b, e) => {
-      let v: number, n: number;
-      if (e < 160) [v, n] = [byte(b, e % 32), Math.floor(e / 32)];
-      else if (e < 240) [v, n] = [byte(b, 32 + ((e - 160) % 16)), Math.floor((e - 160) / 16)];
-      else [v, n] = [byte(b, 48 + ((e - 240) % 4)), Math.floor((e - 240) / 4)];
-      const q = (v * 3 ** n) & 255;
-      return (q * 3) >> 8;
-    },
-  },
-  // Ternary Bonsai 2 (docs/BONSAI2.md §2, §3)
-  pq2_0: { blockElems: 128, blockBytes: 34, planes: 2, mult: 0.5, k: 0.5, dOffset: 0, o: 1, code: (b, e) => (byte(b, 2 + (e >> 2)) >> (2 * (e & 3))) & 3 },
-  ptq1_0: {
-    blockElems: 128, blockBytes: 28, planes: 2, mult: 0.5, k: 0.5, dOffset: 26, o: 1,
-    code: (b, e) => {
-      let v: number, n: number;
-      if (e < 80) [v, n] = [byte(b, e % 16), Math.floor(e / 16)];
-      else if (e < 120) [v, n] = [byte(b, 16 + ((e - 80) % 8)), Math.floor((e - 80) / 8)];
-      else [v, n] = [byte(b, 24 + ((e - 120) % 2)), Math.floor((e - 120) / 2)];
-      const q = (v * 3 ** n) & 255;
-      return (q * 3) >> 8;
-    },
-  },
-};
-
-// q1_0's code is a bit: w = d * (2 bit - 1) = 2 d (bit - 1/2).
+/** The weight of a code: mult * sum_p 2^p s_p + k with s_p = +-1 from bit p, i.e. mult * (2 code - (2^P - 1)) + k. */
 function weightOf(spec: FastSpec, code: number): number {
-  return spec.o === 0.5 ? 2 * code - 1 : code - spec.o;
+  return spec.mult * (2 * code - (2 ** spec.planes - 1)) + spec.k;
 }
 
 function dOf(spec: FastSpec, block: Uint8Array): number {
-  return f32FromBits(f16ToF32Bits(block[spec.dOffset] | (block[spec.dOffset + 1] << 8)));
+  return f16At(block, spec.scaleOffset);
 }
 
-/** Row r's dequantized values (Dp of them) as float64. */
+/** Row r's dequantized values (Dp of them) as float64: d * weight of each code. */
 export function deqRow(spec: FastSpec, data: Uint8Array, rowBytes: number, r: number, dp: number): Float64Array {
   const out = new Float64Array(dp);
   for (let b = 0; b < dp / spec.blockElems; b++) {
     const block = data.subarray(r * rowBytes + b * spec.blockBytes, r * rowBytes + (b + 1) * spec.blockBytes);
     const d = dOf(spec, block);
-    for (let e = 0; e < spec.blockElems; e++) out[b * spec.blockElems + e] = d * weightOf(spec, spec.code(block, e));
+    const codes = spec.codes(block);
+    for (let e = 0; e < spec.blockElems; e++) out[b * spec.blockElems + e] = d * weightOf(spec, codes[e]);
   }
   return out;
 }
@@ -150,15 +126,16 @@ export function fastRef(spec: FastSpec, data: Uint8Array, vocab: number, dim: nu
     let acc = 0;
     for (let b = 0; b < blocks; b++) {
       const block = data.subarray(r * rowBytes + b * spec.blockBytes, r * rowBytes + (b + 1) * spec.blockBytes);
-      if (spec === FAST_SPECS.q1_0) {
-        acc += q1Block(block, luts, b);
+      const codes = spec.codes(block);
+      if (spec.kernel === "signs") {
+        acc += signsBlock(dOf(spec, block), codes, luts, b);
         continue;
       }
       let sum = 0; // sum_p 2^p sum_g (q - 128)
       for (let p = 0; p < spec.planes; p++) {
         for (let g = 0; g < spec.blockElems / 4; g++) {
           let idx = 0;
-          for (let k = 0; k < 4; k++) idx |= ((spec.code(block, 4 * g + k) >> p) & 1) << k;
+          for (let k = 0; k < 4; k++) idx |= ((codes[4 * g + k] >> p) & 1) << k;
           sum += 2 ** p * (luts.q[16 * (b * (spec.blockElems / 4) + g) + idx] - 128);
         }
       }
@@ -169,18 +146,17 @@ export function fastRef(spec: FastSpec, data: Uint8Array, vocab: number, dim: nu
   return out;
 }
 
-// q1_0's kernel (assembly/fast/signs.ts): a negative d becomes |d| with the bits inverted; the two lookups of
-// groups 2i and 2i+1 are averaged as u8, (a + b + 1) >> 1, and the block's sum of 16 averages less
+// The signs kernel (assembly/fast/signs.ts, q1_0): a negative d becomes |d| with the bits inverted; the two
+// lookups of groups 2i and 2i+1 are averaged as u8, (a + b + 1) >> 1, and the block's sum of 16 averages less
 // 16 * 128 + 4 (the bias and the mean rounding) is doubled.
-function q1Block(block: Uint8Array, luts: Luts, b: number): number {
-  const d = dOf(FAST_SPECS.q1_0, block);
+function signsBlock(d: number, codes: Uint8Array, luts: Luts, b: number): number {
   const flip = d < 0 || Object.is(d, -0) ? 15 : 0;
+  const nibble = (g: number) => codes[4 * g] | (codes[4 * g + 1] << 1) | (codes[4 * g + 2] << 2) | (codes[4 * g + 3] << 3);
   let sum = 0;
   for (let i = 0; i < 16; i++) {
-    const byte = block[2 + i];
-    const ga = 32 * b + 2 * i;
-    const ua = luts.q[16 * ga + ((byte & 15) ^ flip)];
-    const ub = luts.q[16 * (ga + 1) + ((byte >> 4) ^ flip)];
+    const ga = 2 * i;
+    const ua = luts.q[16 * (32 * b + ga) + (nibble(ga) ^ flip)];
+    const ub = luts.q[16 * (32 * b + ga + 1) + (nibble(ga + 1) ^ flip)];
     sum += (ua + ub + 1) >> 1;
   }
   return Math.abs(d) * luts.s[b] * 2 * (sum - (16 * 128 + 4));
@@ -223,8 +199,8 @@ export function fastBound(spec: FastSpec, data: Uint8Array, vocab: number, dim: 
       const d = Math.abs(dOf(spec, data.subarray(r * rowBytes + b * spec.blockBytes)));
       const planesW = spec.mult * (2 ** spec.planes - 1) * G;
       lut += d * planesW * 0.50003 * luts.s[b];
-      // q1_0 averages pairs of lookups: +-1/2 step of rounding per pair, taken at its mean (q1Block): <= 8 steps
-      if (spec === FAST_SPECS.q1_0) lut += d * 8 * luts.s[b];
+      // the signs kernel averages pairs of lookups: +-1/2 step of rounding per pair, taken at its mean: <= 8 steps
+      if (spec.kernel === "signs") lut += d * 8 * luts.s[b];
       // X_b summed in f32: error <= E eps sum|x|
       lut += d * Math.abs(spec.k) * spec.blockElems * EPS * absSum[b];
       mag += d * (planesW * 128 * luts.s[b] + Math.abs(spec.k) * absSum[b]);
@@ -233,42 +209,4 @@ export function fastBound(spec: FastSpec, data: Uint8Array, vocab: number, dim: 
     bound[r] = lut + (blocks + 4) * 4 * EPS * mag;
   }
   return { bound, magnitude };
-}
-
-/**
- * Plain quantizers (FORMATS.md rules, float64, f16 d) for the accuracy tests of formats whose wasm encoder
- * may be missing: q1_0 (d = mean |x|, bit = x >= 0) and q4_0 (d = max / -8, q = min(15, trunc(x / d + 8.5))).
- */
-export function quantizeRef(format: "q1_0" | "q4_0", values: Float32Array, vocab: number, dim: number): Uint8Array {
-  const spec = FAST_SPECS[format];
-  const E = spec.blockElems;
-  const blocks = Math.ceil(dim / E);
-  const out = new Uint8Array(vocab * blocks * spec.blockBytes);
-  const x = new Float64Array(E);
-  for (let r = 0; r < vocab; r++) {
-    for (let b = 0; b < blocks; b++) {
-      x.fill(0);
-      for (let e = 0; e < E && b * E + e < dim; e++) x[e] = values[r * dim + b * E + e];
-      const at = (r * blocks + b) * spec.blockBytes;
-      let d: number;
-      if (format === "q1_0") {
-        d = x.reduce((s, v) => s + Math.abs(v), 0) / E;
-        for (let e = 0; e < E; e++) if (x[e] >= 0) out[at + 2 + (e >> 3)] |= 1 << (e & 7);
-      } else {
-        let max = 0;
-        for (const v of x) if (Math.abs(v) > Math.abs(max)) max = v;
-        d = max / -8;
-        const id = d !== 0 ? 1 / d : 0;
-        for (let e = 0; e < 16; e++) {
-          const lo = Math.min(15, Math.trunc(x[e] * id + 8.5));
-          const hi = Math.min(15, Math.trunc(x[e + 16] * id + 8.5));
-          out[at + 2 + e] = lo | (hi << 4);
-        }
-      }
-      const h = f32ToF16Bits(d);
-      out[at] = h & 255;
-      out[at + 1] = h >> 8;
-    }
-  }
-  return out;
 }

@@ -78,3 +78,15 @@ export function f32ToBf16Bits(x: number): number {
   if (down < up || (down === up && (lo & 1) === 0)) return lo;
   return hi & 0xffff;
 }
+
+/** The f32 value of the little-endian f16 at bytes[at]. */
+export function f16At(bytes: Uint8Array, at: number): number {
+  return f32FromBits(f16ToF32Bits(bytes[at] | (bytes[at + 1] << 8)));
+}
+
+/** Stores f16(x) little-endian at bytes[at]. */
+export function putF16(bytes: Uint8Array, at: number, x: number): void {
+  const h = f32ToF16Bits(x);
+  bytes[at] = h & 255;
+  bytes[at + 1] = h >>> 8;
+}

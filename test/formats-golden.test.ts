@@ -1,0 +1,125 @@
+// Every registry format against ggml's own outputs (test/fixtures/ggml/, 64 rows x 2048, edge rows 0-7
+// included): the plain reference, then the library through tableFromF32, quantize(), rt.table() + lookup and
+// dequantize(), byte-identical and bit-identical on every row. A format without golden files fails here.
+import { existsSync, readFileSync } from "node:fs";
+import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { FORMATS, FORMAT_NAMES, dequantize, quantize, type Format, type Runtime } from "../src/index.js";
+import { expectSameBits, expectSameBytes } from "./helpers/close.js";
+import { newRuntime } from "./helpers/runtime.js";
+import { REFERENCES } from "./reference/formats/index.js";
+import { packRef } from "./reference/lookup.js";
+
+const V = 64;
+const D = 2048;
+// what rows 0-7 of the golden table hold (test/fixtures/ggml/README.md), for failure messages
+const EDGE_ROWS = ["zeros", "all 0.5", "one outlier", "subnormals", "alternating", "negative", "x 1e4", "beyond f16"];
+
+const fixtureUrl = (name: string) => new URL(`./fixtures/ggml/gauss2048.${name}`, import.meta.url);
+const bytesOf = (name: string) => new Uint8Array(readFileSync(fixtureUrl(name)));
+const f32Of = (name: string) => new Float32Array(bytesOf(name).buffer);
+
+let rt: Runtime;
+let source: Float32Array;
+beforeAll(async () => {
+  rt = await newRuntime();
+  source = f32Of("f32");
+});
+
+describe.each(FORMAT_NAMES)("%s against ggml's golden files", (format: Format) => {
+  const info = FORMATS[format];
+  const ref = REFERENCES[format];
+  const rowBytes = (D / info.blockElems) * info.blockBytes;
+  const allIds = Array.from({ length: V }, (_, i) => i);
+  // read in each test, so that a missing file fails every check rather than a hook
+  let gold: Uint8Array;
+  let goldDeq: Float32Array;
+  beforeEach(() => {
+    gold ??= bytesOf(`${format}.bin`);
+    goldDeq ??= f32Of(`${format}.deq.f32`);
+  });
+
+  it("has ggml's golden files", () => {
+    for (const ext of ["bin", "deq.f32", "logits.f32", "gguf"]) expect(existsSync(fixtureUrl(`${format}.${ext}`)), `gauss2048.${format}.${ext}`).toBe(true);
+  });
+
+  it("the registry's block agrees with the reference and with ggml's file", () => {
+    expect(ref.quantize(new Float32Array(info.blockElems)).length).toBe(info.blockBytes);
+    expect(ref.dequantize(new Uint8Array(info.blockBytes)).length).toBe(info.blockElems);
+    expect(gold.length).toBe(V * rowBytes);
+  });
+
+  it("the plain reference reproduces ggml's bytes and values (judging the reference)", () => {
+    expectSameBytes(ref.quantize(source), gold, rowBytes, `reference bytes (rows 0-7: ${EDGE_ROWS.join(", ")})`);
+    expectSameBits(ref.dequantize(gold), goldDeq, "reference deq");
+  });
+
+  it("tableFromF32 stores ggml's bytes, every row, and looks them up as ggml dequantizes them", () => {
+    using table = rt.tableFromF32(source, { vocab: V, dim: D, format });
+    expectSameBytes(table.bytes(), gold, rowBytes, "tableFromF32");
+    expectSameBits(table.lookup(allIds), goldDeq, "lookup of the quantized table");
+  });
+
+  it("quantize() and rt.quantize() return ggml's bytes", () => {
+    expectSameBytes(quantize(source, { vocab: V, dim: D, format }), gold, rowBytes, "quantize");
+    expectSameBytes(rt.quantize(source, { vocab: V, dim: D, format }), gold, rowBytes, "rt.quantize");
+    expectSameBytes(quantize(source, { vocab: V, dim: D, format, runtime: rt }), gold, rowBytes, "quantize with runtime");
+  });
+
+  it("rt.table over ggml's bytes decodes to ggml's values, every row", () => {
+    using table = rt.table({ vocab: V, dim: D, format, data: gold });
+    expectSameBits(table.lookup(allIds), goldDeq, "lookup");
+    // ids at the bounds, repeated, out of order
+    const ids = [V - 1, 0, 3, 3, 7];
+    const expected = new Float32Array(ids.length * D);
+    ids.forEach((id, i) => expected.set(goldDeq.subarray(id * D, (id + 1) * D), i * D));
+    expectSameBits(table.lookup(new Int32Array(ids)), expected, "lookup of bounds");
+  });
+
+  it("rt.dequantize() and dequantize() return ggml's values", () => {
+    expectSameBits(rt.dequantize(gold, { vocab: V, dim: D, format }), goldDeq, "rt.dequantize");
+    expectSameBits(dequantize(gold.buffer.slice(0), { vocab: V, dim: D, format, runtime: rt }), goldDeq, "dequantize");
+  });
+
+  it("refuses packed bytes of the wrong length", () => {
+    expect(() => rt.table({ vocab: V, dim: D, format, data: gold.subarray(1) })).toThrow(RangeError);
+    expect(() => rt.table({ vocab: V, dim: D, format, data: gold.subarray(1) })).toThrow(
+      `\`data\` has ${gold.length - 1} bytes, expected ${gold.length}`,
+    );
+    expect(() => rt.dequantize(gold.subarray(0, rowBytes), { vocab: V, dim: D, format })).toThrow(RangeError);
+  });
+});
+
+describe("format errors", () => {
+  it("an unknown format name is refused with the valid choices", () => {
+    const data = new Uint8Array(18);
+    // @ts-expect-error: not a format
+    expect(() => rt.table({ vocab: 1, dim: 128, format: "q3", data })).toThrow(TypeError);
+    // @ts-expect-error: not a format
+    expect(() => rt.table({ vocab: 1, dim: 128, format: "q3", data })).toThrow(/Unknown `format` "q3". Expected one of: .*q1_0/);
+    // @ts-expect-error: not a format
+    expect(() => quantize(new Float32Array(4), { vocab: 1, dim: 4, format: "Q8_0" })).toThrow(TypeError);
+  });
+
+  it("quantize refuses values of the wrong length or kind", () => {
+    expect(() => rt.quantize(new Float32Array(5), { vocab: 2, dim: 2, format: "q8_0" })).toThrow(RangeError);
+    expect(() => rt.quantize([1, 2] as unknown as Float32Array, { vocab: 1, dim: 2, format: "q8_0" })).toThrow(TypeError);
+  });
+
+  it("quantize() uses the newest runtime, and forgets it once disposed", async () => {
+    const values = Float32Array.from({ length: 64 }, (_, i) => i - 30);
+    const rt2 = await newRuntime();
+    const alloc = vi.spyOn(rt2.memory, "alloc");
+    expect(quantize(values, { vocab: 2, dim: 32, format: "q8_0" })).toEqual(packRef("q8_0", values, 2, 32));
+    expect(alloc).toHaveBeenCalled(); // the work ran in rt2's memory
+    expect(rt2.bytesInUse).toBe(0); // and its slices were freed
+    rt2.dispose();
+    expect(() => quantize(values, { vocab: 2, dim: 32, format: "q8_0" })).toThrow(/needs an initialised runtime/);
+    expect(quantize(values, { vocab: 2, dim: 32, format: "q8_0", runtime: rt })).toEqual(packRef("q8_0", values, 2, 32));
+  });
+
+  it("quantize without any runtime says how to get one", async () => {
+    vi.resetModules();
+    const fresh = await import("../src/formats/quantize.js");
+    expect(() => fresh.quantize(new Float32Array(32), { vocab: 1, dim: 32, format: "q8_0" })).toThrow(/needs an initialised runtime/);
+  });
+});

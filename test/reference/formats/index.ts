@@ -1,0 +1,32 @@
+// Every format's plain reference, keyed as the registry is: a format in FORMATS without a reference here, or a
+// reference for a format the registry does not have, fails to compile (`satisfies`, and the tests are
+// type-checked by `npm test`). Adding a format: its file beside these, one line here.
+import type { Format } from "../../../src/formats/registry.js";
+import { reference as bf16 } from "./bf16.js";
+import { reference as f16 } from "./f16.js";
+import { reference as f32 } from "./f32.js";
+import { reference as q1_0 } from "./q1_0.js";
+import { reference as q2_0 } from "./q2_0.js";
+import { reference as q4_0 } from "./q4_0.js";
+import { reference as q4_1 } from "./q4_1.js";
+import { reference as q6_k } from "./q6_k.js";
+import { reference as q8_0 } from "./q8_0.js";
+import { reference as tq1_0 } from "./tq1_0.js";
+import { reference as tq2_0 } from "./tq2_0.js";
+import type { FormatReference } from "./types.js";
+
+export type { FormatReference };
+
+export const REFERENCES = {
+  f32,
+  f16,
+  bf16,
+  q8_0,
+  q4_0,
+  q4_1,
+  q1_0,
+  q2_0,
+  tq1_0,
+  tq2_0,
+  q6_k,
+} satisfies Record<Format, FormatReference>;
