@@ -1,43 +1,32 @@
-// Lookup of f32/f16/bf16 rows against the plain reference: dims around every SIMD boundary, ids at the
-// bounds, every ids kind, `out`, and the errors that leave the runtime usable.
+// Lookup of every registry format against its plain reference (test/reference/formats/): dims around every
+// SIMD and block boundary (rows padded to whole blocks), ids at the bounds, every ids kind, `out`, and the
+// errors that leave the runtime usable.
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Runtime } from "../src/index.js";
-import { expectSameBits } from "./helpers/close.js";
+import { FORMATS, FORMAT_NAMES, type Format, type Runtime } from "../src/index.js";
+import { expectSameBits, expectSameBytes } from "./helpers/close.js";
 import { newRuntime } from "./helpers/runtime.js";
-import { f32ToBf16Bits, f32ToF16Bits } from "./reference/half.js";
-import { lookupRef } from "./reference/lookup.js";
+import { wideValues as randomValues } from "./helpers/values.js";
+import { lookupRef, packRef } from "./reference/lookup.js";
 
 let rt: Runtime;
 beforeAll(async () => {
   rt = await newRuntime();
 });
 
-const FLOAT_FORMATS = ["f32", "f16", "bf16"] as const;
-const DIMS = [1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 33, 127, 128, 129];
+// around the SIMD widths (4, 8, 16 values), and around the format's block and its multiples
+const SIMD_DIMS = [1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 33, 63, 64, 65, 100, 127, 128, 129];
+const dimsOf = (E: number) => [...new Set([...SIMD_DIMS, E - 1, E, E + 1, 2 * E + 1, 255, 256, 257, 300, 513])].filter((d) => d > 0).sort((a, b) => a - b);
 
-function randomValues(n: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-  return Float32Array.from({ length: n }, () => (next() - 0.5) * 2 ** Math.floor(next() * 20 - 10));
-}
-
-// the packed bytes of a table, encoded by the reference
-function packRef(format: (typeof FLOAT_FORMATS)[number], values: Float32Array): Uint8Array {
-  if (format === "f32") return new Uint8Array(values.slice().buffer);
-  const enc = format === "f16" ? f32ToF16Bits : f32ToBf16Bits;
-  return new Uint8Array(Uint16Array.from(values, enc).buffer);
-}
-
-describe.each(FLOAT_FORMATS)("%s lookup", (format) => {
-  it.each(DIMS)("dim %i: tableFromF32 and table(bytes) both match the reference", (dim) => {
+describe.each(FORMAT_NAMES)("%s lookup", (format: Format) => {
+  it.each(dimsOf(FORMATS[format].blockElems))("dim %i: tableFromF32 and table(bytes) both match the reference", (dim) => {
     const vocab = 37;
     const values = randomValues(vocab * dim, dim * 7 + 1);
-    const packed = packRef(format, values);
+    const packed = packRef(format, values, vocab, dim);
     const ids = [0, vocab - 1, 5, 5, 17, 36, 1];
     using fromF32 = rt.tableFromF32(values, { vocab, dim, format });
     using fromBytes = rt.table({ vocab, dim, format, data: packed });
-    expect(fromF32.bytes()).toEqual(packed);
+    expectSameBytes(fromF32.bytes(), packed, packed.length / vocab, `${format} dim ${dim} bytes`);
     const want = lookupRef(format, packed, dim, ids);
     expectSameBits(fromF32.lookup(ids), want, `${format} dim ${dim} fromF32`);
     expectSameBits(fromBytes.lookup(Int32Array.from(ids)), want, `${format} dim ${dim} bytes`);
@@ -46,7 +35,7 @@ describe.each(FLOAT_FORMATS)("%s lookup", (format) => {
   it("random tables and ids (fast-check): matches the reference bit for bit, into `out` too", () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 300 }),
+        fc.oneof(fc.constantFrom(1, 65, 100), fc.integer({ min: 1, max: 600 })),
         fc.integer({ min: 1, max: 64 }),
         fc.array(fc.nat(), { minLength: 0, maxLength: 40 }),
         fc.integer(),
@@ -54,7 +43,9 @@ describe.each(FLOAT_FORMATS)("%s lookup", (format) => {
           const values = randomValues(vocab * dim, seed);
           const ids = Uint32Array.from(rawIds, (x) => x % vocab);
           using table = rt.tableFromF32(values, { vocab, dim, format });
-          const want = lookupRef(format, packRef(format, values), dim, ids);
+          const packed = packRef(format, values, vocab, dim);
+          expectSameBytes(table.bytes(), packed, packed.length / vocab, `${format} dim ${dim} bytes`);
+          const want = lookupRef(format, packed, dim, ids);
           const out = new Float32Array(ids.length * dim);
           expect(table.lookup(ids, out)).toBe(out);
           expectSameBits(out, want, `${format} dim ${dim} vocab ${vocab}`);
@@ -67,7 +58,7 @@ describe.each(FLOAT_FORMATS)("%s lookup", (format) => {
   it("keeps NaN, infinities, signed zeros and subnormals", () => {
     const special = Float32Array.from([NaN, Infinity, -Infinity, 0, -0, 1e-40, -1e-40, 6e-8, 65504, 3.4e38]);
     using table = rt.tableFromF32(special, { vocab: 1, dim: special.length, format });
-    expectSameBits(table.lookup([0]), lookupRef(format, packRef(format, special), special.length, [0]), format);
+    expectSameBits(table.lookup([0]), lookupRef(format, packRef(format, special, 1, special.length), special.length, [0]), format);
   });
 });
 
@@ -94,7 +85,7 @@ describe("bad input", () => {
     expect(() => table.lookup(ids as number[])).toThrow(`\`ids[${position}]\` is ${shown}`);
     // nothing leaked, and the table still works
     expect(rt.bytesInUse).toBe(before);
-    expectSameBits(table.lookup([9]), lookupRef("f16", packRef("f16", values), dim, [9]), "after error");
+    expectSameBits(table.lookup([9]), lookupRef("f16", packRef("f16", values, vocab, dim), dim, [9]), "after error");
   });
 
   it("wrong kinds and lengths", () => {
@@ -126,7 +117,7 @@ describe("bad input", () => {
 });
 
 describe("lookup into an F32Buffer (no copy out of linear memory)", () => {
-  it.each(["f32", "f16", "bf16", "q8_0", "q1_0", "tq2_0"] as const)("%s: same bits as a lookup into a JS array", (format) => {
+  it.each(FORMAT_NAMES)("%s: same bits as a lookup into a JS array", (format) => {
     const vocab = 50;
     const dim = 300;
     const values = randomValues(vocab * dim, 11);

@@ -1,0 +1,130 @@
+// Every registry format's encoder and decoder kernels against its plain reference (test/reference/formats/):
+// random tables (fast-check) at dims around every block boundary (rows padded to whole blocks), NaN,
+// infinities, signed zeros, subnormals and values beyond f16, the raw decode kernel's bounds, and the
+// round-trip error the format promises.
+import fc from "fast-check";
+import { beforeAll, describe, expect, it } from "vitest";
+import { FORMATS, FORMAT_NAMES, dequantize, quantize, type Format, type Runtime } from "../src/index.js";
+import { expectClose, expectSameBits, expectSameBytes } from "./helpers/close.js";
+import { expectDecodeStaysInside } from "./helpers/decode-bounds.js";
+import { newRuntime } from "./helpers/runtime.js";
+import { wideValues } from "./helpers/values.js";
+import { REFERENCES } from "./reference/formats/index.js";
+import { lookupRef, packRef } from "./reference/lookup.js";
+
+let rt: Runtime;
+beforeAll(async () => {
+  rt = await newRuntime();
+});
+
+// around 1, the SIMD widths, every block size in the registry and its multiples, GloVe's 100
+const SWEEP = [1, 2, 3, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 127, 128, 129, 255, 256, 257, 300, 513];
+const dimsOf = (E: number) => [...new Set([...SWEEP, E - 1, E, E + 1, 2 * E, 2 * E + 3, 3 * E + 1])].filter((d) => d > 0).sort((a, b) => a - b);
+
+// 127 with halves gives q8_0 exact ties (d = 1); 7.5 and 8.5 ties for the nibble formats; 31.5 for q6_k's
+// codes; 1e-16 below q6_k's 1e-15 cut; 65520 halfway past the largest f16
+const SPECIALS = [NaN, Infinity, -Infinity, 0, -0, 1e-40, -1e-40, 1e-45, 1e-16, 3.4e38, -3.4e38, 65504, 65520, 131008, 1, -1, 127, 0.5, -2.5, 126.5, 8, 7.5, -8.5, 31.5].map(Math.fround);
+
+describe.each(FORMAT_NAMES)("%s kernels against the plain reference", (format: Format) => {
+  const E = FORMATS[format].blockElems;
+  const ref = REFERENCES[format];
+  const bytesOf = (values: Float32Array, vocab: number, dim: number) => rt.quantize(values, { vocab, dim, format });
+
+  it.each(dimsOf(E))("dim %i: bytes and values match, the padding never shows", (dim) => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 5 }),
+        fc.array(fc.float({ noNaN: true }), { minLength: 1, maxLength: 600 }),
+        fc.float({ min: Math.fround(1e-30), max: Math.fround(1e6), noNaN: true }),
+        (vocab, pool, scale) => {
+          const values = Float32Array.from({ length: vocab * dim }, (_, i) => Math.fround(pool[i % pool.length] * scale));
+          const expected = packRef(format, values, vocab, dim);
+          const bytes = bytesOf(values, vocab, dim);
+          expectSameBytes(bytes, expected, expected.length / vocab, "bytes");
+          const ids = [vocab - 1, 0, ...Array.from({ length: vocab }, (_, i) => i)];
+          using table = rt.tableFromF32(values, { vocab, dim, format });
+          expectSameBits(table.lookup(ids), lookupRef(format, bytes, dim, ids), "lookup");
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it("quantize() and dequantize() pad dim 100 to whole blocks as the reference does", () => {
+    const [vocab, dim] = [7, 100];
+    const values = wideValues(vocab * dim, 100);
+    const packed = packRef(format, values, vocab, dim);
+    expectSameBytes(quantize(values, { vocab, dim, format, runtime: rt }), packed, packed.length / vocab, "quantize()");
+    const all = Array.from({ length: vocab }, (_, i) => i);
+    expectSameBits(dequantize(packed, { vocab, dim, format, runtime: rt }), lookupRef(format, packed, dim, all), "dequantize()");
+  });
+
+  it("the decode kernel writes exactly n * dim values, the reference's, and nothing after them", () => {
+    expectDecodeStaysInside(rt, format, [...new Set([1, 33, 65, 100, 255, 257, E + 1])]);
+  });
+
+  it("NaN, infinities, signed zeros, subnormals and huge values quantize as the reference does", () => {
+    const dim = 256;
+    const check = (values: Float32Array, label: string) => expectSameBytes(bytesOf(values, 1, dim), packRef(format, values, 1, dim), 256, label);
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...SPECIALS), { minLength: dim, maxLength: dim }), (pool) => check(Float32Array.from(pool), "bytes")),
+      { numRuns: 60 },
+    );
+    // order-sensitive blocks: which of +0/-0 is the minimum (q4_1's m), which of -x/+x is the max (q4_0's d)
+    const ordered = [
+      [0, -0, 1, 2],
+      [-0, 0, 1, 2],
+      [-2, 2, 1, 0],
+      [2, -2, 1, 0],
+      [-1, -0, 0, -3],
+      [5, NaN, -5, 0],
+    ];
+    for (const head of ordered) {
+      const values = new Float32Array(dim).fill(0.25);
+      head.forEach((v, i) => (values[i * 5] = v));
+      check(values, `block ${head}`);
+    }
+    // uniform blocks of each special value
+    for (const v of SPECIALS) check(new Float32Array(dim).fill(v), `all ${v}`);
+  });
+
+  it("a NaN mid-block restarts ggml's running max (values before it then exceed d); a NaN last makes d NaN", () => {
+    const dim = Math.max(E, 32);
+    const values = wideValues(2 * dim, 9).map((v) => v * 1e-9);
+    // block 0: d is the max after the NaN (under 1e-6), so x * id for the values before it runs from 6e5 to
+    // beyond 2^31, where the int conversions overflow
+    values.set([3, 5000, -7, 0.3, NaN, 1e-8], 0);
+    values[2 * dim - 1] = NaN;
+    expectSameBytes(bytesOf(values, 2, dim), packRef(format, values, 2, dim), packRef(format, values, 2, dim).length / 2, "bytes");
+  });
+
+  it("NaN and infinities in one row quantize as ggml would on x86 (reference), without touching other rows", () => {
+    const dim = Math.max(E, 32);
+    const values = new Float32Array(3 * dim);
+    values.set(wideValues(dim, 5), 0);
+    values.set(wideValues(dim, 6), 2 * dim);
+    values.set([NaN, Infinity, -Infinity, 1, -1e-40, 0, -0], dim);
+    using table = rt.tableFromF32(values, { vocab: 3, dim, format });
+    const packed = packRef(format, values, 3, dim);
+    expectSameBytes(table.bytes(), packed, packed.length / 3, "bytes");
+    expectClose(table.lookup([0, 1, 2]), lookupRef(format, packed, dim, [0, 1, 2]), { nan: true }, `${format} specials`);
+  });
+});
+
+// The round-trip error each format promises (its reference's maxError), on values of many magnitudes.
+describe.each(FORMAT_NAMES.filter((f) => REFERENCES[f].maxError !== undefined))("%s round trip", (format: Format) => {
+  it("quantize then lookup stays within the format's error bound, element by element", () => {
+    const [vocab, dim] = [4, 512];
+    const E = FORMATS[format].blockElems;
+    const values = wideValues(vocab * dim, 77);
+    using table = rt.tableFromF32(values, { vocab, dim, format });
+    const bound = new Float64Array(vocab * dim);
+    for (let b = 0; b < vocab * dim; b += E) bound.fill(REFERENCES[format].maxError!(values.subarray(b, b + E)), b, b + E);
+    expectClose(table.lookup([0, 1, 2, 3]), values, { rtol: 1, scale: bound }, `${format} |lookup - source|`);
+    // and the bound is not vacuous: it is below the block's largest magnitude
+    for (let b = 0; b < vocab * dim; b += E) {
+      const amax = values.subarray(b, b + E).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      expect(bound[b]).toBeLessThan(amax);
+    }
+  });
+});
