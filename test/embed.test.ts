@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { FORMAT_NAMES, embeddingScale, type EmbeddingTable, type Format, type Runtime } from "../src/index.js";
 import { expectClose } from "./helpers/close.js";
 import { newRuntime } from "./helpers/runtime.js";
+import { randomValues } from "./helpers/values.js";
 import { refSinusoid } from "./reference/rope.js";
 
 let rt: Runtime;
@@ -11,10 +12,7 @@ beforeAll(async () => {
   rt = await newRuntime();
 });
 
-function values(n: number, seed: number): Float32Array {
-  let s = seed;
-  return Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1);
-}
+const values = (n: number, seed: number) => randomValues(n, seed, 2);
 
 const rowsOf = (t: EmbeddingTable) => t.lookup(Array.from({ length: t.vocab }, (_, i) => i));
 

@@ -10,21 +10,17 @@ import { runInNewContext } from "node:vm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { bytesSource, readGGUF, type ByteSource, type Runtime } from "../src/index.js";
 import { newRuntime } from "./helpers/runtime.js";
+import { Random } from "./helpers/values.js";
 
 const fixtures = new URL("./fixtures/", import.meta.url);
 const GOLDEN = readdirSync(new URL("ggml/", fixtures)).filter((f) => f.endsWith(".gguf")).map((f) => new URL(`ggml/${f}`, fixtures));
 const VOCAB = readdirSync(new URL("vocab/", fixtures)).filter((f) => f.endsWith(".gguf")).map((f) => new URL(`vocab/${f}`, fixtures));
 const OUR_ERRORS = /^(Malformed GGUF file .* at byte \d+: |Unsupported GGUF file |Reading \d+ bytes at offset \d+ |No tensor named |Tensor ".*" (is stored as|has dims|has ggml type))/;
 
-// mulberry32: a small seeded generator, so a failure names a case that can be replayed
-function rng(seed: number) {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+// the tests' seeded generator, so a failure names a case that can be replayed
+function rng(seed: number): () => number {
+  const r = new Random(seed);
+  return () => r.unit();
 }
 
 // Offsets of every length, count and type field of a GGUF header, found by walking it the plain way.

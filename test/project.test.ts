@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FAST_FORMAT_NAMES, FORMAT_NAMES, type Format, type Runtime, type EmbeddingTable } from "../src/index.js";
 import { newRuntime, testBuild } from "./helpers/runtime.js";
+import { expectClose } from "./helpers/close.js";
 import { randomValues } from "./helpers/values.js";
 import { projectRef } from "./reference/project.js";
 import { goldenBytes, goldenF32 } from "./helpers/golden.js";
@@ -23,18 +24,7 @@ function dequantized(table: EmbeddingTable): Float32Array {
 /** Exact-mode tolerance: 1e-5 of the sum of |products| (plus the smallest normal, for all-zero rows). */
 function expectProjection(got: Float32Array, table: Float32Array, vocab: number, dim: number, hidden: Float32Array, label: string): void {
   const { logits, magnitude } = projectRef(table, vocab, dim, hidden);
-  expect(got.length, `${label}: length`).toBe(logits.length);
-  const bad: string[] = [];
-  let count = 0;
-  for (let i = 0; i < logits.length; i++) {
-    const e = logits[i];
-    const ok = Number.isNaN(e) ? Number.isNaN(got[i]) : got[i] === e || Math.abs(got[i] - e) <= 1e-5 * magnitude[i] + 1.2e-38;
-    if (!ok) {
-      count++;
-      if (bad.length < 6) bad.push(`[${i}] got ${got[i]}, expected ${e} (sum |products| ${magnitude[i]})`);
-    }
-  }
-  if (count > 0) expect.fail(`${label}: ${count} of ${logits.length} logits off:\n  ${bad.join("\n  ")}`);
+  expectClose(got, logits, { atol: 1.2e-38, rtol: 1e-5, scale: magnitude, nan: true }, `${label}: logits (rtol of the sum |products|)`);
 }
 
 const DIMS = [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 100, 128, 129, 257];
@@ -140,11 +130,8 @@ describe("options", () => {
     const plain = table.project(hidden);
     const scaled = table.project(hidden, { scale: 0.25 });
     const capped = table.project(hidden, { scale: 0.5, softcap: 3 });
-    for (let i = 0; i < plain.length; i++) {
-      expect(scaled[i]).toBe(Math.fround(plain[i] * 0.25));
-      const want = 3 * Math.tanh(Math.fround(plain[i] * 0.5) / 3);
-      expect(Math.abs(capped[i] - want)).toBeLessThanOrEqual(3 * 2 ** -22);
-    }
+    expect(Array.from(scaled)).toEqual(Array.from(plain, (x) => Math.fround(x * 0.25)));
+    expectClose(capped, Array.from(plain, (x) => 3 * Math.tanh(Math.fround(x * 0.5) / 3)), { atol: 3 * 2 ** -22 }, "soft-capped");
   });
 
   it('mode "fast" is accepted for every format and stays close to exact', () => {
@@ -152,9 +139,8 @@ describe("options", () => {
       using table = rt.tableFromF32(values, { vocab, dim, format });
       const exact = table.project(hidden, { mode: "exact" });
       const fast = table.project(hidden, { mode: "fast" });
-      let scale = 0;
-      for (const x of exact) scale = Math.max(scale, Math.abs(x));
-      for (let i = 0; i < exact.length; i++) expect(Math.abs(fast[i] - exact[i])).toBeLessThanOrEqual(0.05 * scale);
+      const scale = exact.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+      expectClose(fast, exact, { atol: 0.05 * scale }, `${format} fast vs exact`);
     }
   });
 });
@@ -173,7 +159,7 @@ describe("default mode", () => {
     expect(Array.from(byDefault)).toEqual(Array.from(lowBit ? fast : exact));
     if (lowBit) expect(Array.from(fast)).not.toEqual(Array.from(exact));
     const scaled = table.project(hidden, { scale: 0.5, softcap: 2 });
-    for (let i = 0; i < scaled.length; i++) expect(Math.abs(scaled[i] - 2 * Math.tanh((byDefault[i] * 0.5) / 2))).toBeLessThan(1e-6);
+    expectClose(scaled, Array.from(byDefault, (x) => 2 * Math.tanh((x * 0.5) / 2)), { atol: 1e-6 }, `${format} scaled and capped`);
     const bad = hidden.slice();
     bad[dim + 5] = NaN;
     expect(() => table.project(bad)).toThrow(`\`hidden[${dim + 5}]\` is NaN (vector 1, element 5)`);

@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ropeFrequencies, resolveRopeConfig, type RopeConfig, type Runtime } from "../src/index.js";
 import { expectClose, expectSameBits } from "./helpers/close.js";
 import { newRuntime } from "./helpers/runtime.js";
+import { Random } from "./helpers/values.js";
 import { refInvFreq, refRope, type RefConfig } from "./reference/rope.js";
 
 let rt: Runtime;
@@ -12,14 +13,12 @@ beforeAll(async () => {
   rt = await newRuntime();
 });
 
-// Deterministic unit-normal values (Box-Muller over a small LCG) and positions.
+// Unit-normal values and positions from the tests' one generator, in one stream per seed.
 function rng(seed: number) {
-  let s = seed >>> 0 || 1;
-  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 0.5) / 2 ** 32;
+  const r = new Random(seed);
   return {
-    uniform: next,
-    normal: (n: number) => Float32Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(next())) * Math.cos(2 * Math.PI * next())),
-    ints: (n: number, max: number) => Array.from({ length: n }, () => Math.floor(next() * max)),
+    normal: (n: number) => Float32Array.from({ length: n }, () => r.normal()),
+    ints: (n: number, max: number) => Array.from({ length: n }, () => Math.floor(r.open() * max)),
   };
 }
 

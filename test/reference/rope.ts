@@ -14,7 +14,7 @@ export interface RefConfig {
   rotaryDim?: number;
   base?: number;
   pairing: "norm" | "neox";
-  scaling?: RefScaling;
+  scaling?: RefScaling | null;
 }
 
 /** inv_freq[i] for i < F after scaling, for a call whose sequence length is seqLen. */
