@@ -37,14 +37,14 @@ export interface FastSpec {
   codes(block: Uint8Array): Uint8Array;
 }
 
-export function fastSpec(format: string): FastSpec {
-  const info: FormatInfo | undefined = (FORMATS as Record<string, FormatInfo>)[format];
-  if (info?.fast === undefined) throw new Error(`${format} has no fast-mode traits in the registry`);
-  const codes = REFERENCES[format as Format].codes;
+export function fastSpec(format: Format): FastSpec {
+  const info: FormatInfo = FORMATS[format];
+  if (info.fast === undefined) throw new Error(`${format} has no fast-mode traits in the registry`);
+  const codes = REFERENCES[format].codes;
   if (codes === undefined) throw new Error(`test/reference/formats/${format}.ts gives no codes() for fast mode`);
   // the signs kernel is written for blocks of 128 (16 index bytes of two groups each)
   if (info.fast.kernel === "signs" && info.blockElems !== 128) throw new Error(`${format}: the signs kernel takes blocks of 128`);
-  return { format: format as Format, blockElems: info.blockElems, blockBytes: info.blockBytes, ...info.fast, codes };
+  return { format, blockElems: info.blockElems, blockBytes: info.blockBytes, ...info.fast, codes };
 }
 
 /** The weight of a code: mult * sum_p 2^p s_p + k with s_p = +-1 from bit p, i.e. mult * (2 code - (2^P - 1)) + k. */
