@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config";
 // The numerical suites run twice: on the baseline build and on the relaxed-SIMD build (fused multiply-adds in
 // the exact kernels, relaxed swizzles in the fast ones), which Node 20 has behind a flag.
 const relaxedFlag = process.versions.node.startsWith("20.") ? ["--experimental-wasm-relaxed-simd"] : [];
-const numerical = ["project", "topk", "fast-head", "fast", "fast-accuracy", "glove", "word-vectors", "stats", "lookup", "embed", "rope", "quant-k", "pool"];
+const numerical = ["project", "topk", "fast-head", "fast", "fast-accuracy", "glove", "word-vectors", "stats", "lookup", "embed", "rope", "pool", "formats-golden", "formats-reference", "formats-dot"];
 
 export default defineConfig({
   test: {

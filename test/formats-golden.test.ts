@@ -1,9 +1,14 @@
 // Every registry format against ggml's own outputs (test/fixtures/ggml/, 64 rows x 2048, edge rows 0-7
-// included): the plain reference, then the library through tableFromF32, quantize(), rt.table() + lookup and
-// dequantize(), byte-identical and bit-identical on every row. A format without golden files fails here.
-import { existsSync, readFileSync } from "node:fs";
+// included): the plain reference, then the library through tableFromF32, quantize(), rt.table() + lookup,
+// dequantize() and the CLI, byte-identical and bit-identical on every row. A format without golden files
+// fails here.
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { FORMATS, FORMAT_NAMES, dequantize, quantize, type Format, type Runtime } from "../src/index.js";
+import { FORMATS, FORMAT_NAMES, dequantize, quantize, readGGUF, type Format, type Runtime } from "../src/index.js";
 import { expectSameBits, expectSameBytes } from "./helpers/close.js";
 import { newRuntime } from "./helpers/runtime.js";
 import { REFERENCES } from "./reference/formats/index.js";
@@ -68,16 +73,25 @@ describe.each(FORMAT_NAMES)("%s against ggml's golden files", (format: Format) =
   it("rt.table over ggml's bytes decodes to ggml's values, every row", () => {
     using table = rt.table({ vocab: V, dim: D, format, data: gold });
     expectSameBits(table.lookup(allIds), goldDeq, "lookup");
-    // ids at the bounds, repeated, out of order
-    const ids = [V - 1, 0, 3, 3, 7];
-    const expected = new Float32Array(ids.length * D);
-    ids.forEach((id, i) => expected.set(goldDeq.subarray(id * D, (id + 1) * D), i * D));
-    expectSameBits(table.lookup(new Int32Array(ids)), expected, "lookup of bounds");
+    // ids at the bounds, repeated, out of order, edge rows
+    const ids = [V - 1, 0, 2, 3, 3, 7];
+    expectSameBits(table.lookup(new Int32Array(ids)), rowsOf(goldDeq, ids), "lookup of bounds and edge rows");
+    using buf = rt.f32Buffer(2 * D);
+    expectSameBits(table.lookup([6, 1], buf).slice(), rowsOf(goldDeq, [6, 1]), "lookup into an F32Buffer");
   });
 
   it("rt.dequantize() and dequantize() return ggml's values", () => {
     expectSameBits(rt.dequantize(gold, { vocab: V, dim: D, format }), goldDeq, "rt.dequantize");
     expectSameBits(dequantize(gold.slice().buffer, { vocab: V, dim: D, format, runtime: rt }), goldDeq, "dequantize");
+  });
+
+  it("the CLI converts the golden f32 GGUF to ggml's bytes", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "bitembed-golden-")), `${format}.gguf`);
+    const cli = new URL("../build/cli.js", import.meta.url).pathname;
+    await promisify(execFile)(process.execPath, [cli, "convert", fixtureUrl("f32.gguf").pathname, out, "--format", format]);
+    const g = await readGGUF(out);
+    expect(g.tensor("token_embd.weight").typeName).toBe(format);
+    expectSameBytes(await g.readTensor("token_embd.weight"), gold, rowBytes, "convert");
   });
 
   it("refuses packed bytes of the wrong length", () => {
@@ -88,6 +102,13 @@ describe.each(FORMAT_NAMES)("%s against ggml's golden files", (format: Format) =
     expect(() => rt.dequantize(gold.subarray(0, rowBytes), { vocab: V, dim: D, format })).toThrow(RangeError);
   });
 });
+
+/** The given rows of a V x D table, back to back. */
+function rowsOf(values: Float32Array, rows: number[]): Float32Array {
+  const out = new Float32Array(rows.length * D);
+  rows.forEach((r, i) => out.set(values.subarray(r * D, (r + 1) * D), i * D));
+  return out;
+}
 
 describe("format errors", () => {
   it("an unknown format name is refused with the valid choices", () => {

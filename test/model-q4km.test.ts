@@ -4,14 +4,12 @@
 // output.weight. Built here with writeGGUF from small deterministic tables packed by the plain references,
 // then checked against the plain references: lookups bit for bit, head logits within exact mode's tolerance.
 import { beforeAll, describe, expect, it } from "vitest";
-import { bytesSource, loadEmbeddingModel, writeGGUF, type Runtime } from "../src/index.js";
+import { bytesSource, loadEmbeddingModel, writeGGUF, type GGUFTensorInput, type Runtime } from "../src/index.js";
 import { countingSource } from "../src/io/source.js";
 import { newRuntime } from "./helpers/runtime.js";
 import { expectSameBits } from "./helpers/close.js";
 import { randomValues } from "./helpers/values.js";
-import { reference as q4k } from "./reference/formats/q4_k.js";
-import { reference as q5k } from "./reference/formats/q5_k.js";
-import { dequantizeQ6K, quantizeQ6K } from "./reference/quantize-q6k.js";
+import { REFERENCES } from "./reference/formats/index.js";
 import { projectRef } from "./reference/project.js";
 
 // Keys: V vocab, D embedding length (three blocks of 256), H heads of 64, 128k context as in Llama 3.1
@@ -24,8 +22,8 @@ beforeAll(async () => {
 });
 
 const TOKEN_FORMATS = [
-  { format: "q4_k", fileType: 15, ref: q4k }, // LLAMA_FTYPE_MOSTLY_Q4_K_M
-  { format: "q5_k", fileType: 17, ref: q5k }, // LLAMA_FTYPE_MOSTLY_Q5_K_M
+  { format: "q4_k", fileType: 15, ref: REFERENCES.q4_k }, // LLAMA_FTYPE_MOSTLY_Q4_K_M
+  { format: "q5_k", fileType: 17, ref: REFERENCES.q5_k }, // LLAMA_FTYPE_MOSTLY_Q5_K_M
 ] as const;
 
 /** Llama 3.1's frequency divisors for a head of 64 (low_freq_factor 1, high 4, factor 8, original 8192). */
@@ -108,7 +106,7 @@ function tableValues(seed: number): Float32Array {
 function modelFile(format: "q4_k" | "q5_k", fileType: number, tokenBytes: Uint8Array, headBytes: Uint8Array | undefined): Uint8Array {
   const { metadata, types } = llamaMetadata(fileType);
   const block = new Uint8Array((D / 256) * 144 * D); // a D x D q4_k projection of zeros
-  const tensors = [
+  const tensors: GGUFTensorInput[] = [
     { name: "token_embd.weight", format, dims: [D, V], data: tokenBytes },
     { name: "rope_freqs.weight", format: "f32", dims: [32], data: llama31RopeFreqs() },
     { name: "blk.0.attn_q.weight", format: "q4_k", dims: [D, D], data: block },
@@ -143,8 +141,8 @@ function bestRows(table: Float32Array, hidden: Float32Array, k: number): { ids: 
 describe.each(TOKEN_FORMATS)("a Llama-3.1-style $format file", ({ format, fileType, ref }) => {
   const tokenBytes = ref.quantize(tableValues(1));
   const tokenValues = ref.dequantize(tokenBytes);
-  const headBytes = quantizeQ6K(tableValues(2));
-  const headValues = dequantizeQ6K(headBytes);
+  const headBytes = REFERENCES.q6_k.quantize(tableValues(2));
+  const headValues = REFERENCES.q6_k.dequantize(headBytes);
 
   it("untied (output.weight q6_k): loads both tables, reading nothing of the blocks", async () => {
     const file = modelFile(format, fileType, tokenBytes, headBytes);

@@ -9,6 +9,8 @@ import { reference as q1_0 } from "./q1_0.js";
 import { reference as q2_0 } from "./q2_0.js";
 import { reference as q4_0 } from "./q4_0.js";
 import { reference as q4_1 } from "./q4_1.js";
+import { reference as q4_k } from "./q4_k.js";
+import { reference as q5_k } from "./q5_k.js";
 import { reference as q6_k } from "./q6_k.js";
 import { reference as q8_0 } from "./q8_0.js";
 import { reference as tq1_0 } from "./tq1_0.js";
@@ -29,4 +31,6 @@ export const REFERENCES = {
   tq1_0,
   tq2_0,
   q6_k,
+  q4_k,
+  q5_k,
 } satisfies Record<Format, FormatReference>;
