@@ -1,6 +1,6 @@
 // C's arithmetic as ggml's reference quantizers meet it on x86-64: f32 rounding after every operation
-// (fr = Math.fround), roundf, and the float-to-int conversions, whose NaN and out-of-range results the
-// golden edge rows pin down (row 3: 1/d overflows f32 for a block of subnormals).
+// (fr = Math.fround), roundf, nearest_int, and the float-to-int conversions, whose NaN and out-of-range
+// results the golden edge rows pin down (row 3: 1/d overflows f32 for a block of subnormals).
 
 export const fr = Math.fround;
 
@@ -36,4 +36,13 @@ export function amaxOf(x: Float32Array, start = 0, n = x.length - start): number
     amax = amax > a ? amax : a;
   }
   return amax;
+}
+
+const bits = new Float32Array(1);
+const bitsI = new Int32Array(bits.buffer);
+
+/** ggml's nearest_int(fval): the bits of fval + 12582912.f, masked to the mantissa, minus 0x400000. */
+export function nearestInt(v: number): number {
+  bits[0] = fr(v) + 12582912;
+  return (bitsI[0] & 0x007fffff) - 0x00400000;
 }

@@ -1,19 +1,11 @@
-// Plain reference of what ggml's Q4_K and Q5_K quantizers share: nearest_int, make_qkx2_quants (scale and
+// Plain reference of what ggml's Q4_K and Q5_K quantizers share: make_qkx2_quants (scale and
 // minimum of one group by a weighted least-squares search), the weights both formats give it, and the
 // 12-byte packing of eight 6-bit scales and eight 6-bit minimums (get_scale_min_k4). Written as ggml's C
 // reads, element order, Math.fround after every f32 operation. Slow and obvious.
 // Keys: G = 32 values per group, 8 groups per block of 256; nmax the largest code (15 or 31).
 // see: ggml-quants.c nearest_int, make_qkx2_quants, get_scale_min_k4, quantize_row_q4_K_ref.
 
-const fr = Math.fround;
-const bits = new Float32Array(1);
-const bitsI = new Int32Array(bits.buffer);
-
-/** ggml's nearest_int(fval): the bits of fval + 12582912.f, masked to the mantissa, minus 0x400000. */
-export function nearestInt(v: number): number {
-  bits[0] = fr(v) + 12582912;
-  return (bitsI[0] & 0x007fffff) - 0x00400000;
-}
+import { fr, nearestInt } from "./c.js";
 
 /** The weights quantize_row_q4_K_ref / q5_K_ref pass for the group at x[at..at+32): sqrt(mean x^2) + |x|. */
 export function groupWeights(x: Float32Array, at: number): Float32Array {

@@ -4,20 +4,11 @@
 // Block: 256 values in 210 bytes, [ql 128][qh 64][scales int8 x 16][d f16]; value (d * scale) * (q - 32).
 // see: ggml-quants.c; docs/FORMATS.md
 import { f16ToF32Bits, f32FromBits, f32ToF16Bits } from "../half.js";
-import { fr } from "./c.js";
+import { fr, nearestInt } from "./c.js";
 import type { FormatReference } from "./types.js";
 
 const QK = 256;
 const BYTES = 210;
-
-const bits = new Float32Array(1);
-const bitsI = new Int32Array(bits.buffer);
-
-/** ggml's nearest_int(fval): (bits of fval + 12582912.f) & 0x7fffff, minus 0x400000. */
-function nearestInt(v: number): number {
-  bits[0] = fr(v) + 12582912;
-  return (bitsI[0] & 0x007fffff) - 0x00400000;
-}
 
 const clamp = (l: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, l));
 
