@@ -112,6 +112,48 @@ describe.each(FORMAT_NAMES)("%s kernels against the plain reference", (format: F
     }
   });
 
+  it("rows of noise with outliers and tiny groups (seeded): bytes and values match", () => {
+    const [vocab, dim] = [40, 512];
+    const values = randomValues(vocab * dim, 97, 2);
+    for (let r = 0; r < vocab; r++) {
+      // a spike in some rows, whole groups of tiny values in others
+      if (r % 3 === 0) values[r * dim + ((r * 37) % dim)] = 300 * (r % 2 ? 1 : -1);
+      if (r % 4 === 1) for (let j = 0; j < 48; j++) values[r * dim + 64 + j] *= 1e-4;
+    }
+    const packed = packRef(format, values, vocab, dim);
+    expectSameBytes(bytesOf(values, vocab, dim), packed, packed.length / vocab, "bytes");
+    const all = Array.from({ length: vocab }, (_, i) => i);
+    expectSameBits(rt.dequantize(packed, { vocab, dim, format }), lookupRef(format, packed, dim, all), "values");
+  });
+
+  it("groups whose q3_k refinement still changes a code in its fifth and last pass: bytes match", () => {
+    // found by searching random groups with the plain q3_k reference; every format quantizes them
+    const groups = [
+      [-0.40192925930023193, -0.05419238284230232, -0.3395950496196747, -0.22785210609436035, -0.2865656614303589, -0.4785003364086151,
+        0.45934435725212097, 0.3837205469608307, -0.32709044218063354, 0.018572358414530754, 0.39134547114372253, -0.4420263171195984,
+        0.38792797923088074, 0.039420053362846375, -0.10077089071273804, -0.4338960647583008],
+      [0.3593364357948303, -0.2730642855167389, -0.07479170709848404, -0.43174034357070923, -0.3550509810447693, -0.005131515674293041,
+        -0.2996722161769867, 0.32183346152305603, 0.0720212459564209, 0.40126869082450867, 0.0009497711434960365, 0.15388059616088867,
+        0.3427561819553375, 0.4535599648952484, 0.16027593612670898, -0.4644511342048645],
+    ];
+    const dim = 256;
+    const values = Float32Array.from({ length: dim }, (_, i) => groups[(i >> 4) % 2][i % 16] * (1 + (i >> 5)));
+    const packed = packRef(format, values, 1, dim);
+    expectSameBytes(bytesOf(values, 1, dim), packed, packed.length, "bytes");
+  });
+
+  it("random bytes decode as the reference decodes them (every code, scale and sign; a NaN matches any NaN)", () => {
+    const { blockBytes } = FORMATS[format];
+    const blocks = Math.max(2, Math.ceil(512 / E));
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: blocks * blockBytes, maxLength: blocks * blockBytes }), (packed) => {
+        const got = rt.dequantize(packed, { vocab: 1, dim: blocks * E, format });
+        expectSameBits(got, REFERENCES[format].dequantize(packed), "values", { anyNaN: true });
+      }),
+      { numRuns: 50 },
+    );
+  });
+
   it("the raw encode kernel writes exactly its blocks and leaves the source as it was", () => {
     const { blockBytes, encode } = FORMATS[format];
     const mem = rt.memory;

@@ -36,15 +36,18 @@ export function expectClose(
   }
 }
 
-/** Bit-for-bit equality of two f32 arrays (NaN payloads and signed zeros included). */
-export function expectSameBits(actual: Float32Array, expected: Float32Array, label: string): void {
+/**
+ * Bit-for-bit equality of two f32 arrays (NaN payloads and signed zeros included); with `anyNaN`, a NaN matches
+ * any NaN (for decoders of arbitrary bytes, where NaN payloads are not promised).
+ */
+export function expectSameBits(actual: Float32Array, expected: Float32Array, label: string, { anyNaN = false } = {}): void {
   const a = new Uint32Array(actual.buffer, actual.byteOffset, actual.length);
   const e = new Uint32Array(expected.buffer, expected.byteOffset, expected.length);
   expect(a.length, `${label}: length`).toBe(e.length);
   const bad: string[] = [];
   let count = 0;
   for (let i = 0; i < e.length; i++) {
-    if (a[i] !== e[i]) {
+    if (a[i] !== e[i] && !(anyNaN && Number.isNaN(actual[i]) && Number.isNaN(expected[i]))) {
       count++;
       if (bad.length < 8) bad.push(`[${i}] got 0x${a[i].toString(16)} (${actual[i]}), expected 0x${e[i].toString(16)} (${expected[i]})`);
     }

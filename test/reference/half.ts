@@ -84,9 +84,10 @@ export function f16At(bytes: Uint8Array, at: number): number {
   return f32FromBits(f16ToF32Bits(bytes[at] | (bytes[at + 1] << 8)));
 }
 
-/** Stores f16(x) little-endian at bytes[at]. */
-export function putF16(bytes: Uint8Array, at: number, x: number): void {
+/** Stores f16(x) little-endian at bytes[at]; returns the stored value. */
+export function putF16(bytes: Uint8Array, at: number, x: number): number {
   const h = f32ToF16Bits(x);
   bytes[at] = h & 255;
   bytes[at + 1] = h >>> 8;
+  return f32FromBits(f16ToF32Bits(h));
 }

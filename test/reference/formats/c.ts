@@ -17,6 +17,8 @@ export function x86Int(x: number): number {
   return Math.trunc(x);
 }
 
+export const clamp = (l: number, lo: number, hi: number): number => Math.max(lo, Math.min(hi, l));
+
 /** (int8_t) of an int: the low byte, signed. */
 export function int8(v: number): number {
   return (v << 24) >> 24;

@@ -5,8 +5,11 @@ import type { Format } from "../../../src/formats/registry.js";
 import { reference as bf16 } from "./bf16.js";
 import { reference as f16 } from "./f16.js";
 import { reference as f32 } from "./f32.js";
+import { reference as iq4_xs } from "./iq4_xs.js";
 import { reference as q1_0 } from "./q1_0.js";
 import { reference as q2_0 } from "./q2_0.js";
+import { reference as q2_k } from "./q2_k.js";
+import { reference as q3_k } from "./q3_k.js";
 import { reference as q4_0 } from "./q4_0.js";
 import { reference as q4_1 } from "./q4_1.js";
 import { reference as q4_k } from "./q4_k.js";
@@ -33,4 +36,7 @@ export const REFERENCES = {
   q6_k,
   q4_k,
   q5_k,
+  q2_k,
+  q3_k,
+  iq4_xs,
 } satisfies Record<Format, FormatReference>;

@@ -7,7 +7,8 @@
 // (quantize_row_iq4_nl_ref passes ntry -1: no scale search, d = max / -127. ggml's own files, and the golden
 // ones, come from the search.)
 import type { FormatReference } from "./types.js";
-import { fr, loadF16, storeF16 } from "./ggml-float.js";
+import { f16At, putF16 } from "../half.js";
+import { fr } from "./c.js";
 
 /** ggml's kvalues_iq4nl: the 16 non-linear levels. */
 export const KVALUES = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113];
@@ -74,7 +75,7 @@ function quantize(x: Float32Array): Uint8Array {
   const L = new Uint8Array(32);
   for (let i = 0; i < nb; i++) {
     const scale = iq4nlScale(x, i * 32);
-    storeF16(out, i * 18, scale);
+    putF16(out, i * 18, scale);
     // one block per super block: the codes once more from the final f32 scale (ntry > 0)
     const id = scale !== 0 ? fr(1 / scale) : 0;
     for (let j = 0; j < 32; j++) L[j] = bestIndex(fr(id * x[i * 32 + j]));
@@ -87,7 +88,7 @@ function dequantize(bytes: Uint8Array): Float32Array {
   const nb = bytes.length / 18;
   const out = new Float32Array(nb * 32);
   for (let i = 0; i < nb; i++) {
-    const d = loadF16(bytes, i * 18);
+    const d = f16At(bytes, i * 18);
     for (let j = 0; j < 16; j++) {
       const q = bytes[i * 18 + 2 + j];
       out[i * 32 + j] = fr(d * KVALUES[q & 15]);

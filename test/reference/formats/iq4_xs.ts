@@ -7,7 +7,8 @@
 // element 32 ib + j (j < 16) is the low nibble of qs[16 ib + j], element 32 ib + 16 + j its high nibble;
 // value (d * (ls - 32)) * KVALUES[nibble].
 import type { FormatReference } from "./types.js";
-import { clamp, fr, loadF16, nearestInt, storeF16 } from "./ggml-float.js";
+import { f16At, putF16 } from "../half.js";
+import { clamp, fr, nearestInt } from "./c.js";
 import { bestIndex, KVALUES, iq4nlScale } from "./iq4_nl.js";
 
 const QK = 256;
@@ -31,7 +32,7 @@ function quantize(x: Float32Array): Uint8Array {
       }
     }
     const d = fr(-maxScale / 32);
-    storeF16(y, 0, d);
+    putF16(y, 0, d);
     const id = d !== 0 ? fr(1 / d) : 0;
     let scalesH = 0;
     for (let ib = 0; ib < 8; ib++) {
@@ -55,7 +56,7 @@ function dequantize(bytes: Uint8Array): Float32Array {
   const out = new Float32Array(nb * QK);
   for (let b = 0; b < nb; b++) {
     const y = bytes.subarray(b * BYTES, (b + 1) * BYTES);
-    const d = loadF16(y, 0);
+    const d = f16At(y, 0);
     const scalesH = y[2] | (y[3] << 8);
     for (let ib = 0; ib < 8; ib++) {
       const ls = ((y[4 + (ib >> 1)] >> (4 * (ib % 2))) & 15) | (((scalesH >> (2 * ib)) & 3) << 4);

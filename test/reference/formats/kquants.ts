@@ -1,4 +1,4 @@
-// Plain reference of what ggml's Q4_K and Q5_K quantizers share: make_qkx2_quants (scale and
+// Plain reference of what ggml's Q2_K, Q4_K and Q5_K quantizers share: make_qkx2_quants (scale and
 // minimum of one group by a weighted least-squares search), the weights both formats give it, and the
 // 12-byte packing of eight 6-bit scales and eight 6-bit minimums (get_scale_min_k4). Written as ggml's C
 // reads, element order, Math.fround after every f32 operation. Slow and obvious.

@@ -6,7 +6,7 @@
 // see: ggml-common.h kvalues_fp4; ggml-impl.h ggml_e8m0_to_fp32_half; OCP Microscaling Formats (MX) v1.0 §5.
 import type { FormatReference } from "./types.js";
 import { f32FromBits } from "../half.js";
-import { x86Int } from "../quantize.js";
+import { x86Int } from "./c.js";
 
 const fr = Math.fround;
 

@@ -4,80 +4,12 @@
 // qs[64] (2-bit codes) | d f16 | dmin f16. Element 128h + 32k + 16c + l: code (qs[32h + 16c + l] >> 2k) & 3,
 // group g = 8h + 2k + c, value (d * (scales[g] & 15)) * code - dmin * (scales[g] >> 4).
 import type { FormatReference } from "./types.js";
-import { clamp, fr, loadF16, nearestInt, storeF16 } from "./ggml-float.js";
+import { f16At, putF16 } from "../half.js";
+import { clamp, fr, nearestInt } from "./c.js";
+import { makeQkx2Quants } from "./kquants.js";
 
 const QK = 256;
 const BYTES = 84;
-
-/**
- * make_qkx2_quants(n, nmax, x, weights, L, &the_min, Laux, rmin, rdelta, nstep, use_mad) on x[at .. at + n):
- * codes into L[at ..], returns [scale, the_min].
- */
-export function makeQkx2Quants(
-  n: number, nmax: number, x: Float32Array, at: number, weights: Float32Array, L: Uint8Array,
-  rmin: number, rdelta: number, nstep: number, useMad: boolean,
-): [number, number] {
-  let min = x[at];
-  let max = x[at];
-  let sumW = weights[0];
-  let sumX = fr(sumW * x[at]);
-  for (let i = 1; i < n; i++) {
-    if (x[at + i] < min) min = x[at + i];
-    if (x[at + i] > max) max = x[at + i];
-    const w = weights[i];
-    sumW = fr(sumW + w);
-    sumX = fr(sumX + fr(w * x[at + i]));
-  }
-  if (min > 0) min = 0;
-  if (max === min) {
-    L.fill(0, at, at + n);
-    return [0, -min];
-  }
-  const err = (diff: number) => (useMad ? Math.abs(diff) : fr(diff * diff));
-  let iscale = fr(nmax / fr(max - min));
-  let scale = fr(1 / iscale);
-  let bestError = 0;
-  for (let i = 0; i < n; i++) {
-    L[at + i] = clamp(nearestInt(fr(iscale * fr(x[at + i] - min))), 0, nmax);
-    bestError = fr(bestError + fr(weights[i] * err(fr(fr(fr(scale * L[at + i]) + min) - x[at + i]))));
-  }
-  if (nstep < 1) return [scale, -min];
-  const Laux = new Uint8Array(n);
-  for (let is = 0; is <= nstep; is++) {
-    iscale = fr(fr(fr(rmin + fr(rdelta * is)) + nmax) / fr(max - min));
-    let sumL = 0;
-    let sumL2 = 0;
-    let sumXL = 0;
-    for (let i = 0; i < n; i++) {
-      const l = clamp(nearestInt(fr(iscale * fr(x[at + i] - min))), 0, nmax);
-      Laux[i] = l;
-      const w = weights[i];
-      sumL = fr(sumL + fr(w * l));
-      sumL2 = fr(sumL2 + fr(fr(w * l) * l));
-      sumXL = fr(sumXL + fr(fr(w * l) * x[at + i]));
-    }
-    const D = fr(fr(sumW * sumL2) - fr(sumL * sumL));
-    if (D > 0) {
-      let thisScale = fr(fr(fr(sumW * sumXL) - fr(sumX * sumL)) / D);
-      let thisMin = fr(fr(fr(sumL2 * sumX) - fr(sumL * sumXL)) / D);
-      if (thisMin > 0) {
-        thisMin = 0;
-        thisScale = fr(sumXL / sumL2);
-      }
-      let curError = 0;
-      for (let i = 0; i < n; i++) {
-        curError = fr(curError + fr(weights[i] * err(fr(fr(fr(thisScale * Laux[i]) + thisMin) - x[at + i]))));
-      }
-      if (curError < bestError) {
-        L.set(Laux, at);
-        bestError = curError;
-        scale = thisScale;
-        min = thisMin;
-      }
-    }
-  }
-  return [scale, -min];
-}
 
 function quantize(x: Float32Array): Uint8Array {
   const nb = x.length / QK;
@@ -93,7 +25,7 @@ function quantize(x: Float32Array): Uint8Array {
     let maxMin = 0;
     for (let j = 0; j < 16; j++) {
       for (let l = 0; l < 16; l++) weights[l] = Math.abs(xb[16 * j + l]);
-      [scales[j], mins[j]] = makeQkx2Quants(16, 3, xb, 16 * j, weights, L, fr(-0.5), fr(0.1), 15, true);
+      ({ scale: scales[j], theMin: mins[j] } = makeQkx2Quants(16, 3, xb, 16 * j, weights, L, fr(-0.5), fr(0.1), 15, true));
       if (scales[j] > maxScale) maxScale = scales[j];
       if (mins[j] > maxMin) maxMin = mins[j];
     }
@@ -101,13 +33,13 @@ function quantize(x: Float32Array): Uint8Array {
     if (maxScale > 0) {
       const iscale = fr(15 / maxScale);
       for (let j = 0; j < 16; j++) y[j] = nearestInt(fr(iscale * scales[j])) & 255;
-      d = storeF16(y, 80, fr(maxScale / 15));
+      d = putF16(y, 80, fr(maxScale / 15));
     }
     let dmin = 0;
     if (maxMin > 0) {
       const iscale = fr(15 / maxMin);
       for (let j = 0; j < 16; j++) y[j] |= (nearestInt(fr(iscale * mins[j])) << 4) & 255;
-      dmin = storeF16(y, 82, fr(maxMin / 15));
+      dmin = putF16(y, 82, fr(maxMin / 15));
     }
     for (let j = 0; j < 16; j++) {
       const dj = fr(d * (y[j] & 15));
@@ -130,8 +62,8 @@ function dequantize(bytes: Uint8Array): Float32Array {
   const out = new Float32Array(nb * QK);
   for (let b = 0; b < nb; b++) {
     const y = bytes.subarray(b * BYTES, (b + 1) * BYTES);
-    const d = loadF16(y, 80);
-    const dmin = loadF16(y, 82);
+    const d = f16At(y, 80);
+    const dmin = f16At(y, 82);
     for (let e = 0; e < QK; e++) {
       const h = e >> 7;
       const k = (e >> 5) & 3;

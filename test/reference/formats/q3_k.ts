@@ -5,7 +5,8 @@
 // (hmask[16c + l] >> (4h + k)) & 1; value (d * (s_g - 32)) * (low - (high ? 0 : 4)). Scale s_g: low nibble of
 // scales[g] (g < 8) or high nibble of scales[g - 8], bits 4-5 from (scales[8 + g % 4] >> 2 (g / 4)) & 3.
 import type { FormatReference } from "./types.js";
-import { clamp, fr, loadF16, nearestInt, storeF16 } from "./ggml-float.js";
+import { f16At, putF16 } from "../half.js";
+import { clamp, fr, nearestInt } from "./c.js";
 
 const QK = 256;
 const BYTES = 110;
@@ -97,7 +98,7 @@ function quantize(x: Float32Array): Uint8Array {
         else y[96 + j - 8] |= (l & 15) << 4;
         y[104 + (j % 4)] |= (l >> 4) << (2 * (j >> 2));
       }
-      d = storeF16(y, 108, fr(1 / iscale));
+      d = putF16(y, 108, fr(1 / iscale));
     }
     for (let j = 0; j < 16; j++) {
       const dj = fr(d * (scaleOf(y, j) - 32));
@@ -126,7 +127,7 @@ function dequantize(bytes: Uint8Array): Float32Array {
   const out = new Float32Array(nb * QK);
   for (let b = 0; b < nb; b++) {
     const y = bytes.subarray(b * BYTES, (b + 1) * BYTES);
-    const d = loadF16(y, 108);
+    const d = f16At(y, 108);
     for (let e = 0; e < QK; e++) {
       const h = e >> 7;
       const k = (e >> 5) & 3;

@@ -4,7 +4,7 @@
 // nibble, j + 16 high nibble). Element j = (q - 16) * d.
 import type { FormatReference } from "./types.js";
 import { f16ToF32Bits, f32FromBits, f32ToF16Bits } from "../half.js";
-import { x86Int } from "../quantize.js";
+import { x86Int } from "./c.js";
 
 const fr = Math.fround;
 const int8 = (v: number) => (v << 24) >> 24;

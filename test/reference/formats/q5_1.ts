@@ -4,7 +4,7 @@
 // low nibble, j + 16 high nibble). Element j = q * d + m.
 import type { FormatReference } from "./types.js";
 import { f16ToF32Bits, f32FromBits, f32ToF16Bits } from "../half.js";
-import { x86Int } from "../quantize.js";
+import { x86Int } from "./c.js";
 
 const fr = Math.fround;
 const FLT_MAX = 3.4028234663852886e38;

@@ -4,13 +4,12 @@
 // Block: 256 values in 210 bytes, [ql 128][qh 64][scales int8 x 16][d f16]; value (d * scale) * (q - 32).
 // see: ggml-quants.c; docs/FORMATS.md
 import { f16ToF32Bits, f32FromBits, f32ToF16Bits } from "../half.js";
-import { fr, nearestInt } from "./c.js";
+import { clamp, fr, nearestInt } from "./c.js";
 import type { FormatReference } from "./types.js";
 
 const QK = 256;
 const BYTES = 210;
 
-const clamp = (l: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, l));
 
 /** make_qx_quants(n, nmax, x, L, rmse_type 1, qw NULL): codes into L[at..], returns the scale. */
 function makeQxQuants(n: number, nmax: number, x: Float32Array, at: number, L: Uint8Array): number {
