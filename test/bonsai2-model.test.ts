@@ -3,14 +3,14 @@
 // latent token table, PQ2_0 folded head) and the tied version 2; the raw latent rows stay reachable; every
 // check of the `prism.hadamard.*` metadata refuses a bad file by the key's name.
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadEmbeddingModel, loadStaticModel, readGGUF, RotatedTable, type EmbeddingModel, type Runtime } from "../src/index.js";
-import { expectSameBits } from "./helpers/close.js";
+import { loadEmbeddingModel, loadStaticModel, readGGUF, RotatedTable, type EmbeddingModel, type Format, type Runtime } from "../src/index.js";
+import { expectClose, expectSameBits } from "./helpers/close.js";
 import { bonsai2Gguf, type Bonsai2Options } from "./helpers/bonsai2-gguf.js";
 import { newRuntime } from "./helpers/runtime.js";
 import { randomValues } from "./helpers/values.js";
 import { reference as ptq1Ref } from "./reference/formats/ptq1_0.js";
 import { fwhtRef } from "./reference/hadamard.js";
-import { exactRef, FAST_SPECS, fastBound } from "./reference/fast.js";
+import { exactRef, fastBound, fastSpec } from "./reference/fast.js";
 
 let rt: Runtime;
 beforeAll(async () => {
@@ -41,26 +41,20 @@ function logitsRef(rows: ArrayLike<number>, vocab: number, dim: number, hidden: 
 }
 
 /** Fast-mode logits of real hidden vectors against the latent table: within fastBound of float64 over H(s h). */
-function checkFast(format: string, data: Uint8Array, vocab: number, dim: number, hidden: Float32Array, signs: Float32Array | undefined, got: Float32Array): void {
-  const spec = FAST_SPECS[format];
+function checkFast(format: Format, data: Uint8Array, vocab: number, dim: number, hidden: Float32Array, signs: Float32Array | undefined, got: Float32Array): void {
+  const spec = fastSpec(format);
   const latent = Float32Array.from(fwhtRef(hidden, dim, 1024, signs, false));
   for (let v = 0; v < N; v++) {
     const h = latent.subarray(v * dim, (v + 1) * dim);
     const exact = exactRef(spec, data, vocab, dim, h);
     const { bound, magnitude } = fastBound(spec, data, vocab, dim, h);
-    for (let r = 0; r < vocab; r++) {
-      const g = got[v * vocab + r];
-      if (!(Math.abs(g - exact[r]) <= bound[r] + 1e-6 * magnitude[r])) expect.fail(`${format} fast: vector ${v} row ${r}: ${g} vs ${exact[r]} (bound ${bound[r]})`);
-    }
+    const allowed = bound.map((b, r) => b + 1e-6 * magnitude[r]);
+    expectClose(got.subarray(v * vocab, (v + 1) * vocab), exact, { rtol: 1, scale: allowed }, `${format} fast: vector ${v} (within the bound)`);
   }
 }
 
 function expectLogits(got: Float32Array, want: Float64Array, tol: Float64Array | number, label: string): void {
-  expect(got.length, label).toBe(want.length);
-  for (let i = 0; i < want.length; i++) {
-    const t = typeof tol === "number" ? tol : tol[i];
-    if (!(Math.abs(got[i] - want[i]) <= t)) expect.fail(`${label}: logit ${i}: ${got[i]} vs ${want[i]} (allowed ${t})`);
-  }
+  expectClose(got, want, typeof tol === "number" ? { atol: tol } : { rtol: 1, scale: tol }, label);
 }
 
 describe("untied version 1: PTQ1_0 latent token table, PQ2_0 folded head (explicit signs, widths 2048 and 3072)", () => {

@@ -1,12 +1,13 @@
 // The `bitembed` command (build/cli.js, built by `npm test`) and the demo, run as child processes.
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FORMATS, FORMAT_NAMES, loadEmbeddingModel, readGGUF, RotatedTable, type Runtime } from "../src/index.js";
 import { expectSameBytes } from "./helpers/close.js";
+import { goldenBytes } from "./helpers/golden.js";
 import { newRuntime } from "./helpers/runtime.js";
 import { bonsai2Gguf } from "./helpers/bonsai2-gguf.js";
 
@@ -47,7 +48,7 @@ describe("bitembed CLI", () => {
     for (const f of FORMAT_NAMES) expect(r.stdout).toMatch(new RegExp(`^  ${f} `, "m"));
   });
 
-  it.each(FORMAT_NAMES)("converts the golden f32 GGUF to %s: ggml's bytes, the metadata kept", async (format) => {
+  it.each(FORMAT_NAMES)("converts the golden f32 GGUF to %s: the golden bytes, the metadata kept", async (format) => {
     const out = join(tmp, `golden.${format}.gguf`);
     const r = await bitembed("convert", golden("gauss2048.f32.gguf"), out, "--format", format);
     expect(r.code, r.stderr).toBe(0);
@@ -55,7 +56,7 @@ describe("bitembed CLI", () => {
     expect(g.tensor("token_embd.weight").typeName).toBe(format);
     expect(g.metadata["llama.rope.freq_base"]).toBe(500000);
     const { blockElems, blockBytes } = FORMATS[format];
-    expectSameBytes(await g.readTensor("token_embd.weight"), readFileSync(golden(`gauss2048.${format}.bin`)), (2048 / blockElems) * blockBytes, "convert");
+    expectSameBytes(await g.readTensor("token_embd.weight"), goldenBytes(`gauss2048.${format}.bin`), (2048 / blockElems) * blockBytes, "convert");
   });
 
   it("converts GloVe text to q8_0 and answers nearest from it", async () => {

@@ -1,21 +1,18 @@
 // The direct dots (dot_<format>: one packed row . an f32 vector, for the formats the registry gives one) on
 // their raw exports, against a float64 dot over the reference's dequantized row: every golden row, random rows
 // of 1 to 16 blocks of 256, and inf / NaN in x. Exact mode's tolerance: 1e-5 of sum |products|.
-import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FORMATS, FORMAT_NAMES, type Format, type FormatInfo, type Runtime } from "../src/index.js";
 import type { DotKernel } from "../src/core/kernels.js";
+import { goldenBytes, goldenF32 } from "./helpers/golden.js";
 import { newRuntime } from "./helpers/runtime.js";
 import { randomValues } from "./helpers/values.js";
 import { REFERENCES } from "./reference/formats/index.js";
 
 const V = 64;
 const D = 2048;
-const f32Of = (name: string) => {
-  const b = readFileSync(new URL(`./fixtures/ggml/gauss2048.${name}`, import.meta.url));
-  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-};
+const f32Of = (name: string) => goldenF32(`gauss2048.${name}`);
 
 let rt: Runtime;
 beforeAll(async () => {
@@ -64,7 +61,7 @@ describe.each(WITH_DOT)("dot_%s", (format: Format) => {
 
   it("every golden row, the four golden hidden vectors: within 1e-5 of sum |products| of a float64 dot over ggml's values", () => {
     const rowBytes = (D / info.blockElems) * info.blockBytes;
-    const gold = new Uint8Array(readFileSync(new URL(`./fixtures/ggml/gauss2048.${format}.bin`, import.meta.url)));
+    const gold = goldenBytes(`gauss2048.${format}.bin`);
     const goldDeq = f32Of(`${format}.deq.f32`);
     const hidden = f32Of("hidden.f32");
     for (let b = 0; b < 4; b++) {

@@ -1,11 +1,12 @@
 // Every registry format against ggml's own outputs (test/fixtures/ggml/, 64 rows x 2048, edge rows 0-7
-// included): the wasm kernels through tableFromF32, quantize(), rt.table() + lookup and dequantize(),
+// included; test/fixtures/bonsai2/ for the formats ggml lacks): the wasm kernels through tableFromF32, quantize(), rt.table() + lookup and dequantize(),
 // byte-identical and bit-identical on every row, in both builds. A format without golden files fails here.
 // (The plain references are judged against the same files in reference-golden.test.ts, the CLI in cli.test.ts.)
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { FORMATS, FORMAT_NAMES, dequantize, quantize, type Format, type Runtime } from "../src/index.js";
 import { expectSameBits, expectSameBytes } from "./helpers/close.js";
+import { goldenBytes, goldenF32, NOT_IN_GGML } from "./helpers/golden.js";
 import { newRuntime } from "./helpers/runtime.js";
 import { packRef } from "./reference/lookup.js";
 
@@ -14,9 +15,8 @@ const D = 2048;
 // what rows 0-7 of the golden table hold (test/fixtures/ggml/README.md), for failure messages
 const EDGE_ROWS = ["zeros", "all 0.5", "one outlier", "subnormals", "alternating", "negative", "x 1e4", "beyond f16"];
 
-const fixtureUrl = (name: string) => new URL(`./fixtures/ggml/gauss2048.${name}`, import.meta.url);
-const bytesOf = (name: string) => new Uint8Array(readFileSync(fixtureUrl(name)));
-const f32Of = (name: string) => new Float32Array(bytesOf(name).buffer);
+const bytesOf = (name: string) => goldenBytes(`gauss2048.${name}`);
+const f32Of = (name: string) => goldenF32(`gauss2048.${name}`);
 
 let rt: Runtime;
 let source: Float32Array;
@@ -37,8 +37,13 @@ describe.each(FORMAT_NAMES)("%s against ggml's golden files", (format: Format) =
     goldDeq ??= f32Of(`${format}.deq.f32`);
   });
 
-  it("has ggml's golden files", () => {
-    for (const ext of ["bin", "deq.f32", "logits.f32", "gguf"]) expect(existsSync(fixtureUrl(`${format}.${ext}`)), `gauss2048.${format}.${ext}`).toBe(true);
+  it("has its golden files (ggml's, with the GGUF ggml writes, for every format ggml has)", () => {
+    const files = NOT_IN_GGML.includes(format) ? ["bin", "deq.f32", "logits.f32"] : ["bin", "deq.f32", "logits.f32", "gguf"];
+    const dir = NOT_IN_GGML.includes(format) ? "bonsai2" : "ggml";
+    for (const ext of files) {
+      const name = `gauss2048.${format}.${ext}`;
+      expect(existsSync(new URL(`./fixtures/${dir}/${name}`, import.meta.url)), `test/fixtures/${dir}/${name}`).toBe(true);
+    }
   });
 
   it("tableFromF32 stores ggml's bytes, every row, and looks them up as ggml dequantizes them", () => {

@@ -61,7 +61,7 @@ describe.each(FORMAT_NAMES)("%s kernels against the plain reference", (format: F
   });
 
   it("the decode kernel writes exactly n * dim values, the reference's, and nothing after them", () => {
-    expectDecodeStaysInside(rt, format, [...new Set([1, 33, 65, 100, 255, 257, E + 1])]);
+    expectDecodeStaysInside(rt, format, [...new Set([1, 33, 65, 100, 255, 257, E - 1, E, E + 1].filter((d) => d > 0))]);
   });
 
   it("NaN, infinities, signed zeros, subnormals and huge values quantize as the reference does", () => {

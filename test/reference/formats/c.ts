@@ -24,6 +24,18 @@ export function int8(v: number): number {
   return (v << 24) >> 24;
 }
 
+/** `(int)roundf(x)` on x86: INT_MIN for NaN, infinities and values outside the int range. */
+export function intRoundf(x: number): number {
+  return x86Int(roundf(x));
+}
+
+/** `int xi = lroundf(x) + 1;` on x86-64: lroundf gives LONG_MIN out of range, the int keeps the low 32 bits. */
+export function lroundfPlus1(x: number): number {
+  const r = roundf(x);
+  const long = Number.isFinite(r) && Math.abs(r) < 2 ** 63 ? BigInt(r) : -(2n ** 63n);
+  return Number(BigInt.asIntN(32, long + 1n));
+}
+
 /** The low 32 bits of C's lroundf on x86-64: a 64-bit result, LONG_MIN (low bits 0) out of range. */
 export function lroundLow(x: number): number {
   const r = roundf(x);

@@ -7,6 +7,8 @@ import { reference as f16 } from "./f16.js";
 import { reference as f32 } from "./f32.js";
 import { reference as iq4_xs } from "./iq4_xs.js";
 import { reference as q1_0 } from "./q1_0.js";
+import { reference as pq2_0 } from "./pq2_0.js";
+import { reference as ptq1_0 } from "./ptq1_0.js";
 import { reference as q2_0 } from "./q2_0.js";
 import { reference as q2_k } from "./q2_k.js";
 import { reference as q3_k } from "./q3_k.js";
@@ -39,4 +41,6 @@ export const REFERENCES = {
   q2_k,
   q3_k,
   iq4_xs,
+  pq2_0,
+  ptq1_0,
 } satisfies Record<Format, FormatReference>;

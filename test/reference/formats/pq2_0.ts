@@ -1,8 +1,10 @@
 // Plain reference of PQ2_0 (GGUF type 142, Ternary Bonsai 2), written from docs/BONSAI2.md §2 as the fork's C
 // reads: quantize_row_pq2_0_ref and dequantize_row_pq2_0, one element at a time, Math.fround after every f32
 // operation. Keys: 128 elements per block, 34 bytes: [d f16][qs 32], element j = bits 2(j % 4) of qs[j / 4].
+import { ternaryMaxError } from "./ternary.js";
 import type { FormatReference } from "./types.js";
-import { fp16Bits, fp16Value, intRoundf } from "./c-float.js";
+import { fp16Bits, fp16Value } from "../half.js";
+import { intRoundf } from "./c.js";
 
 const QK = 128;
 const BYTES = 34;
@@ -43,4 +45,8 @@ function dequantize(bytes: Uint8Array): Float32Array {
   return out;
 }
 
-export const reference: FormatReference = { quantize, dequantize };
+function codes(block: Uint8Array): Uint8Array {
+  return Uint8Array.from({ length: QK }, (_, j) => (block[2 + (j >> 2)] >> (2 * (j & 3))) & 3);
+}
+
+export const reference: FormatReference = { quantize, dequantize, codes, maxError: ternaryMaxError };

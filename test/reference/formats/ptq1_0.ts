@@ -4,8 +4,10 @@
 //   stages of qs: widths 32, 16, 8 tried in turn while they fit the 24 bytes -> (0, 16) then (16, 8);
 //   byte m of a stage (first byte j, width c) holds elements off + m, off + m + c, ... off + m + 4c, first most
 //   significant (off = the elements of the earlier stages); qh[h] holds the last 8 elements h, h + 2, h + 4, h + 6.
+import { ternaryMaxError } from "./ternary.js";
 import type { FormatReference } from "./types.js";
-import { fp16Bits, fp16Value, lroundfPlus1 } from "./c-float.js";
+import { fp16Bits, fp16Value } from "../half.js";
+import { lroundfPlus1 } from "./c.js";
 
 const QK = 128;
 const QS = 24;
@@ -87,4 +89,12 @@ function dequantize(bytes: Uint8Array): Float32Array {
   return out;
 }
 
-export const reference: FormatReference = { quantize, dequantize };
+/** The trits of one block: digit n of byte q is ((q * 3^n mod 256) * 3) >> 8. */
+function codes(block: Uint8Array): Uint8Array {
+  return Uint8Array.from({ length: QK }, (_, e) => {
+    const [byte, n] = ptq1Place(e);
+    return (((block[byte] * 3 ** n) & 255) * 3) >> 8;
+  });
+}
+
+export const reference: FormatReference = { quantize, dequantize, codes, maxError: ternaryMaxError };
