@@ -114,6 +114,7 @@ describe("bundlers: the default init() in a bundled app, in Chromium", () => {
   it("Rollup with @rollup/plugin-node-resolve and @web/rollup-plugin-import-meta-assets", async () => {
     const { rollup } = await import("rollup");
     const { nodeResolve } = await import("@rollup/plugin-node-resolve");
+    // @ts-expect-error: the plugin ships no types
     const { importMetaAssets } = await import("@web/rollup-plugin-import-meta-assets");
     rmSync(dist("rollup"), { recursive: true, force: true });
     const warnings: string[] = [];
