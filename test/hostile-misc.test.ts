@@ -13,6 +13,7 @@ import {
   writeGGUF,
   writeSafetensors,
   type Format,
+  type ProjectMode,
   type Runtime,
 } from "../src/index.js";
 import { newRuntime } from "./helpers/runtime.js";
@@ -47,7 +48,7 @@ describe("rows with an Inf, -Inf or NaN block scale come out alike in every mode
     using t = rt.table({ vocab, dim, format, data: bytes });
     using ref = rt.table({ vocab, dim, format, data: clean });
     const rows = special.map(([r]) => r);
-    const modes = ["exact", "ggml", ...((FAST_FORMAT_NAMES as readonly string[]).includes(format) ? ["fast"] : [])] as const;
+    const modes: ProjectMode[] = ["exact", "ggml", ...((FAST_FORMAT_NAMES as readonly string[]).includes(format) ? (["fast"] as const) : [])];
     const byMode = new Map<string, Float32Array>(); // the 9-vector logits of each mode
     for (const mode of modes) {
       const nine = t.project(all, { mode });
