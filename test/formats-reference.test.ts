@@ -18,14 +18,18 @@ beforeAll(async () => {
 });
 
 // around 1 and the SIMD widths, GloVe's 100, and around the format's block and its multiples
-const SWEEP = [1, 2, 3, 15, 16, 17, 31, 32, 33, 100, 300];
+const SWEEP = [1, 2, 3, 15, 16, 17, 31, 32, 33, 100, 127, 128, 129, 257, 300];
 const dimsOf = (E: number) => [...new Set([...SWEEP, E - 1, E, E + 1, 2 * E, 2 * E + 3, 3 * E + 1])].filter((d) => d > 0).sort((a, b) => a - b);
 // blocks of 256 take fewer random tables per dim: each already spans many groups, and their references are slow
 const runsOf = (E: number) => (E >= 256 ? 15 : 40);
 
-// 127 with halves gives q8_0 exact ties (d = 1); 7.5 and 8.5 ties for the nibble formats; 31.5 for q6_k's
-// codes; 1e-16 below q6_k's 1e-15 cut; 65520 halfway past the largest f16
-const SPECIALS = [NaN, Infinity, -Infinity, 0, -0, 1e-40, -1e-40, 1e-45, 1e-16, 3.4e38, -3.4e38, 65504, 65520, 131008, 1, -1, 127, 0.5, -2.5, 126.5, 8, 7.5, -8.5, 31.5].map(Math.fround);
+// 127 with halves gives q8_0 exact ties (d = 1); 7.5 and 8.5 ties for the nibble formats, 15.5 and 16.5 for the
+// five-bit ones; 31.5 for q6_k's codes; 6 and 12 mxfp4's levels; 1e-16 below q6_k's 1e-15 cut; 6e-39 a
+// subnormal maximum; 65520 halfway past the largest f16
+const SPECIALS = [
+  NaN, Infinity, -Infinity, 0, -0, 1e-40, -1e-40, 1e-45, 6e-39, 1e-16, 3.4e38, -3.4e38, 65504, 65520, 131008,
+  1, -1, 127, 0.5, -2.5, 126.5, 8, 7.5, -8.5, 16, 15.5, -16.5, 31, 31.5, 12, 6,
+].map(Math.fround);
 
 describe.each(FORMAT_NAMES)("%s kernels against the plain reference", (format: Format) => {
   const E = FORMATS[format].blockElems;
@@ -34,7 +38,7 @@ describe.each(FORMAT_NAMES)("%s kernels against the plain reference", (format: F
   it.each(dimsOf(E))("dim %i: bytes and values match, the padding never shows", (dim) => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 6 }),
         fc.array(fc.float({ noNaN: true }), { minLength: 1, maxLength: 600 }),
         fc.float({ min: Math.fround(1e-30), max: Math.fround(1e6), noNaN: true }),
         (vocab, pool, scale) => {
@@ -69,7 +73,7 @@ describe.each(FORMAT_NAMES)("%s kernels against the plain reference", (format: F
     const check = (values: Float32Array, label: string) => expectSameBytes(bytesOf(values, 1, dim), packRef(format, values, 1, dim), 256, label);
     fc.assert(
       fc.property(fc.array(fc.constantFrom(...SPECIALS), { minLength: dim, maxLength: dim }), (pool) => check(Float32Array.from(pool), "bytes")),
-      { numRuns: 60 },
+      { numRuns: 80 },
     );
     // order-sensitive blocks: which of +0/-0 is the minimum (q4_1's m), which of -x/+x is the max (q4_0's d)
     const ordered = [

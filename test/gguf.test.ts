@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { gguf as hfGguf } from "@huggingface/gguf";
 import { beforeAll, describe, expect, it } from "vitest";
 import { countingSource } from "../src/io/source.js";
-import { FORMATS, FORMAT_NAMES, bytesSource, readGGUF, writeGGUF, type Runtime } from "../src/index.js";
+import { FORMATS, FORMAT_NAMES, bytesSource, loadEmbeddingModel, readGGUF, writeGGUF, type Runtime } from "../src/index.js";
 import { expectSameBits } from "./helpers/close.js";
 import { NOT_IN_GGML } from "./helpers/golden.js";
 import { newRuntime } from "./helpers/runtime.js";
@@ -76,6 +76,13 @@ describe.each(GOLDEN_FORMATS)("golden %s GGUF (written by ggml)", (fmt) => {
     const g = await readGGUF(path);
     const bin = readFileSync(golden(`gauss2048.${fmt}.bin`));
     expect(Buffer.from(await g.readTensor("token_embd.weight")).equals(bin)).toBe(true);
+  });
+  it("loadEmbeddingModel reads it: token table, tied head, positions", async () => {
+    const m = await loadEmbeddingModel(rt, path);
+    expect([m.tokens.vocab, m.tokens.dim, m.tokens.format, m.tied]).toEqual([64, 2048, fmt, true]);
+    expect([m.positions?.vocab, m.positions?.dim, m.positions?.format]).toEqual([16, 2048, "f32"]);
+    expectSameBits(m.tokens.lookup(Array.from({ length: 64 }, (_, i) => i)), f32(golden(`gauss2048.${fmt}.deq.f32`)), `${fmt} token_embd`);
+    m.dispose();
   });
   it("loads token_embd equal to ggml's dequantized values", async () => {
     const g = await readGGUF(path);
