@@ -81,3 +81,18 @@ const F16_EXP_SHIFT: u32 = 0x77800000;
 @inline export function highHalvesToF32(hh: v128): v128 {
   return f32x4.mul(v128.and(i32x4.shr_s(hh, 3), i32x4.splat(<i32>0x8fffffff)), f32x4.splat(reinterpret<f32>(0x77800000)));
 }
+
+// The f16 values at four addresses -> four f32 lanes, exact, Inf and NaN included: each loaded into the high
+// half of a lane (pinsrw), then highHalvesToF32 with the specials patched (rare: a fix-up of three operations).
+// @ts-ignore: decorator
+@inline export function f16x4At(p0: usize, p1: usize, p2: usize, p3: usize): v128 {
+  let hh = v128.load16_lane(p0, i32x4.splat(0), 1);
+  hh = v128.load16_lane(p1, hh, 3);
+  hh = v128.load16_lane(p2, hh, 5);
+  hh = v128.load16_lane(p3, hh, 7);
+  const em = v128.and(hh, i32x4.splat(0x7fff0000));
+  const special = i32x4.ge_s(em, i32x4.splat(0x7c000000));
+  // inf or NaN: sign, all-ones exponent, the mantissa moved to f32's (a NaN stays a NaN)
+  const inf = v128.or(v128.and(hh, i32x4.splat(<i32>0x80000000)), v128.or(i32x4.splat(0x7f800000), i32x4.shr_u(v128.and(em, i32x4.splat(0x03ff0000)), 3)));
+  return v128.bitselect(inf, highHalvesToF32(hh), special);
+}

@@ -7,8 +7,9 @@
 // Keys: R rows in the slice, B hidden vectors (batch), D dim, S stride of out (values per hidden vector).
 import { hsum, madd } from "./madd";
 import {
-  blockElemsOf, decodeRowsOf, directDotAnyDim, directDotBelow, dot4RowsOf, dotRowOf, hasDot4, rowsInPlace,
+  blockElemsOf, decodeRowsOf, directDotAnyDim, directDotBelow, dot4RowsOf, dotRowOf, hasDot4, intDotRowsOf, rowsInPlace, vecDotOf,
 } from "./formats/registry";
+import { activationBytes, quantizeActivations } from "./activations";
 
 // dot(w, x) over D values: four independent accumulators hide the add latency.
 // @ts-ignore: decorator
@@ -311,6 +312,23 @@ export function project_rows(
     decodeRowsOf(format, rows + <usize>r * rowBytes, rowBytes, iota, n, dim, scratch);
     dotRows(scratch, <usize>dim << 2, n, x, nx, dim, out + (<usize>r << 2), stride);
   }
+}
+
+// Mode "ggml" (formats whose registry entry has intDot): hidden vectors quantized as ggml quantizes them
+// (activations.ts), then integer block dots (the format's idot_<fmt>). Bytes of one vector's record:
+export function activation_bytes(format: i32, dim: i32): i32 {
+  const kind = vecDotOf(format);
+  return kind == 0 ? 0 : <i32>activationBytes(kind, dim);
+}
+
+// B hidden vectors (D f32 each at x) -> B records at out.
+export function quantize_activations(format: i32, x: usize, nx: i32, dim: i32, out: usize): void {
+  quantizeActivations(vecDotOf(format), x, nx, dim, out);
+}
+
+// R rows . B records (activation_bytes apart): out[b * S + r].
+export function project_int(format: i32, rows: usize, rowBytes: usize, nrows: i32, act: usize, nx: i32, dim: i32, out: usize, stride: i32): void {
+  intDotRowsOf(format, rows, rowBytes, nrows, act, activationBytes(vecDotOf(format), dim), nx, dim, out, stride);
 }
 
 // Euclidean norm of each of R rows, in f32 (the same accumulation as the projection).

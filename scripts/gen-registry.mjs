@@ -40,8 +40,12 @@ export async function generateRegistry(root) {
 
   const imports = formats.map((f) => {
     const names = [
-      f.decode, ...(f.dot ? [f.dot] : []), ...(f.directDot.rows4 ? [`dot4_${f.name}`] : []), ...(fast.includes(f) ? [`codes_${f.name}`] : []),
+      f.decode,
+      ...(f.dot ? [f.dot] : []),
+      ...(f.directDot.rows4 ? [`dot4_${f.name}`] : []),
+      ...(fast.includes(f) ? [`codes_${f.name}`] : []),
       ...(f.addRows ? [`add_${f.name}`, `add4_${f.name}`] : []),
+      ...(f.intDot ? [`idot_${f.name}`] : []),
     ];
     return `import { ${names.join(", ")} } from "./${f.name}";`;
   });
@@ -50,8 +54,12 @@ export async function generateRegistry(root) {
     `// ${doc}\n// @ts-ignore: decorator\n@inline export function ${name}(fmt: i32): bool {\n` +
     `  return ${formats.filter(pred).map((f) => `fmt == ${ID(f)}`).join(" || ") || "false"};\n}\n`;
 
+  const VEC = { q8_0: "VEC_Q8_0", q8_1: "VEC_Q8_1", q8_k: "VEC_Q8_K" };
+  const intDot = formats.filter((f) => f.intDot);
+  for (const f of intDot) if (!VEC[f.vecDot]) throw new Error(`gen-registry: ${f.name} has intDot but vecDot ${f.vecDot}`);
   const registryTs = `${HEADER}// Keys: fmt a ggml type id (the table's format), as src/formats/registry.ts lists them.
 ${imports.join("\n")}
+import { VEC_Q8_0, VEC_Q8_1, VEC_Q8_K } from "../activations";
 
 ${formats.map((f) => `export const ${ID(f)}: i32 = ${f.id};`).join("\n")}
 
@@ -114,6 +122,25 @@ ${cases(formats.filter((f) => f.addRows), (f) => `add_${f.name}(acc, row, w, dim
 export function add4RowsOf(fmt: i32, acc: usize, r0: usize, r1: usize, r2: usize, r3: usize, w0: f32, w1: f32, w2: f32, w3: f32, dim: i32): void {
   switch (fmt) {
 ${cases(formats.filter((f) => f.addRows), (f) => `add4_${f.name}(acc, r0, r1, r2, r3, w0, w1, w2, w3, dim); return;`)}
+    default: unreachable();
+  }
+}
+
+// Mode "ggml": the activation kind (ggml's vec_dot_type) of a format with integer dots, else 0.
+// @ts-ignore: decorator
+@inline export function vecDotOf(fmt: i32): i32 {
+  switch (fmt) {
+${cases(intDot, (f) => `return ${VEC[f.vecDot]};`)}
+    default: return 0;
+  }
+}
+
+// Mode "ggml": R rows . B activation records (activations.ts) -> out[b * S + r].
+export function intDotRowsOf(
+  fmt: i32, rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32,
+): void {
+  switch (fmt) {
+${cases(intDot, (f) => `idot_${f.name}(rows, rowBytes, nrows, act, actStride, nx, dim, out, stride); return;`)}
     default: unreachable();
   }
 }

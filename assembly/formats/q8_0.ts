@@ -3,7 +3,9 @@
 // Keys: V vocab, D dim, N ids, B = 32 elements per block; a row is ceil(D / 32) blocks of 34 bytes.
 //   block (34 bytes): [ d f16 | qs[0] i8 | qs[1] | ... | qs[31] ]     element j = qs[j] * d
 //                       0-1     2          3           33
-import { f16ToF32, f32ToF16 } from "../half";
+import { f16ToF32, f16x4At, f32ToF16 } from "../half";
+import { VEC_Q8_0, actD256 } from "../activations";
+import { sumLanes, sumLanes4 } from "../idot";
 import { scaleCodes16 } from "../codes";
 import { roundAwayX4, x86TruncX4 } from "../cround";
 import { hsum } from "../madd";
@@ -180,4 +182,87 @@ export function add4_q8_0(acc: usize, r0: usize, r1: usize, r2: usize, r3: usize
 @inline function codesHi(q: v128, quarter: i32): v128 {
   const h = i16x8.extend_high_i8x16_s(q);
   return f32x4.convert_i32x4_s(quarter == 0 ? i32x4.extend_low_i16x8_s(h) : i32x4.extend_high_i16x8_s(h));
+}
+
+// ---- mode "ggml": integer dots with Q8_0 activations (activations.ts), as ggml_vec_dot_q8_0_q8_0 ----
+// Per block: the 32 products of weight and activation codes summed exactly in i32, then one f32 multiply by
+// d_w * d_x. The 32 code bytes are read as i16 lanes: shl 8 keeps each lane's even byte and `& 0xff00` its
+// odd byte, both as 256 * code, which i32x4.dot_i16x8_s pairs with the record's even and odd i16 codes
+// (no sign extension); the 256 goes into d_x / 256, a power of two, so the result is unchanged.
+// Four rows at a time share each activation load and the scales' conversion (f16x4At).
+
+// 256 * (the 16 weight codes at w) . (activation codes at x, even then odd), in four i32 lanes.
+// @ts-ignore: decorator
+@inline function dot16(w: v128, xe: v128, xo: v128): v128 {
+  return i32x4.add(i32x4.dot_i16x8_s(i16x8.shl(w, 8), xe), i32x4.dot_i16x8_s(v128.and(w, i16x8.splat(<i16>0xff00)), xo));
+}
+
+// @ts-ignore: decorator
+@inline function blockDot(blk: usize, x: usize): v128 {
+  return i32x4.add(
+    dot16(v128.load(blk, 2), v128.load(x), v128.load(x, 16)),
+    dot16(v128.load(blk, 18), v128.load(x, 32), v128.load(x, 48)),
+  );
+}
+
+// Rows w0..w3 (rowBytes apart, nb blocks) . one activation record: out[0..3].
+// @ts-ignore: decorator
+@inline function idot4(w0: usize, rowBytes: usize, x: usize, xd: usize, nb: i32, out: usize): void {
+  let w1 = w0 + rowBytes;
+  let w2 = w1 + rowBytes;
+  let w3 = w2 + rowBytes;
+  let acc = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    const xe0 = v128.load(x);
+    const xo0 = v128.load(x, 16);
+    const xe1 = v128.load(x, 32);
+    const xo1 = v128.load(x, 48);
+    const s0 = i32x4.add(dot16(v128.load(w0, 2), xe0, xo0), dot16(v128.load(w0, 18), xe1, xo1));
+    const s1 = i32x4.add(dot16(v128.load(w1, 2), xe0, xo0), dot16(v128.load(w1, 18), xe1, xo1));
+    const s2 = i32x4.add(dot16(v128.load(w2, 2), xe0, xo0), dot16(v128.load(w2, 18), xe1, xo1));
+    const s3 = i32x4.add(dot16(v128.load(w3, 2), xe0, xo0), dot16(v128.load(w3, 18), xe1, xo1));
+    const d = f32x4.mul(f16x4At(w0, w1, w2, w3), v128.load32_splat(xd));
+    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(sumLanes4(s0, s1, s2, s3)), d));
+    w0 += 34;
+    w1 += 34;
+    w2 += 34;
+    w3 += 34;
+    x += 64;
+    xd += 4;
+  }
+  v128.store(out, acc);
+}
+
+// @ts-ignore: decorator
+@inline function idot1(w: usize, x: usize, xd: usize, nb: i32): f32 {
+  let acc: f32 = 0;
+  for (let b = 0; b < nb; b++) {
+    acc += <f32>sumLanes(blockDot(w, x)) * (f16ToF32(load<u16>(w)) * load<f32>(xd));
+    w += 34;
+    x += 64;
+    xd += 4;
+  }
+  return acc;
+}
+
+// R rows (rowBytes apart) . B activation records (actStride apart): out[b * S + r], f32.
+// Keys: R = nrows, B = nx, S = stride.
+export function idot_q8_0(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32): void {
+  const nb = <i32>(rowBytes / 34);
+  const dOff = actD256(VEC_Q8_0, dim);
+  let r = 0;
+  for (; r + 4 <= nrows; r += 4) {
+    const w = rows + <usize>r * rowBytes;
+    for (let b = 0; b < nx; b++) {
+      const a = act + <usize>b * actStride;
+      idot4(w, rowBytes, a, a + dOff, nb, out + ((<usize>b * <usize>stride + <usize>r) << 2));
+    }
+  }
+  for (; r < nrows; r++) {
+    const w = rows + <usize>r * rowBytes;
+    for (let b = 0; b < nx; b++) {
+      const a = act + <usize>b * actStride;
+      store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), idot1(w, a, a + dOff, nb));
+    }
+  }
 }

@@ -37,6 +37,9 @@ export interface DirectDot {
   readonly rows4: boolean;
 }
 
+/** The projection mode a table uses when the caller names none. */
+export type DefaultMode = "exact" | "fast" | "ggml";
+
 export interface FormatInfo {
   readonly name: string;
   /** The ggml / GGUF type id. */
@@ -53,6 +56,12 @@ export interface FormatInfo {
   readonly inPlace: boolean;
   readonly directDot: DirectDot;
   readonly vecDot: VecDot;
+  /** Mode "ggml" runs integer dots (idot_<name> in the format's kernel file) over activations quantized to
+   * `vecDot` in wasm (assembly/activations.ts); without it, mode "ggml" rounds the activations and runs the
+   * exact kernels. */
+  readonly intDot: boolean;
+  /** "fast" where the format has fast traits, unless the entry says otherwise; "exact" else. */
+  readonly defaultMode: DefaultMode;
   readonly fast?: FastTraits;
   /** The safetensors dtype that holds this format, if one does. */
   readonly safetensors?: string;
@@ -72,6 +81,8 @@ interface Traits {
   vecDot: VecDot;
   directDot?: DirectDot;
   inPlace?: boolean;
+  intDot?: boolean;
+  defaultMode?: DefaultMode;
   fast?: FastTraits;
   safetensors?: string;
   addRows?: boolean;
@@ -90,6 +101,8 @@ function entry<N extends string>(name: N, id: number, blockElems: number, blockB
     inPlace: t.inPlace ?? false,
     directDot: t.directDot ?? never,
     vecDot: t.vecDot,
+    intDot: t.intDot ?? false,
+    defaultMode: t.defaultMode ?? (t.fast ? "fast" : "exact"),
     ...(t.fast ? { fast: Object.freeze(t.fast) } : {}),
     ...(t.safetensors ? { safetensors: t.safetensors } : {}),
     addRows: t.addRows ?? false,
@@ -110,7 +123,7 @@ export const FORMATS = Object.freeze({
     directDot: { below: 4, anyDim: true, rows4: true },
     safetensors: "BF16",
   }),
-  q8_0: entry("q8_0", 8, 32, 34, { description: "8-bit codes, f16 scale per 32", vecDot: "q8_0", directDot: small, addRows: true }),
+  q8_0: entry("q8_0", 8, 32, 34, { description: "8-bit codes, f16 scale per 32", vecDot: "q8_0", directDot: small, addRows: true, intDot: true }),
   q4_0: entry("q4_0", 2, 32, 18, {
     description: "4-bit codes, f16 scale per 32",
     vecDot: "q8_0",

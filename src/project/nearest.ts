@@ -5,7 +5,7 @@ import { errors } from "../core/errors.js";
 import { snapshotIds, type Ids } from "../core/ids.js";
 import { f32In } from "../core/arrays.js";
 import { checkTable } from "../tables/brand.js";
-import { checkK, copyHidden, forEachSlice, Heaps, type TopK } from "./project.js";
+import { checkK, checkMode, forEachSlice, Heaps, prepareHidden, type TopK } from "./project.js";
 import type { EmbeddingTable } from "../tables/table.js";
 
 export type Metric = "cosine" | "dot" | "l2";
@@ -16,6 +16,10 @@ export interface NearestOptions {
   metric?: Metric;
   /** Row ids never returned (for instance the query's own id). */
   exclude?: Ids;
+  /** How the dot products are computed: "exact", or "ggml" (integer dots over the query quantized as llama.cpp
+   * quantizes activations, where the format has them). Default: "ggml" where that is the format's default
+   * projection mode, else "exact". Row norms are exact either way. */
+  mode?: "exact" | "ggml";
 }
 
 const TILE_BYTES = 1 << 14;
@@ -60,22 +64,23 @@ export function nearest(table: EmbeddingTable, vector: Float32Array, k: number, 
   const { vocab, dim } = table;
   const kernels = table.runtime.kernels;
   const mem = table.runtime.memory;
-  const { metric: metricOption, exclude: excludeOption } = options ?? {};
+  const { metric: metricOption, exclude: excludeOption, mode: modeOption } = options ?? {};
   vector = f32In(vector, "vector", mem);
   if (vector.length !== dim) throw errors.outLength("vector", vector.length, dim, `one vector of dim ${dim}`);
   checkK(k, vocab);
   const metric = checkMetric(metricOption);
   const exclude = checkExclude(excludeOption, vocab);
+  const mode = checkMode(modeOption ?? (table.info.defaultMode === "ggml" ? "ggml" : "exact"), table.format) === "ggml" ? "ggml" : "exact";
   void table.ptr;
   let sq = 0;
   for (let j = 0; j < dim; j++) sq += vector[j] * vector[j];
   const scratch = mem.scratch();
   try {
-    const xPtr = copyHidden(table, vector, scratch, "vector");
+    const prepared = prepareHidden(table, vector, 1, mode, scratch, "vector");
     const norms = metric === "dot" ? 0 : rowNorms(table);
     const heaps = new Heaps(table, 1, k, scratch);
     let e = 0;
-    forEachSlice(table, xPtr, 1, (s) => {
+    forEachSlice(table, prepared, 1, (s) => {
       if (metric === "cosine") kernels.scores_cosine(s.ptr, norms + s.r0 * 4, s.rows, Math.fround(Math.sqrt(sq)));
       else if (metric === "l2") kernels.scores_l2(s.ptr, norms + s.r0 * 4, s.rows, Math.fround(sq));
       const f32 = mem.f32();

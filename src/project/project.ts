@@ -5,6 +5,7 @@
 // Keys: V vocab, D dim, N hidden vectors, K results per vector, S rows per slice.
 import { errors } from "../core/errors.js";
 import { ggmlActivations } from "../formats/activations.js";
+import { formatInfo } from "../formats/registry.js";
 import { supportsFast, FastHead } from "./fast.js";
 import type { Runtime } from "../core/runtime.js";
 import type { Scratch } from "../core/memory.js";
@@ -18,9 +19,11 @@ export const PROJECT_MODES: readonly ProjectMode[] = Object.freeze(["exact", "fa
 
 export interface ProjectOptions {
   /** "exact": f32 activations and accumulation over the packed rows. "fast": lookup-table (T-MAC) kernels where
-   * the format has them (its registry entry has fast traits), else exact. "ggml": activations rounded as llama.cpp
-   * rounds them (Q8_0 for most quantized formats), then exact: reproduces ggml's logits.
-   * Default: "fast" for the formats that have it, "exact" for the others. */
+   * the format has them (its registry entry has fast traits), else exact. "ggml": activations quantized as
+   * llama.cpp's CPU backend quantizes them (Q8_0, Q8_1 or Q8_K blocks), then integer block dots where the format
+   * has them (registry intDot), else the exact kernels over the rounded activations: reproduces ggml's logits.
+   * Default: the format's registry `defaultMode` ("ggml" for the formats with integer dots but no fast mode;
+   * "fast" for the formats with lookup-table kernels; "exact" for the others). */
   mode?: ProjectMode;
   /** Where to write the N * V logits (hidden-major: the V logits of vector 0 first). */
   out?: Float32Array;
@@ -57,10 +60,11 @@ export function hiddenCount(hidden: Float32Array, dim: number, name = "hidden"):
   return hidden.length / dim;
 }
 
-/** The mode that runs: "fast" only where the format has lookup-table kernels (and by default there). */
+/** The mode that runs: the format's default when none is named; "fast" only where the format has lookup-table kernels. */
 export function checkMode(mode: unknown, format: string): ProjectMode {
   if (mode !== undefined && !PROJECT_MODES.includes(mode as ProjectMode)) throw errors.unknownMode(mode, PROJECT_MODES);
-  if (mode === undefined || mode === "fast") return supportsFast(format) ? "fast" : "exact";
+  if (mode === undefined) mode = formatInfo(format).defaultMode;
+  if (mode === "fast") return supportsFast(format) ? "fast" : "exact";
   return mode as ProjectMode;
 }
 
@@ -92,6 +96,31 @@ export function copyHidden(table: { runtime: Runtime; dim: number }, hidden: Flo
   return ptr;
 }
 
+/**
+ * Hidden vectors in wasm memory (blocks of `scratch`) for a mode: `x` the f32 vectors the exact kernels take
+ * (NaN-checked; for mode "ggml", rounded as ggml rounds them), and for mode "ggml" over a format with integer
+ * dots, `act` the quantized records (assembly/activations.ts; else 0). With integer dots, `x` is only made when
+ * the table has rows with a non-finite scale (they always take the exact kernel, see forEachSlice).
+ */
+export interface Prepared {
+  x: number;
+  act: number;
+}
+
+export function prepareHidden(table: EmbeddingTable, hidden: Float32Array, n: number, mode: ProjectMode, scratch: Scratch, name = "hidden"): Prepared {
+  const info = table.info;
+  if (!(mode === "ggml" && info.intDot)) {
+    if (mode === "ggml") hidden = ggmlActivations(hidden, table.dim, table.format);
+    return { x: copyHidden(table, hidden, scratch, name), act: 0 };
+  }
+  const k = table.runtime.kernels;
+  const raw = copyHidden(table, hidden, scratch, name);
+  const act = scratch.alloc(n * k.activation_bytes(info.id, table.dim));
+  k.quantize_activations(info.id, raw, n, table.dim, act);
+  const x = nonFiniteOf(table).length > 0 ? copyHidden(table, ggmlActivations(hidden, table.dim, table.format), scratch, name) : 0;
+  return { x, act };
+}
+
 export interface Slice {
   /** Pointer to the slice's scores: vector b's score for row r0 + r is at ptr + 4 * (b * stride + r). */
   ptr: number;
@@ -118,36 +147,46 @@ export function sliceGeometry(vocab: number, dim: number, n: number): { batch: n
 }
 
 /**
- * Project `n` hidden vectors at `xPtr` onto every row of `table`, one slice of rows at a time, handing
+ * Project `n` hidden vectors (prepareHidden) onto every row of `table`, one slice of rows at a time, handing
  * each slice to `visit` while its scores sit in wasm memory. Vectors go in passes of up to `batch`; each
- * pass reads the table once.
+ * pass reads the table once. With activation records (mode "ggml", integer dots) the slices come from
+ * project_int; rows with a non-finite scale still take the exact kernel, one vector at a time.
  */
-export function forEachSlice(table: EmbeddingTable, xPtr: number, n: number, visit: (s: Slice) => void): void {
+export function forEachSlice(table: EmbeddingTable, hidden: Prepared, n: number, visit: (s: Slice) => void): void {
   const { vocab, dim, rowBytes } = table;
   const k = table.runtime.kernels;
   const mem = table.runtime.memory;
   const { batch, nbMax, tile, stride } = sliceGeometry(vocab, dim, n);
-  const needsDecode = !table.info.inPlace;
+  const xPtr = hidden.x;
+  const act = hidden.act;
+  const actBytes = act ? k.activation_bytes(table.info.id, dim) : 0;
+  const nonFinite = nonFiniteOf(table);
+  const needsDecode = !table.info.inPlace && (!act || nonFinite.length > 0);
   const blocks = mem.scratch();
   try {
     const scratch = needsDecode ? blocks.alloc(tile * dim * 4) : 0;
     const iota = needsDecode ? blocks.alloc(tile * 4) : 0;
+    // mode "ggml": a row's block scales, or a row unpacked for batches
+    const intScratch = act ? blocks.alloc(k.activation_scratch_bytes(table.info.id, dim)) : 0;
     const slice = blocks.alloc(nbMax * stride * 4);
     if (needsDecode) {
       const u32 = mem.u32();
       for (let i = 0; i < tile; i++) u32[(iota >>> 2) + i] = i;
     }
     const tablePtr = table.ptr;
-    const nonFinite = nonFiniteOf(table);
     for (let b0 = 0; b0 < n; b0 += batch) {
       const nb = Math.min(batch, n - b0);
       let nf = 0;
       for (let r0 = 0; r0 < vocab; r0 += stride) {
         const rows = Math.min(stride, vocab - r0);
-        k.project_rows(
-          table.info.id, tablePtr + r0 * rowBytes, rowBytes, rows, xPtr + b0 * dim * 4, nb, dim,
-          scratch, iota, tile, slice, stride,
-        );
+        if (act) {
+          k.project_int(table.info.id, tablePtr + r0 * rowBytes, rowBytes, rows, act + b0 * actBytes, nb, dim, slice, stride, intScratch);
+        } else {
+          k.project_rows(
+            table.info.id, tablePtr + r0 * rowBytes, rowBytes, rows, xPtr + b0 * dim * 4, nb, dim,
+            scratch, iota, tile, slice, stride,
+          );
+        }
         // rows with an Inf or NaN block scale: again one vector at a time, so that the batch size (and the mode)
         // cannot change whether they come out +-Inf or NaN (see formats/nonfinite.ts)
         for (; nf < nonFinite.length && nonFinite[nf] < r0 + rows; nf++) {
@@ -189,7 +228,6 @@ export function project(table: EmbeddingTable, hidden: Float32Array, options: Pr
   hidden = f32In(hidden, "hidden", mem);
   const n = hiddenCount(hidden, dim);
   const mode = checkMode(modeOption, table.format);
-  if (mode === "ggml") hidden = ggmlActivations(hidden, dim, table.format);
   const { scale, cap } = checkPost(scaleOption, capOption);
   const target = new F32Out(mem, out, "out", n * vocab, `${n} hidden vectors x vocab ${vocab}`);
   const result = target.array;
@@ -197,12 +235,12 @@ export function project(table: EmbeddingTable, hidden: Float32Array, options: Pr
   const post = table.runtime.kernels.logits_post;
   const scratch = mem.scratch();
   try {
-    const xPtr = copyHidden(table, hidden, scratch);
+    const prepared = prepareHidden(table, hidden, n, mode, scratch);
     if (mode === "fast") {
-      table.fastHead().projectAt(xPtr, n, result, { scale, cap });
+      table.fastHead().projectAt(prepared.x, n, result, { scale, cap });
       return target.finish();
     }
-    forEachSlice(table, xPtr, n, ({ ptr, stride, b0, nb, r0, rows }) => {
+    forEachSlice(table, prepared, n, ({ ptr, stride, b0, nb, r0, rows }) => {
       if (scale !== 1 || cap > 0) post(ptr, nb * stride, scale, cap);
       const f32 = mem.f32();
       for (let b = 0; b < nb; b++) {
@@ -268,15 +306,14 @@ export function topk(table: EmbeddingTable, hidden: Float32Array, k: number, opt
   const n = hiddenCount(hidden, table.dim);
   checkK(k, table.vocab);
   const mode = checkMode(modeOption, table.format);
-  if (mode === "ggml") hidden = ggmlActivations(hidden, table.dim, table.format);
   const { scale, cap } = checkPost(scaleOption, capOption);
   void table.ptr;
   const scratch = mem.scratch();
   try {
-    const xPtr = copyHidden(table, hidden, scratch);
+    const prepared = prepareHidden(table, hidden, n, mode, scratch);
     const heaps = new Heaps(table, n, k, scratch);
-    if (mode === "fast") pushHead(table.fastHead(), xPtr, n, heaps);
-    else forEachSlice(table, xPtr, n, (s) => heaps.push(s));
+    if (mode === "fast") pushHead(table.fastHead(), prepared.x, n, heaps);
+    else forEachSlice(table, prepared, n, (s) => heaps.push(s));
     return heaps.finish(scale, cap);
   } finally {
     scratch.free();

@@ -1,0 +1,198 @@
+// Plain float64 model of mode "ggml" with integer dots: the hidden vectors quantized exactly as llama.cpp's CPU
+// backend quantizes activations on x86 (f32 arithmetic, Math.fround after every operation), then, per row,
+// the sum over blocks of weight value x activation code x activation scale in float64, the weight values
+// written from their codes and scales in float64 (d * sc * q - dmin * m without f32 roundings). ggml's
+// integer kernels compute the same sums; they differ from this model only by f32 roundings of the block
+// products and sums.
+// Keys: D dim, P = D padded to whole blocks, BX activation block (32 or 256), N vectors, V rows.
+// see: ggml-cpu/arch/x86/quants.c quantize_row_q8_0; ggml-quants.c quantize_row_q8_K_ref, dequantize_row_*.
+import { f16ToF32Bits, f32FromBits, f32ToF16Bits } from "./half.js";
+import { scaleMinOf } from "./formats/kquants.js";
+
+const fr = Math.fround;
+
+/** One quantized hidden vector: P codes (zeros past D), one scale per block, the sum of each 16 codes. */
+export interface QuantizedActivations {
+  block: number;
+  codes: Int8Array;
+  d: Float32Array;
+  sums16: Int16Array;
+}
+
+function half(x: number): number {
+  return f32FromBits(f16ToF32Bits(f32ToF16Bits(x)));
+}
+
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** cvtps2dq after rounding, then packssdw / packsswb: NaN and out of range give INT_MIN, saturated to -128. */
+function x86Code(v: number): number {
+  if (!(v >= -2147483648 && v < 2147483648)) return -128;
+  const r = roundHalfEven(v);
+  return Math.max(-128, Math.min(127, r));
+}
+
+/** ggml's nearest_int (the magic-number rounding): ties to even; NaN gives 0. */
+function nearestInt(v: number): number {
+  if (Number.isNaN(v)) return 0;
+  return roundHalfEven(v);
+}
+
+/** AVX quantize_row_q8_0: d = f16(amax / 127), q = round-half-even(x * (127 / amax)). */
+export function quantizeQ8_0(x: ArrayLike<number>, dim: number): QuantizedActivations {
+  const nb = Math.ceil(dim / 32);
+  const codes = new Int8Array(nb * 32);
+  const d = new Float32Array(nb);
+  for (let b = 0; b < nb; b++) {
+    const v = (j: number) => (32 * b + j < dim ? x[32 * b + j] : 0);
+    let amax = 0;
+    for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(v(j)));
+    d[b] = half(fr(amax / 127));
+    const id = amax !== 0 ? fr(127 / amax) : 0;
+    for (let j = 0; j < 32 && 32 * b + j < dim; j++) codes[32 * b + j] = x86Code(fr(v(j) * id));
+  }
+  return { block: 32, codes, d, sums16: sums16(codes) };
+}
+
+/** quantize_row_q8_K_ref: max = the value of largest |x| (first of equals), iscale = -127 / max. */
+export function quantizeQ8_K(x: ArrayLike<number>, dim: number): QuantizedActivations {
+  const nb = Math.ceil(dim / 256);
+  const codes = new Int8Array(nb * 256);
+  const d = new Float32Array(nb);
+  for (let b = 0; b < nb; b++) {
+    const v = (j: number) => (256 * b + j < dim ? x[256 * b + j] : 0);
+    let amax = 0;
+    let max = 0;
+    for (let j = 0; j < 256; j++) {
+      if (Math.abs(v(j)) > amax) {
+        amax = Math.abs(v(j));
+        max = v(j);
+      }
+    }
+    if (amax === 0) continue;
+    const iscale = fr(-127 / max);
+    for (let j = 0; j < 256 && 256 * b + j < dim; j++) codes[256 * b + j] = Math.min(127, nearestInt(fr(iscale * v(j))));
+    d[b] = fr(1 / iscale);
+  }
+  return { block: 256, codes, d, sums16: sums16(codes) };
+}
+
+function sums16(codes: Int8Array): Int16Array {
+  const s = new Int16Array(codes.length / 16);
+  for (let g = 0; g < s.length; g++) for (let i = 0; i < 16; i++) s[g] += codes[16 * g + i];
+  return s;
+}
+
+const f16 = (bytes: Uint8Array, at: number) => f32FromBits(f16ToF32Bits(bytes[at] | (bytes[at + 1] << 8)));
+const i8 = (byte: number) => (byte << 24) >> 24;
+
+/**
+ * The weight values of one packed row as float64, computed from codes and scales without rounding:
+ * what ggml's integer dot multiplies activation codes by. Formats: those with integer dots.
+ */
+export const WEIGHT_VALUES: Record<string, (row: Uint8Array, blocks: number) => Float64Array> = {
+  q8_0(row, blocks) {
+    const w = new Float64Array(blocks * 32);
+    for (let b = 0; b < blocks; b++) {
+      const d = f16(row, 34 * b);
+      for (let j = 0; j < 32; j++) w[32 * b + j] = d * i8(row[34 * b + 2 + j]);
+    }
+    return w;
+  },
+  q4_0(row, blocks) {
+    const w = new Float64Array(blocks * 32);
+    for (let b = 0; b < blocks; b++) {
+      const d = f16(row, 18 * b);
+      for (let j = 0; j < 16; j++) {
+        const byte = row[18 * b + 2 + j];
+        w[32 * b + j] = d * ((byte & 15) - 8);
+        w[32 * b + 16 + j] = d * ((byte >> 4) - 8);
+      }
+    }
+    return w;
+  },
+  q6_k(row, blocks) {
+    const w = new Float64Array(blocks * 256);
+    for (let b = 0; b < blocks; b++) {
+      const y = row.subarray(210 * b, 210 * (b + 1));
+      const d = f16(y, 208);
+      for (let h = 0; h < 2; h++) {
+        for (let l = 0; l < 32; l++) {
+          const lo = y[64 * h + l];
+          const lo2 = y[64 * h + 32 + l];
+          const hb = y[128 + 32 * h + l];
+          const q = [(lo & 15) | ((hb & 3) << 4), (lo2 & 15) | (((hb >> 2) & 3) << 4), (lo >> 4) | (((hb >> 4) & 3) << 4), (lo2 >> 4) | (((hb >> 6) & 3) << 4)];
+          for (let k = 0; k < 4; k++) w[256 * b + 128 * h + 32 * k + l] = d * i8(y[192 + 8 * h + 2 * k + (l >> 4)]) * (q[k] - 32);
+        }
+      }
+    }
+    return w;
+  },
+  q4_k(row, blocks) {
+    return kValues(row, blocks, 144, 16, -1);
+  },
+  q5_k(row, blocks) {
+    return kValues(row, blocks, 176, 48, 16);
+  },
+};
+
+// Q4_K / Q5_K: (d * sc) * q - dmin * m per group of 32 (qh at byte 16 for Q5_K, else none).
+function kValues(row: Uint8Array, blocks: number, blockBytes: number, qs: number, qh: number): Float64Array {
+  const w = new Float64Array(blocks * 256);
+  for (let b = 0; b < blocks; b++) {
+    const y = row.subarray(blockBytes * b, blockBytes * (b + 1));
+    const d = f16(y, 0);
+    const dmin = f16(y, 2);
+    const scales = y.subarray(4, 16);
+    for (let e = 0; e < 256; e++) {
+      const j = e >> 5;
+      const l = e & 31;
+      const byte = y[qs + 32 * (e >> 6) + l];
+      let q = (j & 1) === 0 ? byte & 15 : byte >> 4;
+      if (qh >= 0) q |= ((y[qh + l] >> j) & 1) << 4;
+      const [sc, m] = scaleMinOf(j, scales);
+      w[256 * b + e] = d * sc * q - dmin * m;
+    }
+  }
+  return w;
+}
+
+/** The activation quantizer of a format's vec_dot_type. */
+export function quantizeActivations(vecDot: string, x: ArrayLike<number>, dim: number): QuantizedActivations {
+  if (vecDot === "q8_k") return quantizeQ8_K(x, dim);
+  if (vecDot === "q8_0" || vecDot === "q8_1") return quantizeQ8_0(x, dim);
+  throw new Error(`no integer activations for ${vecDot}`);
+}
+
+/**
+ * Logits [N * V] of mode "ggml" in float64, and the sum of |terms| of each (the scale for tolerances).
+ * data: V packed rows of rowBytes; blocks per row = rowBytes / blockBytes.
+ */
+export function ggmlDotRef(
+  format: string, vecDot: string, data: Uint8Array, vocab: number, rowBytes: number, blockElems: number, dim: number, hidden: Float32Array,
+): { logits: Float64Array; magnitude: Float64Array } {
+  const n = hidden.length / dim;
+  const blocks = Math.ceil(dim / blockElems);
+  const acts = Array.from({ length: n }, (_, b) => quantizeActivations(vecDot, hidden.subarray(b * dim, (b + 1) * dim), dim));
+  const logits = new Float64Array(n * vocab);
+  const magnitude = new Float64Array(n * vocab);
+  for (let r = 0; r < vocab; r++) {
+    const w = WEIGHT_VALUES[format](data.subarray(r * rowBytes, (r + 1) * rowBytes), blocks);
+    for (let b = 0; b < n; b++) {
+      const a = acts[b];
+      let s = 0;
+      let m = 0;
+      for (let j = 0; j < dim; j++) {
+        const t = w[j] * a.codes[j] * a.d[Math.floor(j / a.block)];
+        s += t;
+        m += Math.abs(t);
+      }
+      logits[b * vocab + r] = s;
+      magnitude[b * vocab + r] = m;
+    }
+  }
+  return { logits, magnitude };
+}
