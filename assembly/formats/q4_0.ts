@@ -4,7 +4,9 @@
 //   block (18 bytes): [ d f16 | qs[0] | qs[1] | ... | qs[15] ]
 //                       0-1     2       3             17
 //   qs[j] = element j in the low nibble (bits 0-3), element j + 16 in the high nibble (bits 4-7)
-import { f16ToF32, f32ToF16 } from "../half";
+import { f16ToF32, f16x4At, f32ToF16 } from "../half";
+import { VEC_Q8_0, actCodes8, actD, actD256, actSums } from "../activations";
+import { sumLanes, sumLanes4 } from "../idot";
 import { scaleCodes16 } from "../codes";
 import { x86TruncX4 } from "../cround";
 import { lowBytes, mulCodes16 } from "./q8_0";
@@ -133,4 +135,80 @@ export function dot_q4_0(row: usize, x: usize, dim: i32): f32 {
   const qs = v128.load(blk, 2);
   v128.store(dst, v128.and(qs, i8x16.splat(15)));
   v128.store(dst, i8x16.shr_u(qs, 4), 16);
+}
+
+// ---- mode "ggml": integer dots with Q8_0 activations (activations.ts), as ggml_vec_dot_q4_0_q8_0 ----
+// Per block: sum (q - 8) * x_code = sum q * x_code - 8 * (the record's block sum), exact in i32, then one f32
+// multiply by d_w * d_x. The 16 code bytes give 32 codes:
+//   baseline build: read as i16 lanes (bytes 2i, 2i+1: elements 2i, 2i+1 in the low nibbles, 16 + 2i, 17 + 2i
+//     in the high ones), each nibble masked into bits 8-11 (256 * code) and paired with the record's even and
+//     odd i16 codes by i32x4.dot_i16x8_s; the 256 goes into d_x / 256;
+//   relaxed build: the nibbles as bytes 0..15 (7-bit: exact) times the record's i8 codes in order by
+//     i16x8.relaxed_dot_i8x16_i7x16_s, the two halves added in i16 (|sum| <= 4 * 15 * 127), then widened.
+// A row streams front to back; four blocks at a time share the lane sums and the scales' conversion.
+
+// The block's sum of q * x_code (times 256 in the baseline build), in four i32 lanes.
+// @ts-ignore: decorator
+@inline function blockDotQ(blk: usize, x: usize, x8: usize): v128 {
+  const q = v128.load(blk, 2);
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    const lo = v128.and(q, i8x16.splat(15));
+    const hi = v128.and(i16x8.shr_u(q, 4), i8x16.splat(15));
+    return i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8, 16), hi)));
+  }
+  const m = i16x8.splat(0x0f00);
+  const e0 = v128.and(i16x8.shl(q, 8), m);
+  const o0 = v128.and(q, m);
+  const e1 = v128.and(i16x8.shl(q, 4), m);
+  const o1 = v128.and(i16x8.shr_u(q, 4), m);
+  return i32x4.add(
+    i32x4.add(i32x4.dot_i16x8_s(e0, v128.load(x)), i32x4.dot_i16x8_s(o0, v128.load(x, 16))),
+    i32x4.add(i32x4.dot_i16x8_s(e1, v128.load(x, 32)), i32x4.dot_i16x8_s(o1, v128.load(x, 48))),
+  );
+}
+
+// One row of nb blocks . one activation record (act: its start; layout offsets from activations.ts).
+// @ts-ignore: decorator
+@inline function idotRowQ4_0(w: usize, act: usize, dim: i32, nb: i32): f32 {
+  // baseline: sums times 256 and d / 256; relaxed: plain sums and d
+  const shift = ASC_FEATURE_RELAXED_SIMD ? 3 : 11;
+  let x = act;
+  let x8 = act + actCodes8(VEC_Q8_0, dim);
+  let xd = act + (ASC_FEATURE_RELAXED_SIMD ? actD(VEC_Q8_0, dim) : actD256(VEC_Q8_0, dim));
+  let xs = act + actSums(VEC_Q8_0, dim);
+  let acc = f32x4.splat(0);
+  let b = 0;
+  for (; b + 4 <= nb; b += 4) {
+    let s = sumLanes4(blockDotQ(w, x, x8), blockDotQ(w + 18, x + 64, x8 + 32), blockDotQ(w + 36, x + 128, x8 + 64), blockDotQ(w + 54, x + 192, x8 + 96));
+    s = i32x4.sub(s, i32x4.shl(v128.load(xs), shift));
+    const d = f32x4.mul(f16x4At(w, w + 18, w + 36, w + 54), v128.load(xd));
+    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), d));
+    w += 72;
+    x += 256;
+    x8 += 128;
+    xd += 16;
+    xs += 16;
+  }
+  let tail: f32 = 0;
+  for (; b < nb; b++) {
+    const s = sumLanes(blockDotQ(w, x, x8)) - (load<i32>(xs) << shift);
+    tail += <f32>s * (f16ToF32(load<u16>(w)) * load<f32>(xd));
+    w += 18;
+    x += 64;
+    x8 += 32;
+    xd += 4;
+    xs += 4;
+  }
+  return hsum(acc) + tail;
+}
+
+// R rows (rowBytes apart) . B activation records (actStride apart): out[b * S + r], f32.
+export function idot_q4_0(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32): void {
+  const nb = <i32>(rowBytes / 18);
+  for (let r = 0; r < nrows; r++) {
+    const w = rows + <usize>r * rowBytes;
+    for (let b = 0; b < nx; b++) {
+      store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), idotRowQ4_0(w, act + <usize>b * actStride, dim, nb));
+    }
+  }
 }

@@ -128,6 +128,7 @@ export const FORMATS = Object.freeze({
     description: "4-bit codes, f16 scale per 32",
     vecDot: "q8_0",
     directDot: small,
+    intDot: true,
     fast: { planes: 4, mult: 0.5, k: -0.5, kernel: "planes", scaleOffset: 0 },
   }),
   q4_1: entry("q4_1", 3, 32, 20, { description: "4-bit codes, f16 scale and minimum per 32", vecDot: "q8_1", directDot: small }),
