@@ -150,7 +150,8 @@ function quantizeQ8_0(x: usize, dim: i32, out: usize): void {
   return i32x4.sub(v128.and(f32x4.add(v, f32x4.splat(12582912.0)), i32x4.splat(0x007fffff)), i32x4.splat(0x00400000));
 }
 
-// Q8_K codes of 16 values: min(127, nearest_int(iscale * x)); every code fits int8.
+// Q8_K codes of 16 values: min(127, nearest_int(iscale * x)), stored as C stores an int in an int8_t (the low
+// byte: a subnormal max makes iscale infinite, and nearest_int(-inf) = -4194304 becomes 0).
 // @ts-ignore: decorator
 @inline function q8_kCodes16(x: usize, j: i32, count: i32, isv: v128): v128 {
   const top = i32x4.splat(127);
@@ -158,7 +159,9 @@ function quantizeQ8_0(x: usize, dim: i32, out: usize): void {
   const b = i32x4.min_s(nearestInt4(f32x4.mul(isv, load4(x, j + 4, count))), top);
   const c = i32x4.min_s(nearestInt4(f32x4.mul(isv, load4(x, j + 8, count))), top);
   const d = i32x4.min_s(nearestInt4(f32x4.mul(isv, load4(x, j + 12, count))), top);
-  return i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(a, b), i16x8.narrow_i32x4_s(c, d));
+  const ab = i8x16.shuffle(a, b, 0, 4, 8, 12, 16, 20, 24, 28, 0, 0, 0, 0, 0, 0, 0, 0);
+  const cd = i8x16.shuffle(c, d, 0, 4, 8, 12, 16, 20, 24, 28, 0, 0, 0, 0, 0, 0, 0, 0);
+  return i64x2.shuffle(ab, cd, 0, 2);
 }
 
 // One vector to a Q8_K record.

@@ -158,8 +158,14 @@ describe.each(INT_FORMATS)('%s mode "ggml": integer dots', (format: Format) => {
   });
 });
 
+// ggml's logits come from its CPU kernels, whose f32 roundings depend on the kernel (fixtures README: "can change
+// in the last bits with the instruction set and compiler"). Its AVX2 q6_K kernel sums unsigned codes (0..63) per
+// lane and subtracts the 32 * bsums term in other lanes, so its lanes cancel: on golden row 2 (one 1000 among tiny
+// values) it lands 1.2e-6 of sum |products| from the exact value. The tolerance: 2e-6 of sum |products|.
+const GOLDEN_TOL = 2e-6;
+
 describe.each(INT_FORMATS)("%s: ggml's golden logits", (format: Format) => {
-  it("reproduced within 1e-6 of sum |products| (ggml's float summation order differs)", () => {
+  it(`reproduced within ${GOLDEN_TOL} of sum |products| (ggml's float roundings differ)`, () => {
     const dir = new URL("./fixtures/ggml/", import.meta.url);
     const f32 = (name: string) => {
       const b = readFileSync(new URL(name, dir));
@@ -180,9 +186,9 @@ describe.each(INT_FORMATS)("%s: ggml's golden logits", (format: Format) => {
         continue;
       }
       // the model agrees with ggml too (it is ggml's arithmetic in float64)
-      expect(Math.abs(logits[i] - golden[i]), `model, logit ${i}`).toBeLessThanOrEqual(1e-6 * magnitude[i] + 1e-30);
+      expect(Math.abs(logits[i] - golden[i]), `model, logit ${i}`).toBeLessThanOrEqual(GOLDEN_TOL * magnitude[i] + 1e-30);
       worst = Math.max(worst, Math.abs(got[i] - golden[i]) / (magnitude[i] + 1e-30));
     }
-    expect(worst).toBeLessThanOrEqual(1e-6);
+    expect(worst).toBeLessThanOrEqual(GOLDEN_TOL);
   });
 });

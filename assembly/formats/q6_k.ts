@@ -13,19 +13,27 @@ import { blockScratch, scaleCodes16 } from "../codes";
 import { Q6_L_AT, Q6_SCALES_AT, Q6_XT_AT, SCRATCH } from "../scratch";
 import { hsum, madd } from "../madd";
 import { mulCodes16 } from "./q8_0";
+import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
+import { sumLanes, sumLanes4 } from "../idot";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 210;
 
-// The codes of run k (0..3) for 16 consecutive l, as signed bytes q - 32: from the 16 ql bytes the run reads
-// (its nibble: low for k < 2) and the 16 qh bytes (bits 2k, 2k+1).
+// The codes q (0..63) of run k (0..3) for 16 consecutive l: from the 16 ql bytes the run reads (its nibble:
+// low for k < 2) and the 16 qh bytes (bits 2k, 2k+1).
 // @ts-ignore: decorator
-@inline function codes(ql: v128, qh: v128, k: i32): v128 {
+@inline function ucodes(ql: v128, qh: v128, k: i32): v128 {
   const low = k < 2 ? v128.and(ql, i8x16.splat(0x0f)) : v128.and(i16x8.shr_u(ql, 4), i8x16.splat(0x0f));
   // bits 2k, 2k+1 of qh to bits 4, 5: masked first, so the 16-bit shift moves nothing across bytes
   const hiBits = v128.and(qh, i8x16.splat(<i8>(<i32>3 << (2 * k))));
   const high = k == 0 ? i16x8.shl(hiBits, 4) : k == 1 ? i16x8.shl(hiBits, 2) : k == 2 ? hiBits : i16x8.shr_u(hiBits, 2);
-  return i8x16.sub(v128.or(low, high), i8x16.splat(32));
+  return v128.or(low, high);
+}
+
+// The same as signed bytes q - 32.
+// @ts-ignore: decorator
+@inline function codes(ql: v128, qh: v128, k: i32): v128 {
+  return i8x16.sub(ucodes(ql, qh, k), i8x16.splat(32));
 }
 
 // One block (256 f32 at dst).
@@ -98,6 +106,81 @@ export function dot_q6_k(row: usize, x: usize, dim: i32): f32 {
     x += <usize>QK << 2;
   }
   return hsum(acc);
+}
+
+// ---- mode "ggml": integer dots with Q8_K activations (activations.ts), as ggml_vec_dot_q6_K_q8_K ----
+// Per block: sum over groups g of scales[g] * sum (q - 32) * x_code, exact in i32, then one f32 multiply by
+// d_w * d_x. Codes stay unsigned (0..63): the 32 goes into 32 * sum_g scales[g] * bsums[g] from the record.
+// A group's 16 products: baseline build, the code bytes split into even and odd i16 lanes (a mask and a
+// shift) against the record's even and odd i16 codes (i32x4.dot_i16x8_s); relaxed build, the code bytes
+// (7-bit: exact) against the record's i8 codes (i16x8.relaxed_dot_i8x16_i7x16_s), widened pairwise. Four
+// groups' lane sums at a time (sumLanes4) meet their four scales in one i32x4.mul.
+// Keys: g group of 16 (0..15), h half (128 values), x the record's i16 codes, x8 its i8 codes.
+
+// Group g's sum of q * x_code (16 codes u), in four i32 lanes.
+// @ts-ignore: decorator
+@inline function groupDot(u: v128, x: usize, x8: usize, g: i32): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8 + (<usize>g << 4)), u));
+  const xg = x + (<usize>g << 5);
+  return i32x4.add(i32x4.dot_i16x8_s(v128.and(u, i16x8.splat(0xff)), v128.load(xg)), i32x4.dot_i16x8_s(i16x8.shr_u(u, 8), v128.load(xg, 16)));
+}
+
+// One block's integer sum: sum_g scales[g] * sum (q - 32) * x_code.
+// @ts-ignore: decorator
+@inline function idotBlock(blk: usize, x: usize, x8: usize, bsums: usize): i32 {
+  const sc = v128.load(blk, 192);
+  const sc0 = i16x8.extend_low_i8x16_s(sc);
+  const sc1 = i16x8.extend_high_i8x16_s(sc);
+  let acc = i32x4.splat(0);
+  for (let h = 0; h < 2; h++) {
+    const ql = blk + (<usize>h << 6);
+    const qh = blk + 128 + (<usize>h << 5);
+    const a0 = v128.load(ql);
+    const a1 = v128.load(ql, 16);
+    const c0 = v128.load(ql, 32);
+    const c1 = v128.load(ql, 48);
+    const h0 = v128.load(qh);
+    const h1 = v128.load(qh, 16);
+    const g = h << 3; // group 8h + 2k + (l >= 16)
+    const scH = h == 0 ? sc0 : sc1;
+    const s0 = sumLanes4(groupDot(ucodes(a0, h0, 0), x, x8, g), groupDot(ucodes(a1, h1, 0), x, x8, g + 1), groupDot(ucodes(c0, h0, 1), x, x8, g + 2), groupDot(ucodes(c1, h1, 1), x, x8, g + 3));
+    acc = i32x4.add(acc, i32x4.mul(s0, i32x4.extend_low_i16x8_s(scH)));
+    const s1 = sumLanes4(groupDot(ucodes(a0, h0, 2), x, x8, g + 4), groupDot(ucodes(a1, h1, 2), x, x8, g + 5), groupDot(ucodes(c0, h0, 3), x, x8, g + 6), groupDot(ucodes(c1, h1, 3), x, x8, g + 7));
+    acc = i32x4.add(acc, i32x4.mul(s1, i32x4.extend_high_i16x8_s(scH)));
+  }
+  // the codes' offset: 32 * sum_g scales[g] * bsums[g]
+  const off = i32x4.add(i32x4.dot_i16x8_s(v128.load(bsums), sc0), i32x4.dot_i16x8_s(v128.load(bsums, 16), sc1));
+  return sumLanes(i32x4.sub(acc, i32x4.shl(off, 5)));
+}
+
+// One row of nb blocks . one activation record.
+// @ts-ignore: decorator
+@inline function idotRow(w: usize, act: usize, dim: i32, nb: i32): f32 {
+  let x = act;
+  let x8 = act + actCodes8(VEC_Q8_K, dim);
+  let xd = act + actD(VEC_Q8_K, dim);
+  let xs = act + actSums(VEC_Q8_K, dim);
+  let acc: f32 = 0;
+  for (let b = 0; b < nb; b++) {
+    acc += <f32>idotBlock(w, x, x8, xs) * (f16ToF32(load<u16>(w, 208)) * load<f32>(xd));
+    w += BLOCK_BYTES;
+    x += 512;
+    x8 += 256;
+    xd += 4;
+    xs += 32;
+  }
+  return acc;
+}
+
+// R rows (rowBytes apart) . B activation records (actStride apart): out[b * S + r], f32.
+export function idot_q6_k(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32): void {
+  const nb = <i32>(rowBytes / BLOCK_BYTES);
+  for (let r = 0; r < nrows; r++) {
+    const w = rows + <usize>r * rowBytes;
+    for (let b = 0; b < nx; b++) {
+      store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), idotRow(w, act + <usize>b * actStride, dim, nb));
+    }
+  }
 }
 
 // ---- encode: ggml's reference quantizer, operation for operation in f32 ----

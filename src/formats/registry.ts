@@ -159,6 +159,7 @@ export const FORMATS = Object.freeze({
     description: "6-bit codes, int8 scale per 16, f16 scale per 256 (llama.cpp Q6_K)",
     vecDot: "q8_k",
     directDot: small,
+    intDot: true,
   }),
   q4_k: entry("q4_k", 12, 256, 144, {
     description: "4-bit codes, 6-bit scale and minimum per 32, f16 super-scales per 256 (llama.cpp Q4_K)",

@@ -35,10 +35,14 @@ function x86Code(v: number): number {
   return Math.max(-128, Math.min(127, r));
 }
 
-/** ggml's nearest_int (the magic-number rounding): ties to even; NaN gives 0. */
+const bits = new Float32Array(1);
+const bitsU32 = new Uint32Array(bits.buffer);
+
+/** ggml's nearest_int of an f32: the bits of v + 12582912.0f, masked to the mantissa, minus 0x400000 (ties to
+ * even for |v| < 2^22; other values give what the trick gives, -4194304 for -inf). */
 function nearestInt(v: number): number {
-  if (Number.isNaN(v)) return 0;
-  return roundHalfEven(v);
+  bits[0] = fr(v + 12582912);
+  return (bitsU32[0] & 0x7fffff) - 0x400000;
 }
 
 /** AVX quantize_row_q8_0: d = f16(amax / 127), q = round-half-even(x * (127 / amax)). */
@@ -74,6 +78,7 @@ export function quantizeQ8_K(x: ArrayLike<number>, dim: number): QuantizedActiva
     }
     if (amax === 0) continue;
     const iscale = fr(-127 / max);
+    // int -> int8_t keeps the low byte (what Int8Array stores)
     for (let j = 0; j < 256 && 256 * b + j < dim; j++) codes[256 * b + j] = Math.min(127, nearestInt(fr(iscale * v(j))));
     d[b] = fr(1 / iscale);
   }
