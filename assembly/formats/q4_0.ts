@@ -145,7 +145,7 @@ export function dot_q4_0(row: usize, x: usize, dim: i32): f32 {
 //     odd i16 codes by i32x4.dot_i16x8_s; the 256 goes into d_x / 256;
 //   relaxed build: the nibbles as bytes 0..15 (7-bit: exact) times the record's i8 codes in order by
 //     i16x8.relaxed_dot_i8x16_i7x16_s, the two halves added in i16 (|sum| <= 4 * 15 * 127), then widened.
-// A row streams front to back; four blocks at a time share the lane sums and the scales' conversion.
+// A row streams front to back; every four blocks share the lane sums and the scales' conversion.
 
 // The block's sum of q * x_code (times 256 in the baseline build), in four i32 lanes.
 // @ts-ignore: decorator
@@ -176,18 +176,29 @@ export function dot_q4_0(row: usize, x: usize, dim: i32): f32 {
   let x8 = act + actCodes8(VEC_Q8_0, dim);
   let xd = act + (ASC_FEATURE_RELAXED_SIMD ? actD(VEC_Q8_0, dim) : actD256(VEC_Q8_0, dim));
   let xs = act + actSums(VEC_Q8_0, dim);
+  // one block per step, the last three sums waiting in s0..s2 (see q8_0.ts idotRow)
   let acc = f32x4.splat(0);
+  let s0 = i32x4.splat(0);
+  let s1 = i32x4.splat(0);
+  let s2 = i32x4.splat(0);
+  const full = nb & ~3;
   let b = 0;
-  for (; b + 4 <= nb; b += 4) {
-    let s = sumLanes4(blockDotQ(w, x, x8), blockDotQ(w + 18, x + 64, x8 + 32), blockDotQ(w + 36, x + 128, x8 + 64), blockDotQ(w + 54, x + 192, x8 + 96));
-    s = i32x4.sub(s, i32x4.shl(v128.load(xs), shift));
-    const d = f32x4.mul(f16x4At(w, w + 18, w + 36, w + 54), v128.load(xd));
-    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), d));
-    w += 72;
-    x += 256;
-    x8 += 128;
-    xd += 16;
-    xs += 16;
+  for (; b < full; b++) {
+    const s = blockDotQ(w, x, x8);
+    if ((b & 3) == 3) {
+      const sums = i32x4.sub(sumLanes4(s0, s1, s2, s), i32x4.shl(v128.load(xs - 12), shift));
+      const d = f32x4.mul(f16x4At(w - 54, w - 36, w - 18, w), v128.load(xd - 12));
+      acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(sums), d));
+    } else {
+      s0 = s1;
+      s1 = s2;
+      s2 = s;
+    }
+    w += 18;
+    x += 64;
+    x8 += 32;
+    xd += 4;
+    xs += 4;
   }
   let tail: f32 = 0;
   for (; b < nb; b++) {
