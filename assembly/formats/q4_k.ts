@@ -11,7 +11,9 @@
 // see: ggml-quants.c quantize_row_q4_K_ref, dequantize_row_q4_K; ggml-common.h block_q4_K.
 import { f16ToF32 } from "../half";
 import { hsum } from "../madd";
-import { KQ_ISCALE, KQ_SHIFT, dotCodes16, expandCodes16, groupCodes16, makeQkx2x4, packHeader, scaleMin } from "../kquants";
+import { KQ_ISCALE, KQ_SHIFT, codesDot32, dotCodes16, expandCodes16, groupCodes16, makeQkx2x4, minsDot, packHeader, scaleGroups, scaleMin, scalesMins } from "../kquants";
+import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
+import { sumLanes } from "../idot";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 144;
@@ -103,6 +105,72 @@ export function dot_q4_k(row: usize, x: usize, dim: i32): f32 {
     x += <usize>QK << 2;
   }
   return hsum(f32x4.add(acc0, acc1));
+}
+
+// ---- mode "ggml": integer dots with Q8_K activations (activations.ts), as ggml_vec_dot_q4_K_q8_K ----
+// Per block: sum_j sc_j * (sum over group j of q * x_code) and sum_j m_j * (group j's activation sum), exact
+// in i32 (kquants.ts), then d_x * d and d_x * dmin, one f32 multiply each. One pair of groups per step (with
+// the whole block in one step V8 hoists all its loads and spills); every second step four groups meet their
+// scale codes.
+
+// One block's two integer sums: sum_j sc_j * isum_j (low 32 bits) and sum_j m_j * bsum_j (high 32 bits).
+// @ts-ignore: decorator
+@inline function idotBlock(blk: usize, x: usize, x8: usize, bsums: usize): i64 {
+  const sm = scalesMins(blk);
+  let acc = i32x4.splat(0);
+  let p0 = i32x4.splat(0);
+  let p1 = i32x4.splat(0);
+  for (let p = 0; p < 4; p++) {
+    const q0 = v128.load(blk + QS + (<usize>p << 5));
+    const q1 = v128.load(blk + QS + (<usize>p << 5), 16);
+    const lo0 = v128.and(q0, i8x16.splat(15));
+    const lo1 = v128.and(q1, i8x16.splat(15));
+    const hi0 = v128.and(i16x8.shr_u(q0, 4), i8x16.splat(15));
+    const hi1 = v128.and(i16x8.shr_u(q1, 4), i8x16.splat(15));
+    // groups 2p (values 64p ..) and 2p + 1 (64p + 32 ..)
+    const xp = x + (<usize>p << 7);
+    const x8p = x8 + (<usize>p << 6);
+    const s0 = codesDot32(lo0, lo1, xp, x8p);
+    const s1 = codesDot32(hi0, hi1, xp + 64, x8p + 32);
+    if (p & 1) acc = i32x4.add(acc, scaleGroups(p0, p1, s0, s1, sm, p >> 1));
+    else {
+      p0 = s0;
+      p1 = s1;
+    }
+  }
+  return (<i64><u32>sumLanes(acc)) | (<i64>minsDot(sm, bsums) << 32);
+}
+
+// One row of nb blocks . one activation record.
+// @ts-ignore: decorator
+@inline function idotRow(w: usize, act: usize, dim: i32, nb: i32): f32 {
+  let x = act;
+  let x8 = act + actCodes8(VEC_Q8_K, dim);
+  let xd = act + actD(VEC_Q8_K, dim);
+  let xs = act + actSums(VEC_Q8_K, dim);
+  let acc: f32 = 0;
+  for (let b = 0; b < nb; b++) {
+    const sums = idotBlock(w, x, x8, xs);
+    const dx = load<f32>(xd);
+    acc += <f32><i32>sums * (dx * f16ToF32(load<u16>(w))) - <f32><i32>(sums >> 32) * (dx * f16ToF32(load<u16>(w, 2)));
+    w += BLOCK_BYTES;
+    x += 512;
+    x8 += 256;
+    xd += 4;
+    xs += 32;
+  }
+  return acc;
+}
+
+// R rows (rowBytes apart) . B activation records (actStride apart): out[b * S + r], f32.
+export function idot_q4_k(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32): void {
+  const nb = <i32>(rowBytes / BLOCK_BYTES);
+  for (let r = 0; r < nrows; r++) {
+    const w = rows + <usize>r * rowBytes;
+    for (let b = 0; b < nx; b++) {
+      store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), idotRow(w, act + <usize>b * actStride, dim, nb));
+    }
+  }
 }
 
 // ---- encode: ggml's reference quantizer, operation for operation in f32 ----

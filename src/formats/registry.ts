@@ -165,11 +165,13 @@ export const FORMATS = Object.freeze({
     description: "4-bit codes, 6-bit scale and minimum per 32, f16 super-scales per 256 (llama.cpp Q4_K)",
     vecDot: "q8_k",
     directDot: small,
+    intDot: true,
   }),
   q5_k: entry("q5_k", 13, 256, 176, {
     description: "5-bit codes, 6-bit scale and minimum per 32, f16 super-scales per 256 (llama.cpp Q5_K)",
     vecDot: "q8_k",
     directDot: small,
+    intDot: true,
   }),
   // q2_k, q3_k, iq4_xs: their direct dots measured faster than decoding a tile (one vector over 32000 x 4096,
   // min of 9 on a loaded VM: q2_k 98 -> 75 ms, q3_k 130 -> 94, iq4_xs 97 -> 58)
