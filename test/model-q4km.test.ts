@@ -178,9 +178,10 @@ describe.each(TOKEN_FORMATS)("a Llama-3.1-style $format file", ({ format, fileTy
       const hidden = new Float32Array(5 * D);
       hidden.set(m.tokens.lookup([3, 200]));
       hidden.set(randomValues(3 * D, 9, 2), 2 * D);
-      expectLogits(m.head.project(hidden.subarray(0, D)), headValues, hidden.subarray(0, D), "one vector");
-      expectLogits(m.head.project(hidden), headValues, hidden, "five vectors");
-      const top = m.head.topk(hidden, 5);
+      // exact mode against the float64 projection (the default for these formats is "ggml": test/ggml-mode.test.ts)
+      expectLogits(m.head.project(hidden.subarray(0, D), { mode: "exact" }), headValues, hidden.subarray(0, D), "one vector");
+      expectLogits(m.head.project(hidden, { mode: "exact" }), headValues, hidden, "five vectors");
+      const top = m.head.topk(hidden, 5, { mode: "exact" });
       let checked = 0;
       bestRows(headValues, hidden, 5).forEach(({ ids: best, gap }, b) => {
         if (gap <= 1e-3) return; // a near tie at the cut: either order is right
@@ -200,10 +201,11 @@ describe.each(TOKEN_FORMATS)("a Llama-3.1-style $format file", ({ format, fileTy
       expect(m.head).toBe(m.tokens);
       expect(m.head.format).toBe(format);
       const hidden = randomValues(3 * D, 21, 2);
-      expectLogits(m.head.project(hidden.subarray(0, D)), tokenValues, hidden.subarray(0, D), "one vector");
-      expectLogits(m.head.project(hidden), tokenValues, hidden, "three vectors");
-      // top-1 for a row's own embedding, as the float64 reference ranks it
+      expectLogits(m.head.project(hidden.subarray(0, D), { mode: "exact" }), tokenValues, hidden.subarray(0, D), "one vector");
+      expectLogits(m.head.project(hidden, { mode: "exact" }), tokenValues, hidden, "three vectors");
+      // top-1 for a row's own embedding, as the float64 reference ranks it (by default, mode "ggml", too)
       const self = m.tokens.lookup([42]);
+      expect(m.head.topk(self, 1, { mode: "exact" }).ids[0]).toBe(bestRows(tokenValues, self, 1)[0].ids[0]);
       expect(m.head.topk(self, 1).ids[0]).toBe(bestRows(tokenValues, self, 1)[0].ids[0]);
     } finally {
       m.dispose();

@@ -151,14 +151,19 @@ describe("default mode", () => {
   const values = randomValues(vocab * dim, 12);
   const hidden = randomValues(n * dim, 13, 4);
 
-  it.each(FORMAT_NAMES)("%s: fast where lookup-table kernels exist, else exact; NaN still refused", (format) => {
+  it.each(FORMAT_NAMES)("%s: the registry's default mode (fast, ggml or exact); NaN still refused", (format) => {
     using table = rt.tableFromF32(values, { vocab, dim, format });
     const byDefault = table.project(hidden);
     const exact = table.project(hidden, { mode: "exact" });
     const fast = table.project(hidden, { mode: "fast" });
+    const ggml = table.project(hidden, { mode: "ggml" });
     const lowBit = FAST_FORMAT_NAMES.includes(format);
-    expect(Array.from(byDefault)).toEqual(Array.from(lowBit ? fast : exact));
+    const intDot = FORMATS[format].defaultMode === "ggml";
+    expect(FORMATS[format].defaultMode).toBe(lowBit ? "fast" : intDot ? "ggml" : "exact");
+    expect(intDot).toBe(FORMATS[format].intDot && !lowBit);
+    expect(Array.from(byDefault)).toEqual(Array.from(lowBit ? fast : intDot ? ggml : exact));
     if (lowBit) expect(Array.from(fast)).not.toEqual(Array.from(exact));
+    if (intDot) expect(Array.from(ggml)).not.toEqual(Array.from(exact));
     const scaled = table.project(hidden, { scale: 0.5, softcap: 2 });
     expectClose(scaled, Array.from(byDefault, (x) => 2 * Math.tanh((x * 0.5) / 2)), { atol: 1e-6 }, `${format} scaled and capped`);
     const bad = hidden.slice();

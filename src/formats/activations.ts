@@ -1,10 +1,12 @@
-// Mode "ggml": hidden vectors rounded the way llama.cpp's CPU backend rounds activations before its dot
+// Mode "ggml" for the formats without integer dots (the others quantize in wasm, assembly/activations.ts, the
+// same way): hidden vectors rounded the way llama.cpp's CPU backend (x86) rounds activations before its dot
 // products (each weight type's vec_dot_type), so that the exact projection over the rounded activations
 // reproduces ggml's logits up to f32 summation order. Rounding a few N x D activations is cheap next to
 // the projection, so it is done here, in float64 with Math.fround where ggml works in f32.
 // Each format's vec_dot_type is its registry entry's `vecDot`:
 //   f32: unchanged      f16 / bf16: to that type, nearest even
-//   q8_0: blocks of 32: d = amax / 127, q = round(x / d), x' = q * f16(d)
+//   q8_0: blocks of 32: d = amax / 127, q = round-half-even(x * (127 / amax)) (the AVX quantize_row_q8_0;
+//     the reference quantizer's 1 / d and roundf differ in ties), x' = q * f16(d)
 //   q8_1: the same codes (ggml also keeps f16(d * sum q) for the min term: not reproduced exactly)
 //   q8_k: blocks of 256: m = the value of largest |x|, iscale = -127 / m,
 //     q = min(127, nearest-even(iscale * x)), x' = q / iscale
@@ -48,13 +50,13 @@ function nearestEven(x: number): number {
 function roundQ8_0(x: Float32Array, at: number, len: number): void {
   let amax = 0;
   for (let j = at; j < at + len; j++) amax = Math.max(amax, Math.abs(x[j]));
-  const d = Math.fround(amax / 127);
-  const id = d !== 0 ? Math.fround(1 / d) : 0;
-  const dh = roundF16(d);
+  const dh = roundF16(Math.fround(amax / 127));
+  const id = amax !== 0 ? Math.fround(127 / amax) : 0;
   for (let j = at; j < at + len; j++) {
     const v = Math.fround(x[j] * id);
-    // roundf: halves away from zero
-    x[j] = Math.sign(v) * Math.floor(Math.abs(v) + 0.5) * dh;
+    // cvtps2dq after rounding to even: NaN and out of range give INT_MIN, which packsswb saturates to -128
+    const q = v >= -2147483648 && v < 2147483648 ? Math.max(-128, Math.min(127, nearestEven(v))) : -128;
+    x[j] = q * dh;
   }
 }
 

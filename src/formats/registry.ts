@@ -123,7 +123,7 @@ export const FORMATS = Object.freeze({
     directDot: { below: 4, anyDim: true, rows4: true },
     safetensors: "BF16",
   }),
-  q8_0: entry("q8_0", 8, 32, 34, { description: "8-bit codes, f16 scale per 32", vecDot: "q8_0", directDot: small, addRows: true, intDot: true }),
+  q8_0: entry("q8_0", 8, 32, 34, { description: "8-bit codes, f16 scale per 32", vecDot: "q8_0", directDot: small, addRows: true, intDot: true, defaultMode: "ggml" }),
   q4_0: entry("q4_0", 2, 32, 18, {
     description: "4-bit codes, f16 scale per 32",
     vecDot: "q8_0",
@@ -160,18 +160,21 @@ export const FORMATS = Object.freeze({
     vecDot: "q8_k",
     directDot: small,
     intDot: true,
+    defaultMode: "ggml",
   }),
   q4_k: entry("q4_k", 12, 256, 144, {
     description: "4-bit codes, 6-bit scale and minimum per 32, f16 super-scales per 256 (llama.cpp Q4_K)",
     vecDot: "q8_k",
     directDot: small,
     intDot: true,
+    defaultMode: "ggml",
   }),
   q5_k: entry("q5_k", 13, 256, 176, {
     description: "5-bit codes, 6-bit scale and minimum per 32, f16 super-scales per 256 (llama.cpp Q5_K)",
     vecDot: "q8_k",
     directDot: small,
     intDot: true,
+    defaultMode: "ggml",
   }),
   // q2_k, q3_k, iq4_xs: their direct dots measured faster than decoding a tile (one vector over 32000 x 4096,
   // min of 9 on a loaded VM: q2_k 98 -> 75 ms, q3_k 130 -> 94, iq4_xs 97 -> 58)
