@@ -6,7 +6,7 @@
 // BENCH_QUICK=1 keeps the first table only.
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { FORMAT_NAMES, hasRelaxedSimd, init } from "../build/node.js";
+import { FORMAT_NAMES, FORMATS as REGISTRY, hasRelaxedSimd, init } from "../build/node.js";
 import { fmt, machineLine, rng, table } from "./harness.mjs";
 import { gemmModel } from "./onnx-gemm.mjs";
 
@@ -137,7 +137,8 @@ export async function run() {
       results.push({ name: "naive JS (f32)", ms: naiveMs, bytes: f32Bytes });
       for (const format of formats.filter((f) => f !== "f32")) {
         const t = rt.tableFromF32(values, { vocab, dim, format });
-        const modes = LOW_BIT.includes(format) ? ["exact", "fast"] : ["exact"];
+        // mode "ggml" (integer dots) where the format has it; bench/ggml.mjs puts it beside ggml's own CPU backend
+        const modes = ["exact", ...(LOW_BIT.includes(format) ? ["fast"] : []), ...(REGISTRY[format].intDot ? ["ggml"] : [])];
         const ms = await roundRobin(modes.map((mode) => () => t.project(hidden, { out, mode })));
         modes.forEach((mode, i) => results.push({ name: `**bitembed** ${format} ${mode}`, ms: ms[i], bytes: t.byteLength }));
         t.dispose();

@@ -1,0 +1,116 @@
+// Mode "ggml" (integer dots over activations quantized as llama.cpp quantizes them) beside ggml's own CPU backend
+// and bitembed's exact mode: LM heads of 32000 x 4096 and 128256 x 4096 in the formats real models ship, 1 and
+// 8 hidden vectors, single thread. bitembed runs both wasm builds in this process (relaxed SIMD: Node >= 22,
+// Deno, Bun, Chrome; bench/run.mjs passes Node 20 the flag). ggml is timed by its native `ggml-head` benchmark
+// (ggml_mul_mat on the CPU backend, one thread, the weight in the plain CPU buffer; its time includes
+// quantizing the activations, as ours does) when GGML_HEAD names the binary (see ../shared/tools/ggml/README.md;
+// it is not part of this repository). The machine is shared: bitembed's runs and ggml-head's are interleaved
+// in ROUNDS rounds and every figure is the median over all rounds. BENCH_RUNS=n timed runs per round,
+// BENCH_QUICK=1 keeps the first shape and one round.
+import { execFileSync } from "node:child_process";
+import { loadavg } from "node:os";
+import { fileURLToPath } from "node:url";
+import { hasRelaxedSimd, init } from "../build/node.js";
+import { fmt, machineLine, rng, table } from "./harness.mjs";
+
+const SHAPES = process.env.BENCH_QUICK ? [[32000, 4096]] : [[32000, 4096], [128256, 4096]];
+const BATCHES = [1, 8];
+const FORMATS = (process.env.BENCH_FORMATS ?? "q8_0,q6_k,q4_k,q5_k,q4_0").split(",");
+const GGML_TYPE = { q8_0: "q8_0", q6_k: "q6_k", q4_k: "q4_k", q5_k: "q5_k", q4_0: "q4_0" };
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const ROUNDS = process.env.BENCH_QUICK ? 1 : Number(process.env.BENCH_ROUNDS ?? 3);
+const GGML_HEAD = process.env.GGML_HEAD;
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+function timeRuns(fn, runs) {
+  const out = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    fn();
+    out.push(performance.now() - t);
+  }
+  return out;
+}
+
+/** One ggml-head invocation: its per-repetition median (ms), or undefined when it cannot run. */
+function ggmlHead(vocab, dim, n, type, reps, notes) {
+  try {
+    const line = execFileSync(GGML_HEAD, [String(vocab), String(dim), String(n), type, "1", String(reps), "2"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    const json = JSON.parse(line.trim().split("\n").pop());
+    return { ms: json.median_ms, cpu: json.cpu };
+  } catch (e) {
+    notes.add(`ggml-head ${type} ${vocab} x ${dim} B=${n} failed: ${String(e.message ?? e).slice(0, 160)}`);
+    return undefined;
+  }
+}
+
+export async function run() {
+  const rt = await init(undefined, { relaxedSimd: false });
+  const rtRelaxed = hasRelaxedSimd() ? await init() : null;
+  const notes = new Set();
+  const rows = [];
+  const loads = [loadavg()[0]];
+  let cpuLine = "";
+  for (const [vocab, dim] of SHAPES) {
+    const random = rng(vocab ^ dim ^ 0x5eed);
+    // standard-normal-ish weights (Irwin-Hall of 4), like ggml-head's normals
+    const values = new Float32Array(vocab * dim);
+    for (let i = 0; i < values.length; i++) values[i] = (random() + random() + random() + random() - 2) * Math.sqrt(3);
+    for (const format of FORMATS) {
+      const t = rt.tableFromF32(values, { vocab, dim, format });
+      const tr = rtRelaxed ? rtRelaxed.table({ vocab, dim, format, data: t.bytes() }) : null;
+      for (const n of BATCHES) {
+        const hidden = Float32Array.from({ length: n * dim }, () => (random() + random() + random() + random() - 2) * Math.sqrt(3));
+        const out = new Float32Array(n * vocab);
+        const fns = [
+          ["ggml", () => t.project(hidden, { mode: "ggml", out })],
+          ["exact", () => t.project(hidden, { mode: "exact", out })],
+          ...(tr ? [["ggml relaxed", () => tr.project(hidden, { mode: "ggml", out })], ["exact relaxed", () => tr.project(hidden, { mode: "exact", out })]] : []),
+        ];
+        const times = new Map(fns.map(([name]) => [name, []]));
+        const native = [];
+        for (const [, fn] of fns) fn(); // warm-up
+        for (let round = 0; round < ROUNDS; round++) {
+          for (const [name, fn] of fns) times.get(name).push(...timeRuns(fn, RUNS));
+          if (GGML_HEAD) {
+            const g = ggmlHead(vocab, dim, n, GGML_TYPE[format], RUNS, notes);
+            if (g) {
+              native.push(g.ms);
+              cpuLine ||= Object.entries(g.cpu).filter(([, v]) => v).map(([k]) => k).join(" ");
+            }
+          }
+          loads.push(loadavg()[0]);
+        }
+        const ggmlMs = native.length ? median(native) : undefined;
+        const shape = `${vocab} x ${dim}`;
+        const add = (method, ms) =>
+          rows.push([shape, format, n, method, fmt(ms), ggmlMs ? `${(ggmlMs / ms).toFixed(2)}` : "-"]);
+        if (ggmlMs) add(`ggml CPU backend (\`ggml-head\`, 1 thread)`, ggmlMs);
+        add("**bitembed** ggml", median(times.get("ggml")));
+        if (tr) add("**bitembed** ggml, relaxed SIMD", median(times.get("ggml relaxed")));
+        add("bitembed exact", median(times.get("exact")));
+        if (tr) add("bitembed exact, relaxed SIMD", median(times.get("exact relaxed")));
+        console.error(`bench ggml: ${shape} ${format} n=${n} done`);
+      }
+      t.dispose();
+      tr?.dispose();
+    }
+  }
+  return `### Mode "ggml" beside ggml's CPU backend: integer dots, one thread
+
+Logits of N hidden vectors over a V x D table (standard-normal weights quantized by bitembed, byte-identical to
+ggml's quantizers), median ms over ${ROUNDS} interleaved rounds of ${RUNS} runs; last column: ggml's time divided by
+this one (above 1: faster than ggml). ggml: its native \`ggml-head\` (\`ggml_mul_mat\` on the CPU backend, one
+thread, plain CPU buffer, activations quantized inside the timed graph as here), built with \`GGML_NATIVE\`${cpuLine ? ` (CPU features: ${cpuLine})` : ""}; run by \`GGML_HEAD=/path/to/ggml-head npm run bench ggml\`.
+bitembed: the baseline build (Node 20's default) and the relaxed-SIMD one (the default on Node >= 22, Deno, Bun, Chrome).
+Machine load (1-minute load average on 2 cores) during the run: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}.
+
+${table(["table", "format", "N", "method", "median ms", "ggml / this"], rows)}
+${[...notes].map((n) => `\nNote: ${n}`).join("")}`;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  console.log(machineLine());
+  console.log(await run());
+}
