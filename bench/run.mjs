@@ -9,7 +9,7 @@ import { machineLine } from "./harness.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const outPath = join(here, "..", "BENCHMARKS.md");
-const ALL = ["lookup", "decode", "quantize", "rope", "project", "ggml", "fast", "bonsai2", "io", "pool"];
+const ALL = ["lookup", "decode", "quantize", "rope", "project", "ggml", "engines", "fast", "bonsai2", "io", "pool"];
 const topics = process.argv.length > 2 ? process.argv.slice(2) : ALL;
 
 // sections already in BENCHMARKS.md, by topic

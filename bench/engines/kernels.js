@@ -1,0 +1,46 @@
+// The head kernels timed in every runtime (bench/engines.mjs drives it in Node, Deno, Bun and Chromium): one
+// hidden vector over a V x D table, each kernel timed in round robin with the others so load drifts hit all
+// alike; medians. Plain JavaScript: no runtime API but performance.now.
+export const KERNELS = [
+  ["f32", "exact"],
+  ["q8_0", "exact"],
+  ["q8_0", "ggml"],
+  ["q6_k", "exact"],
+  ["q6_k", "ggml"],
+  ["q4_k", "ggml"],
+  ["q4_0", "exact"],
+  ["q4_0", "ggml"],
+  ["q1_0", "fast"],
+];
+
+/** { relaxedSimd, rows: [{ format, mode, ms }] } for the runtime `init` comes from. */
+export async function headKernels(init, { vocab = 32000, dim = 4096, runs = 15, warmup = 2 } = {}) {
+  const rt = await init();
+  let s = 0x2545f491;
+  const random = () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 2 ** 32;
+  };
+  const values = new Float32Array(vocab * dim);
+  for (let i = 0; i < values.length; i++) values[i] = random() * 2 - 1;
+  const hidden = new Float32Array(dim);
+  for (let i = 0; i < dim; i++) hidden[i] = random() * 2 - 1;
+  const out = new Float32Array(vocab);
+  const tables = new Map();
+  for (const [format] of KERNELS) if (!tables.has(format)) tables.set(format, rt.tableFromF32(values, { vocab, dim, format }));
+  const fns = KERNELS.map(([format, mode]) => () => tables.get(format).project(hidden, { mode, out }));
+  for (let i = 0; i < warmup; i++) for (const fn of fns) fn();
+  const times = fns.map(() => []);
+  for (let i = 0; i < runs; i++) {
+    fns.forEach((fn, k) => {
+      const t = performance.now();
+      fn();
+      times[k].push(performance.now() - t);
+    });
+  }
+  for (const t of tables.values()) t.dispose();
+  const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  return { relaxedSimd: rt.relaxedSimd, rows: KERNELS.map(([format, mode], k) => ({ format, mode, ms: median(times[k]) })) };
+}
