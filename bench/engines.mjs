@@ -72,13 +72,16 @@ export async function run() {
     for (const [name, fn] of engines) {
       const r = await fn();
       console.error(`bench engines: round ${round + 1}: ${r.runtime} done`);
-      if (!results.has(name)) results.set(name, { runtime: r.runtime, relaxedSimd: r.relaxedSimd, ms: KERNELS.map(() => []) });
-      r.rows.forEach((row, k) => results.get(name).ms[k].push(row.ms));
+      if (!results.has(name)) results.set(name, { runtime: r.runtime, relaxedSimd: r.relaxedSimd, ms: KERNELS.map(() => []), cpu: KERNELS.map(() => []) });
+      r.rows.forEach((row, k) => {
+        results.get(name).ms[k].push(row.ms);
+        if (row.cpuMs !== undefined) results.get(name).cpu[k].push(row.cpuMs);
+      });
       loads.push(loadavg()[0]);
     }
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-  const all = [...results.values()].map((e) => ({ ...e, med: e.ms.map(median) }));
+  const all = [...results.values()].map((e) => ({ ...e, med: e.ms.map(median), cpuMed: e.cpu.map((c) => (c.length ? median(c) : undefined)) }));
   // "current" engines: every one but an end-of-life Node 20
   const current = all.filter((e) => !/^Node 20\./.test(e.runtime));
   const fastest = KERNELS.map((_, k) => Math.min(...current.map((e) => e.med[k])));
@@ -86,6 +89,12 @@ export async function run() {
   const rows = all.map((e) => [`${e.runtime}${e.relaxedSimd ? ", relaxed SIMD" : ""}`, ...e.med.map(cell)]);
   const worst = KERNELS.map((_, k) => Math.max(...current.map((e) => e.med[k])) / fastest[k]);
   rows.push([`slowest / fastest of the current engines (${current.map((e) => e.runtime.split(" ")[0]).join(", ")})`, ...worst.map((w) => `${w.toFixed(2)}x`)]);
+  // CPU time: the engines that report it
+  const withCpu = all.filter((e) => e.cpuMed.every((c) => c !== undefined));
+  const currentCpu = withCpu.filter((e) => !/^Node 20\./.test(e.runtime));
+  const fastestCpu = KERNELS.map((_, k) => Math.min(...currentCpu.map((e) => e.cpuMed[k])));
+  const cpuRows = withCpu.map((e) => [e.runtime, ...e.cpuMed.map((ms, k) => `${ms >= 10 ? ms.toFixed(1) : ms.toFixed(2)} (${(ms / fastestCpu[k]).toFixed(2)}x)`)]);
+  cpuRows.push(["slowest / fastest", ...KERNELS.map((_, k) => `${(Math.max(...currentCpu.map((e) => e.cpuMed[k])) / fastestCpu[k]).toFixed(2)}x`)]);
   return [
     "### Head kernels on each engine: 32000 x 4096, one vector",
     "",
@@ -96,6 +105,11 @@ export async function run() {
     `Machine load (1-minute load average, 2 cores) during the run: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}.`,
     "",
     table(["runtime", ...KERNELS.map(([f, m]) => `${f} ${m}`)], rows),
+    "",
+    "CPU time (user + system, `process.cpuUsage`; browsers have no such clock), median ms: on this shared machine it",
+    "leaves out the time other processes held the core, so it compares the engines' code where wall time compares their luck.",
+    "",
+    table(["runtime", ...KERNELS.map(([f, m]) => `${f} ${m}`)], cpuRows),
   ].join("\n");
 }
 

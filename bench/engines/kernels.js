@@ -1,6 +1,7 @@
 // The head kernels timed in every runtime (bench/engines.mjs drives it in Node, Deno, Bun and Chromium): one
 // hidden vector over a V x D table, each kernel timed in round robin with the others so load drifts hit all
-// alike; medians. Plain JavaScript: no runtime API but performance.now.
+// alike; medians of wall time, and of CPU time (user + system) where the runtime has process.cpuUsage (Node,
+// Deno, Bun; not browsers): on a shared, loaded machine CPU time leaves out the time other processes hold the core.
 export const KERNELS = [
   ["f32", "exact"],
   ["q8_0", "exact"],
@@ -32,15 +33,25 @@ export async function headKernels(init, { vocab = 32000, dim = 4096, runs = 15, 
   for (const [format] of KERNELS) if (!tables.has(format)) tables.set(format, rt.tableFromF32(values, { vocab, dim, format }));
   const fns = KERNELS.map(([format, mode]) => () => tables.get(format).project(hidden, { mode, out }));
   for (let i = 0; i < warmup; i++) for (const fn of fns) fn();
+  const cpuUsage = globalThis.process?.cpuUsage?.bind(globalThis.process);
   const times = fns.map(() => []);
+  const cpu = fns.map(() => []);
   for (let i = 0; i < runs; i++) {
     fns.forEach((fn, k) => {
+      const c = cpuUsage?.();
       const t = performance.now();
       fn();
       times[k].push(performance.now() - t);
+      if (c) {
+        const d = cpuUsage(c);
+        cpu[k].push((d.user + d.system) / 1000);
+      }
     });
   }
   for (const t of tables.values()) t.dispose();
   const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-  return { relaxedSimd: rt.relaxedSimd, rows: KERNELS.map(([format, mode], k) => ({ format, mode, ms: median(times[k]) })) };
+  return {
+    relaxedSimd: rt.relaxedSimd,
+    rows: KERNELS.map(([format, mode], k) => ({ format, mode, ms: median(times[k]), cpuMs: cpu[k].length ? median(cpu[k]) : undefined })),
+  };
 }
