@@ -12,7 +12,7 @@
 // see: ggml-quants.c make_qkx2_quants, get_scale_min_k4, nearest_int, quantize_row_q4_K_ref.
 import { f32ToF16 } from "./half";
 import { madd } from "./madd";
-import { sumLanes, sumLanes4 } from "./idot";
+import { sumLanes, sumLanes4, widenPairs } from "./idot";
 
 // ggml's nearest_int: the float magic-number rounding (to nearest, ties to even, for |v| < 2^22); other
 // values give what the bit trick gives (0 for the NaNs arithmetic makes).
@@ -291,7 +291,7 @@ export function packHeader(from: usize, y: usize): void {
 // lanes for the record's i16 codes. x: the record's i16 codes of these values, x8 its i8 codes.
 // @ts-ignore: decorator
 @inline export function codesDot16(u: v128, x: usize, x8: usize): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), u));
+  if (ASC_FEATURE_RELAXED_SIMD) return widenPairs(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), u));
   return i32x4.add(i32x4.dot_i16x8_s(v128.and(u, i16x8.splat(0xff)), v128.load(x)), i32x4.dot_i16x8_s(i16x8.shr_u(u, 8), v128.load(x, 16)));
 }
 
@@ -300,7 +300,7 @@ export function packHeader(from: usize, y: usize): void {
 // @ts-ignore: decorator
 @inline export function codesDot32(u0: v128, u1: v128, x: usize, x8: usize): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) {
-    return i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), u0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8, 16), u1)));
+    return widenPairs(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), u0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8, 16), u1)));
   }
   return i32x4.add(codesDot16(u0, x, x8), codesDot16(u1, x + 32, x8 + 16));
 }

@@ -6,7 +6,7 @@
 //   qs[j] = element j in the low nibble (bits 0-3), element j + 16 in the high nibble (bits 4-7)
 import { f16ToF32, f16x4At, f32ToF16 } from "../half";
 import { VEC_Q8_0, actCodes8, actD, actD256, actSums } from "../activations";
-import { sumLanes, sumLanes4 } from "../idot";
+import { sumLanes, sumLanes4, widenPairs } from "../idot";
 import { scaleCodes16 } from "../codes";
 import { x86TruncX4 } from "../cround";
 import { lowBytes, mulCodes16 } from "./q8_0";
@@ -154,7 +154,7 @@ export function dot_q4_0(row: usize, x: usize, dim: i32): f32 {
   if (ASC_FEATURE_RELAXED_SIMD) {
     const lo = v128.and(q, i8x16.splat(15));
     const hi = v128.and(i16x8.shr_u(q, 4), i8x16.splat(15));
-    return i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8, 16), hi)));
+    return widenPairs(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8, 16), hi)));
   }
   const m = i16x8.splat(0x0f00);
   const e0 = v128.and(i16x8.shl(q, 8), m);

@@ -14,7 +14,7 @@ import { Q6_L_AT, Q6_SCALES_AT, Q6_XT_AT, SCRATCH } from "../scratch";
 import { hsum, madd } from "../madd";
 import { mulCodes16 } from "./q8_0";
 import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
-import { sumLanes, sumLanes4 } from "../idot";
+import { sumLanes, sumLanes4, widenPairs } from "../idot";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 210;
@@ -117,20 +117,22 @@ export function dot_q6_k(row: usize, x: usize, dim: i32): f32 {
 // groups' lane sums at a time (sumLanes4) meet their four scales in one i32x4.mul.
 // Keys: g group of 16 (0..15), h half (128 values), x the record's i16 codes, x8 its i8 codes.
 
-// Group g's sum of q * x_code (16 codes u), in four i32 lanes.
+// Group g's scale times its sum of q * x_code (16 codes u), in four i32 lanes: in the relaxed build the i16
+// pair sums meet the scale in one i32x4.dot_i16x8_s (widened and scaled at once); the baseline multiplies
+// the i32 sums. No shuffles (JavaScriptCore lowers two-input shuffles to two pshufb and a por).
 // @ts-ignore: decorator
-@inline function groupDot(u: v128, x: usize, x8: usize, g: i32): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8 + (<usize>g << 4)), u));
+@inline function groupDot(u: v128, x: usize, x8: usize, g: i32, sc: usize): v128 {
+  const scale = <i32>load<i8>(sc + <usize>g);
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8 + (<usize>g << 4)), u), i16x8.splat(<i16>scale));
   const xg = x + (<usize>g << 5);
-  return i32x4.add(i32x4.dot_i16x8_s(v128.and(u, i16x8.splat(0xff)), v128.load(xg)), i32x4.dot_i16x8_s(i16x8.shr_u(u, 8), v128.load(xg, 16)));
+  const s = i32x4.add(i32x4.dot_i16x8_s(v128.and(u, i16x8.splat(0xff)), v128.load(xg)), i32x4.dot_i16x8_s(i16x8.shr_u(u, 8), v128.load(xg, 16)));
+  return i32x4.mul(s, i32x4.splat(scale));
 }
 
 // One block's integer sum: sum_g scales[g] * sum (q - 32) * x_code.
 // @ts-ignore: decorator
 @inline function idotBlock(blk: usize, x: usize, x8: usize, bsums: usize): i32 {
-  const sc = v128.load(blk, 192);
-  const sc0 = i16x8.extend_low_i8x16_s(sc);
-  const sc1 = i16x8.extend_high_i8x16_s(sc);
+  const sc = blk + 192;
   let acc = i32x4.splat(0);
   for (let h = 0; h < 2; h++) {
     const ql = blk + (<usize>h << 6);
@@ -142,14 +144,14 @@ export function dot_q6_k(row: usize, x: usize, dim: i32): f32 {
     const h0 = v128.load(qh);
     const h1 = v128.load(qh, 16);
     const g = h << 3; // group 8h + 2k + (l >= 16)
-    const scH = h == 0 ? sc0 : sc1;
-    const s0 = sumLanes4(groupDot(ucodes(a0, h0, 0), x, x8, g), groupDot(ucodes(a1, h1, 0), x, x8, g + 1), groupDot(ucodes(c0, h0, 1), x, x8, g + 2), groupDot(ucodes(c1, h1, 1), x, x8, g + 3));
-    acc = i32x4.add(acc, i32x4.mul(s0, i32x4.extend_low_i16x8_s(scH)));
-    const s1 = sumLanes4(groupDot(ucodes(a0, h0, 2), x, x8, g + 4), groupDot(ucodes(a1, h1, 2), x, x8, g + 5), groupDot(ucodes(c0, h0, 3), x, x8, g + 6), groupDot(ucodes(c1, h1, 3), x, x8, g + 7));
-    acc = i32x4.add(acc, i32x4.mul(s1, i32x4.extend_high_i16x8_s(scH)));
+    acc = i32x4.add(acc, i32x4.add(groupDot(ucodes(a0, h0, 0), x, x8, g, sc), groupDot(ucodes(a1, h1, 0), x, x8, g + 1, sc)));
+    acc = i32x4.add(acc, i32x4.add(groupDot(ucodes(c0, h0, 1), x, x8, g + 2, sc), groupDot(ucodes(c1, h1, 1), x, x8, g + 3, sc)));
+    acc = i32x4.add(acc, i32x4.add(groupDot(ucodes(a0, h0, 2), x, x8, g + 4, sc), groupDot(ucodes(a1, h1, 2), x, x8, g + 5, sc)));
+    acc = i32x4.add(acc, i32x4.add(groupDot(ucodes(c0, h0, 3), x, x8, g + 6, sc), groupDot(ucodes(c1, h1, 3), x, x8, g + 7, sc)));
   }
   // the codes' offset: 32 * sum_g scales[g] * bsums[g]
-  const off = i32x4.add(i32x4.dot_i16x8_s(v128.load(bsums), sc0), i32x4.dot_i16x8_s(v128.load(bsums, 16), sc1));
+  const scv = v128.load(blk, 192);
+  const off = i32x4.add(i32x4.dot_i16x8_s(v128.load(bsums), i16x8.extend_low_i8x16_s(scv)), i32x4.dot_i16x8_s(v128.load(bsums, 16), i16x8.extend_high_i8x16_s(scv)));
   return sumLanes(i32x4.sub(acc, i32x4.shl(off, 5)));
 }
 
