@@ -12,7 +12,7 @@
 // see: ggml-quants.c make_qkx2_quants, get_scale_min_k4, nearest_int, quantize_row_q4_K_ref.
 import { f32ToF16 } from "./half";
 import { madd } from "./madd";
-import { sumLanes, sumLanes4, widenPairs } from "./idot";
+import { sumLanes } from "./idot";
 
 // ggml's nearest_int: the float magic-number rounding (to nearest, ties to even, for |v| < 2^22); other
 // values give what the bit trick gives (0 for the NaNs arithmetic makes).
@@ -254,7 +254,7 @@ export function packHeader(from: usize, y: usize): void {
 // record's bsums), exact in i32; then d_x * d * the first - d_x * dmin * the second, in f32 as ggml does.
 
 // The eight 6-bit scale codes (bytes 0..7) and minimum codes (bytes 8..15) of the block at y, unpacked from
-// scales[12] (the layout above) four at a time in 32-bit words.
+// scales[12] (the layout above) four at a time in 32-bit words: sc 0..3, sc 4..7, m 0..3, m 4..7.
 // @ts-ignore: decorator
 @inline export function scalesMins(y: usize): v128 {
   const s0 = load<u32>(y, 4);
@@ -268,13 +268,10 @@ export function packHeader(from: usize, y: usize): void {
   return i32x4(s0 & low6, sc47, s1 & low6, m47);
 }
 
-// Four groups' sums of q * x_code (one i32x4 of lane partial sums each) times their scale codes (bytes
-// 4 * half .. of sm, as from scalesMins), summed: one i32x4.
+// Group j's scale code from scalesMins's first two words (a = sc 0..3, b = sc 4..7).
 // @ts-ignore: decorator
-@inline export function scaleGroups(s0: v128, s1: v128, s2: v128, s3: v128, sm: v128, half: i32): v128 {
-  const sc16 = i16x8.extend_low_i8x16_u(sm);
-  const sc = half == 0 ? i32x4.extend_low_i16x8_u(sc16) : i32x4.extend_high_i16x8_u(sc16);
-  return i32x4.mul(sumLanes4(s0, s1, s2, s3), sc);
+@inline export function scaleCode(a: u32, b: u32, j: i32): i32 {
+  return <i32>(((j < 4 ? a : b) >> (<u32>(j & 3) << 3)) & 0xff);
 }
 
 // sum_j m_j * (bsums[2j] + bsums[2j + 1]): the minimum codes against the record's 16 sums of 16 codes.
@@ -286,21 +283,23 @@ export function packHeader(from: usize, y: usize): void {
   return sumLanes(i32x4.add(i32x4.mul(b0, i32x4.extend_low_i16x8_u(m16)), i32x4.mul(b1, i32x4.extend_high_i16x8_u(m16))));
 }
 
-// Sum of 16 codes (bytes 0..31, in order) times 16 activation codes, in four i32 lanes: the relaxed build pairs
-// the code bytes (7-bit: exact) with the record's i8 codes; the baseline splits them into even and odd i16
-// lanes for the record's i16 codes. x: the record's i16 codes of these values, x8 its i8 codes.
+// Sum of 16 codes (bytes 0..31, in order) times 16 activation codes, in four i32 lanes, for the baseline build:
+// the code bytes split into even and odd i16 lanes for the record's i16 codes at x.
 // @ts-ignore: decorator
-@inline export function codesDot16(u: v128, x: usize, x8: usize): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return widenPairs(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), u));
+@inline function codesDot16(u: v128, x: usize): v128 {
   return i32x4.add(i32x4.dot_i16x8_s(v128.and(u, i16x8.splat(0xff)), v128.load(x)), i32x4.dot_i16x8_s(i16x8.shr_u(u, 8), v128.load(x, 16)));
 }
 
-// Sum of 32 codes (two halves of 16) times their activation codes: in the relaxed build the two halves' i16
-// pair sums are added before widening (|sum| <= 4 * 31 * 128 < 2^15).
+// A group's scale code sc times its sum of 32 codes (two halves of 16) times their activation codes, in four
+// i32 lanes. Relaxed build: the code bytes (7-bit: exact) against the record's i8 codes at x8, the halves' i16
+// pair sums added (|sum| <= 4 * 31 * 128 < 2^15), then widened and scaled in one i32x4.dot_i16x8_s; baseline:
+// codesDot16 twice and an i32 multiply. No shuffles (JavaScriptCore lowers two-input shuffles to two pshufb and
+// a por).
 // @ts-ignore: decorator
-@inline export function codesDot32(u0: v128, u1: v128, x: usize, x8: usize): v128 {
+@inline export function groupDot32(u0: v128, u1: v128, x: usize, x8: usize, sc: i32): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) {
-    return widenPairs(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), u0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8, 16), u1)));
+    const p = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), u0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8, 16), u1));
+    return i32x4.dot_i16x8_s(p, i16x8.splat(<i16>sc));
   }
-  return i32x4.add(codesDot16(u0, x, x8), codesDot16(u1, x + 32, x8 + 16));
+  return i32x4.mul(i32x4.add(codesDot16(u0, x), codesDot16(u1, x + 32)), i32x4.splat(sc));
 }

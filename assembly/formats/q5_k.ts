@@ -11,7 +11,7 @@
 // see: ggml-quants.c quantize_row_q5_K_ref, dequantize_row_q5_K; ggml-common.h block_q5_K.
 import { f16ToF32 } from "../half";
 import { hsum } from "../madd";
-import { KQ_ISCALE, KQ_SHIFT, codesDot32, dotCodes16, expandCodes16, groupCodes16, makeQkx2x4, minsDot, packHeader, scaleGroups, scaleMin, scalesMins } from "../kquants";
+import { KQ_ISCALE, KQ_SHIFT, dotCodes16, expandCodes16, groupCodes16, makeQkx2x4, minsDot, packHeader, groupDot32, scaleCode, scaleMin, scalesMins } from "../kquants";
 import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
 import { sumLanes } from "../idot";
 
@@ -133,9 +133,9 @@ export function dot_q5_k(row: usize, x: usize, dim: i32): f32 {
   // the fifth bits: bit j of qh[l] for group j, brought down one group at a time
   let qh0 = v128.load(blk + QH);
   let qh1 = v128.load(blk + QH, 16);
+  const scA = <u32>i32x4.extract_lane(sm, 0);
+  const scB = <u32>i32x4.extract_lane(sm, 1);
   let acc = i32x4.splat(0);
-  let p0 = i32x4.splat(0);
-  let p1 = i32x4.splat(0);
   for (let p = 0; p < 4; p++) {
     const q0 = v128.load(blk + QS + (<usize>p << 5));
     const q1 = v128.load(blk + QS + (<usize>p << 5), 16);
@@ -148,13 +148,9 @@ export function dot_q5_k(row: usize, x: usize, dim: i32): f32 {
     // groups 2p (values 64p ..) and 2p + 1 (64p + 32 ..)
     const xp = x + (<usize>p << 7);
     const x8p = x8 + (<usize>p << 6);
-    const s0 = codesDot32(lo0, lo1, xp, x8p);
-    const s1 = codesDot32(hi0, hi1, xp + 64, x8p + 32);
-    if (p & 1) acc = i32x4.add(acc, scaleGroups(p0, p1, s0, s1, sm, p >> 1));
-    else {
-      p0 = s0;
-      p1 = s1;
-    }
+    const s0 = groupDot32(lo0, lo1, xp, x8p, scaleCode(scA, scB, 2 * p));
+    const s1 = groupDot32(hi0, hi1, xp + 64, x8p + 32, scaleCode(scA, scB, 2 * p + 1));
+    acc = i32x4.add(acc, i32x4.add(s0, s1));
   }
   return (<i64><u32>sumLanes(acc)) | (<i64>minsDot(sm, bsums) << 32);
 }
