@@ -16,7 +16,9 @@
 //   [2P, 3P)           codes as i8, in order (what i32x4.relaxed_dot_i8x16_i7x16_add_s pairs with 16 bytes)
 //   [3P, +4 NB4)       d per block, f32 (Q8_0: the f16 scale as f32)
 //   [.., +4 NB4)       d / 256 per block (for kernels whose integer sums come out 256 times too large)
-//   [.., ...)          Q8_0 / Q8_1: the sum of each block's codes, i32; Q8_K: the 16 bsums of each block, i16
+//   [.., ...)          Q8_0 / Q8_1: per block, four i32 lane sums of its codes (lane i: values 4i..4i+3 and
+//                      16 + 4i..16 + 4i + 3, the lanes a block's integer dot comes out in); Q8_K: the 16
+//                      bsums of each block, i16
 // see: ggml-cpu/arch/x86/quants.c quantize_row_q8_0, quantize_row_q8_1; ggml-quants.c quantize_row_q8_K_ref;
 // ggml-common.h block_q8_0, block_q8_1, block_q8_K.
 import { f16ToF32, f32ToF16 } from "./half";
@@ -62,7 +64,7 @@ export const VEC_Q8_K: i32 = 3;
 }
 // @ts-ignore: decorator
 @inline export function activationBytes(kind: i32, dim: i32): usize {
-  const sums = kind == VEC_Q8_K ? <usize>(blocks4(kind, dim) << 5) : <usize>(blocks4(kind, dim) << 2);
+  const sums = kind == VEC_Q8_K ? <usize>(blocks4(kind, dim) << 5) : <usize>(blocks4(kind, dim) << 4);
   return (actSums(kind, dim) + sums + 15) & ~15;
 }
 
@@ -140,7 +142,7 @@ function quantizeQ8_0(x: usize, dim: i32, out: usize): void {
     storeCodes(out + (<usize>b << 6) + 32, codes8 + (<usize>b << 5) + 16, c1);
     store<f32>(dOut + (<usize>b << 2), d);
     store<f32>(d256Out + (<usize>b << 2), d * <f32>0.00390625);
-    store<i32>(sums + (<usize>b << 2), laneSum(i32x4.add(codeSums(c0), codeSums(c1))));
+    v128.store(sums + (<usize>b << 4), i32x4.add(codeSums(c0), codeSums(c1)));
   }
 }
 

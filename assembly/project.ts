@@ -326,9 +326,9 @@ export function quantize_activations(format: i32, x: usize, nx: i32, dim: i32, o
   quantizeActivations(vecDotOf(format), x, nx, dim, out);
 }
 
-// R rows . B records (activation_bytes apart): out[b * S + r].
-export function project_int(format: i32, rows: usize, rowBytes: usize, nrows: i32, act: usize, nx: i32, dim: i32, out: usize, stride: i32): void {
-  intDotRowsOf(format, rows, rowBytes, nrows, act, activationBytes(vecDotOf(format), dim), nx, dim, out, stride);
+// R rows . B records (activation_bytes apart): out[b * S + r]. scratch: 4 bytes per block of a row.
+export function project_int(format: i32, rows: usize, rowBytes: usize, nrows: i32, act: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {
+  intDotRowsOf(format, rows, rowBytes, nrows, act, activationBytes(vecDotOf(format), dim), nx, dim, out, stride, scratch);
 }
 
 // Euclidean norm of each of R rows, in f32 (the same accumulation as the projection).

@@ -135,12 +135,13 @@ ${cases(intDot, (f) => `return ${VEC[f.vecDot]};`)}
   }
 }
 
-// Mode "ggml": R rows . B activation records (activations.ts) -> out[b * S + r].
+// Mode "ggml": R rows . B activation records (activations.ts) -> out[b * S + r]; scratch: 4 bytes per block of
+// a row.
 export function intDotRowsOf(
-  fmt: i32, rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32,
+  fmt: i32, rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize,
 ): void {
   switch (fmt) {
-${cases(intDot, (f) => `idot_${f.name}(rows, rowBytes, nrows, act, actStride, nx, dim, out, stride); return;`)}
+${cases(intDot, (f) => `idot_${f.name}(rows, rowBytes, nrows, act, actStride, nx, dim, out, stride, scratch); return;`)}
     default: unreachable();
   }
 }

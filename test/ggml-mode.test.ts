@@ -65,7 +65,7 @@ describe.each(KIND_FORMATS)("activation records, %s", (vecDot, block, format) =>
           codes8: new Int8Array(buf, 2 * p, p),
           d: new Float32Array(buf, 3 * p, nb),
           d256: new Float32Array(buf, 3 * p + 4 * nb4, nb),
-          sums: vecDot === "q8_k" ? new Int16Array(buf, 3 * p + 8 * nb4, nb * 16) : new Int32Array(buf, 3 * p + 8 * nb4, nb),
+          sums: vecDot === "q8_k" ? new Int16Array(buf, 3 * p + 8 * nb4, nb * 16) : new Int32Array(buf, 3 * p + 8 * nb4, nb * 4),
         };
       });
     } finally {
@@ -83,7 +83,9 @@ describe.each(KIND_FORMATS)("activation records, %s", (vecDot, block, format) =>
       expect(Array.from(r.codes16), `${at}: i16 codes`).toEqual(Array.from(ref.codes));
       expect(Array.from(r.d), `${at}: d`).toEqual(Array.from(ref.d));
       expect(Array.from(r.d256), `${at}: d / 256`).toEqual(Array.from(ref.d, (d) => Math.fround(d / 256)));
-      const sums = vecDot === "q8_k" ? Array.from(ref.sums16) : Array.from({ length: ref.d.length }, (_, b) => ref.codes.subarray(32 * b, 32 * b + 32).reduce((a, c) => a + c, 0));
+      // Q8_0: four lane sums per block, lane i over values 4i..4i+3 and 16 + 4i..16 + 4i + 3
+      const lane = (b: number, i: number) => [0, 1, 2, 3, 16, 17, 18, 19].reduce((a, j) => a + ref.codes[32 * b + 4 * i + j], 0);
+      const sums = vecDot === "q8_k" ? Array.from(ref.sums16) : Array.from({ length: ref.d.length * 4 }, (_, k) => lane(k >> 2, k & 3));
       expect(Array.from(r.sums), `${at}: sums`).toEqual(sums);
     });
   }

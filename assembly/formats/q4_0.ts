@@ -9,7 +9,7 @@ import { VEC_Q8_0, actCodes8, actD, actD256, actSums } from "../activations";
 import { sumLanes, sumLanes4, widenPairs } from "../idot";
 import { scaleCodes16 } from "../codes";
 import { x86TruncX4 } from "../cround";
-import { lowBytes, mulCodes16 } from "./q8_0";
+import { lowBytes, mulCodes16, rowScales } from "./q8_0";
 import { hsum } from "../madd";
 
 export function decode_q4_0(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
@@ -138,8 +138,8 @@ export function dot_q4_0(row: usize, x: usize, dim: i32): f32 {
 }
 
 // ---- mode "ggml": integer dots with Q8_0 activations (activations.ts), as ggml_vec_dot_q4_0_q8_0 ----
-// Per block: sum (q - 8) * x_code = sum q * x_code - 8 * (the record's block sum), exact in i32, then one f32
-// multiply by d_w * d_x. The 16 code bytes give 32 codes:
+// Per block: sum (q - 8) * x_code = sum q * x_code - 8 * (the record's lane sums), exact in i32 lane by lane,
+// then one f32 multiply by d_w * d_x. The 16 code bytes give 32 codes:
 //   baseline build: read as i16 lanes (bytes 2i, 2i+1: elements 2i, 2i+1 in the low nibbles, 16 + 2i, 17 + 2i
 //     in the high ones), each nibble masked into bits 8-11 (256 * code) and paired with the record's even and
 //     odd i16 codes by i32x4.dot_i16x8_s; the 256 goes into d_x / 256;
@@ -167,59 +167,42 @@ export function dot_q4_0(row: usize, x: usize, dim: i32): f32 {
   );
 }
 
-// One row of nb blocks . one activation record (act: its start; layout offsets from activations.ts).
+// One row of nb blocks (scales already in ws, q8_0.ts rowScales) . one activation record (act: its start;
+// layout offsets from activations.ts), one block per step, no shuffles (see q8_0.ts idotRow).
 // @ts-ignore: decorator
-@inline function idotRowQ4_0(w: usize, act: usize, dim: i32, nb: i32): f32 {
+@inline function idotRowQ4_0(w: usize, ws: usize, act: usize, dim: i32, nb: i32): f32 {
   // baseline: sums times 256 and d / 256; relaxed: plain sums and d
   const shift = ASC_FEATURE_RELAXED_SIMD ? 3 : 11;
   let x = act;
   let x8 = act + actCodes8(VEC_Q8_0, dim);
   let xd = act + (ASC_FEATURE_RELAXED_SIMD ? actD(VEC_Q8_0, dim) : actD256(VEC_Q8_0, dim));
   let xs = act + actSums(VEC_Q8_0, dim);
-  // one block per step, the last three sums waiting in s0..s2 (see q8_0.ts idotRow)
   let acc = f32x4.splat(0);
-  let s0 = i32x4.splat(0);
-  let s1 = i32x4.splat(0);
-  let s2 = i32x4.splat(0);
-  const full = nb & ~3;
-  let b = 0;
-  for (; b < full; b++) {
-    const s = blockDotQ(w, x, x8);
-    if ((b & 3) == 3) {
-      const sums = i32x4.sub(sumLanes4(s0, s1, s2, s), i32x4.shl(v128.load(xs - 12), shift));
-      const d = f32x4.mul(f16x4At(w - 54, w - 36, w - 18, w), v128.load(xd - 12));
-      acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(sums), d));
-    } else {
-      s0 = s1;
-      s1 = s2;
-      s2 = s;
-    }
+  for (let b = 0; b < nb; b++) {
+    // the -8 offset lane by lane (the record's lane sums match the lanes of blockDotQ): every lane stays the exact
+    // partial sum of (q - 8) * x_code, so the f32 lanes do not cancel
+    const s = i32x4.sub(blockDotQ(w, x, x8), i32x4.shl(v128.load(xs), shift));
+    const d = f32x4.splat(load<f32>(ws) * load<f32>(xd));
+    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), d));
     w += 18;
+    ws += 4;
     x += 64;
     x8 += 32;
     xd += 4;
-    xs += 4;
+    xs += 16;
   }
-  let tail: f32 = 0;
-  for (; b < nb; b++) {
-    const s = sumLanes(blockDotQ(w, x, x8)) - (load<i32>(xs) << shift);
-    tail += <f32>s * (f16ToF32(load<u16>(w)) * load<f32>(xd));
-    w += 18;
-    x += 64;
-    x8 += 32;
-    xd += 4;
-    xs += 4;
-  }
-  return hsum(acc) + tail;
+  return hsum(acc);
 }
 
-// R rows (rowBytes apart) . B activation records (actStride apart): out[b * S + r], f32.
-export function idot_q4_0(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32): void {
+// R rows (rowBytes apart) . B activation records (actStride apart): out[b * S + r], f32. scratch: a row's
+// block scales (4 * blocks bytes).
+export function idot_q4_0(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {
   const nb = <i32>(rowBytes / 18);
   for (let r = 0; r < nrows; r++) {
     const w = rows + <usize>r * rowBytes;
+    rowScales(w, 18, nb, scratch);
     for (let b = 0; b < nx; b++) {
-      store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), idotRowQ4_0(w, act + <usize>b * actStride, dim, nb));
+      store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), idotRowQ4_0(w, scratch, act + <usize>b * actStride, dim, nb));
     }
   }
 }

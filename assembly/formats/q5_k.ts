@@ -176,8 +176,9 @@ export function dot_q5_k(row: usize, x: usize, dim: i32): f32 {
   return acc;
 }
 
-// R rows (rowBytes apart) . B activation records (actStride apart): out[b * S + r], f32.
-export function idot_q5_k(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32): void {
+// R rows (rowBytes apart) . B activation records (actStride apart): out[b * S + r], f32 (scratch unused:
+// one scale conversion per 256 values costs little).
+export function idot_q5_k(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {
   const nb = <i32>(rowBytes / BLOCK_BYTES);
   for (let r = 0; r < nrows; r++) {
     const w = rows + <usize>r * rowBytes;
