@@ -167,7 +167,7 @@ export function dot_q4_0(row: usize, x: usize, dim: i32): f32 {
   );
 }
 
-// One row of nb blocks (scales already in ws, q8_0.ts rowScales) . one activation record (act: its start;
+// One row of nb blocks (d_w * d_x already in ws, q8_0.ts rowScales) . one activation record (act: its start;
 // layout offsets from activations.ts), one block per step, no shuffles (see q8_0.ts idotRow).
 // @ts-ignore: decorator
 @inline function idotRowQ4_0(w: usize, ws: usize, act: usize, dim: i32, nb: i32): f32 {
@@ -175,20 +175,17 @@ export function dot_q4_0(row: usize, x: usize, dim: i32): f32 {
   const shift = ASC_FEATURE_RELAXED_SIMD ? 3 : 11;
   let x = act;
   let x8 = act + actCodes8(VEC_Q8_0, dim);
-  let xd = act + (ASC_FEATURE_RELAXED_SIMD ? actD(VEC_Q8_0, dim) : actD256(VEC_Q8_0, dim));
   let xs = act + actSums(VEC_Q8_0, dim);
   let acc = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
     // the -8 offset lane by lane (the record's lane sums match the lanes of blockDotQ): every lane stays the exact
     // partial sum of (q - 8) * x_code, so the f32 lanes do not cancel
     const s = i32x4.sub(blockDotQ(w, x, x8), i32x4.shl(v128.load(xs), shift));
-    const d = f32x4.splat(load<f32>(ws) * load<f32>(xd));
-    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), d));
+    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), v128.load32_splat(ws)));
     w += 18;
     ws += 4;
     x += 64;
     x8 += 32;
-    xd += 4;
     xs += 16;
   }
   return hsum(acc);
@@ -200,9 +197,10 @@ export function idot_q4_0(rows: usize, rowBytes: usize, nrows: i32, act: usize, 
   const nb = <i32>(rowBytes / 18);
   for (let r = 0; r < nrows; r++) {
     const w = rows + <usize>r * rowBytes;
-    rowScales(w, 18, nb, scratch);
     for (let b = 0; b < nx; b++) {
-      store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), idotRowQ4_0(w, scratch, act + <usize>b * actStride, dim, nb));
+      const a = act + <usize>b * actStride;
+      rowScales(w, 18, nb, a + (ASC_FEATURE_RELAXED_SIMD ? actD(VEC_Q8_0, dim) : actD256(VEC_Q8_0, dim)), scratch);
+      store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), idotRowQ4_0(w, scratch, a, dim, nb));
     }
   }
 }

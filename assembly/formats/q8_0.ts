@@ -208,38 +208,39 @@ export function add4_q8_0(acc: usize, r0: usize, r1: usize, r2: usize, r3: usize
   );
 }
 
-// The row's block scales d_w as f32 into ws (nb f32), four at a time (f16x4At), before its dots: the
-// per-block work is then a load, and no shuffle is needed. (Four blocks' sums reduced into one vector against
+// The row's block scales d_w times the activation record's block scales (xd), as f32 into ws (nb f32), four at a
+// time (f16x4At), before the row's dot with that record: the per-block work is then one load, and no shuffle
+// is needed. (Four blocks' sums reduced into one vector against
 // four scales take two-input shuffles, which JavaScriptCore lowers to two pshufb and a por each; a scalar f16
 // conversion per block costs V8 more than the row's scales converted at once.)
 // @ts-ignore: decorator
-@inline export function rowScales(w: usize, blockBytes: usize, nb: i32, ws: usize): void {
+@inline export function rowScales(w: usize, blockBytes: usize, nb: i32, xd: usize, ws: usize): void {
   let b = 0;
   for (; b + 4 <= nb; b += 4) {
-    v128.store(ws, f16x4At(w, w + blockBytes, w + 2 * blockBytes, w + 3 * blockBytes));
+    v128.store(ws, f32x4.mul(f16x4At(w, w + blockBytes, w + 2 * blockBytes, w + 3 * blockBytes), v128.load(xd)));
     w += blockBytes << 2;
+    xd += 16;
     ws += 16;
   }
   for (; b < nb; b++) {
-    store<f32>(ws, f16ToF32(load<u16>(w)));
+    store<f32>(ws, f16ToF32(load<u16>(w)) * load<f32>(xd));
     w += blockBytes;
+    xd += 4;
     ws += 4;
   }
 }
 
-// One row of nb blocks (scales already in ws) . one activation record (codes at x, d / 256 at xd), one block
-// per step (with four per step V8 hoists all 24 loads and spills): the block's lane sums in f32 times
-// d_w * d_x / 256, accumulated in four lanes.
+// One row of nb blocks (d_w * d_x / 256 already in ws, rowScales) . one activation record's codes at x, one
+// block per step (with four per step V8 hoists all 24 loads and spills): the block's lane sums in f32 times
+// its scale, accumulated in four lanes.
 // @ts-ignore: decorator
-@inline function idotRow(w: usize, ws: usize, x: usize, xd: usize, nb: i32): f32 {
+@inline function idotRow(w: usize, ws: usize, x: usize, nb: i32): f32 {
   let acc = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
-    const d = f32x4.splat(load<f32>(ws) * load<f32>(xd));
-    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(blockDot(w, x)), d));
+    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(blockDot(w, x)), v128.load32_splat(ws)));
     w += 34;
     ws += 4;
     x += 64;
-    xd += 4;
   }
   return hsum(acc);
 }
@@ -252,10 +253,10 @@ export function idot_q8_0(rows: usize, rowBytes: usize, nrows: i32, act: usize, 
   const dOff = actD256(VEC_Q8_0, dim);
   for (let r = 0; r < nrows; r++) {
     const w = rows + <usize>r * rowBytes;
-    rowScales(w, 34, nb, scratch);
     for (let b = 0; b < nx; b++) {
       const a = act + <usize>b * actStride;
-      store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), idotRow(w, scratch, a, a + dOff, nb));
+      rowScales(w, 34, nb, a + dOff, scratch);
+      store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), idotRow(w, scratch, a, nb));
     }
   }
 }
