@@ -1,6 +1,6 @@
-// What the integer-dot kernels of mode "ggml" share (formats/<fmt>.ts idot_<fmt>): the sum of each of four
-// i32x4 partial sums, as one vector (row r's total in lane r).
-// Keys: s_r the four lanes of row r's partial sums.
+// What the integer-dot kernels of mode "ggml" share (formats/<fmt>.ts idot_<fmt>): lane sums, and the unpacked
+// rows that batches of Q8_K records are dotted with.
+// Keys: s_r the four lanes of row r's partial sums; c a run of 16 values in a block of 256.
 
 // [sum s0, sum s1, sum s2, sum s3] in two rounds of interleave-and-add (punpck{l,h}dq, punpck{l,h}qdq).
 // @ts-ignore: decorator
@@ -20,4 +20,69 @@
 // @ts-ignore: decorator
 @inline export function widenPairs(p: v128): v128 {
   return i32x4.dot_i16x8_s(p, i16x8.splat(1));
+}
+
+// ---- batches of Q8_K records: a row's codes unpacked once, then dotted with each record ----
+// For two or more hidden vectors, a k-quant row is unpacked once into `scratch` (the format's unpack code writes
+// it with unpackChunk / unpackBlock) and each vector's dot is then a plain loop (idotUnpacked) that reads each
+// unpacked byte from L1: the decode is paid once per row and batch, not once per vector.
+// Layout per block of 256 values (UNPACKED bytes):
+//   relaxed build:  [ codes u8 (256) | each 16 values' scale as an i16x8 splat (16 x 16) | ow | dA | dB | pad ]
+//   baseline build: [ codes times scale as i16, each 16 values' even then odd (512)    | ow | dA | dB | pad ]
+//   ow: 16 i16 weights of the record's 16 bsums (Q6_K: -32 * scale; Q4_K / Q5_K: the minimum code of the
+//   group of 32 holding them); dA, dB: f32 (d_w, and -dmin_w or unused).
+// A block's value: d_x * dA * (sum codes * x_codes + sum ow * bsums) when the offset folds into the integer sum
+// (Q6_K: one scale), else d_x * (dA * sum codes * x_codes + dB * sum ow * bsums) (Q4_K, Q5_K), as ggml rounds it.
+export const UNPACKED: usize = 560;
+const OW: usize = 512;
+
+// Values 16c .. 16c + 15 of the block being unpacked at dst: codes u (bytes, 7-bit) with scale sc.
+// @ts-ignore: decorator
+@inline export function unpackChunk(dst: usize, c: i32, u: v128, sc: i32): void {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    v128.store(dst + (<usize>c << 4), u);
+    v128.store(dst + 256 + (<usize>c << 4), i16x8.splat(<i16>sc));
+    return;
+  }
+  const s = i16x8.splat(<i16>sc);
+  v128.store(dst + (<usize>c << 5), i16x8.mul(v128.and(u, i16x8.splat(0xff)), s));
+  v128.store(dst + (<usize>c << 5), i16x8.mul(i16x8.shr_u(u, 8), s), 16);
+}
+
+// The block's bsum weights (two i16x8) and its float scales.
+// @ts-ignore: decorator
+@inline export function unpackBlock(dst: usize, ow0: v128, ow1: v128, dA: f32, dB: f32): void {
+  v128.store(dst + OW, ow0);
+  v128.store(dst + OW, ow1, 16);
+  store<f32>(dst + OW, dA, 32);
+  store<f32>(dst + OW, dB, 36);
+}
+
+// One unpacked row of nb blocks . one Q8_K record (codes x, x8, scales xd, bsums xs).
+// @ts-ignore: decorator
+@inline export function idotUnpacked(w: usize, nb: i32, x: usize, x8: usize, xd: usize, xs: usize, fold: bool): f32 {
+  let sum: f32 = 0;
+  for (let b = 0; b < nb; b++) {
+    let acc = i32x4.splat(0);
+    for (let c = 0; c < 16; c++) {
+      if (ASC_FEATURE_RELAXED_SIMD) {
+        const p = i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8 + (<usize>c << 4)), v128.load(w + (<usize>c << 4)));
+        acc = i32x4.add(acc, i32x4.dot_i16x8_s(p, v128.load(w + 256 + (<usize>c << 4))));
+      } else {
+        const wc = w + (<usize>c << 5);
+        const xc = x + (<usize>c << 5);
+        acc = i32x4.add(acc, i32x4.add(i32x4.dot_i16x8_s(v128.load(wc), v128.load(xc)), i32x4.dot_i16x8_s(v128.load(wc, 16), v128.load(xc, 16))));
+      }
+    }
+    const off = i32x4.add(i32x4.dot_i16x8_s(v128.load(xs), v128.load(w + OW)), i32x4.dot_i16x8_s(v128.load(xs, 16), v128.load(w + OW, 16)));
+    const dx = load<f32>(xd);
+    if (fold) sum += <f32>sumLanes(i32x4.add(acc, off)) * (load<f32>(w + OW, 32) * dx);
+    else sum += <f32>sumLanes(acc) * (load<f32>(w + OW, 32) * dx) + <f32>sumLanes(off) * (load<f32>(w + OW, 36) * dx);
+    w += UNPACKED;
+    x += 512;
+    x8 += 256;
+    xd += 4;
+    xs += 32;
+  }
+  return sum;
 }

@@ -9,7 +9,8 @@ import { hsum, madd } from "./madd";
 import {
   blockElemsOf, decodeRowsOf, directDotAnyDim, directDotBelow, dot4RowsOf, dotRowOf, hasDot4, intDotRowsOf, rowsInPlace, vecDotOf,
 } from "./formats/registry";
-import { activationBytes, quantizeActivations } from "./activations";
+import { VEC_Q8_K, activationBytes, quantizeActivations } from "./activations";
+import { UNPACKED } from "./idot";
 
 // dot(w, x) over D values: four independent accumulators hide the add latency.
 // @ts-ignore: decorator
@@ -326,7 +327,16 @@ export function quantize_activations(format: i32, x: usize, nx: i32, dim: i32, o
   quantizeActivations(vecDotOf(format), x, nx, dim, out);
 }
 
-// R rows . B records (activation_bytes apart): out[b * S + r]. scratch: 4 bytes per block of a row.
+// Bytes of scratch project_int needs for rows of dim values: a row's block scales (Q8_0 records) or a row
+// unpacked for batches (Q8_K records, idot.ts UNPACKED per block).
+export function activation_scratch_bytes(format: i32, dim: i32): i32 {
+  const kind = vecDotOf(format);
+  if (kind == 0) return 0;
+  const blocks = (dim + 31) >> 5;
+  return kind == VEC_Q8_K ? <i32>(<usize>((dim + 255) >> 8) * UNPACKED) : blocks << 2;
+}
+
+// R rows . B records (activation_bytes apart): out[b * S + r]; scratch: activation_scratch_bytes.
 export function project_int(format: i32, rows: usize, rowBytes: usize, nrows: i32, act: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {
   intDotRowsOf(format, rows, rowBytes, nrows, act, activationBytes(vecDotOf(format), dim), nx, dim, out, stride, scratch);
 }

@@ -13,7 +13,7 @@ import { f16ToF32 } from "../half";
 import { hsum } from "../madd";
 import { KQ_ISCALE, KQ_SHIFT, dotCodes16, expandCodes16, groupCodes16, makeQkx2x4, minsDot, packHeader, groupDot32, scaleCode, scaleMin, scalesMins } from "../kquants";
 import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
-import { sumLanes } from "../idot";
+import { UNPACKED, idotUnpacked, sumLanes, unpackBlock, unpackChunk } from "../idot";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 176;
@@ -176,14 +176,55 @@ export function dot_q5_k(row: usize, x: usize, dim: i32): f32 {
   return acc;
 }
 
-// R rows (rowBytes apart) . B activation records (actStride apart): out[b * S + r], f32 (scratch unused:
-// one scale conversion per 256 values costs little).
+// One row of nb blocks unpacked into dst (idot.ts layout): codes with their groups' scale codes, bsum weights
+// the minimum codes (each twice: two bsums per group of 32), dA = d, dB = -dmin.
+function unpackRow(w: usize, nb: i32, dst: usize): void {
+  for (let b = 0; b < nb; b++) {
+    const sm = scalesMins(w);
+    const scA = <u32>i32x4.extract_lane(sm, 0);
+    const scB = <u32>i32x4.extract_lane(sm, 1);
+    let qh0 = v128.load(w + QH);
+    let qh1 = v128.load(w + QH, 16);
+    for (let p = 0; p < 4; p++) {
+      const q0 = v128.load(w + QS + (<usize>p << 5));
+      const q1 = v128.load(w + QS + (<usize>p << 5), 16);
+      const lo0 = v128.or(v128.and(q0, i8x16.splat(15)), i16x8.shl(v128.and(qh0, i8x16.splat(1)), 4));
+      const lo1 = v128.or(v128.and(q1, i8x16.splat(15)), i16x8.shl(v128.and(qh1, i8x16.splat(1)), 4));
+      const hi0 = v128.or(v128.and(i16x8.shr_u(q0, 4), i8x16.splat(15)), i16x8.shl(v128.and(qh0, i8x16.splat(2)), 3));
+      const hi1 = v128.or(v128.and(i16x8.shr_u(q1, 4), i8x16.splat(15)), i16x8.shl(v128.and(qh1, i8x16.splat(2)), 3));
+      qh0 = i16x8.shr_u(qh0, 2);
+      qh1 = i16x8.shr_u(qh1, 2);
+      const scLo = scaleCode(scA, scB, 2 * p);
+      const scHi = scaleCode(scA, scB, 2 * p + 1);
+      unpackChunk(dst, 4 * p, lo0, scLo);
+      unpackChunk(dst, 4 * p + 1, lo1, scLo);
+      unpackChunk(dst, 4 * p + 2, hi0, scHi);
+      unpackChunk(dst, 4 * p + 3, hi1, scHi);
+    }
+    const m16 = i16x8.extend_high_i8x16_u(sm);
+    unpackBlock(dst, v128.shuffle<i16>(m16, m16, 0, 0, 1, 1, 2, 2, 3, 3), v128.shuffle<i16>(m16, m16, 4, 4, 5, 5, 6, 6, 7, 7), f16ToF32(load<u16>(w)), -f16ToF32(load<u16>(w, 2)));
+    w += BLOCK_BYTES;
+    dst += UNPACKED;
+  }
+}
+
+// R rows (rowBytes apart) . B activation records (actStride apart): out[b * S + r], f32. One vector: straight
+// from the packed row; more: each row unpacked once into scratch (UNPACKED bytes per block), then dotted with each.
 export function idot_q5_k(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {
   const nb = <i32>(rowBytes / BLOCK_BYTES);
+  const c8 = actCodes8(VEC_Q8_K, dim);
+  const cd = actD(VEC_Q8_K, dim);
+  const cs = actSums(VEC_Q8_K, dim);
   for (let r = 0; r < nrows; r++) {
     const w = rows + <usize>r * rowBytes;
+    if (nx == 1) {
+      store<f32>(out + (<usize>r << 2), idotRow(w, act, dim, nb));
+      continue;
+    }
+    unpackRow(w, nb, scratch);
     for (let b = 0; b < nx; b++) {
-      store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), idotRow(w, act + <usize>b * actStride, dim, nb));
+      const a = act + <usize>b * actStride;
+      store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), idotUnpacked(scratch, nb, a, a + c8, a + cd, a + cs, false));
     }
   }
 }

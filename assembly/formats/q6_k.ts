@@ -14,7 +14,7 @@ import { Q6_L_AT, Q6_SCALES_AT, Q6_XT_AT, SCRATCH } from "../scratch";
 import { hsum, madd } from "../madd";
 import { mulCodes16 } from "./q8_0";
 import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
-import { sumLanes, sumLanes4, widenPairs } from "../idot";
+import { UNPACKED, idotUnpacked, sumLanes, unpackBlock, unpackChunk } from "../idot";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 210;
@@ -113,8 +113,8 @@ export function dot_q6_k(row: usize, x: usize, dim: i32): f32 {
 // d_w * d_x. Codes stay unsigned (0..63): the 32 goes into 32 * sum_g scales[g] * bsums[g] from the record.
 // A group's 16 products: baseline build, the code bytes split into even and odd i16 lanes (a mask and a
 // shift) against the record's even and odd i16 codes (i32x4.dot_i16x8_s); relaxed build, the code bytes
-// (7-bit: exact) against the record's i8 codes (i16x8.relaxed_dot_i8x16_i7x16_s), widened pairwise. Four
-// groups' lane sums at a time (sumLanes4) meet their four scales in one i32x4.mul.
+// (7-bit: exact) against the record's i8 codes (i16x8.relaxed_dot_i8x16_i7x16_s); each group's scale meets its
+// sums in one multiply. Two or more vectors: each row is unpacked once (idot.ts idotUnpacked).
 // Keys: g group of 16 (0..15), h half (128 values), x the record's i16 codes, x8 its i8 codes.
 
 // Group g's scale times its sum of q * x_code (16 codes u), in four i32 lanes: in the relaxed build the i16
@@ -174,14 +174,55 @@ export function dot_q6_k(row: usize, x: usize, dim: i32): f32 {
   return acc;
 }
 
-// R rows (rowBytes apart) . B activation records (actStride apart): out[b * S + r], f32 (scratch unused:
-// one scale conversion per 256 values costs little).
+// One row of nb blocks unpacked into dst (idot.ts layout): codes 0..63 with their group scales, bsum weights
+// -32 * scales (the codes' offset), dA = d.
+function unpackRow(w: usize, nb: i32, dst: usize): void {
+  for (let b = 0; b < nb; b++) {
+    const sc = w + 192;
+    for (let h = 0; h < 2; h++) {
+      const ql = w + (<usize>h << 6);
+      const qh = w + 128 + (<usize>h << 5);
+      const a0 = v128.load(ql);
+      const a1 = v128.load(ql, 16);
+      const c0 = v128.load(ql, 32);
+      const c1 = v128.load(ql, 48);
+      const h0 = v128.load(qh);
+      const h1 = v128.load(qh, 16);
+      const g = h << 3;
+      unpackChunk(dst, g, ucodes(a0, h0, 0), <i32>load<i8>(sc + <usize>g));
+      unpackChunk(dst, g + 1, ucodes(a1, h1, 0), <i32>load<i8>(sc + <usize>(g + 1)));
+      unpackChunk(dst, g + 2, ucodes(c0, h0, 1), <i32>load<i8>(sc + <usize>(g + 2)));
+      unpackChunk(dst, g + 3, ucodes(c1, h1, 1), <i32>load<i8>(sc + <usize>(g + 3)));
+      unpackChunk(dst, g + 4, ucodes(a0, h0, 2), <i32>load<i8>(sc + <usize>(g + 4)));
+      unpackChunk(dst, g + 5, ucodes(a1, h1, 2), <i32>load<i8>(sc + <usize>(g + 5)));
+      unpackChunk(dst, g + 6, ucodes(c0, h0, 3), <i32>load<i8>(sc + <usize>(g + 6)));
+      unpackChunk(dst, g + 7, ucodes(c1, h1, 3), <i32>load<i8>(sc + <usize>(g + 7)));
+    }
+    const scv = v128.load(sc);
+    const m32 = i16x8.splat(-32);
+    unpackBlock(dst, i16x8.mul(i16x8.extend_low_i8x16_s(scv), m32), i16x8.mul(i16x8.extend_high_i8x16_s(scv), m32), f16ToF32(load<u16>(w, 208)), 0);
+    w += BLOCK_BYTES;
+    dst += UNPACKED;
+  }
+}
+
+// R rows (rowBytes apart) . B activation records (actStride apart): out[b * S + r], f32. One vector: straight
+// from the packed row; more: each row unpacked once into scratch (UNPACKED bytes per block), then dotted with each.
 export function idot_q6_k(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {
   const nb = <i32>(rowBytes / BLOCK_BYTES);
+  const c8 = actCodes8(VEC_Q8_K, dim);
+  const cd = actD(VEC_Q8_K, dim);
+  const cs = actSums(VEC_Q8_K, dim);
   for (let r = 0; r < nrows; r++) {
     const w = rows + <usize>r * rowBytes;
+    if (nx == 1) {
+      store<f32>(out + (<usize>r << 2), idotRow(w, act, dim, nb));
+      continue;
+    }
+    unpackRow(w, nb, scratch);
     for (let b = 0; b < nx; b++) {
-      store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), idotRow(w, act + <usize>b * actStride, dim, nb));
+      const a = act + <usize>b * actStride;
+      store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), idotUnpacked(scratch, nb, a, a + c8, a + cd, a + cs, true));
     }
   }
 }
