@@ -272,7 +272,7 @@ describe.each(FORMAT_NAMES)("%s shard rows from a GGUF file", (format) => {
         expect(o + n).toBeLessThanOrEqual(at + 53 * rowBytes);
       }
       expect(data.reduce((a, [, n]) => a + n, 0)).toBe(35 * rowBytes);
-      expect(shards[0].mode).toBe(formatInfo(format).fast ? "fast" : "exact");
+      expect(shards[0].mode).toBe(formatInfo(format).defaultMode);
       const head = new ShardedHead(shards);
       const hidden = randomValues(dim, 23, 2);
       const logits = full.project(hidden);

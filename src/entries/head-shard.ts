@@ -35,7 +35,7 @@ export interface HeadShardInfo {
   end: number;
   dim: number;
   format: string;
-  mode: "fast" | "exact";
+  mode: "fast" | "exact" | "ggml";
   heldBytes: number;
   wasmBytes: number;
   loadMs: number;
