@@ -1,11 +1,11 @@
 // Threads (src/parallel/): the *Async calls on 2 and 4 workers against the single-thread calls of a one-thread
 // runtime (the reference, itself checked by project/topk/fast/quant suites), bit for bit, for every format in
-// exact and fast mode; quantizing likewise, byte for byte. Workers end with dispose and never keep Node alive;
+// exact, fast and ggml mode; quantizing likewise, byte for byte. Workers end with dispose and never keep Node alive;
 // where threads cannot run, the calls run on one thread after one warning.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { FORMAT_NAMES, instantiate, supportsFast, type EmbeddingTable, type Runtime } from "../src/index.js";
+import { FORMAT_NAMES, FORMATS, instantiate, supportsFast, type EmbeddingTable, type Runtime } from "../src/index.js";
 import { liveWorkers } from "../src/parallel/pool.js";
 import { setMinParallelWork } from "../src/parallel/project.js";
 import { newRuntime, testBuild } from "./helpers/runtime.js";
@@ -59,7 +59,9 @@ for (const threads of [2, 4]) {
             expect(bits(await rt.quantizeAsync(values, { vocab, dim, format }))).toEqual(bits(ref.bytes()));
             for (const n of [1, 5]) {
               const hidden = randomValues(n * dim, n * 31 + dim, 1);
-              for (const mode of supportsFast(format) ? (["exact", "fast"] as const) : (["exact"] as const)) {
+              // mode "ggml" where the format has integer dots: its workers run project_int
+              const modes = ["exact", ...(supportsFast(format) ? ["fast"] : []), ...(FORMATS[format].intDot ? ["ggml"] : [])] as ("exact" | "fast" | "ggml")[];
+              for (const mode of modes) {
                 const expected = ref.project(hidden, { mode });
                 expect(bits(await table.projectAsync(hidden, { mode })), `${mode} n=${n}`).toEqual(bits(expected));
                 const k = 7;
@@ -88,7 +90,7 @@ for (const threads of [2, 4]) {
         const table = rt.tableFromF32(values, { vocab, dim, format });
         try {
           const hidden = randomValues(5 * dim, 9, 1);
-          for (const mode of ["exact", "fast"] as const) {
+          for (const mode of ["exact", "fast", "ggml"] as const) {
             const opts = { mode, scale: 0.7, softcap: 3 };
             expect(bits(await table.projectAsync(hidden, opts))).toEqual(bits(ref.project(hidden, opts)));
             const top = ref.topk(hidden, 50, opts);

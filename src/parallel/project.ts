@@ -3,12 +3,14 @@
 // same passes of vectors, rows split only at multiples of the decode tile and of 4 inside a slice), so each row
 // meets the same kernel path: logits are the same bits. Top-k: the workers write a pass's logits to linear
 // memory and the caller pushes them, in row order, into the same heaps the single-thread call fills (so ties
-// break the same way). Mode "ggml", calls below MIN_PARALLEL_WORK, and exact mode on a table with rows of
-// non-finite block scale (the single-thread call patches those one vector at a time) run on the calling thread.
+// break the same way). Mode "ggml" over a format with integer dots quantizes the activations on the calling
+// thread (as project does), then the workers run project_int on their rows (each row on its own: the same bits).
+// Mode "ggml" over the other formats, calls below MIN_PARALLEL_WORK, and exact or ggml mode on a table with rows
+// of non-finite block scale (the single-thread call patches those one vector at a time) run on the calling thread.
 // Keys: V vocab, D dim, N hidden vectors, U rows per unit.
 import { errors } from "../core/errors.js";
 import {
-  checkK, checkMode, checkPost, copyHidden, Heaps, hiddenCount, nonFiniteOf, project, sliceGeometry, topk,
+  checkK, checkMode, checkPost, Heaps, hiddenCount, nonFiniteOf, prepareHidden, project, sliceGeometry, topk,
   type ProjectOptions, type TopK, type TopKOptions,
 } from "../project/project.js";
 import { FAST_BATCH, type FastHead } from "../project/fast.js";
@@ -32,8 +34,8 @@ const NO_POST: Post = { scale: 1, cap: 0 };
 
 function poolFor(table: EmbeddingTable, n: number, mode: string): WorkerPool | undefined {
   const pool = table.runtime.pool;
-  if (pool === undefined || mode === "ggml") return undefined;
-  if (mode === "exact" && nonFiniteOf(table).length > 0) return undefined;
+  if (pool === undefined || (mode === "ggml" && !table.info.intDot)) return undefined;
+  if (mode !== "fast" && nonFiniteOf(table).length > 0) return undefined;
   return table.byteLength * n < MIN_PARALLEL_WORK ? undefined : pool;
 }
 
@@ -55,14 +57,14 @@ export async function projectAsync(table: EmbeddingTable, hidden: Float32Array, 
   const result = out;
   const scratch = mem.scratch();
   try {
-    const xPtr = copyHidden(table, hidden, scratch);
+    const { x: xPtr, act } = prepareHidden(table, hidden, n, mode, scratch);
     if (mode === "fast") {
       await fastPasses(table.fastHead(), xPtr, n, pool, post, (o, stride, v0, m) => {
         const f32 = mem.f32();
         for (let v = 0; v < m; v++) result.set(f32.subarray((o >>> 2) + v * stride, (o >>> 2) + v * stride + vocab), (v0 + v) * vocab);
       });
     } else {
-      await exactPasses(table, xPtr, n, pool, post, (o, b0, nb) => {
+      await exactPasses(table, xPtr, act, n, pool, post, (o, b0, nb) => {
         result.set(mem.f32().subarray(o >>> 2, (o >>> 2) + nb * vocab), b0 * vocab);
       });
     }
@@ -86,13 +88,13 @@ export async function topkAsync(table: EmbeddingTable, hidden: Float32Array, k: 
   const { scale, cap } = checkPost(options.scale, options.softcap);
   const scratch = mem.scratch();
   try {
-    const xPtr = copyHidden(table, hidden, scratch);
+    const { x: xPtr, act } = prepareHidden(table, hidden, n, mode, scratch);
     const h = new Heaps(table, n, k, scratch);
     if (mode === "fast") {
       const head = table.fastHead();
       await fastPasses(head, xPtr, n, pool, NO_POST, (ptr, stride, v0, m) => h.push({ ptr, stride, b0: v0, nb: m, r0: 0, rows: head.vocab }));
     } else {
-      await exactPasses(table, xPtr, n, pool, NO_POST, (ptr, b0, nb) => h.push({ ptr, stride: vocab, b0, nb, r0: 0, rows: vocab }));
+      await exactPasses(table, xPtr, act, n, pool, NO_POST, (ptr, b0, nb) => h.push({ ptr, stride: vocab, b0, nb, r0: 0, rows: vocab }));
     }
     return h.finish(scale, cap);
   } finally {
@@ -107,16 +109,19 @@ export async function argmaxAsync(table: EmbeddingTable, hidden: Float32Array, o
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
-// Exact mode: each pass of vectors (as forEachSlice makes them) becomes one job; its logits land in a
-// [nb x V] block of linear memory handed to `sink` before the next pass.
+// Exact mode (and mode "ggml" with integer dots: `act` the activation records, else 0): each pass of vectors
+// (as forEachSlice makes them) becomes one job; its logits land in a [nb x V] block of linear memory handed to
+// `sink` before the next pass.
 async function exactPasses(
-  table: EmbeddingTable, xPtr: number, n: number, pool: WorkerPool, post: Post,
+  table: EmbeddingTable, xPtr: number, act: number, n: number, pool: WorkerPool, post: Post,
   sink: (ptr: number, b0: number, nb: number) => void,
 ): Promise<void> {
   const { vocab, dim, rowBytes } = table;
   const { batch, nbMax, tile, stride } = sliceGeometry(vocab, dim, n);
   const mem = table.runtime.memory;
-  const needsDecode = !table.info.inPlace;
+  const k = table.runtime.kernels;
+  const needsDecode = !table.info.inPlace && !act;
+  const actBytes = act ? k.activation_bytes(table.info.id, dim) : 0;
   // rows split only at multiples of the decode tile and of 4 (the kernels' row groups) inside a slice
   const align = (tile * 4) / gcd(tile, 4);
   const rowsPerUnit = Math.max(align, Math.floor(vocab / (pool.size * UNITS_PER_WORKER) / align) * align);
@@ -138,7 +143,9 @@ async function exactPasses(
         for (let u = r0; u < end; u += rowsPerUnit) {
           const rows = Math.min(rowsPerUnit, end - u);
           const unit: Call[] = [
-            ["project_rows", table.info.id, tablePtr + u * rowBytes, rowBytes, rows, xPtr + b0 * dim * 4, nb, dim, needsDecode ? "$0" : 0, iota, tile, out + u * 4, vocab],
+            act
+              ? ["project_int", table.info.id, tablePtr + u * rowBytes, rowBytes, rows, act + b0 * actBytes, nb, dim, out + u * 4, vocab, "$0"]
+              : ["project_rows", table.info.id, tablePtr + u * rowBytes, rowBytes, rows, xPtr + b0 * dim * 4, nb, dim, needsDecode ? "$0" : 0, iota, tile, out + u * 4, vocab],
           ];
           if (post.scale !== 1 || post.cap > 0) {
             for (let b = 0; b < nb; b++) unit.push(["logits_post", out + (b * vocab + u) * 4, rows, post.scale, post.cap]);
@@ -146,7 +153,7 @@ async function exactPasses(
           units.push(unit);
         }
       }
-      await pool.run(units, needsDecode ? [tile * dim * 4] : []);
+      await pool.run(units, act ? [k.activation_scratch_bytes(table.info.id, dim)] : needsDecode ? [tile * dim * 4] : []);
       sink(out, b0, nb);
     }
   } finally {
