@@ -7,6 +7,8 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { FORMAT_NAMES, FORMATS, instantiate, supportsFast, type EmbeddingTable, type Runtime } from "../src/index.js";
 import { liveWorkers } from "../src/parallel/pool.js";
+import { FastHead } from "../src/project/fast.js";
+import { nonFiniteRows } from "../src/formats/nonfinite.js";
 import { setMinParallelWork } from "../src/parallel/project.js";
 import { newRuntime, testBuild } from "./helpers/runtime.js";
 import { randomValues } from "./helpers/values.js";
@@ -71,6 +73,21 @@ for (const threads of [2, 4]) {
                 expect(bits(got.scores)).toEqual(bits(top.scores));
               }
             }
+            // nearest: every metric, in exact mode and (integer dots) ggml mode, rows excluded; row norms on the workers
+            const query = randomValues(dim, dim + 1, 1);
+            const exclude = [0, 3, vocab - 1];
+            for (const mode of ["exact", ...(FORMATS[format].intDot ? ["ggml"] : [])] as ("exact" | "ggml")[]) {
+              for (const metric of ["cosine", "dot", "l2"] as const) {
+                const expected = ref.nearest(query, 9, { metric, mode, exclude });
+                const got = await table.nearestAsync(query, 9, { metric, mode, exclude });
+                expect(got.ids, `nearest ${metric} ${mode}`).toEqual(expected.ids);
+                expect(bits(got.scores), `nearest ${metric} ${mode}`).toEqual(bits(expected.scores));
+              }
+            }
+            const analogy = await table.analogyAsync(1, 2, 3, 4);
+            const expected = ref.analogy(1, 2, 3, 4);
+            expect(analogy.ids).toEqual(expected.ids);
+            expect(bits(analogy.scores)).toEqual(bits(expected.scores));
           } finally {
             ref.dispose();
             table.dispose();
@@ -99,10 +116,56 @@ for (const threads of [2, 4]) {
             expect(bits(got.scores)).toEqual(bits(top.scores));
             expect(await table.argmaxAsync(hidden, { mode })).toEqual(ref.argmax(hidden, { mode }));
           }
+          for (const metric of ["cosine", "dot", "l2"] as const) {
+            const query = base.subarray(7 * dim, 8 * dim); // row 7's value, in 16 rows: ties at the top
+            const expected = ref.nearest(query, 30, { metric, exclude: [47] });
+            const got = await table.nearestAsync(query, 30, { metric, exclude: [47] });
+            expect(got.ids, metric).toEqual(expected.ids);
+            expect(bits(got.scores), metric).toEqual(bits(expected.scores));
+          }
         } finally {
           ref.dispose();
           table.dispose();
         }
+      }
+    });
+
+    // the first fast call of a big table tiles it on the workers (FastHead.tiledBy): the copy one thread makes
+    it("the fast tiled copy built on the workers has one thread's bytes (rows with a non-finite scale kept apart)", async () => {
+      const tiledBy = vi.spyOn(FastHead, "tiledBy");
+      try {
+        for (const format of FORMAT_NAMES.filter((f) => supportsFast(f))) {
+          const vocab = 16 * 37 + 5; // a partial last tile
+          const dim = 512;
+          const bytes = one.quantize(randomValues(vocab * dim, 21, 1), { vocab, dim, format });
+          const info = FORMATS[format];
+          // row 40's first block scale (the f16 at the format's fast scaleOffset) set to +Inf: computed apart
+          const rowBytes = bytes.byteLength / vocab;
+          expect(nonFiniteRows(bytes, 0, rowBytes, vocab, info)).toEqual([]);
+          const at = 40 * rowBytes + info.fast!.scaleOffset;
+          bytes[at] = 0x00;
+          bytes[at + 1] = 0x7c;
+          expect(nonFiniteRows(bytes, 0, rowBytes, vocab, info), format).toEqual([40]);
+          const ref = one.table({ vocab, dim, format, data: bytes });
+          const table = rt.table({ vocab, dim, format, data: bytes });
+          try {
+            const hidden = randomValues(3 * dim, 5, 1);
+            const calls = tiledBy.mock.calls.length;
+            const [a, b] = await Promise.all([table.projectAsync(hidden, { mode: "fast" }), table.topkAsync(hidden, 5, { mode: "fast" })]);
+            expect(tiledBy.mock.calls.length, "one build for both calls").toBe(calls + 1);
+            const head = table.fastHead();
+            const refHead = ref.fastHead();
+            expect(head.byteLength).toBe(refHead.byteLength);
+            expect(rt.memory.u8().slice(head.ptr, head.ptr + head.byteLength)).toEqual(one.memory.u8().slice(refHead.ptr, refHead.ptr + refHead.byteLength));
+            expect(bits(a)).toEqual(bits(ref.project(hidden, { mode: "fast" })));
+            expect(b.ids).toEqual(ref.topk(hidden, 5, { mode: "fast" }).ids);
+          } finally {
+            ref.dispose();
+            table.dispose();
+          }
+        }
+      } finally {
+        tiledBy.mockRestore();
       }
     });
 

@@ -5,7 +5,7 @@
 // memory and the caller pushes them, in row order, into the same heaps the single-thread call fills (so ties
 // break the same way). Mode "ggml" over a format with integer dots quantizes the activations on the calling
 // thread (as project does), then the workers run project_int on their rows (each row on its own: the same bits).
-// Mode "ggml" over the other formats, calls below MIN_PARALLEL_WORK, and exact or ggml mode on a table with rows
+// Mode "ggml" over the other formats, calls below MIN_PARALLEL_WORK (crossover.ts), and exact or ggml mode on a table with rows
 // of non-finite block scale (the single-thread call patches those one vector at a time) run on the calling thread.
 // Keys: V vocab, D dim, N hidden vectors, U rows per unit.
 import { errors } from "../core/errors.js";
@@ -17,14 +17,10 @@ import { FAST_BATCH, type FastHead } from "../project/fast.js";
 import { f32In } from "../core/arrays.js";
 import type { EmbeddingTable } from "../tables/table.js";
 import type { Call, WorkerPool } from "./pool.js";
+import { minParallelWork } from "./crossover.js";
+import { fastHeadAsync } from "./fast-tile.js";
 
-/** Packed bytes read times vectors below which a call stays on the calling thread (see BENCHMARKS.md). */
-export let MIN_PARALLEL_WORK = 1 << 22;
-
-/** @internal Tests: run every async call on the workers, however small (0), or restore the default. */
-export function setMinParallelWork(bytes?: number): void {
-  MIN_PARALLEL_WORK = bytes ?? 1 << 22;
-}
+export { setMinParallelWork } from "./crossover.js";
 
 // Units per worker: enough that a slow core does fewer of them, few enough that a job posts little.
 const UNITS_PER_WORKER = 8;
@@ -32,11 +28,18 @@ const UNITS_PER_WORKER = 8;
 type Post = { scale: number; cap: number };
 const NO_POST: Post = { scale: 1, cap: 0 };
 
-function poolFor(table: EmbeddingTable, n: number, mode: string): WorkerPool | undefined {
+/** The pool a call over `table` with `n` vectors in `mode` runs on, or undefined: the calling thread. */
+export function poolFor(table: EmbeddingTable, n: number, mode: string): WorkerPool | undefined {
   const pool = table.runtime.pool;
   if (pool === undefined || (mode === "ggml" && !table.info.intDot)) return undefined;
   if (mode !== "fast" && nonFiniteOf(table).length > 0) return undefined;
-  return table.byteLength * n < MIN_PARALLEL_WORK ? undefined : pool;
+  return table.byteLength * n < minParallelWork(mode === "fast" ? "fast" : "exact") ? undefined : pool;
+}
+
+// A call small enough for the calling thread may still need the fast tiled copy of a big table: the workers build it.
+async function tiledBeforehand(table: EmbeddingTable, mode: string): Promise<void> {
+  const pool = table.runtime.pool;
+  if (mode === "fast" && pool !== undefined) await fastHeadAsync(table, pool);
 }
 
 /** table.projectAsync: table.project's logits, bit for bit, on the runtime's threads. */
@@ -47,7 +50,10 @@ export async function projectAsync(table: EmbeddingTable, hidden: Float32Array, 
   const n = hiddenCount(hidden, dim);
   const mode = checkMode(options?.mode, table.format);
   const pool = poolFor(table, n, mode);
-  if (pool === undefined) return project(table, hidden, options);
+  if (pool === undefined) {
+    await tiledBeforehand(table, mode);
+    return project(table, hidden, options);
+  }
   hidden = f32In(hidden, "hidden", mem);
   const post = checkPost(options.scale, options.softcap);
   let out = options.out;
@@ -59,12 +65,12 @@ export async function projectAsync(table: EmbeddingTable, hidden: Float32Array, 
   try {
     const { x: xPtr, act } = prepareHidden(table, hidden, n, mode, scratch);
     if (mode === "fast") {
-      await fastPasses(table.fastHead(), xPtr, n, pool, post, (o, stride, v0, m) => {
+      await fastPasses(await fastHeadAsync(table, pool), xPtr, n, pool, post, (o, stride, v0, m) => {
         const f32 = mem.f32();
         for (let v = 0; v < m; v++) result.set(f32.subarray((o >>> 2) + v * stride, (o >>> 2) + v * stride + vocab), (v0 + v) * vocab);
       });
     } else {
-      await exactPasses(table, xPtr, act, n, pool, post, (o, b0, nb) => {
+      await exactPasses(table, xPtr, act, n, pool, postCalls(post), (o, b0, nb) => {
         result.set(mem.f32().subarray(o >>> 2, (o >>> 2) + nb * vocab), b0 * vocab);
       });
     }
@@ -82,7 +88,10 @@ export async function topkAsync(table: EmbeddingTable, hidden: Float32Array, k: 
   checkK(k, vocab);
   const mode = checkMode(options?.mode, table.format);
   const pool = poolFor(table, n, mode);
-  if (pool === undefined) return topk(table, hidden, k, options);
+  if (pool === undefined) {
+    await tiledBeforehand(table, mode);
+    return topk(table, hidden, k, options);
+  }
   const mem = table.runtime.memory;
   hidden = f32In(hidden, "hidden", mem);
   const { scale, cap } = checkPost(options.scale, options.softcap);
@@ -91,10 +100,10 @@ export async function topkAsync(table: EmbeddingTable, hidden: Float32Array, k: 
     const { x: xPtr, act } = prepareHidden(table, hidden, n, mode, scratch);
     const h = new Heaps(table, n, k, scratch);
     if (mode === "fast") {
-      const head = table.fastHead();
+      const head = await fastHeadAsync(table, pool);
       await fastPasses(head, xPtr, n, pool, NO_POST, (ptr, stride, v0, m) => h.push({ ptr, stride, b0: v0, nb: m, r0: 0, rows: head.vocab }));
     } else {
-      await exactPasses(table, xPtr, act, n, pool, NO_POST, (ptr, b0, nb) => h.push({ ptr, stride: vocab, b0, nb, r0: 0, rows: vocab }));
+      await exactPasses(table, xPtr, act, n, pool, postCalls(NO_POST), (ptr, b0, nb) => h.push({ ptr, stride: vocab, b0, nb, r0: 0, rows: vocab }));
     }
     return h.finish(scale, cap);
   } finally {
@@ -109,11 +118,17 @@ export async function argmaxAsync(table: EmbeddingTable, hidden: Float32Array, o
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
+/** Kernel calls a unit runs on each vector's scores of its rows (at `ptr`: rows r0..r0 + rows) once computed. */
+export type AfterRows = (ptr: number, r0: number, rows: number) => Call[];
+
+const postCalls = (post: Post): AfterRows =>
+  post.scale !== 1 || post.cap > 0 ? (ptr, _r0, rows) => [["logits_post", ptr, rows, post.scale, post.cap]] : () => [];
+
 // Exact mode (and mode "ggml" with integer dots: `act` the activation records, else 0): each pass of vectors
 // (as forEachSlice makes them) becomes one job; its logits land in a [nb x V] block of linear memory handed to
-// `sink` before the next pass.
-async function exactPasses(
-  table: EmbeddingTable, xPtr: number, act: number, n: number, pool: WorkerPool, post: Post,
+// `sink` before the next pass. `after`: what each unit runs on its rows' scores (logits_post, nearest's metric).
+export async function exactPasses(
+  table: EmbeddingTable, xPtr: number, act: number, n: number, pool: WorkerPool, after: AfterRows,
   sink: (ptr: number, b0: number, nb: number) => void,
 ): Promise<void> {
   const { vocab, dim, rowBytes } = table;
@@ -147,9 +162,7 @@ async function exactPasses(
               ? ["project_int", table.info.id, tablePtr + u * rowBytes, rowBytes, rows, act + b0 * actBytes, nb, dim, out + u * 4, vocab, "$0"]
               : ["project_rows", table.info.id, tablePtr + u * rowBytes, rowBytes, rows, xPtr + b0 * dim * 4, nb, dim, needsDecode ? "$0" : 0, iota, tile, out + u * 4, vocab],
           ];
-          if (post.scale !== 1 || post.cap > 0) {
-            for (let b = 0; b < nb; b++) unit.push(["logits_post", out + (b * vocab + u) * 4, rows, post.scale, post.cap]);
-          }
+          for (let b = 0; b < nb; b++) unit.push(...after(out + (b * vocab + u) * 4, u, rows));
           units.push(unit);
         }
       }

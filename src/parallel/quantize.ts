@@ -10,7 +10,7 @@ import { checkDims, EmbeddingTable, type TableFromF32Options } from "../tables/t
 import type { Runtime } from "../core/runtime.js";
 import type { QuantizeOptions } from "../formats/quantize.js";
 import type { Call, WorkerPool } from "./pool.js";
-import { MIN_PARALLEL_WORK } from "./project.js";
+import { minParallelWork } from "./crossover.js";
 
 // Slices per worker in one round.
 const SLICES_PER_WORKER = 4;
@@ -26,7 +26,7 @@ function checked(values: unknown, options: TableFromF32Options): { info: FormatI
 
 function poolFor(rt: Runtime, values: Float32Array): WorkerPool | undefined {
   const pool = rt.pool;
-  return pool !== undefined && values.length * 4 >= MIN_PARALLEL_WORK ? pool : undefined;
+  return pool !== undefined && values.length * 4 >= minParallelWork("quantize") ? pool : undefined;
 }
 
 /** rt.quantizeAsync: rt.quantize's bytes on the runtime's threads. */

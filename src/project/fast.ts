@@ -26,6 +26,7 @@ import { FAST_FORMAT_NAMES, formatInfo, type FastTraits, type FormatInfo } from 
 import { errors } from "../core/errors.js";
 import { nonFiniteRows } from "../formats/nonfinite.js";
 import type { Runtime } from "../core/runtime.js";
+import type { Call } from "../parallel/pool.js";
 
 type FastFormat = FormatInfo & { readonly fast: FastTraits };
 
@@ -89,12 +90,7 @@ export class FastHead {
 
   /** A head tiled from packed rows already in wasm memory (the rows stay where they are; the caller owns the head). */
   static of(table: PackedTable): FastHead {
-    const f = fastFormat(table.format);
-    const expected = Math.ceil(table.dim / f.blockElems) * f.blockBytes;
-    if (table.rowBytes !== expected) {
-      throw errors.dataLength("rowBytes", table.rowBytes, expected, `${table.format} rows of dim ${table.dim}`);
-    }
-    const head = new FastHead(table.runtime, table.vocab, table.dim, table.format);
+    const head = FastHead.untiled(table);
     try {
       head.tileRows(table.ptr, 0, table.vocab);
     } catch (e) {
@@ -148,6 +144,51 @@ export class FastHead {
     } finally {
       filler.free();
     }
+  }
+
+  // An empty head for a table's rows, once their row size is checked.
+  private static untiled(table: PackedTable): FastHead {
+    const f = fastFormat(table.format);
+    const expected = Math.ceil(table.dim / f.blockElems) * f.blockBytes;
+    if (table.rowBytes !== expected) {
+      throw errors.dataLength("rowBytes", table.rowBytes, expected, `${table.format} rows of dim ${table.dim}`);
+    }
+    return new FastHead(table.runtime, table.vocab, table.dim, table.format);
+  }
+
+  /**
+   * @internal FastHead.of with the tiling cut into units of `tilesPerUnit` whole tiles that `run` carries out
+   * (the worker pool: each unit is one tiling kernel call on its own rows, so the copy has the same bytes);
+   * `apartRows`: the table's rows with a non-finite block scale (nonFiniteOf; what tileRows would find).
+   */
+  static async tiledBy(
+    table: PackedTable, apartRows: readonly number[], tilesPerUnit: number, run: (units: Call[][]) => Promise<void>,
+  ): Promise<FastHead> {
+    const head = FastHead.untiled(table);
+    try {
+      const { f, blocks, tiles } = head;
+      const src = table.ptr;
+      const rowBytes = table.rowBytes;
+      const units: Call[][] = [];
+      for (let t0 = 0; t0 < tiles; t0 += tilesPerUnit) {
+        const r0 = t0 * 16;
+        const rows = Math.min(tilesPerUnit * 16, table.vocab - r0);
+        const at = src + r0 * rowBytes;
+        const out = head.ptr + t0 * head.tileBytes;
+        units.push([
+          f.fast.kernel === "planes"
+            ? ["fast_tile", f.id, at, rowBytes, rows, blocks, f.blockElems, f.blockBytes, f.fast.planes, out]
+            : ["fast_tile_signs", at, rowBytes, rows, blocks, out],
+        ]);
+      }
+      await run(units);
+      const bytes = head.rt.memory.u8();
+      for (const r of apartRows) head.apart.set(r, bytes.slice(src + r * rowBytes, src + (r + 1) * rowBytes));
+    } catch (e) {
+      head.dispose();
+      throw e;
+    }
+    return head;
   }
 
   /** @internal A head whose tiled copy is filled chunk by chunk (Filler). */

@@ -29,10 +29,15 @@ export function rowNorms(table: EmbeddingTable): number {
   return table.rowNorms(() => computeRowNorms(table));
 }
 
+/** Rows decoded at a time for the row norms. */
+export function normsTile(vocab: number, dim: number): number {
+  return Math.min(vocab, Math.max(1, Math.floor(TILE_BYTES / (dim * 4))));
+}
+
 function computeRowNorms(table: EmbeddingTable): number {
   const { vocab, dim, rowBytes } = table;
   const mem = table.runtime.memory;
-  const tile = Math.min(vocab, Math.max(1, Math.floor(TILE_BYTES / (dim * 4))));
+  const tile = normsTile(vocab, dim);
   const scratch = mem.scratch();
   try {
     const norms = scratch.alloc(vocab * 4);
@@ -58,14 +63,23 @@ function checkExclude(exclude: unknown, vocab: number): Uint32Array {
   return snapshotIds(exclude, vocab, "exclude").sort();
 }
 
-/** table.nearest: the K rows nearest to `vector` (D values), best first. */
-export function nearest(table: EmbeddingTable, vector: Float32Array, k: number, options: NearestOptions = {}): TopK {
+/** A nearest() call's checked inputs: what both the single-thread and the threaded calls run on. */
+export interface NearestQuery {
+  vector: Float32Array;
+  metric: Metric;
+  /** Excluded row ids, ascending. */
+  exclude: Uint32Array;
+  mode: "exact" | "ggml";
+  /** |vector|^2, summed in f64 as the scores kernels expect it. */
+  sq: number;
+}
+
+/** Check nearest()'s arguments, in the order the single-thread call always checked them. */
+export function nearestQuery(table: EmbeddingTable, vector: Float32Array, k: number, options: NearestOptions = {}): NearestQuery {
   checkTable(table, "table");
   const { vocab, dim } = table;
-  const kernels = table.runtime.kernels;
-  const mem = table.runtime.memory;
   const { metric: metricOption, exclude: excludeOption, mode: modeOption } = options ?? {};
-  vector = f32In(vector, "vector", mem);
+  vector = f32In(vector, "vector", table.runtime.memory);
   if (vector.length !== dim) throw errors.outLength("vector", vector.length, dim, `one vector of dim ${dim}`);
   checkK(k, vocab);
   const metric = checkMetric(metricOption);
@@ -74,37 +88,57 @@ export function nearest(table: EmbeddingTable, vector: Float32Array, k: number, 
   void table.ptr;
   let sq = 0;
   for (let j = 0; j < dim; j++) sq += vector[j] * vector[j];
+  return { vector, metric, exclude, mode, sq };
+}
+
+/** The kernel that turns dot products into the metric's scores, in place (none for "dot"). */
+export function metricCall(q: NearestQuery): { name: "scores_cosine" | "scores_l2"; x: number } | undefined {
+  if (q.metric === "cosine") return { name: "scores_cosine", x: Math.fround(Math.sqrt(q.sq)) };
+  if (q.metric === "l2") return { name: "scores_l2", x: Math.fround(q.sq) };
+  return undefined;
+}
+
+/** Set the excluded rows among rows [r0, r0 + rows) of a scores block to NaN (never ranked); `e` the next exclusion. */
+export function excludeRows(q: NearestQuery, f32: Float32Array, ptr: number, r0: number, rows: number, e: number): number {
+  for (; e < q.exclude.length && q.exclude[e] < r0 + rows; e++) f32[(ptr >>> 2) + q.exclude[e] - r0] = NaN;
+  return e;
+}
+
+/** The heaps read out; "l2": negated squared distances back to distances, ascending. */
+export function nearestResult(q: NearestQuery, heaps: Heaps): TopK {
+  const result = heaps.finish();
+  if (q.metric === "l2") {
+    const d = result.scores;
+    for (let i = 0; i < d.length; i++) d[i] = Math.sqrt(Math.max(0, -d[i]));
+  }
+  return result;
+}
+
+/** table.nearest: the K rows nearest to `vector` (D values), best first. */
+export function nearest(table: EmbeddingTable, vector: Float32Array, k: number, options: NearestOptions = {}): TopK {
+  const q = nearestQuery(table, vector, k, options);
+  const kernels = table.runtime.kernels;
+  const mem = table.runtime.memory;
   const scratch = mem.scratch();
   try {
-    const prepared = prepareHidden(table, vector, 1, mode, scratch, "vector");
-    const norms = metric === "dot" ? 0 : rowNorms(table);
+    const prepared = prepareHidden(table, q.vector, 1, q.mode, scratch, "vector");
+    const norms = q.metric === "dot" ? 0 : rowNorms(table);
     const heaps = new Heaps(table, 1, k, scratch);
+    const score = metricCall(q);
     let e = 0;
     forEachSlice(table, prepared, 1, (s) => {
-      if (metric === "cosine") kernels.scores_cosine(s.ptr, norms + s.r0 * 4, s.rows, Math.fround(Math.sqrt(sq)));
-      else if (metric === "l2") kernels.scores_l2(s.ptr, norms + s.r0 * 4, s.rows, Math.fround(sq));
-      const f32 = mem.f32();
-      for (; e < exclude.length && exclude[e] < s.r0 + s.rows; e++) f32[(s.ptr >>> 2) + exclude[e] - s.r0] = NaN;
+      if (score) kernels[score.name](s.ptr, norms + s.r0 * 4, s.rows, score.x);
+      e = excludeRows(q, mem.f32(), s.ptr, s.r0, s.rows, e);
       heaps.push(s);
     });
-    const result = heaps.finish();
-    if (metric === "l2") {
-      // negated squared distances back to distances, ascending
-      const d = result.scores;
-      for (let i = 0; i < d.length; i++) d[i] = Math.sqrt(Math.max(0, -d[i]));
-    }
-    return result;
+    return nearestResult(q, heaps);
   } finally {
     scratch.free();
   }
 }
 
-/**
- * table.analogy: rows nearest (cosine) to unit(a) - unit(b) + unit(c), excluding a, b and c — "a is to b
- * as ? is to c" read as king - man + woman -> queen. Each input row is normalised first, as word2vec does.
- * see: Mikolov et al., "Linguistic Regularities in Continuous Space Word Representations" (2013), §4.
- */
-export function analogy(table: EmbeddingTable, a: number, b: number, c: number, k: number): TopK {
+/** analogy()'s query: unit(a) - unit(b) + unit(c), with a, b and c checked. */
+export function analogyVector(table: EmbeddingTable, a: number, b: number, c: number): Float32Array {
   checkTable(table, "table");
   const { vocab } = table;
   for (const [name, id] of [["a", a], ["b", b], ["c", c]] as const) {
@@ -120,5 +154,14 @@ export function analogy(table: EmbeddingTable, a: number, b: number, c: number, 
     const f = sq > 0 ? sign / Math.sqrt(sq) : 0;
     for (let j = 0; j < dim; j++) v[j] += row[j] * f;
   });
-  return nearest(table, v, k, { metric: "cosine", exclude: [a, b, c] });
+  return v;
+}
+
+/**
+ * table.analogy: rows nearest (cosine) to unit(a) - unit(b) + unit(c), excluding a, b and c — "a is to b
+ * as ? is to c" read as king - man + woman -> queen. Each input row is normalised first, as word2vec does.
+ * see: Mikolov et al., "Linguistic Regularities in Continuous Space Word Representations" (2013), §4.
+ */
+export function analogy(table: EmbeddingTable, a: number, b: number, c: number, k: number): TopK {
+  return nearest(table, analogyVector(table, a, b, c), k, { metric: "cosine", exclude: [a, b, c] });
 }

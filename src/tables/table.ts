@@ -15,6 +15,7 @@ import { embedRows, type EmbedOptions, type RestoreRows } from "./embed.js";
 import { poolRows, type Offsets, type PoolOptions } from "./pool.js";
 import { FastHead } from "../project/fast.js";
 import { argmaxAsync, projectAsync, topkAsync } from "../parallel/project.js";
+import { analogyAsync, nearestAsync } from "../parallel/nearest.js";
 
 export interface TableOptions {
   vocab: number;
@@ -300,6 +301,16 @@ export class EmbeddingTable {
     return analogy(this, a, b, c, k);
   }
 
+  /** nearest() on the runtime's threads: the same ids and scores, bit for bit, ties broken the same way. */
+  nearestAsync(vector: Float32Array, k: number, options?: NearestOptions): Promise<TopK> {
+    return nearestAsync(this, vector, k, options);
+  }
+
+  /** analogy() on the runtime's threads. */
+  analogyAsync(a: number, b: number, c: number, k = 1): Promise<TopK> {
+    return analogyAsync(this, a, b, c, k);
+  }
+
   /** @internal The runtime whose memory holds this table. */
   get runtime(): Runtime {
     return this.rt;
@@ -315,6 +326,28 @@ export class EmbeddingTable {
   fastHead(): FastHead {
     EmbeddingTable.live(this);
     return (this.derived.fast ??= FastHead.of(this));
+  }
+
+  /** @internal What the table has derived so far (the threaded calls build the missing parts on the workers). */
+  get derivedSoFar(): { readonly norms?: number; readonly fast?: FastHead } {
+    return this.derived;
+  }
+
+  /**
+   * @internal Keep a head built elsewhere (on the workers) as this table's; when one was kept meanwhile, or the
+   * table was disposed, `head` is disposed instead (and a disposed table throws).
+   */
+  adoptFast(head: FastHead): FastHead {
+    if (this.ptrValue < 0 || this.derived.fast !== undefined) head.dispose();
+    EmbeddingTable.live(this);
+    return (this.derived.fast ??= head);
+  }
+
+  /** @internal Likewise for row norms computed elsewhere (a pointer this table then owns). */
+  adoptRowNorms(ptr: number): number {
+    if (this.ptrValue < 0 || this.derived.norms !== undefined) this.rt.memory.dealloc(ptr);
+    EmbeddingTable.live(this);
+    return (this.derived.norms ??= ptr);
   }
 
   /** Free the fast-mode tiled copy now (the next fast call builds it again). */
