@@ -1,15 +1,16 @@
 // The `bitembed` command (build/cli.js, built by `npm test`) and the demo, run as child processes.
 import { execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
-import { FORMATS, FORMAT_NAMES, loadEmbeddingModel, readGGUF, RotatedTable, type Runtime } from "../src/index.js";
+import { FORMATS, FORMAT_NAMES, loadEmbeddingModel, readGGUF, RotatedTable, writeGGUF, type Runtime } from "../src/index.js";
 import { expectSameBytes } from "./helpers/close.js";
 import { goldenBytes } from "./helpers/golden.js";
 import { newRuntime } from "./helpers/runtime.js";
 import { bonsai2Gguf } from "./helpers/bonsai2-gguf.js";
+import { randomValues } from "./helpers/values.js";
 
 const run = promisify(execFile);
 const root = new URL("../", import.meta.url).pathname;
@@ -73,6 +74,36 @@ describe("bitembed CLI", () => {
     const n = await bitembed("nearest", out, "cat", "-k", "2");
     expect(n.code, n.stderr).toBe(0);
     expect(n.stdout.trim().split("\n")[0]).toMatch(/^\s*1\s+dog\s+0\.99/);
+  });
+
+  // 6000 x 1024 f32 (24 MiB): two steps of the threaded convert, each past MIN_PARALLEL_WORK.quantize, so the
+  // workers quantize; the reference is rt.quantize on the whole table at once
+  it("convert --threads 2 writes the bytes --threads 1 writes", async () => {
+    const vocab = 6000;
+    const dim = 1024;
+    const values = randomValues(vocab * dim, 15, 1);
+    const input = join(tmp, "threads.f32.gguf");
+    const src = rt.tableFromF32(values, { vocab, dim, format: "f32" });
+    writeFileSync(input, writeGGUF({ metadata: { "general.architecture": "llama" }, tensors: [{ name: "token_embd.weight", table: src }] }));
+    src.dispose();
+    for (const format of ["q6_k", "q4_0"] as const) {
+      const outs = [1, 2].map((t) => join(tmp, `threads-${t}.${format}.gguf`));
+      const one = await bitembed("convert", input, outs[0], "--format", format, "--threads", "1");
+      expect(one.code, one.stderr).toBe(0);
+      const two = await bitembed("convert", input, outs[1], "--format", format, "--threads=2");
+      expect(two.code, two.stderr).toBe(0);
+      expect(two.stderr).toMatch(/quantized on 2 threads/);
+      expect(one.stderr).not.toMatch(/quantized on/);
+      expect(readFileSync(outs[1]).equals(readFileSync(outs[0])), format).toBe(true);
+      const g = await readGGUF(outs[0]);
+      expectSameBytes(await g.readTensor("token_embd.weight"), rt.quantize(values, { vocab, dim, format }), 1 << 16, format);
+    }
+    const bad = await bitembed("convert", input, join(tmp, "x.gguf"), "--format", "q8_0", "--threads", "0");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--threads must be a positive integer, got 0/);
+    const other = await bitembed("nearest", input, "a", "--threads", "2");
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/--threads is an option of convert/);
   });
 
   it("converts a safetensors table and word-vector JSON (wink layout) to GGUF", async () => {

@@ -41,12 +41,13 @@ Formats: ${FORMAT_NAMES.join(" ")}`,
 
 Prints a GGUF or safetensors file's metadata (long arrays summarised), its tensors (name, type, shape,
 bytes) and, for the token table, the memory it needs in each format bitembed holds.`,
-  convert: `Usage: bitembed convert IN OUT.gguf --format FMT [--limit N] [--config config.json]
+  convert: `Usage: bitembed convert IN OUT.gguf --format FMT [--limit N] [--config config.json] [--threads N|auto]
 
 IN is a GGUF, a safetensors file (with --config, its config.json), GloVe/word2vec text (.txt, .vec) or
 word-vector JSON (wink-embeddings, or { word: [..] }). OUT is an embedding-only GGUF v3: the token table
 (and the head, position and token-type tables when the model has them) in FMT, plus metadata and
-vocabulary. --limit N keeps the first N words of a word-vector file.
+vocabulary. --limit N keeps the first N words of a word-vector file. --threads: quantize on N threads (the
+same bytes as one); default auto, min(4, cores / 2) as onnxruntime-web chooses.
 Formats: ${FORMAT_NAMES.join(" ")}`,
   nearest: `Usage: bitembed nearest FILE WORD [-k N]
 
@@ -79,7 +80,7 @@ function parseArgs(argv: string[]): Args {
     const a = argv[i];
     if (a === "--help" || a === "-h") flags.help = true;
     else if (a === "--vectors") flags.vectors = true;
-    else if (a === "-k" || a === "--format" || a === "--limit" || a === "--config") {
+    else if (a === "-k" || a === "--format" || a === "--limit" || a === "--config" || a === "--threads") {
       if (i + 1 >= argv.length) throw new UsageError(`${a} needs a value`);
       flags[a.replace(/^-+/, "")] = argv[++i];
     } else if (a.startsWith("--") && a.includes("=")) {
@@ -97,6 +98,12 @@ function intFlag(flags: Args["flags"], name: string, fallback: number): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n <= 0) throw new UsageError(`-${name.length === 1 ? "" : "-"}${name} must be a positive integer, got ${String(v)}`);
   return n;
+}
+
+// --threads N or auto (the default: what init's "auto" gives, min(4, cores / 2)).
+function threadsFlag(flags: Args["flags"]): number | "auto" {
+  if (flags.threads === undefined || flags.threads === "auto") return "auto";
+  return intFlag(flags, "threads", 1);
 }
 
 type Kind = ModelKind;
@@ -317,29 +324,32 @@ function progress(label: string, total: number): (done: number) => void {
   };
 }
 
-// Convert a table to `format` slice by slice (rows are independent), so no full f32 copy is ever held.
-function convertTable(rt: Runtime, src: EmbeddingTable, format: Format, label: string): EmbeddingTable {
+// f32 bytes decoded and quantized per step: one thread, and each step of a threaded runtime (a job per step
+// costs a round of messages; bigger steps keep the workers busy longer between them).
+const CONVERT_STEP_BYTES = 4 << 20;
+const CONVERT_STEP_BYTES_THREADED = 16 << 20;
+
+// Convert a table to `format` slice by slice (rows are independent, so the bytes do not depend on the cut), so no
+// full f32 copy is ever held. On a threaded runtime the workers quantize a slice (rt.quantizeAsync) while this
+// thread decodes the next.
+async function convertTable(rt: Runtime, src: EmbeddingTable, format: Format, label: string): Promise<EmbeddingTable> {
   if (src.format === format) return src;
   const { vocab, dim } = src;
-  const out = rt.tableFromF32(new Float32Array(dim), { vocab: 1, dim, format }); // the row size of `format`
-  const rb = out.rowBytes;
-  out.dispose();
-  const chunks: Uint8Array[] = [];
-  const rowsPer = Math.max(1, Math.floor((4 << 20) / (dim * 4)));
+  const rb = rowBytes(formatInfo(format), dim);
+  const data = new Uint8Array(rb * vocab);
+  const step = rt.threads > 1 ? CONVERT_STEP_BYTES_THREADED : CONVERT_STEP_BYTES;
+  const rowsPer = Math.max(1, Math.floor(step / (dim * 4)));
   const tick = progress(label, vocab);
+  const slice = (r: number) => src.lookup(Int32Array.from({ length: Math.min(rowsPer, vocab - r) }, (_, i) => r + i));
+  let values = slice(0);
   for (let r = 0; r < vocab; r += rowsPer) {
     const n = Math.min(rowsPer, vocab - r);
-    const ids = Int32Array.from({ length: n }, (_, i) => r + i);
-    const part = rt.tableFromF32(src.lookup(ids), { vocab: n, dim, format });
-    chunks.push(part.bytes());
-    part.dispose();
+    const options = { vocab: n, dim, format };
+    const pending = rt.threads > 1 ? rt.quantizeAsync(values, options) : Promise.resolve(rt.quantize(values, options));
+    const next = r + rowsPer < vocab ? slice(r + rowsPer) : undefined;
+    data.set(await pending, r * rb);
+    if (next) values = next;
     tick(r + n);
-  }
-  const data = new Uint8Array(rb * vocab);
-  let at = 0;
-  for (const c of chunks) {
-    data.set(c, at);
-    at += c.byteLength;
   }
   return rt.table({ vocab, dim, format, data });
 }
@@ -378,8 +388,8 @@ async function convert(args: Args, rt: Runtime): Promise<void> {
         metadata[`${metadata["general.architecture"]}.embedding_length`] = m.tokens.dim;
         metadata[`${metadata["general.architecture"]}.vocab_size`] = m.tokens.vocab;
       }
-      tensors.push({ name: "token_embd.weight", table: keep(convertTable(rt, stored(m.tokens), format, "token_embd")) });
-      if (!m.tied) tensors.push({ name: "output.weight", table: keep(convertTable(rt, stored(m.head), format, "output")) });
+      tensors.push({ name: "token_embd.weight", table: keep(await convertTable(rt, stored(m.tokens), format, "token_embd")) });
+      if (!m.tied) tensors.push({ name: "output.weight", table: keep(await convertTable(rt, stored(m.head), format, "output")) });
       // position and token-type tables stay as they are (small, and often needed exactly)
       if (m.positions) tensors.push({ name: "position_embd.weight", table: m.positions });
       if (m.tokenTypes) tensors.push({ name: "token_types.weight", table: m.tokenTypes });
@@ -394,12 +404,13 @@ async function convert(args: Args, rt: Runtime): Promise<void> {
         "tokenizer.ggml.model": "none",
         "tokenizer.ggml.tokens": w.words,
       });
-      tensors.push({ name: "token_embd.weight", table: keep(convertTable(rt, src, format, "token_embd")) });
+      tensors.push({ name: "token_embd.weight", table: keep(await convertTable(rt, src, format, "token_embd")) });
     }
     const bytesOut = writeGGUF({ metadata, types, tensors });
     await writeFileAtomic(output, bytesOut); // OUT stays as it was unless the whole file is written
     const inSize = (await stat(input)).size;
-    warn(`wrote ${output}: ${bytes(bytesOut.byteLength)} (${format}; input ${bytes(inSize)})`);
+    const threads = rt.threads > 1 ? `; quantized on ${rt.threads} threads` : "";
+    warn(`wrote ${output}: ${bytes(bytesOut.byteLength)} (${format}; input ${bytes(inSize)}${threads})`);
   } finally {
     for (const t of new Set(owned)) t.dispose();
   }
@@ -490,10 +501,15 @@ export async function main(argv: string[]): Promise<number> {
       await inspect(args);
       return 0;
     }
-    const rt = await init();
-    if (cmd === "convert") await convert(args, rt);
-    else if (cmd === "embed") await embed(args, rt);
-    else await query(args, rt, cmd as "nearest" | "analogy");
+    if (cmd !== "convert" && args.flags.threads !== undefined) throw new UsageError("--threads is an option of convert");
+    const rt = await init(undefined, { threads: cmd === "convert" ? threadsFlag(args.flags) : 1 });
+    try {
+      if (cmd === "convert") await convert(args, rt);
+      else if (cmd === "embed") await embed(args, rt);
+      else await query(args, rt, cmd as "nearest" | "analogy");
+    } finally {
+      rt.dispose();
+    }
     return 0;
   } catch (e) {
     const message = (e as Error)?.message ?? String(e);
