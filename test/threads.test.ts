@@ -4,6 +4,8 @@
 // where threads cannot run, the calls run on one thread after one warning.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { FORMAT_NAMES, FORMATS, instantiate, supportsFast, type EmbeddingTable, type Runtime } from "../src/index.js";
 import { liveWorkers } from "../src/parallel/pool.js";
@@ -204,6 +206,42 @@ describe("workers' lifetime", () => {
       expect(() => rt.threads && rt.pool).toThrow(/disposed/);
     }
     await vi.waitFor(() => expect(liveWorkers()).toBe(before));
+  });
+
+  // 1,000 cycles, two at a time (each cycle starts 2 Node workers: ~25 ms of CPU each, Node's own start-up, so
+  // ~50 s of CPU in all; two loops use both cores). Memory is read after a full collection, from cycle 100 on
+  // (module code, the JIT and Node's worker machinery have warmed up by then).
+  it("1,000 init/dispose cycles of a 2-thread runtime leave no worker and no memory behind", { timeout: 600_000 }, async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const module = await WebAssembly.compile(file(relaxed, true));
+    const cycle = async () => {
+      const rt = await instantiate(undefined, async () => module, { threads: 2, relaxedSimd: relaxed });
+      expect(rt.threads).toBe(2);
+      rt.dispose();
+    };
+    const before = liveWorkers();
+    const settled = async () => {
+      await vi.waitFor(() => expect(liveWorkers()).toBe(before), { timeout: 10_000 });
+      gc();
+      await new Promise((r) => setTimeout(r, 50)); // workers' native teardown runs after their exit event
+      gc();
+      return process.memoryUsage();
+    };
+    const loop = async (cycles: number) => {
+      for (let i = 0; i < cycles; i++) await cycle();
+    };
+    await Promise.all([loop(50), loop(50)]);
+    const warm = await settled();
+    await Promise.all([loop(450), loop(450)]);
+    const end = await settled();
+    // A leaked runtime keeps its shared memory (1 MiB at least: 16 pages, plus the scratch blocks) and each leaked
+    // worker a V8 isolate (several MiB): 900 leaked cycles would add more than 900 MiB. 64 MiB allows the
+    // allocator's and the JIT's own drift while failing a leak of a tenth of that (~70 KB a cycle).
+    const grew = (end.rss - warm.rss) / 2 ** 20;
+    expect(grew, `RSS ${(warm.rss / 2 ** 20).toFixed(0)} -> ${(end.rss / 2 ** 20).toFixed(0)} MiB`).toBeLessThan(64);
+    expect((end.heapUsed - warm.heapUsed) / 2 ** 20).toBeLessThan(16);
+    expect((end.external - warm.external) / 2 ** 20).toBeLessThan(16);
   });
 
   it("a call under way when the runtime is disposed rejects", async () => {
