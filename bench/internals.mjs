@@ -1,12 +1,12 @@
 // The node entry plus the threads' internal knobs (setMinParallelWork, fastHeadAsync, liveWorkers), bundled
-// from src/ into build/bench-internals.js (next to the wasm, which the entry finds beside itself) for the
+// from src/ into build/bench-internals.mjs (next to the wasm, which the entry finds beside itself) for the
 // benches that must reach under the public API; `npm run build` first. Not part of the package.
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const outfile = join(root, "build", "bench-internals.js");
+const outfile = join(root, "build", "bench-internals.mjs");
 
 await esbuild.build({
   stdin: {

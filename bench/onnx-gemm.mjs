@@ -19,11 +19,12 @@ const bytes = (field, data) => [...key(field, 2), ...varint(data.length), ...dat
 const str = (field, s) => bytes(field, [...new TextEncoder().encode(s)]);
 const msg = (field, ...parts) => bytes(field, parts.flat());
 
-// ValueInfoProto: name, TensorTypeProto{elem_type FLOAT, shape}
+// ValueInfoProto: name, TensorTypeProto{elem_type FLOAT, shape}; a dim given as a string is symbolic (dim_param)
 const valueInfo = (field, name, dims) =>
-  msg(field, str(1, name), msg(2, msg(1, int(1, 1), msg(2, ...dims.map((d) => msg(1, int(1, d)))))));
+  msg(field, str(1, name), msg(2, msg(1, int(1, 1), msg(2, ...dims.map((d) => msg(1, typeof d === "string" ? str(2, d) : int(1, d)))))));
 
-/** Model bytes; the table's f32 bytes go in `externalData` under the name `location`. */
+/** Model bytes; the table's f32 bytes go in `externalData` under the name `location`. `n` may be a name ("N"):
+ * one session then takes any number of hidden vectors. */
 export function gemmModel({ n, vocab, dim, location = "table.bin" }) {
   const node = msg(1, str(1, "A"), str(1, "B"), str(2, "Y"), str(4, "Gemm"), msg(5, str(1, "transB"), int(3, 1), int(20, 2)));
   const entry = (k, v) => msg(13, str(1, k), str(2, v));

@@ -9,13 +9,13 @@ import { machineLine } from "./harness.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const outPath = join(here, "..", "BENCHMARKS.md");
-const ALL = ["lookup", "decode", "quantize", "rope", "project", "ggml", "engines", "fast", "bonsai2", "io", "pool"];
+const ALL = ["lookup", "decode", "quantize", "rope", "project", "ggml", "engines", "fast", "bonsai2", "io", "pool", "threads", "threads-crossover"];
 const topics = process.argv.length > 2 ? process.argv.slice(2) : ALL;
 
 // sections already in BENCHMARKS.md, by topic
 const previous = new Map();
 if (existsSync(outPath)) {
-  const parts = readFileSync(outPath, "utf8").split(/<!-- bench:(\w+) -->\n/);
+  const parts = readFileSync(outPath, "utf8").split(/<!-- bench:([\w-]+) -->\n/);
   for (let i = 1; i + 1 < parts.length; i += 2) previous.set(parts[i], parts[i + 1].trim());
 }
 
@@ -40,7 +40,7 @@ for (const topic of topics) {
 const doc = [
   "# Benchmarks",
   "",
-  `Machine: ${machineLine()}. Single thread everywhere (bitembed is single-threaded; peers are set to one thread).`,
+  `Machine: ${machineLine()}. Single thread everywhere (peers are set to one thread) except the threads sections (issue 15).`,
   "The machine is shared and noisy: every number is a median of repeated runs, and comparisons are made in the same run.",
   "Regenerate with `npm run bench` (all) or `node bench/run.mjs lookup decode` (a subset; other sections are kept).",
   "",

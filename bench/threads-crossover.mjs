@@ -26,7 +26,7 @@ const fill = (a) => {
   return a;
 };
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const mib = (b) => (b >= 2 ** 20 ? `${b / 2 ** 20} MiB` : `${b / 1024} KiB`);
+const mib = (b) => (b >= 2 ** 20 ? `${+(b / 2 ** 20).toFixed(2)} MiB` : `${+(b / 1024).toFixed(0)} KiB`);
 
 // One kind: for each size, a setup giving { bytes, sync(), async(), dispose() }
 async function measure(kind, setup) {
@@ -67,8 +67,20 @@ async function measure(kind, setup) {
   for (const x of rows) {
     console.log(`| ${mib(x.bytes)} | ${x.a.toFixed(3)} | ${x.b.toFixed(3)} | ${(x.a / x.b).toFixed(2)}x | ${x.ca.toFixed(2)} / ${x.cb.toFixed(2)} |`);
   }
-  console.log(`\n${kind}: 2 threads win from ${from === undefined ? "no size measured" : mib(from)} on.`);
-  return from;
+  // the model: 2 workers take w / (2 r) + f where one thread takes w / r; f, the fixed cost of a threaded call
+  // (messages, wake-ups), from the three smallest sizes (their work is next to nothing); r, one thread's rate,
+  // from its CPU time at the largest size (CPU time is not inflated when the scheduler takes the core away)
+  const f = median(rows.slice(0, 3).map((x) => x.b - x.a));
+  const big = rows.at(-1);
+  const r = big.bytes / big.ca; // bytes per ms
+  const predicted = 2 * f * r;
+  const threshold = 2 ** Math.ceil(Math.log2(Math.max(predicted, 1 << 16)));
+  console.log(
+    `\n${kind}: 2 threads win (wall time, at every larger size measured) from ${from === undefined ? "no size measured" : mib(from)} on. ` +
+      `Model: fixed cost f = ${f.toFixed(3)} ms, one thread's rate r = ${(r / 1e6).toFixed(2)} GB/s (CPU time at ${mib(big.bytes)}), ` +
+      `2 threads win past 2 f r = ${mib(predicted)}: threshold (the next power of two) ${mib(threshold)}.`,
+  );
+  return { measured: from === undefined ? null : mib(from), model: mib(threshold) };
 }
 
 const rowsOf = (bytes, rowBytes) => Math.max(16, Math.round(bytes / rowBytes));
@@ -121,4 +133,4 @@ try {
   who = execSync("ps -eo pcpu --no-headers | awk '{s+=$1} END {print s}'", { encoding: "utf8" }).trim();
 } catch {}
 console.log(`\nConditions: load average ${load0.toFixed(1)} at the start, ${load1.toFixed(1)} at the end (${who || "?"}% CPU in all processes at the end).`);
-console.log(`Crossovers: ${JSON.stringify(Object.fromEntries(Object.entries(found).map(([k, v]) => [k, v === undefined ? null : mib(v)])))}`);
+console.log(`Crossovers (measured, and the model's threshold): ${JSON.stringify(found)}`);
