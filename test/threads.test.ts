@@ -161,6 +161,12 @@ for (const threads of [2, 4]) {
             expect(rt.memory.u8().slice(head.ptr, head.ptr + head.byteLength)).toEqual(one.memory.u8().slice(refHead.ptr, refHead.ptr + refHead.byteLength));
             expect(bits(a)).toEqual(bits(ref.project(hidden, { mode: "fast" })));
             expect(b.ids).toEqual(ref.topk(hidden, 5, { mode: "fast" }).ids);
+            // nearest over a table with a non-finite row: the single-thread path, the same answer
+            const query = hidden.subarray(0, dim);
+            const near = await table.nearestAsync(query, 6, { metric: "dot", mode: "exact" });
+            const nearRef = ref.nearest(query, 6, { metric: "dot", mode: "exact" });
+            expect(near.ids).toEqual(nearRef.ids);
+            expect(bits(near.scores)).toEqual(bits(nearRef.scores));
           } finally {
             ref.dispose();
             table.dispose();
@@ -189,6 +195,13 @@ for (const threads of [2, 4]) {
       try {
         await expect(table.projectAsync(new Float32Array(31))).rejects.toThrow(/hidden/);
         await expect(table.topkAsync(new Float32Array(32), 0)).rejects.toThrow(/`k`/);
+        await expect(table.nearestAsync(new Float32Array(31), 3)).rejects.toThrow(/vector/);
+        await expect(table.nearestAsync(new Float32Array(32), 3, { metric: "manhattan" as "l2" })).rejects.toThrow(/metric/);
+        await expect(table.nearestAsync(new Float32Array(32).fill(NaN), 3)).rejects.toThrow(/NaN/);
+        await expect(table.analogyAsync(0, 1, 64, 3)).rejects.toThrow(/`c`/);
+        // and the runtime stays usable
+        const q = randomValues(32, 2, 1);
+        expect((await table.nearestAsync(q, 3)).ids).toEqual(table.nearest(q, 3).ids);
       } finally {
         table.dispose();
       }
@@ -249,6 +262,15 @@ describe("workers' lifetime", () => {
     const dim = 256;
     const table = rt.tableFromF32(randomValues(4000 * dim, 2, 1), { vocab: 4000, dim, format: "q4_0" });
     const pending = table.projectAsync(randomValues(8 * dim, 3, 1), { mode: "exact" });
+    rt.dispose();
+    await expect(pending).rejects.toThrow(/terminated|disposed/);
+  });
+
+  it("a fast call building the tiled copy when the runtime is disposed rejects", async () => {
+    const rt = await threaded(2);
+    const dim = 1024;
+    const table = rt.tableFromF32(randomValues(8000 * dim, 4, 1), { vocab: 8000, dim, format: "q1_0" });
+    const pending = table.projectAsync(randomValues(dim, 5, 1), { mode: "fast" });
     rt.dispose();
     await expect(pending).rejects.toThrow(/terminated|disposed/);
   });
