@@ -6,9 +6,10 @@
 // values, holds one session (a symbolic N) and times session.run when asked: every round times every engine in
 // turn (interleaved), a short pause between engines (ORT's pool spins a little after a run), medians of REPS.
 // "what limits it": the bytes a call streams (the packed table, or the fast tiled copy, once per pass; for
-// quantizing the f32 read and the packed bytes written) over its time, against this machine's streaming rate
-// for the same number of threads, measured here by a probe (find_nan, a load-and-compare loop, over 256 MiB
-// on the caller, and cut into units on the 2 workers): at 60% of that rate or more the call is memory-bound.
+// quantizing the f32 read and the packed bytes written) over its CPU time per thread, against this machine's
+// streaming rate for the same number of threads measured the same way by a probe (find_nan, a load-and-compare
+// loop, over 256 MiB on the caller, and cut into units on the 2 workers): at 60% of that rate or more the call
+// is memory-bound. CPU time, not wall time: on a shared machine wall time also counts the waits for a core.
 // Usage: npm run build && node bench/threads.mjs
 //   VOCAB, DIM, QROWS (shrink: VOCAB=8000 QROWS=8000 for a check), REPS (5), QREPS (3), CASES=f32,q1_0,q4_0,quant,
 //   ORT=0 (no onnxruntime-web), PROBE_MIB (256)
@@ -106,17 +107,22 @@ async function probe(two) {
       const b = Math.floor((n * (i + 1)) / parts / 4) * 4;
       units.push([["find_nan", ptr + a * 4, b - a]]);
     }
-    const t1 = [];
-    const t2 = [];
+    const t = [[], []];
+    const c = [[], []];
     for (let r = 0; r < 7; r++) {
-      let t = performance.now();
-      if (two.kernels.find_nan(ptr, n) !== -1) throw new Error("probe: a NaN");
-      t1.push(performance.now() - t);
-      t = performance.now();
-      await two.pool.run(units);
-      t2.push(performance.now() - t);
+      for (const k of [0, 1]) {
+        const c0 = process.cpuUsage();
+        const t0 = performance.now();
+        if (k === 0 && two.kernels.find_nan(ptr, n) !== -1) throw new Error("probe: a NaN");
+        if (k === 1) await two.pool.run(units);
+        t[k].push(performance.now() - t0);
+        const cu = process.cpuUsage(c0);
+        c[k].push((cu.user + cu.system) / 1000);
+      }
     }
-    return { 1: PROBE_BYTES / median(t1.slice(1)) / 1e6, 2: PROBE_BYTES / median(t2.slice(1)) / 1e6 };
+    // GB/s by wall time, and by CPU time per thread (what the threads did while they ran)
+    const rate = (xs, per = 1) => PROBE_BYTES / (median(xs.slice(1)) / per) / 1e6;
+    return { wall: { 1: rate(t[0]), 2: rate(t[1]) }, cpu: { 1: rate(c[0]), 2: rate(c[1], 2) } };
   } finally {
     mem.dealloc(ptr);
   }
@@ -216,10 +222,12 @@ async function main() {
   console.log(
     `\`node bench/threads.mjs\`: bitembed's synchronous call on a one-thread runtime (1 t) against the *Async call on a ` +
       `\`threads: 2\` runtime (2 t); onnxruntime-web ${WITH_ORT ? "Gemm transB on the same f32 head, numThreads 1 and 2 (one process each)" : "not run (ORT=0)"}. ` +
-      `Interleaved rounds, medians of ${REPS} (quantizing: ${QREPS}). Streaming rate measured here: ${stream[1].toFixed(1)} GB/s on 1 thread, ` +
-      `${stream[2].toFixed(1)} GB/s on 2. "What limits it": GB/s the call streams (table or tiled copy per pass; quantizing: f32 read + ` +
-      `packed written) as a share of that rate; >= ${MEMORY_BOUND * 100}% reads as memory-bound, below as compute-bound. ` +
-      `CPU: process.cpuUsage over every thread of this process.\n`,
+      `Interleaved rounds, medians of ${REPS} (quantizing: ${QREPS}). CPU: process.cpuUsage over every thread of this process. ` +
+      `Streaming rate measured here (wall time): ${stream.wall[1].toFixed(1)} GB/s on 1 thread, ${stream.wall[2].toFixed(1)} GB/s on 2; ` +
+      `by CPU time per thread: ${stream.cpu[1].toFixed(1)} and ${stream.cpu[2].toFixed(1)} GB/s. "What limits it": GB/s the call streams (table or ` +
+      `tiled copy per pass; quantizing: f32 read + packed written) by CPU time per thread (2 t: CPU time / 2; on a busy machine wall time ` +
+      `also counts the waits for a core), as a share of the probe's rate by CPU time; >= ${MEMORY_BOUND * 100}% reads as memory-bound, ` +
+      `below as compute-bound.\n`,
   );
   console.log(
     "| case | bitembed 1 t (ms) | bitembed 2 t (ms) | 2 t speed-up | CPU ms 1 t / 2 t | ORT 1 t (ms) | ORT 2 t (ms) | bitembed 2 t vs ORT 2 t | what limits it (1 t; 2 t) |",
@@ -227,14 +235,15 @@ async function main() {
   console.log("|---|---|---|---|---|---|---|---|---|");
   for (const r of rows) {
     const bytes = r.bytes;
-    const share = (t, th) => gbs(bytes, t) / stream[th];
+    const g1 = gbs(bytes, r.ca);
+    const g2 = gbs(bytes, r.cb / 2);
+    const s1 = g1 / stream.cpu[1];
+    const s2 = g2 / stream.cpu[2];
     const kind = (s) => (s >= MEMORY_BOUND ? "memory" : "compute");
-    const s1 = share(r.a, 1);
-    const s2 = share(r.b, 2);
     const limits =
       kind(s1) === kind(s2)
-        ? `${kind(s1)} (${gbs(bytes, r.a).toFixed(1)} GB/s = ${(s1 * 100).toFixed(0)}%; ${gbs(bytes, r.b).toFixed(1)} GB/s = ${(s2 * 100).toFixed(0)}%)`
-        : `${kind(s1)}; ${kind(s2)} (${(s1 * 100).toFixed(0)}%; ${(s2 * 100).toFixed(0)}%)`;
+        ? `${kind(s1)} (${g1.toFixed(1)} GB/s = ${(s1 * 100).toFixed(0)}%; ${g2.toFixed(1)} GB/s = ${(s2 * 100).toFixed(0)}%)`
+        : `${kind(s1)}; ${kind(s2)} (${g1.toFixed(1)} GB/s = ${(s1 * 100).toFixed(0)}%; ${g2.toFixed(1)} GB/s = ${(s2 * 100).toFixed(0)}%)`;
     const vsOrt = r.ort[1] === undefined ? "" : `${(r.ort[1] / r.b).toFixed(2)}x`;
     console.log(
       `| ${r.label} | ${ms(r.a)} | ${ms(r.b)} | **${(r.a / r.b).toFixed(2)}x** | ${ms(r.ca)} / ${ms(r.cb)} | ${ms(r.ort[0])} | ${ms(r.ort[1])} | ${vsOrt} | ${limits} |`,
