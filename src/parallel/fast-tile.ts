@@ -2,6 +2,9 @@
 // on a big table tiles it (FastHead.tiledBy: units of whole 16-row tiles, one tiling kernel call each, the
 // same bytes as one thread's FastHead.of). Rows with a non-finite scale are found on the caller, once per
 // table (nonFiniteOf). Concurrent calls share one build.
+// FastHead.fromBytes / fromStream stay on the calling thread: they tile through a 1 MiB scratch so that memory
+// holds the tiled copy alone (a Worker's 128 MB), about MIN_PARALLEL_WORK.tile per step, where a job per step
+// would gain nothing; gaining would take bigger, double-buffered steps (more memory) and an async fromBytes.
 import { nonFiniteOf } from "../project/project.js";
 import { FastHead } from "../project/fast.js";
 import type { EmbeddingTable } from "../tables/table.js";
