@@ -2,7 +2,10 @@
 // *Async call forced onto the workers (setMinParallelWork(0)), on one 2-thread runtime and the same table,
 // over growing sizes. Interleaved: every round times every size both ways (order alternating), medians of
 // ROUNDS rounds; each sample repeats the call until it has done at least 4 MiB of work. CPU time
-// (process.cpuUsage: every thread of the process) is printed beside wall time.
+// (process.cpuUsage: every thread of the process) is printed beside wall time. Per kind it prints the wall-time
+// crossover and a model's: 2 workers take w / (2 r) + f where one thread takes w / r (f, a threaded call's fixed
+// cost, from the smallest sizes; r, one thread's rate, from CPU time at the largest), so they win past 2 f r; on
+// a machine whose cores are taken by other work the wall-time crossover measures the scheduler, the model less so.
 // Sets nothing by itself: src/parallel/crossover.ts holds the thresholds taken from its output.
 // Usage: npm run build && node bench/threads-crossover.mjs   (ROUNDS, KINDS=exact,fast,topk,tile,quantize, MAX_MIB)
 import { execSync } from "node:child_process";
