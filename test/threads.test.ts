@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { FORMAT_NAMES, FORMATS, instantiate, supportsFast, type EmbeddingTable, type Runtime } from "../src/index.js";
+import { FORMAT_NAMES, FORMATS, instantiate, RotatedTable, supportsFast, type EmbeddingTable, type Runtime } from "../src/index.js";
 import { liveWorkers } from "../src/parallel/pool.js";
 import { FastHead } from "../src/project/fast.js";
 import { nonFiniteRows } from "../src/formats/nonfinite.js";
@@ -174,6 +174,34 @@ for (const threads of [2, 4]) {
         }
       } finally {
         tiledBy.mockRestore();
+      }
+    });
+
+    it("a table in Bonsai 2's rotated basis (RotatedTable): the async calls give its single-thread results", async () => {
+      const vocab = 700;
+      const dim = 256;
+      const values = randomValues(vocab * dim, 31, 1);
+      const rotation = { block: 128, signs: Float32Array.from({ length: dim }, (_, i) => (i % 3 ? 1 : -1)) };
+      for (const format of ["pq2_0", "q8_0"] as const) {
+        const ref = new RotatedTable(one.tableFromF32(values, { vocab, dim, format }), rotation);
+        const table = new RotatedTable(rt.tableFromF32(values, { vocab, dim, format }), rotation);
+        try {
+          const hidden = randomValues(3 * dim, 32, 1);
+          expect(bits(await table.projectAsync(hidden))).toEqual(bits(ref.project(hidden)));
+          const top = await table.topkAsync(hidden, 6);
+          expect(top.ids).toEqual(ref.topk(hidden, 6).ids);
+          expect(bits(top.scores)).toEqual(bits(ref.topk(hidden, 6).scores));
+          expect(await table.argmaxAsync(hidden)).toEqual(ref.argmax(hidden));
+          const near = await table.nearestAsync(hidden.subarray(0, dim), 5, { metric: "l2" });
+          expect(near.ids).toEqual(ref.nearest(hidden.subarray(0, dim), 5, { metric: "l2" }).ids);
+          expect(bits(near.scores)).toEqual(bits(ref.nearest(hidden.subarray(0, dim), 5, { metric: "l2" }).scores));
+          expect((await table.analogyAsync(1, 2, 3, 4)).ids).toEqual(ref.analogy(1, 2, 3, 4).ids);
+          await expect(table.nearestAsync(new Float32Array(dim - 1), 3)).rejects.toThrow(/vector/);
+          await expect(table.projectAsync(new Float32Array(dim + 1))).rejects.toThrow(/hidden/);
+        } finally {
+          ref.dispose();
+          table.dispose();
+        }
       }
     });
 

@@ -201,6 +201,36 @@ export class RotatedTable {
     return this.latent.analogy(a, b, c, k);
   }
 
+  /** project() on the runtime's threads (the transform runs on the calling thread first): the same bits. */
+  projectAsync(hidden: Float32Array, options?: ProjectOptions): Promise<Float32Array> {
+    return rejected(() => this.latent.projectAsync(this.toLatent(hidden), options));
+  }
+
+  /** topk() on the runtime's threads. */
+  topkAsync(hidden: Float32Array, k: number, options?: TopKOptions): Promise<TopK> {
+    return rejected(() => this.latent.topkAsync(this.toLatent(hidden), k, options));
+  }
+
+  /** argmax() on the runtime's threads. */
+  argmaxAsync(hidden: Float32Array, options?: TopKOptions): Promise<Int32Array> {
+    return rejected(() => this.latent.argmaxAsync(this.toLatent(hidden), options));
+  }
+
+  /** nearest() on the runtime's threads. */
+  nearestAsync(vector: Float32Array, k: number, options?: NearestOptions): Promise<TopK> {
+    return rejected(() => {
+      this.latent.ptr;
+      vector = f32In(vector, "vector", this.latent.runtime.memory);
+      if (vector.length !== this.dim) throw errors.outLength("vector", vector.length, this.dim, `one vector of dim ${this.dim}`);
+      return this.latent.nearestAsync(this.toLatent(vector, "vector"), k, options);
+    });
+  }
+
+  /** analogy() on the runtime's threads. */
+  analogyAsync(a: number, b: number, c: number, k = 1): Promise<TopK> {
+    return this.latent.analogyAsync(a, b, c, k);
+  }
+
   /** Quantization error against `source`, the V * D real f32 values (see EmbeddingTable.stats). */
   stats(source: Float32Array): TableStats {
     const rt = this.latent.runtime;
@@ -248,5 +278,14 @@ export class RotatedTable {
   // rows latent rows at ptr -> real rows, in place
   private restore(ptr: number, rows: number, scratch?: number): void {
     hadamardRows(this.latent.runtime, ptr, rows, this.dim, this.block, this.signsPtr, true, scratch);
+  }
+}
+
+// An async call's checks that throw on the calling thread become its promise's rejection, as for EmbeddingTable.
+function rejected<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return call();
+  } catch (e) {
+    return Promise.reject(e);
   }
 }
