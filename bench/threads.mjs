@@ -221,7 +221,7 @@ async function main() {
   console.log(`### Threads: 1 vs 2 (issue 15), ${VOCAB} x ${DIM} heads, quantizing ${QROWS} x ${DIM}\n`);
   console.log(
     `\`node bench/threads.mjs\`: bitembed's synchronous call on a one-thread runtime (1 t) against the *Async call on a ` +
-      `\`threads: 2\` runtime (2 t); onnxruntime-web ${WITH_ORT ? "Gemm transB on the same f32 head, numThreads 1 and 2 (one process each)" : "not run (ORT=0)"}. ` +
+      `\`threads: 2\` runtime (2 t; a call under MIN_PARALLEL_WORK, src/parallel/crossover.ts, stays on the calling thread there too); onnxruntime-web ${WITH_ORT ? "Gemm transB on the same f32 head, numThreads 1 and 2 (one process each)" : "not run (ORT=0)"}. ` +
       `Interleaved rounds, medians of ${REPS} (quantizing: ${QREPS}). CPU: process.cpuUsage over every thread of this process. ` +
       `Streaming rate measured here (wall time): ${stream.wall[1].toFixed(1)} GB/s on 1 thread, ${stream.wall[2].toFixed(1)} GB/s on 2; ` +
       `by CPU time per thread: ${stream.cpu[1].toFixed(1)} and ${stream.cpu[2].toFixed(1)} GB/s. "What limits it": GB/s the call streams (table or ` +
