@@ -22,15 +22,44 @@
   return i32x4.dot_i16x8_s(p, i16x8.splat(1));
 }
 
+// scale times the sum of 16 codes u (unsigned bytes, 0..127) times the record's 16 activation codes (i16 at
+// x, i8 at x8), in four i32 lanes. Relaxed build: the code bytes (7-bit: exact) against the i8 codes, the i16
+// pair sums widened and scaled in one i32x4.dot_i16x8_s; baseline: the code bytes split into even and odd i16
+// lanes against the even and odd i16 codes, then an i32 multiply. No shuffles (JavaScriptCore lowers
+// two-input shuffles to two pshufb and a por).
+// @ts-ignore: decorator
+@inline export function scaledDot16(u: v128, x: usize, x8: usize, scale: i32): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), u), i16x8.splat(<i16>scale));
+  const s = i32x4.add(i32x4.dot_i16x8_s(v128.and(u, i16x8.splat(0xff)), v128.load(x)), i32x4.dot_i16x8_s(i16x8.shr_u(u, 8), v128.load(x, 16)));
+  return i32x4.mul(s, i32x4.splat(scale));
+}
+
+// The same with the scale as an i16x8 splat (scales taken from a vector: a lane index must be a constant).
+// @ts-ignore: decorator
+@inline export function scaledDot16v(u: v128, x: usize, x8: usize, scale: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), u), scale);
+  const s = i32x4.add(i32x4.dot_i16x8_s(v128.and(u, i16x8.splat(0xff)), v128.load(x)), i32x4.dot_i16x8_s(i16x8.shr_u(u, 8), v128.load(x, 16)));
+  return i32x4.mul(s, i32x4.extend_low_i16x8_s(scale));
+}
+
+// The sum of 16 signed codes v (-128..127, both builds: relaxed_dot takes one operand 7-bit unsigned only)
+// times the record's 16 i16 activation codes at x, in four i32 lanes: v split into even and odd i16 lanes.
+// @ts-ignore: decorator
+@inline export function signedDot16(v: v128, x: usize): v128 {
+  return i32x4.add(i32x4.dot_i16x8_s(i16x8.shr_s(i16x8.shl(v, 8), 8), v128.load(x)), i32x4.dot_i16x8_s(i16x8.shr_s(v, 8), v128.load(x, 16)));
+}
+
 // ---- batches of Q8_K records: a row's codes unpacked once, then dotted with each record ----
 // For two or more hidden vectors, a k-quant row is unpacked once into `scratch` (the format's unpack code writes
 // it with unpackChunk / unpackBlock) and each vector's dot is then a plain loop (idotUnpacked) that reads each
 // unpacked byte from L1: the decode is paid once per row and batch, not once per vector.
 // Layout per block of 256 values (UNPACKED bytes):
 //   relaxed build:  [ codes u8 (256) | each 16 values' scale as an i16x8 splat (16 x 16) | ow | dA | dB | pad ]
-//   baseline build: [ codes times scale as i16, each 16 values' even then odd (512)    | ow | dA | dB | pad ]
+//   baseline build, and "wide" rows in both (signed codes, IQ4_XS's levels, which relaxed_dot cannot take):
+//                   [ codes times scale as i16, each 16 values' even then odd (512)    | ow | dA | dB | pad ]
 //   ow: 16 i16 weights of the record's 16 bsums (Q6_K: -32 * scale; Q4_K / Q5_K: the minimum code of the
-//   group of 32 holding them); dA, dB: f32 (d_w, and -dmin_w or unused).
+//   group of 32 holding them; Q3_K: -4 * scale; Q2_K: the minimum code; IQ4_XS: 0); dA, dB: f32 (d_w, and
+//   -dmin_w or unused).
 // A block's value: d_x * dA * (sum codes * x_codes + sum ow * bsums) when the offset folds into the integer sum
 // (Q6_K: one scale), else d_x * (dA * sum codes * x_codes + dB * sum ow * bsums) (Q4_K, Q5_K), as ggml rounds it.
 export const UNPACKED: usize = 560;
@@ -49,6 +78,14 @@ const OW: usize = 512;
   v128.store(dst + (<usize>c << 5), i16x8.mul(i16x8.shr_u(u, 8), s), 16);
 }
 
+// The same for signed codes v (-128..127) in the wide layout, in both builds.
+// @ts-ignore: decorator
+@inline export function unpackChunkWide(dst: usize, c: i32, v: v128, sc: i32): void {
+  const s = i16x8.splat(<i16>sc);
+  v128.store(dst + (<usize>c << 5), i16x8.mul(i16x8.shr_s(i16x8.shl(v, 8), 8), s));
+  v128.store(dst + (<usize>c << 5), i16x8.mul(i16x8.shr_s(v, 8), s), 16);
+}
+
 // The block's bsum weights (two i16x8) and its float scales.
 // @ts-ignore: decorator
 @inline export function unpackBlock(dst: usize, ow0: v128, ow1: v128, dA: f32, dB: f32): void {
@@ -58,14 +95,15 @@ const OW: usize = 512;
   store<f32>(dst + OW, dB, 36);
 }
 
-// One unpacked row of nb blocks . one Q8_K record (codes x, x8, scales xd, bsums xs).
+// One unpacked row of nb blocks . one Q8_K record (codes x, x8, scales xd, bsums xs). wide: the row was
+// unpacked with unpackChunkWide.
 // @ts-ignore: decorator
-@inline export function idotUnpacked(w: usize, nb: i32, x: usize, x8: usize, xd: usize, xs: usize, fold: bool): f32 {
+@inline export function idotUnpacked(w: usize, nb: i32, x: usize, x8: usize, xd: usize, xs: usize, fold: bool, wide: bool = false): f32 {
   let sum: f32 = 0;
   for (let b = 0; b < nb; b++) {
     let acc = i32x4.splat(0);
     for (let c = 0; c < 16; c++) {
-      if (ASC_FEATURE_RELAXED_SIMD) {
+      if (ASC_FEATURE_RELAXED_SIMD && !wide) {
         const p = i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8 + (<usize>c << 4)), v128.load(w + (<usize>c << 4)));
         acc = i32x4.add(acc, i32x4.dot_i16x8_s(p, v128.load(w + 256 + (<usize>c << 4))));
       } else {

@@ -17,6 +17,8 @@ import { hsum, madd } from "../madd";
 import { mulCodes16 } from "./q8_0";
 import { laneOf, nearestInt } from "./kquant-search";
 import { iq4nlCodes16, iq4nlSearch4, KVALUES, levels } from "./iq4_nl";
+import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
+import { UNPACKED, idotUnpacked, signedDot16, sumLanes, unpackBlock, unpackChunkWide } from "../idot";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 136;
@@ -88,6 +90,79 @@ export function dot_iq4_xs(row: usize, x: usize, dim: i32): f32 {
     x += <usize>QK << 2;
   }
   return hsum(acc);
+}
+
+// ---- mode "ggml": integer dots with Q8_K activations (activations.ts), as ggml_vec_dot_iq4_xs_q8_K ----
+// Per block: sum_ib (ls_ib - 32) * sum over sub-block ib of level * x_code, exact in i32, then one f32 multiply
+// by d * d_x. The levels (-127..113) are signed, which relaxed_dot cannot take (one operand must be 7-bit
+// unsigned): both builds split them into even and odd i16 lanes against the record's i16 codes (idot.ts
+// signedDot16), and batches unpack rows in idot.ts's wide layout. No offset term (the bsum weights are zero).
+
+// Sub-block ib's scale times its 32 levels . x codes, in four i32 lanes.
+// @ts-ignore: decorator
+@inline function subBlockDot(blk: usize, x: usize, ib: i32): v128 {
+  const q = v128.load(blk + 8 + (<usize>ib << 4));
+  const xb = x + (<usize>ib << 6);
+  const lo = signedDot16(i8x16.swizzle(levels(), v128.and(q, i8x16.splat(15))), xb);
+  const hi = signedDot16(i8x16.swizzle(levels(), i8x16.shr_u(q, 4)), xb + 32);
+  return i32x4.mul(i32x4.add(lo, hi), i32x4.splat(scaleOf(blk, ib)));
+}
+
+// One row of nb blocks . one activation record.
+// @ts-ignore: decorator
+@inline function idotRow(w: usize, act: usize, dim: i32, nb: i32): f32 {
+  let x = act;
+  let xd = act + actD(VEC_Q8_K, dim);
+  let acc: f32 = 0;
+  for (let b = 0; b < nb; b++) {
+    let s = i32x4.add(subBlockDot(w, x, 0), subBlockDot(w, x, 1));
+    s = i32x4.add(s, i32x4.add(subBlockDot(w, x, 2), subBlockDot(w, x, 3)));
+    s = i32x4.add(s, i32x4.add(subBlockDot(w, x, 4), subBlockDot(w, x, 5)));
+    s = i32x4.add(s, i32x4.add(subBlockDot(w, x, 6), subBlockDot(w, x, 7)));
+    acc += <f32>sumLanes(s) * (f16ToF32(load<u16>(w)) * load<f32>(xd));
+    w += BLOCK_BYTES;
+    x += 512;
+    xd += 4;
+  }
+  return acc;
+}
+
+// One row of nb blocks unpacked into dst (idot.ts wide layout): levels times their sub-block's scale, bsum
+// weights zero, dA = d.
+function unpackRow(w: usize, nb: i32, dst: usize): void {
+  for (let b = 0; b < nb; b++) {
+    for (let ib = 0; ib < 8; ib++) {
+      const q = v128.load(w + 8 + (<usize>ib << 4));
+      const ls = scaleOf(w, ib);
+      unpackChunkWide(dst, 2 * ib, i8x16.swizzle(levels(), v128.and(q, i8x16.splat(15))), ls);
+      unpackChunkWide(dst, 2 * ib + 1, i8x16.swizzle(levels(), i8x16.shr_u(q, 4)), ls);
+    }
+    const zero = i16x8.splat(0);
+    unpackBlock(dst, zero, zero, f16ToF32(load<u16>(w)), 0);
+    w += BLOCK_BYTES;
+    dst += UNPACKED;
+  }
+}
+
+// R rows (rowBytes apart) . B activation records (actStride apart): out[b * S + r], f32. One vector: straight
+// from the packed row; more: each row unpacked once into scratch (UNPACKED bytes per block), then dotted with each.
+export function idot_iq4_xs(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {
+  const nb = <i32>(rowBytes / BLOCK_BYTES);
+  const c8 = actCodes8(VEC_Q8_K, dim);
+  const cd = actD(VEC_Q8_K, dim);
+  const cs = actSums(VEC_Q8_K, dim);
+  for (let r = 0; r < nrows; r++) {
+    const w = rows + <usize>r * rowBytes;
+    if (nx == 1) {
+      store<f32>(out + (<usize>r << 2), idotRow(w, act, dim, nb));
+      continue;
+    }
+    unpackRow(w, nb, scratch);
+    for (let b = 0; b < nx; b++) {
+      const a = act + <usize>b * actStride;
+      store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), idotUnpacked(scratch, nb, a, a + c8, a + cd, a + cs, true, true));
+    }
+  }
 }
 
 // ---- encode: ggml's reference quantizer, operation for operation in f32: the sub-blocks' scales come from

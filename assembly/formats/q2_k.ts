@@ -12,6 +12,8 @@
 import { f16ToF32, f32ToF16 } from "../half";
 import { hsum, madd } from "../madd";
 import { clamp03, maxAbove0, nearestInt4, q2kSearch4 } from "./kquant-search";
+import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
+import { UNPACKED, idotUnpacked, scaledDot16, sumLanes, unpackBlock, unpackChunk } from "../idot";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 84;
@@ -100,6 +102,103 @@ export function dot_q2_k(row: usize, x: usize, dim: i32): f32 {
     x += <usize>QK << 2;
   }
   return hsum(acc);
+}
+
+// ---- mode "ggml": integer dots with Q8_K activations (activations.ts), as ggml_vec_dot_q2_K_q8_K ----
+// Per block: sum_g s_g * (sum over group g of q * x_code) and sum_g m_g * bsums[g] (the record's sum of
+// group g's 16 activation codes), exact in i32; then d_x * d times the first plus -(d_x * dmin) times the
+// second, in f32 as ggml does. Each 16 qs bytes of (h, c) hold the codes of four groups (k = 0..3): loaded once.
+
+// The codes (0..3) of run k from the 16 qs bytes q of (h, c).
+// @ts-ignore: decorator
+@inline function runCodes(q: v128, k: i32): v128 {
+  return v128.and(k == 0 ? q : i16x8.shr_u(q, k << 1), i8x16.splat(3));
+}
+
+// Groups 8h + c, + 2, + 4, + 6 (k = 0..3) of one (h, c): each group's scale times its codes . x codes.
+// @ts-ignore: decorator
+@inline function quadDot(blk: usize, x: usize, x8: usize, h: i32, c: i32): v128 {
+  const q = v128.load(blk + 16 + (<usize>h << 5) + (<usize>c << 4));
+  const g = (h << 3) + c;
+  const s0 = scaledDot16(runCodes(q, 0), x + (<usize>g << 5), x8 + (<usize>g << 4), <i32>load<u8>(blk + g) & 15);
+  const s1 = scaledDot16(runCodes(q, 1), x + (<usize>(g + 2) << 5), x8 + (<usize>(g + 2) << 4), <i32>load<u8>(blk + g + 2) & 15);
+  const s2 = scaledDot16(runCodes(q, 2), x + (<usize>(g + 4) << 5), x8 + (<usize>(g + 4) << 4), <i32>load<u8>(blk + g + 4) & 15);
+  const s3 = scaledDot16(runCodes(q, 3), x + (<usize>(g + 6) << 5), x8 + (<usize>(g + 6) << 4), <i32>load<u8>(blk + g + 6) & 15);
+  return i32x4.add(i32x4.add(s0, s1), i32x4.add(s2, s3));
+}
+
+// The block's 16 minimum codes as two i16x8 (groups 0..7, 8..15).
+// @ts-ignore: decorator
+@inline function minsLow(blk: usize): v128 {
+  return i16x8.extend_low_i8x16_u(i8x16.shr_u(v128.load(blk), 4));
+}
+// @ts-ignore: decorator
+@inline function minsHigh(blk: usize): v128 {
+  return i16x8.extend_high_i8x16_u(i8x16.shr_u(v128.load(blk), 4));
+}
+
+// One row of nb blocks . one activation record.
+// @ts-ignore: decorator
+@inline function idotRow(w: usize, act: usize, dim: i32, nb: i32): f32 {
+  let x = act;
+  let x8 = act + actCodes8(VEC_Q8_K, dim);
+  let xd = act + actD(VEC_Q8_K, dim);
+  let xs = act + actSums(VEC_Q8_K, dim);
+  let acc: f32 = 0;
+  for (let b = 0; b < nb; b++) {
+    let s = i32x4.add(quadDot(w, x, x8, 0, 0), quadDot(w, x, x8, 0, 1));
+    s = i32x4.add(s, i32x4.add(quadDot(w, x, x8, 1, 0), quadDot(w, x, x8, 1, 1)));
+    const m = i32x4.add(i32x4.dot_i16x8_s(minsLow(w), v128.load(xs)), i32x4.dot_i16x8_s(minsHigh(w), v128.load(xs, 16)));
+    const dx = load<f32>(xd);
+    acc += <f32>sumLanes(s) * (dx * f16ToF32(load<u16>(w, 80))) + <f32>sumLanes(m) * -(dx * f16ToF32(load<u16>(w, 82)));
+    w += BLOCK_BYTES;
+    x += 512;
+    x8 += 256;
+    xd += 4;
+    xs += 32;
+  }
+  return acc;
+}
+
+// One row of nb blocks unpacked into dst (idot.ts layout): codes with their groups' scales, bsum weights the
+// minimum codes, dA = d, dB = -dmin.
+function unpackRow(w: usize, nb: i32, dst: usize): void {
+  for (let b = 0; b < nb; b++) {
+    for (let h = 0; h < 2; h++) {
+      for (let c = 0; c < 2; c++) {
+        const q = v128.load(w + 16 + (<usize>h << 5) + (<usize>c << 4));
+        const g = (h << 3) + c;
+        unpackChunk(dst, g, runCodes(q, 0), <i32>load<u8>(w + g) & 15);
+        unpackChunk(dst, g + 2, runCodes(q, 1), <i32>load<u8>(w + g + 2) & 15);
+        unpackChunk(dst, g + 4, runCodes(q, 2), <i32>load<u8>(w + g + 4) & 15);
+        unpackChunk(dst, g + 6, runCodes(q, 3), <i32>load<u8>(w + g + 6) & 15);
+      }
+    }
+    unpackBlock(dst, minsLow(w), minsHigh(w), f16ToF32(load<u16>(w, 80)), -f16ToF32(load<u16>(w, 82)));
+    w += BLOCK_BYTES;
+    dst += UNPACKED;
+  }
+}
+
+// R rows (rowBytes apart) . B activation records (actStride apart): out[b * S + r], f32. One vector: straight
+// from the packed row; more: each row unpacked once into scratch (UNPACKED bytes per block), then dotted with each.
+export function idot_q2_k(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {
+  const nb = <i32>(rowBytes / BLOCK_BYTES);
+  const c8 = actCodes8(VEC_Q8_K, dim);
+  const cd = actD(VEC_Q8_K, dim);
+  const cs = actSums(VEC_Q8_K, dim);
+  for (let r = 0; r < nrows; r++) {
+    const w = rows + <usize>r * rowBytes;
+    if (nx == 1) {
+      store<f32>(out + (<usize>r << 2), idotRow(w, act, dim, nb));
+      continue;
+    }
+    unpackRow(w, nb, scratch);
+    for (let b = 0; b < nx; b++) {
+      const a = act + <usize>b * actStride;
+      store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), idotUnpacked(scratch, nb, a, a + c8, a + cd, a + cs, false));
+    }
+  }
 }
 
 // ---- encode: ggml's reference quantizer, operation for operation in f32 ----

@@ -16,6 +16,8 @@ import { scaleCodes16 } from "../codes";
 import { hsum, madd } from "../madd";
 import { mulCodes16 } from "./q8_0";
 import { GROUP_MAX_EPS, laneGather, nearestInt, nearestInt4 } from "./kquant-search";
+import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
+import { UNPACKED, idotUnpacked, scaledDot16v, sumLanes, unpackBlock, unpackChunk } from "../idot";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 110;
@@ -132,6 +134,109 @@ export function dot_q3_k(row: usize, x: usize, dim: i32): f32 {
     x += <usize>QK << 2;
   }
   return hsum(acc);
+}
+
+// ---- mode "ggml": integer dots with Q8_K activations (activations.ts), as ggml_vec_dot_q3_K_q8_K ----
+// Per block: sum_g (s_g - 32) * sum over group g of q * x_code, exact in i32, then one f32 multiply by
+// d_x * d. The codes stay unsigned (u = low | high << 2, 0..7; q = u - 4): the 4 goes into
+// 4 * sum_g (s_g - 32) * bsums[g] from the record, as Q6_K's 32. The 16 qs bytes and 16 hmask bytes of
+// (h, c) hold the codes of four groups (k = 0..3): loaded once.
+
+// The codes u (0..7) of run k of half h from the qs bytes q and hmask bytes m of (h, c): the high bit is bit
+// 4h + k of m, moved to bit 2 (a 16-bit shift moves bits across bytes only where the mask clears them).
+// @ts-ignore: decorator
+@inline function runCodes(q: v128, m: v128, h: i32, k: i32): v128 {
+  const low = v128.and(k == 0 ? q : i16x8.shr_u(q, k << 1), i8x16.splat(3));
+  const at = 4 * h + k;
+  const high = at < 2 ? i16x8.shl(m, 2 - at) : at == 2 ? m : i16x8.shr_u(m, at - 2);
+  return v128.or(low, v128.and(high, i8x16.splat(4)));
+}
+
+// Scale g of blockScales as an i16x8 splat.
+// @ts-ignore: decorator
+@inline function scaleSplat(sc: v128, g: i32): v128 {
+  return i16x8.extend_low_i8x16_s(i8x16.swizzle(sc, i8x16.splat(<i8>g)));
+}
+
+// Groups 8h + c, + 2, + 4, + 6 (k = 0..3) of one (h, c): each group's scale times its codes . x codes.
+// @ts-ignore: decorator
+@inline function quadDot(blk: usize, sc: v128, x: usize, x8: usize, h: i32, c: i32): v128 {
+  const q = v128.load(blk + 32 + (<usize>h << 5) + (<usize>c << 4));
+  const m = v128.load(blk + (<usize>c << 4));
+  const g = (h << 3) + c;
+  const s0 = scaledDot16v(runCodes(q, m, h, 0), x + (<usize>g << 5), x8 + (<usize>g << 4), scaleSplat(sc, g));
+  const s1 = scaledDot16v(runCodes(q, m, h, 1), x + (<usize>(g + 2) << 5), x8 + (<usize>(g + 2) << 4), scaleSplat(sc, g + 2));
+  const s2 = scaledDot16v(runCodes(q, m, h, 2), x + (<usize>(g + 4) << 5), x8 + (<usize>(g + 4) << 4), scaleSplat(sc, g + 4));
+  const s3 = scaledDot16v(runCodes(q, m, h, 3), x + (<usize>(g + 6) << 5), x8 + (<usize>(g + 6) << 4), scaleSplat(sc, g + 6));
+  return i32x4.add(i32x4.add(s0, s1), i32x4.add(s2, s3));
+}
+
+// One row of nb blocks . one activation record.
+// @ts-ignore: decorator
+@inline function idotRow(w: usize, act: usize, dim: i32, nb: i32): f32 {
+  let x = act;
+  let x8 = act + actCodes8(VEC_Q8_K, dim);
+  let xd = act + actD(VEC_Q8_K, dim);
+  let xs = act + actSums(VEC_Q8_K, dim);
+  let acc: f32 = 0;
+  for (let b = 0; b < nb; b++) {
+    const sc = blockScales(w);
+    let s = i32x4.add(quadDot(w, sc, x, x8, 0, 0), quadDot(w, sc, x, x8, 0, 1));
+    s = i32x4.add(s, i32x4.add(quadDot(w, sc, x, x8, 1, 0), quadDot(w, sc, x, x8, 1, 1)));
+    // the codes' offset: 4 * sum_g (s_g - 32) * bsums[g]
+    const off = i32x4.add(i32x4.dot_i16x8_s(v128.load(xs), i16x8.extend_low_i8x16_s(sc)), i32x4.dot_i16x8_s(v128.load(xs, 16), i16x8.extend_high_i8x16_s(sc)));
+    acc += <f32>sumLanes(i32x4.sub(s, i32x4.shl(off, 2))) * (f16ToF32(load<u16>(w, 108)) * load<f32>(xd));
+    w += BLOCK_BYTES;
+    x += 512;
+    x8 += 256;
+    xd += 4;
+    xs += 32;
+  }
+  return acc;
+}
+
+// One row of nb blocks unpacked into dst (idot.ts layout): codes 0..7 with their group scales, bsum weights
+// -4 * scales (the codes' offset), dA = d.
+function unpackRow(w: usize, nb: i32, dst: usize): void {
+  for (let b = 0; b < nb; b++) {
+    for (let h = 0; h < 2; h++) {
+      for (let c = 0; c < 2; c++) {
+        const q = v128.load(w + 32 + (<usize>h << 5) + (<usize>c << 4));
+        const m = v128.load(w + (<usize>c << 4));
+        const g = (h << 3) + c;
+        unpackChunk(dst, g, runCodes(q, m, h, 0), scaleOf(w, g) - 32);
+        unpackChunk(dst, g + 2, runCodes(q, m, h, 1), scaleOf(w, g + 2) - 32);
+        unpackChunk(dst, g + 4, runCodes(q, m, h, 2), scaleOf(w, g + 4) - 32);
+        unpackChunk(dst, g + 6, runCodes(q, m, h, 3), scaleOf(w, g + 6) - 32);
+      }
+    }
+    const sc = blockScales(w);
+    const m4 = i16x8.splat(-4);
+    unpackBlock(dst, i16x8.mul(i16x8.extend_low_i8x16_s(sc), m4), i16x8.mul(i16x8.extend_high_i8x16_s(sc), m4), f16ToF32(load<u16>(w, 108)), 0);
+    w += BLOCK_BYTES;
+    dst += UNPACKED;
+  }
+}
+
+// R rows (rowBytes apart) . B activation records (actStride apart): out[b * S + r], f32. One vector: straight
+// from the packed row; more: each row unpacked once into scratch (UNPACKED bytes per block), then dotted with each.
+export function idot_q3_k(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {
+  const nb = <i32>(rowBytes / BLOCK_BYTES);
+  const c8 = actCodes8(VEC_Q8_K, dim);
+  const cd = actD(VEC_Q8_K, dim);
+  const cs = actSums(VEC_Q8_K, dim);
+  for (let r = 0; r < nrows; r++) {
+    const w = rows + <usize>r * rowBytes;
+    if (nx == 1) {
+      store<f32>(out + (<usize>r << 2), idotRow(w, act, dim, nb));
+      continue;
+    }
+    unpackRow(w, nb, scratch);
+    for (let b = 0; b < nx; b++) {
+      const a = act + <usize>b * actStride;
+      store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), idotUnpacked(scratch, nb, a, a + c8, a + cd, a + cs, true));
+    }
+  }
 }
 
 // ---- encode: ggml's reference quantizer, operation for operation in f32 ----

@@ -14,7 +14,7 @@ import { Q6_L_AT, Q6_SCALES_AT, Q6_XT_AT, SCRATCH } from "../scratch";
 import { hsum, madd } from "../madd";
 import { mulCodes16 } from "./q8_0";
 import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
-import { UNPACKED, idotUnpacked, sumLanes, unpackBlock, unpackChunk } from "../idot";
+import { UNPACKED, idotUnpacked, scaledDot16, sumLanes, unpackBlock, unpackChunk } from "../idot";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 210;
@@ -117,16 +117,10 @@ export function dot_q6_k(row: usize, x: usize, dim: i32): f32 {
 // sums in one multiply. Two or more vectors: each row is unpacked once (idot.ts idotUnpacked).
 // Keys: g group of 16 (0..15), h half (128 values), x the record's i16 codes, x8 its i8 codes.
 
-// Group g's scale times its sum of q * x_code (16 codes u), in four i32 lanes: in the relaxed build the i16
-// pair sums meet the scale in one i32x4.dot_i16x8_s (widened and scaled at once); the baseline multiplies
-// the i32 sums. No shuffles (JavaScriptCore lowers two-input shuffles to two pshufb and a por).
+// Group g's scale times its sum of q * x_code (16 codes u), in four i32 lanes (idot.ts scaledDot16).
 // @ts-ignore: decorator
 @inline function groupDot(u: v128, x: usize, x8: usize, g: i32, sc: usize): v128 {
-  const scale = <i32>load<i8>(sc + <usize>g);
-  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8 + (<usize>g << 4)), u), i16x8.splat(<i16>scale));
-  const xg = x + (<usize>g << 5);
-  const s = i32x4.add(i32x4.dot_i16x8_s(v128.and(u, i16x8.splat(0xff)), v128.load(xg)), i32x4.dot_i16x8_s(i16x8.shr_u(u, 8), v128.load(xg, 16)));
-  return i32x4.mul(s, i32x4.splat(scale));
+  return scaledDot16(u, x + (<usize>g << 5), x8 + (<usize>g << 4), <i32>load<i8>(sc + <usize>g));
 }
 
 // One block's integer sum: sum_g scales[g] * sum (q - 32) * x_code.

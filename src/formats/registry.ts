@@ -182,16 +182,19 @@ export const FORMATS = Object.freeze({
     description: "2-bit codes, 4-bit scale and min per 16, f16 scales per 256 (llama.cpp Q2_K)",
     vecDot: "q8_k",
     directDot: small,
+    intDot: true,
   }),
   q3_k: entry("q3_k", 11, 256, 110, {
     description: "3-bit codes, 6-bit scale per 16, f16 scale per 256 (llama.cpp Q3_K)",
     vecDot: "q8_k",
     directDot: small,
+    intDot: true,
   }),
   iq4_xs: entry("iq4_xs", 23, 256, 136, {
     description: "4-bit indices into 16 non-linear levels, 6-bit scale per 32, f16 scale per 256 (llama.cpp IQ4_XS)",
     vecDot: "q8_k",
     directDot: small,
+    intDot: true,
   }),
   // PrismML's Ternary Bonsai 2 (docs/BONSAI2.md): the fork's CPU dot pairs four Q8_0 blocks with each 128-block.
   // Direct dot for one vector only: measured (32000 x 4096, alternating runs) as fast as decoding a tile for one

@@ -8,6 +8,7 @@
 // see: ggml-cpu/arch/x86/quants.c quantize_row_q8_0; ggml-quants.c quantize_row_q8_K_ref, dequantize_row_*.
 import { f16ToF32Bits, f32FromBits, f32ToF16Bits } from "./half.js";
 import { scaleMinOf } from "./formats/kquants.js";
+import { KVALUES } from "./formats/iq4_nl.js";
 
 const fr = Math.fround;
 
@@ -141,6 +142,60 @@ export const WEIGHT_VALUES: Record<string, (row: Uint8Array, blocks: number) => 
   },
   q5_k(row, blocks) {
     return kValues(row, blocks, 176, 48, 16);
+  },
+  // Q3_K (110 bytes): hmask[32] qs[64] scales[12] d; value d * (s - 32) * q, q = low 2 bits - (high bit ? 0 : 4)
+  q3_k(row, blocks) {
+    const w = new Float64Array(blocks * 256);
+    for (let b = 0; b < blocks; b++) {
+      const y = row.subarray(110 * b, 110 * (b + 1));
+      const d = f16(y, 108);
+      for (let e = 0; e < 256; e++) {
+        const h = e >> 7; // half
+        const k = (e >> 5) & 3; // 2-bit run within the half
+        const l = e & 31;
+        const low = (y[32 + 32 * h + l] >> (2 * k)) & 3;
+        const high = (y[l] >> (4 * h + k)) & 1;
+        const g = e >> 4;
+        // six-bit scale: 4 low bits from scales[g % 8] (low nibble for g < 8), 2 high bits from scales[8 + g % 4]
+        const lowBits = g < 8 ? y[96 + g] & 15 : y[96 + g - 8] >> 4;
+        const highBits = (y[104 + (g % 4)] >> (2 * Math.floor(g / 4))) & 3;
+        const s = lowBits | (highBits << 4);
+        w[256 * b + e] = d * (s - 32) * (high ? low : low - 4);
+      }
+    }
+    return w;
+  },
+  // Q2_K (84 bytes): scales[16] (low nibble scale, high nibble min) qs[64] d dmin; value d * s * q - dmin * m
+  q2_k(row, blocks) {
+    const w = new Float64Array(blocks * 256);
+    for (let b = 0; b < blocks; b++) {
+      const y = row.subarray(84 * b, 84 * (b + 1));
+      const d = f16(y, 80);
+      const dmin = f16(y, 82);
+      for (let e = 0; e < 256; e++) {
+        const q = (y[16 + 32 * (e >> 7) + (e & 31)] >> (2 * ((e >> 5) & 3))) & 3;
+        const sc = y[e >> 4];
+        w[256 * b + e] = d * (sc & 15) * q - dmin * (sc >> 4);
+      }
+    }
+    return w;
+  },
+  // IQ4_XS (136 bytes): d scales_h scales_l[4] qs[128]; value d * (ls - 32) * KVALUES[nibble] per sub-block of 32
+  iq4_xs(row, blocks) {
+    const w = new Float64Array(blocks * 256);
+    for (let b = 0; b < blocks; b++) {
+      const y = row.subarray(136 * b, 136 * (b + 1));
+      const d = f16(y, 0);
+      const scalesH = y[2] | (y[3] << 8);
+      for (let e = 0; e < 256; e++) {
+        const ib = e >> 5;
+        const ls = ((y[4 + (ib >> 1)] >> (4 * (ib & 1))) & 15) | (((scalesH >> (2 * ib)) & 3) << 4);
+        const byte = y[8 + 16 * ib + (e & 15)];
+        const nibble = e & 16 ? byte >> 4 : byte & 15;
+        w[256 * b + e] = d * (ls - 32) * KVALUES[nibble];
+      }
+    }
+    return w;
   },
 };
 
