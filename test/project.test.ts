@@ -160,7 +160,8 @@ describe("default mode", () => {
     const lowBit = FAST_FORMAT_NAMES.includes(format);
     const intDot = FORMATS[format].defaultMode === "ggml";
     expect(FORMATS[format].defaultMode).toBe(lowBit ? "fast" : intDot ? "ggml" : "exact");
-    expect(intDot).toBe(FORMATS[format].intDot && !lowBit);
+    // "ggml" is the default only where the format has integer dots (and where they measured faster than exact)
+    if (intDot) expect(FORMATS[format].intDot && !lowBit).toBe(true);
     expect(Array.from(byDefault)).toEqual(Array.from(lowBit ? fast : intDot ? ggml : exact));
     if (lowBit) expect(Array.from(fast)).not.toEqual(Array.from(exact));
     if (intDot) expect(Array.from(ggml)).not.toEqual(Array.from(exact));
