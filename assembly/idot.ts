@@ -2,6 +2,8 @@
 // rows that batches of Q8_K records are dotted with.
 // Keys: s_r the four lanes of row r's partial sums; c a run of 16 values in a block of 256.
 
+import { VEC_Q8_K, actCodes8, actD, actSums } from "./activations";
+
 // [sum s0, sum s1, sum s2, sum s3] in two rounds of interleave-and-add (punpck{l,h}dq, punpck{l,h}qdq).
 // @ts-ignore: decorator
 @inline export function sumLanes4(s0: v128, s1: v128, s2: v128, s3: v128): v128 {
@@ -95,27 +97,36 @@ const OW: usize = 512;
   store<f32>(dst + OW, dB, 36);
 }
 
+// The partial sums of 16 values of one record against the unpacked chunk at wc (layout above), in four i32
+// lanes: relaxed build, the code bytes against the record's i8 codes at x8c, scaled by the chunk's i16 splat;
+// baseline and wide rows, the i16 products against the record's even and odd i16 codes at xc.
+// @ts-ignore: decorator
+@inline function chunkDot(w: usize, c: i32, xc: usize, x8c: usize, wide: bool): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD && !wide) {
+    const p = i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8c), v128.load(w + (<usize>c << 4)));
+    return i32x4.dot_i16x8_s(p, v128.load(w + 256 + (<usize>c << 4)));
+  }
+  const wc = w + (<usize>c << 5);
+  return i32x4.add(i32x4.dot_i16x8_s(v128.load(wc), v128.load(xc)), i32x4.dot_i16x8_s(v128.load(wc, 16), v128.load(xc, 16)));
+}
+
+// One block's value from its integer sums (acc: codes . x codes; xs: the record's bsums) as ggml rounds it.
+// @ts-ignore: decorator
+@inline function blockValue(w: usize, acc: v128, xs: usize, dx: f32, fold: bool): f32 {
+  const off = i32x4.add(i32x4.dot_i16x8_s(v128.load(xs), v128.load(w + OW)), i32x4.dot_i16x8_s(v128.load(xs, 16), v128.load(w + OW, 16)));
+  if (fold) return <f32>sumLanes(i32x4.add(acc, off)) * (load<f32>(w + OW, 32) * dx);
+  return <f32>sumLanes(acc) * (load<f32>(w + OW, 32) * dx) + <f32>sumLanes(off) * (load<f32>(w + OW, 36) * dx);
+}
+
 // One unpacked row of nb blocks . one Q8_K record (codes x, x8, scales xd, bsums xs). wide: the row was
 // unpacked with unpackChunkWide.
 // @ts-ignore: decorator
-@inline export function idotUnpacked(w: usize, nb: i32, x: usize, x8: usize, xd: usize, xs: usize, fold: bool, wide: bool = false): f32 {
+@inline function idotUnpacked(w: usize, nb: i32, x: usize, x8: usize, xd: usize, xs: usize, fold: bool, wide: bool): f32 {
   let sum: f32 = 0;
   for (let b = 0; b < nb; b++) {
     let acc = i32x4.splat(0);
-    for (let c = 0; c < 16; c++) {
-      if (ASC_FEATURE_RELAXED_SIMD && !wide) {
-        const p = i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8 + (<usize>c << 4)), v128.load(w + (<usize>c << 4)));
-        acc = i32x4.add(acc, i32x4.dot_i16x8_s(p, v128.load(w + 256 + (<usize>c << 4))));
-      } else {
-        const wc = w + (<usize>c << 5);
-        const xc = x + (<usize>c << 5);
-        acc = i32x4.add(acc, i32x4.add(i32x4.dot_i16x8_s(v128.load(wc), v128.load(xc)), i32x4.dot_i16x8_s(v128.load(wc, 16), v128.load(xc, 16))));
-      }
-    }
-    const off = i32x4.add(i32x4.dot_i16x8_s(v128.load(xs), v128.load(w + OW)), i32x4.dot_i16x8_s(v128.load(xs, 16), v128.load(w + OW, 16)));
-    const dx = load<f32>(xd);
-    if (fold) sum += <f32>sumLanes(i32x4.add(acc, off)) * (load<f32>(w + OW, 32) * dx);
-    else sum += <f32>sumLanes(acc) * (load<f32>(w + OW, 32) * dx) + <f32>sumLanes(off) * (load<f32>(w + OW, 36) * dx);
+    for (let c = 0; c < 16; c++) acc = i32x4.add(acc, chunkDot(w, c, x + (<usize>c << 5), x8 + (<usize>c << 4), wide));
+    sum += blockValue(w, acc, xs, load<f32>(xd), fold);
     w += UNPACKED;
     x += 512;
     x8 += 256;
@@ -123,4 +134,74 @@ const OW: usize = 512;
     xs += 32;
   }
   return sum;
+}
+
+// The same for four records s apart (x, x8, xd, xs: the first one's): each unpacked chunk is loaded once for the
+// four. Per record the same operations in the same order as idotUnpacked (a logit does not depend on its batch).
+// Results to out, out + os, out + 2 os, out + 3 os.
+// @ts-ignore: decorator
+@inline function idotUnpacked4(w: usize, nb: i32, x: usize, x8: usize, xd: usize, xs: usize, s: usize, fold: bool, wide: bool, out: usize, os: usize): void {
+  let sum0: f32 = 0;
+  let sum1: f32 = 0;
+  let sum2: f32 = 0;
+  let sum3: f32 = 0;
+  const s2 = s << 1;
+  const s3 = s2 + s;
+  for (let b = 0; b < nb; b++) {
+    let acc0 = i32x4.splat(0);
+    let acc1 = i32x4.splat(0);
+    let acc2 = i32x4.splat(0);
+    let acc3 = i32x4.splat(0);
+    for (let c = 0; c < 16; c++) {
+      const xc = x + (<usize>c << 5);
+      const x8c = x8 + (<usize>c << 4);
+      if (ASC_FEATURE_RELAXED_SIMD && !wide) {
+        const wc = v128.load(w + (<usize>c << 4));
+        const sc = v128.load(w + 256 + (<usize>c << 4));
+        acc0 = i32x4.add(acc0, i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8c), wc), sc));
+        acc1 = i32x4.add(acc1, i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8c + s), wc), sc));
+        acc2 = i32x4.add(acc2, i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8c + s2), wc), sc));
+        acc3 = i32x4.add(acc3, i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8c + s3), wc), sc));
+      } else {
+        const we = v128.load(w + (<usize>c << 5));
+        const wo = v128.load(w + (<usize>c << 5), 16);
+        acc0 = i32x4.add(acc0, i32x4.add(i32x4.dot_i16x8_s(we, v128.load(xc)), i32x4.dot_i16x8_s(wo, v128.load(xc, 16))));
+        acc1 = i32x4.add(acc1, i32x4.add(i32x4.dot_i16x8_s(we, v128.load(xc + s)), i32x4.dot_i16x8_s(wo, v128.load(xc + s, 16))));
+        acc2 = i32x4.add(acc2, i32x4.add(i32x4.dot_i16x8_s(we, v128.load(xc + s2)), i32x4.dot_i16x8_s(wo, v128.load(xc + s2, 16))));
+        acc3 = i32x4.add(acc3, i32x4.add(i32x4.dot_i16x8_s(we, v128.load(xc + s3)), i32x4.dot_i16x8_s(wo, v128.load(xc + s3, 16))));
+      }
+    }
+    sum0 += blockValue(w, acc0, xs, load<f32>(xd), fold);
+    sum1 += blockValue(w, acc1, xs + s, load<f32>(xd + s), fold);
+    sum2 += blockValue(w, acc2, xs + s2, load<f32>(xd + s2), fold);
+    sum3 += blockValue(w, acc3, xs + s3, load<f32>(xd + s3), fold);
+    w += UNPACKED;
+    x += 512;
+    x8 += 256;
+    xd += 4;
+    xs += 32;
+  }
+  store<f32>(out, sum0);
+  store<f32>(out + os, sum1);
+  store<f32>(out + (os << 1), sum2);
+  store<f32>(out + (os << 1) + os, sum3);
+}
+
+// One unpacked row (row r of the slice, nb blocks at w) . nx Q8_K records (act, actStride apart): out[b * S + r].
+// Records four at a time, then one at a time. fold, wide: as the format unpacked the row (layout above).
+// @ts-ignore: decorator
+@inline export function idotUnpackedBatch(w: usize, nb: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, r: i32, fold: bool, wide: bool = false): void {
+  const c8 = actCodes8(VEC_Q8_K, dim);
+  const cd = actD(VEC_Q8_K, dim);
+  const cs = actSums(VEC_Q8_K, dim);
+  const os = <usize>stride << 2;
+  let b = 0;
+  for (; b + 4 <= nx; b += 4) {
+    const a = act + <usize>b * actStride;
+    idotUnpacked4(w, nb, a, a + c8, a + cd, a + cs, actStride, fold, wide, out + <usize>b * os + (<usize>r << 2), os);
+  }
+  for (; b < nx; b++) {
+    const a = act + <usize>b * actStride;
+    store<f32>(out + <usize>b * os + (<usize>r << 2), idotUnpacked(w, nb, a, a + c8, a + cd, a + cs, fold, wide));
+  }
 }

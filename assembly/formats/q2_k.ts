@@ -13,7 +13,7 @@ import { f16ToF32, f32ToF16 } from "../half";
 import { hsum, madd } from "../madd";
 import { clamp03, maxAbove0, nearestInt4, q2kSearch4 } from "./kquant-search";
 import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
-import { UNPACKED, idotUnpacked, scaledDot16, sumLanes, unpackBlock, unpackChunk } from "../idot";
+import { UNPACKED, idotUnpackedBatch, scaledDot16, sumLanes, unpackBlock, unpackChunk } from "../idot";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 84;
@@ -184,9 +184,6 @@ function unpackRow(w: usize, nb: i32, dst: usize): void {
 // from the packed row; more: each row unpacked once into scratch (UNPACKED bytes per block), then dotted with each.
 export function idot_q2_k(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {
   const nb = <i32>(rowBytes / BLOCK_BYTES);
-  const c8 = actCodes8(VEC_Q8_K, dim);
-  const cd = actD(VEC_Q8_K, dim);
-  const cs = actSums(VEC_Q8_K, dim);
   for (let r = 0; r < nrows; r++) {
     const w = rows + <usize>r * rowBytes;
     if (nx == 1) {
@@ -194,10 +191,7 @@ export function idot_q2_k(rows: usize, rowBytes: usize, nrows: i32, act: usize, 
       continue;
     }
     unpackRow(w, nb, scratch);
-    for (let b = 0; b < nx; b++) {
-      const a = act + <usize>b * actStride;
-      store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), idotUnpacked(scratch, nb, a, a + c8, a + cd, a + cs, false));
-    }
+    idotUnpackedBatch(scratch, nb, act, actStride, nx, dim, out, stride, r, false);
   }
 }
 

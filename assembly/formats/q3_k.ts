@@ -17,7 +17,7 @@ import { hsum, madd } from "../madd";
 import { mulCodes16 } from "./q8_0";
 import { GROUP_MAX_EPS, laneGather, nearestInt, nearestInt4 } from "./kquant-search";
 import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
-import { UNPACKED, idotUnpacked, scaledDot16v, sumLanes, unpackBlock, unpackChunk } from "../idot";
+import { UNPACKED, idotUnpackedBatch, scaledDot16v, sumLanes, unpackBlock, unpackChunk } from "../idot";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 110;
@@ -222,9 +222,6 @@ function unpackRow(w: usize, nb: i32, dst: usize): void {
 // from the packed row; more: each row unpacked once into scratch (UNPACKED bytes per block), then dotted with each.
 export function idot_q3_k(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {
   const nb = <i32>(rowBytes / BLOCK_BYTES);
-  const c8 = actCodes8(VEC_Q8_K, dim);
-  const cd = actD(VEC_Q8_K, dim);
-  const cs = actSums(VEC_Q8_K, dim);
   for (let r = 0; r < nrows; r++) {
     const w = rows + <usize>r * rowBytes;
     if (nx == 1) {
@@ -232,10 +229,7 @@ export function idot_q3_k(rows: usize, rowBytes: usize, nrows: i32, act: usize, 
       continue;
     }
     unpackRow(w, nb, scratch);
-    for (let b = 0; b < nx; b++) {
-      const a = act + <usize>b * actStride;
-      store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), idotUnpacked(scratch, nb, a, a + c8, a + cd, a + cs, true));
-    }
+    idotUnpackedBatch(scratch, nb, act, actStride, nx, dim, out, stride, r, true);
   }
 }
 

@@ -13,7 +13,7 @@ import { f16ToF32 } from "../half";
 import { hsum } from "../madd";
 import { KQ_ISCALE, KQ_SHIFT, dotCodes16, expandCodes16, groupCodes16, makeQkx2x4, minsDot, packHeader, groupDot32, scaleCode, scaleMin, scalesMins } from "../kquants";
 import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
-import { UNPACKED, idotUnpacked, sumLanes, unpackBlock, unpackChunk } from "../idot";
+import { UNPACKED, idotUnpackedBatch, sumLanes, unpackBlock, unpackChunk } from "../idot";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 144;
@@ -190,9 +190,6 @@ function unpackRow(w: usize, nb: i32, dst: usize): void {
 // from the packed row; more: each row unpacked once into scratch (UNPACKED bytes per block), then dotted with each.
 export function idot_q4_k(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {
   const nb = <i32>(rowBytes / BLOCK_BYTES);
-  const c8 = actCodes8(VEC_Q8_K, dim);
-  const cd = actD(VEC_Q8_K, dim);
-  const cs = actSums(VEC_Q8_K, dim);
   for (let r = 0; r < nrows; r++) {
     const w = rows + <usize>r * rowBytes;
     if (nx == 1) {
@@ -200,10 +197,7 @@ export function idot_q4_k(rows: usize, rowBytes: usize, nrows: i32, act: usize, 
       continue;
     }
     unpackRow(w, nb, scratch);
-    for (let b = 0; b < nx; b++) {
-      const a = act + <usize>b * actStride;
-      store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), idotUnpacked(scratch, nb, a, a + c8, a + cd, a + cs, false));
-    }
+    idotUnpackedBatch(scratch, nb, act, actStride, nx, dim, out, stride, r, false);
   }
 }
 
