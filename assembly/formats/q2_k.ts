@@ -146,8 +146,9 @@ export function dot_q2_k(row: usize, x: usize, dim: i32): f32 {
   let xs = act + actSums(VEC_Q8_K, dim);
   let acc: f32 = 0;
   for (let b = 0; b < nb; b++) {
-    let s = i32x4.add(quadDot(w, x, x8, 0, 0), quadDot(w, x, x8, 0, 1));
-    s = i32x4.add(s, i32x4.add(quadDot(w, x, x8, 1, 0), quadDot(w, x, x8, 1, 1)));
+    // one (h, c) per step: with the whole block in one step V8 hoists all its loads and spills
+    let s = i32x4.splat(0);
+    for (let hc = 0; hc < 4; hc++) s = i32x4.add(s, quadDot(w, x, x8, hc >> 1, hc & 1));
     const m = i32x4.add(i32x4.dot_i16x8_s(minsLow(w), v128.load(xs)), i32x4.dot_i16x8_s(minsHigh(w), v128.load(xs, 16)));
     const dx = load<f32>(xd);
     acc += <f32>sumLanes(s) * (dx * f16ToF32(load<u16>(w, 80))) + <f32>sumLanes(m) * -(dx * f16ToF32(load<u16>(w, 82)));

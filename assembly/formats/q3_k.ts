@@ -142,13 +142,12 @@ export function dot_q3_k(row: usize, x: usize, dim: i32): f32 {
 // 4 * sum_g (s_g - 32) * bsums[g] from the record, as Q6_K's 32. The 16 qs bytes and 16 hmask bytes of
 // (h, c) hold the codes of four groups (k = 0..3): loaded once.
 
-// The codes u (0..7) of run k of half h from the qs bytes q and hmask bytes m of (h, c): the high bit is bit
-// 4h + k of m, moved to bit 2 (a 16-bit shift moves bits across bytes only where the mask clears them).
+// The codes u (0..7) of run k from the qs bytes q of (h, c) and the hmask bytes m of c shifted right by 4h: the
+// high bit is bit k of m, moved to bit 2 (a 16-bit shift moves bits across bytes only where the mask clears them).
 // @ts-ignore: decorator
-@inline function runCodes(q: v128, m: v128, h: i32, k: i32): v128 {
+@inline function runCodes(q: v128, m: v128, k: i32): v128 {
   const low = v128.and(k == 0 ? q : i16x8.shr_u(q, k << 1), i8x16.splat(3));
-  const at = 4 * h + k;
-  const high = at < 2 ? i16x8.shl(m, 2 - at) : at == 2 ? m : i16x8.shr_u(m, at - 2);
+  const high = k < 2 ? i16x8.shl(m, 2 - k) : k == 2 ? m : i16x8.shr_u(m, k - 2);
   return v128.or(low, v128.and(high, i8x16.splat(4)));
 }
 
@@ -162,12 +161,12 @@ export function dot_q3_k(row: usize, x: usize, dim: i32): f32 {
 // @ts-ignore: decorator
 @inline function quadDot(blk: usize, sc: v128, x: usize, x8: usize, h: i32, c: i32): v128 {
   const q = v128.load(blk + 32 + (<usize>h << 5) + (<usize>c << 4));
-  const m = v128.load(blk + (<usize>c << 4));
+  const m = i16x8.shr_u(v128.load(blk + (<usize>c << 4)), h << 2);
   const g = (h << 3) + c;
-  const s0 = scaledDot16v(runCodes(q, m, h, 0), x + (<usize>g << 5), x8 + (<usize>g << 4), scaleSplat(sc, g));
-  const s1 = scaledDot16v(runCodes(q, m, h, 1), x + (<usize>(g + 2) << 5), x8 + (<usize>(g + 2) << 4), scaleSplat(sc, g + 2));
-  const s2 = scaledDot16v(runCodes(q, m, h, 2), x + (<usize>(g + 4) << 5), x8 + (<usize>(g + 4) << 4), scaleSplat(sc, g + 4));
-  const s3 = scaledDot16v(runCodes(q, m, h, 3), x + (<usize>(g + 6) << 5), x8 + (<usize>(g + 6) << 4), scaleSplat(sc, g + 6));
+  const s0 = scaledDot16v(runCodes(q, m, 0), x + (<usize>g << 5), x8 + (<usize>g << 4), scaleSplat(sc, g));
+  const s1 = scaledDot16v(runCodes(q, m, 1), x + (<usize>(g + 2) << 5), x8 + (<usize>(g + 2) << 4), scaleSplat(sc, g + 2));
+  const s2 = scaledDot16v(runCodes(q, m, 2), x + (<usize>(g + 4) << 5), x8 + (<usize>(g + 4) << 4), scaleSplat(sc, g + 4));
+  const s3 = scaledDot16v(runCodes(q, m, 3), x + (<usize>(g + 6) << 5), x8 + (<usize>(g + 6) << 4), scaleSplat(sc, g + 6));
   return i32x4.add(i32x4.add(s0, s1), i32x4.add(s2, s3));
 }
 
@@ -181,8 +180,9 @@ export function dot_q3_k(row: usize, x: usize, dim: i32): f32 {
   let acc: f32 = 0;
   for (let b = 0; b < nb; b++) {
     const sc = blockScales(w);
-    let s = i32x4.add(quadDot(w, sc, x, x8, 0, 0), quadDot(w, sc, x, x8, 0, 1));
-    s = i32x4.add(s, i32x4.add(quadDot(w, sc, x, x8, 1, 0), quadDot(w, sc, x, x8, 1, 1)));
+    // one (h, c) per step: with the whole block in one step V8 hoists all its loads and spills
+    let s = i32x4.splat(0);
+    for (let hc = 0; hc < 4; hc++) s = i32x4.add(s, quadDot(w, sc, x, x8, hc >> 1, hc & 1));
     // the codes' offset: 4 * sum_g (s_g - 32) * bsums[g]
     const off = i32x4.add(i32x4.dot_i16x8_s(v128.load(xs), i16x8.extend_low_i8x16_s(sc)), i32x4.dot_i16x8_s(v128.load(xs, 16), i16x8.extend_high_i8x16_s(sc)));
     acc += <f32>sumLanes(i32x4.sub(s, i32x4.shl(off, 2))) * (f16ToF32(load<u16>(w, 108)) * load<f32>(xd));
@@ -202,12 +202,12 @@ function unpackRow(w: usize, nb: i32, dst: usize): void {
     for (let h = 0; h < 2; h++) {
       for (let c = 0; c < 2; c++) {
         const q = v128.load(w + 32 + (<usize>h << 5) + (<usize>c << 4));
-        const m = v128.load(w + (<usize>c << 4));
+        const m = i16x8.shr_u(v128.load(w + (<usize>c << 4)), h << 2);
         const g = (h << 3) + c;
-        unpackChunk(dst, g, runCodes(q, m, h, 0), scaleOf(w, g) - 32);
-        unpackChunk(dst, g + 2, runCodes(q, m, h, 1), scaleOf(w, g + 2) - 32);
-        unpackChunk(dst, g + 4, runCodes(q, m, h, 2), scaleOf(w, g + 4) - 32);
-        unpackChunk(dst, g + 6, runCodes(q, m, h, 3), scaleOf(w, g + 6) - 32);
+        unpackChunk(dst, g, runCodes(q, m, 0), scaleOf(w, g) - 32);
+        unpackChunk(dst, g + 2, runCodes(q, m, 1), scaleOf(w, g + 2) - 32);
+        unpackChunk(dst, g + 4, runCodes(q, m, 2), scaleOf(w, g + 4) - 32);
+        unpackChunk(dst, g + 6, runCodes(q, m, 3), scaleOf(w, g + 6) - 32);
       }
     }
     const sc = blockScales(w);
