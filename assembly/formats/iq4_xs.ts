@@ -95,33 +95,49 @@ export function dot_iq4_xs(row: usize, x: usize, dim: i32): f32 {
 // ---- mode "ggml": integer dots with Q8_K activations (activations.ts), as ggml_vec_dot_iq4_xs_q8_K ----
 // Per block: sum_ib (ls_ib - 32) * sum over sub-block ib of level * x_code, exact in i32, then one f32 multiply
 // by d * d_x. The levels (-127..113) are signed, which relaxed_dot cannot take (one operand must be 7-bit
-// unsigned): both builds split them into even and odd i16 lanes against the record's i16 codes (idot.ts
-// signedDot16), and batches unpack rows in idot.ts's wide layout. No offset term (the bsum weights are zero).
+// unsigned): one vector, the relaxed build moves their signs onto the activation codes (levelPairs), the
+// baseline splits them into even and odd i16 lanes against the record's i16 codes (idot.ts signedDot16);
+// batches unpack rows in idot.ts's wide layout (i16 products). No offset term (the bsum weights are zero).
 
-// Sub-block ib's scale times its 32 levels . x codes, in four i32 lanes.
+// 16 levels v . the record's 16 activation codes, as i16 pair sums, relaxed build: relaxed_dot takes |v| (7-bit)
+// and the activation codes with v's signs (|x_code| <= 127: negating one stays in range).
 // @ts-ignore: decorator
-@inline function subBlockDot(blk: usize, x: usize, ib: i32): v128 {
+@inline function levelPairs(v: v128, x8: usize): v128 {
+  const neg = i8x16.lt_s(v, i8x16.splat(0));
+  return i16x8.relaxed_dot_i8x16_i7x16_s(i8x16.sub(v128.xor(v128.load(x8), neg), neg), i8x16.abs(v));
+}
+
+// Sub-block ib's scale times its 32 levels . x codes, in four i32 lanes. Relaxed build: each half's i16 pair
+// sums (up to 2 * 127 * 127: two would overflow i16) widened and scaled by one i32x4.dot_i16x8_s.
+// @ts-ignore: decorator
+@inline function subBlockDot(blk: usize, x: usize, x8: usize, ib: i32): v128 {
   const q = v128.load(blk + 8 + (<usize>ib << 4));
+  const lo = i8x16.swizzle(levels(), v128.and(q, i8x16.splat(15)));
+  const hi = i8x16.swizzle(levels(), i8x16.shr_u(q, 4));
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    const x8b = x8 + (<usize>ib << 5);
+    const sc = i16x8.splat(<i16>scaleOf(blk, ib));
+    return i32x4.add(i32x4.dot_i16x8_s(levelPairs(lo, x8b), sc), i32x4.dot_i16x8_s(levelPairs(hi, x8b + 16), sc));
+  }
   const xb = x + (<usize>ib << 6);
-  const lo = signedDot16(i8x16.swizzle(levels(), v128.and(q, i8x16.splat(15))), xb);
-  const hi = signedDot16(i8x16.swizzle(levels(), i8x16.shr_u(q, 4)), xb + 32);
-  return i32x4.mul(i32x4.add(lo, hi), i32x4.splat(scaleOf(blk, ib)));
+  return i32x4.mul(i32x4.add(signedDot16(lo, xb), signedDot16(hi, xb + 32)), i32x4.splat(scaleOf(blk, ib)));
 }
 
 // One row of nb blocks . one activation record.
 // @ts-ignore: decorator
 @inline function idotRow(w: usize, act: usize, dim: i32, nb: i32): f32 {
   let x = act;
+  let x8 = act + actCodes8(VEC_Q8_K, dim);
   let xd = act + actD(VEC_Q8_K, dim);
   let acc: f32 = 0;
   for (let b = 0; b < nb; b++) {
-    let s = i32x4.add(subBlockDot(w, x, 0), subBlockDot(w, x, 1));
-    s = i32x4.add(s, i32x4.add(subBlockDot(w, x, 2), subBlockDot(w, x, 3)));
-    s = i32x4.add(s, i32x4.add(subBlockDot(w, x, 4), subBlockDot(w, x, 5)));
-    s = i32x4.add(s, i32x4.add(subBlockDot(w, x, 6), subBlockDot(w, x, 7)));
+    let s = i32x4.splat(0);
+    // two sub-blocks per step (V8 hoists a step's loads: a whole block in one step spills)
+    for (let ib = 0; ib < 8; ib += 2) s = i32x4.add(s, i32x4.add(subBlockDot(w, x, x8, ib), subBlockDot(w, x, x8, ib + 1)));
     acc += <f32>sumLanes(s) * (f16ToF32(load<u16>(w)) * load<f32>(xd));
     w += BLOCK_BYTES;
     x += 512;
+    x8 += 256;
     xd += 4;
   }
   return acc;
