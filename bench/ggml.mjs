@@ -6,7 +6,7 @@
 // quantizing the activations, as ours does) when GGML_HEAD names the binary (see ../shared/tools/ggml/README.md;
 // it is not part of this repository). The machine is shared: bitembed's runs and ggml-head's are interleaved
 // in ROUNDS rounds and every figure is the median over all rounds. BENCH_RUNS=n timed runs per round,
-// BENCH_QUICK=1 keeps the first shape and one round.
+// BENCH_QUICK=1 keeps the first shape and one round (BENCH_ROUNDS still applies), BENCH_FORMATS=a,b picks formats.
 import { execFileSync } from "node:child_process";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -15,10 +15,10 @@ import { fmt, machineLine, rng, table } from "./harness.mjs";
 
 const SHAPES = process.env.BENCH_QUICK ? [[32000, 4096]] : [[32000, 4096], [128256, 4096]];
 const BATCHES = [1, 8];
-const FORMATS = (process.env.BENCH_FORMATS ?? "q8_0,q6_k,q4_k,q5_k,q4_0").split(",");
-const GGML_TYPE = { q8_0: "q8_0", q6_k: "q6_k", q4_k: "q4_k", q5_k: "q5_k", q4_0: "q4_0" };
+const FORMATS = (process.env.BENCH_FORMATS ?? "q8_0,q6_k,q4_k,q5_k,q4_0,q3_k,q2_k,iq4_xs").split(",");
+const GGML_TYPE = { q8_0: "q8_0", q6_k: "q6_k", q4_k: "q4_k", q5_k: "q5_k", q4_0: "q4_0", q3_k: "q3_k", q2_k: "q2_k", iq4_xs: "iq4_xs" };
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-const ROUNDS = process.env.BENCH_QUICK ? 1 : Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (process.env.BENCH_QUICK ? 1 : 3));
 const GGML_HEAD = process.env.GGML_HEAD;
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];

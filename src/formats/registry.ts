@@ -177,24 +177,31 @@ export const FORMATS = Object.freeze({
     defaultMode: "ggml",
   }),
   // q2_k, q3_k, iq4_xs: their direct dots measured faster than decoding a tile (one vector over 32000 x 4096,
-  // min of 9 on a loaded VM: q2_k 98 -> 75 ms, q3_k 130 -> 94, iq4_xs 97 -> 58)
+  // min of 9 on a loaded VM: q2_k 98 -> 75 ms, q3_k 130 -> 94, iq4_xs 97 -> 58).
+  // Mode "ggml" is their default: measured faster than exact in both builds for 1 and 8 vectors (32000 x 4096,
+  // Node 20, median CPU ms of 7 interleaved rounds of 3, load 13-17 on 2 cores; ggml / exact, baseline then
+  // relaxed): q2_k 1 vector 14.1 / 33.7, 10.6 / 33.7; 8 vectors 61.7 / 83.6, 68.0 / 82.7. q3_k 21.6 / 48.8,
+  // 16.3 / 44.6; 83.4 / 101, 56.2 / 84.8. iq4_xs 15.2 / 30.3, 13.6 / 29.4; 59.3 / 78.2, 63.4 / 68.1.
   q2_k: entry("q2_k", 10, 256, 84, {
     description: "2-bit codes, 4-bit scale and min per 16, f16 scales per 256 (llama.cpp Q2_K)",
     vecDot: "q8_k",
     directDot: small,
     intDot: true,
+    defaultMode: "ggml",
   }),
   q3_k: entry("q3_k", 11, 256, 110, {
     description: "3-bit codes, 6-bit scale per 16, f16 scale per 256 (llama.cpp Q3_K)",
     vecDot: "q8_k",
     directDot: small,
     intDot: true,
+    defaultMode: "ggml",
   }),
   iq4_xs: entry("iq4_xs", 23, 256, 136, {
     description: "4-bit indices into 16 non-linear levels, 6-bit scale per 32, f16 scale per 256 (llama.cpp IQ4_XS)",
     vecDot: "q8_k",
     directDot: small,
     intDot: true,
+    defaultMode: "ggml",
   }),
   // PrismML's Ternary Bonsai 2 (docs/BONSAI2.md): the fork's CPU dot pairs four Q8_0 blocks with each 128-block.
   // Direct dot for one vector only: measured (32000 x 4096, alternating runs) as fast as decoding a tile for one
