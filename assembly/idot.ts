@@ -53,8 +53,9 @@ import { VEC_Q8_K, actCodes8, actD, actSums } from "./activations";
 
 // ---- batches of Q8_K records: a row's codes unpacked once, then dotted with each record ----
 // For two or more hidden vectors, a k-quant row is unpacked once into `scratch` (the format's unpack code writes
-// it with unpackChunk / unpackBlock) and each vector's dot is then a plain loop (idotUnpacked) that reads each
-// unpacked byte from L1: the decode is paid once per row and batch, not once per vector.
+// it with unpackChunk / unpackBlock) and the vectors' dots are then plain loops (idotUnpacked4: four records per
+// pass, each unpacked chunk loaded once for the four; idotUnpacked: one) that read the unpacked bytes from L1:
+// the decode is paid once per row and batch, not once per vector.
 // Layout per block of 256 values (UNPACKED bytes):
 //   relaxed build:  [ codes u8 (256) | each 16 values' scale as an i16x8 splat (16 x 16) | ow | dA | dB | pad ]
 //   baseline build, and "wide" rows in both (signed codes, IQ4_XS's levels, which relaxed_dot cannot take):
@@ -63,7 +64,8 @@ import { VEC_Q8_K, actCodes8, actD, actSums } from "./activations";
 //   group of 32 holding them; Q3_K: -4 * scale; Q2_K: the minimum code; IQ4_XS: 0); dA, dB: f32 (d_w, and
 //   -dmin_w or unused).
 // A block's value: d_x * dA * (sum codes * x_codes + sum ow * bsums) when the offset folds into the integer sum
-// (Q6_K: one scale), else d_x * (dA * sum codes * x_codes + dB * sum ow * bsums) (Q4_K, Q5_K), as ggml rounds it.
+// (Q6_K, Q3_K, IQ4_XS: one scale), else d_x * (dA * sum codes * x_codes + dB * sum ow * bsums) (Q4_K, Q5_K,
+// Q2_K), as ggml rounds it.
 export const UNPACKED: usize = 560;
 const OW: usize = 512;
 
@@ -137,7 +139,8 @@ const OW: usize = 512;
 }
 
 // The same for four records s apart (x, x8, xd, xs: the first one's): each unpacked chunk is loaded once for the
-// four. Per record the same operations in the same order as idotUnpacked (a logit does not depend on its batch).
+// four. Per record the same operations in the same order as idotUnpacked (a logit of a batch does not depend on
+// where its record sits in the batch).
 // Results to out, out + os, out + 2 os, out + 3 os.
 // @ts-ignore: decorator
 @inline function idotUnpacked4(w: usize, nb: i32, x: usize, x8: usize, xd: usize, xs: usize, s: usize, fold: bool, wide: bool, out: usize, os: usize): void {
