@@ -193,7 +193,7 @@ const OW: usize = 512;
 // One unpacked row (row r of the slice, nb blocks at w) . nx Q8_K records (act, actStride apart): out[b * S + r].
 // Records four at a time, then one at a time. fold, wide: as the format unpacked the row (layout above).
 // @ts-ignore: decorator
-@inline export function idotUnpackedBatch(w: usize, nb: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, r: i32, fold: bool, wide: bool = false): void {
+@inline function batchOf(w: usize, nb: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, r: i32, fold: bool, wide: bool): void {
   const c8 = actCodes8(VEC_Q8_K, dim);
   const cd = actD(VEC_Q8_K, dim);
   const cs = actSums(VEC_Q8_K, dim);
@@ -207,4 +207,12 @@ const OW: usize = 512;
     const a = act + <usize>b * actStride;
     store<f32>(out + <usize>b * os + (<usize>r << 2), idotUnpacked(w, nb, a, a + c8, a + cd, a + cs, fold, wide));
   }
+}
+
+// batchOf, compiled once per kind of unpacked row (three copies in the module, not one per format); wide rows
+// fold (IQ4_XS: no offset term).
+export function idotUnpackedBatch(w: usize, nb: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, r: i32, fold: bool, wide: bool = false): void {
+  if (wide) batchOf(w, nb, act, actStride, nx, dim, out, stride, r, true, true);
+  else if (fold) batchOf(w, nb, act, actStride, nx, dim, out, stride, r, true, false);
+  else batchOf(w, nb, act, actStride, nx, dim, out, stride, r, false, false);
 }
