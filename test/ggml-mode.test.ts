@@ -32,12 +32,13 @@ function expectModel(got: Float32Array, logits: Float64Array, magnitude: Float64
   if (count > 0) expect.fail(`${label}: ${count} of ${logits.length} logits off:\n  ${bad.join("\n  ")}`);
 }
 
-const KIND_FORMATS = Object.entries(KINDS).flatMap(([vecDot, block]) => {
-  const format = INT_FORMATS.find((f) => FORMATS[f].vecDot === vecDot);
-  return format === undefined ? [] : [[vecDot, block, format] as const];
+// every integer-dot format: its records come from the kind its registry entry names (vecDot)
+const KIND_FORMATS = INT_FORMATS.map((format) => {
+  const vecDot = FORMATS[format].vecDot as keyof typeof KINDS;
+  return [format, vecDot, KINDS[vecDot]] as const;
 });
 
-describe.each(KIND_FORMATS)("activation records, %s", (vecDot, block, format) => {
+describe.each(KIND_FORMATS)("%s: activation records (%s)", (format, vecDot, block) => {
   const id = FORMATS[format].id;
 
   /** The record of each vector, read back: codes (both layouts), d, d / 256, sums. */
@@ -130,6 +131,27 @@ describe.each(INT_FORMATS)('%s mode "ggml": integer dots', (format: Format) => {
     check(50, 4096, 3, 5);
     check(70001, 32, 2, 6);
     check(23, 2048, 37, 7);
+  });
+
+  it("an infinite activation: that vector's logits are not finite (Q8_K: NaN, as the model), in every batch size; the batch's other vectors are untouched", () => {
+    const [vocab, dim] = [9, 512];
+    using table = rt.tableFromF32(randomValues(vocab * dim, 31, 2), { vocab, dim, format });
+    const hidden = randomValues(5 * dim, 32, 4);
+    const bad = hidden.slice();
+    bad[2 * dim + 300] = Infinity;
+    const clean = table.project(hidden, { mode: "ggml" });
+    const got = table.project(bad, { mode: "ggml" });
+    const alone = table.project(bad.subarray(2 * dim, 3 * dim), { mode: "ggml" });
+    // Q8_K: max = inf makes d = 1 / (-127 / inf) = -inf and every code 0, so each term is 0 * inf (the model's NaN)
+    const { logits } = ggmlDotRef(format, info.vecDot, table.bytes(), vocab, table.rowBytes, info.blockElems, dim, bad.subarray(2 * dim, 3 * dim));
+    for (let r = 0; r < vocab; r++) {
+      for (const g of [got[2 * vocab + r], alone[r]]) {
+        expect(Number.isFinite(g), `row ${r}: ${g}`).toBe(false);
+        if (info.vecDot === "q8_k") expect(g, `row ${r}`).toBeNaN();
+      }
+      if (info.vecDot === "q8_k") expect(logits[r]).toBeNaN();
+    }
+    for (const v of [0, 1, 3, 4]) expect(Array.from(got.subarray(v * vocab, (v + 1) * vocab)), `vector ${v}`).toEqual(Array.from(clean.subarray(v * vocab, (v + 1) * vocab)));
   });
 
   it("top-k and argmax take the same logits", () => {
