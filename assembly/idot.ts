@@ -209,10 +209,9 @@ const OW: usize = 512;
   }
 }
 
-// batchOf, compiled once per kind of unpacked row (three copies in the module, not one per format); wide rows
-// fold (IQ4_XS: no offset term).
+// batchOf, compiled once per layout of unpacked rows (two copies in the module, not one per format; fold is
+// decided once per block, so it stays a runtime flag).
 export function idotUnpackedBatch(w: usize, nb: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, r: i32, fold: bool, wide: bool = false): void {
-  if (wide) batchOf(w, nb, act, actStride, nx, dim, out, stride, r, true, true);
-  else if (fold) batchOf(w, nb, act, actStride, nx, dim, out, stride, r, true, false);
-  else batchOf(w, nb, act, actStride, nx, dim, out, stride, r, false, false);
+  if (wide) batchOf(w, nb, act, actStride, nx, dim, out, stride, r, fold, true);
+  else batchOf(w, nb, act, actStride, nx, dim, out, stride, r, fold, false);
 }

@@ -52,7 +52,8 @@ describe("the packed tarball", () => {
     const defining = js.filter((f) => /(class|var) EmbeddingTable\b/.test(readFileSync(join(root, f.path), "utf8")));
     expect(defining.map((f) => f.path)).toHaveLength(1);
     for (const f of js) if (!/\/(lib-\w+|inline|cli)\.js$/.test(f.path)) expect(f.size, f.path).toBeLessThan(4096);
-    expect(packed.size).toBeLessThan(360_000); // ~326 KB with 19 formats: the four wasm builds (one-thread and shared memory) are most of it
+    // ~361 KB with 19 formats, 8 of them with integer dots: the four wasm builds (one-thread and shared memory) are most of it
+    expect(packed.size).toBeLessThan(370_000);
   });
 
   it("has the metadata a registry page and tools read", () => {
