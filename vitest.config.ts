@@ -6,7 +6,7 @@ const relaxedFlag = process.versions.node.startsWith("20.") ? ["--experimental-w
 // The encoders and decoders have no relaxed code (madd sits in the dots only): formats-golden runs every format's
 // encode and decode on both builds against ggml's golden rows, formats-dot the dots, formats-reference (their
 // sweeps against the plain references, mostly JS) once.
-const numerical = ["project", "topk", "fast-head", "fast", "fast-accuracy", "glove", "word-vectors", "stats", "lookup", "embed", "rope", "pool", "formats-golden", "formats-dot", "ggml-mode", "ggml-accuracy"];
+const numerical = ["project", "topk", "fast-head", "fast", "fast-accuracy", "glove", "word-vectors", "stats", "lookup", "embed", "rope", "pool", "formats-golden", "nan-golden", "formats-dot", "ggml-mode", "ggml-accuracy"];
 
 export default defineConfig({
   test: {

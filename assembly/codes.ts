@@ -97,11 +97,11 @@ import { BLOCK_AT, CODE_AT, SCRATCH } from "./scratch";
   return SCRATCH + CODE_AT;
 }
 
-// Codes of n NaN-free values (a multiple of 16) into CODE_SCRATCH: roundf(x * id) + 1, in f32 as C does.
-// With d = max|x| and id = 1/d, every finite x * id lies in [-1 - 2^-23, 1 + 2^-23], so rounding is two
-// compares. The product is non-finite only when 1/d overflowed (a block of subnormals: x * inf) or d is inf
-// (inf * 0); x86 C then converts INT_MIN (LONG_MIN for lroundf), and such lanes get `bad`, the value the
-// format's INT_MIN lands on.
+// Codes of n values (a multiple of 16) into CODE_SCRATCH: roundf(x * id) + 1, in f32 as C does.
+// With d = max|x| over the block's non-NaN values and id = 1/d, every finite x * id lies in
+// [-1 - 2^-23, 1 + 2^-23], so rounding is two compares. The product is non-finite only for a NaN x, when 1/d
+// overflowed (a block of subnormals: x * inf) or d is inf (inf * 0); x86 C then converts INT_MIN (LONG_MIN
+// for lroundf), and such lanes get `bad`, the value the format's INT_MIN lands on.
 // @ts-ignore: decorator
 @inline export function blockCodes(src: usize, n: i32, id: f32, bad: i32): void {
   const idv = f32x4.splat(id);

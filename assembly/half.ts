@@ -1,6 +1,6 @@
 // f16 and bf16 <-> f32 conversion, scalar and 4-lane SIMD.
-// f16 decode is exact (every half is an f32); encode rounds to nearest even, overflows to inf, keeps NaN a
-// quiet NaN. bf16 is the high half of an f32; encode rounds to nearest even, NaN stays a quiet NaN.
+// f16 decode is exact (every half is an f32); encode rounds to nearest even, overflows to inf, and writes
+// every NaN as sign | 0x7e00 as ggml does (docs/FORMATS.md, "NaN in f16"). bf16 is the high half of an f32; encode rounds to nearest even, NaN stays a quiet NaN.
 // see: IEEE 754-2008 §5.4.2 (formatOf conversions); ggml's fp32_to_bf16 for the bf16 rounding rule.
 
 // 2^112 moves an f16 exponent (bias 15) into f32 range (bias 127): 127 - 15 = 112.
@@ -26,7 +26,8 @@ const F16_EXP_SHIFT: u32 = 0x77800000;
   const w = reinterpret<u32>(f);
   const sign = (w >> 16) & 0x8000;
   const twice = w << 1; // exponent and mantissa, sign dropped
-  if (twice > 0xff000000) return sign | 0x7e00 | ((w >> 13) & 0x3ff); // NaN: quiet, payload top bits
+  // NaN: ggml's GGML_FP32_TO_FP16 (what writes tables and block scales) keeps no payload; F16C would
+  if (twice > 0xff000000) return sign | 0x7e00;
   // |f| scaled up then down: values beyond f16 range overflow to inf, the rest are unchanged
   let base = (abs<f32>(f) * reinterpret<f32>(0x77800000)) * reinterpret<f32>(0x08800000);
   let bias = twice & 0xff000000;

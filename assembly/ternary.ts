@@ -2,8 +2,7 @@
 // their arguments (no scratch): a block's codes as its reference quantizer computes them, and the base-3 digit
 // arithmetic of the packed bytes.
 // Keys: a code c is a byte 0..2 standing for (c - 1) * d; a trit byte b holds up to five base-3 digits.
-// see: docs/BONSAI2.md §1 (fp16 conversion), §2 (PQ2_0), §3 (PTQ1_0 packing), §6 (the x86 edge case).
-import { f32ToF16 } from "./half";
+// see: docs/BONSAI2.md §2 (PQ2_0), §3 (PTQ1_0 packing), §6 (the x86 edge case).
 
 // 16 codes (bytes, element order) of x[0..15] * id, as `roundf(x * id) + 1` in f32: with d = max|x| and
 // id = 1/d, every finite product lies in [-1 - 2^-23, 1 + 2^-23], so rounding is two compares. A product that
@@ -55,10 +54,4 @@ import { f32ToF16 } from "./half";
     i16x8.narrow_i32x4_u(ceilDiv243(i32x4.extend_low_i16x8_u(lo)), ceilDiv243(i32x4.extend_high_i16x8_u(lo))),
     i16x8.narrow_i32x4_u(ceilDiv243(i32x4.extend_low_i16x8_u(hi)), ceilDiv243(i32x4.extend_high_i16x8_u(hi))),
   );
-}
-
-// GGML_FP32_TO_FP16 of a block scale: f32ToF16, except that every NaN becomes sign | 0x7e00 (ggml keeps no payload).
-// @ts-ignore: decorator
-@inline export function scaleToF16(d: f32): u16 {
-  return d != d ? <u16>(((reinterpret<u32>(d) >> 16) & 0x8000) | 0x7e00) : <u16>f32ToF16(d);
 }

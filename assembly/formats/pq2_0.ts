@@ -12,11 +12,11 @@
 //               q(4b+3) q(4b+2) q(4b+1) q(4b)          element 0 = the low 2 bits of qs[0]
 //   code q: 0 -> -d, 1 -> 0, 2 -> +d, 3 -> +2d (never written for finite input)
 // see: docs/BONSAI2.md §2 (layout, decode, reference quantizer), §6 (subnormal block maxima on x86).
-import { f16ToF32 } from "../half";
+import { f16ToF32, f32ToF16 } from "../half";
 import { expand16 } from "../codes";
 import { mulCodes16 } from "./q8_0";
 import { hsum } from "../madd";
-import { scaleToF16, ternaryCodes16 } from "../ternary";
+import { ternaryCodes16 } from "../ternary";
 
 const QK: i32 = 128;
 const BLOCK_BYTES: usize = 34;
@@ -121,7 +121,7 @@ export function encode_pq2_0(src: usize, n: usize, dst: usize): void {
     for (let j: usize = 0; j < <usize>QK; j += 4) m = f32x4.pmax(m, f32x4.abs(v128.load(x + (j << 2))));
     const d = max<f32>(max<f32>(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max<f32>(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
     const id = f32x4.splat(d > 0 ? <f32>1.0 / d : 0);
-    store<u16>(dst, scaleToF16(d));
+    store<u16>(dst, <u16>f32ToF16(d));
     const c0 = ternaryCodes16(x, id, bad);
     const c1 = ternaryCodes16(x + 64, id, bad);
     const c2 = ternaryCodes16(x + 128, id, bad);

@@ -16,11 +16,11 @@
 //   digit n of byte b: t = (((b * 3^n) mod 256) * 3) >> 8, in {0, 1, 2}; value (t - 1) * d
 //   a byte holding digits t0..t4 is ceil((t0*81 + t1*27 + t2*9 + t3*3 + t4) * 256 / 243); qh's fifth digit is 0
 // see: docs/BONSAI2.md §3 (layout, stage rule, decode, reference quantizer), §6 (subnormal block maxima on x86).
-import { f16ToF32 } from "../half";
+import { f16ToF32, f32ToF16 } from "../half";
 import { absMax, expand16, hasNaN, inverse, lroundLowX86 } from "../codes";
 import { mulCodes16 } from "./q8_0";
 import { hsum } from "../madd";
-import { leadingDigit, packTrits, scaleToF16, ternaryCodes16, times3 } from "../ternary";
+import { leadingDigit, packTrits, ternaryCodes16, times3 } from "../ternary";
 
 const QK: i32 = 128;
 const BLOCK_BYTES: usize = 28;
@@ -153,7 +153,7 @@ function encodeBlockScalar(x: usize, dst: usize): void {
   for (let m = 0; m < 16; m++) store<u8>(dst + m, packScalar(tritsScalar(x, m, 16, 5, id)));
   for (let m = 0; m < 8; m++) store<u8>(dst + 16 + m, packScalar(tritsScalar(x, 80 + m, 8, 5, id)));
   for (let h = 0; h < 2; h++) store<u8>(dst + 24 + h, packScalar((tritsScalar(x, 120 + h, 2, 4, id) * 3) & 255));
-  store<u16>(dst, scaleToF16(d), 26);
+  store<u16>(dst, <u16>f32ToF16(d), 26);
 }
 
 // Lanes 8..15 of c moved to lanes 0..7.
@@ -205,7 +205,7 @@ export function encode_ptq1_0(src: usize, n: usize, dst: usize): void {
     q = i8x16.add(times3(q), i8x16.shuffle(c7, c7, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13));
     q = i8x16.add(times3(q), i8x16.shuffle(c7, c7, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15));
     store<u16>(dst + 24, <u16>i16x8.extract_lane_u(packTrits(times3(q)), 0));
-    store<u16>(dst, scaleToF16(d), 26);
+    store<u16>(dst, <u16>f32ToF16(d), 26);
     dst += BLOCK_BYTES;
   }
 }

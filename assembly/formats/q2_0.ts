@@ -7,7 +7,7 @@
 // see: FORMATS.md (Q2_0); ggml-quants.c quantize_row_q2_0_ref / dequantize_row_q2_0.
 import { f16ToF32, f32ToF16 } from "../half";
 import { mulCodes16 } from "./q8_0";
-import { absMax, absMaxNoNaN, blockScratch, blockCodes, codeScratch, expand16, hasNaN, inverse, roundAway, toIntX86 } from "../codes";
+import { blockScratch, blockCodes, codeScratch, expand16 } from "../codes";
 import { hsum } from "../madd";
 
 const QK: i32 = 64;
@@ -54,33 +54,18 @@ export function decode_q2_0(table: usize, rowBytes: usize, ids: usize, n: i32, d
   }
 }
 
-// One block, any input, element by element as ggml's loop runs (NaN-holding blocks come here).
-function encodeBlockScalar(x: usize, dst: usize): void {
-  const d = absMax(x, QK);
-  const id = inverse(d);
-  store<u16>(dst, <u16>f32ToF16(d));
-  for (let b = 0; b < 16; b++) {
-    let byte: u32 = 0;
-    for (let l = 0; l < 4; l++) {
-      const q = toIntX86(roundAway(load<f32>(x + (<usize>(4 * b + l) << 2)) * id));
-      byte |= <u32>(q < -1 ? 0 : q > 2 ? 3 : q + 1) << (2 * l);
-    }
-    store<u8>(dst + 2 + b, <u8>byte);
-  }
-}
-
-// Encode n f32 values (whole blocks) as ggml does: d = max|x|, q = clamp(round(x * (1/d)), -1, 2) + 1,
-// all in f32. A subnormal block makes 1/d inf, x * id inf, the C cast INT_MIN: clamped to code 0.
+// Encode n f32 values (whole blocks) as quantize_row_q2_0_ref does, for any input: d = max|x| by
+// `if (a > amax) amax = a` (a NaN never enters: pmax keeps its first operand unless the second is larger),
+// id = d > 0 ? 1/d : 0, q = clamp((int)roundf(x * id) + 1, 0, 3), all in f32. A product that is not finite
+// (a NaN x; inf * 0; x * inf when 1/d overflowed for a block of subnormals) converts to INT_MIN on x86, which
+// clamps to code 0.
 export function encode_q2_0(src: usize, n: usize, dst: usize): void {
   for (let i: usize = 0; i < n; i += <usize>QK) {
     const x = src + (i << 2);
-    if (hasNaN(x, QK)) {
-      encodeBlockScalar(x, dst);
-      dst += BLOCK_BYTES;
-      continue;
-    }
-    const d = absMaxNoNaN(x, QK);
-    blockCodes(x, QK, inverse(d), -1);
+    let m = f32x4.splat(0);
+    for (let j: usize = 0; j < <usize>QK; j += 4) m = f32x4.pmax(m, f32x4.abs(v128.load(x + (j << 2))));
+    const d = max<f32>(max<f32>(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max<f32>(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+    blockCodes(x, QK, d > 0 ? <f32>1.0 / d : 0, -1);
     store<u16>(dst, <u16>f32ToF16(d));
     // 4 codes per byte, first in the low bits: pairs in u16 lanes (e0 | e1 << 2), then pairs of pairs in
     // u32 lanes, whose low bytes are the 16 packed bytes

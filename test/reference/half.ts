@@ -23,11 +23,14 @@ export function f16ToF32Bits(h: number): number {
   return f32Bits(sign ? -magnitude : magnitude);
 }
 
-/** f32 value -> f16 bits, round to nearest even, overflow to inf. NaN: quiet, top 10 payload bits kept. */
+/**
+ * f32 value -> f16 bits, round to nearest even, overflow to inf. NaN: sign | 0x7e00, no payload, as ggml's
+ * GGML_FP32_TO_FP16 writes tables and block scales (F16C hardware would keep the payload's top bits).
+ */
 export function f32ToF16Bits(x: number): number {
   const bits = f32Bits(x);
   const sign = (bits >>> 16) & 0x8000;
-  if (Number.isNaN(x)) return sign | 0x7e00 | ((bits >>> 13) & 0x3ff);
+  if (Number.isNaN(x)) return sign | 0x7e00;
   const a = Math.abs(x);
   if (a === Infinity) return sign | 0x7c00;
   // the binade of a: 2^e <= a < 2^(e+1); subnormals share the ulp of the smallest normal binade
@@ -90,12 +93,6 @@ export function putF16(bytes: Uint8Array, at: number, x: number): number {
   bytes[at] = h & 255;
   bytes[at + 1] = h >>> 8;
   return f32FromBits(f16ToF32Bits(h));
-}
-
-/** GGML_FP32_TO_FP16 as the Bonsai 2 fork builds it: nearest even, overflow to inf, NaN to sign | 0x7e00 (no payload). */
-export function fp16Bits(x: number): number {
-  if (Number.isNaN(x)) return (f32ToF16Bits(x) & 0x8000) | 0x7e00;
-  return f32ToF16Bits(x);
 }
 
 /** The f32 value of f16 bits (exact). */

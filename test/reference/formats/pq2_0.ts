@@ -3,7 +3,7 @@
 // operation. Keys: 128 elements per block, 34 bytes: [d f16][qs 32], element j = bits 2(j % 4) of qs[j / 4].
 import { ternaryMaxError } from "./ternary.js";
 import type { FormatReference } from "./types.js";
-import { fp16Bits, fp16Value } from "../half.js";
+import { f32ToF16Bits, fp16Value } from "../half.js";
 import { intRoundf } from "./c.js";
 
 const QK = 128;
@@ -21,7 +21,7 @@ function quantize(x: Float32Array): Uint8Array {
     }
     const d = amax;
     const id = d > 0 ? fr(1 / d) : 0;
-    const h = fp16Bits(d);
+    const h = f32ToF16Bits(d);
     out[i * BYTES] = h & 255;
     out[i * BYTES + 1] = h >> 8;
     for (let j = 0; j < QK; j++) {

@@ -6,7 +6,7 @@
 //   significant (off = the elements of the earlier stages); qh[h] holds the last 8 elements h, h + 2, h + 4, h + 6.
 import { ternaryMaxError } from "./ternary.js";
 import type { FormatReference } from "./types.js";
-import { fp16Bits, fp16Value } from "../half.js";
+import { f32ToF16Bits, fp16Value } from "../half.js";
 import { lroundfPlus1 } from "./c.js";
 
 const QK = 128;
@@ -66,7 +66,7 @@ function quantize(x: Float32Array): Uint8Array {
       for (let n = 0; n < 4; n++) q = (q * 3 + xi(e + h + n * QH)) & 255;
       out[base + QS + h] = pack((q * 3) & 255);
     }
-    const hb = fp16Bits(d);
+    const hb = f32ToF16Bits(d);
     out[base + QS + QH] = hb & 255;
     out[base + QS + QH + 1] = hb >> 8;
   }
