@@ -6,6 +6,7 @@
 //   qs[j] = element j in the low nibble, element j + 16 in the high nibble
 import { f16ToF32, f32ToF16 } from "../half";
 import { packNibbles } from "./q4_0";
+import { dotCodes16 } from "../kquants";
 import { hsum } from "../madd";
 
 export function decode_q4_1(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
@@ -97,36 +98,19 @@ export function encode_q4_1(src: usize, n: usize, dst: usize): void {
 }
 
 // Exact dot of one Q4_1 row with one f32 vector of `dim` values (whole blocks), straight from the packed bytes:
-// per block, d * sum(q_j x_j) + m * sum(x_j) (the same value as summing (q_j d + m) x_j, a few roundings
-// apart). Used by the projection for small batches, where decoding into a scratch costs more.
-// codesTimes: 16 unsigned codes (bytes below 128) times 16 f32 at x, summed into 4 lanes (Q5_1 shares it);
-// the signed conversion gives the same floats and is one instruction on x86. sum16: 16 f32 at x into 4 lanes.
-// @ts-ignore: decorator
-@inline export function codesTimes(q: v128, x: usize): v128 {
-  const lo = i16x8.extend_low_i8x16_u(q);
-  const hi = i16x8.extend_high_i8x16_u(q);
-  const a = f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(lo)), v128.load(x));
-  const b = f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(lo)), v128.load(x, 16));
-  const c = f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(hi)), v128.load(x, 32));
-  const d = f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(hi)), v128.load(x, 48));
-  return f32x4.add(f32x4.add(a, b), f32x4.add(c, d));
-}
-
-// @ts-ignore: decorator
-@inline export function sum16(x: usize): v128 {
-  return f32x4.add(f32x4.add(v128.load(x), v128.load(x, 16)), f32x4.add(v128.load(x, 32), v128.load(x, 48)));
-}
-
+// each value decoded in registers as decode does (q * d + m; dotCodes16's q * d - (-m) is the same sum), times
+// x, summed: the dot over the decoded row up to the order of its sums, infinite activations included (d *
+// sum(q x) + m * sum(x) gave NaN where a value times inf is +-inf). Used by the projection for small batches.
 export function dot_q4_1(row: usize, x: usize, dim: i32): f32 {
   const blocks = dim >> 5; // whole blocks: the caller guarantees it
   let acc = f32x4.splat(0);
   for (let b = 0; b < blocks; b++) {
     const q = v128.load(row, 4);
+    const d = f32x4.splat(f16ToF32(load<u16>(row)));
+    const negM = f32x4.splat(-f16ToF32(load<u16>(row, 2)));
     // low nibbles are elements 0..15, high nibbles 16..31
-    const sq = f32x4.add(codesTimes(v128.and(q, i8x16.splat(15)), x), codesTimes(i8x16.shr_u(q, 4), x + 64));
-    const sx = f32x4.add(sum16(x), sum16(x + 64));
-    acc = f32x4.add(acc, f32x4.mul(sq, f32x4.splat(f16ToF32(load<u16>(row)))));
-    acc = f32x4.add(acc, f32x4.mul(sx, f32x4.splat(f16ToF32(load<u16>(row, 2)))));
+    acc = dotCodes16(v128.and(q, i8x16.splat(15)), d, negM, x, acc);
+    acc = dotCodes16(i8x16.shr_u(q, 4), d, negM, x + 64, acc);
     row += 20;
     x += 128;
   }

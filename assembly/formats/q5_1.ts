@@ -10,7 +10,8 @@
 import { f16ToF32, f32ToF16 } from "../half";
 import { hsum } from "../madd";
 import { codeX4 } from "./q4_0";
-import { blockMinMax, codesTimes, sum16, widenUnsigned16 } from "./q4_1";
+import { blockMinMax, widenUnsigned16 } from "./q4_1";
+import { dotCodes16 } from "../kquants";
 import { code5, fifthBitsHigh, fifthBitsLow, packFifths } from "./q5_0";
 import { lowBytes } from "./q8_0";
 
@@ -43,19 +44,17 @@ export function decode_q5_1(table: usize, rowBytes: usize, ids: usize, n: i32, d
 }
 
 // Exact dot of one Q5_1 row with one f32 vector of `dim` values (whole blocks), straight from the packed bytes:
-// per block, d * sum(q_j x_j) + m * sum(x_j) (the same value as summing (q_j d + m) x_j, a few roundings
-// apart). Used by the projection for small batches, where decoding into a scratch costs more.
+// each value decoded in registers as decode does (q * d + m), times x, summed, as dot_q4_1.
 export function dot_q5_1(row: usize, x: usize, dim: i32): f32 {
   const blocks = dim >> 5; // whole blocks: the caller guarantees it
   let acc = f32x4.splat(0);
   for (let b = 0; b < blocks; b++) {
     const qh = load<u32>(row, 4);
     const qs = v128.load(row, 8);
-    const lo = codesTimes(v128.or(v128.and(qs, i8x16.splat(15)), fifthBitsLow(qh)), x);
-    const hi = codesTimes(v128.or(i8x16.shr_u(qs, 4), fifthBitsHigh(qh)), x + 64);
-    const sx = f32x4.add(sum16(x), sum16(x + 64));
-    acc = f32x4.add(acc, f32x4.mul(f32x4.add(lo, hi), f32x4.splat(f16ToF32(load<u16>(row)))));
-    acc = f32x4.add(acc, f32x4.mul(sx, f32x4.splat(f16ToF32(load<u16>(row, 2)))));
+    const d = f32x4.splat(f16ToF32(load<u16>(row)));
+    const negM = f32x4.splat(-f16ToF32(load<u16>(row, 2)));
+    acc = dotCodes16(v128.or(v128.and(qs, i8x16.splat(15)), fifthBitsLow(qh)), d, negM, x, acc);
+    acc = dotCodes16(v128.or(i8x16.shr_u(qs, 4), fifthBitsHigh(qh)), d, negM, x + 64, acc);
     row += 24;
     x += 128;
   }
