@@ -2,7 +2,7 @@
 // tensors it returns (counted through the source).
 import { beforeAll, describe, expect, it } from "vitest";
 import { countingSource } from "../src/io/source.js";
-import { bytesSource, loadEmbeddingModel, writeGGUF, writeSafetensors, type Runtime } from "../src/index.js";
+import { bytesSource, loadEmbeddingModel, writeGGUF, writeSafetensors, type ModelTable, type Runtime } from "../src/index.js";
 import { newRuntime } from "./helpers/runtime.js";
 
 let rt: Runtime;
@@ -80,6 +80,25 @@ describe("GGUF", () => {
     );
     expect(m).toMatchObject({ architecture: arch, ...expected });
     m.dispose();
+  });
+
+  it("`using` frees every table when the scope ends (the tied head once), as dispose() does", async () => {
+    const before = rt.bytesInUse;
+    const path = new URL("./fixtures/ggml/gauss2048.f16.gguf", import.meta.url).pathname;
+    let tokens: ModelTable | undefined;
+    {
+      using m = await loadEmbeddingModel(rt, path);
+      tokens = m.tokens;
+      expect(m.positions).toBeDefined();
+      expect(rt.bytesInUse).toBeGreaterThanOrEqual(before + 64 * 2048 * 2 + 16 * 2048 * 4);
+    }
+    expect(rt.bytesInUse).toBe(before);
+    expect(() => tokens?.lookup([0])).toThrow(/disposed/);
+    // and the method is dispose() itself: calling both is harmless
+    const m = await loadEmbeddingModel(rt, path);
+    m[Symbol.dispose]();
+    m.dispose();
+    expect(rt.bytesInUse).toBe(before);
   });
 
   it("bert: positions and token types, no RoPE", async () => {

@@ -291,5 +291,12 @@ describe.each(FORMAT_NAMES)("%s shard rows from a GGUF file", (format) => {
       for (const s of shards) s.dispose();
     }
     await expect(openShardRows(shardRt, file, { start: 50, end: 54 })).rejects.toThrow("Loading rows [50, 54) from bytes failed: `end` is 54; expected at most the head's vocab 53");
+    // `using` frees a shard's rows when the scope ends
+    const held = shardRt.bytesInUse;
+    {
+      using shard = await openShardRows(shardRt, file, { start: 3, end: 40 });
+      expect(shardRt.bytesInUse).toBeGreaterThanOrEqual(held + shard.heldBytes);
+    }
+    expect(shardRt.bytesInUse).toBe(held);
   });
 });

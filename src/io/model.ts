@@ -50,6 +50,8 @@ export interface EmbeddingModel {
   metadata: Record<string, unknown>;
   /** Frees every table (the head once when tied). */
   dispose(): void;
+  /** The same as dispose(), for `using`. */
+  [Symbol.dispose](): void;
 }
 
 export interface LoadEmbeddingModelOptions {
@@ -95,9 +97,10 @@ async function loading<T>(loaded: { dispose(): void }[], fn: () => Promise<T>): 
   }
 }
 
-function finish(parts: Omit<EmbeddingModel, "dispose">): EmbeddingModel {
+function finish(parts: Omit<EmbeddingModel, "dispose" | typeof Symbol.dispose>): EmbeddingModel {
   const tables = new Set([parts.tokens, parts.head, parts.positions, parts.tokenTypes].filter((t) => t !== undefined));
-  return { ...parts, dispose: () => tables.forEach((t) => t.dispose()) };
+  const dispose = () => tables.forEach((t) => t.dispose());
+  return { ...parts, dispose, [Symbol.dispose]: dispose };
 }
 
 async function fromGGUF(rt: Runtime, g: GGUFFile, options: LoadEmbeddingModelOptions): Promise<EmbeddingModel> {

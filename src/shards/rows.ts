@@ -35,6 +35,8 @@ export interface ShardRows extends HeadShardLike {
   /** Bytes of linear memory holding the rows (the tiled copy, or the packed table). */
   readonly heldBytes: number;
   dispose(): void;
+  /** The same as dispose(), for `using`. */
+  [Symbol.dispose](): void;
 }
 
 /** Open rows [start, end) of a GGUF head at `input` in `rt`. Errors name the source and the row range. */
@@ -102,6 +104,7 @@ function exactRows(table: EmbeddingTable, start: number): ShardRows {
       return table.lookup(localIds(ids, start, end));
     },
     dispose: () => table.dispose(),
+    [Symbol.dispose]: () => table.dispose(),
   };
 }
 
@@ -154,6 +157,7 @@ function fastRows(
       }
     },
     dispose: () => head.dispose(),
+    [Symbol.dispose]: () => head.dispose(),
   };
 }
 
