@@ -19,6 +19,7 @@ import { laneOf, nearestInt } from "./kquant-search";
 import { iq4nlCodes16, iq4nlSearch4, KVALUES, levels } from "./iq4_nl";
 import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
 import { UNPACKED, idotUnpackedBatch, signedDot16, sumLanes, unpackBlock, unpackChunkWide } from "../idot";
+import { decodeRows } from "./block-rows";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 136;
@@ -43,32 +44,17 @@ const BLOCK_BYTES: usize = 136;
   }
 }
 
-// The first `count` values of a block, one at a time (a row's padded tail block; the same f32 operations).
-function decodePartial(src: usize, dst: usize, count: i32): void {
-  const d = f16ToF32(load<u16>(src));
-  for (let e = 0; e < count; e++) {
-    const q = <i32>load<u8>(src + 8 + ((e >> 5) << 4) + (e & 15));
-    const nibble = (e & 16) != 0 ? q >> 4 : q & 15;
-    store<f32>(dst + (<usize>e << 2), (d * <f32>scaleOf(src, e >> 5)) * <f32>load<i8>(KVALUES + nibble));
+// decodeBlock as the row walker's block type (block-rows.ts)
+// @ts-ignore: decorator
+@final class IQ4XSBlock {
+  // @ts-ignore: decorator
+  @inline decode(src: usize, dst: usize): void {
+    decodeBlock(src, dst);
   }
 }
 
 export function decode_iq4_xs(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
-  const full = dim / QK;
-  const rest = dim % QK;
-  let dst = out;
-  for (let r = 0; r < n; r++) {
-    let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
-    for (let b = 0; b < full; b++) {
-      decodeBlock(src, dst);
-      src += BLOCK_BYTES;
-      dst += <usize>QK << 2;
-    }
-    if (rest > 0) {
-      decodePartial(src, dst, rest);
-      dst += <usize>rest << 2;
-    }
-  }
+  decodeRows<IQ4XSBlock>(table, rowBytes, ids, n, dim, out, QK, BLOCK_BYTES);
 }
 
 // Exact-mode dot of one row (dim a multiple of 256) with f32 x, straight from the packed bytes: per sub-block

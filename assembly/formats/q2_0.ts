@@ -7,8 +7,9 @@
 // see: FORMATS.md (Q2_0); ggml-quants.c quantize_row_q2_0_ref / dequantize_row_q2_0.
 import { f16ToF32, f32ToF16 } from "../half";
 import { mulCodes16 } from "./q8_0";
-import { blockScratch, blockCodes, codeScratch, expand16 } from "../codes";
+import { blockCodes, codeScratch, expand16 } from "../codes";
 import { hsum } from "../madd";
+import { decodeRows } from "./block-rows";
 
 const QK: i32 = 64;
 const BLOCK_BYTES: usize = 18;
@@ -34,24 +35,17 @@ const BLOCK_BYTES: usize = 18;
   expand16(i8x16.shuffle(hi01, hi23, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31), d, dst + 192);
 }
 
-export function decode_q2_0(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
-  const full = dim / QK;
-  const rest = dim % QK;
-  let dst = out;
-  for (let r = 0; r < n; r++) {
-    let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
-    for (let b = 0; b < full; b++) {
-      decodeBlock(src, dst);
-      src += BLOCK_BYTES;
-      dst += <usize>QK << 2;
-    }
-    if (rest > 0) {
-      // the row's padded tail block: decode aside, copy only the real values
-      decodeBlock(src, blockScratch());
-      memory.copy(dst, blockScratch(), <usize>rest << 2);
-      dst += <usize>rest << 2;
-    }
+// decodeBlock as the row walker's block type (block-rows.ts)
+// @ts-ignore: decorator
+@final class Q2_0Block {
+  // @ts-ignore: decorator
+  @inline decode(src: usize, dst: usize): void {
+    decodeBlock(src, dst);
   }
+}
+
+export function decode_q2_0(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
+  decodeRows<Q2_0Block>(table, rowBytes, ids, n, dim, out, QK, BLOCK_BYTES);
 }
 
 // Encode n f32 values (whole blocks) as quantize_row_q2_0_ref does, for any input: d = max|x| by

@@ -14,6 +14,7 @@ import { hsum, madd } from "../madd";
 import { clamp03, maxAbove0, nearestInt4, q2kSearch4 } from "./kquant-search";
 import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
 import { UNPACKED, idotUnpackedBatch, scaledDot16, sumLanes, unpackBlock, unpackChunk } from "../idot";
+import { decodeRows } from "./block-rows";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 84;
@@ -52,33 +53,17 @@ const BLOCK_BYTES: usize = 84;
   }
 }
 
-// The first `count` values of a block, one at a time (a row's padded tail block; the same f32 operations).
-function decodePartial(src: usize, dst: usize, count: i32): void {
-  const d = f16ToF32(load<u16>(src, 80));
-  const dmin = f16ToF32(load<u16>(src, 82));
-  for (let e = 0; e < count; e++) {
-    const sc = <u32>load<u8>(src + (e >> 4));
-    const q = (<u32>load<u8>(src + 16 + ((e >> 7) << 5) + (e & 31)) >> (((e >> 5) & 3) << 1)) & 3;
-    store<f32>(dst + (<usize>e << 2), (d * <f32>(sc & 15)) * <f32>q - dmin * <f32>(sc >> 4));
+// decodeBlock as the row walker's block type (block-rows.ts)
+// @ts-ignore: decorator
+@final class Q2KBlock {
+  // @ts-ignore: decorator
+  @inline decode(src: usize, dst: usize): void {
+    decodeBlock(src, dst);
   }
 }
 
 export function decode_q2_k(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
-  const full = dim / QK;
-  const rest = dim % QK;
-  let dst = out;
-  for (let r = 0; r < n; r++) {
-    let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
-    for (let b = 0; b < full; b++) {
-      decodeBlock(src, dst);
-      src += BLOCK_BYTES;
-      dst += <usize>QK << 2;
-    }
-    if (rest > 0) {
-      decodePartial(src, dst, rest);
-      dst += <usize>rest << 2;
-    }
-  }
+  decodeRows<Q2KBlock>(table, rowBytes, ids, n, dim, out, QK, BLOCK_BYTES);
 }
 
 // Exact-mode dot of one row (dim a multiple of 256) with f32 x, straight from the packed bytes: each value is

@@ -18,6 +18,7 @@ import { mulCodes16 } from "./q8_0";
 import { GROUP_MAX_EPS, laneGather, nearestInt, nearestInt4 } from "./kquant-search";
 import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
 import { UNPACKED, idotUnpackedBatch, scaledDot16v, sumLanes, unpackBlock, unpackChunk } from "../idot";
+import { decodeRows } from "./block-rows";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 110;
@@ -86,32 +87,17 @@ const BLOCK_BYTES: usize = 110;
   }
 }
 
-// The first `count` values of a block, one at a time (a row's padded tail block; the same f32 operations).
-function decodePartial(src: usize, dst: usize, count: i32): void {
-  const d = f16ToF32(load<u16>(src, 108));
-  for (let e = 0; e < count; e++) {
-    const low = (<i32>load<u8>(src + 32 + ((e >> 7) << 5) + (e & 31)) >> (((e >> 5) & 3) << 1)) & 3;
-    const high = (<i32>load<u8>(src + (e & 31)) >> (e >> 5)) & 1;
-    store<f32>(dst + (<usize>e << 2), (d * <f32>(scaleOf(src, e >> 4) - 32)) * <f32>(high != 0 ? low : low - 4));
+// decodeBlock as the row walker's block type (block-rows.ts)
+// @ts-ignore: decorator
+@final class Q3KBlock {
+  // @ts-ignore: decorator
+  @inline decode(src: usize, dst: usize): void {
+    decodeBlock(src, dst);
   }
 }
 
 export function decode_q3_k(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
-  const full = dim / QK;
-  const rest = dim % QK;
-  let dst = out;
-  for (let r = 0; r < n; r++) {
-    let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
-    for (let b = 0; b < full; b++) {
-      decodeBlock(src, dst);
-      src += BLOCK_BYTES;
-      dst += <usize>QK << 2;
-    }
-    if (rest > 0) {
-      decodePartial(src, dst, rest);
-      dst += <usize>rest << 2;
-    }
-  }
+  decodeRows<Q3KBlock>(table, rowBytes, ids, n, dim, out, QK, BLOCK_BYTES);
 }
 
 // Exact-mode dot of one row (dim a multiple of 256) with f32 x, straight from the packed bytes: per group of

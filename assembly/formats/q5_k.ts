@@ -14,6 +14,7 @@ import { hsum } from "../madd";
 import { KQ_ISCALE, KQ_SHIFT, dotCodes16, expandCodes16, groupCodes16, makeQkx2x4, minsDot, packHeader, groupDot32, scaleCode, scaleMin, scalesMins } from "../kquants";
 import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
 import { UNPACKED, idotUnpackedBatch, sumLanes, unpackBlock, unpackChunk } from "../idot";
+import { decodeRows } from "./block-rows";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 176;
@@ -58,36 +59,17 @@ const QS: usize = 48;
   }
 }
 
-// The first `count` (< 256) values of a row's padded last block, one at a time (the same two roundings).
-function decodePartial(src: usize, dst: usize, count: i32): void {
-  const d = f16ToF32(load<u16>(src));
-  const dmin = f16ToF32(load<u16>(src, 2));
-  for (let e = 0; e < count; e++) {
-    const j = e >> 5;
-    const l = e & 31;
-    const byte = <u32>load<u8>(src + QS + (<usize>(e >> 6) << 5) + <usize>l);
-    const high = (<u32>load<u8>(src + QH + <usize>l) >> <u32>j) & 1;
-    const q = ((j & 1) == 0 ? byte & 15 : byte >> 4) | (high << 4);
-    store<f32>(dst + (<usize>e << 2), groupScale(src, d, j) * <f32>q - groupMin(src, dmin, j));
+// decodeBlock as the row walker's block type (block-rows.ts)
+// @ts-ignore: decorator
+@final class Q5KBlock {
+  // @ts-ignore: decorator
+  @inline decode(src: usize, dst: usize): void {
+    decodeBlock(src, dst);
   }
 }
 
 export function decode_q5_k(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
-  const full = dim / QK;
-  const rest = dim % QK;
-  let dst = out;
-  for (let r = 0; r < n; r++) {
-    let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
-    for (let b = 0; b < full; b++) {
-      decodeBlock(src, dst);
-      src += BLOCK_BYTES;
-      dst += <usize>QK << 2;
-    }
-    if (rest > 0) {
-      decodePartial(src, dst, rest);
-      dst += <usize>rest << 2;
-    }
-  }
+  decodeRows<Q5KBlock>(table, rowBytes, ids, n, dim, out, QK, BLOCK_BYTES);
 }
 
 // Exact-mode dot of one row (dim a multiple of 256) with f32 x, straight from the packed bytes: each value

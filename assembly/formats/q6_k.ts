@@ -9,12 +9,13 @@
 //   and value (d * scales[8h + 2k + l / 16]) * (q - 32), in that order of f32 products, as dequantize_row_q6_K.
 // see: ggml-quants.c quantize_row_q6_K_ref, make_qx_quants, dequantize_row_q6_K; ggml-common.h block_q6_K.
 import { f16ToF32, f32ToF16 } from "../half";
-import { blockScratch, scaleCodes16 } from "../codes";
+import { scaleCodes16 } from "../codes";
 import { Q6_L_AT, Q6_SCALES_AT, Q6_XT_AT, SCRATCH } from "../scratch";
 import { hsum, madd } from "../madd";
 import { mulCodes16 } from "./q8_0";
 import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
 import { UNPACKED, idotUnpackedBatch, scaledDot16, sumLanes, unpackBlock, unpackChunk } from "../idot";
+import { decodeRows } from "./block-rows";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 210;
@@ -59,24 +60,17 @@ const BLOCK_BYTES: usize = 210;
   }
 }
 
-export function decode_q6_k(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
-  const full = dim / QK;
-  const rest = dim % QK;
-  let dst = out;
-  for (let r = 0; r < n; r++) {
-    let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
-    for (let b = 0; b < full; b++) {
-      decodeBlock(src, dst);
-      src += BLOCK_BYTES;
-      dst += <usize>QK << 2;
-    }
-    if (rest > 0) {
-      // the row's padded tail block: decode aside, copy only the real values
-      decodeBlock(src, blockScratch());
-      memory.copy(dst, blockScratch(), <usize>rest << 2);
-      dst += <usize>rest << 2;
-    }
+// decodeBlock as the row walker's block type (block-rows.ts)
+// @ts-ignore: decorator
+@final class Q6KBlock {
+  // @ts-ignore: decorator
+  @inline decode(src: usize, dst: usize): void {
+    decodeBlock(src, dst);
   }
+}
+
+export function decode_q6_k(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
+  decodeRows<Q6KBlock>(table, rowBytes, ids, n, dim, out, QK, BLOCK_BYTES);
 }
 
 // Exact-mode dot of one row of whole blocks with f32 x, straight from the packed bytes (no decoded copy):

@@ -8,7 +8,8 @@
 //   qh[j], j < 4: digits n = 0..3 are elements 240 + n*4 + j (digit 4 is a zero pad).
 // see: FORMATS.md (TQ1_0); ggml-quants.c quantize_row_tq1_0_ref / dequantize_row_tq1_0.
 import { f16ToF32, f32ToF16 } from "../half";
-import { absMax, absMaxNoNaN, blockScratch, blockCodes, codeScratch, expand16, hasNaN, inverse, lroundLowX86 } from "../codes";
+import { absMax, absMaxNoNaN, blockCodes, codeScratch, expand16, hasNaN, inverse, lroundLowX86 } from "../codes";
+import { decodeRows } from "./block-rows";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 54;
@@ -52,24 +53,17 @@ const BLOCK_BYTES: usize = 54;
   expand16(digits(h), d, dst + 960);
 }
 
-export function decode_tq1_0(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
-  const full = dim / QK;
-  const rest = dim % QK;
-  let dst = out;
-  for (let r = 0; r < n; r++) {
-    let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
-    for (let b = 0; b < full; b++) {
-      decodeBlock(src, dst);
-      src += BLOCK_BYTES;
-      dst += <usize>QK << 2;
-    }
-    if (rest > 0) {
-      // the row's padded tail block: decode aside, copy only the real values
-      decodeBlock(src, blockScratch());
-      memory.copy(dst, blockScratch(), <usize>rest << 2);
-      dst += <usize>rest << 2;
-    }
+// decodeBlock as the row walker's block type (block-rows.ts)
+// @ts-ignore: decorator
+@final class TQ1_0Block {
+  // @ts-ignore: decorator
+  @inline decode(src: usize, dst: usize): void {
+    decodeBlock(src, dst);
   }
+}
+
+export function decode_tq1_0(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
+  decodeRows<TQ1_0Block>(table, rowBytes, ids, n, dim, out, QK, BLOCK_BYTES);
 }
 
 // ceil(v * 256 / 243), ggml's `((uint16_t)q * 256 + (243 - 1)) / 243`, for 4 lanes v <= 242 (5 trits):

@@ -6,7 +6,8 @@
 //   element 0 = low 2 bits of qs[0]; element 1 = low 2 bits of qs[1]
 // see: FORMATS.md (TQ2_0); ggml-quants.c quantize_row_tq2_0_ref / dequantize_row_tq2_0.
 import { f16ToF32, f32ToF16 } from "../half";
-import { absMax, absMaxNoNaN, blockScratch, blockCodes, codeScratch, expand16, hasNaN, inverse, lroundLowX86 } from "../codes";
+import { absMax, absMaxNoNaN, blockCodes, codeScratch, expand16, hasNaN, inverse, lroundLowX86 } from "../codes";
+import { decodeRows } from "./block-rows";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 66;
@@ -34,24 +35,17 @@ const BLOCK_BYTES: usize = 66;
   decodeChunk(src + 32, d, dst + 512);
 }
 
-export function decode_tq2_0(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
-  const full = dim / QK;
-  const rest = dim % QK;
-  let dst = out;
-  for (let r = 0; r < n; r++) {
-    let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
-    for (let b = 0; b < full; b++) {
-      decodeBlock(src, dst);
-      src += BLOCK_BYTES;
-      dst += <usize>QK << 2;
-    }
-    if (rest > 0) {
-      // the row's padded tail block: decode aside, copy only the real values
-      decodeBlock(src, blockScratch());
-      memory.copy(dst, blockScratch(), <usize>rest << 2);
-      dst += <usize>rest << 2;
-    }
+// decodeBlock as the row walker's block type (block-rows.ts)
+// @ts-ignore: decorator
+@final class TQ2_0Block {
+  // @ts-ignore: decorator
+  @inline decode(src: usize, dst: usize): void {
+    decodeBlock(src, dst);
   }
+}
+
+export function decode_tq2_0(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
+  decodeRows<TQ2_0Block>(table, rowBytes, ids, n, dim, out, QK, BLOCK_BYTES);
 }
 
 // One block, any input, element by element as ggml's loop runs (NaN-holding blocks come here).
