@@ -11,21 +11,29 @@ import { blockScratch } from "../codes";
   const block = changetype<B>(0); // never dereferenced: decode reads no field
   const full = dim / E;
   const rest = dim % E;
-  const blocks = rest > 0 ? full + 1 : full;
   let dst = out;
   for (let r = 0; r < n; r++) {
     let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
-    // one call site of decode, so that its inlined body appears once per format: whole blocks straight to
-    // dst, the padded tail block to scratch
-    for (let b = 0; b < blocks; b++) {
-      const whole = b < full;
-      block.decode(src, whole ? dst : blockScratch());
+    for (let b = 0; b < full; b++) {
+      block.decode(src, dst);
       src += BYTES;
-      if (whole) dst += <usize>E << 2;
+      dst += <usize>E << 2;
     }
+    // the padded tail block: a second inlined decode (one call site for both, with the tail steered to
+    // scratch inside the loop, measured 5% slower on q6_k; the wasm is 16 KB larger this way)
     if (rest > 0) {
-      memory.copy(dst, blockScratch(), <usize>rest << 2);
+      block.decode(src, blockScratch());
+      copyTail(dst, rest);
       dst += <usize>rest << 2;
     }
   }
+}
+
+// The first n values of the block decoded into scratch, to dst: four at a time (memory.copy is a call into
+// the engine, costly next to a short row). One function for every format.
+function copyTail(dst: usize, n: i32): void {
+  const tail = blockScratch();
+  let j = 0;
+  for (; j + 4 <= n; j += 4) v128.store(dst + (<usize>j << 2), v128.load(tail + (<usize>j << 2)));
+  for (; j < n; j++) store<f32>(dst + (<usize>j << 2), load<f32>(tail + (<usize>j << 2)));
 }

@@ -17,6 +17,7 @@ import { hsum } from "../madd";
 import { lut16 } from "../fast/swizzle";
 import { mulCodes16 } from "./q8_0";
 import { GROUP_MAX_EPS, laneGather, laneOf } from "./kquant-search";
+import { decodeRows } from "./block-rows";
 
 // ggml's kvalues_iq4nl, as 16 signed bytes (a swizzle table).
 // @ts-ignore: decorator
@@ -24,33 +25,20 @@ import { GROUP_MAX_EPS, laneGather, laneOf } from "./kquant-search";
   return i8x16(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
 }
 
-// ggml's kvalues_iq4nl, for the scalar tails.
-export const KVALUES = memory.data<i8>([-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113]);
-
-export function decode_iq4_nl(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
-  const full = dim >> 5;
-  const tail = dim & 31; // a padded last block: only its first `tail` elements are written
-  const kv = levels();
-  let dst = out;
-  for (let r = 0; r < n; r++) {
-    let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
-    for (let b = 0; b < full; b++) {
+// One whole block: the row walker's block type (block-rows.ts)
+// @ts-ignore: decorator
+@final class IQ4_NLBlock {
+  // @ts-ignore: decorator
+  @inline decode(src: usize, dst: usize): void {
       const d = f32x4.splat(f16ToF32(load<u16>(src)));
       const qs = v128.load(src, 2);
-      scaleCodes16(dst, lut16(kv, v128.and(qs, i8x16.splat(15))), d);
-      scaleCodes16(dst + 64, lut16(kv, i8x16.shr_u(qs, 4)), d);
-      src += 18;
-      dst += 128;
-    }
-    if (tail) {
-      const d = f16ToF32(load<u16>(src));
-      for (let j = 0; j < tail; j++) {
-        const q = j < 16 ? load<u8>(src + 2 + j) & 15 : load<u8>(src + 2 + j - 16) >> 4;
-        store<f32>(dst, d * <f32>load<i8>(KVALUES + q));
-        dst += 4;
-      }
-    }
+      scaleCodes16(dst, lut16(levels(), v128.and(qs, i8x16.splat(15))), d);
+      scaleCodes16(dst + 64, lut16(levels(), i8x16.shr_u(qs, 4)), d);
   }
+}
+
+export function decode_iq4_nl(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
+  decodeRows<IQ4_NLBlock>(table, rowBytes, ids, n, dim, out, 32, 18);
 }
 
 // Exact dot of one IQ4_NL row with one f32 vector of `dim` values (whole blocks), straight from the packed bytes:

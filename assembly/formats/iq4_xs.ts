@@ -16,7 +16,7 @@ import { scaleCodes16 } from "../codes";
 import { hsum, madd } from "../madd";
 import { mulCodes16 } from "./q8_0";
 import { laneOf, nearestInt } from "./kquant-search";
-import { iq4nlCodes16, iq4nlSearch4, KVALUES, levels } from "./iq4_nl";
+import { iq4nlCodes16, iq4nlSearch4, levels } from "./iq4_nl";
 import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
 import { UNPACKED, idotUnpackedBatch, signedDot16, sumLanes, unpackBlock, unpackChunkWide } from "../idot";
 import { decodeRows } from "./block-rows";

@@ -15,6 +15,7 @@ import { x86Trunc } from "../cround";
 import { hsum } from "../madd";
 import { lut16 } from "../fast/swizzle";
 import { lowBytes, mulCodes16 } from "./q8_0";
+import { decodeRows } from "./block-rows";
 
 // ggml's kvalues_mxfp4 (kvalues_fp4), as 16 signed bytes (a swizzle table).
 // @ts-ignore: decorator
@@ -22,39 +23,26 @@ import { lowBytes, mulCodes16 } from "./q8_0";
   return i8x16(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
 }
 
-// ggml's kvalues_mxfp4, for the scalar tails.
-const KVALUES = memory.data<i8>([0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12]);
-
 // ggml_e8m0_to_fp32_half: 2^(e - 128) from its bits (e < 2: the subnormals 2^-128, 2^-127).
 // @ts-ignore: decorator
 @inline function e8m0Half(e: u32): f32 {
   return reinterpret<f32>(e < 2 ? <u32>0x00200000 << e : (e - 1) << 23);
 }
 
-export function decode_mxfp4(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
-  const full = dim >> 5;
-  const tail = dim & 31; // a padded last block: only its first `tail` elements are written
-  const kv = levels();
-  let dst = out;
-  for (let r = 0; r < n; r++) {
-    let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
-    for (let b = 0; b < full; b++) {
+// One whole block: the row walker's block type (block-rows.ts)
+// @ts-ignore: decorator
+@final class MXFP4Block {
+  // @ts-ignore: decorator
+  @inline decode(src: usize, dst: usize): void {
       const d = f32x4.splat(e8m0Half(load<u8>(src)));
       const qs = v128.load(src, 1);
-      scaleCodes16(dst, lut16(kv, v128.and(qs, i8x16.splat(15))), d);
-      scaleCodes16(dst + 64, lut16(kv, i8x16.shr_u(qs, 4)), d);
-      src += 17;
-      dst += 128;
-    }
-    if (tail) {
-      const d = e8m0Half(load<u8>(src));
-      for (let j = 0; j < tail; j++) {
-        const q = j < 16 ? load<u8>(src + 1 + j) & 15 : load<u8>(src + 1 + j - 16) >> 4;
-        store<f32>(dst, <f32>load<i8>(KVALUES + q) * d);
-        dst += 4;
-      }
-    }
+      scaleCodes16(dst, lut16(levels(), v128.and(qs, i8x16.splat(15))), d);
+      scaleCodes16(dst + 64, lut16(levels(), i8x16.shr_u(qs, 4)), d);
   }
+}
+
+export function decode_mxfp4(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
+  decodeRows<MXFP4Block>(table, rowBytes, ids, n, dim, out, 32, 17);
 }
 
 // Exact dot of one MXFP4 row with one f32 vector of `dim` values (whole blocks), straight from the packed bytes:

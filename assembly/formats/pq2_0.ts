@@ -17,6 +17,7 @@ import { expand16 } from "../codes";
 import { mulCodes16 } from "./q8_0";
 import { hsum } from "../madd";
 import { ternaryCodes16 } from "../ternary";
+import { decodeRows } from "./block-rows";
 
 const QK: i32 = 128;
 const BLOCK_BYTES: usize = 34;
@@ -57,32 +58,19 @@ const DOT: i32 = 2; // add sum (q - 1) * x to the returned lanes
   return acc;
 }
 
-// Code of element e (0..127) of the block at blk.
+// One whole block: the row walker's block type (block-rows.ts)
 // @ts-ignore: decorator
-@inline function codeAt(blk: usize, e: i32): i32 {
-  return (<i32>load<u8>(blk + 2 + (e >> 2)) >> ((e & 3) << 1)) & 3;
-}
-
-export function decode_pq2_0(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
-  const full = dim / QK;
-  const rest = dim % QK;
-  let dst = out;
-  for (let r = 0; r < n; r++) {
-    let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
-    for (let b = 0; b < full; b++) {
+@final class PQ2_0Block {
+  // @ts-ignore: decorator
+  @inline decode(src: usize, dst: usize): void {
       const d = f32x4.splat(f16ToF32(load<u16>(src)));
       unpack64(v128.load(src, 2), d, dst, 0, VALUES);
       unpack64(v128.load(src, 18), d, dst + 256, 0, VALUES);
-      src += BLOCK_BYTES;
-      dst += <usize>QK << 2;
-    }
-    // the row's padded tail block: only its first `rest` values, one at a time ((float)(q - 1) * d, as above)
-    if (rest > 0) {
-      const d = f16ToF32(load<u16>(src));
-      for (let e = 0; e < rest; e++) store<f32>(dst + (<usize>e << 2), <f32>(codeAt(src, e) - 1) * d);
-      dst += <usize>rest << 2;
-    }
   }
+}
+
+export function decode_pq2_0(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
+  decodeRows<PQ2_0Block>(table, rowBytes, ids, n, dim, out, QK, BLOCK_BYTES);
 }
 
 // The 128 codes of one block as bytes 0..3 at dst (element order), for fast mode's tiling.

@@ -21,6 +21,7 @@ import { absMax, expand16, hasNaN, inverse, lroundLowX86 } from "../codes";
 import { mulCodes16 } from "./q8_0";
 import { hsum } from "../madd";
 import { leadingDigit, packTrits, ternaryCodes16, times3 } from "../ternary";
+import { decodeRows } from "./block-rows";
 
 const QK: i32 = 128;
 const BLOCK_BYTES: usize = 28;
@@ -70,43 +71,17 @@ const DOT: i32 = 2; // add sum (t - 1) * x to the returned lanes
   return acc;
 }
 
-// Digit of element e (0..127) of the block at blk.
+// One whole block: the row walker's block type (block-rows.ts)
 // @ts-ignore: decorator
-@inline function digitAt(blk: usize, e: i32): i32 {
-  let b: i32;
-  let n: i32;
-  if (e < 80) {
-    b = load<u8>(blk + (e & 15));
-    n = e >> 4;
-  } else if (e < 120) {
-    b = load<u8>(blk + 16 + ((e - 80) & 7));
-    n = (e - 80) >> 3;
-  } else {
-    b = load<u8>(blk + 24 + ((e - 120) & 1));
-    n = (e - 120) >> 1;
+@final class PTQ1_0Block {
+  // @ts-ignore: decorator
+  @inline decode(src: usize, dst: usize): void {
+      unpack(src, f32x4.splat(f16ToF32(load<u16>(src, 26))), dst, 0, VALUES);
   }
-  for (let i = 0; i < n; i++) b = (b * 3) & 255;
-  return (b * 3) >> 8;
 }
 
 export function decode_ptq1_0(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
-  const full = dim / QK;
-  const rest = dim % QK;
-  let dst = out;
-  for (let r = 0; r < n; r++) {
-    let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
-    for (let b = 0; b < full; b++) {
-      unpack(src, f32x4.splat(f16ToF32(load<u16>(src, 26))), dst, 0, VALUES);
-      src += BLOCK_BYTES;
-      dst += <usize>QK << 2;
-    }
-    // the row's padded tail block: only its first `rest` values, one at a time ((float)(t - 1) * d, as above)
-    if (rest > 0) {
-      const d = f16ToF32(load<u16>(src, 26));
-      for (let e = 0; e < rest; e++) store<f32>(dst + (<usize>e << 2), <f32>(digitAt(src, e) - 1) * d);
-      dst += <usize>rest << 2;
-    }
-  }
+  decodeRows<PTQ1_0Block>(table, rowBytes, ids, n, dim, out, QK, BLOCK_BYTES);
 }
 
 // The 128 digits of one block as bytes 0..2 at dst (element order), for fast mode's tiling.

@@ -7,6 +7,7 @@
 import { f16ToF32, f32ToF16 } from "../half";
 import { hsum } from "../madd";
 import { SCRATCH, SIGNS_AT } from "../scratch";
+import { decodeRows } from "./block-rows";
 
 // SIGNS[b] holds 8 lanes of sign masks for the byte b: lane k is 0 when bit k is set, else the f32 sign bit.
 // d XOR mask is then +d or -d, exactly C's `-d` (a sign flip), so decoding a byte is 2 loads and 2 xors.
@@ -26,30 +27,22 @@ function buildSigns(): void {
   signsAt = SCRATCH;
 }
 
-export function decode_q1_0(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
-  if (signsAt != SCRATCH) buildSigns();
-  const full = dim >> 7;
-  const tail = dim & 127; // a padded last block: only its first `tail` elements are written
-  let dst = out;
-  for (let r = 0; r < n; r++) {
-    let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
-    for (let b = 0; b < full; b++) {
+// One whole block: the row walker's block type (block-rows.ts)
+// @ts-ignore: decorator
+@final class Q1_0Block {
+  // @ts-ignore: decorator
+  @inline decode(src: usize, dst: usize): void {
       const d = f32x4.splat(f16ToF32(load<u16>(src)));
       expand32(dst, load<u32>(src, 2), d);
       expand32(dst + 128, load<u32>(src, 6), d);
       expand32(dst + 256, load<u32>(src, 10), d);
       expand32(dst + 384, load<u32>(src, 14), d);
-      src += 18;
-      dst += 512;
-    }
-    if (tail) {
-      const d = f16ToF32(load<u16>(src));
-      for (let j = 0; j < tail; j++) {
-        store<f32>(dst, (load<u8>(src + 2 + (j >> 3)) >> (j & 7)) & 1 ? d : -d);
-        dst += 4;
-      }
-    }
   }
+}
+
+export function decode_q1_0(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
+  if (signsAt != SCRATCH) buildSigns();
+  decodeRows<Q1_0Block>(table, rowBytes, ids, n, dim, out, 128, 18);
 }
 
 // 32 bits (4 bytes, byte 0 first) -> 32 f32 values

@@ -11,31 +11,23 @@ import { scaleCodes16 } from "../codes";
 import { x86TruncX4 } from "../cround";
 import { lowBytes, mulCodes16, rowScales } from "./q8_0";
 import { hsum } from "../madd";
+import { decodeRows } from "./block-rows";
 
-export function decode_q4_0(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
-  const full = dim >> 5;
-  const tail = dim & 31;
-  let dst = out;
-  for (let r = 0; r < n; r++) {
-    let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
-    for (let b = 0; b < full; b++) {
+// One whole block: the row walker's block type (block-rows.ts)
+// @ts-ignore: decorator
+@final class Q4_0Block {
+  // @ts-ignore: decorator
+  @inline decode(src: usize, dst: usize): void {
       const d = f32x4.splat(f16ToF32(load<u16>(src)));
       const qs = v128.load(src, 2);
       const eight = i8x16.splat(8);
       scaleCodes16(dst, i8x16.sub(v128.and(qs, i8x16.splat(15)), eight), d);
       scaleCodes16(dst + 64, i8x16.sub(i8x16.shr_u(qs, 4), eight), d);
-      src += 18;
-      dst += 128;
-    }
-    if (tail) {
-      const d = f16ToF32(load<u16>(src));
-      for (let j = 0; j < tail; j++) {
-        const q = j < 16 ? load<u8>(src + 2 + j) & 15 : load<u8>(src + 2 + j - 16) >> 4;
-        store<f32>(dst, <f32>(<i32>q - 8) * d);
-        dst += 4;
-      }
-    }
   }
+}
+
+export function decode_q4_0(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
+  decodeRows<Q4_0Block>(table, rowBytes, ids, n, dim, out, 32, 18);
 }
 
 // Encode n f32 values (whole blocks): max = the value of largest magnitude (the first one on ties),

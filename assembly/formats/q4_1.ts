@@ -8,32 +8,23 @@ import { f16ToF32, f32ToF16 } from "../half";
 import { packNibbles } from "./q4_0";
 import { dotCodes16 } from "../kquants";
 import { hsum } from "../madd";
+import { decodeRows } from "./block-rows";
 
-export function decode_q4_1(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
-  const full = dim >> 5;
-  const tail = dim & 31;
-  let dst = out;
-  for (let r = 0; r < n; r++) {
-    let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
-    for (let b = 0; b < full; b++) {
+// One whole block: the row walker's block type (block-rows.ts)
+// @ts-ignore: decorator
+@final class Q4_1Block {
+  // @ts-ignore: decorator
+  @inline decode(src: usize, dst: usize): void {
       const d = f32x4.splat(f16ToF32(load<u16>(src)));
       const m = f32x4.splat(f16ToF32(load<u16>(src, 2)));
       const qs = v128.load(src, 4);
       widenUnsigned16(dst, v128.and(qs, i8x16.splat(15)), d, m);
       widenUnsigned16(dst + 64, i8x16.shr_u(qs, 4), d, m);
-      src += 20;
-      dst += 128;
-    }
-    if (tail) {
-      const d = f16ToF32(load<u16>(src));
-      const m = f16ToF32(load<u16>(src, 2));
-      for (let j = 0; j < tail; j++) {
-        const q = j < 16 ? load<u8>(src + 4 + j) & 15 : load<u8>(src + 4 + j - 16) >> 4;
-        store<f32>(dst, <f32>q * d + m);
-        dst += 4;
-      }
-    }
   }
+}
+
+export function decode_q4_1(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
+  decodeRows<Q4_1Block>(table, rowBytes, ids, n, dim, out, 32, 20);
 }
 
 // 16 unsigned codes (bytes, Q4_1's 0..15 or Q5_1's 0..31) -> 16 values q * d + m (rounded after the

@@ -12,6 +12,7 @@ import { scaleCodes16 } from "../codes";
 import { hsum } from "../madd";
 import { codeX4, largestMagnitude } from "./q4_0";
 import { lowBytes, mulCodes16 } from "./q8_0";
+import { decodeRows } from "./block-rows";
 
 // Byte k of each half holds bit k % 8 of its qh byte.
 // @ts-ignore: decorator
@@ -34,41 +35,22 @@ import { lowBytes, mulCodes16 } from "./q8_0";
   return bitsOfBytes(i8x16.shuffle(v, v, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
 }
 
-/**
- * The code of element j of a block whose qh word and nibbles start at qh and qs (the scalar tails of the
- * decoders and of Q5_1's): 0..31.
- */
+// One whole block: the row walker's block type (block-rows.ts)
 // @ts-ignore: decorator
-@inline export function code5(qh: u32, qs: usize, j: i32): i32 {
-  const nibble = j < 16 ? load<u8>(qs + j) & 15 : load<u8>(qs + j - 16) >> 4;
-  return <i32>nibble | (<i32>((qh >> j) & 1) << 4);
-}
-
-export function decode_q5_0(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
-  const full = dim >> 5;
-  const tail = dim & 31; // a padded last block: only its first `tail` elements are written
-  const sixteen = i8x16.splat(16);
-  let dst = out;
-  for (let r = 0; r < n; r++) {
-    let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
-    for (let b = 0; b < full; b++) {
+@final class Q5_0Block {
+  // @ts-ignore: decorator
+  @inline decode(src: usize, dst: usize): void {
       const d = f32x4.splat(f16ToF32(load<u16>(src)));
       const qh = load<u32>(src, 2);
       const qs = v128.load(src, 6);
+      const sixteen = i8x16.splat(16);
       scaleCodes16(dst, i8x16.sub(v128.or(v128.and(qs, i8x16.splat(15)), fifthBitsLow(qh)), sixteen), d);
       scaleCodes16(dst + 64, i8x16.sub(v128.or(i8x16.shr_u(qs, 4), fifthBitsHigh(qh)), sixteen), d);
-      src += 22;
-      dst += 128;
-    }
-    if (tail) {
-      const d = f16ToF32(load<u16>(src));
-      const qh = load<u32>(src, 2);
-      for (let j = 0; j < tail; j++) {
-        store<f32>(dst, <f32>(code5(qh, src + 6, j) - 16) * d);
-        dst += 4;
-      }
-    }
   }
+}
+
+export function decode_q5_0(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
+  decodeRows<Q5_0Block>(table, rowBytes, ids, n, dim, out, 32, 22);
 }
 
 // Exact dot of one Q5_0 row with one f32 vector of `dim` values (whole blocks), straight from the packed bytes:

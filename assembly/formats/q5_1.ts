@@ -12,35 +12,26 @@ import { hsum } from "../madd";
 import { codeX4 } from "./q4_0";
 import { blockMinMax, widenUnsigned16 } from "./q4_1";
 import { dotCodes16 } from "../kquants";
-import { code5, fifthBitsHigh, fifthBitsLow, packFifths } from "./q5_0";
+import { fifthBitsHigh, fifthBitsLow, packFifths } from "./q5_0";
 import { lowBytes } from "./q8_0";
+import { decodeRows } from "./block-rows";
 
-export function decode_q5_1(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
-  const full = dim >> 5;
-  const tail = dim & 31; // a padded last block: only its first `tail` elements are written
-  let dst = out;
-  for (let r = 0; r < n; r++) {
-    let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
-    for (let b = 0; b < full; b++) {
+// One whole block: the row walker's block type (block-rows.ts)
+// @ts-ignore: decorator
+@final class Q5_1Block {
+  // @ts-ignore: decorator
+  @inline decode(src: usize, dst: usize): void {
       const d = f32x4.splat(f16ToF32(load<u16>(src)));
       const m = f32x4.splat(f16ToF32(load<u16>(src, 2)));
       const qh = load<u32>(src, 4);
       const qs = v128.load(src, 8);
       widenUnsigned16(dst, v128.or(v128.and(qs, i8x16.splat(15)), fifthBitsLow(qh)), d, m);
       widenUnsigned16(dst + 64, v128.or(i8x16.shr_u(qs, 4), fifthBitsHigh(qh)), d, m);
-      src += 24;
-      dst += 128;
-    }
-    if (tail) {
-      const d = f16ToF32(load<u16>(src));
-      const m = f16ToF32(load<u16>(src, 2));
-      const qh = load<u32>(src, 4);
-      for (let j = 0; j < tail; j++) {
-        store<f32>(dst, <f32>code5(qh, src + 8, j) * d + m);
-        dst += 4;
-      }
-    }
   }
+}
+
+export function decode_q5_1(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
+  decodeRows<Q5_1Block>(table, rowBytes, ids, n, dim, out, 32, 24);
 }
 
 // Exact dot of one Q5_1 row with one f32 vector of `dim` values (whole blocks), straight from the packed bytes:

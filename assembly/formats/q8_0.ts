@@ -9,28 +9,21 @@ import { sumLanes, sumLanes4 } from "../idot";
 import { scaleCodes16 } from "../codes";
 import { roundAwayX4, x86TruncX4 } from "../cround";
 import { hsum } from "../madd";
+import { decodeRows } from "./block-rows";
 
-export function decode_q8_0(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
-  const full = dim >> 5;
-  const tail = dim & 31; // a padded last block: only its first `tail` elements are written
-  let dst = out;
-  for (let r = 0; r < n; r++) {
-    let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
-    for (let b = 0; b < full; b++) {
+// One whole block: the row walker's block type (block-rows.ts)
+// @ts-ignore: decorator
+@final class Q8_0Block {
+  // @ts-ignore: decorator
+  @inline decode(src: usize, dst: usize): void {
       const d = f32x4.splat(f16ToF32(load<u16>(src)));
       scaleCodes16(dst, v128.load(src, 2), d);
       scaleCodes16(dst + 64, v128.load(src, 18), d);
-      src += 34;
-      dst += 128;
-    }
-    if (tail) {
-      const d = f16ToF32(load<u16>(src));
-      for (let j = 0; j < tail; j++) {
-        store<f32>(dst, <f32>load<i8>(src + 2 + j) * d);
-        dst += 4;
-      }
-    }
   }
+}
+
+export function decode_q8_0(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
+  decodeRows<Q8_0Block>(table, rowBytes, ids, n, dim, out, 32, 34);
 }
 
 // Encode n f32 values (whole blocks): amax = max |x|, d = amax / 127, q = roundf(x * (1/d)).
