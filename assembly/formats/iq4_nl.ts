@@ -30,10 +30,10 @@ import { decodeRows } from "./block-rows";
 @final class IQ4_NLBlock {
   // @ts-ignore: decorator
   @inline decode(src: usize, dst: usize): void {
-      const d = f32x4.splat(f16ToF32(load<u16>(src)));
-      const qs = v128.load(src, 2);
-      scaleCodes16(dst, lut16(levels(), v128.and(qs, i8x16.splat(15))), d);
-      scaleCodes16(dst + 64, lut16(levels(), i8x16.shr_u(qs, 4)), d);
+    const d = f32x4.splat(f16ToF32(load<u16>(src)));
+    const qs = v128.load(src, 2);
+    scaleCodes16(dst, lut16(levels(), v128.and(qs, i8x16.splat(15))), d);
+    scaleCodes16(dst + 64, lut16(levels(), i8x16.shr_u(qs, 4)), d);
   }
 }
 

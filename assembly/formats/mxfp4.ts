@@ -34,10 +34,10 @@ import { decodeRows } from "./block-rows";
 @final class MXFP4Block {
   // @ts-ignore: decorator
   @inline decode(src: usize, dst: usize): void {
-      const d = f32x4.splat(e8m0Half(load<u8>(src)));
-      const qs = v128.load(src, 1);
-      scaleCodes16(dst, lut16(levels(), v128.and(qs, i8x16.splat(15))), d);
-      scaleCodes16(dst + 64, lut16(levels(), i8x16.shr_u(qs, 4)), d);
+    const d = f32x4.splat(e8m0Half(load<u8>(src)));
+    const qs = v128.load(src, 1);
+    scaleCodes16(dst, lut16(levels(), v128.and(qs, i8x16.splat(15))), d);
+    scaleCodes16(dst + 64, lut16(levels(), i8x16.shr_u(qs, 4)), d);
   }
 }
 

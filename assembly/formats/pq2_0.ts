@@ -63,9 +63,9 @@ const DOT: i32 = 2; // add sum (q - 1) * x to the returned lanes
 @final class PQ2_0Block {
   // @ts-ignore: decorator
   @inline decode(src: usize, dst: usize): void {
-      const d = f32x4.splat(f16ToF32(load<u16>(src)));
-      unpack64(v128.load(src, 2), d, dst, 0, VALUES);
-      unpack64(v128.load(src, 18), d, dst + 256, 0, VALUES);
+    const d = f32x4.splat(f16ToF32(load<u16>(src)));
+    unpack64(v128.load(src, 2), d, dst, 0, VALUES);
+    unpack64(v128.load(src, 18), d, dst + 256, 0, VALUES);
   }
 }
 

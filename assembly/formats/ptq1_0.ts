@@ -76,7 +76,7 @@ const DOT: i32 = 2; // add sum (t - 1) * x to the returned lanes
 @final class PTQ1_0Block {
   // @ts-ignore: decorator
   @inline decode(src: usize, dst: usize): void {
-      unpack(src, f32x4.splat(f16ToF32(load<u16>(src, 26))), dst, 0, VALUES);
+    unpack(src, f32x4.splat(f16ToF32(load<u16>(src, 26))), dst, 0, VALUES);
   }
 }
 

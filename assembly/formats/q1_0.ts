@@ -32,11 +32,11 @@ function buildSigns(): void {
 @final class Q1_0Block {
   // @ts-ignore: decorator
   @inline decode(src: usize, dst: usize): void {
-      const d = f32x4.splat(f16ToF32(load<u16>(src)));
-      expand32(dst, load<u32>(src, 2), d);
-      expand32(dst + 128, load<u32>(src, 6), d);
-      expand32(dst + 256, load<u32>(src, 10), d);
-      expand32(dst + 384, load<u32>(src, 14), d);
+    const d = f32x4.splat(f16ToF32(load<u16>(src)));
+    expand32(dst, load<u32>(src, 2), d);
+    expand32(dst + 128, load<u32>(src, 6), d);
+    expand32(dst + 256, load<u32>(src, 10), d);
+    expand32(dst + 384, load<u32>(src, 14), d);
   }
 }
 

@@ -18,11 +18,11 @@ import { decodeRows } from "./block-rows";
 @final class Q4_0Block {
   // @ts-ignore: decorator
   @inline decode(src: usize, dst: usize): void {
-      const d = f32x4.splat(f16ToF32(load<u16>(src)));
-      const qs = v128.load(src, 2);
-      const eight = i8x16.splat(8);
-      scaleCodes16(dst, i8x16.sub(v128.and(qs, i8x16.splat(15)), eight), d);
-      scaleCodes16(dst + 64, i8x16.sub(i8x16.shr_u(qs, 4), eight), d);
+    const d = f32x4.splat(f16ToF32(load<u16>(src)));
+    const qs = v128.load(src, 2);
+    const eight = i8x16.splat(8);
+    scaleCodes16(dst, i8x16.sub(v128.and(qs, i8x16.splat(15)), eight), d);
+    scaleCodes16(dst + 64, i8x16.sub(i8x16.shr_u(qs, 4), eight), d);
   }
 }
 

@@ -15,11 +15,11 @@ import { decodeRows } from "./block-rows";
 @final class Q4_1Block {
   // @ts-ignore: decorator
   @inline decode(src: usize, dst: usize): void {
-      const d = f32x4.splat(f16ToF32(load<u16>(src)));
-      const m = f32x4.splat(f16ToF32(load<u16>(src, 2)));
-      const qs = v128.load(src, 4);
-      widenUnsigned16(dst, v128.and(qs, i8x16.splat(15)), d, m);
-      widenUnsigned16(dst + 64, i8x16.shr_u(qs, 4), d, m);
+    const d = f32x4.splat(f16ToF32(load<u16>(src)));
+    const m = f32x4.splat(f16ToF32(load<u16>(src, 2)));
+    const qs = v128.load(src, 4);
+    widenUnsigned16(dst, v128.and(qs, i8x16.splat(15)), d, m);
+    widenUnsigned16(dst + 64, i8x16.shr_u(qs, 4), d, m);
   }
 }
 

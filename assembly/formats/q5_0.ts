@@ -40,12 +40,12 @@ import { decodeRows } from "./block-rows";
 @final class Q5_0Block {
   // @ts-ignore: decorator
   @inline decode(src: usize, dst: usize): void {
-      const d = f32x4.splat(f16ToF32(load<u16>(src)));
-      const qh = load<u32>(src, 2);
-      const qs = v128.load(src, 6);
-      const sixteen = i8x16.splat(16);
-      scaleCodes16(dst, i8x16.sub(v128.or(v128.and(qs, i8x16.splat(15)), fifthBitsLow(qh)), sixteen), d);
-      scaleCodes16(dst + 64, i8x16.sub(v128.or(i8x16.shr_u(qs, 4), fifthBitsHigh(qh)), sixteen), d);
+    const d = f32x4.splat(f16ToF32(load<u16>(src)));
+    const qh = load<u32>(src, 2);
+    const qs = v128.load(src, 6);
+    const sixteen = i8x16.splat(16);
+    scaleCodes16(dst, i8x16.sub(v128.or(v128.and(qs, i8x16.splat(15)), fifthBitsLow(qh)), sixteen), d);
+    scaleCodes16(dst + 64, i8x16.sub(v128.or(i8x16.shr_u(qs, 4), fifthBitsHigh(qh)), sixteen), d);
   }
 }
 

@@ -21,12 +21,12 @@ import { decodeRows } from "./block-rows";
 @final class Q5_1Block {
   // @ts-ignore: decorator
   @inline decode(src: usize, dst: usize): void {
-      const d = f32x4.splat(f16ToF32(load<u16>(src)));
-      const m = f32x4.splat(f16ToF32(load<u16>(src, 2)));
-      const qh = load<u32>(src, 4);
-      const qs = v128.load(src, 8);
-      widenUnsigned16(dst, v128.or(v128.and(qs, i8x16.splat(15)), fifthBitsLow(qh)), d, m);
-      widenUnsigned16(dst + 64, v128.or(i8x16.shr_u(qs, 4), fifthBitsHigh(qh)), d, m);
+    const d = f32x4.splat(f16ToF32(load<u16>(src)));
+    const m = f32x4.splat(f16ToF32(load<u16>(src, 2)));
+    const qh = load<u32>(src, 4);
+    const qs = v128.load(src, 8);
+    widenUnsigned16(dst, v128.or(v128.and(qs, i8x16.splat(15)), fifthBitsLow(qh)), d, m);
+    widenUnsigned16(dst + 64, v128.or(i8x16.shr_u(qs, 4), fifthBitsHigh(qh)), d, m);
   }
 }
 

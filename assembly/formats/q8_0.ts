@@ -16,9 +16,9 @@ import { decodeRows } from "./block-rows";
 @final class Q8_0Block {
   // @ts-ignore: decorator
   @inline decode(src: usize, dst: usize): void {
-      const d = f32x4.splat(f16ToF32(load<u16>(src)));
-      scaleCodes16(dst, v128.load(src, 2), d);
-      scaleCodes16(dst + 64, v128.load(src, 18), d);
+    const d = f32x4.splat(f16ToF32(load<u16>(src)));
+    scaleCodes16(dst, v128.load(src, 2), d);
+    scaleCodes16(dst + 64, v128.load(src, 18), d);
   }
 }
 
