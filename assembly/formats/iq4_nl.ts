@@ -12,12 +12,9 @@
 // see: ggml-common.h block_iq4_nl, kvalues_iq4nl; ggml-quants.c quantize_iq4_nl, quantize_row_iq4_nl_impl,
 // best_index_int8, dequantize_row_iq4_nl.
 import { f16ToF32, f32ToF16 } from "../half";
-import { scaleCodes16 } from "../codes";
-import { hsum } from "../madd";
-import { lut16 } from "../fast/swizzle";
-import { mulCodes16 } from "./q8_0";
 import { GROUP_MAX_EPS, laneGather, laneOf } from "./kquant-search";
 import { decodeRows } from "./block-rows";
+import { decodeLevels, dotLevels } from "./nibble-levels";
 
 // ggml's kvalues_iq4nl, as 16 signed bytes (a swizzle table).
 // @ts-ignore: decorator
@@ -25,15 +22,20 @@ import { decodeRows } from "./block-rows";
   return i8x16(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
 }
 
-// One whole block: the row walker's block type (block-rows.ts)
+// The block as block-rows.ts and nibble-levels.ts take it.
 // @ts-ignore: decorator
 @final class IQ4_NLBlock {
   // @ts-ignore: decorator
+  @inline scale(blk: usize): f32 {
+    return f16ToF32(load<u16>(blk));
+  }
+  // @ts-ignore: decorator
+  @inline levels(): v128 {
+    return levels();
+  }
+  // @ts-ignore: decorator
   @inline decode(src: usize, dst: usize): void {
-    const d = f32x4.splat(f16ToF32(load<u16>(src)));
-    const qs = v128.load(src, 2);
-    scaleCodes16(dst, lut16(levels(), v128.and(qs, i8x16.splat(15))), d);
-    scaleCodes16(dst + 64, lut16(levels(), i8x16.shr_u(qs, 4)), d);
+    decodeLevels<IQ4_NLBlock>(src, dst, 2);
   }
 }
 
@@ -41,21 +43,9 @@ export function decode_iq4_nl(table: usize, rowBytes: usize, ids: usize, n: i32,
   decodeRows<IQ4_NLBlock>(table, rowBytes, ids, n, dim, out, 32, 18);
 }
 
-// Exact dot of one IQ4_NL row with one f32 vector of `dim` values (whole blocks), straight from the packed bytes:
-// per block, d * sum(level_j x_j). Used by the projection for small batches.
+// Exact dot of one IQ4_NL row with one f32 vector of `dim` values (whole blocks): per block, d * sum(level_j x_j).
 export function dot_iq4_nl(row: usize, x: usize, dim: i32): f32 {
-  const blocks = dim >> 5; // whole blocks: the caller guarantees it
-  let acc = f32x4.splat(0);
-  const kv = levels();
-  for (let b = 0; b < blocks; b++) {
-    const qs = v128.load(row, 2);
-    const lo = mulCodes16(lut16(kv, v128.and(qs, i8x16.splat(15))), x);
-    const hi = mulCodes16(lut16(kv, i8x16.shr_u(qs, 4)), x + 64);
-    acc = f32x4.add(acc, f32x4.mul(f32x4.add(lo, hi), f32x4.splat(f16ToF32(load<u16>(row)))));
-    row += 18;
-    x += 128;
-  }
-  return hsum(acc);
+  return dotLevels<IQ4_NLBlock>(row, x, dim, 2, 18);
 }
 
 // ---- encode: ggml's quantize_row_iq4_nl_impl, operation for operation in f32 (no importance weights: the

@@ -10,12 +10,10 @@
 //   f32 for e < 2.
 // see: ggml-common.h block_mxfp4, kvalues_fp4; ggml-impl.h ggml_e8m0_to_fp32_half; ggml-quants.c
 // quantize_row_mxfp4_ref, best_index_mxfp4, dequantize_row_mxfp4; OCP Microscaling Formats (MX) v1.0 §5.
-import { scaleCodes16 } from "../codes";
 import { x86Trunc } from "../cround";
-import { hsum } from "../madd";
-import { lut16 } from "../fast/swizzle";
-import { lowBytes, mulCodes16 } from "./q8_0";
+import { lowBytes } from "./q8_0";
 import { decodeRows } from "./block-rows";
+import { decodeLevels, dotLevels } from "./nibble-levels";
 
 // ggml's kvalues_mxfp4 (kvalues_fp4), as 16 signed bytes (a swizzle table).
 // @ts-ignore: decorator
@@ -29,15 +27,20 @@ import { decodeRows } from "./block-rows";
   return reinterpret<f32>(e < 2 ? <u32>0x00200000 << e : (e - 1) << 23);
 }
 
-// One whole block: the row walker's block type (block-rows.ts)
+// The block as block-rows.ts and nibble-levels.ts take it.
 // @ts-ignore: decorator
 @final class MXFP4Block {
   // @ts-ignore: decorator
+  @inline scale(blk: usize): f32 {
+    return e8m0Half(load<u8>(blk));
+  }
+  // @ts-ignore: decorator
+  @inline levels(): v128 {
+    return levels();
+  }
+  // @ts-ignore: decorator
   @inline decode(src: usize, dst: usize): void {
-    const d = f32x4.splat(e8m0Half(load<u8>(src)));
-    const qs = v128.load(src, 1);
-    scaleCodes16(dst, lut16(levels(), v128.and(qs, i8x16.splat(15))), d);
-    scaleCodes16(dst + 64, lut16(levels(), i8x16.shr_u(qs, 4)), d);
+    decodeLevels<MXFP4Block>(src, dst, 1);
   }
 }
 
@@ -45,21 +48,10 @@ export function decode_mxfp4(table: usize, rowBytes: usize, ids: usize, n: i32, 
   decodeRows<MXFP4Block>(table, rowBytes, ids, n, dim, out, 32, 17);
 }
 
-// Exact dot of one MXFP4 row with one f32 vector of `dim` values (whole blocks), straight from the packed bytes:
-// per block, 2^(e - 128) * sum(level_j x_j). Used by the projection for small batches.
+// Exact dot of one MXFP4 row with one f32 vector of `dim` values (whole blocks): per block,
+// 2^(e - 128) * sum(level_j x_j).
 export function dot_mxfp4(row: usize, x: usize, dim: i32): f32 {
-  const blocks = dim >> 5; // whole blocks: the caller guarantees it
-  let acc = f32x4.splat(0);
-  const kv = levels();
-  for (let b = 0; b < blocks; b++) {
-    const qs = v128.load(row, 1);
-    const lo = mulCodes16(lut16(kv, v128.and(qs, i8x16.splat(15))), x);
-    const hi = mulCodes16(lut16(kv, i8x16.shr_u(qs, 4)), x + 64);
-    acc = f32x4.add(acc, f32x4.mul(f32x4.add(lo, hi), f32x4.splat(e8m0Half(load<u8>(row)))));
-    row += 17;
-    x += 128;
-  }
-  return hsum(acc);
+  return dotLevels<MXFP4Block>(row, x, dim, 1, 17);
 }
 
 // ---- encode
