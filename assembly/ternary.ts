@@ -1,8 +1,9 @@
-// Shared pieces of the group-128 ternary formats of Ternary Bonsai 2 (pq2_0, ptq1_0), all pure functions of
-// their arguments (no scratch): a block's codes as its reference quantizer computes them, and the base-3 digit
-// arithmetic of the packed bytes.
+// Shared pieces of the ternary formats (tq1_0; Ternary Bonsai 2's pq2_0, ptq1_0), all pure functions of their
+// arguments (no scratch): a block's codes as its reference quantizer computes them, and the base-3 digit
+// arithmetic of the packed bytes (TQ1_0's, which PTQ1_0 keeps at group 128).
 // Keys: a code c is a byte 0..2 standing for (c - 1) * d; a trit byte b holds up to five base-3 digits.
-// see: docs/BONSAI2.md §2 (PQ2_0), §3 (PTQ1_0 packing), §6 (the x86 edge case).
+// see: docs/FORMATS.md (TQ1_0 packing); docs/BONSAI2.md §2 (PQ2_0), §3 (PTQ1_0 packing), §6 (the x86 edge case).
+import { lroundLowX86 } from "./codes";
 
 // 16 codes (bytes, element order) of x[0..15] * id, as `roundf(x * id) + 1` in f32: with d = max|x| and
 // id = 1/d, every finite product lies in [-1 - 2^-23, 1 + 2^-23], so rounding is two compares. A product that
@@ -54,4 +55,22 @@
     i16x8.narrow_i32x4_u(ceilDiv243(i32x4.extend_low_i16x8_u(lo)), ceilDiv243(i32x4.extend_high_i16x8_u(lo))),
     i16x8.narrow_i32x4_u(ceilDiv243(i32x4.extend_low_i16x8_u(hi)), ceilDiv243(i32x4.extend_high_i16x8_u(hi))),
   );
+}
+
+// ---- the same, one byte at a time, for blocks holding a NaN (whose running maximum ggml's MAX restarts, so
+// x * id can leave [-1, 1] and the uint8 sums wrap; every step is reproduced)
+
+// The C accumulation of one trit byte: q = (uint8)(q * 3 + xi) over `count` elements e0, e0 + step, ...,
+// xi = lroundf(x * id) + 1 as x86-64 computes it.
+// @ts-ignore: decorator
+@inline export function tritsScalar(x: usize, e0: i32, step: i32, count: i32, id: f32): i32 {
+  let q = 0;
+  for (let k = 0; k < count; k++) q = (q * 3 + lroundLowX86(load<f32>(x + (<usize>(e0 + k * step) << 2)) * id) + 1) & 255;
+  return q;
+}
+
+// `q = ((uint16_t)q * 256 + (243 - 1)) / 243` stored in a uint8_t, for any byte q.
+// @ts-ignore: decorator
+@inline export function packScalar(q: i32): u8 {
+  return <u8>((q * 256 + 242) / 243);
 }

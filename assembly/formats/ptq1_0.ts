@@ -17,10 +17,10 @@
 //   a byte holding digits t0..t4 is ceil((t0*81 + t1*27 + t2*9 + t3*3 + t4) * 256 / 243); qh's fifth digit is 0
 // see: docs/BONSAI2.md §3 (layout, stage rule, decode, reference quantizer), §6 (subnormal block maxima on x86).
 import { f16ToF32, f32ToF16 } from "../half";
-import { absMax, expand16, hasNaN, inverse, lroundLowX86 } from "../codes";
+import { absMax, expand16, hasNaN, inverse } from "../codes";
 import { mulCodes16 } from "./q8_0";
 import { hsum } from "../madd";
-import { leadingDigit, packTrits, ternaryCodes16, times3 } from "../ternary";
+import { leadingDigit, packScalar, packTrits, ternaryCodes16, times3, tritsScalar } from "../ternary";
 import { decodeRows } from "./block-rows";
 
 const QK: i32 = 128;
@@ -104,21 +104,6 @@ export function dot_ptq1_0(row: usize, x: usize, dim: i32): f32 {
 }
 
 // ---- encode
-
-// The C accumulation of one trit byte: q = (uint8)(q * 3 + xi) over `count` elements e0, e0 + step, ...,
-// xi = lroundf(x * id) + 1 as x86-64 computes it (any input: the NaN path).
-// @ts-ignore: decorator
-@inline function tritsScalar(x: usize, e0: i32, step: i32, count: i32, id: f32): i32 {
-  let q = 0;
-  for (let k = 0; k < count; k++) q = (q * 3 + lroundLowX86(load<f32>(x + (<usize>(e0 + k * step) << 2)) * id) + 1) & 255;
-  return q;
-}
-
-// `q = ((uint16_t)q * 256 + (243 - 1)) / 243` stored in a uint8_t, for any byte q.
-// @ts-ignore: decorator
-@inline function packScalar(q: i32): u8 {
-  return <u8>((q * 256 + 242) / 243);
-}
 
 // One block holding a NaN, element by element as the C loop runs: MAX(amax, fabsf(x)) lets a NaN reset the
 // running maximum, so x * id can leave [-1, 1] and the uint8 sums wrap; every step is reproduced.

@@ -8,23 +8,12 @@
 //   qh[j], j < 4: digits n = 0..3 are elements 240 + n*4 + j (digit 4 is a zero pad).
 // see: FORMATS.md (TQ1_0); ggml-quants.c quantize_row_tq1_0_ref / dequantize_row_tq1_0.
 import { f16ToF32, f32ToF16 } from "../half";
-import { absMax, absMaxNoNaN, blockCodes, codeScratch, expand16, hasNaN, inverse, lroundLowX86 } from "../codes";
+import { absMax, absMaxNoNaN, blockCodes, codeScratch, expand16, hasNaN, inverse } from "../codes";
+import { leadingDigit, packScalar, packTrits, times3, tritsScalar } from "../ternary";
 import { decodeRows } from "./block-rows";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 54;
-
-// The leading digits of 16 bytes p: (p * 3) >> 8 is 1 from p = 86 on and 2 from p = 171 on.
-// @ts-ignore: decorator
-@inline function digits(p: v128): v128 {
-  return i8x16.sub(i8x16.sub(i8x16.splat(0), i8x16.gt_u(p, i8x16.splat(85))), i8x16.gt_u(p, i8x16.splat(<i8>170)));
-}
-
-// p * 3 mod 256 in every byte: brings the next digit to the front.
-// @ts-ignore: decorator
-@inline function times3(p: v128): v128 {
-  return i8x16.add(i8x16.add(p, p), p);
-}
 
 // @ts-ignore: decorator
 @inline function decodeBlock(src: usize, dst: usize): void {
@@ -34,10 +23,10 @@ const BLOCK_BYTES: usize = 54;
   let b = v128.load(src, 16);
   let c = v128.load(src, 32);
   for (let n = 0; n < 5; n++) {
-    expand16(digits(a), d, dst + <usize>(n * 128));
-    expand16(digits(b), d, dst + <usize>(n * 128 + 64));
+    expand16(leadingDigit(a), d, dst + <usize>(n * 128));
+    expand16(leadingDigit(b), d, dst + <usize>(n * 128 + 64));
     // qs[32..47]: digit n of 16 bytes is elements 160 + n*16 ..
-    expand16(digits(c), d, dst + <usize>(640 + n * 64));
+    expand16(leadingDigit(c), d, dst + <usize>(640 + n * 64));
     a = times3(a);
     b = times3(b);
     c = times3(c);
@@ -50,7 +39,7 @@ const BLOCK_BYTES: usize = 54;
   const p01 = i8x16.shuffle(p0, p1, 0, 1, 2, 3, 20, 21, 22, 23, 0, 1, 2, 3, 20, 21, 22, 23);
   const p23 = i8x16.shuffle(p2, p3, 0, 1, 2, 3, 20, 21, 22, 23, 0, 1, 2, 3, 20, 21, 22, 23);
   const h = i8x16.shuffle(p01, p23, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
-  expand16(digits(h), d, dst + 960);
+  expand16(leadingDigit(h), d, dst + 960);
 }
 
 // decodeBlock as the row walker's block type (block-rows.ts)
@@ -66,24 +55,6 @@ export function decode_tq1_0(table: usize, rowBytes: usize, ids: usize, n: i32, 
   decodeRows<TQ1_0Block>(table, rowBytes, ids, n, dim, out, QK, BLOCK_BYTES);
 }
 
-// ceil(v * 256 / 243), ggml's `((uint16_t)q * 256 + (243 - 1)) / 243`, for 4 lanes v <= 242 (5 trits):
-// (256v + 242) * 69043 >> 24 is that quotient exactly there (checked for all 243 values; 69043 = ceil(2^24 / 243)).
-// @ts-ignore: decorator
-@inline function ceilDiv4(v: v128): v128 {
-  return i32x4.shr_u(i32x4.mul(i32x4.add(i32x4.shl(v, 8), i32x4.splat(242)), i32x4.splat(69043)), 24);
-}
-
-// The byte ggml stores for 16 trit sums v <= 242.
-// @ts-ignore: decorator
-@inline function packBytes(v: v128): v128 {
-  const lo = i16x8.extend_low_i8x16_u(v);
-  const hi = i16x8.extend_high_i8x16_u(v);
-  return i8x16.narrow_i16x8_u(
-    i16x8.narrow_i32x4_u(ceilDiv4(i32x4.extend_low_i16x8_u(lo)), ceilDiv4(i32x4.extend_high_i16x8_u(lo))),
-    i16x8.narrow_i32x4_u(ceilDiv4(i32x4.extend_low_i16x8_u(hi)), ceilDiv4(i32x4.extend_high_i16x8_u(hi))),
-  );
-}
-
 // 16 five-trit sums t0*81 + t1*27 + t2*9 + t3*3 + t4, trit k of lane m at codeScratch() + at + m + k * step.
 // @ts-ignore: decorator
 @inline function trits5(at: usize, step: usize): v128 {
@@ -92,27 +63,13 @@ export function decode_tq1_0(table: usize, rowBytes: usize, ids: usize, n: i32, 
   return v;
 }
 
-// Trit sum of elements e0, e0 + step, ... (count of them), as C accumulates it: q = q * 3 + xi in a uint8_t.
-// @ts-ignore: decorator
-@inline function tritsScalar(x: usize, e0: i32, step: i32, count: i32, id: f32): i32 {
-  let v = 0;
-  for (let k = 0; k < count; k++) v = (v * 3 + lroundLowX86(load<f32>(x + (<usize>(e0 + k * step) << 2)) * id) + 1) & 255;
-  return v;
-}
-
-// ggml's `q = ((uint16_t)q * 256 + (243 - 1)) / 243` stored in a uint8_t, for any byte q.
-// @ts-ignore: decorator
-@inline function packByteScalar(v: i32): u8 {
-  return <u8>((v * 256 + 242) / 243);
-}
-
 // One block, any input, element by element as ggml's loop runs (NaN-holding blocks come here).
 function encodeBlockScalar(x: usize, dst: usize): void {
   const d = absMax(x, QK);
   const id = inverse(d);
-  for (let m = 0; m < 32; m++) store<u8>(dst + m, packByteScalar(tritsScalar(x, m, 32, 5, id)));
-  for (let m = 0; m < 16; m++) store<u8>(dst + 32 + m, packByteScalar(tritsScalar(x, 160 + m, 16, 5, id)));
-  for (let j = 0; j < 4; j++) store<u8>(dst + 48 + j, packByteScalar((tritsScalar(x, 240 + j, 4, 4, id) * 3) & 255));
+  for (let m = 0; m < 32; m++) store<u8>(dst + m, packScalar(tritsScalar(x, m, 32, 5, id)));
+  for (let m = 0; m < 16; m++) store<u8>(dst + 32 + m, packScalar(tritsScalar(x, 160 + m, 16, 5, id)));
+  for (let j = 0; j < 4; j++) store<u8>(dst + 48 + j, packScalar((tritsScalar(x, 240 + j, 4, 4, id) * 3) & 255));
   store<u16>(dst, <u16>f32ToF16(d), 52);
 }
 
@@ -129,15 +86,15 @@ export function encode_tq1_0(src: usize, n: usize, dst: usize): void {
     }
     const d = absMaxNoNaN(x, QK);
     blockCodes(x, QK, inverse(d), 0);
-    v128.store(dst, packBytes(trits5(0, 32)));
-    v128.store(dst, packBytes(trits5(16, 32)), 16);
-    v128.store(dst, packBytes(trits5(160, 16)), 32);
+    v128.store(dst, packTrits(trits5(0, 32)));
+    v128.store(dst, packTrits(trits5(16, 32)), 16);
+    v128.store(dst, packTrits(trits5(160, 16)), 32);
     // qh[j]: trits of elements 240 + j + 4k, k = 0..3, i.e. byte j of each u32 lane k of the last 16 codes
     const h = v128.load(codeScratch() + 240);
     let v = i8x16.add(times3(h), i8x16.shuffle(h, h, 4, 5, 6, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
     v = i8x16.add(times3(v), i8x16.shuffle(h, h, 8, 9, 10, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
     v = i8x16.add(times3(v), i8x16.shuffle(h, h, 12, 13, 14, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
-    store<u32>(dst, i32x4.extract_lane(packBytes(times3(v)), 0), 48);
+    store<u32>(dst, i32x4.extract_lane(packTrits(times3(v)), 0), 48);
     store<u16>(dst, <u16>f32ToF16(d), 52);
     dst += BLOCK_BYTES;
   }
