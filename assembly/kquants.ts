@@ -13,18 +13,7 @@
 import { f32ToF16 } from "./half";
 import { madd } from "./madd";
 import { sumLanes } from "./idot";
-
-// ggml's nearest_int: the float magic-number rounding (to nearest, ties to even, for |v| < 2^22); other
-// values give what the bit trick gives (0 for the NaNs arithmetic makes).
-// @ts-ignore: decorator
-@inline export function nearestInt(v: f32): i32 {
-  return (reinterpret<i32>(v + <f32>12582912.0) & 0x007fffff) - 0x00400000;
-}
-
-// @ts-ignore: decorator
-@inline function nearestInt4(v: v128): v128 {
-  return i32x4.sub(v128.and(f32x4.add(v, f32x4.splat(12582912.0)), i32x4.splat(0x007fffff)), i32x4.splat(0x00400000));
-}
+import { laneGather, nearestInt, nearestInt4 } from "./formats/kquant-search";
 
 // ggml's MAX(0, MIN(nmax, nearest_int(v))), as f32 lanes (codes are small integers, exact in f32).
 // @ts-ignore: decorator
@@ -46,16 +35,6 @@ export const KQ_MIN: usize = 32;
 export const KQ_ISCALE: usize = 64;
 export const KQ_SHIFT: usize = 96;
 
-// Value e of the four groups at x (32 f32 each, 128 bytes apart): lane k = group k.
-// @ts-ignore: decorator
-@inline function lanes(x: usize, e: i32): v128 {
-  const at = x + (<usize>e << 2);
-  let v = v128.load32_zero(at);
-  v = v128.load32_lane(at + 128, v, 1);
-  v = v128.load32_lane(at + 256, v, 2);
-  return v128.load32_lane(at + 384, v, 3);
-}
-
 // make_qkx2_quants(32, nmax, x, weights, L, &the_min, Laux, rmin, 0.1, nstep, false) for the four groups of
 // 32 at x, with quantize_row_q4_K_ref's weights (sqrt(mean x^2) + |x|), one group per lane: lane for lane
 // the same f32 operations in the same order as ggml's scalar loops (sums in element order, no fused
@@ -67,18 +46,18 @@ export function makeQkx2x4(x: usize, nmax: i32, rmin: f32, nstep: i32, out: usiz
   // the weights' sqrt(sum x^2 / 32); weight of value e: av + |x_e|, recomputed where needed
   let sumX2 = zero;
   for (let e = 0; e < 32; e++) {
-    const v = lanes(x, e);
+    const v = laneGather(x, e, 128);
     sumX2 = f32x4.add(sumX2, f32x4.mul(v, v));
   }
   const av = f32x4.sqrt(f32x4.div(sumX2, f32x4.splat(32)));
   // min, max (`x < min`, `x > max` from x[0] on: NaN never taken), sum of weights, sum of weights * x
-  const x0 = lanes(x, 0);
+  const x0 = laneGather(x, 0, 128);
   let min = x0;
   let max = x0;
   let sumW = f32x4.add(av, f32x4.abs(x0));
   let sumX = f32x4.mul(sumW, x0);
   for (let e = 1; e < 32; e++) {
-    const v = lanes(x, e);
+    const v = laneGather(x, e, 128);
     min = v128.bitselect(v, min, f32x4.lt(v, min));
     max = v128.bitselect(v, max, f32x4.gt(v, max));
     const w = f32x4.add(av, f32x4.abs(v));
@@ -92,7 +71,7 @@ export function makeQkx2x4(x: usize, nmax: i32, rmin: f32, nstep: i32, out: usiz
   let scale = f32x4.div(f32x4.splat(1), iscale);
   let best = zero;
   for (let e = 0; e < 32; e++) {
-    const v = lanes(x, e);
+    const v = laneGather(x, e, 128);
     const l = codeOf4(f32x4.mul(iscale, f32x4.sub(v, min)), nmaxI);
     const diff = f32x4.sub(f32x4.add(f32x4.mul(scale, l), min), v);
     best = f32x4.add(best, f32x4.mul(f32x4.add(av, f32x4.abs(v)), f32x4.mul(diff, diff)));
@@ -105,7 +84,7 @@ export function makeQkx2x4(x: usize, nmax: i32, rmin: f32, nstep: i32, out: usiz
     let sumL2 = zero;
     let sumXL = zero;
     for (let e = 0; e < 32; e++) {
-      const v = lanes(x, e);
+      const v = laneGather(x, e, 128);
       const l = codeOf4(f32x4.mul(iscale, f32x4.sub(v, min)), nmaxI);
       const wl = f32x4.mul(f32x4.add(av, f32x4.abs(v)), l);
       sumL = f32x4.add(sumL, wl);
@@ -124,7 +103,7 @@ export function makeQkx2x4(x: usize, nmax: i32, rmin: f32, nstep: i32, out: usiz
     thisMin = v128.bitselect(zero, thisMin, positive);
     let cur = zero;
     for (let e = 0; e < 32; e++) {
-      const v = lanes(x, e);
+      const v = laneGather(x, e, 128);
       const l = codeOf4(f32x4.mul(iscale, f32x4.sub(v, min)), nmaxI);
       const diff = f32x4.sub(f32x4.add(f32x4.mul(thisScale, l), thisMin), v);
       cur = f32x4.add(cur, f32x4.mul(f32x4.add(av, f32x4.abs(v)), f32x4.mul(diff, diff)));

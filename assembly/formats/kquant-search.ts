@@ -1,7 +1,7 @@
 // The scale searches of ggml's reference quantizers, four groups at a time (one group per lane, each lane doing
 // its group's f32 operations in ggml's order, so the bytes are ggml's): the rounding they share (nearest_int),
 // lane gathers, and make_qkx2_quants with q2_k's parameters. q3_k and iq4_xs keep their own searches beside
-// their formats and use the helpers here.
+// their formats, and kquants.ts (Q4_K, Q5_K) its make_qkx2_quants; all use the helpers here.
 // Keys: G group (16 values for q2_k), lane j = group j of the four; codes 0..3, value i of a group at bits 2i.
 // see: ggml-quants.c nearest_int, make_qkx2_quants, quantize_row_q2_K_ref.
 
