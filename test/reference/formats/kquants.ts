@@ -5,6 +5,7 @@
 // Keys: G = 32 values per group, 8 groups per block of 256; nmax the largest code (15 or 31).
 // see: ggml-quants.c nearest_int, make_qkx2_quants, get_scale_min_k4, quantize_row_q4_K_ref.
 
+import { f32ToF16Bits, fp16Value } from "../half.js";
 import { fr, nearestInt } from "./c.js";
 
 /** The weights quantize_row_q4_K_ref / q5_K_ref pass for the group at x[at..at+32): sqrt(mean x^2) + |x|. */
@@ -126,10 +127,7 @@ export function scaleMinOf(j: number, q: Uint8Array): [number, number] {
  * One block of 256 values x: what quantize_row_q4_K_ref and q5_K_ref do alike up to the packing of the codes.
  * Writes d, dmin (f16) and the 12 scale bytes to head[0..16) and the codes 0..nmax of the 256 values to L.
  */
-export function quantizeKBlock(
-  x: Float32Array, nmax: number, rmin: number, nstep: number, head: Uint8Array, L: Uint8Array,
-  f32ToF16Bits: (v: number) => number, f16ToF32: (h: number) => number,
-): void {
+export function quantizeKBlock(x: Float32Array, nmax: number, rmin: number, nstep: number, head: Uint8Array, L: Uint8Array): void {
   const scales = new Float32Array(8);
   const mins = new Float32Array(8);
   let maxScale = 0;
@@ -161,12 +159,38 @@ export function quantizeKBlock(
   head[3] = dminBits >> 8;
   for (let j = 0; j < 8; j++) {
     const [sc, m] = scaleMinOf(j, head.subarray(4, 16));
-    const d = fr(f16ToF32(dBits) * sc);
+    const d = fr(fp16Value(dBits) * sc);
     if (d === 0) continue; // C's `if (!d) continue`: NaN goes on
-    const dm = fr(f16ToF32(dminBits) * m);
+    const dm = fr(fp16Value(dminBits) * m);
     for (let ii = 0; ii < 32; ii++) {
       const l = nearestInt(fr(fr(x[32 * j + ii] + dm) / d));
       L[32 * j + ii] = Math.max(0, Math.min(nmax, l));
     }
   }
+}
+
+/**
+ * dequantize_row_q4_K / q5_K for blocks of `blockBytes` bytes: for p = 0..3 and l = 0..31, element 64p + l is
+ * (d * sc) * q - (dmin * m) of group 2p with q = code(y, p, l, 0), element 64p + 32 + l that of group 2p + 1
+ * with q = code(y, p, l, 1) (y the block's bytes).
+ */
+export function dequantizeKBlocks(bytes: Uint8Array, blockBytes: number, code: (y: Uint8Array, p: number, l: number, high: 0 | 1) => number): Float32Array {
+  const nb = bytes.length / blockBytes;
+  const out = new Float32Array(nb * 256);
+  for (let b = 0; b < nb; b++) {
+    const y = bytes.subarray(b * blockBytes, (b + 1) * blockBytes);
+    const d = fp16Value(y[0] | (y[1] << 8));
+    const min = fp16Value(y[2] | (y[3] << 8));
+    const scales = y.subarray(4, 16);
+    for (let p = 0; p < 4; p++) {
+      const [sc1, m1] = scaleMinOf(2 * p, scales);
+      const [sc2, m2] = scaleMinOf(2 * p + 1, scales);
+      const [d1, min1, d2, min2] = [fr(d * sc1), fr(min * m1), fr(d * sc2), fr(min * m2)];
+      for (let l = 0; l < 32; l++) {
+        out[b * 256 + 64 * p + l] = fr(fr(d1 * code(y, p, l, 0)) - min1);
+        out[b * 256 + 64 * p + 32 + l] = fr(fr(d2 * code(y, p, l, 1)) - min2);
+      }
+    }
+  }
+  return out;
 }

@@ -5,14 +5,11 @@
 // 64p + l has low bits qs[32p + l] & 15 and high bit (qh[l] >> 2p) & 1; element 64p + 32 + l has low bits
 // qs[32p + l] >> 4 and high bit (qh[l] >> (2p + 1)) & 1.
 // see: ggml-quants.c quantize_row_q5_K_ref, dequantize_row_q5_K; ggml-common.h block_q5_K.
-import { f16ToF32Bits, f32FromBits, f32ToF16Bits } from "../half.js";
-import { quantizeKBlock, scaleMinOf } from "./kquants.js";
+import { dequantizeKBlocks, quantizeKBlock } from "./kquants.js";
 import type { FormatReference } from "./types.js";
 
-const fr = Math.fround;
 const QK = 256;
 const BYTES = 176;
-const halfToFloat = (h: number) => f32FromBits(f16ToF32Bits(h));
 
 function quantize(x: Float32Array): Uint8Array {
   const nb = x.length / QK;
@@ -21,7 +18,7 @@ function quantize(x: Float32Array): Uint8Array {
   for (let b = 0; b < nb; b++) {
     const y = out.subarray(b * BYTES, (b + 1) * BYTES);
     // make_qkx2_quants(32, 31, ..., rmin -0.5, rdelta 0.1, nstep 15, use_mad false)
-    quantizeKBlock(x.subarray(b * QK, (b + 1) * QK), 31, -0.5, 15, y, L, f32ToF16Bits, halfToFloat);
+    quantizeKBlock(x.subarray(b * QK, (b + 1) * QK), 31, -0.5, 15, y, L);
     for (let p = 0; p < 4; p++) {
       for (let l = 0; l < 32; l++) {
         let l1 = L[64 * p + l];
@@ -41,29 +38,12 @@ function quantize(x: Float32Array): Uint8Array {
   return out;
 }
 
+// q of element 64p + l (high 0) and 64p + 32 + l (high 1): a nibble of qs[32p + l] plus 16 for bit 2p + high of qh[l]
 function dequantize(bytes: Uint8Array): Float32Array {
-  const nb = bytes.length / BYTES;
-  const out = new Float32Array(nb * QK);
-  for (let b = 0; b < nb; b++) {
-    const y = bytes.subarray(b * BYTES, (b + 1) * BYTES);
-    const d = halfToFloat(y[0] | (y[1] << 8));
-    const min = halfToFloat(y[2] | (y[3] << 8));
-    const scales = y.subarray(4, 16);
-    for (let p = 0; p < 4; p++) {
-      const [sc1, m1] = scaleMinOf(2 * p, scales);
-      const [sc2, m2] = scaleMinOf(2 * p + 1, scales);
-      const [d1, min1, d2, min2] = [fr(d * sc1), fr(min * m1), fr(d * sc2), fr(min * m2)];
-      for (let l = 0; l < 32; l++) {
-        const ql = y[48 + 32 * p + l];
-        const qh = y[16 + l];
-        const q1 = (ql & 15) + ((qh >> (2 * p)) & 1 ? 16 : 0);
-        const q2 = (ql >> 4) + ((qh >> (2 * p + 1)) & 1 ? 16 : 0);
-        out[b * QK + 64 * p + l] = fr(fr(d1 * q1) - min1);
-        out[b * QK + 64 * p + 32 + l] = fr(fr(d2 * q2) - min2);
-      }
-    }
-  }
-  return out;
+  return dequantizeKBlocks(bytes, BYTES, (y, p, l, high) => {
+    const ql = y[48 + 32 * p + l];
+    return (high ? ql >> 4 : ql & 15) + ((y[16 + l] >> (2 * p + high)) & 1 ? 16 : 0);
+  });
 }
 
 export const reference: FormatReference = { quantize, dequantize };
