@@ -3,7 +3,8 @@
 // arithmetic of the packed bytes (TQ1_0's, which PTQ1_0 keeps at group 128).
 // Keys: a code c is a byte 0..2 standing for (c - 1) * d; a trit byte b holds up to five base-3 digits.
 // see: docs/FORMATS.md (TQ1_0 packing); docs/BONSAI2.md §2 (PQ2_0), §3 (PTQ1_0 packing), §6 (the x86 edge case).
-import { lroundLowX86 } from "./codes";
+import { expand16, lroundLowX86 } from "./codes";
+import { mulCodes16 } from "./formats/q8_0";
 
 // 16 codes (bytes, element order) of x[0..15] * id, as `roundf(x * id) + 1` in f32: with d = max|x| and
 // id = 1/d, every finite product lies in [-1 - 2^-23, 1 + 2^-23], so rounding is two compares. A product that
@@ -55,6 +56,44 @@ import { lroundLowX86 } from "./codes";
     i16x8.narrow_i32x4_u(ceilDiv243(i32x4.extend_low_i16x8_u(lo)), ceilDiv243(i32x4.extend_high_i16x8_u(lo))),
     i16x8.narrow_i32x4_u(ceilDiv243(i32x4.extend_low_i16x8_u(hi)), ceilDiv243(i32x4.extend_high_i16x8_u(hi))),
   );
+}
+
+// ---- two-bit codes (Q2_0, PQ2_0)
+
+// What unpack64 does with each vector of 16 codes (a constant at every call site, so the branches fold away).
+export const CODES: i32 = 0; // store the codes as bytes at dst
+export const VALUES: i32 = 1; // store (q - 1) * d as f32 at dst
+export const DOT: i32 = 2; // add sum (q - 1) * x to the returned lanes
+
+// @ts-ignore: decorator
+@inline function emit(q: v128, k: i32, d: v128, dst: usize, x: usize, mode: i32, acc: v128): v128 {
+  if (mode == CODES) v128.store(dst + (<usize>k << 4), q);
+  else if (mode == VALUES) expand16(q, d, dst + (<usize>k << 6));
+  else acc = f32x4.add(acc, mulCodes16(i8x16.sub(q, i8x16.splat(1)), x + (<usize>k << 6)));
+  return acc;
+}
+
+// The 64 two-bit codes held by 16 qs bytes (element 4b + l in bits 2l..2l+1 of byte b: Q2_0's block, PQ2_0's
+// half block), in element order as four vectors of 16 (vector k = elements 16k .. 16k + 15), handed to emit.
+// @ts-ignore: decorator
+@inline export function unpack64(qs: v128, d: v128, dst: usize, x: usize, mode: i32): v128 {
+  const three = i8x16.splat(3);
+  // field l of byte b is element 4b + l
+  const f0 = v128.and(qs, three);
+  const f1 = v128.and(i8x16.shr_u(qs, 2), three);
+  const f2 = v128.and(i8x16.shr_u(qs, 4), three);
+  const f3 = i8x16.shr_u(qs, 6);
+  // interleave the fields back into element order: pairs (f0, f1) and (f2, f3) byte by byte, then the pairs
+  const lo01 = i8x16.shuffle(f0, f1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const lo23 = i8x16.shuffle(f2, f3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const hi01 = i8x16.shuffle(f0, f1, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  const hi23 = i8x16.shuffle(f2, f3, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  let acc = f32x4.splat(0);
+  acc = emit(i8x16.shuffle(lo01, lo23, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23), 0, d, dst, x, mode, acc);
+  acc = emit(i8x16.shuffle(lo01, lo23, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31), 1, d, dst, x, mode, acc);
+  acc = emit(i8x16.shuffle(hi01, hi23, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23), 2, d, dst, x, mode, acc);
+  acc = emit(i8x16.shuffle(hi01, hi23, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31), 3, d, dst, x, mode, acc);
+  return acc;
 }
 
 // ---- the same, one byte at a time, for blocks holding a NaN (whose running maximum ggml's MAX restarts, so

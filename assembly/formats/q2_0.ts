@@ -7,40 +7,20 @@
 // see: FORMATS.md (Q2_0); ggml-quants.c quantize_row_q2_0_ref / dequantize_row_q2_0.
 import { f16ToF32, f32ToF16 } from "../half";
 import { mulCodes16 } from "./q8_0";
-import { blockCodes, codeScratch, expand16 } from "../codes";
+import { blockCodes, codeScratch } from "../codes";
 import { hsum } from "../madd";
+import { CODES, VALUES, unpack64 } from "../ternary";
 import { decodeRows } from "./block-rows";
 
 const QK: i32 = 64;
 const BLOCK_BYTES: usize = 18;
 
-// @ts-ignore: decorator
-@inline function decodeBlock(src: usize, dst: usize): void {
-  const d = f32x4.splat(f16ToF32(load<u16>(src)));
-  const qs = v128.load(src, 2);
-  const three = i8x16.splat(3);
-  // field l of byte b is element 4b + l
-  const f0 = v128.and(qs, three);
-  const f1 = v128.and(i8x16.shr_u(qs, 2), three);
-  const f2 = v128.and(i8x16.shr_u(qs, 4), three);
-  const f3 = i8x16.shr_u(qs, 6);
-  // interleave the four fields back into element order, 16 elements (4 bytes) per vector
-  const lo01 = i8x16.shuffle(f0, f1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-  const lo23 = i8x16.shuffle(f2, f3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-  const hi01 = i8x16.shuffle(f0, f1, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-  const hi23 = i8x16.shuffle(f2, f3, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-  expand16(i8x16.shuffle(lo01, lo23, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23), d, dst);
-  expand16(i8x16.shuffle(lo01, lo23, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31), d, dst + 64);
-  expand16(i8x16.shuffle(hi01, hi23, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23), d, dst + 128);
-  expand16(i8x16.shuffle(hi01, hi23, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31), d, dst + 192);
-}
-
-// decodeBlock as the row walker's block type (block-rows.ts)
+// One whole block (the row walker's block type, block-rows.ts): the 64 codes of qs, as PQ2_0's half blocks.
 // @ts-ignore: decorator
 @final class Q2_0Block {
   // @ts-ignore: decorator
   @inline decode(src: usize, dst: usize): void {
-    decodeBlock(src, dst);
+    unpack64(v128.load(src, 2), f32x4.splat(f16ToF32(load<u16>(src))), dst, 0, VALUES);
   }
 }
 
@@ -81,7 +61,8 @@ export function encode_q2_0(src: usize, n: usize, dst: usize): void {
 
 // Exact dot of one Q2_0 row with one f32 vector of `dim` values (whole blocks), straight from the packed bytes:
 // per block, d * sum((q_j - 1) x_j) (the same value as summing ((q_j - 1) d) x_j, a few roundings apart),
-// the codes put back in element order by decodeBlock's shuffles. Used by the projection for small batches.
+// the codes put back in element order by unpack64's shuffles (ternary.ts; written out here to keep this order of
+// sums). Used by the projection for small batches.
 export function dot_q2_0(row: usize, x: usize, dim: i32): f32 {
   const blocks = dim >> 6; // whole blocks: the caller guarantees it
   let acc = f32x4.splat(0);
@@ -113,9 +94,5 @@ export function dot_q2_0(row: usize, x: usize, dim: i32): f32 {
 // Fast mode: the 64 codes of one block as bytes, element order (0..3; the weight is d * (q - 1)).
 // @ts-ignore: decorator
 @inline export function codes_q2_0(blk: usize, dst: usize): void {
-  for (let i = 0; i < 16; i++) {
-    const b = <u32>load<u8>(blk + 2 + i);
-    // element 4i + k sits in bits 2k..2k+1 of byte i
-    store<u32>(dst + (i << 2), (b & 3) | ((b & 12) << 6) | ((b & 48) << 12) | ((b & 192) << 18));
-  }
+  unpack64(v128.load(blk, 2), f32x4.splat(0), dst, 0, CODES);
 }
