@@ -1,6 +1,6 @@
-// Shared pieces of the ternary formats (tq1_0; Ternary Bonsai 2's pq2_0, ptq1_0), all pure functions of their
-// arguments (no scratch): a block's codes as its reference quantizer computes them, and the base-3 digit
-// arithmetic of the packed bytes (TQ1_0's, which PTQ1_0 keeps at group 128).
+// Shared pieces of the ternary formats (q2_0, tq1_0; Ternary Bonsai 2's pq2_0, ptq1_0), all pure functions of
+// their arguments (no scratch): a block's codes as its reference quantizer computes them, the base-3 digit
+// arithmetic of the packed bytes (TQ1_0's, which PTQ1_0 keeps at group 128), and the two-bit codes' unpacking.
 // Keys: a code c is a byte 0..2 standing for (c - 1) * d; a trit byte b holds up to five base-3 digits.
 // see: docs/FORMATS.md (TQ1_0 packing); docs/BONSAI2.md §2 (PQ2_0), §3 (PTQ1_0 packing), §6 (the x86 edge case).
 import { expand16, lroundLowX86 } from "./codes";
@@ -96,8 +96,8 @@ export const DOT: i32 = 2; // add sum (q - 1) * x to the returned lanes
   return acc;
 }
 
-// ---- the same, one byte at a time, for blocks holding a NaN (whose running maximum ggml's MAX restarts, so
-// x * id can leave [-1, 1] and the uint8 sums wrap; every step is reproduced)
+// ---- base-3 packing one byte at a time, for blocks holding a NaN (whose running maximum ggml's MAX restarts,
+// so x * id can leave [-1, 1] and the uint8 sums wrap; every step is reproduced)
 
 // The C accumulation of one trit byte: q = (uint8)(q * 3 + xi) over `count` elements e0, e0 + step, ...,
 // xi = lroundf(x * id) + 1 as x86-64 computes it.
