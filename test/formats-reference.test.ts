@@ -184,8 +184,8 @@ describe.each(FORMAT_NAMES)("%s kernels against the plain reference", (format: F
     }
   });
 
-  // (ggml's MAX restarts from a NaN; Q2_0's and PQ2_0's `if (a > amax)` skips it: test/nan-golden.test.ts holds both to ggml)
-  it("a NaN mid-block restarts the running max where ggml's does (values before it then exceed d); a NaN last makes d NaN", () => {
+  // test/nan-golden.test.ts holds both kinds of running maximum to ggml's own bytes
+  it("a NaN mid-block and last: ggml's MAX restarts after it (values before it then exceed d) and ends NaN on it; q2_0 / pq2_0 skip it", () => {
     const dim = Math.max(E, 32);
     const values = wideValues(2 * dim, 9).map((v) => v * 1e-9);
     // block 0: d is the max after the NaN (under 1e-6), so x * id for the values before it runs from 6e5 to
