@@ -65,6 +65,8 @@ export async function bundleExamples() {
   for (const dir of [browserDir, workerDir, shardedDir]) copyFileSync(join(build, "bitembed.wasm"), join(dir, "bitembed.wasm"));
   // the browser entry loads the relaxed-SIMD build where the engine has it (the worker imports the baseline)
   copyFileSync(join(build, "bitembed.relaxed.wasm"), join(browserDir, "bitembed.relaxed.wasm"));
+  // and the shared-memory builds, for threads on a cross-origin-isolated page
+  for (const f of ["bitembed.shared.wasm", "bitembed.shared.relaxed.wasm"]) copyFileSync(join(build, f), join(browserDir, f));
   return { browserDir, workerDir };
 }
 

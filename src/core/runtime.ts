@@ -55,7 +55,8 @@ export interface InitOptions {
    * "auto" (the default: min(4, cores / 2)). More than 1 loads the shared-memory build of the kernels and starts
    * that many workers on one shared memory. Where threads cannot run (no SharedArrayBuffer: a page that is not
    * cross-origin isolated; no workers: Cloudflare Workers; a `source` of your own) the runtime runs on one thread
-   * and one console warning says why. `rt.threads` tells how many run.
+   * and, when a number was asked for, one console warning says why ("auto" falls back quietly). `rt.threads`
+   * tells how many run.
    */
   threads?: ThreadsOption;
 }
@@ -242,7 +243,7 @@ export async function instantiate(
   if (threads > 1) {
     const relaxed = options.relaxedSimd !== false && hasRelaxedSimd();
     const rt = await startThreaded(
-      threads, source !== undefined, relaxed, (r) => loadDefault(r, true), options.maxMemory ?? 65536 * 65536,
+      threads, options.threads !== undefined && options.threads !== "auto", source !== undefined, relaxed, (r) => loadDefault(r, true), options.maxMemory ?? 65536 * 65536,
       (instance) => new Runtime(instance, options),
     );
     if (rt !== undefined) return rt;

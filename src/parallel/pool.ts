@@ -12,13 +12,14 @@ const NODE_WORKER_THREADS = "node:worker_threads";
 /** One kernel call: the export's name, then its arguments (numbers, or "$j": the worker's scratch block j). */
 export type Call = [string, ...(number | string)[]];
 
-// The worker's code, run as a classic script (Node: worker_threads with eval; elsewhere: a Web Worker from a
-// blob URL). It instantiates the module on the shared memory and runs units until the counter passes the end.
-// (import(), not require: Node runs an eval'd worker as a module when the process was started with
-// --input-type=module.)
-const WORKER_SOURCE = `"use strict";
+// The worker's code (node:worker_threads with eval in Node, Deno and Bun; a module Web Worker from a blob URL
+// in browsers). It instantiates the module on the shared memory and runs units until the counter passes the
+// end. The kind is written in, not sniffed: Deno's and Bun's worker_threads workers have a `self` too, and
+// its postMessage does not reach the parent's Worker object. (import(), not require: Node runs an eval'd
+// worker as a module when the process was started with --input-type=module.)
+const workerSource = (kind: WorkerKind) => `"use strict";
 (async () => {
-const nodePort = typeof self === "undefined" ? (await import("node:worker_threads")).parentPort : null;
+const nodePort = ${JSON.stringify(kind)} === "worker_threads" ? (await import("node:worker_threads")).parentPort : null;
 const post = (m) => (nodePort ? nodePort.postMessage(m) : self.postMessage(m));
 let k = null;
 let counter = null;
@@ -72,17 +73,21 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
-/** How workers are made where we run: Node's worker_threads, or Web Workers; undefined where neither exists. */
+/**
+ * How workers are made where we run: node:worker_threads where it exists (Node, and Deno and Bun too: their
+ * Web Workers cannot be unref'd, so an idle pool would keep the process alive), else Web Workers (browsers);
+ * undefined where neither exists (Cloudflare Workers).
+ */
 export type WorkerKind = "worker_threads" | "web";
 
 export async function workerKind(): Promise<WorkerKind | undefined> {
-  const g = globalThis as { process?: { versions?: { node?: string } }; Deno?: unknown; Worker?: unknown };
-  if (g.process?.versions?.node !== undefined && g.Deno === undefined) {
+  const g = globalThis as { process?: { versions?: { node?: string } }; Worker?: unknown };
+  if (g.process?.versions?.node !== undefined) {
     try {
       (await import(/* webpackIgnore: true */ /* @vite-ignore */ NODE_WORKER_THREADS)) as typeof import("node:worker_threads");
       return "worker_threads";
     } catch {
-      // not Node after all (a runtime that imitates process.versions): Web Workers below
+      // a runtime that imitates process.versions without node: built-ins: Web Workers below
     }
   }
   return typeof g.Worker === "function" ? "web" : undefined;
@@ -91,7 +96,7 @@ export async function workerKind(): Promise<WorkerKind | undefined> {
 async function spawn(kind: WorkerKind, onMessage: (m: { type: string; message?: string }) => void, onError: (e: Error) => void): Promise<Port> {
   if (kind === "worker_threads") {
     const { Worker } = (await import(/* webpackIgnore: true */ /* @vite-ignore */ NODE_WORKER_THREADS)) as typeof import("node:worker_threads");
-    const w = new Worker(WORKER_SOURCE, { eval: true });
+    const w = new Worker(workerSource(kind), { eval: true });
     live++;
     w.on("message", onMessage);
     w.on("error", onError);
@@ -106,7 +111,7 @@ async function spawn(kind: WorkerKind, onMessage: (m: { type: string; message?: 
       terminate: () => void w.terminate(),
     };
   }
-  const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
+  const url = URL.createObjectURL(new Blob([workerSource(kind)], { type: "text/javascript" }));
   const w = new Worker(url, { type: "module" });
   live++;
   URL.revokeObjectURL(url);

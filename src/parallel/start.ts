@@ -1,7 +1,8 @@
 // Starting a threaded Runtime: the packaged shared-memory build on a shared WebAssembly.Memory, the caller's
 // instance first (its allocator hands out every pointer), then the pool of workers on the same memory. Any
-// reason it cannot happen gives one warning and `undefined`: the caller then loads the one-thread build.
-import { sharedMemoryMissing, warnOneThread } from "./threads.js";
+// reason it cannot happen gives `undefined` (the caller then loads the one-thread build) and, when the
+// threads were asked for by number, one warning; "auto" falls back quietly (nobody asked for a count).
+import { sharedMemoryMissing, warnOneThread as warnOnce } from "./threads.js";
 import { WorkerPool, workerKind } from "./pool.js";
 import type { LinearMemory } from "../core/memory.js";
 
@@ -16,12 +17,16 @@ interface Made {
 
 export async function startThreaded<R extends Made>(
   asked: number,
+  explicit: boolean,
   hasSource: boolean,
   relaxed: boolean,
   loadShared: (relaxed: boolean) => Promise<PackagedWasm>,
   maxMemory: number,
   make: (instance: WebAssembly.Instance) => R,
 ): Promise<R | undefined> {
+  const warnOneThread = (n: number, why: string): void => {
+    if (explicit) warnOnce(n, why);
+  };
   if (hasSource) {
     warnOneThread(asked, "threads need the packaged shared-memory build of the kernels, and a `source` was given");
     return undefined;
@@ -29,12 +34,6 @@ export async function startThreaded<R extends Made>(
   const missing = sharedMemoryMissing();
   if (missing !== undefined) {
     warnOneThread(asked, missing);
-    return undefined;
-  }
-  if (typeof (globalThis as { Bun?: unknown }).Bun !== "undefined") {
-    // Bun 1.x: starting a worker on a shared wasm memory never answered here (and Bun has an open bug where a
-    // worker's wasm writes to shared memory are not seen by the others)
-    warnOneThread(asked, "Bun's workers cannot share wasm memory yet");
     return undefined;
   }
   const kind = await workerKind();

@@ -1,7 +1,7 @@
 // Shared by the runtime suites: run a child process with a deadline, find a free loopback port, serve a
 // directory over http, and check a smoke result (examples/shared/smoke.js) against values computed here.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createNetServer } from "node:net";
 import { extname, join, normalize, resolve, sep } from "node:path";
@@ -85,18 +85,21 @@ const MIME: Record<string, string> = {
   ".wasm": "application/wasm",
 };
 
-/** Serve files under `dir` on 127.0.0.1 (a free port); `requests` records every path asked for. */
-export async function serve(dir: string): Promise<{ server: Server; origin: string; requests: string[] }> {
+/**
+ * Serve files under `dir` on 127.0.0.1 (a free port); `requests` records every path asked for. `headers` go
+ * on every answer (COOP/COEP for a cross-origin-isolated page).
+ */
+export async function serve(dir: string, headers: Record<string, string> = {}): Promise<{ server: Server; origin: string; requests: string[] }> {
   const requests: string[] = [];
   const server = createHttpServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
     requests.push(path);
     const file = normalize(join(dir, path.endsWith("/") ? path + "index.html" : path));
     if (!file.startsWith(dir + sep) || !existsSync(file) || !statSync(file).isFile()) {
-      res.writeHead(404).end("not found");
+      res.writeHead(404, headers).end("not found");
       return;
     }
-    res.writeHead(200, { "content-type": MIME[extname(file)] ?? "application/octet-stream" });
+    res.writeHead(200, { ...headers, "content-type": MIME[extname(file)] ?? "application/octet-stream" });
     res.end(readFileSync(file));
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -161,3 +164,40 @@ export function expectSmoke(result: SmokeResult): void {
   expect(baselineFast.q1_0).toHaveLength(3 * 40);
   expect(result.fast).toEqual(baselineFast);
 }
+
+/**
+ * A test build of one runtime entry (src/entries/<entry>.ts) in build/test-threads/<entry>/, with the wasm
+ * builds copied beside it (its `new URL("./x.wasm", import.meta.url)` find them there, as in a user's
+ * bundle), exporting beside the library the test-only hooks the threads suites need: setMinParallelWork
+ * (small tables go to the workers too), liveWorkers, and the shared checks (examples/shared/threads.js).
+ */
+export async function threadsBuild(entry: "browser" | "deno" | "bun"): Promise<string> {
+  for (const f of WASM_BUILDS) built(`build/${f}`);
+  const dir = join(root, "build", "test-threads", entry);
+  mkdirSync(dir, { recursive: true });
+  const esbuild = await import("esbuild");
+  await esbuild.build({
+    stdin: {
+      contents: [
+        `export * from "./src/entries/${entry}.ts";`,
+        `export { setMinParallelWork } from "./src/parallel/project.ts";`,
+        `export { liveWorkers } from "./src/parallel/pool.ts";`,
+        `export { threadsCheck } from "./examples/shared/threads.js";`,
+      ].join("\n"),
+      resolveDir: root,
+      loader: "ts",
+      sourcefile: "threads-test-entry.ts",
+    },
+    outfile: join(dir, "bitembed-test.js"),
+    bundle: true,
+    format: "esm",
+    target: "es2022",
+    platform: "neutral",
+    external: ["node:*"],
+    logLevel: "warning",
+  });
+  for (const f of WASM_BUILDS) copyFileSync(join(root, "build", f), join(dir, f));
+  return dir;
+}
+
+const WASM_BUILDS = ["bitembed.wasm", "bitembed.relaxed.wasm", "bitembed.shared.wasm", "bitembed.shared.relaxed.wasm"];
