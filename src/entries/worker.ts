@@ -5,5 +5,10 @@ import { instantiate, type InitOptions, type Runtime, type WasmSource } from "..
 export * from "../index.js";
 
 export async function init(source?: WasmSource, options?: InitOptions): Promise<Runtime> {
-  return instantiate(source, async () => wasmModule, options);
+  return instantiate(
+    source,
+    // no shared-memory build here: a Worker runs one thread (rt.threads is 1, with a warning saying why)
+    async (_relaxed, shared) => (shared ? Promise.reject(new Error("the edge-worker entry does not ship it")) : wasmModule),
+    options,
+  );
 }

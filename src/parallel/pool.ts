@@ -81,7 +81,9 @@ interface Pending {
 export type WorkerKind = "worker_threads" | "web";
 
 export async function workerKind(): Promise<WorkerKind | undefined> {
-  const g = globalThis as { process?: { versions?: { node?: string } }; Worker?: unknown };
+  const g = globalThis as { process?: { versions?: { node?: string } }; Worker?: unknown; navigator?: { userAgent?: string } };
+  // workerd has node:worker_threads (its Worker throws "not implemented") and process.versions.node
+  if (g.navigator?.userAgent === "Cloudflare-Workers") return undefined;
   if (g.process?.versions?.node !== undefined) {
     try {
       (await import(/* webpackIgnore: true */ /* @vite-ignore */ NODE_WORKER_THREADS)) as typeof import("node:worker_threads");

@@ -11,20 +11,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { serve, threadsBuild } from "./harness.js";
+import { expectThreaded, failedChecks, serve, threadsBuild, type ThreadsResult } from "./harness.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 const ISOLATION = { "Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp" };
-
-// what threadsCheck returns (examples/shared/threads.js)
-interface ThreadsResult {
-  ok: boolean;
-  threads: number;
-  warnings: string[];
-  jobs: number;
-  checks: { name: string; ok: boolean; detail?: string }[];
-}
 
 const PAGE = `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">
 <script type="module">import * as lib from "./bitembed-test.js"; window.lib = lib; window.ready = true;</script>
@@ -79,19 +70,14 @@ describe("runtime: chromium, threads", () => {
     }, threads);
   }
 
-  const failed = (r: ThreadsResult) => r.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
-
   for (const threads of [2, 4]) {
     it(`a cross-origin-isolated page: ${threads} threads, every format's *Async calls bit for bit as one thread`, async () => {
       const { page, problems, warnings } = await open(isolated.origin);
       try {
         expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
         const r = await runChecks(page, threads);
-        expect(failed(r)).toEqual([]);
+        expectThreaded(r, threads);
         expect(r.checks.length).toBeGreaterThan(20); // init + one per format
-        expect(r.threads).toBe(threads);
-        expect(r.jobs).toBeGreaterThan(0);
-        expect(r.warnings).toEqual([]);
         expect(warnings).toEqual([]);
         expect(problems).toEqual([]);
         // Chromium has relaxed SIMD: the shared relaxed build, fetched from beside the test build
@@ -134,7 +120,7 @@ describe("runtime: chromium, threads", () => {
     try {
       expect(await page.evaluate(() => crossOriginIsolated)).toBe(false);
       const r = await runChecks(page, 2);
-      expect(failed(r)).toEqual([]);
+      expect(failedChecks(r)).toEqual([]);
       expect(r.threads).toBe(1);
       expect(r.jobs).toBe(0);
       expect(page.workers()).toHaveLength(0);

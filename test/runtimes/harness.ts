@@ -1,7 +1,7 @@
 // Shared by the runtime suites: run a child process with a deadline, find a free loopback port, serve a
 // directory over http, and check a smoke result (examples/shared/smoke.js) against values computed here.
 import { spawn, type ChildProcess } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createNetServer } from "node:net";
 import { extname, join, normalize, resolve, sep } from "node:path";
@@ -197,7 +197,39 @@ export async function threadsBuild(entry: "browser" | "deno" | "bun"): Promise<s
     logLevel: "warning",
   });
   for (const f of WASM_BUILDS) copyFileSync(join(root, "build", f), join(dir, f));
+  writeFileSync(join(dir, "sweep.js"), SWEEP);
   return dir;
+}
+
+// sweep.js beside a Deno or Bun test build: the threads checks for every format on 2 and 4 threads, every
+// call on the workers; then the workers still alive once both runtimes are disposed (waited for: a
+// worker_threads worker counts until its exit event). One line of JSON.
+const SWEEP = `import * as lib from "./bitembed-test.js";
+lib.setMinParallelWork(0);
+const results = [];
+for (const threads of [2, 4]) results.push(await lib.threadsCheck(lib, { threads }));
+for (let i = 0; i < 100 && lib.liveWorkers() > 0; i++) await new Promise((r) => setTimeout(r, 50));
+console.log(JSON.stringify({ results, liveAfterDispose: lib.liveWorkers() }));
+`;
+
+export interface ThreadsResult {
+  ok: boolean;
+  threads: number;
+  warnings: string[];
+  jobs: number;
+  checks: { name: string; ok: boolean; detail?: string }[];
+}
+
+/** The checks of a threads result that failed, with their details (expected: none). */
+export const failedChecks = (r: ThreadsResult): string[] => r.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
+
+/** A threads result where `threads` threads ran the work and every check passed. */
+export function expectThreaded(r: ThreadsResult, threads: number): void {
+  expect(failedChecks(r)).toEqual([]);
+  expect(r.checks.length).toBeGreaterThan(1);
+  expect(r.threads).toBe(threads);
+  expect(r.jobs).toBeGreaterThan(0);
+  expect(r.warnings).toEqual([]);
 }
 
 const WASM_BUILDS = ["bitembed.wasm", "bitembed.relaxed.wasm", "bitembed.shared.wasm", "bitembed.shared.relaxed.wasm"];

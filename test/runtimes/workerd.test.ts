@@ -1,9 +1,11 @@
 // workerd (Cloudflare's runtime): the esbuild bundle of the worker example with bitembed.wasm as a separate
 // CompiledWasm module (build/examples/cloudflare-worker/config.capnp), served on a free loopback port and
-// queried with fetch. Also: maxMemory is enforced (local workerd does not apply the 128 MB cap itself).
+// queried with fetch. Also: maxMemory is enforced (local workerd does not apply the 128 MB cap itself), and
+// threads: a Worker cannot start workers, so `threads: 2` runs on one thread, says why once, and the *Async
+// calls work there (the shared threads checks, examples/shared/threads.js).
 import { spawn, type ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { built, children, expectSmoke, freePort, tool, type SmokeResult } from "./harness.js";
+import { built, children, expectSmoke, failedChecks, freePort, tool, type SmokeResult, type ThreadsResult } from "./harness.js";
 
 const MiB = 2 ** 20;
 
@@ -53,6 +55,17 @@ describe("runtime: workerd", () => {
     expect(result.relaxedSimd).toBe(false); // the worker entry imports the baseline module
     expectSmoke(result);
   });
+
+  it("threads 2: rt.threads is 1, one warning says why, the *Async calls give the synchronous results for every format", async () => {
+    const r = (await get("/threads", 60_000)) as ThreadsResult;
+    expect(failedChecks(r)).toEqual([]);
+    expect(r.checks.length).toBeGreaterThan(20); // init + one per format
+    expect(r.threads).toBe(1);
+    expect(r.jobs).toBe(0);
+    expect(r.warnings).toHaveLength(1);
+    expect(r.warnings[0]).toMatch(/`threads` 2 .*1 thread: this runtime cannot start workers \(Cloudflare Workers/);
+    expect(log).toContain(r.warnings[0]); // and it reached the console
+  }, 60_000);
 
   it("enforces maxMemory: 128 MiB fills with 7 tables of 16 MiB, then a RangeError names bytes and limit", async () => {
     const r = (await get(`/oom?max=${128 * MiB}`)) as Record<string, unknown>;
