@@ -88,11 +88,13 @@ describe("bundlers: the default init() in a bundled app, in Chromium", () => {
     }
   });
 
-  it("Vite build (no config): both wasm files emitted as assets", async () => {
+  it("Vite build (no config): the four wasm files emitted as assets (one-thread and shared-memory builds)", async () => {
     const { build } = await import("vite");
     await build({ root: app, configFile: false, logLevel: "warn", build: { outDir: dist("vite"), emptyOutDir: true } });
     const assets = readdirSync(join(dist("vite"), "assets"));
-    expect(assets.filter((f) => f.endsWith(".wasm")).map((f) => f.replace(/-[\w-]+\.wasm$/, ".wasm")).sort()).toEqual(["bitembed.relaxed.wasm", "bitembed.wasm"]);
+    expect(assets.filter((f) => f.endsWith(".wasm")).map((f) => f.replace(/-[\w-]+\.wasm$/, ".wasm")).sort()).toEqual([
+      "bitembed.relaxed.wasm", "bitembed.shared.relaxed.wasm", "bitembed.shared.wasm", "bitembed.wasm",
+    ]);
     expectRelaxed(await visit(await serveDist(dist("vite"))));
   });
 
@@ -107,7 +109,7 @@ describe("bundlers: the default init() in a bundled app, in Chromium", () => {
     expect(stats.hasErrors() ? stats.toString("errors-only") : "").toBe("");
     expect(stats.hasWarnings() ? stats.toString("errors-warnings") : "").toBe("");
     writeFileSync(join(dist("webpack"), "index.html"), html('<script src="./main.js" defer></script>'));
-    expect(readdirSync(dist("webpack")).filter((f) => f.endsWith(".wasm"))).toHaveLength(2);
+    expect(readdirSync(dist("webpack")).filter((f) => f.endsWith(".wasm"))).toHaveLength(4); // with the shared-memory builds
     expectRelaxed(await visit(await serveDist(dist("webpack"))), dist("webpack"));
   });
 
