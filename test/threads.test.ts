@@ -346,6 +346,27 @@ describe("one thread where threads cannot run", () => {
     }
   });
 
+  it('"auto" where threads cannot run: one thread, quietly (nobody asked for a count)', async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const g = globalThis as { SharedArrayBuffer?: unknown };
+    const saved = g.SharedArrayBuffer;
+    vi.stubGlobal("navigator", { hardwareConcurrency: 8 }); // "auto" asks for min(4, 8 / 2) = 4
+    try {
+      delete g.SharedArrayBuffer;
+      const rt = await threaded("auto");
+      expect(rt.threads).toBe(1);
+      rt.dispose();
+      const own = await instantiate(file(false), () => Promise.reject(new Error("unused")), { threads: "auto" });
+      expect(own.threads).toBe(1);
+      own.dispose();
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      g.SharedArrayBuffer = saved;
+      vi.unstubAllGlobals();
+      warn.mockRestore();
+    }
+  });
+
   it("a wasm source of one's own runs on one thread and says so", async () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     try {
