@@ -55,10 +55,20 @@ async function visit(url: string): Promise<{ result: SmokeResult; wasm: string[]
   }
 }
 
-async function serveDist(dir: string): Promise<string> {
-  const site = await serve(dir);
+async function serveDist(dir: string, headers?: Record<string, string>): Promise<string> {
+  const site = await serve(dir, headers);
   servers.push(site.server);
   return site.origin + "/";
+}
+
+const ISOLATION = { "Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp" };
+
+/** The bundle served cross-origin isolated: 2 threads on the shared relaxed build the bundler emitted. */
+async function expectThreads(dir: string): Promise<void> {
+  const { result, wasm } = await visit(await serveDist(dir, ISOLATION));
+  expectSmoke(result);
+  expect((result as SmokeResult & { threads?: unknown }).threads).toEqual({ threads: 2, relaxedSimd: true, sameBits: true });
+  expect(wasm.filter((w) => /^200 /.test(w))).toHaveLength(2); // the relaxed build, then the shared relaxed one
 }
 
 /** The relaxed build was fetched (and only it: the baseline is the fallback) and every check passed. */
@@ -96,6 +106,7 @@ describe("bundlers: the default init() in a bundled app, in Chromium", () => {
       "bitembed.relaxed.wasm", "bitembed.shared.relaxed.wasm", "bitembed.shared.wasm", "bitembed.wasm",
     ]);
     expectRelaxed(await visit(await serveDist(dist("vite"))));
+    await expectThreads(dist("vite"));
   });
 
   it("webpack 5 (no rules: new URL(..., import.meta.url) becomes an asset)", async () => {
@@ -111,6 +122,7 @@ describe("bundlers: the default init() in a bundled app, in Chromium", () => {
     writeFileSync(join(dist("webpack"), "index.html"), html('<script src="./main.js" defer></script>'));
     expect(readdirSync(dist("webpack")).filter((f) => f.endsWith(".wasm"))).toHaveLength(4); // with the shared-memory builds
     expectRelaxed(await visit(await serveDist(dist("webpack"))), dist("webpack"));
+    await expectThreads(dist("webpack"));
   });
 
   it("Rollup with @rollup/plugin-node-resolve and @web/rollup-plugin-import-meta-assets", async () => {
@@ -130,6 +142,7 @@ describe("bundlers: the default init() in a bundled app, in Chromium", () => {
     expect(warnings).toEqual([]);
     writeFileSync(join(dist("rollup"), "index.html"), html('<script type="module" src="./main.js"></script>'));
     expectRelaxed(await visit(await serveDist(dist("rollup"))));
+    await expectThreads(dist("rollup"));
   });
 
   it("esbuild, with the wasm files copied beside the bundle (esbuild copies no assets)", async () => {
