@@ -242,8 +242,9 @@ export async function instantiate(
   const threads = await askedThreads(options.threads, (got) => errors.option("threads", got, 'an integer from 1 to 256, or "auto"'));
   if (threads > 1) {
     const relaxed = options.relaxedSimd !== false && hasRelaxedSimd();
+    const explicit = options.threads !== undefined && options.threads !== "auto";
     const rt = await startThreaded(
-      threads, options.threads !== undefined && options.threads !== "auto", source !== undefined, relaxed, (r) => loadDefault(r, true), options.maxMemory ?? 65536 * 65536,
+      threads, explicit, source !== undefined, relaxed, (r) => loadDefault(r, true), options.maxMemory ?? 65536 * 65536,
       (instance) => new Runtime(instance, options),
     );
     if (rt !== undefined) return rt;

@@ -14,8 +14,8 @@ export type Call = [string, ...(number | string)[]];
 
 // The worker's code (node:worker_threads with eval in Node, Deno and Bun; a module Web Worker from a blob URL
 // in browsers). It instantiates the module on the shared memory and runs units until the counter passes the
-// end. The kind is written in, not sniffed: Deno's and Bun's worker_threads workers have a `self` too, and
-// its postMessage does not reach the parent's Worker object. (import(), not require: Node runs an eval'd
+// end. The kind is written in, not sniffed: Bun's worker_threads workers have a `self` too, and its
+// onmessage / postMessage are not the channel to the parent's Worker object. (import(), not require: Node runs an eval'd
 // worker as a module when the process was started with --input-type=module.)
 const workerSource = (kind: WorkerKind) => `"use strict";
 (async () => {
@@ -74,7 +74,7 @@ interface Pending {
 }
 
 /**
- * How workers are made where we run: node:worker_threads where it exists (Node, and Deno and Bun too: their
+ * How workers are made where we run: node:worker_threads where it exists (Node, and Deno and Bun too: Deno's
  * Web Workers cannot be unref'd, so an idle pool would keep the process alive), else Web Workers (browsers);
  * undefined where neither exists (Cloudflare Workers).
  */
