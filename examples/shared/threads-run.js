@@ -1,6 +1,7 @@
 // The threads run of the Deno and Bun suites (examples/deno/threads.js, examples/bun/threads.js): the shared
-// threads checks on tables large enough that every threaded call leaves the calling thread (2048 x 512: 4 MiB
-// of f32 values; 32 vectors for the smaller formats), then a runtime disposed while a job runs on its workers
+// threads checks on tables past the default thresholds of src/parallel/crossover.ts for quantizing and exact
+// calls (2048 x 512: 4 MiB of f32 values; 32 vectors; fast q1_0 calls, under 16 MiB, stay on the calling
+// thread; the suites' sweep forces every call onto the workers), then a runtime disposed while a job runs on its workers
 // (they are ref'd then: the process exits only if dispose ended them) and one never disposed (idle workers
 // must not keep the process alive). Prints one line of JSON; the process must then exit by itself.
 import { threadsCheck } from "./threads.js";

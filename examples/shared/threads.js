@@ -1,8 +1,9 @@
 // The threads checks every runtime runs, identically: a runtime asked for `threads` beside a one-thread one,
 // and for each format the *Async calls of the first (tableFromF32Async, quantizeAsync, projectAsync,
-// topkAsync, argmaxAsync, nearestAsync where the library has it) against the synchronous calls of the second,
-// bit for bit, in mode exact, fast where the format has it and ggml where it has integer dots. Where threads
-// cannot run the same calls run on one thread: the caller checks `threads` and `warnings`.
+// topkAsync, argmaxAsync; nearestAsync in each metric and analogyAsync where the library has them) against the
+// synchronous calls of the second, bit for bit, in mode exact, fast where the format has it and ggml where it
+// has integer dots. Where threads cannot run the same calls run on one thread: the caller checks `threads`
+// and `warnings`.
 // `threadsCheck(lib, options)` returns { ok, threads, warnings, jobs, checks: [{ name, ok, detail }] } and
 // never throws; `lib` is the module (init, FORMATS, FORMAT_NAMES, supportsFast). `jobs` counts the jobs the
 // worker pool ran (0 where there is none, or where every call was too small to leave the calling thread).
@@ -68,10 +69,18 @@ export async function threadsCheck(lib, { threads = 2, formats = lib.FORMAT_NAME
           }
           if (typeof table.nearestAsync === "function") {
             const query = values.subarray(3 * dim, 4 * dim);
-            const want = ref.nearest(query, k);
-            const got = await table.nearestAsync(query, k);
-            sameBits(got.ids, want.ids, "nearestAsync ids");
-            sameBits(got.scores, want.scores, "nearestAsync scores");
+            for (const metric of ["cosine", "dot", "l2"]) {
+              const want = ref.nearest(query, k, { metric });
+              const got = await table.nearestAsync(query, k, { metric });
+              sameBits(got.ids, want.ids, `nearestAsync ids, ${metric}`);
+              sameBits(got.scores, want.scores, `nearestAsync scores, ${metric}`);
+            }
+          }
+          if (typeof table.analogyAsync === "function") {
+            const want = ref.analogy(1, 2, 3, k);
+            const got = await table.analogyAsync(1, 2, 3, k);
+            sameBits(got.ids, want.ids, "analogyAsync ids");
+            sameBits(got.scores, want.scores, "analogyAsync scores");
           }
         } finally {
           ref.dispose();

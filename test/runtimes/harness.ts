@@ -180,7 +180,7 @@ export async function threadsBuild(entry: "browser" | "deno" | "bun"): Promise<s
     stdin: {
       contents: [
         `export * from "./src/entries/${entry}.ts";`,
-        `export { setMinParallelWork } from "./src/parallel/project.ts";`,
+        `export { setMinParallelWork } from "./src/parallel/crossover.ts";`,
         `export { liveWorkers } from "./src/parallel/pool.ts";`,
         `export { threadsCheck } from "./examples/shared/threads.js";`,
       ].join("\n"),
