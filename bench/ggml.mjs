@@ -6,11 +6,14 @@
 // quantizing the activations, as ours does) when GGML_HEAD names the binary (see ../shared/tools/ggml/README.md;
 // it is not part of this repository). The machine is shared: bitembed's runs and ggml-head's are interleaved
 // in ROUNDS rounds and every figure is the median over all rounds. BENCH_RUNS=n timed runs per round,
-// BENCH_QUICK=1 keeps the first shape and one round (BENCH_ROUNDS still applies), BENCH_FORMATS=a,b picks formats.
+// BENCH_QUICK=1 keeps the first shape and one round (BENCH_ROUNDS still applies), BENCH_FORMATS=a,b picks formats. In the same rounds, the memory floor (bench/floor.mjs):
+// the table's bytes streamed once by the cheapest wasm kernel and by a native loop; the last column is each
+// time over the wasm floor (1.00: as fast as reading the table).
 import { execFileSync } from "node:child_process";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { hasRelaxedSimd, init } from "../build/node.js";
+import { buildFloors } from "./floor.mjs";
 import { fmt, machineLine, rng, table } from "./harness.mjs";
 
 const SHAPES = process.env.BENCH_QUICK ? [[32000, 4096]] : [[32000, 4096], [128256, 4096]];
@@ -49,6 +52,7 @@ export async function run() {
   const rt = await init(undefined, { relaxedSimd: false });
   const rtRelaxed = hasRelaxedSimd() ? await init() : null;
   const notes = new Set();
+  const floors = await buildFloors(notes);
   const rows = [];
   const loads = [loadavg()[0]];
   let cpuLine = "";
@@ -60,6 +64,7 @@ export async function run() {
     for (const format of FORMATS) {
       const t = rt.tableFromF32(values, { vocab, dim, format });
       const tr = rtRelaxed ? rtRelaxed.table({ vocab, dim, format, data: t.bytes() }) : null;
+      const floor = floors.load(t.bytes());
       for (const n of BATCHES) {
         const hidden = Float32Array.from({ length: n * dim }, () => (random() + random() + random() + random() - 2) * Math.sqrt(3));
         const out = new Float32Array(n * vocab);
@@ -70,9 +75,14 @@ export async function run() {
         ];
         const times = new Map(fns.map(([name]) => [name, []]));
         const native = [];
+        const wasmFloor = [];
+        const nativeFloor = [];
         for (const [, fn] of fns) fn(); // warm-up
         for (let round = 0; round < ROUNDS; round++) {
           for (const [name, fn] of fns) times.get(name).push(...timeRuns(fn, RUNS));
+          if (floor.wasm) for (let i = 0; i < RUNS; i++) wasmFloor.push(floor.wasm());
+          const nf = floor.native?.(RUNS);
+          if (nf !== undefined) nativeFloor.push(nf);
           if (GGML_HEAD) {
             const g = ggmlHead(vocab, dim, n, GGML_TYPE[format], RUNS, notes);
             if (g) {
@@ -83,9 +93,12 @@ export async function run() {
           loads.push(loadavg()[0]);
         }
         const ggmlMs = native.length ? median(native) : undefined;
+        const floorMs = wasmFloor.length ? median(wasmFloor) : undefined;
         const shape = `${vocab} x ${dim}`;
         const add = (method, ms) =>
-          rows.push([shape, format, n, method, fmt(ms), ggmlMs ? `${(ggmlMs / ms).toFixed(2)}` : "-"]);
+          rows.push([shape, format, n, method, fmt(ms), ggmlMs ? `${(ggmlMs / ms).toFixed(2)}` : "-", floorMs ? `${(ms / floorMs).toFixed(2)}` : "-"]);
+        if (floorMs) add("memory floor: wasm stream (`bench/floor/stream.ts`)", floorMs);
+        if (nativeFloor.length) add("memory floor: native stream (`bench/floor/stream.c`, gcc -O3 -march=native)", median(nativeFloor));
         if (ggmlMs) add(`ggml CPU backend (\`ggml-head\`, 1 thread)`, ggmlMs);
         add("**bitembed** ggml", median(times.get("ggml")));
         if (tr) add("**bitembed** ggml, relaxed SIMD", median(times.get("ggml relaxed")));
@@ -97,16 +110,19 @@ export async function run() {
       tr?.dispose();
     }
   }
+  floors.dispose();
   return `### Mode "ggml" beside ggml's CPU backend: integer dots, one thread
 
 Logits of N hidden vectors over a V x D table (standard-normal weights quantized by bitembed, byte-identical to
 ggml's quantizers), median ms over ${ROUNDS} interleaved rounds of ${RUNS} runs; last column: ggml's time divided by
-this one (above 1: faster than ggml). ggml: its native \`ggml-head\` (\`ggml_mul_mat\` on the CPU backend, one
+this one (above 1: faster than ggml); "/ floor": this time over the wasm memory floor, the table's bytes read once
+by the cheapest wasm loop in the same rounds (1.00 would be memory-bound; the native floor is the same bytes read by
+a gcc -O3 -march=native loop, both compiled at bench time, not part of the package). ggml: its native \`ggml-head\` (\`ggml_mul_mat\` on the CPU backend, one
 thread, plain CPU buffer, activations quantized inside the timed graph as here), built with \`GGML_NATIVE\`${cpuLine ? ` (CPU features: ${cpuLine})` : ""}; run by \`GGML_HEAD=/path/to/ggml-head npm run bench ggml\`.
 bitembed: the baseline build (Node 20's default) and the relaxed-SIMD one (the default on Node >= 22, Deno, Bun, Chrome).
 Machine load (1-minute load average on 2 cores) during the run: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}.
 
-${table(["table", "format", "N", "method", "median ms", "ggml / this"], rows)}
+${table(["table", "format", "N", "method", "median ms", "ggml / this", "this / floor"], rows)}
 ${[...notes].map((n) => `\nNote: ${n}`).join("")}`;
 }
 
