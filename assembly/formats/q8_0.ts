@@ -238,18 +238,106 @@ export function add4_q8_0(acc: usize, r0: usize, r1: usize, r2: usize, r3: usize
   return hsum(acc);
 }
 
+// ---- batches: each row's weights loaded once for two records ----
+// For two or more vectors, a row's block scales d_w are converted once (rowScales against ones, so each is the
+// f32 of its f16), and the vectors go in pairs: each block's 32 codes are loaded and split into even and odd
+// i16 lanes once, then dotted with both records' codes (the row is in L1 after the first pair). Each record's
+// block scale is d_w * (d_x / 256), the same f32 product rowScales makes, and each record's sums are added in
+// the same order as idotRow: the same bits as one vector at a time. (Four records per step hold more than
+// ~12 vectors live, which V8 spills.)
+
+// The row's d_w as f32 into ws (nb f32).
+// @ts-ignore: decorator
+@inline function rowD(w: usize, nb: i32, ws: usize): void {
+  let b = 0;
+  for (; b + 4 <= nb; b += 4) {
+    v128.store(ws, f16x4At(w, w + 34, w + 68, w + 102));
+    w += 136;
+    ws += 16;
+  }
+  for (; b < nb; b++) {
+    store<f32>(ws, f16ToF32(load<u16>(w)));
+    w += 34;
+    ws += 4;
+  }
+}
+
+// One row (d_w in ws, rowD) . two records (codes at x0, x1; d_x / 256 at d0, d1) into out0, out1.
+// @ts-ignore: decorator
+@inline function idotRow2(w: usize, ws: usize, nb: i32, x0: usize, d0: usize, x1: usize, d1: usize, out0: usize, out1: usize): void {
+  let acc0 = f32x4.splat(0);
+  let acc1 = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    const wa = v128.load(w, 2);
+    const wb = v128.load(w, 18);
+    const ea = i16x8.shl(wa, 8);
+    const oa = v128.and(wa, i16x8.splat(<i16>0xff00));
+    const eb = i16x8.shl(wb, 8);
+    const ob = v128.and(wb, i16x8.splat(<i16>0xff00));
+    const dw = load<f32>(ws);
+    const s0 = i32x4.add(
+      i32x4.add(i32x4.dot_i16x8_s(ea, v128.load(x0)), i32x4.dot_i16x8_s(oa, v128.load(x0, 16))),
+      i32x4.add(i32x4.dot_i16x8_s(eb, v128.load(x0, 32)), i32x4.dot_i16x8_s(ob, v128.load(x0, 48))),
+    );
+    acc0 = f32x4.add(acc0, f32x4.mul(f32x4.convert_i32x4_s(s0), f32x4.splat(dw * load<f32>(d0))));
+    const s1 = i32x4.add(
+      i32x4.add(i32x4.dot_i16x8_s(ea, v128.load(x1)), i32x4.dot_i16x8_s(oa, v128.load(x1, 16))),
+      i32x4.add(i32x4.dot_i16x8_s(eb, v128.load(x1, 32)), i32x4.dot_i16x8_s(ob, v128.load(x1, 48))),
+    );
+    acc1 = f32x4.add(acc1, f32x4.mul(f32x4.convert_i32x4_s(s1), f32x4.splat(dw * load<f32>(d1))));
+    w += 34;
+    ws += 4;
+    x0 += 64;
+    x1 += 64;
+    d0 += 4;
+    d1 += 4;
+  }
+  store<f32>(out0, hsum(acc0));
+  store<f32>(out1, hsum(acc1));
+}
+
+// One row (d_w in ws) . one record: as idotRow, the scale made per block.
+// @ts-ignore: decorator
+@inline function idotRow1(w: usize, ws: usize, nb: i32, x: usize, d: usize): f32 {
+  let acc = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(blockDot(w, x)), f32x4.splat(load<f32>(ws) * load<f32>(d))));
+    w += 34;
+    ws += 4;
+    x += 64;
+    d += 4;
+  }
+  return hsum(acc);
+}
+
 // R rows (rowBytes apart) . B activation records (actStride apart): out[b * S + r], f32. scratch: a row's
 // block scales (4 * blocks bytes).
 // Keys: R = nrows, B = nx, S = stride.
 export function idot_q8_0(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {
   const nb = <i32>(rowBytes / 34);
   const dOff = actD256(VEC_Q8_0, dim);
+  if (nx == 1) {
+    for (let r = 0; r < nrows; r++) {
+      const w = rows + <usize>r * rowBytes;
+      rowScales(w, 34, nb, act + dOff, scratch);
+      store<f32>(out + (<usize>r << 2), idotRow(w, scratch, act, nb));
+    }
+    return;
+  }
+  const outStride = <usize>stride << 2;
   for (let r = 0; r < nrows; r++) {
     const w = rows + <usize>r * rowBytes;
-    for (let b = 0; b < nx; b++) {
+    rowD(w, nb, scratch);
+    const o = out + (<usize>r << 2);
+    let b = 0;
+    for (; b + 2 <= nx; b += 2) {
+      const a0 = act + <usize>b * actStride;
+      const a1 = a0 + actStride;
+      idotRow2(w, scratch, nb, a0, a0 + dOff, a1, a1 + dOff, o + <usize>b * outStride, o + <usize>(b + 1) * outStride);
+    }
+    if (b < nx) {
       const a = act + <usize>b * actStride;
-      rowScales(w, 34, nb, a + dOff, scratch);
-      store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), idotRow(w, scratch, a, nb));
+      store<f32>(o + <usize>b * outStride, idotRow1(w, scratch, nb, a, a + dOff));
     }
   }
 }
