@@ -238,13 +238,13 @@ export function add4_q8_0(acc: usize, r0: usize, r1: usize, r2: usize, r3: usize
   return hsum(acc);
 }
 
-// ---- batches: each row's weights loaded once for two records ----
-// For two or more vectors, a row's block scales d_w are converted once (rowScales against ones, so each is the
-// f32 of its f16), and the vectors go in pairs: each block's 32 codes are loaded and split into even and odd
-// i16 lanes once, then dotted with both records' codes (the row is in L1 after the first pair). Each record's
-// block scale is d_w * (d_x / 256), the same f32 product rowScales makes, and each record's sums are added in
-// the same order as idotRow: the same bits as one vector at a time. (Four records per step hold more than
-// ~12 vectors live, which V8 spills.)
+// ---- batches: each row's weights loaded once for four records ----
+// For two or more vectors, a row's block scales d_w are converted once (rowD), and the vectors go in fours
+// (then a pair, then one): each block's 32 codes are loaded and split into even and odd i16 lanes once, then
+// dotted with every record's codes of the step (the row is in L1 after the first step). Each record's block
+// scale is d_w * (d_x / 256), the same f32 product rowScales makes, and each record's sums are added in the
+// same order as idotRow: the same bits as one vector at a time. Measured (32000 x 4096, 8 vectors, CPU time):
+// pairs take 0.72 of one vector at a time, fours 0.66.
 
 // The row's d_w as f32 into ws (nb f32).
 // @ts-ignore: decorator
@@ -260,6 +260,46 @@ export function add4_q8_0(acc: usize, r0: usize, r1: usize, r2: usize, r3: usize
     w += 34;
     ws += 4;
   }
+}
+
+// 256 * the block's codes (even ea, eb and odd oa, ob i16 lanes) . the record's 32 codes at x.
+// @ts-ignore: decorator
+@inline function splitDot(ea: v128, oa: v128, eb: v128, ob: v128, x: usize): v128 {
+  return i32x4.add(
+    i32x4.add(i32x4.dot_i16x8_s(ea, v128.load(x)), i32x4.dot_i16x8_s(oa, v128.load(x, 16))),
+    i32x4.add(i32x4.dot_i16x8_s(eb, v128.load(x, 32)), i32x4.dot_i16x8_s(ob, v128.load(x, 48))),
+  );
+}
+
+// One row . four records (codes at x + k * xs, d_x / 256 at the same place + dOff) into out + k * os.
+// @ts-ignore: decorator
+@inline function idotRow4(w: usize, ws: usize, nb: i32, x: usize, xs: usize, dOff: usize, out: usize, os: usize): void {
+  let acc0 = f32x4.splat(0);
+  let acc1 = f32x4.splat(0);
+  let acc2 = f32x4.splat(0);
+  let acc3 = f32x4.splat(0);
+  let d = x + dOff;
+  for (let b = 0; b < nb; b++) {
+    const wa = v128.load(w, 2);
+    const wb = v128.load(w, 18);
+    const ea = i16x8.shl(wa, 8);
+    const oa = v128.and(wa, i16x8.splat(<i16>0xff00));
+    const eb = i16x8.shl(wb, 8);
+    const ob = v128.and(wb, i16x8.splat(<i16>0xff00));
+    const dw = load<f32>(ws);
+    acc0 = f32x4.add(acc0, f32x4.mul(f32x4.convert_i32x4_s(splitDot(ea, oa, eb, ob, x)), f32x4.splat(dw * load<f32>(d))));
+    acc1 = f32x4.add(acc1, f32x4.mul(f32x4.convert_i32x4_s(splitDot(ea, oa, eb, ob, x + xs)), f32x4.splat(dw * load<f32>(d + xs))));
+    acc2 = f32x4.add(acc2, f32x4.mul(f32x4.convert_i32x4_s(splitDot(ea, oa, eb, ob, x + 2 * xs)), f32x4.splat(dw * load<f32>(d + 2 * xs))));
+    acc3 = f32x4.add(acc3, f32x4.mul(f32x4.convert_i32x4_s(splitDot(ea, oa, eb, ob, x + 3 * xs)), f32x4.splat(dw * load<f32>(d + 3 * xs))));
+    w += 34;
+    ws += 4;
+    x += 64;
+    d += 4;
+  }
+  store<f32>(out, hsum(acc0));
+  store<f32>(out + os, hsum(acc1));
+  store<f32>(out + 2 * os, hsum(acc2));
+  store<f32>(out + 3 * os, hsum(acc3));
 }
 
 // One row (d_w in ws, rowD) . two records (codes at x0, x1; d_x / 256 at d0, d1) into out0, out1.
@@ -330,6 +370,7 @@ export function idot_q8_0(rows: usize, rowBytes: usize, nrows: i32, act: usize, 
     rowD(w, nb, scratch);
     const o = out + (<usize>r << 2);
     let b = 0;
+    for (; b + 4 <= nx; b += 4) idotRow4(w, scratch, nb, act + <usize>b * actStride, actStride, dOff, o + <usize>b * outStride, outStride);
     for (; b + 2 <= nx; b += 2) {
       const a0 = act + <usize>b * actStride;
       const a1 = a0 + actStride;
