@@ -31,6 +31,21 @@ const BLOCK_BYTES: usize = 210;
   return v128.or(low, high);
 }
 
+// The same with the two masks given (0x0f and 0x30 in every byte, m0f and m30): the high bits shifted to bits
+// 4, 5 first (16-bit shifts; the mask drops what crosses bytes). Mode "ggml" loads the masks from memory once
+// per row (MASKS): V8 13+ would materialize a constant mask at each use inside the loop, three instructions
+// each, where these are registers.
+// @ts-ignore: decorator
+@inline function ucodesM(ql: v128, qh: v128, k: i32, m0f: v128, m30: v128): v128 {
+  const low = k < 2 ? v128.and(ql, m0f) : v128.and(i16x8.shr_u(ql, 4), m0f);
+  const high = v128.and(k == 0 ? i16x8.shl(qh, 4) : k == 1 ? i16x8.shl(qh, 2) : k == 2 ? qh : i16x8.shr_u(qh, 2), m30);
+  return v128.or(low, high);
+}
+const MASKS = memory.data<u8>([
+  0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f,
+  0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30,
+], 16);
+
 // The same as signed bytes q - 32.
 // @ts-ignore: decorator
 @inline function codes(ql: v128, qh: v128, k: i32): v128 {
@@ -119,7 +134,7 @@ export function dot_q6_k(row: usize, x: usize, dim: i32): f32 {
 
 // One block's integer sum: sum_g scales[g] * sum (q - 32) * x_code.
 // @ts-ignore: decorator
-@inline function idotBlock(blk: usize, x: usize, x8: usize, bsums: usize): i32 {
+@inline function idotBlock(blk: usize, x: usize, x8: usize, bsums: usize, m0f: v128, m30: v128): i32 {
   const sc = blk + 192;
   let acc = i32x4.splat(0);
   for (let h = 0; h < 2; h++) {
@@ -132,10 +147,10 @@ export function dot_q6_k(row: usize, x: usize, dim: i32): f32 {
     const h0 = v128.load(qh);
     const h1 = v128.load(qh, 16);
     const g = h << 3; // group 8h + 2k + (l >= 16)
-    acc = i32x4.add(acc, i32x4.add(groupDot(ucodes(a0, h0, 0), x, x8, g, sc), groupDot(ucodes(a1, h1, 0), x, x8, g + 1, sc)));
-    acc = i32x4.add(acc, i32x4.add(groupDot(ucodes(c0, h0, 1), x, x8, g + 2, sc), groupDot(ucodes(c1, h1, 1), x, x8, g + 3, sc)));
-    acc = i32x4.add(acc, i32x4.add(groupDot(ucodes(a0, h0, 2), x, x8, g + 4, sc), groupDot(ucodes(a1, h1, 2), x, x8, g + 5, sc)));
-    acc = i32x4.add(acc, i32x4.add(groupDot(ucodes(c0, h0, 3), x, x8, g + 6, sc), groupDot(ucodes(c1, h1, 3), x, x8, g + 7, sc)));
+    acc = i32x4.add(acc, i32x4.add(groupDot(ucodesM(a0, h0, 0, m0f, m30), x, x8, g, sc), groupDot(ucodesM(a1, h1, 0, m0f, m30), x, x8, g + 1, sc)));
+    acc = i32x4.add(acc, i32x4.add(groupDot(ucodesM(c0, h0, 1, m0f, m30), x, x8, g + 2, sc), groupDot(ucodesM(c1, h1, 1, m0f, m30), x, x8, g + 3, sc)));
+    acc = i32x4.add(acc, i32x4.add(groupDot(ucodesM(a0, h0, 2, m0f, m30), x, x8, g + 4, sc), groupDot(ucodesM(a1, h1, 2, m0f, m30), x, x8, g + 5, sc)));
+    acc = i32x4.add(acc, i32x4.add(groupDot(ucodesM(c0, h0, 3, m0f, m30), x, x8, g + 6, sc), groupDot(ucodesM(c1, h1, 3, m0f, m30), x, x8, g + 7, sc)));
   }
   // the codes' offset: 32 * sum_g scales[g] * bsums[g]
   const scv = v128.load(blk, 192);
@@ -150,9 +165,11 @@ export function dot_q6_k(row: usize, x: usize, dim: i32): f32 {
   let x8 = act + actCodes8(VEC_Q8_K, dim);
   let xd = act + actD(VEC_Q8_K, dim);
   let xs = act + actSums(VEC_Q8_K, dim);
+  const m0f = v128.load(MASKS);
+  const m30 = v128.load(MASKS, 16);
   let acc: f32 = 0;
   for (let b = 0; b < nb; b++) {
-    acc += <f32>idotBlock(w, x, x8, xs) * (f16ToF32(load<u16>(w, 208)) * load<f32>(xd));
+    acc += <f32>idotBlock(w, x, x8, xs, m0f, m30) * (f16ToF32(load<u16>(w, 208)) * load<f32>(xd));
     w += BLOCK_BYTES;
     x += 512;
     x8 += 256;
