@@ -269,6 +269,12 @@ export function packHeader(from: usize, y: usize): void {
   return i32x4.add(i32x4.dot_i16x8_s(v128.and(u, i16x8.splat(0xff)), v128.load(x)), i32x4.dot_i16x8_s(i16x8.shr_u(u, 8), v128.load(x, 16)));
 }
 
+// codesDot16 with the 0x00ff mask given (idot.ts idotMask: a register, not a constant made at each use).
+// @ts-ignore: decorator
+@inline function codesDot16M(u: v128, x: usize, m00ff: v128): v128 {
+  return i32x4.add(i32x4.dot_i16x8_s(v128.and(u, m00ff), v128.load(x)), i32x4.dot_i16x8_s(i16x8.shr_u(u, 8), v128.load(x, 16)));
+}
+
 // A group's scale code sc times its sum of 32 codes (two halves of 16) times their activation codes, in four
 // i32 lanes. Relaxed build: the code bytes (7-bit: exact) against the record's i8 codes at x8, the halves' i16
 // pair sums added (|sum| <= 4 * 31 * 128 < 2^15), then widened and scaled in one i32x4.dot_i16x8_s; baseline:
@@ -281,4 +287,14 @@ export function packHeader(from: usize, y: usize): void {
     return i32x4.dot_i16x8_s(p, i16x8.splat(<i16>sc));
   }
   return i32x4.mul(i32x4.add(codesDot16(u0, x), codesDot16(u1, x + 32)), i32x4.splat(sc));
+}
+
+// groupDot32 with the baseline build's mask given (codesDot16M).
+// @ts-ignore: decorator
+@inline export function groupDot32M(u0: v128, u1: v128, x: usize, x8: usize, sc: i32, m00ff: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    const p = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), u0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8, 16), u1));
+    return i32x4.dot_i16x8_s(p, i16x8.splat(<i16>sc));
+  }
+  return i32x4.mul(i32x4.add(codesDot16M(u0, x, m00ff), codesDot16M(u1, x + 32, m00ff)), i32x4.splat(sc));
 }

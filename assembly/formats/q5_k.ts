@@ -11,9 +11,9 @@
 // see: ggml-quants.c quantize_row_q5_K_ref, dequantize_row_q5_K; ggml-common.h block_q5_K.
 import { f16ToF32 } from "../half";
 import { hsum } from "../madd";
-import { KQ_ISCALE, KQ_SHIFT, dotCodes16, expandCodes16, groupCodes16, makeQkx2x4, minsDot, packHeader, groupDot32, scaleCode, scaleMin, scalesMins } from "../kquants";
+import { KQ_ISCALE, KQ_SHIFT, dotCodes16, expandCodes16, groupCodes16, makeQkx2x4, minsDot, packHeader, groupDot32M, scaleCode, scaleMin, scalesMins } from "../kquants";
 import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
-import { UNPACKED, idotUnpackedBatch, sumLanes, unpackBlock, unpackChunk } from "../idot";
+import { MASK_00FF, MASK_01, MASK_02, MASK_0F, UNPACKED, idotMask, idotUnpackedBatch, sumLanes, unpackBlock, unpackChunk } from "../idot";
 import { decodeRows } from "./block-rows";
 
 const QK: i32 = 256;
@@ -110,7 +110,7 @@ export function dot_q5_k(row: usize, x: usize, dim: i32): f32 {
 
 // One block's two integer sums: sum_j sc_j * isum_j (low 32 bits) and sum_j m_j * bsum_j (high 32 bits).
 // @ts-ignore: decorator
-@inline function idotBlock(blk: usize, x: usize, x8: usize, bsums: usize): i64 {
+@inline function idotBlock(blk: usize, x: usize, x8: usize, bsums: usize, m0f: v128, m01: v128, m02: v128, m00ff: v128): i64 {
   const sm = scalesMins(blk);
   // the fifth bits: bit j of qh[l] for group j, brought down one group at a time
   let qh0 = v128.load(blk + QH);
@@ -121,17 +121,17 @@ export function dot_q5_k(row: usize, x: usize, dim: i32): f32 {
   for (let p = 0; p < 4; p++) {
     const q0 = v128.load(blk + QS + (<usize>p << 5));
     const q1 = v128.load(blk + QS + (<usize>p << 5), 16);
-    const lo0 = v128.or(v128.and(q0, i8x16.splat(15)), i16x8.shl(v128.and(qh0, i8x16.splat(1)), 4));
-    const lo1 = v128.or(v128.and(q1, i8x16.splat(15)), i16x8.shl(v128.and(qh1, i8x16.splat(1)), 4));
-    const hi0 = v128.or(v128.and(i16x8.shr_u(q0, 4), i8x16.splat(15)), i16x8.shl(v128.and(qh0, i8x16.splat(2)), 3));
-    const hi1 = v128.or(v128.and(i16x8.shr_u(q1, 4), i8x16.splat(15)), i16x8.shl(v128.and(qh1, i8x16.splat(2)), 3));
+    const lo0 = v128.or(v128.and(q0, m0f), i16x8.shl(v128.and(qh0, m01), 4));
+    const lo1 = v128.or(v128.and(q1, m0f), i16x8.shl(v128.and(qh1, m01), 4));
+    const hi0 = v128.or(v128.and(i16x8.shr_u(q0, 4), m0f), i16x8.shl(v128.and(qh0, m02), 3));
+    const hi1 = v128.or(v128.and(i16x8.shr_u(q1, 4), m0f), i16x8.shl(v128.and(qh1, m02), 3));
     qh0 = i16x8.shr_u(qh0, 2);
     qh1 = i16x8.shr_u(qh1, 2);
     // groups 2p (values 64p ..) and 2p + 1 (64p + 32 ..)
     const xp = x + (<usize>p << 7);
     const x8p = x8 + (<usize>p << 6);
-    const s0 = groupDot32(lo0, lo1, xp, x8p, scaleCode(scA, scB, 2 * p));
-    const s1 = groupDot32(hi0, hi1, xp + 64, x8p + 32, scaleCode(scA, scB, 2 * p + 1));
+    const s0 = groupDot32M(lo0, lo1, xp, x8p, scaleCode(scA, scB, 2 * p), m00ff);
+    const s1 = groupDot32M(hi0, hi1, xp + 64, x8p + 32, scaleCode(scA, scB, 2 * p + 1), m00ff);
     acc = i32x4.add(acc, i32x4.add(s0, s1));
   }
   return (<i64><u32>sumLanes(acc)) | (<i64>minsDot(sm, bsums) << 32);
@@ -144,9 +144,13 @@ export function dot_q5_k(row: usize, x: usize, dim: i32): f32 {
   let x8 = act + actCodes8(VEC_Q8_K, dim);
   let xd = act + actD(VEC_Q8_K, dim);
   let xs = act + actSums(VEC_Q8_K, dim);
+  const m0f = idotMask(MASK_0F);
+  const m01 = idotMask(MASK_01);
+  const m02 = idotMask(MASK_02);
+  const m00ff = idotMask(MASK_00FF);
   let acc: f32 = 0;
   for (let b = 0; b < nb; b++) {
-    const sums = idotBlock(w, x, x8, xs);
+    const sums = idotBlock(w, x, x8, xs, m0f, m01, m02, m00ff);
     const dx = load<f32>(xd);
     acc += <f32><i32>sums * (dx * f16ToF32(load<u16>(w))) - <f32><i32>(sums >> 32) * (dx * f16ToF32(load<u16>(w, 2)));
     w += BLOCK_BYTES;

@@ -14,7 +14,7 @@ import { Q6_L_AT, Q6_SCALES_AT, Q6_XT_AT, SCRATCH } from "../scratch";
 import { hsum, madd } from "../madd";
 import { mulCodes16 } from "./q8_0";
 import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
-import { UNPACKED, idotUnpackedBatch, scaledDot16, sumLanes, unpackBlock, unpackChunk } from "../idot";
+import { MASK_00FF, MASK_0F, MASK_30, UNPACKED, idotMask, idotUnpackedBatch, scaledDot16, sumLanes, unpackBlock, unpackChunk } from "../idot";
 import { decodeRows } from "./block-rows";
 
 const QK: i32 = 256;
@@ -32,19 +32,14 @@ const BLOCK_BYTES: usize = 210;
 }
 
 // The same with the two masks given (0x0f and 0x30 in every byte, m0f and m30): the high bits shifted to bits
-// 4, 5 first (16-bit shifts; the mask drops what crosses bytes). Mode "ggml" loads the masks from memory once
-// per row (MASKS): V8 13+ would materialize a constant mask at each use inside the loop, three instructions
-// each, where these are registers.
+// 4, 5 first (16-bit shifts; the mask drops what crosses bytes). Mode "ggml" loads the masks once per row
+// (idot.ts idotMask).
 // @ts-ignore: decorator
 @inline function ucodesM(ql: v128, qh: v128, k: i32, m0f: v128, m30: v128): v128 {
   const low = k < 2 ? v128.and(ql, m0f) : v128.and(i16x8.shr_u(ql, 4), m0f);
   const high = v128.and(k == 0 ? i16x8.shl(qh, 4) : k == 1 ? i16x8.shl(qh, 2) : k == 2 ? qh : i16x8.shr_u(qh, 2), m30);
   return v128.or(low, high);
 }
-const MASKS = memory.data<u8>([
-  0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f,
-  0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30,
-], 16);
 
 // The same as signed bytes q - 32.
 // @ts-ignore: decorator
@@ -128,13 +123,17 @@ export function dot_q6_k(row: usize, x: usize, dim: i32): f32 {
 
 // Group g's scale times its sum of q * x_code (16 codes u), in four i32 lanes (idot.ts scaledDot16).
 // @ts-ignore: decorator
-@inline function groupDot(u: v128, x: usize, x8: usize, g: i32, sc: usize): v128 {
-  return scaledDot16(u, x + (<usize>g << 5), x8 + (<usize>g << 4), <i32>load<i8>(sc + <usize>g));
+@inline function groupDot(u: v128, x: usize, x8: usize, g: i32, sc: usize, m00ff: v128): v128 {
+  const scale = <i32>load<i8>(sc + <usize>g);
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8 + (<usize>g << 4)), u), i16x8.splat(<i16>scale));
+  const xg = x + (<usize>g << 5);
+  const s = i32x4.add(i32x4.dot_i16x8_s(v128.and(u, m00ff), v128.load(xg)), i32x4.dot_i16x8_s(i16x8.shr_u(u, 8), v128.load(xg, 16)));
+  return i32x4.mul(s, i32x4.splat(scale));
 }
 
 // One block's integer sum: sum_g scales[g] * sum (q - 32) * x_code.
 // @ts-ignore: decorator
-@inline function idotBlock(blk: usize, x: usize, x8: usize, bsums: usize, m0f: v128, m30: v128): i32 {
+@inline function idotBlock(blk: usize, x: usize, x8: usize, bsums: usize, m0f: v128, m30: v128, m00ff: v128): i32 {
   const sc = blk + 192;
   let acc = i32x4.splat(0);
   for (let h = 0; h < 2; h++) {
@@ -147,10 +146,10 @@ export function dot_q6_k(row: usize, x: usize, dim: i32): f32 {
     const h0 = v128.load(qh);
     const h1 = v128.load(qh, 16);
     const g = h << 3; // group 8h + 2k + (l >= 16)
-    acc = i32x4.add(acc, i32x4.add(groupDot(ucodesM(a0, h0, 0, m0f, m30), x, x8, g, sc), groupDot(ucodesM(a1, h1, 0, m0f, m30), x, x8, g + 1, sc)));
-    acc = i32x4.add(acc, i32x4.add(groupDot(ucodesM(c0, h0, 1, m0f, m30), x, x8, g + 2, sc), groupDot(ucodesM(c1, h1, 1, m0f, m30), x, x8, g + 3, sc)));
-    acc = i32x4.add(acc, i32x4.add(groupDot(ucodesM(a0, h0, 2, m0f, m30), x, x8, g + 4, sc), groupDot(ucodesM(a1, h1, 2, m0f, m30), x, x8, g + 5, sc)));
-    acc = i32x4.add(acc, i32x4.add(groupDot(ucodesM(c0, h0, 3, m0f, m30), x, x8, g + 6, sc), groupDot(ucodesM(c1, h1, 3, m0f, m30), x, x8, g + 7, sc)));
+    acc = i32x4.add(acc, i32x4.add(groupDot(ucodesM(a0, h0, 0, m0f, m30), x, x8, g, sc, m00ff), groupDot(ucodesM(a1, h1, 0, m0f, m30), x, x8, g + 1, sc, m00ff)));
+    acc = i32x4.add(acc, i32x4.add(groupDot(ucodesM(c0, h0, 1, m0f, m30), x, x8, g + 2, sc, m00ff), groupDot(ucodesM(c1, h1, 1, m0f, m30), x, x8, g + 3, sc, m00ff)));
+    acc = i32x4.add(acc, i32x4.add(groupDot(ucodesM(a0, h0, 2, m0f, m30), x, x8, g + 4, sc, m00ff), groupDot(ucodesM(a1, h1, 2, m0f, m30), x, x8, g + 5, sc, m00ff)));
+    acc = i32x4.add(acc, i32x4.add(groupDot(ucodesM(c0, h0, 3, m0f, m30), x, x8, g + 6, sc, m00ff), groupDot(ucodesM(c1, h1, 3, m0f, m30), x, x8, g + 7, sc, m00ff)));
   }
   // the codes' offset: 32 * sum_g scales[g] * bsums[g]
   const scv = v128.load(blk, 192);
@@ -165,11 +164,12 @@ export function dot_q6_k(row: usize, x: usize, dim: i32): f32 {
   let x8 = act + actCodes8(VEC_Q8_K, dim);
   let xd = act + actD(VEC_Q8_K, dim);
   let xs = act + actSums(VEC_Q8_K, dim);
-  const m0f = v128.load(MASKS);
-  const m30 = v128.load(MASKS, 16);
+  const m0f = idotMask(MASK_0F);
+  const m30 = idotMask(MASK_30);
+  const m00ff = idotMask(MASK_00FF);
   let acc: f32 = 0;
   for (let b = 0; b < nb; b++) {
-    acc += <f32>idotBlock(w, x, x8, xs, m0f, m30) * (f16ToF32(load<u16>(w, 208)) * load<f32>(xd));
+    acc += <f32>idotBlock(w, x, x8, xs, m0f, m30, m00ff) * (f16ToF32(load<u16>(w, 208)) * load<f32>(xd));
     w += BLOCK_BYTES;
     x += 512;
     x8 += 256;
