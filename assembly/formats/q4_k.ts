@@ -147,6 +147,7 @@ export function dot_q4_k(row: usize, x: usize, dim: i32): f32 {
 // One row of nb blocks unpacked into dst (idot.ts layout): codes with their groups' scale codes, bsum weights
 // the minimum codes (each twice: two bsums per group of 32), dA = d, dB = -dmin.
 function unpackRow(w: usize, nb: i32, dst: usize): void {
+  const m0f = idotMask(MASK_0F);
   for (let b = 0; b < nb; b++) {
     const sm = scalesMins(w);
     const scA = <u32>i32x4.extract_lane(sm, 0);
@@ -154,10 +155,10 @@ function unpackRow(w: usize, nb: i32, dst: usize): void {
     for (let p = 0; p < 4; p++) {
       const q0 = v128.load(w + QS + (<usize>p << 5));
       const q1 = v128.load(w + QS + (<usize>p << 5), 16);
-      const lo0 = v128.and(q0, i8x16.splat(15));
-      const lo1 = v128.and(q1, i8x16.splat(15));
-      const hi0 = v128.and(i16x8.shr_u(q0, 4), i8x16.splat(15));
-      const hi1 = v128.and(i16x8.shr_u(q1, 4), i8x16.splat(15));
+      const lo0 = v128.and(q0, m0f);
+      const lo1 = v128.and(q1, m0f);
+      const hi0 = v128.and(i16x8.shr_u(q0, 4), m0f);
+      const hi1 = v128.and(i16x8.shr_u(q1, 4), m0f);
       const scLo = scaleCode(scA, scB, 2 * p);
       const scHi = scaleCode(scA, scB, 2 * p + 1);
       unpackChunk(dst, 4 * p, lo0, scLo);

@@ -165,6 +165,9 @@ export function dot_q5_k(row: usize, x: usize, dim: i32): f32 {
 // One row of nb blocks unpacked into dst (idot.ts layout): codes with their groups' scale codes, bsum weights
 // the minimum codes (each twice: two bsums per group of 32), dA = d, dB = -dmin.
 function unpackRow(w: usize, nb: i32, dst: usize): void {
+  const m0f = idotMask(MASK_0F);
+  const m01 = idotMask(MASK_01);
+  const m02 = idotMask(MASK_02);
   for (let b = 0; b < nb; b++) {
     const sm = scalesMins(w);
     const scA = <u32>i32x4.extract_lane(sm, 0);
@@ -174,10 +177,10 @@ function unpackRow(w: usize, nb: i32, dst: usize): void {
     for (let p = 0; p < 4; p++) {
       const q0 = v128.load(w + QS + (<usize>p << 5));
       const q1 = v128.load(w + QS + (<usize>p << 5), 16);
-      const lo0 = v128.or(v128.and(q0, i8x16.splat(15)), i16x8.shl(v128.and(qh0, i8x16.splat(1)), 4));
-      const lo1 = v128.or(v128.and(q1, i8x16.splat(15)), i16x8.shl(v128.and(qh1, i8x16.splat(1)), 4));
-      const hi0 = v128.or(v128.and(i16x8.shr_u(q0, 4), i8x16.splat(15)), i16x8.shl(v128.and(qh0, i8x16.splat(2)), 3));
-      const hi1 = v128.or(v128.and(i16x8.shr_u(q1, 4), i8x16.splat(15)), i16x8.shl(v128.and(qh1, i8x16.splat(2)), 3));
+      const lo0 = v128.or(v128.and(q0, m0f), i16x8.shl(v128.and(qh0, m01), 4));
+      const lo1 = v128.or(v128.and(q1, m0f), i16x8.shl(v128.and(qh1, m01), 4));
+      const hi0 = v128.or(v128.and(i16x8.shr_u(q0, 4), m0f), i16x8.shl(v128.and(qh0, m02), 3));
+      const hi1 = v128.or(v128.and(i16x8.shr_u(q1, 4), m0f), i16x8.shl(v128.and(qh1, m02), 3));
       qh0 = i16x8.shr_u(qh0, 2);
       qh1 = i16x8.shr_u(qh1, 2);
       const scLo = scaleCode(scA, scB, 2 * p);

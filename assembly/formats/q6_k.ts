@@ -182,6 +182,8 @@ export function dot_q6_k(row: usize, x: usize, dim: i32): f32 {
 // One row of nb blocks unpacked into dst (idot.ts layout): codes 0..63 with their group scales, bsum weights
 // -32 * scales (the codes' offset), dA = d.
 function unpackRow(w: usize, nb: i32, dst: usize): void {
+  const m0f = idotMask(MASK_0F);
+  const m30 = idotMask(MASK_30);
   for (let b = 0; b < nb; b++) {
     const sc = w + 192;
     for (let h = 0; h < 2; h++) {
@@ -194,14 +196,14 @@ function unpackRow(w: usize, nb: i32, dst: usize): void {
       const h0 = v128.load(qh);
       const h1 = v128.load(qh, 16);
       const g = h << 3;
-      unpackChunk(dst, g, ucodes(a0, h0, 0), <i32>load<i8>(sc + <usize>g));
-      unpackChunk(dst, g + 1, ucodes(a1, h1, 0), <i32>load<i8>(sc + <usize>(g + 1)));
-      unpackChunk(dst, g + 2, ucodes(c0, h0, 1), <i32>load<i8>(sc + <usize>(g + 2)));
-      unpackChunk(dst, g + 3, ucodes(c1, h1, 1), <i32>load<i8>(sc + <usize>(g + 3)));
-      unpackChunk(dst, g + 4, ucodes(a0, h0, 2), <i32>load<i8>(sc + <usize>(g + 4)));
-      unpackChunk(dst, g + 5, ucodes(a1, h1, 2), <i32>load<i8>(sc + <usize>(g + 5)));
-      unpackChunk(dst, g + 6, ucodes(c0, h0, 3), <i32>load<i8>(sc + <usize>(g + 6)));
-      unpackChunk(dst, g + 7, ucodes(c1, h1, 3), <i32>load<i8>(sc + <usize>(g + 7)));
+      unpackChunk(dst, g, ucodesM(a0, h0, 0, m0f, m30), <i32>load<i8>(sc + <usize>g));
+      unpackChunk(dst, g + 1, ucodesM(a1, h1, 0, m0f, m30), <i32>load<i8>(sc + <usize>(g + 1)));
+      unpackChunk(dst, g + 2, ucodesM(c0, h0, 1, m0f, m30), <i32>load<i8>(sc + <usize>(g + 2)));
+      unpackChunk(dst, g + 3, ucodesM(c1, h1, 1, m0f, m30), <i32>load<i8>(sc + <usize>(g + 3)));
+      unpackChunk(dst, g + 4, ucodesM(a0, h0, 2, m0f, m30), <i32>load<i8>(sc + <usize>(g + 4)));
+      unpackChunk(dst, g + 5, ucodesM(a1, h1, 2, m0f, m30), <i32>load<i8>(sc + <usize>(g + 5)));
+      unpackChunk(dst, g + 6, ucodesM(c0, h0, 3, m0f, m30), <i32>load<i8>(sc + <usize>(g + 6)));
+      unpackChunk(dst, g + 7, ucodesM(c1, h1, 3, m0f, m30), <i32>load<i8>(sc + <usize>(g + 7)));
     }
     const scv = v128.load(sc);
     const m32 = i16x8.splat(-32);

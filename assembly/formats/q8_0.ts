@@ -5,7 +5,7 @@
 //                       0-1     2          3           33
 import { f16ToF32, f16x4At, f32ToF16 } from "../half";
 import { VEC_Q8_0, actD256 } from "../activations";
-import { sumLanes, sumLanes4 } from "../idot";
+import { MASK_FF00, idotMask, sumLanes, sumLanes4 } from "../idot";
 import { scaleCodes16 } from "../codes";
 import { roundAwayX4, x86TruncX4 } from "../cround";
 import { hsum } from "../madd";
@@ -186,18 +186,19 @@ export function add4_q8_0(acc: usize, r0: usize, r1: usize, r2: usize, r3: usize
 // speed on the benchmark machine); four blocks at a time share the lane sums (sumLanes4) and the scales'
 // conversion (f16x4At), and a batch reads each row from memory once.
 
-// 256 * (the 16 weight codes w) . (activation codes xe, xo: even, odd), in four i32 lanes.
+// 256 * (the 16 weight codes w) . (activation codes xe, xo: even, odd), in four i32 lanes; mff00: the mask
+// (idot.ts idotMask, loaded once per row).
 // @ts-ignore: decorator
-@inline function dot16(w: v128, xe: v128, xo: v128): v128 {
-  return i32x4.add(i32x4.dot_i16x8_s(i16x8.shl(w, 8), xe), i32x4.dot_i16x8_s(v128.and(w, i16x8.splat(<i16>0xff00)), xo));
+@inline function dot16(w: v128, xe: v128, xo: v128, mff00: v128): v128 {
+  return i32x4.add(i32x4.dot_i16x8_s(i16x8.shl(w, 8), xe), i32x4.dot_i16x8_s(v128.and(w, mff00), xo));
 }
 
 // 256 * block . 32 activation codes at x.
 // @ts-ignore: decorator
-@inline function blockDot(blk: usize, x: usize): v128 {
+@inline function blockDot(blk: usize, x: usize, mff00: v128): v128 {
   return i32x4.add(
-    dot16(v128.load(blk, 2), v128.load(x), v128.load(x, 16)),
-    dot16(v128.load(blk, 18), v128.load(x, 32), v128.load(x, 48)),
+    dot16(v128.load(blk, 2), v128.load(x), v128.load(x, 16), mff00),
+    dot16(v128.load(blk, 18), v128.load(x, 32), v128.load(x, 48), mff00),
   );
 }
 
@@ -228,9 +229,10 @@ export function add4_q8_0(acc: usize, r0: usize, r1: usize, r2: usize, r3: usize
 // its scale, accumulated in four lanes.
 // @ts-ignore: decorator
 @inline function idotRow(w: usize, ws: usize, x: usize, nb: i32): f32 {
+  const mff00 = idotMask(MASK_FF00);
   let acc = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
-    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(blockDot(w, x)), v128.load32_splat(ws)));
+    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(blockDot(w, x, mff00)), v128.load32_splat(ws)));
     w += 34;
     ws += 4;
     x += 64;
@@ -274,6 +276,7 @@ export function add4_q8_0(acc: usize, r0: usize, r1: usize, r2: usize, r3: usize
 // One row . four records (codes at x + k * xs, d_x / 256 at the same place + dOff) into out + k * os.
 // @ts-ignore: decorator
 @inline function idotRow4(w: usize, ws: usize, nb: i32, x: usize, xs: usize, dOff: usize, out: usize, os: usize): void {
+  const mff00 = idotMask(MASK_FF00);
   let acc0 = f32x4.splat(0);
   let acc1 = f32x4.splat(0);
   let acc2 = f32x4.splat(0);
@@ -283,9 +286,9 @@ export function add4_q8_0(acc: usize, r0: usize, r1: usize, r2: usize, r3: usize
     const wa = v128.load(w, 2);
     const wb = v128.load(w, 18);
     const ea = i16x8.shl(wa, 8);
-    const oa = v128.and(wa, i16x8.splat(<i16>0xff00));
+    const oa = v128.and(wa, mff00);
     const eb = i16x8.shl(wb, 8);
-    const ob = v128.and(wb, i16x8.splat(<i16>0xff00));
+    const ob = v128.and(wb, mff00);
     const dw = load<f32>(ws);
     acc0 = f32x4.add(acc0, f32x4.mul(f32x4.convert_i32x4_s(splitDot(ea, oa, eb, ob, x)), f32x4.splat(dw * load<f32>(d))));
     acc1 = f32x4.add(acc1, f32x4.mul(f32x4.convert_i32x4_s(splitDot(ea, oa, eb, ob, x + xs)), f32x4.splat(dw * load<f32>(d + xs))));
@@ -305,15 +308,16 @@ export function add4_q8_0(acc: usize, r0: usize, r1: usize, r2: usize, r3: usize
 // One row (d_w in ws, rowD) . two records (codes at x0, x1; d_x / 256 at d0, d1) into out0, out1.
 // @ts-ignore: decorator
 @inline function idotRow2(w: usize, ws: usize, nb: i32, x0: usize, d0: usize, x1: usize, d1: usize, out0: usize, out1: usize): void {
+  const mff00 = idotMask(MASK_FF00);
   let acc0 = f32x4.splat(0);
   let acc1 = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
     const wa = v128.load(w, 2);
     const wb = v128.load(w, 18);
     const ea = i16x8.shl(wa, 8);
-    const oa = v128.and(wa, i16x8.splat(<i16>0xff00));
+    const oa = v128.and(wa, mff00);
     const eb = i16x8.shl(wb, 8);
-    const ob = v128.and(wb, i16x8.splat(<i16>0xff00));
+    const ob = v128.and(wb, mff00);
     const dw = load<f32>(ws);
     const s0 = i32x4.add(
       i32x4.add(i32x4.dot_i16x8_s(ea, v128.load(x0)), i32x4.dot_i16x8_s(oa, v128.load(x0, 16))),
@@ -339,9 +343,10 @@ export function add4_q8_0(acc: usize, r0: usize, r1: usize, r2: usize, r3: usize
 // One row (d_w in ws) . one record: as idotRow, the scale made per block.
 // @ts-ignore: decorator
 @inline function idotRow1(w: usize, ws: usize, nb: i32, x: usize, d: usize): f32 {
+  const mff00 = idotMask(MASK_FF00);
   let acc = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
-    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(blockDot(w, x)), f32x4.splat(load<f32>(ws) * load<f32>(d))));
+    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(blockDot(w, x, mff00)), f32x4.splat(load<f32>(ws) * load<f32>(d))));
     w += 34;
     ws += 4;
     x += 64;
