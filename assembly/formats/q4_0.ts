@@ -6,10 +6,10 @@
 //   qs[j] = element j in the low nibble (bits 0-3), element j + 16 in the high nibble (bits 4-7)
 import { f16ToF32, f16x4At, f32ToF16 } from "../half";
 import { VEC_Q8_0, actCodes8, actD, actD256, actSums } from "../activations";
-import { sumLanes, sumLanes4, widenPairs } from "../idot";
+import { MASK_0F, MASK_0F00, idotMask, sumLanes, sumLanes4, widenPairs } from "../idot";
 import { scaleCodes16 } from "../codes";
 import { x86TruncX4 } from "../cround";
-import { lowBytes, mulCodes16, rowScales } from "./q8_0";
+import { lowBytes, mulCodes16, rowD, rowScales } from "./q8_0";
 import { hsum } from "../madd";
 import { decodeRows } from "./block-rows";
 
@@ -139,32 +139,49 @@ export function dot_q4_0(row: usize, x: usize, dim: i32): f32 {
 //     i16x8.relaxed_dot_i8x16_i7x16_s, the two halves added in i16 (|sum| <= 4 * 15 * 127), then widened.
 // A row streams front to back; every four blocks share the lane sums and the scales' conversion.
 
-// The block's sum of q * x_code (times 256 in the baseline build), in four i32 lanes.
+// The block's sum of q * x_code (times 256 in the baseline build), in four i32 lanes, from the code parts
+// (codeParts) p0..p3. m: the row's mask (relaxed: 0x0f bytes; baseline: 0x0f00 lanes; idot.ts idotMask, loaded
+// once per row: V8 13 would rebuild a constant at each use in the loop).
 // @ts-ignore: decorator
-@inline function blockDotQ(blk: usize, x: usize, x8: usize): v128 {
-  const q = v128.load(blk, 2);
+@inline function partsDot(p0: v128, p1: v128, p2: v128, p3: v128, x: usize, x8: usize): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) {
-    const lo = v128.and(q, i8x16.splat(15));
-    const hi = v128.and(i16x8.shr_u(q, 4), i8x16.splat(15));
-    return widenPairs(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8, 16), hi)));
+    return widenPairs(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), p0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8, 16), p1)));
   }
-  const m = i16x8.splat(0x0f00);
-  const e0 = v128.and(i16x8.shl(q, 8), m);
-  const o0 = v128.and(q, m);
-  const e1 = v128.and(i16x8.shl(q, 4), m);
-  const o1 = v128.and(i16x8.shr_u(q, 4), m);
   return i32x4.add(
-    i32x4.add(i32x4.dot_i16x8_s(e0, v128.load(x)), i32x4.dot_i16x8_s(o0, v128.load(x, 16))),
-    i32x4.add(i32x4.dot_i16x8_s(e1, v128.load(x, 32)), i32x4.dot_i16x8_s(o1, v128.load(x, 48))),
+    i32x4.add(i32x4.dot_i16x8_s(p0, v128.load(x)), i32x4.dot_i16x8_s(p1, v128.load(x, 16))),
+    i32x4.add(i32x4.dot_i16x8_s(p2, v128.load(x, 32)), i32x4.dot_i16x8_s(p3, v128.load(x, 48))),
   );
+}
+
+// @ts-ignore: decorator
+@inline function blockDotQ(blk: usize, x: usize, x8: usize, m: v128): v128 {
+  const q = v128.load(blk, 2);
+  if (ASC_FEATURE_RELAXED_SIMD) return partsDot(v128.and(q, m), v128.and(i16x8.shr_u(q, 4), m), q, q, x, x8);
+  return partsDot(v128.and(i16x8.shl(q, 8), m), v128.and(q, m), v128.and(i16x8.shl(q, 4), m), v128.and(i16x8.shr_u(q, 4), m), x, x8);
+}
+
+// The row's mask for blockDotQ.
+// @ts-ignore: decorator
+@inline function rowMask(): v128 {
+  return idotMask(ASC_FEATURE_RELAXED_SIMD ? MASK_0F : MASK_0F00);
+}
+
+// baseline: sums times 256 and d / 256; relaxed: plain sums and d
+// @ts-ignore: decorator
+@inline function sumShift(): i32 {
+  return ASC_FEATURE_RELAXED_SIMD ? 3 : 11;
+}
+// @ts-ignore: decorator
+@inline function dOffset(dim: i32): usize {
+  return ASC_FEATURE_RELAXED_SIMD ? actD(VEC_Q8_0, dim) : actD256(VEC_Q8_0, dim);
 }
 
 // One row of nb blocks (d_w * d_x already in ws, q8_0.ts rowScales) . one activation record (act: its start;
 // layout offsets from activations.ts), one block per step, no shuffles (see q8_0.ts idotRow).
 // @ts-ignore: decorator
 @inline function idotRowQ4_0(w: usize, ws: usize, act: usize, dim: i32, nb: i32): f32 {
-  // baseline: sums times 256 and d / 256; relaxed: plain sums and d
-  const shift = ASC_FEATURE_RELAXED_SIMD ? 3 : 11;
+  const shift = sumShift();
+  const m = rowMask();
   let x = act;
   let x8 = act + actCodes8(VEC_Q8_0, dim);
   let xs = act + actSums(VEC_Q8_0, dim);
@@ -172,7 +189,7 @@ export function dot_q4_0(row: usize, x: usize, dim: i32): f32 {
   for (let b = 0; b < nb; b++) {
     // the -8 offset lane by lane (the record's lane sums match the lanes of blockDotQ): every lane stays the exact
     // partial sum of (q - 8) * x_code, so the f32 lanes do not cancel
-    const s = i32x4.sub(blockDotQ(w, x, x8), i32x4.shl(v128.load(xs), shift));
+    const s = i32x4.sub(blockDotQ(w, x, x8, m), i32x4.shl(v128.load(xs), shift));
     acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), v128.load32_splat(ws)));
     w += 18;
     ws += 4;
@@ -183,16 +200,74 @@ export function dot_q4_0(row: usize, x: usize, dim: i32): f32 {
   return hsum(acc);
 }
 
+// One row (d_w in ws, q8_0.ts rowD) . four records (the first at act, actStride apart) into out + k * os: each
+// block's code parts made once for the four; per record the same integer sums, scale (d_w * d_x, the product
+// rowScales makes) and f32 steps as idotRowQ4_0.
+// @ts-ignore: decorator
+@inline function idotRow4(w: usize, ws: usize, nb: i32, act: usize, actStride: usize, dim: i32, out: usize, os: usize): void {
+  const shift = sumShift();
+  const m = rowMask();
+  const s1 = actStride;
+  const s2 = actStride << 1;
+  const s3 = actStride * 3;
+  let x = act;
+  let x8 = act + actCodes8(VEC_Q8_0, dim);
+  let xs = act + actSums(VEC_Q8_0, dim);
+  let xd = act + dOffset(dim);
+  let acc0 = f32x4.splat(0);
+  let acc1 = f32x4.splat(0);
+  let acc2 = f32x4.splat(0);
+  let acc3 = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    const q = v128.load(w, 2);
+    let p0: v128, p1: v128, p2: v128, p3: v128;
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      p0 = v128.and(q, m);
+      p1 = v128.and(i16x8.shr_u(q, 4), m);
+      p2 = q;
+      p3 = q;
+    } else {
+      p0 = v128.and(i16x8.shl(q, 8), m);
+      p1 = v128.and(q, m);
+      p2 = v128.and(i16x8.shl(q, 4), m);
+      p3 = v128.and(i16x8.shr_u(q, 4), m);
+    }
+    const dw = load<f32>(ws);
+    acc0 = f32x4.add(acc0, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(partsDot(p0, p1, p2, p3, x, x8), i32x4.shl(v128.load(xs), shift))), f32x4.splat(dw * load<f32>(xd))));
+    acc1 = f32x4.add(acc1, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(partsDot(p0, p1, p2, p3, x + s1, x8 + s1), i32x4.shl(v128.load(xs + s1), shift))), f32x4.splat(dw * load<f32>(xd + s1))));
+    acc2 = f32x4.add(acc2, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(partsDot(p0, p1, p2, p3, x + s2, x8 + s2), i32x4.shl(v128.load(xs + s2), shift))), f32x4.splat(dw * load<f32>(xd + s2))));
+    acc3 = f32x4.add(acc3, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(partsDot(p0, p1, p2, p3, x + s3, x8 + s3), i32x4.shl(v128.load(xs + s3), shift))), f32x4.splat(dw * load<f32>(xd + s3))));
+    w += 18;
+    ws += 4;
+    x += 64;
+    x8 += 32;
+    xs += 16;
+    xd += 4;
+  }
+  store<f32>(out, hsum(acc0));
+  store<f32>(out + os, hsum(acc1));
+  store<f32>(out + 2 * os, hsum(acc2));
+  store<f32>(out + 3 * os, hsum(acc3));
+}
+
 // R rows (rowBytes apart) . B activation records (actStride apart): out[b * S + r], f32. scratch: a row's
-// block scales (4 * blocks bytes).
+// block scales (4 * blocks bytes). Four or more vectors: the row's d_w converted once and the records taken
+// four per load of a block (idotRow4), the rest one at a time.
 export function idot_q4_0(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {
   const nb = <i32>(rowBytes / 18);
+  const os = <usize>stride << 2;
   for (let r = 0; r < nrows; r++) {
     const w = rows + <usize>r * rowBytes;
-    for (let b = 0; b < nx; b++) {
+    const o = out + (<usize>r << 2);
+    let b = 0;
+    if (nx >= 4) {
+      rowD(w, 18, nb, scratch);
+      for (; b + 4 <= nx; b += 4) idotRow4(w, scratch, nb, act + <usize>b * actStride, actStride, dim, o + <usize>b * os, os);
+    }
+    for (; b < nx; b++) {
       const a = act + <usize>b * actStride;
-      rowScales(w, 18, nb, a + (ASC_FEATURE_RELAXED_SIMD ? actD(VEC_Q8_0, dim) : actD256(VEC_Q8_0, dim)), scratch);
-      store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), idotRowQ4_0(w, scratch, a, dim, nb));
+      rowScales(w, 18, nb, a + dOffset(dim), scratch);
+      store<f32>(o + <usize>b * os, idotRowQ4_0(w, scratch, a, dim, nb));
     }
   }
 }

@@ -248,18 +248,18 @@ export function add4_q8_0(acc: usize, r0: usize, r1: usize, r2: usize, r3: usize
 // same order as idotRow: the same bits as one vector at a time. Measured (32000 x 4096, 8 vectors, CPU time):
 // pairs take 0.72 of one vector at a time, fours 0.66.
 
-// The row's d_w as f32 into ws (nb f32).
+// The row's d_w (an f16 at the start of each block, blockBytes apart) as f32 into ws (nb f32).
 // @ts-ignore: decorator
-@inline function rowD(w: usize, nb: i32, ws: usize): void {
+@inline export function rowD(w: usize, blockBytes: usize, nb: i32, ws: usize): void {
   let b = 0;
   for (; b + 4 <= nb; b += 4) {
-    v128.store(ws, f16x4At(w, w + 34, w + 68, w + 102));
-    w += 136;
+    v128.store(ws, f16x4At(w, w + blockBytes, w + 2 * blockBytes, w + 3 * blockBytes));
+    w += blockBytes << 2;
     ws += 16;
   }
   for (; b < nb; b++) {
     store<f32>(ws, f16ToF32(load<u16>(w)));
-    w += 34;
+    w += blockBytes;
     ws += 4;
   }
 }
@@ -372,7 +372,7 @@ export function idot_q8_0(rows: usize, rowBytes: usize, nrows: i32, act: usize, 
   const outStride = <usize>stride << 2;
   for (let r = 0; r < nrows; r++) {
     const w = rows + <usize>r * rowBytes;
-    rowD(w, nb, scratch);
+    rowD(w, 34, nb, scratch);
     const o = out + (<usize>r << 2);
     let b = 0;
     for (; b + 4 <= nx; b += 4) idotRow4(w, scratch, nb, act + <usize>b * actStride, actStride, dOff, o + <usize>b * outStride, outStride);
