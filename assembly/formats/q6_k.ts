@@ -14,7 +14,7 @@ import { Q6_L_AT, Q6_SCALES_AT, Q6_XT_AT, SCRATCH } from "../scratch";
 import { hsum, madd } from "../madd";
 import { mulCodes16 } from "./q8_0";
 import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
-import { MASK_00FF, MASK_0F, MASK_30, UNPACKED, idotMask, idotUnpackedBatch, scaledDot16, sumLanes, unpackBlock, unpackChunk } from "../idot";
+import { MASK_00FF, MASK_0F, MASK_20, MASK_30, UNPACKED, idotMask, idotUnpackedBatch, scaledDot16, sumLanes, unpackBlock, unpackChunk } from "../idot";
 import { decodeRows } from "./block-rows";
 
 const QK: i32 = 256;
@@ -39,6 +39,12 @@ const BLOCK_BYTES: usize = 210;
   const low = k < 2 ? v128.and(ql, m0f) : v128.and(i16x8.shr_u(ql, 4), m0f);
   const high = v128.and(k == 0 ? i16x8.shl(qh, 4) : k == 1 ? i16x8.shl(qh, 2) : k == 2 ? qh : i16x8.shr_u(qh, 2), m30);
   return v128.or(low, high);
+}
+
+// ucodesM as signed bytes q - 32 (m20: 0x20 in every byte).
+// @ts-ignore: decorator
+@inline function codesM(ql: v128, qh: v128, k: i32, m0f: v128, m30: v128, m20: v128): v128 {
+  return i8x16.sub(ucodesM(ql, qh, k, m0f, m30), m20);
 }
 
 // The same as signed bytes q - 32.
@@ -87,6 +93,10 @@ export function decode_q6_k(table: usize, rowBytes: usize, ids: usize, n: i32, d
 // per group of 16, (d * scale) times the sum of codes x values. Used by the projection for small batches.
 export function dot_q6_k(row: usize, x: usize, dim: i32): f32 {
   const blocks = dim >> 8; // whole blocks: the caller guarantees it
+  // the masks from memory, once (V8 13 rebuilds a constant vector at each use in the loop; idot.ts idotMask)
+  const m0f = idotMask(MASK_0F);
+  const m30 = idotMask(MASK_30);
+  const m20 = idotMask(MASK_20);
   let acc = f32x4.splat(0);
   for (let b = 0; b < blocks; b++) {
     const d = f16ToF32(load<u16>(row, 208));
@@ -100,10 +110,10 @@ export function dot_q6_k(row: usize, x: usize, dim: i32): f32 {
         const a = v128.load(ql + o);
         const c = v128.load(ql + 32 + o);
         const hb = v128.load(qh + o);
-        acc = madd(mulCodes16(codes(a, hb, 0), xh + (o << 2)), f32x4.splat(d * <f32>load<i8>(sc + half16)), acc);
-        acc = madd(mulCodes16(codes(c, hb, 1), xh + ((32 + o) << 2)), f32x4.splat(d * <f32>load<i8>(sc + 2 + half16)), acc);
-        acc = madd(mulCodes16(codes(a, hb, 2), xh + ((64 + o) << 2)), f32x4.splat(d * <f32>load<i8>(sc + 4 + half16)), acc);
-        acc = madd(mulCodes16(codes(c, hb, 3), xh + ((96 + o) << 2)), f32x4.splat(d * <f32>load<i8>(sc + 6 + half16)), acc);
+        acc = madd(mulCodes16(codesM(a, hb, 0, m0f, m30, m20), xh + (o << 2)), f32x4.splat(d * <f32>load<i8>(sc + half16)), acc);
+        acc = madd(mulCodes16(codesM(c, hb, 1, m0f, m30, m20), xh + ((32 + o) << 2)), f32x4.splat(d * <f32>load<i8>(sc + 2 + half16)), acc);
+        acc = madd(mulCodes16(codesM(a, hb, 2, m0f, m30, m20), xh + ((64 + o) << 2)), f32x4.splat(d * <f32>load<i8>(sc + 4 + half16)), acc);
+        acc = madd(mulCodes16(codesM(c, hb, 3, m0f, m30, m20), xh + ((96 + o) << 2)), f32x4.splat(d * <f32>load<i8>(sc + 6 + half16)), acc);
       }
     }
     row += BLOCK_BYTES;
