@@ -6,7 +6,7 @@
 //   qs[j] = element j in the low nibble (bits 0-3), element j + 16 in the high nibble (bits 4-7)
 import { f16ToF32, f16x4At, f32ToF16 } from "../half";
 import { VEC_Q8_0, actCodes8, actD, actD256, actSums } from "../activations";
-import { MASK_0F, MASK_0F00, idotMask, sumLanes, sumLanes4, widenPairs } from "../idot";
+import { MASK_08, MASK_0F, MASK_0F00, idotMask, sumLanes, sumLanes4, widenPairs } from "../idot";
 import { scaleCodes16 } from "../codes";
 import { x86TruncX4 } from "../cround";
 import { lowBytes, mulCodes16, rowD, rowScales } from "./q8_0";
@@ -108,12 +108,15 @@ export function encode_q4_0(src: usize, n: usize, dst: usize): void {
 export function dot_q4_0(row: usize, x: usize, dim: i32): f32 {
   const blocks = dim >> 5; // whole blocks: the caller guarantees it
   let acc = f32x4.splat(0);
-  const eight = i8x16.splat(8);
+  // masks from memory, once (V8 13 rebuilds a constant vector at each use in a loop; idot.ts idotMask); the high
+  // nibbles by a 16-bit shift and the mask (x86 has no byte shift: i8x16.shr_u costs a shift and a mask anyway)
+  const eight = idotMask(MASK_08);
+  const m0f = idotMask(MASK_0F);
   for (let b = 0; b < blocks; b++) {
     const qs = v128.load(row, 2);
     // low nibbles are elements 0..15, high nibbles 16..31
-    const lo = mulCodes16(i8x16.sub(v128.and(qs, i8x16.splat(15)), eight), x);
-    const hi = mulCodes16(i8x16.sub(i8x16.shr_u(qs, 4), eight), x + 64);
+    const lo = mulCodes16(i8x16.sub(v128.and(qs, m0f), eight), x);
+    const hi = mulCodes16(i8x16.sub(v128.and(i16x8.shr_u(qs, 4), m0f), eight), x + 64);
     acc = f32x4.add(acc, f32x4.mul(f32x4.add(lo, hi), f32x4.splat(f16ToF32(load<u16>(row)))));
     row += 18;
     x += 128;
