@@ -183,8 +183,8 @@ export function add4_q8_0(acc: usize, r0: usize, r1: usize, r2: usize, r3: usize
 // odd byte, both as 256 * code, which i32x4.dot_i16x8_s pairs with the record's even and odd i16 codes
 // (no sign extension); the 256 goes into d_x / 256, a power of two, so the result is unchanged.
 // A row is read front to back as one stream (measured: two or four rows side by side stream at half the
-// speed on the benchmark machine); four blocks at a time share the lane sums (sumLanes4) and the scales'
-// conversion (f16x4At), and a batch reads each row from memory once.
+// speed on the benchmark machine); four blocks at a time share the scales' conversion (f16x4At, rowScales),
+// and a batch reads each row from memory once and loads each block once per four vectors (idotRow4).
 
 // 256 * (the 16 weight codes w) . (activation codes xe, xo: even, odd), in four i32 lanes; mff00: the mask
 // (idot.ts idotMask, loaded once per row).
