@@ -131,35 +131,51 @@ export function dot_q6_k(row: usize, x: usize, dim: i32): f32 {
 // sums in one multiply. Two or more vectors: each row is unpacked once (idot.ts idotUnpacked).
 // Keys: g group of 16 (0..15), h half (128 values), x the record's i16 codes, x8 its i8 codes.
 
-// Group g's scale times its sum of q * x_code (16 codes u), in four i32 lanes (idot.ts scaledDot16).
+// Group g's scale times its sum of q * x_code (16 codes u), in four i32 lanes. Relaxed build (groupDotR): the
+// i16 pair sums of the codes against the record's i8 codes x8v meet the scale in one i32x4.dot_i16x8_s (widened
+// and scaled at once); baseline (groupDotB): the code bytes split into even and odd i16 lanes against the
+// record's i16 codes xlo, xhi, the i32 sums times the scale. No shuffles (JavaScriptCore lowers two-input
+// shuffles to two pshufb and a por). The callers load x8v / xlo, xhi and the scale at constant offsets from
+// a pointer per half block: JavaScriptCore computes an address like x8 + (g << 4) with three instructions
+// before each load, where an immediate offset folds into the load.
 // @ts-ignore: decorator
-@inline function groupDot(u: v128, x: usize, x8: usize, g: i32, sc: usize, m00ff: v128): v128 {
-  const scale = <i32>load<i8>(sc + <usize>g);
-  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8 + (<usize>g << 4)), u), i16x8.splat(<i16>scale));
-  const xg = x + (<usize>g << 5);
-  const s = i32x4.add(i32x4.dot_i16x8_s(v128.and(u, m00ff), v128.load(xg)), i32x4.dot_i16x8_s(i16x8.shr_u(u, 8), v128.load(xg, 16)));
+@inline function groupDotR(u: v128, x8v: v128, scale: i32): v128 {
+  return i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(x8v, u), i16x8.splat(<i16>scale));
+}
+// @ts-ignore: decorator
+@inline function groupDotB(u: v128, xlo: v128, xhi: v128, scale: i32, m00ff: v128): v128 {
+  const s = i32x4.add(i32x4.dot_i16x8_s(v128.and(u, m00ff), xlo), i32x4.dot_i16x8_s(i16x8.shr_u(u, 8), xhi));
   return i32x4.mul(s, i32x4.splat(scale));
 }
 
-// One block's integer sum: sum_g scales[g] * sum (q - 32) * x_code.
+// One block's integer sum: sum_g scales[g] * sum (q - 32) * x_code. Group 8h + j of half h: run k = j >> 1 of
+// the half's codes, values 16 (j & 1) .. of it.
 // @ts-ignore: decorator
 @inline function idotBlock(blk: usize, x: usize, x8: usize, bsums: usize, m0f: v128, m30: v128, m00ff: v128): i32 {
-  const sc = blk + 192;
   let acc = i32x4.splat(0);
   for (let h = 0; h < 2; h++) {
     const ql = blk + (<usize>h << 6);
     const qh = blk + 128 + (<usize>h << 5);
+    const sch = blk + 192 + (<usize>h << 3);
+    const xh = x + (<usize>h << 8);
+    const x8h = x8 + (<usize>h << 7);
     const a0 = v128.load(ql);
     const a1 = v128.load(ql, 16);
     const c0 = v128.load(ql, 32);
     const c1 = v128.load(ql, 48);
     const h0 = v128.load(qh);
     const h1 = v128.load(qh, 16);
-    const g = h << 3; // group 8h + 2k + (l >= 16)
-    acc = i32x4.add(acc, i32x4.add(groupDot(ucodesM(a0, h0, 0, m0f, m30), x, x8, g, sc, m00ff), groupDot(ucodesM(a1, h1, 0, m0f, m30), x, x8, g + 1, sc, m00ff)));
-    acc = i32x4.add(acc, i32x4.add(groupDot(ucodesM(c0, h0, 1, m0f, m30), x, x8, g + 2, sc, m00ff), groupDot(ucodesM(c1, h1, 1, m0f, m30), x, x8, g + 3, sc, m00ff)));
-    acc = i32x4.add(acc, i32x4.add(groupDot(ucodesM(a0, h0, 2, m0f, m30), x, x8, g + 4, sc, m00ff), groupDot(ucodesM(a1, h1, 2, m0f, m30), x, x8, g + 5, sc, m00ff)));
-    acc = i32x4.add(acc, i32x4.add(groupDot(ucodesM(c0, h0, 3, m0f, m30), x, x8, g + 6, sc, m00ff), groupDot(ucodesM(c1, h1, 3, m0f, m30), x, x8, g + 7, sc, m00ff)));
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      acc = i32x4.add(acc, i32x4.add(groupDotR(ucodesM(a0, h0, 0, m0f, m30), v128.load(x8h), load<i8>(sch)), groupDotR(ucodesM(a1, h1, 0, m0f, m30), v128.load(x8h, 16), load<i8>(sch, 1))));
+      acc = i32x4.add(acc, i32x4.add(groupDotR(ucodesM(c0, h0, 1, m0f, m30), v128.load(x8h, 32), load<i8>(sch, 2)), groupDotR(ucodesM(c1, h1, 1, m0f, m30), v128.load(x8h, 48), load<i8>(sch, 3))));
+      acc = i32x4.add(acc, i32x4.add(groupDotR(ucodesM(a0, h0, 2, m0f, m30), v128.load(x8h, 64), load<i8>(sch, 4)), groupDotR(ucodesM(a1, h1, 2, m0f, m30), v128.load(x8h, 80), load<i8>(sch, 5))));
+      acc = i32x4.add(acc, i32x4.add(groupDotR(ucodesM(c0, h0, 3, m0f, m30), v128.load(x8h, 96), load<i8>(sch, 6)), groupDotR(ucodesM(c1, h1, 3, m0f, m30), v128.load(x8h, 112), load<i8>(sch, 7))));
+    } else {
+      acc = i32x4.add(acc, i32x4.add(groupDotB(ucodesM(a0, h0, 0, m0f, m30), v128.load(xh), v128.load(xh, 16), load<i8>(sch), m00ff), groupDotB(ucodesM(a1, h1, 0, m0f, m30), v128.load(xh, 32), v128.load(xh, 48), load<i8>(sch, 1), m00ff)));
+      acc = i32x4.add(acc, i32x4.add(groupDotB(ucodesM(c0, h0, 1, m0f, m30), v128.load(xh, 64), v128.load(xh, 80), load<i8>(sch, 2), m00ff), groupDotB(ucodesM(c1, h1, 1, m0f, m30), v128.load(xh, 96), v128.load(xh, 112), load<i8>(sch, 3), m00ff)));
+      acc = i32x4.add(acc, i32x4.add(groupDotB(ucodesM(a0, h0, 2, m0f, m30), v128.load(xh, 128), v128.load(xh, 144), load<i8>(sch, 4), m00ff), groupDotB(ucodesM(a1, h1, 2, m0f, m30), v128.load(xh, 160), v128.load(xh, 176), load<i8>(sch, 5), m00ff)));
+      acc = i32x4.add(acc, i32x4.add(groupDotB(ucodesM(c0, h0, 3, m0f, m30), v128.load(xh, 192), v128.load(xh, 208), load<i8>(sch, 6), m00ff), groupDotB(ucodesM(c1, h1, 3, m0f, m30), v128.load(xh, 224), v128.load(xh, 240), load<i8>(sch, 7), m00ff)));
+    }
   }
   // the codes' offset: 32 * sum_g scales[g] * bsums[g]
   const scv = v128.load(blk, 192);
