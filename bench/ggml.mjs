@@ -26,12 +26,16 @@ const GGML_HEAD = process.env.GGML_HEAD;
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
-function timeRuns(fn, runs) {
+/** Wall ms of `runs` calls; their CPU ms (user + system) pushed onto `cpu`. */
+function timeRuns(fn, runs, cpu) {
   const out = [];
   for (let i = 0; i < runs; i++) {
+    const c = process.cpuUsage();
     const t = performance.now();
     fn();
     out.push(performance.now() - t);
+    const d = process.cpuUsage(c);
+    cpu.push((d.user + d.system) / 1000);
   }
   return out;
 }
@@ -74,12 +78,13 @@ export async function run() {
           ...(tr ? [["ggml relaxed", () => tr.project(hidden, { mode: "ggml", out })], ["exact relaxed", () => tr.project(hidden, { mode: "exact", out })]] : []),
         ];
         const times = new Map(fns.map(([name]) => [name, []]));
+        const cpus = new Map(fns.map(([name]) => [name, []]));
         const native = [];
         const wasmFloor = [];
         const nativeFloor = [];
         for (const [, fn] of fns) fn(); // warm-up
         for (let round = 0; round < ROUNDS; round++) {
-          for (const [name, fn] of fns) times.get(name).push(...timeRuns(fn, RUNS));
+          for (const [name, fn] of fns) times.get(name).push(...timeRuns(fn, RUNS, cpus.get(name)));
           if (floor.wasm) for (let i = 0; i < RUNS; i++) wasmFloor.push(floor.wasm());
           const nf = floor.native?.(RUNS);
           if (nf !== undefined) nativeFloor.push(nf);
@@ -95,15 +100,15 @@ export async function run() {
         const ggmlMs = native.length ? median(native) : undefined;
         const floorMs = wasmFloor.length ? median(wasmFloor) : undefined;
         const shape = `${vocab} x ${dim}`;
-        const add = (method, ms) =>
-          rows.push([shape, format, n, method, fmt(ms), ggmlMs ? `${(ggmlMs / ms).toFixed(2)}` : "-", floorMs ? `${(ms / floorMs).toFixed(2)}` : "-"]);
+        const add = (method, ms, cpuMs) =>
+          rows.push([shape, format, n, method, fmt(ms), cpuMs ? fmt(cpuMs) : "-", ggmlMs ? `${(ggmlMs / ms).toFixed(2)}` : "-", floorMs ? `${(ms / floorMs).toFixed(2)}` : "-"]);
         if (floorMs) add("memory floor: wasm stream (`bench/floor/stream.ts`)", floorMs);
         if (nativeFloor.length) add("memory floor: native stream (`bench/floor/stream.c`, gcc -O3 -march=native)", median(nativeFloor));
         if (ggmlMs) add(`ggml CPU backend (\`ggml-head\`, 1 thread)`, ggmlMs);
-        add("**bitembed** ggml", median(times.get("ggml")));
-        if (tr) add("**bitembed** ggml, relaxed SIMD", median(times.get("ggml relaxed")));
-        add("bitembed exact", median(times.get("exact")));
-        if (tr) add("bitembed exact, relaxed SIMD", median(times.get("exact relaxed")));
+        add("**bitembed** ggml", median(times.get("ggml")), median(cpus.get("ggml")));
+        if (tr) add("**bitembed** ggml, relaxed SIMD", median(times.get("ggml relaxed")), median(cpus.get("ggml relaxed")));
+        add("bitembed exact", median(times.get("exact")), median(cpus.get("exact")));
+        if (tr) add("bitembed exact, relaxed SIMD", median(times.get("exact relaxed")), median(cpus.get("exact relaxed")));
         console.error(`bench ggml: ${shape} ${format} n=${n} done`);
       }
       t.dispose();
@@ -115,14 +120,15 @@ export async function run() {
 
 Logits of N hidden vectors over a V x D table (standard-normal weights quantized by bitembed, byte-identical to
 ggml's quantizers), median ms over ${ROUNDS} interleaved rounds of ${RUNS} runs; last column: ggml's time divided by
-this one (above 1: faster than ggml); "/ floor": this time over the wasm memory floor, the table's bytes read once
+this one (above 1: faster than ggml); "CPU ms": bitembed's median CPU time (user + system) per call, which leaves
+out the time other processes held the core on this shared machine; "/ floor": this time over the wasm memory floor, the table's bytes read once
 by the cheapest wasm loop in the same rounds (1.00 would be memory-bound; the native floor is the same bytes read by
 a gcc -O3 -march=native loop, both compiled at bench time, not part of the package). ggml: its native \`ggml-head\` (\`ggml_mul_mat\` on the CPU backend, one
 thread, plain CPU buffer, activations quantized inside the timed graph as here), built with \`GGML_NATIVE\`${cpuLine ? ` (CPU features: ${cpuLine})` : ""}; run by \`GGML_HEAD=/path/to/ggml-head npm run bench ggml\`.
 bitembed: the baseline build (Node 20's default) and the relaxed-SIMD one (the default on Node >= 22, Deno, Bun, Chrome).
 Machine load (1-minute load average on 2 cores) during the run: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}.
 
-${table(["table", "format", "N", "method", "median ms", "ggml / this", "this / floor"], rows)}
+${table(["table", "format", "N", "method", "median ms", "CPU ms", "ggml / this", "this / floor"], rows)}
 ${[...notes].map((n) => `\nNote: ${n}`).join("")}`;
 }
 
