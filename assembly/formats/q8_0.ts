@@ -242,7 +242,7 @@ export function add4_q8_0(acc: usize, r0: usize, r1: usize, r2: usize, r3: usize
 
 // ---- batches: each row's weights loaded once for four records ----
 // For two or more vectors, a row's block scales d_w are converted once (rowD), and the vectors go in fours
-// (then a pair, then one): each block's 32 codes are loaded and split into even and odd i16 lanes once, then
+// (then one at a time; a pair step cost the package's size budget more than it saved): each block's 32 codes are loaded and split into even and odd i16 lanes once, then
 // dotted with every record's codes of the step (the row is in L1 after the first step). Each record's block
 // scale is d_w * (d_x / 256), the same f32 product rowScales makes, and each record's sums are added in the
 // same order as idotRow: the same bits as one vector at a time. Measured (32000 x 4096, 8 vectors, CPU time):
@@ -305,41 +305,6 @@ export function add4_q8_0(acc: usize, r0: usize, r1: usize, r2: usize, r3: usize
   store<f32>(out + 3 * os, hsum(acc3));
 }
 
-// One row (d_w in ws, rowD) . two records (codes at x0, x1; d_x / 256 at d0, d1) into out0, out1.
-// @ts-ignore: decorator
-@inline function idotRow2(w: usize, ws: usize, nb: i32, x0: usize, d0: usize, x1: usize, d1: usize, out0: usize, out1: usize): void {
-  const mff00 = idotMask(MASK_FF00);
-  let acc0 = f32x4.splat(0);
-  let acc1 = f32x4.splat(0);
-  for (let b = 0; b < nb; b++) {
-    const wa = v128.load(w, 2);
-    const wb = v128.load(w, 18);
-    const ea = i16x8.shl(wa, 8);
-    const oa = v128.and(wa, mff00);
-    const eb = i16x8.shl(wb, 8);
-    const ob = v128.and(wb, mff00);
-    const dw = load<f32>(ws);
-    const s0 = i32x4.add(
-      i32x4.add(i32x4.dot_i16x8_s(ea, v128.load(x0)), i32x4.dot_i16x8_s(oa, v128.load(x0, 16))),
-      i32x4.add(i32x4.dot_i16x8_s(eb, v128.load(x0, 32)), i32x4.dot_i16x8_s(ob, v128.load(x0, 48))),
-    );
-    acc0 = f32x4.add(acc0, f32x4.mul(f32x4.convert_i32x4_s(s0), f32x4.splat(dw * load<f32>(d0))));
-    const s1 = i32x4.add(
-      i32x4.add(i32x4.dot_i16x8_s(ea, v128.load(x1)), i32x4.dot_i16x8_s(oa, v128.load(x1, 16))),
-      i32x4.add(i32x4.dot_i16x8_s(eb, v128.load(x1, 32)), i32x4.dot_i16x8_s(ob, v128.load(x1, 48))),
-    );
-    acc1 = f32x4.add(acc1, f32x4.mul(f32x4.convert_i32x4_s(s1), f32x4.splat(dw * load<f32>(d1))));
-    w += 34;
-    ws += 4;
-    x0 += 64;
-    x1 += 64;
-    d0 += 4;
-    d1 += 4;
-  }
-  store<f32>(out0, hsum(acc0));
-  store<f32>(out1, hsum(acc1));
-}
-
 // One row (d_w in ws) . one record: as idotRow, the scale made per block.
 // @ts-ignore: decorator
 @inline function idotRow1(w: usize, ws: usize, nb: i32, x: usize, d: usize): f32 {
@@ -376,12 +341,7 @@ export function idot_q8_0(rows: usize, rowBytes: usize, nrows: i32, act: usize, 
     const o = out + (<usize>r << 2);
     let b = 0;
     for (; b + 4 <= nx; b += 4) idotRow4(w, scratch, nb, act + <usize>b * actStride, actStride, dOff, o + <usize>b * outStride, outStride);
-    for (; b + 2 <= nx; b += 2) {
-      const a0 = act + <usize>b * actStride;
-      const a1 = a0 + actStride;
-      idotRow2(w, scratch, nb, a0, a0 + dOff, a1, a1 + dOff, o + <usize>b * outStride, o + <usize>(b + 1) * outStride);
-    }
-    if (b < nx) {
+    for (; b < nx; b++) {
       const a = act + <usize>b * actStride;
       store<f32>(o + <usize>b * outStride, idotRow1(w, scratch, nb, a, a + dOff));
     }
