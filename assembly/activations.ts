@@ -1,9 +1,10 @@
 // Mode "ggml": hidden vectors quantized to int8 blocks exactly as llama.cpp's CPU backend (x86) quantizes the
 // activations of a mat-mul before its integer dot products, one kind per vec_dot_type:
-//   Q8_0 (and Q8_1, the same codes): blocks of 32, amax = max |x|, d = f16(amax / 127), id = 127 / amax
-//     (0 when amax is 0), q = round-half-even(x * id), converted as cvtps2dq (NaN, out of range: INT_MIN) and
-//     saturated to int8 (packssdw, packsswb) — the AVX/AVX2 quantize_row_q8_0 / q8_1, which differs from the
-//     reference quantizer (id = 1 / d, roundf) in ties and in a last bit of id;
+//   Q8_0 (and Q8_1: the same codes and d, plus s, see the layout): blocks of 32, amax = max |x|,
+//     d = f16(amax / 127), id = 127 / amax (0 when amax is 0), q = round-half-even(x * id), converted as
+//     cvtps2dq (NaN, out of range: INT_MIN) and saturated to int8 (packssdw, packsswb) — the AVX/AVX2
+//     quantize_row_q8_0 / q8_1, which differs from the reference quantizer (id = 1 / d, roundf) in ties and in a
+//     last bit of id;
 //   Q8_K: blocks of 256, max = the value of largest |x| (the first of equals), iscale = -127 / max,
 //     q = min(127, nearest_int(iscale * x)), d = 1 / iscale in f32, plus the sums of each 16 codes (bsums)
 //     — quantize_row_q8_K (x86 uses quantize_row_q8_K_ref).
@@ -16,9 +17,13 @@
 //   [2P, 3P)           codes as i8, in order (what i32x4.relaxed_dot_i8x16_i7x16_add_s pairs with 16 bytes)
 //   [3P, +4 NB4)       d per block, f32 (Q8_0: the f16 scale as f32)
 //   [.., +4 NB4)       d / 256 per block (for kernels whose integer sums come out 256 times too large)
-//   [.., ...)          Q8_0 / Q8_1: per block, four i32 lane sums of its codes (lane i: values 4i..4i+3 and
+//   [.., +16 NB4)      Q8_0 / Q8_1: per block, four i32 lane sums of its codes (lane i: values 4i..4i+3 and
 //                      16 + 4i..16 + 4i + 3, the lanes a block's integer dot comes out in); Q8_K: the 16
-//                      bsums of each block, i16
+//                      bsums of each block, i16 (+32 NB4)
+//   [.., +4 NB4)       Q8_1 only: s per block, f32 holding block_q8_1's f16 s = f16(d * sum of the codes), d the
+//                      f32 amax / 127 before its f16 rounding and the sum taken over the i32 codes before they
+//                      are saturated to int8 (NaN or out of range: INT_MIN, added with wrap-around) — what
+//                      q4_1 / q5_1 dots multiply the row's minimum by
 // see: ggml-cpu/arch/x86/quants.c quantize_row_q8_0, quantize_row_q8_1; ggml-quants.c quantize_row_q8_K_ref;
 // ggml-common.h block_q8_0, block_q8_1, block_q8_K.
 import { f16ToF32, f32ToF16 } from "./half";
@@ -62,8 +67,14 @@ export const VEC_Q8_K: i32 = 3;
 @inline export function actSums(kind: i32, dim: i32): usize {
   return actD(kind, dim) + (<usize>blocks4(kind, dim) << 3);
 }
+// Q8_1's s per block (after the lane sums).
+// @ts-ignore: decorator
+@inline export function actS(kind: i32, dim: i32): usize {
+  return actSums(kind, dim) + (<usize>blocks4(kind, dim) << 4);
+}
 // @ts-ignore: decorator
 @inline export function activationBytes(kind: i32, dim: i32): usize {
+  if (kind == VEC_Q8_1) return actS(kind, dim) + (<usize>blocks4(kind, dim) << 2);
   const sums = kind == VEC_Q8_K ? <usize>(blocks4(kind, dim) << 5) : <usize>(blocks4(kind, dim) << 4);
   return (actSums(kind, dim) + sums + 15) & ~15;
 }
@@ -101,14 +112,35 @@ export const VEC_Q8_K: i32 = 3;
   return f32x4(value(x, j, count), value(x, j + 1, count), value(x, j + 2, count), value(x, j + 3, count));
 }
 
-// Q8_0 codes of 16 values (x86: multiply, round half to even, cvtps2dq, saturate to int8).
+// The i32 codes of four values before saturation (x86: multiply, round half to even, cvtps2dq).
+// @ts-ignore: decorator
+@inline function q8Ints4(x: usize, j: i32, count: i32, idv: v128): v128 {
+  return x86TruncX4(f32x4.nearest(f32x4.mul(load4(x, j, count), idv)));
+}
+
+// Q8_0 codes of 16 values (q8Ints4 saturated to int8).
 // @ts-ignore: decorator
 @inline function q8_0Codes16(x: usize, j: i32, count: i32, idv: v128): v128 {
-  const a = x86TruncX4(f32x4.nearest(f32x4.mul(load4(x, j, count), idv)));
-  const b = x86TruncX4(f32x4.nearest(f32x4.mul(load4(x, j + 4, count), idv)));
-  const c = x86TruncX4(f32x4.nearest(f32x4.mul(load4(x, j + 8, count), idv)));
-  const d = x86TruncX4(f32x4.nearest(f32x4.mul(load4(x, j + 12, count), idv)));
+  const a = q8Ints4(x, j, count, idv);
+  const b = q8Ints4(x, j + 4, count, idv);
+  const c = q8Ints4(x, j + 8, count, idv);
+  const d = q8Ints4(x, j + 12, count, idv);
   return i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(a, b), i16x8.narrow_i32x4_s(c, d));
+}
+
+// Q8_1's sum of a block's i32 codes before saturation (AVX2 adds them in i32 lanes: wrap-around, whose result
+// does not depend on the order), over its `count` real values only (the padding adds nothing, as its codes).
+// @ts-ignore: decorator
+@inline function q8_1IntSum(x: usize, count: i32, idv: v128): i32 {
+  if (count >= 32) {
+    let s = i32x4.splat(0);
+    for (let j = 0; j < 32; j += 4) s = i32x4.add(s, q8Ints4(x, j, 32, idv));
+    return laneSum(s);
+  }
+  const id = f32x4.extract_lane(idv, 0);
+  let s: i32 = 0;
+  for (let j = 0; j < count; j++) s += i32x4.extract_lane(q8Ints4(x, j, j + 1, f32x4.splat(id)), 0);
+  return s;
 }
 
 // Codes of values past the real ones set to 0 (n of the 16 are real): the padding then adds nothing whatever
@@ -120,14 +152,14 @@ export const VEC_Q8_K: i32 = 3;
   return v128.and(c, i8x16.lt_s(iota, i8x16.splat(<i8>max(n, 0))));
 }
 
-// One vector (dim f32 at x) to a Q8_0 / Q8_1 record at out. Hidden vectors hold no NaN (find_nan checks).
-function quantizeQ8_0(x: usize, dim: i32, out: usize): void {
-  const kind = VEC_Q8_0;
+// One vector (dim f32 at x) to a Q8_0 or Q8_1 record at out. Hidden vectors hold no NaN (find_nan checks).
+function quantizeQ8_0(kind: i32, x: usize, dim: i32, out: usize): void {
   const nb = paddedDim(kind, dim) >> 5;
   const codes8 = out + actCodes8(kind, dim);
   const dOut = out + actD(kind, dim);
   const d256Out = out + actD256(kind, dim);
   const sums = out + actSums(kind, dim);
+  const sOut = out + actS(kind, dim);
   for (let b = 0; b < nb; b++) {
     const xb = x + (<usize>b << 7);
     const count = min(32, dim - (b << 5));
@@ -143,6 +175,10 @@ function quantizeQ8_0(x: usize, dim: i32, out: usize): void {
     store<f32>(dOut + (<usize>b << 2), d);
     store<f32>(d256Out + (<usize>b << 2), d * <f32>0.00390625);
     v128.store(sums + (<usize>b << 4), i32x4.add(codeSums(c0), codeSums(c1)));
+    if (kind == VEC_Q8_1) {
+      const s = amax / <f32>127 * <f32>q8_1IntSum(xb, count, idv);
+      store<f32>(sOut + (<usize>b << 2), f16ToF32(f32ToF16(s)));
+    }
   }
 }
 
@@ -220,6 +256,6 @@ export function quantizeActivations(kind: i32, x: usize, nx: i32, dim: i32, out:
     const xv = x + (<usize>v * <usize>dim << 2);
     const rec = out + <usize>v * bytes;
     if (kind == VEC_Q8_K) quantizeQ8_K(xv, dim, rec);
-    else quantizeQ8_0(xv, dim, rec);
+    else quantizeQ8_0(kind, xv, dim, rec);
   }
 }

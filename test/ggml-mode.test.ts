@@ -67,6 +67,8 @@ describe.each(KIND_FORMATS)("%s: activation records (%s)", (format, vecDot, bloc
           d: new Float32Array(buf, 3 * p, nb),
           d256: new Float32Array(buf, 3 * p + 4 * nb4, nb),
           sums: vecDot === "q8_k" ? new Int16Array(buf, 3 * p + 8 * nb4, nb * 16) : new Int32Array(buf, 3 * p + 8 * nb4, nb * 4),
+          // Q8_1: s per block, after the lane sums
+          s: vecDot === "q8_1" ? new Float32Array(buf, 3 * p + 24 * nb4, nb) : undefined,
         };
       });
     } finally {
@@ -88,6 +90,7 @@ describe.each(KIND_FORMATS)("%s: activation records (%s)", (format, vecDot, bloc
       const lane = (b: number, i: number) => [0, 1, 2, 3, 16, 17, 18, 19].reduce((a, j) => a + ref.codes[32 * b + 4 * i + j], 0);
       const sums = vecDot === "q8_k" ? Array.from(ref.sums16) : Array.from({ length: ref.d.length * 4 }, (_, k) => lane(k >> 2, k & 3));
       expect(Array.from(r.sums), `${at}: sums`).toEqual(sums);
+      if (vecDot === "q8_1") expect(Array.from(r.s!), `${at}: s`).toEqual(Array.from(ref.s!));
     });
   }
 
@@ -95,7 +98,7 @@ describe.each(KIND_FORMATS)("%s: activation records (%s)", (format, vecDot, bloc
     expectRecords(randomValues(3 * dim, dim * 7 + 1, 6), dim, `dim ${dim}`);
   });
 
-  it("ties, zeros, one large value, subnormals, huge values, signs of equal magnitude", () => {
+  it("ties, zeros, one large value, subnormals, huge values, signs of equal magnitude, infinities", () => {
     const dim = 512;
     const rows: number[][] = [];
     // x * 127 / amax lands on k + 0.5 exactly: amax 127, values k + 0.5 (ties go to even, not away)
@@ -107,6 +110,9 @@ describe.each(KIND_FORMATS)("%s: activation records (%s)", (format, vecDot, bloc
     // the largest |x| appears with both signs: Q8_K takes the first one's sign
     rows.push(Array.from({ length: dim }, (_, j) => (j % 256 === 3 ? -2 : j % 256 === 200 ? 2 : Math.sin(j))));
     rows.push(Array.from({ length: dim }, (_, j) => (j % 256 === 3 ? 2 : j % 256 === 200 ? -2 : Math.sin(j))));
+    // an Inf (the block's codes: -128 there, from cvtps2dq's INT_MIN, 0 elsewhere), two in one block (Q8_1's i32 sum
+    // of the codes wraps to 0), -Inf beside +Inf
+    rows.push(Array.from({ length: dim }, (_, j) => (j === 5 ? Infinity : j === 40 || j === 41 ? -Infinity : j === 300 ? Infinity : j === 301 ? -Infinity : Math.cos(j))));
     const hidden = Float32Array.from(rows.flat());
     expectRecords(hidden, dim, "special rows");
   });
@@ -167,6 +173,26 @@ describe.each(INT_FORMATS)('%s mode "ggml": integer dots', (format: Format) => {
       expect(Array.from(ids.subarray(5 * b, 5 * b + 5))).toEqual(order.slice(0, 5).map((p) => p[1]));
       expect(Array.from(scores.subarray(5 * b, 5 * b + 5))).toEqual(order.slice(0, 5).map((p) => p[0]));
       expect(best[b]).toBe(order[0][1]);
+    }
+  });
+
+  it("an infinite hidden value makes that vector's logits non-finite and leaves the others as they are", () => {
+    // the block holding it gets d_x = Inf and codes 0 but there (-128 there: cvtps2dq's INT_MIN), so the lanes of
+    // its integer sum that are 0 give 0 x Inf = NaN, as in ggml's AVX2 lanes (NaN, not finite garbage)
+    const [vocab, dim] = [40, 512];
+    using table = rt.tableFromF32(randomValues(vocab * dim, 31, 2), { vocab, dim, format });
+    for (const inf of [Infinity, -Infinity]) {
+      const hidden = randomValues(3 * dim, 32, 4);
+      const clean = table.project(hidden, { mode: "ggml" });
+      hidden[dim + 7] = inf;
+      for (const [from, n] of [[0, 3], [1, 1], [1, 2]]) {
+        const got = table.project(hidden.subarray(from * dim, (from + n) * dim), { mode: "ggml" });
+        for (let v = from; v < from + n; v++) {
+          const row = Array.from(got.subarray((v - from) * vocab, (v - from + 1) * vocab));
+          if (v === 1) expect(row.filter((x) => Number.isFinite(x)), `${inf}: vector 1`).toEqual([]);
+          else expect(row, `${inf}: vector ${v}`).toEqual(Array.from(clean.subarray(v * vocab, (v + 1) * vocab)));
+        }
+      }
     }
   });
 

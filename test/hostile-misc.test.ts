@@ -26,7 +26,8 @@ beforeAll(async () => {
 
 // Byte offset of the f16 scale d in one block of each format with block scales (see assembly/formats/).
 const D_AT: Partial<Record<Format, number>> = {
-  q8_0: 0, q4_0: 0, q4_1: 0, q1_0: 0, q2_0: 0, tq1_0: 52, tq2_0: 64, q6_k: 208, q4_k: 0, q5_k: 0, q2_k: 80, q3_k: 108, iq4_xs: 0, pq2_0: 0, ptq1_0: 26,
+  q8_0: 0, q4_0: 0, q4_1: 0, q1_0: 0, q2_0: 0, tq1_0: 52, tq2_0: 64, q6_k: 208, q4_k: 0, q5_k: 0, q2_k: 80, q3_k: 108, iq4_xs: 0, pq2_0: 0, ptq1_0: 26, q5_0: 0,
+  q5_1: 0, iq4_nl: 0,
 };
 
 describe("rows with an Inf, -Inf or NaN block scale come out alike in every mode and batch size (once: fast and exact ranked them apart)", () => {

@@ -240,9 +240,9 @@ describe.each(FORMAT_NAMES)('%s mode "ggml"', (format: Format) => {
     const hidden = f32("gauss2048.hidden.f32");
     const golden = f32(`gauss2048.${format}.logits.f32`);
     const { magnitude } = projectRef(f32(`gauss2048.${format}.deq.f32`), vocab, dim, hidden);
-    // q4_1's and q5_1's min term uses ggml's f16(d * sum q) per block (Q8_1), which rounding activations
-    // cannot express
-    const tol = format === "q4_1" || format === "q5_1" ? 1e-3 : 1e-5;
+    // (q4_1's and q5_1's minimum term takes Q8_1's s = f16(d * sum q) per block, which rounded activations cannot
+    // express: their integer dots, registry intDot, use it)
+    const tol = 1e-5;
     const got = table.project(hidden, { mode: "ggml" });
     const exact = table.project(hidden, { mode: "exact" });
     let worstGgml = 0;

@@ -12,6 +12,11 @@
 // see: ggml-common.h block_iq4_nl, kvalues_iq4nl; ggml-quants.c quantize_iq4_nl, quantize_row_iq4_nl_impl,
 // best_index_int8, dequantize_row_iq4_nl.
 import { f16ToF32, f32ToF16 } from "../half";
+import { scaleCodes16 } from "../codes";
+import { hsum } from "../madd";
+import { lut16 } from "../fast/swizzle";
+import { bytesDot, mulCodes16, rowScales } from "./q8_0";
+import { VEC_Q8_0, actD256 } from "../activations";
 import { GROUP_MAX_EPS, laneGather, laneOf } from "./kquant-search";
 import { decodeRows } from "./block-rows";
 import { decodeLevels, dotLevels } from "./nibble-levels";
@@ -169,4 +174,40 @@ export function encode_iq4_nl(src: usize, n: usize, dst: usize): void {
   let b = 0;
   for (; b + 4 <= blocks; b += 4) encodeBlocks(src + (<usize>b << 7), dst + <usize>b * 18, 128, 4);
   for (; b < blocks; b++) encodeBlocks(src + (<usize>b << 7), dst + <usize>b * 18, 0, 1);
+}
+
+// ---- mode "ggml": integer dots with Q8_0 activations (activations.ts), as ggml_vec_dot_iq4_nl_q8_0 ----
+// Per block: sum level_j * x_code_j exact in i32, then one f32 multiply by d_w * d_x. The levels are signed
+// (-127..113), which i16x8.relaxed_dot_i8x16_i7x16_s cannot take exactly, so both builds look them up as bytes
+// (lut16) and pair them with the record's even and odd i16 codes as 256 * level (q8_0.ts bytesDot); the 256
+// goes into d_x / 256. A row streams front to back, one block per step (see q8_0.ts idotRow).
+
+// @ts-ignore: decorator
+@inline function idotRowIq4Nl(w: usize, ws: usize, x: usize, nb: i32): f32 {
+  const kv = levels();
+  let acc = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    const q = v128.load(w, 2);
+    const s = bytesDot(lut16(kv, v128.and(q, i8x16.splat(15))), lut16(kv, i8x16.shr_u(q, 4)), x);
+    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), v128.load32_splat(ws)));
+    w += 18;
+    ws += 4;
+    x += 64;
+  }
+  return hsum(acc);
+}
+
+// R rows (rowBytes apart) . B activation records (actStride apart): out[b * S + r], f32. scratch: a row's
+// block scales (4 * blocks bytes).
+export function idot_iq4_nl(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {
+  const nb = <i32>(rowBytes / 18);
+  const dOff = actD256(VEC_Q8_0, dim);
+  for (let r = 0; r < nrows; r++) {
+    const w = rows + <usize>r * rowBytes;
+    for (let b = 0; b < nx; b++) {
+      const a = act + <usize>b * actStride;
+      rowScales(w, 18, nb, a + dOff, scratch);
+      store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), idotRowIq4Nl(w, scratch, a, nb));
+    }
+  }
 }

@@ -157,15 +157,15 @@ export function dot_q4_0(row: usize, x: usize, dim: i32): f32 {
 }
 
 // @ts-ignore: decorator
-@inline function blockDotQ(blk: usize, x: usize, x8: usize, m: v128): v128 {
+@inline export function blockDotQ(blk: usize, x: usize, x8: usize, m: v128): v128 {
   const q = v128.load(blk, 2);
   if (ASC_FEATURE_RELAXED_SIMD) return partsDot(v128.and(q, m), v128.and(i16x8.shr_u(q, 4), m), q, q, x, x8);
   return partsDot(v128.and(i16x8.shl(q, 8), m), v128.and(q, m), v128.and(i16x8.shl(q, 4), m), v128.and(i16x8.shr_u(q, 4), m), x, x8);
 }
 
-// The row's mask for blockDotQ.
+// The row's mask for blockDotQ (Q4_1's nibbles, at byte 4: blk + 2, dot with them too).
 // @ts-ignore: decorator
-@inline function rowMask(): v128 {
+@inline export function rowMask(): v128 {
   return idotMask(ASC_FEATURE_RELAXED_SIMD ? MASK_0F : MASK_0F00);
 }
 

@@ -4,9 +4,11 @@
 //   block (20 bytes): [ d f16 | m f16 | qs[0] | ... | qs[15] ]
 //                       0-1     2-3     4             19
 //   qs[j] = element j in the low nibble, element j + 16 in the high nibble
-import { f16ToF32, f32ToF16 } from "../half";
-import { packNibbles } from "./q4_0";
+import { f16ToF32, f32ToF16, f16x4At } from "../half";
+import { packNibbles, blockDotQ, rowMask } from "./q4_0";
 import { dotCodes16 } from "../kquants";
+import { rowScales } from "./q8_0";
+import { VEC_Q8_1, actCodes8, actD, actD256, actS } from "../activations";
 import { hsum } from "../madd";
 import { decodeRows } from "./block-rows";
 
@@ -106,4 +108,66 @@ export function dot_q4_1(row: usize, x: usize, dim: i32): f32 {
     x += 128;
   }
   return hsum(acc);
+}
+
+// ---- mode "ggml": integer dots with Q8_1 activations (activations.ts), as ggml_vec_dot_q4_1_q8_1 ----
+// Per block: d_w * d_x * sum q * x_code (the unsigned codes, exact in i32; q4_0.ts blockDotQ reads the same
+// nibbles), and the minimum's term m_w * s_x with the record's s = f16(d * sum x_code): ggml adds those apart
+// (summs) and the two sums at the end. A row streams front to back, one block per step (see q8_0.ts idotRow).
+
+/**
+ * rowScales (d_w * d_x per block into ws), and the row's minimum term: the sum over blocks of m_w (the f16 at
+ * byte 2 of each block) times the record's s (xs), four blocks at a time. Q5_1 shares it.
+ */
+// @ts-ignore: decorator
+@inline export function rowScalesMin(w: usize, blockBytes: usize, nb: i32, xd: usize, xs: usize, ws: usize): f32 {
+  rowScales(w, blockBytes, nb, xd, ws);
+  let m = w + 2;
+  let acc = f32x4.splat(0);
+  let b = 0;
+  for (; b + 4 <= nb; b += 4) {
+    acc = f32x4.add(acc, f32x4.mul(f16x4At(m, m + blockBytes, m + 2 * blockBytes, m + 3 * blockBytes), v128.load(xs)));
+    m += blockBytes << 2;
+    xs += 16;
+  }
+  let sum = hsum(acc);
+  for (; b < nb; b++) {
+    sum += f16ToF32(load<u16>(m)) * load<f32>(xs);
+    m += blockBytes;
+    xs += 4;
+  }
+  return sum;
+}
+
+// One row of nb blocks (d_w * d_x already in ws) . one activation record's codes (x: i16, x8: i8).
+// @ts-ignore: decorator
+@inline function idotRowQ4_1(w: usize, ws: usize, x: usize, x8: usize, nb: i32): f32 {
+  const m = rowMask();
+  let acc = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(blockDotQ(w + 2, x, x8, m)), v128.load32_splat(ws)));
+    w += 20;
+    ws += 4;
+    x += 64;
+    x8 += 32;
+  }
+  return hsum(acc);
+}
+
+// R rows (rowBytes apart) . B activation records (actStride apart): out[b * S + r], f32. scratch: a row's
+// block scales (4 * blocks bytes).
+export function idot_q4_1(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {
+  const nb = <i32>(rowBytes / 20);
+  // baseline: sums times 256 and d / 256; relaxed: plain sums and d
+  const dOff = ASC_FEATURE_RELAXED_SIMD ? actD(VEC_Q8_1, dim) : actD256(VEC_Q8_1, dim);
+  const c8 = actCodes8(VEC_Q8_1, dim);
+  const sOff = actS(VEC_Q8_1, dim);
+  for (let r = 0; r < nrows; r++) {
+    const w = rows + <usize>r * rowBytes;
+    for (let b = 0; b < nx; b++) {
+      const a = act + <usize>b * actStride;
+      const mins = rowScalesMin(w, 20, nb, a + dOff, a + sOff, scratch);
+      store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), idotRowQ4_1(w, scratch, a, a + c8, nb) + mins);
+    }
+  }
 }

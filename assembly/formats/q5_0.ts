@@ -11,8 +11,10 @@ import { f16ToF32, f32ToF16 } from "../half";
 import { scaleCodes16 } from "../codes";
 import { hsum } from "../madd";
 import { codeX4, largestMagnitude } from "./q4_0";
-import { lowBytes, mulCodes16 } from "./q8_0";
+import { lowBytes, mulCodes16, bytesDot, rowScales } from "./q8_0";
 import { decodeRows } from "./block-rows";
+import { VEC_Q8_0, actCodes8, actD, actD256, actSums } from "../activations";
+import { widenPairs } from "../idot";
 
 // Byte k of each half holds bit k % 8 of its qh byte.
 // @ts-ignore: decorator
@@ -109,4 +111,66 @@ export function encode_q5_0(src: usize, n: usize, dst: usize): void {
   v128.store(qs, v128.or(v128.and(lo, i8x16.splat(15)), i8x16.shl(hi, 4)));
   // bit 4 of each byte to its sign bit, where bitmask reads it
   store<u32>(qh, <u32>i8x16.bitmask(i8x16.shl(lo, 3)) | (<u32>i8x16.bitmask(i8x16.shl(hi, 3)) << 16));
+}
+
+// ---- mode "ggml": integer dots with Q8_0 activations (activations.ts), as ggml_vec_dot_q5_0_q8_0 ----
+// Per block: sum (q - 16) * x_code = sum q * x_code - 16 * (the record's lane sums), exact in i32 lane by lane,
+// then one f32 multiply by d_w * d_x. The 5-bit codes are unpacked to bytes in element order (0..31):
+//   relaxed build: times the record's i8 codes by i16x8.relaxed_dot_i8x16_i7x16_s (7-bit: exact), the two
+//     halves added in i16 (|sum| <= 4 * 31 * 128), then widened;
+//   baseline build: read as i16 lanes and paired with the record's even and odd i16 codes as 256 * code
+//     (q8_0.ts bytesDot); the 256 goes into d_x / 256.
+// A row streams front to back, one block per step (see q8_0.ts idotRow).
+
+/**
+ * A block's 5-bit codes (bytes lo: elements 0..15, hi: 16..31, each 0..31) . its activation codes (x: the
+ * record's i16 codes, x8: its i8 codes), times 256 in the baseline build, in four i32 lanes. Q5_1 shares it.
+ */
+// @ts-ignore: decorator
+@inline export function codes5Dot(lo: v128, hi: v128, x: usize, x8: usize): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return widenPairs(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8, 16), hi)));
+  }
+  return bytesDot(lo, hi, x);
+}
+
+// One row of nb blocks (d_w * d_x already in ws, q8_0.ts rowScales) . one activation record (act: its start).
+// @ts-ignore: decorator
+@inline function idotRowQ5_0(w: usize, ws: usize, act: usize, dim: i32, nb: i32): f32 {
+  // baseline: sums times 256 and d / 256; relaxed: plain sums and d
+  const shift = ASC_FEATURE_RELAXED_SIMD ? 4 : 12;
+  let x = act;
+  let x8 = act + actCodes8(VEC_Q8_0, dim);
+  let xs = act + actSums(VEC_Q8_0, dim);
+  let acc = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    const qh = load<u32>(w, 2);
+    const q = v128.load(w, 6);
+    const lo = v128.or(v128.and(q, i8x16.splat(15)), fifthBitsLow(qh));
+    const hi = v128.or(i8x16.shr_u(q, 4), fifthBitsHigh(qh));
+    // the -16 offset lane by lane: each lane stays the exact partial sum of (q - 16) * x_code
+    const s = i32x4.sub(codes5Dot(lo, hi, x, x8), i32x4.shl(v128.load(xs), shift));
+    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), v128.load32_splat(ws)));
+    w += 22;
+    ws += 4;
+    x += 64;
+    x8 += 32;
+    xs += 16;
+  }
+  return hsum(acc);
+}
+
+// R rows (rowBytes apart) . B activation records (actStride apart): out[b * S + r], f32. scratch: a row's
+// block scales (4 * blocks bytes).
+export function idot_q5_0(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {
+  const nb = <i32>(rowBytes / 22);
+  const dOff = ASC_FEATURE_RELAXED_SIMD ? actD(VEC_Q8_0, dim) : actD256(VEC_Q8_0, dim);
+  for (let r = 0; r < nrows; r++) {
+    const w = rows + <usize>r * rowBytes;
+    for (let b = 0; b < nx; b++) {
+      const a = act + <usize>b * actStride;
+      rowScales(w, 22, nb, a + dOff, scratch);
+      store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), idotRowQ5_0(w, scratch, a, dim, nb));
+    }
+  }
 }

@@ -10,9 +10,10 @@
 import { f16ToF32, f32ToF16 } from "../half";
 import { hsum } from "../madd";
 import { codeX4 } from "./q4_0";
-import { blockMinMax, widenUnsigned16 } from "./q4_1";
+import { blockMinMax, widenUnsigned16, rowScalesMin } from "./q4_1";
 import { dotCodes16 } from "../kquants";
-import { fifthBitsHigh, fifthBitsLow, packFifths } from "./q5_0";
+import { fifthBitsHigh, fifthBitsLow, packFifths, codes5Dot } from "./q5_0";
+import { VEC_Q8_1, actCodes8, actD, actD256, actS } from "../activations";
 import { lowBytes } from "./q8_0";
 import { decodeRows } from "./block-rows";
 
@@ -81,5 +82,45 @@ export function encode_q5_1(src: usize, n: usize, dst: usize): void {
     packFifths(lo, hi, dst + 4, dst + 8);
     src += 128;
     dst += 24;
+  }
+}
+
+// ---- mode "ggml": integer dots with Q8_1 activations (activations.ts), as ggml_vec_dot_q5_1_q8_1 ----
+// Per block: d_w * d_x * sum q * x_code (the unsigned 5-bit codes unpacked to bytes, q5_0.ts codes5Dot), and
+// the minimum's term m_w * s_x (q4_1.ts rowScalesMin), added apart as ggml adds them.
+
+// One row of nb blocks (d_w * d_x already in ws) . one activation record's codes (x: i16, x8: i8).
+// @ts-ignore: decorator
+@inline function idotRowQ5_1(w: usize, ws: usize, x: usize, x8: usize, nb: i32): f32 {
+  let acc = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    const qh = load<u32>(w, 4);
+    const q = v128.load(w, 8);
+    const lo = v128.or(v128.and(q, i8x16.splat(15)), fifthBitsLow(qh));
+    const hi = v128.or(i8x16.shr_u(q, 4), fifthBitsHigh(qh));
+    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(codes5Dot(lo, hi, x, x8)), v128.load32_splat(ws)));
+    w += 24;
+    ws += 4;
+    x += 64;
+    x8 += 32;
+  }
+  return hsum(acc);
+}
+
+// R rows (rowBytes apart) . B activation records (actStride apart): out[b * S + r], f32. scratch: a row's
+// block scales (4 * blocks bytes).
+export function idot_q5_1(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {
+  const nb = <i32>(rowBytes / 24);
+  // baseline: sums times 256 and d / 256; relaxed: plain sums and d
+  const dOff = ASC_FEATURE_RELAXED_SIMD ? actD(VEC_Q8_1, dim) : actD256(VEC_Q8_1, dim);
+  const c8 = actCodes8(VEC_Q8_1, dim);
+  const sOff = actS(VEC_Q8_1, dim);
+  for (let r = 0; r < nrows; r++) {
+    const w = rows + <usize>r * rowBytes;
+    for (let b = 0; b < nx; b++) {
+      const a = act + <usize>b * actStride;
+      const mins = rowScalesMin(w, 24, nb, a + dOff, a + sOff, scratch);
+      store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), idotRowQ5_1(w, scratch, a, a + c8, nb) + mins);
+    }
   }
 }

@@ -24,6 +24,9 @@ const SCALE_OFFSETS: Readonly<Record<string, readonly number[]>> = {
   iq4_xs: [0],
   pq2_0: [0],
   ptq1_0: [26],
+  q5_0: [0],
+  q5_1: [0, 2],
+  iq4_nl: [0],
 };
 
 /** Indices of the rows (of `rows` rows at `ptr` in `u8`, the first numbered `first`) with a non-finite scale, ascending. */

@@ -131,7 +131,7 @@ export const FORMATS = Object.freeze({
     intDot: true,
     fast: { planes: 4, mult: 0.5, k: -0.5, kernel: "planes", scaleOffset: 0 },
   }),
-  q4_1: entry("q4_1", 3, 32, 20, { description: "4-bit codes, f16 scale and minimum per 32", vecDot: "q8_1", directDot: small }),
+  q4_1: entry("q4_1", 3, 32, 20, { description: "4-bit codes, f16 scale and minimum per 32", vecDot: "q8_1", directDot: small, intDot: true }),
   q1_0: entry("q1_0", 41, 128, 18, {
     description: "1-bit signs, f16 scale per 128 (PrismML Bonsai)",
     vecDot: "q8_0",
@@ -221,12 +221,13 @@ export const FORMATS = Object.freeze({
   // q5_0, q5_1, iq4_nl, mxfp4: direct dot for one vector only (16000 x 4096, CPU time, side by side: one vector
   // 18.0 / 20.6 / 15.6 / 13.9 ms against 20.6 / 22.4 / 16.9 / 17.2 decoding a tile; three vectors 56 / 61 / 46 /
   // 41 against 31 / 33 / 27 / 26)
-  q5_0: entry("q5_0", 6, 32, 22, { description: "5-bit codes, f16 scale per 32", vecDot: "q8_0", directDot: single }),
-  q5_1: entry("q5_1", 7, 32, 24, { description: "5-bit codes, f16 scale and minimum per 32", vecDot: "q8_1", directDot: single }),
+  q5_0: entry("q5_0", 6, 32, 22, { description: "5-bit codes, f16 scale per 32", vecDot: "q8_0", directDot: single, intDot: true }),
+  q5_1: entry("q5_1", 7, 32, 24, { description: "5-bit codes, f16 scale and minimum per 32", vecDot: "q8_1", directDot: single, intDot: true }),
   iq4_nl: entry("iq4_nl", 20, 32, 18, {
     description: "4-bit indices into 16 non-linear int8 levels, f16 scale per 32",
     vecDot: "q8_0",
     directDot: single,
+    intDot: true,
   }),
   mxfp4: entry("mxfp4", 39, 32, 17, {
     description: "FP4 (E2M1) codes, E8M0 power-of-two scale per 32 (OCP MX)",

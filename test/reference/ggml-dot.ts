@@ -3,21 +3,26 @@
 // the sum over blocks of weight value x activation code x activation scale in float64, the weight values
 // written from their codes and scales in float64 (d * sc * q - dmin * m without f32 roundings). ggml's
 // integer kernels compute the same sums; they differ from this model only by f32 roundings of the block
-// products and sums.
+// products and sums. The formats dotted with Q8_1 (q4_1, q5_1: value d * q + m) take their minimum apart, as
+// ggml does: the weight values are d * q, plus m of each block times the record's s = f16(d_x * sum codes),
+// which is not m * d_x * sum codes (d_x is rounded to f16, s is rounded after the product).
 // Keys: D dim, P = D padded to whole blocks, BX activation block (32 or 256), N vectors, V rows.
-// see: ggml-cpu/arch/x86/quants.c quantize_row_q8_0; ggml-quants.c quantize_row_q8_K_ref, dequantize_row_*.
+// see: ggml-cpu/arch/x86/quants.c quantize_row_q8_0, quantize_row_q8_1, ggml_vec_dot_q4_1_q8_1,
+// ggml_vec_dot_q5_1_q8_1; ggml-quants.c quantize_row_q8_K_ref, dequantize_row_*.
 import { f16ToF32Bits, f32FromBits, f32ToF16Bits } from "./half.js";
 import { scaleMinOf } from "./formats/kquants.js";
 import { KVALUES } from "./formats/iq4_nl.js";
 
 const fr = Math.fround;
 
-/** One quantized hidden vector: P codes (zeros past D), one scale per block, the sum of each 16 codes. */
+/** One quantized hidden vector: P codes (zeros past D), one scale per block, the sum of each 16 codes; Q8_1:
+ * block_q8_1's s per block. */
 export interface QuantizedActivations {
   block: number;
   codes: Int8Array;
   d: Float32Array;
   sums16: Int16Array;
+  s?: Float32Array;
 }
 
 function half(x: number): number {
@@ -29,11 +34,14 @@ function roundHalfEven(v: number): number {
   return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-/** cvtps2dq after rounding, then packssdw / packsswb: NaN and out of range give INT_MIN, saturated to -128. */
+/** cvtps2dq after rounding: NaN and out of range give INT_MIN. */
+function x86Int(v: number): number {
+  return v >= -2147483648 && v < 2147483648 ? roundHalfEven(v) : -2147483648;
+}
+
+/** x86Int, then packssdw / packsswb: saturated to int8. */
 function x86Code(v: number): number {
-  if (!(v >= -2147483648 && v < 2147483648)) return -128;
-  const r = roundHalfEven(v);
-  return Math.max(-128, Math.min(127, r));
+  return Math.max(-128, Math.min(127, x86Int(v)));
 }
 
 const bits = new Float32Array(1);
@@ -60,6 +68,24 @@ export function quantizeQ8_0(x: ArrayLike<number>, dim: number): QuantizedActiva
     for (let j = 0; j < 32 && 32 * b + j < dim; j++) codes[32 * b + j] = x86Code(fr(v(j) * id));
   }
   return { block: 32, codes, d, sums16: sums16(codes) };
+}
+
+/**
+ * AVX quantize_row_q8_1: the codes and d of quantizeQ8_0, and s = f16(fr(amax / 127) * sum), the sum over the
+ * block's i32 codes before saturation, added in i32 with wrap-around (over the D real values only).
+ */
+export function quantizeQ8_1(x: ArrayLike<number>, dim: number): QuantizedActivations {
+  const q = quantizeQ8_0(x, dim);
+  const s = new Float32Array(q.d.length);
+  for (let b = 0; b < s.length; b++) {
+    let amax = 0;
+    for (let j = 0; j < 32 && 32 * b + j < dim; j++) amax = Math.max(amax, Math.abs(x[32 * b + j]));
+    const id = amax !== 0 ? fr(127 / amax) : 0;
+    let sum = 0;
+    for (let j = 0; j < 32 && 32 * b + j < dim; j++) sum = (sum + x86Int(fr(x[32 * b + j] * id))) | 0;
+    s[b] = half(fr(fr(amax / 127) * fr(sum)));
+  }
+  return { ...q, s };
 }
 
 /** quantize_row_q8_K_ref: max = the value of largest |x| (first of equals), iscale = -127 / max. */
@@ -116,6 +142,57 @@ export const WEIGHT_VALUES: Record<string, (row: Uint8Array, blocks: number) => 
         const byte = row[18 * b + 2 + j];
         w[32 * b + j] = d * ((byte & 15) - 8);
         w[32 * b + 16 + j] = d * ((byte >> 4) - 8);
+      }
+    }
+    return w;
+  },
+  q5_0(row, blocks) {
+    const w = new Float64Array(blocks * 32);
+    for (let b = 0; b < blocks; b++) {
+      const d = f16(row, 22 * b);
+      const qh = row[22 * b + 2] | (row[22 * b + 3] << 8) | (row[22 * b + 4] << 16) | (row[22 * b + 5] << 24);
+      for (let j = 0; j < 16; j++) {
+        const byte = row[22 * b + 6 + j];
+        w[32 * b + j] = d * ((byte & 15) + 16 * ((qh >>> j) & 1) - 16);
+        w[32 * b + 16 + j] = d * ((byte >> 4) + 16 * ((qh >>> (16 + j)) & 1) - 16);
+      }
+    }
+    return w;
+  },
+  iq4_nl(row, blocks) {
+    const w = new Float64Array(blocks * 32);
+    for (let b = 0; b < blocks; b++) {
+      const d = f16(row, 18 * b);
+      for (let j = 0; j < 16; j++) {
+        const byte = row[18 * b + 2 + j];
+        w[32 * b + j] = d * KVALUES[byte & 15];
+        w[32 * b + 16 + j] = d * KVALUES[byte >> 4];
+      }
+    }
+    return w;
+  },
+  // q4_1 and q5_1: d * q only (their minimum: BLOCK_MINS)
+  q4_1(row, blocks) {
+    const w = new Float64Array(blocks * 32);
+    for (let b = 0; b < blocks; b++) {
+      const d = f16(row, 20 * b);
+      for (let j = 0; j < 16; j++) {
+        const byte = row[20 * b + 4 + j];
+        w[32 * b + j] = d * (byte & 15);
+        w[32 * b + 16 + j] = d * (byte >> 4);
+      }
+    }
+    return w;
+  },
+  q5_1(row, blocks) {
+    const w = new Float64Array(blocks * 32);
+    for (let b = 0; b < blocks; b++) {
+      const d = f16(row, 24 * b);
+      const qh = row[24 * b + 4] | (row[24 * b + 5] << 8) | (row[24 * b + 6] << 16) | (row[24 * b + 7] << 24);
+      for (let j = 0; j < 16; j++) {
+        const byte = row[24 * b + 8 + j];
+        w[32 * b + j] = d * ((byte & 15) + 16 * ((qh >>> j) & 1));
+        w[32 * b + 16 + j] = d * ((byte >> 4) + 16 * ((qh >>> (16 + j)) & 1));
       }
     }
     return w;
@@ -199,6 +276,12 @@ export const WEIGHT_VALUES: Record<string, (row: Uint8Array, blocks: number) => 
   },
 };
 
+/** The minimum m (f16 at byte 2) of each block of the formats dotted with Q8_1 activations. */
+export const BLOCK_MINS: Record<string, (row: Uint8Array, blocks: number) => Float64Array> = {
+  q4_1: (row, blocks) => Float64Array.from({ length: blocks }, (_, b) => f16(row, 20 * b + 2)),
+  q5_1: (row, blocks) => Float64Array.from({ length: blocks }, (_, b) => f16(row, 24 * b + 2)),
+};
+
 // Q4_K / Q5_K: (d * sc) * q - dmin * m per group of 32 (qh at byte 16 for Q5_K, else none).
 function kValues(row: Uint8Array, blocks: number, blockBytes: number, qs: number, qh: number): Float64Array {
   const w = new Float64Array(blocks * 256);
@@ -223,7 +306,8 @@ function kValues(row: Uint8Array, blocks: number, blockBytes: number, qs: number
 /** The activation quantizer of a format's vec_dot_type. */
 export function quantizeActivations(vecDot: string, x: ArrayLike<number>, dim: number): QuantizedActivations {
   if (vecDot === "q8_k") return quantizeQ8_K(x, dim);
-  if (vecDot === "q8_0" || vecDot === "q8_1") return quantizeQ8_0(x, dim);
+  if (vecDot === "q8_0") return quantizeQ8_0(x, dim);
+  if (vecDot === "q8_1") return quantizeQ8_1(x, dim);
   throw new Error(`no integer activations for ${vecDot}`);
 }
 
@@ -240,13 +324,21 @@ export function ggmlDotRef(
   const logits = new Float64Array(n * vocab);
   const magnitude = new Float64Array(n * vocab);
   for (let r = 0; r < vocab; r++) {
-    const w = WEIGHT_VALUES[format](data.subarray(r * rowBytes, (r + 1) * rowBytes), blocks);
+    const row = data.subarray(r * rowBytes, (r + 1) * rowBytes);
+    const w = WEIGHT_VALUES[format](row, blocks);
+    const mins = BLOCK_MINS[format]?.(row, blocks);
     for (let b = 0; b < n; b++) {
       const a = acts[b];
       let s = 0;
       let m = 0;
       for (let j = 0; j < dim; j++) {
         const t = w[j] * a.codes[j] * a.d[Math.floor(j / a.block)];
+        s += t;
+        m += Math.abs(t);
+      }
+      // Q8_1: each block's minimum times the record's s
+      for (let k = 0; mins !== undefined && k < blocks; k++) {
+        const t = mins[k] * a.s![k];
         s += t;
         m += Math.abs(t);
       }
