@@ -11,6 +11,7 @@ import {
 } from "./formats/registry";
 import { VEC_Q8_K, activationBytes, quantizeActivations } from "./activations";
 import { UNPACKED } from "./idot";
+import { unpackedBytes } from "./idot32";
 
 // dot(w, x) over D values: four independent accumulators hide the add latency.
 // @ts-ignore: decorator
@@ -327,13 +328,13 @@ export function quantize_activations(format: i32, x: usize, nx: i32, dim: i32, o
   quantizeActivations(vecDotOf(format), x, nx, dim, out);
 }
 
-// Bytes of scratch project_int needs for rows of dim values: a row's block scales (Q8_0 records) or a row
-// unpacked for batches (Q8_K records, idot.ts UNPACKED per block).
+// Bytes of scratch project_int needs for rows of dim values: a row's block scales, or a row unpacked for
+// batches (Q8_0 / Q8_1 records: idot32.ts unpackedBytes, which holds the scales too; Q8_K records: idot.ts
+// UNPACKED per block).
 export function activation_scratch_bytes(format: i32, dim: i32): i32 {
   const kind = vecDotOf(format);
   if (kind == 0) return 0;
-  const blocks = (dim + 31) >> 5;
-  return kind == VEC_Q8_K ? <i32>(<usize>((dim + 255) >> 8) * UNPACKED) : blocks << 2;
+  return kind == VEC_Q8_K ? <i32>(<usize>((dim + 255) >> 8) * UNPACKED) : <i32>unpackedBytes((dim + 31) >> 5);
 }
 
 // R rows . B records (activation_bytes apart): out[b * S + r]; scratch: activation_scratch_bytes.

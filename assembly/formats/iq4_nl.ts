@@ -17,6 +17,7 @@ import { hsum } from "../madd";
 import { lut16 } from "../fast/swizzle";
 import { bytesDot, mulCodes16, rowScales } from "./q8_0";
 import { VEC_Q8_0, actD256 } from "../activations";
+import { idotUnpacked32, unpackedCodes, unpackedD } from "../idot32";
 import { GROUP_MAX_EPS, laneGather, laneOf } from "./kquant-search";
 import { decodeRows } from "./block-rows";
 import { decodeLevels, dotLevels } from "./nibble-levels";
@@ -197,13 +198,34 @@ export function encode_iq4_nl(src: usize, n: usize, dst: usize): void {
   return hsum(acc);
 }
 
+// A row unpacked for a batch (idot32.ts): d, and the levels as signed bytes.
+function unpackIq4Nl(w: usize, nb: i32, u: usize): void {
+  const kv = levels();
+  for (let b = 0; b < nb; b++) {
+    store<f32>(unpackedD(u, b), f16ToF32(load<u16>(w)));
+    const q = v128.load(w, 2);
+    const c = unpackedCodes(u, nb, b);
+    v128.store(c, lut16(kv, v128.and(q, i8x16.splat(15))));
+    v128.store(c, lut16(kv, i8x16.shr_u(q, 4)), 16);
+    w += 18;
+  }
+}
+
 // R rows (rowBytes apart) . B activation records (actStride apart): out[b * S + r], f32. scratch: a row's
-// block scales (4 * blocks bytes).
+// block scales (4 * blocks bytes), or for two or more records the row unpacked (idot32.ts unpackedBytes).
 export function idot_iq4_nl(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {
   const nb = <i32>(rowBytes / 18);
   const dOff = actD256(VEC_Q8_0, dim);
   for (let r = 0; r < nrows; r++) {
     const w = rows + <usize>r * rowBytes;
+    if (nx >= 2) {
+      unpackIq4Nl(w, nb, scratch);
+      for (let b = 0; b < nx; b++) {
+        const v = idotUnpacked32(scratch, nb, act + <usize>b * actStride, dim, VEC_Q8_0, false, -1, false);
+        store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), v);
+      }
+      continue;
+    }
     for (let b = 0; b < nx; b++) {
       const a = act + <usize>b * actStride;
       rowScales(w, 18, nb, a + dOff, scratch);

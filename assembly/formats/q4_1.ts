@@ -11,6 +11,7 @@ import { rowScales } from "./q8_0";
 import { VEC_Q8_1, actCodes8, actD, actD256, actS } from "../activations";
 import { hsum } from "../madd";
 import { decodeRows } from "./block-rows";
+import { idotUnpacked32, unpackedCodes, unpackedD, unpackedM } from "../idot32";
 
 // One whole block: the row walker's block type (block-rows.ts)
 // @ts-ignore: decorator
@@ -154,8 +155,21 @@ export function dot_q4_1(row: usize, x: usize, dim: i32): f32 {
   return hsum(acc);
 }
 
+// A row unpacked for a batch (idot32.ts): d, m, and the codes 0..15.
+function unpackQ4_1(w: usize, nb: i32, u: usize): void {
+  for (let b = 0; b < nb; b++) {
+    store<f32>(unpackedD(u, b), f16ToF32(load<u16>(w)));
+    store<f32>(unpackedM(u, nb, b), f16ToF32(load<u16>(w, 2)));
+    const q = v128.load(w, 4);
+    const c = unpackedCodes(u, nb, b);
+    v128.store(c, v128.and(q, i8x16.splat(15)));
+    v128.store(c, i8x16.shr_u(q, 4), 16);
+    w += 20;
+  }
+}
+
 // R rows (rowBytes apart) . B activation records (actStride apart): out[b * S + r], f32. scratch: a row's
-// block scales (4 * blocks bytes).
+// block scales (4 * blocks bytes), or for two or more records the row unpacked (idot32.ts unpackedBytes).
 export function idot_q4_1(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {
   const nb = <i32>(rowBytes / 20);
   // baseline: sums times 256 and d / 256; relaxed: plain sums and d
@@ -164,6 +178,14 @@ export function idot_q4_1(rows: usize, rowBytes: usize, nrows: i32, act: usize, 
   const sOff = actS(VEC_Q8_1, dim);
   for (let r = 0; r < nrows; r++) {
     const w = rows + <usize>r * rowBytes;
+    if (nx >= 2) {
+      unpackQ4_1(w, nb, scratch);
+      for (let b = 0; b < nx; b++) {
+        const v = idotUnpacked32(scratch, nb, act + <usize>b * actStride, dim, VEC_Q8_1, true, -1, true);
+        store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), v);
+      }
+      continue;
+    }
     for (let b = 0; b < nx; b++) {
       const a = act + <usize>b * actStride;
       const mins = rowScalesMin(w, 20, nb, a + dOff, a + sOff, scratch);

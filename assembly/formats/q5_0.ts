@@ -15,6 +15,7 @@ import { lowBytes, mulCodes16, bytesDot, rowScales } from "./q8_0";
 import { decodeRows } from "./block-rows";
 import { VEC_Q8_0, actCodes8, actD, actD256, actSums } from "../activations";
 import { widenPairs } from "../idot";
+import { idotUnpacked32, unpackedCodes, unpackedD } from "../idot32";
 
 // Byte k of each half holds bit k % 8 of its qh byte.
 // @ts-ignore: decorator
@@ -160,13 +161,34 @@ export function encode_q5_0(src: usize, n: usize, dst: usize): void {
   return hsum(acc);
 }
 
+// A row unpacked for a batch (idot32.ts): d, and the codes 0..31 (the -16 taken off with the lane sums).
+function unpackQ5_0(w: usize, nb: i32, u: usize): void {
+  for (let b = 0; b < nb; b++) {
+    store<f32>(unpackedD(u, b), f16ToF32(load<u16>(w)));
+    const qh = load<u32>(w, 2);
+    const q = v128.load(w, 6);
+    const c = unpackedCodes(u, nb, b);
+    v128.store(c, v128.or(v128.and(q, i8x16.splat(15)), fifthBitsLow(qh)));
+    v128.store(c, v128.or(i8x16.shr_u(q, 4), fifthBitsHigh(qh)), 16);
+    w += 22;
+  }
+}
+
 // R rows (rowBytes apart) . B activation records (actStride apart): out[b * S + r], f32. scratch: a row's
-// block scales (4 * blocks bytes).
+// block scales (4 * blocks bytes), or for two or more records the row unpacked (idot32.ts unpackedBytes).
 export function idot_q5_0(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {
   const nb = <i32>(rowBytes / 22);
   const dOff = ASC_FEATURE_RELAXED_SIMD ? actD(VEC_Q8_0, dim) : actD256(VEC_Q8_0, dim);
   for (let r = 0; r < nrows; r++) {
     const w = rows + <usize>r * rowBytes;
+    if (nx >= 2) {
+      unpackQ5_0(w, nb, scratch);
+      for (let b = 0; b < nx; b++) {
+        const v = idotUnpacked32(scratch, nb, act + <usize>b * actStride, dim, VEC_Q8_0, true, 4, false);
+        store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), v);
+      }
+      continue;
+    }
     for (let b = 0; b < nx; b++) {
       const a = act + <usize>b * actStride;
       rowScales(w, 22, nb, a + dOff, scratch);
