@@ -6,7 +6,8 @@
 // quantizing the activations, as ours does) when GGML_HEAD names the binary (see ../shared/tools/ggml/README.md;
 // it is not part of this repository). The machine is shared: bitembed's runs and ggml-head's are interleaved
 // in ROUNDS rounds and every figure is the median over all rounds. BENCH_RUNS=n timed runs per round,
-// BENCH_QUICK=1 keeps the first shape and one round (BENCH_ROUNDS still applies), BENCH_FORMATS=a,b picks formats. In the same rounds, the memory floor (bench/floor.mjs):
+// BENCH_QUICK=1 keeps the first shape and one round (BENCH_ROUNDS still applies); BENCH_FORMATS=a,b picks formats,
+// BENCH_SHAPES=32000x4096,... shapes. In the same rounds, the memory floor (bench/floor.mjs):
 // the table's bytes streamed once by the cheapest wasm kernel and by a native loop; the last column is each
 // time over the wasm floor (1.00: as fast as reading the table).
 import { execFileSync } from "node:child_process";
@@ -16,10 +17,13 @@ import { hasRelaxedSimd, init } from "../build/node.js";
 import { buildFloors } from "./floor.mjs";
 import { fmt, machineLine, rng, table } from "./harness.mjs";
 
-const SHAPES = process.env.BENCH_QUICK ? [[32000, 4096]] : [[32000, 4096], [128256, 4096]];
+const SHAPES = process.env.BENCH_SHAPES
+  ? process.env.BENCH_SHAPES.split(",").map((s) => s.split("x").map(Number))
+  : process.env.BENCH_QUICK ? [[32000, 4096]] : [[32000, 4096], [128256, 4096]];
 const BATCHES = [1, 8];
-const FORMATS = (process.env.BENCH_FORMATS ?? "q8_0,q6_k,q4_k,q5_k,q4_0,q3_k,q2_k,iq4_xs").split(",");
-const GGML_TYPE = { q8_0: "q8_0", q6_k: "q6_k", q4_k: "q4_k", q5_k: "q5_k", q4_0: "q4_0", q3_k: "q3_k", q2_k: "q2_k", iq4_xs: "iq4_xs" };
+const FORMATS = (process.env.BENCH_FORMATS ?? "q8_0,q6_k,q4_k,q5_k,q4_0,q3_k,q2_k,iq4_xs,q5_0,iq4_nl,q4_1,q5_1").split(",");
+// ggml-head's type names (ggml's, as bitembed's)
+const GGML_TYPE = { q8_0: "q8_0", q6_k: "q6_k", q4_k: "q4_k", q5_k: "q5_k", q4_0: "q4_0", q3_k: "q3_k", q2_k: "q2_k", iq4_xs: "iq4_xs", q5_0: "q5_0", iq4_nl: "iq4_nl", q4_1: "q4_1", q5_1: "q5_1" };
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (process.env.BENCH_QUICK ? 1 : 3));
 const GGML_HEAD = process.env.GGML_HEAD;

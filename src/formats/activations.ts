@@ -7,7 +7,8 @@
 //   f32: unchanged      f16 / bf16: to that type, nearest even
 //   q8_0: blocks of 32: d = amax / 127, q = round-half-even(x * (127 / amax)) (the AVX quantize_row_q8_0;
 //     the reference quantizer's 1 / d and roundf differ in ties), x' = q * f16(d)
-//   q8_1: the same codes (ggml also keeps f16(d * sum q) for the min term: not reproduced exactly)
+//   q8_1: the same codes (ggml also keeps f16(d * sum q) for the min term, which only the integer dots of q4_1
+//     and q5_1 reproduce, assembly/activations.ts; here it serves their rows with a non-finite scale)
 //   q8_k: blocks of 256: m = the value of largest |x|, iscale = -127 / m,
 //     q = min(127, nearest-even(iscale * x)), x' = q / iscale
 // see: ggml-quants.c quantize_row_q8_0_ref, quantize_row_q8_1_ref, quantize_row_q8_K_ref; ggml-cpu.c

@@ -131,6 +131,7 @@ export const FORMATS = Object.freeze({
     intDot: true,
     fast: { planes: 4, mult: 0.5, k: -0.5, kernel: "planes", scaleOffset: 0 },
   }),
+  // (mode "ggml" not the default: see q5_0 below)
   q4_1: entry("q4_1", 3, 32, 20, { description: "4-bit codes, f16 scale and minimum per 32", vecDot: "q8_1", directDot: small, intDot: true }),
   q1_0: entry("q1_0", 41, 128, 18, {
     description: "1-bit signs, f16 scale per 128 (PrismML Bonsai)",
@@ -221,8 +222,19 @@ export const FORMATS = Object.freeze({
   // q5_0, q5_1, iq4_nl, mxfp4: direct dot for one vector only (16000 x 4096, CPU time, side by side: one vector
   // 18.0 / 20.6 / 15.6 / 13.9 ms against 20.6 / 22.4 / 16.9 / 17.2 decoding a tile; three vectors 56 / 61 / 46 /
   // 41 against 31 / 33 / 27 / 26)
-  q5_0: entry("q5_0", 6, 32, 22, { description: "5-bit codes, f16 scale per 32", vecDot: "q8_0", directDot: single, intDot: true }),
-  q5_1: entry("q5_1", 7, 32, 24, { description: "5-bit codes, f16 scale and minimum per 32", vecDot: "q8_1", directDot: single, intDot: true }),
+  // Default mode (bench/defaults.mjs, 32000 x 4096, CPU time, interleaved, 15 rounds, Node 20, load 7-11; exact /
+  // ggml, baseline and relaxed build): q5_0 1 vector 1.57 / 1.75, 8 vectors 1.07 / 1.44; q5_1 2.21 / 2.52, 1.07 /
+  // 1.20: "ggml", faster in every case. q4_1 2.14 / 3.56 but 8 vectors 0.94 in the baseline build; iq4_nl 2.61 /
+  // 2.78 but 8 vectors 0.95 in the relaxed build: "exact" (mode "ggml" on request). Node 24 (9 rounds): 1 vector
+  // 1.4-2.3x; 8 vectors in the relaxed build (its default) q5_0 1.12, q5_1 1.07, in the baseline build 0.95 / 0.84.
+  q5_0: entry("q5_0", 6, 32, 22, { description: "5-bit codes, f16 scale per 32", vecDot: "q8_0", directDot: single, intDot: true, defaultMode: "ggml" }),
+  q5_1: entry("q5_1", 7, 32, 24, {
+    description: "5-bit codes, f16 scale and minimum per 32",
+    vecDot: "q8_1",
+    directDot: single,
+    intDot: true,
+    defaultMode: "ggml",
+  }),
   iq4_nl: entry("iq4_nl", 20, 32, 18, {
     description: "4-bit indices into 16 non-linear int8 levels, f16 scale per 32",
     vecDot: "q8_0",

@@ -22,8 +22,9 @@ export interface ProjectOptions {
    * the format has them (its registry entry has fast traits), else exact. "ggml": activations quantized as
    * llama.cpp's CPU backend quantizes them (Q8_0, Q8_1 or Q8_K blocks), then integer block dots where the format
    * has them (registry intDot), else the exact kernels over the rounded activations: reproduces ggml's logits.
-   * Default: the format's registry `defaultMode` ("ggml" for the formats with integer dots but no fast mode;
-   * "fast" for the formats with lookup-table kernels; "exact" for the others). */
+   * Default: the format's registry `defaultMode` ("ggml" for the formats with integer dots that were measured
+   * faster than exact and have no fast mode; "fast" for the formats with lookup-table kernels; "exact" for the
+   * others). */
   mode?: ProjectMode;
   /** Where to write the N * V logits (hidden-major: the V logits of vector 0 first). */
   out?: Float32Array;

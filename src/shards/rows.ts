@@ -1,7 +1,7 @@
 // Rows [start, end) of a head read from a GGUF file: only their byte range of the head tensor
 // (`output.weight`, else the tied `token_embd.weight`) is read, in chunks. Formats with fast mode are tiled
 // into a FastHead as the chunks arrive (FastHead.fromStream: wasm holds the tiled copy alone); the others are
-// copied into an EmbeddingTable (their default mode: "ggml" where the format has integer dots, else exact). lookup reads the asked rows again from the source (the tiled copy
+// copied into an EmbeddingTable (their default mode: "ggml" where the registry makes it the default, else exact). lookup reads the asked rows again from the source (the tiled copy
 // cannot give rows back), decodes them through a small table and frees it. This is what a HeadShard Durable
 // Object holds; it runs in any runtime (openShardRows over a file path, bytes or a URL in Node too).
 // Keys: R = end - start rows, D dim.
@@ -82,7 +82,7 @@ async function* pieces(source: ByteSource, offset: number, length: number, chunk
 
 function exactRows(table: EmbeddingTable, start: number): ShardRows {
   const end = start + table.vocab;
-  // the format's default mode ("ggml" for the formats with integer dots), so shards give what one table gives
+  // the format's default mode ("ggml" where the registry says so), so shards give what one table gives
   const mode = table.info.defaultMode === "ggml" ? "ggml" : "exact";
   const logits = (hidden: Float32Array, o: ShardTopKOptions) =>
     table.project(hidden, { mode, scale: o.scale, softcap: o.softcap });
