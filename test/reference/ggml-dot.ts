@@ -282,12 +282,6 @@ export const BLOCK_MINS: Record<string, (row: Uint8Array, blocks: number) => Flo
   q5_1: (row, blocks) => Float64Array.from({ length: blocks }, (_, b) => f16(row, 24 * b + 2)),
 };
 
-/** The minimum m (f16 at byte 2) of each block of the formats dotted with Q8_1 activations. */
-export const BLOCK_MINS: Record<string, (row: Uint8Array, blocks: number) => Float64Array> = {
-  q4_1: (row, blocks) => Float64Array.from({ length: blocks }, (_, b) => f16(row, 20 * b + 2)),
-  q5_1: (row, blocks) => Float64Array.from({ length: blocks }, (_, b) => f16(row, 24 * b + 2)),
-};
-
 // Q4_K / Q5_K: (d * sc) * q - dmin * m per group of 32 (qh at byte 16 for Q5_K, else none).
 function kValues(row: Uint8Array, blocks: number, blockBytes: number, qs: number, qh: number): Float64Array {
   const w = new Float64Array(blocks * 256);
