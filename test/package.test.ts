@@ -52,9 +52,10 @@ describe("the packed tarball", () => {
     const defining = js.filter((f) => /(class|var) EmbeddingTable\b/.test(readFileSync(join(root, f.path), "utf8")));
     expect(defining.map((f) => f.path)).toHaveLength(1);
     for (const f of js) if (!/\/(lib-\w+|inline|cli)\.js$/.test(f.path)) expect(f.size, f.path).toBeLessThan(4096);
-    // ~361 KB with 19 formats, 8 of them with integer dots; ~374 KB with 12 (q5_0 / q5_1 / q4_1 / iq4_nl: each wasm
-    // build +~3.4 KB gzipped): the four wasm builds (one-thread and shared memory) are most of it
-    expect(packed.size).toBeLessThan(380_000);
+    // 382.6 KB with 23 formats, 12 of them with integer dots (mode ggml's kernels: each wasm build +~3.4 KB gzipped
+    // per four formats): the four wasm builds (one-thread and shared memory) are most of it; the bound catches a
+    // stray file or a second copy of the library, not a kernel
+    expect(packed.size).toBeLessThan(400_000);
   });
 
   it("has the metadata a registry page and tools read", () => {
