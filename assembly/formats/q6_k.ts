@@ -14,7 +14,7 @@ import { Q6_L_AT, Q6_SCALES_AT, Q6_XT_AT, SCRATCH } from "../scratch";
 import { hsum, madd } from "../madd";
 import { mulCodes16 } from "./q8_0";
 import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
-import { MASK_00FF, MASK_0F, MASK_20, MASK_30, UNPACKED, idotMask, idotUnpackedBatch, scaledDot16, sumLanes, unpackBlock, unpackChunk } from "../idot";
+import { MASK_00FF, MASK_0F, MASK_20, MASK_30, UNPACKED, idotMask, idotUnpackedBatch, sumLanes, unpackBlock, unpackChunk } from "../idot";
 import { decodeRows } from "./block-rows";
 
 const QK: i32 = 256;
