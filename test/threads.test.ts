@@ -98,6 +98,25 @@ for (const threads of [2, 4]) {
       });
     }
 
+    // more 256 KiB slices than one round of slots holds (32 per worker: quantize.ts), padded rows, a last
+    // round part full: the rounds pipeline (copy in, encode, copy out) gives the single-thread bytes
+    it("quantizing over many rounds: the single-thread bytes", { timeout: 120_000 }, async () => {
+      const [vocab, dim] = [16500 * (threads / 2), 300];
+      const values = randomValues(vocab * dim, 77, 2);
+      // megabytes: the first differing byte (toEqual walks them one by one, slowly)
+      const firstDiff = (a: Uint8Array, b: Uint8Array) => (a.length !== b.length ? -2 : a.findIndex((v, i) => v !== b[i]));
+      for (const format of ["q8_0", "q6_k"]) {
+        const ref = one.quantize(values, { vocab, dim, format });
+        expect(firstDiff(await rt.quantizeAsync(values, { vocab, dim, format }), ref), format).toBe(-1);
+        const table = await rt.tableFromF32Async(values, { vocab, dim, format });
+        try {
+          expect(firstDiff(table.bytes(), ref), format).toBe(-1);
+        } finally {
+          table.dispose();
+        }
+      }
+    });
+
     it("scale and soft-capping, and ties (rows repeated), as the single-thread calls give them", async () => {
       const vocab = 640;
       const dim = 128;

@@ -168,6 +168,8 @@ class PoolWorker {
 
 export class WorkerPool {
   private queue: Promise<unknown> = Promise.resolve();
+  // jobs queued or running
+  private jobs = 0;
   private terminated = false;
 
   private constructor(
@@ -209,12 +211,24 @@ export class WorkerPool {
    * for this job (allocated here, freed after).
    */
   run(units: Call[][], scratchBytes: readonly number[] = []): Promise<void> {
-    const job = this.queue.then(() => this.runNow(units, scratchBytes));
+    // An idle pool posts the job now, inside this call, so what the caller does before it awaits (copying the
+    // next round in) overlaps the workers; behind another job, it waits its turn.
+    const job = this.jobs === 0 ? this.runNow(units, scratchBytes) : this.queue.then(() => this.runNow(units, scratchBytes));
+    this.jobs++;
     this.queue = job.catch(() => undefined);
     return job;
   }
 
   private async runNow(units: Call[][], scratchBytes: readonly number[]): Promise<void> {
+    try {
+      await this.post(units, scratchBytes);
+    } finally {
+      // before the job's promise settles: a caller that awaited it and runs again finds the count right
+      this.jobs--;
+    }
+  }
+
+  private async post(units: Call[][], scratchBytes: readonly number[]): Promise<void> {
     if (this.terminated) throw new Error("This runtime's workers were terminated (the runtime was disposed).");
     if (units.length === 0) return;
     const mem = this.mem;

@@ -1,7 +1,8 @@
 // tableFromF32Async and quantizeAsync: encodeRows (formats/codec.ts) with the slices encoded by the pool's
 // workers. Rows are encoded independently, block by block, so any cut gives the same bytes. The caller copies
 // the next round of f32 slices into linear memory while the workers encode the current one (two sets of
-// slots); a JS destination gets its bytes from a staging block per slot.
+// slots); a JS destination gets its bytes from a staging block per slot, copied out while the workers encode
+// the round after (the caller's copies are the serial part: nothing else waits on them).
 // Keys: V vocab, D dim, Dp = D padded to whole blocks, R rows per slice.
 import { CHUNK_BYTES } from "../formats/codec.js";
 import { errors } from "../core/errors.js";
@@ -12,8 +13,11 @@ import type { QuantizeOptions } from "../formats/quantize.js";
 import type { Call, WorkerPool } from "./pool.js";
 import { minParallelWork } from "./crossover.js";
 
-// Slices per worker in one round.
-const SLICES_PER_WORKER = 4;
+// Slices per worker in one round (a slice: CHUNK_BYTES of f32). A round ends at a barrier that costs a wake-up
+// round trip (~0.2-0.4 ms: BENCHMARKS.md, threads crossover) and waits for the slowest worker's last slice; a
+// q8_0 slice encodes in ~0.1 ms, so a round must hold many of them. 32 per worker: 8 MiB of f32 per worker per
+// set of slots.
+const SLICES_PER_WORKER = 32;
 
 function checked(values: unknown, options: TableFromF32Options): { info: FormatInfo; vocab: number; dim: number } {
   const { vocab, dim, format } = options ?? ({} as TableFromF32Options);
@@ -100,22 +104,29 @@ async function encodeRowsAsync(
       }
       return units;
     };
+    // staging of round `first` (set s) -> dest
+    const copyOut = (s: number, first: number, count: number): void => {
+      if (typeof dest === "number") return;
+      const u8 = mem.u8();
+      for (let i = 0; i < count; i++) {
+        const r = (first + i) * sliceRows;
+        const rows = Math.min(sliceRows, vocab - r);
+        dest.set(u8.subarray(sets[s].staging[i], sets[s].staging[i] + rows * bytesPerRow), r * bytesPerRow);
+      }
+    };
     let units = fill(0, 0);
+    let done: { s: number; first: number; count: number } | null = null;
     for (let first = 0, s = 0; first < slices; first += perRound, s ^= 1) {
       const job = pool.run(units);
-      // the next round is copied in while this one is encoded
+      // while this round is encoded: the last round's bytes go out, the next round's f32 come in (set s ^ 1:
+      // its staging was just emptied, its input is no longer read)
+      if (done) copyOut(done.s, done.first, done.count);
       const next = first + perRound < slices ? fill(s ^ 1, first + perRound) : [];
       await job;
-      if (typeof dest !== "number") {
-        const u8 = mem.u8();
-        for (let i = 0; i < units.length; i++) {
-          const r = (first + i) * sliceRows;
-          const rows = Math.min(sliceRows, vocab - r);
-          dest.set(u8.subarray(sets[s].staging[i], sets[s].staging[i] + rows * bytesPerRow), r * bytesPerRow);
-        }
-      }
+      done = { s, first, count: units.length };
       units = next;
     }
+    if (done) copyOut(done.s, done.first, done.count);
   } finally {
     for (const p of owned) mem.dealloc(p);
   }
