@@ -105,7 +105,7 @@ for (const threads of [2, 4]) {
       const values = randomValues(vocab * dim, 77, 2);
       // megabytes: the first differing byte (toEqual walks them one by one, slowly)
       const firstDiff = (a: Uint8Array, b: Uint8Array) => (a.length !== b.length ? -2 : a.findIndex((v, i) => v !== b[i]));
-      for (const format of ["q8_0", "q6_k"]) {
+      for (const format of ["q8_0", "q6_k"] as const) {
         const ref = one.quantize(values, { vocab, dim, format });
         expect(firstDiff(await rt.quantizeAsync(values, { vocab, dim, format }), ref), format).toBe(-1);
         const table = await rt.tableFromF32Async(values, { vocab, dim, format });
