@@ -113,9 +113,11 @@ import { unpackedBytes } from "./idot32";
 }
 
 // dot(w_r, x) for four rows w0..w3 (rowStride apart) and one hidden vector: each loaded chunk of x feeds
-// four rows, and four rows stream from memory at once. Results go to out + 4r.
+// four rows, and four rows stream from memory at once. Results go to out + r * outRowStep.
+// Each row's sum is one accumulator over its chunks in order, then hsum, then the scalar tail: dotSeq's order,
+// so a row gives the same bits whichever rows share its call.
 // @ts-ignore: decorator
-@inline function dotRows4x1(w0: usize, rowStride: usize, x: usize, dim: i32, out: usize): void {
+@inline function dotRows4x1(w0: usize, rowStride: usize, x: usize, dim: i32, out: usize, outRowStep: usize): void {
   let w1 = w0 + rowStride;
   let w2 = w1 + rowStride;
   let w3 = w2 + rowStride;
@@ -154,9 +156,54 @@ import { unpackedBytes } from "./idot32";
     w3 += 4;
   }
   store<f32>(out, s0);
-  store<f32>(out, s1, 4);
-  store<f32>(out, s2, 8);
-  store<f32>(out, s3, 12);
+  store<f32>(out + outRowStep, s1);
+  store<f32>(out + 2 * outRowStep, s2);
+  store<f32>(out + 3 * outRowStep, s3);
+}
+
+// dot(w, x) in dotRows4x1's order for one row (one accumulator: slow, only for the few rows left over).
+// @ts-ignore: decorator
+@inline function dotSeq(w: usize, x: usize, dim: i32): f32 {
+  let a = f32x4.splat(0);
+  let j = 0;
+  for (; j + 4 <= dim; j += 4) {
+    a = madd(v128.load(w), v128.load(x), a);
+    w += 16;
+    x += 16;
+  }
+  let s = hsum(a);
+  for (; j < dim; j++) {
+    s += load<f32>(w) * load<f32>(x);
+    w += 4;
+    x += 4;
+  }
+  return s;
+}
+
+// Rows against 1..3 hidden vectors, at the memory streaming rate: the rows are cut into four blocks of m
+// consecutive rows, and row i of every block is dotted in one dotRows4x1 call, so each block is read front to
+// back by one long sequential stream, and each chunk of x serves four rows. Measured on an AMD EPYC (Zen 4)
+// VM, CPU time over the wasm stream floor (bench/floor/stream.ts): 32000 x 4096 1.06-1.18x (four rows side by
+// side, restarting every four rows as before: 1.31x; one row at a time: 1.45x, its 16 KB of x falls out of the
+// 32 KB L1 while the row streams past it); 151936 x 1024 0.96-1.01x (before 1.52-1.60x; one row at a time 1.08x).
+// Seven streams were slower than four. The rows left over (fewer than four) go one at a time in the same order.
+// @ts-ignore: decorator
+@inline function dotBlocks4(rows: usize, rowStride: usize, nrows: i32, x: usize, nx: i32, dim: i32, out: usize, stride: i32): void {
+  const xStride = <usize>dim << 2;
+  const outStep = <usize>stride << 2;
+  const m = nrows >> 2;
+  const blockStride = <usize>m * rowStride;
+  const outBlock = <usize>m << 2;
+  for (let i = 0; i < m; i++) {
+    const w = rows + <usize>i * rowStride;
+    const o = out + (<usize>i << 2);
+    for (let b = 0; b < nx; b++) dotRows4x1(w, blockStride, x + <usize>b * xStride, dim, o + <usize>b * outStep, outBlock);
+  }
+  for (let r = m << 2; r < nrows; r++) {
+    const w = rows + <usize>r * rowStride;
+    const o = out + (<usize>r << 2);
+    for (let b = 0; b < nx; b++) store<f32>(o + <usize>b * outStep, dotSeq(w, x + <usize>b * xStride, dim));
+  }
 }
 
 // dot(w_r, x_b) for two rows and four hidden vectors: six loads feed eight products (one row and
@@ -241,30 +288,25 @@ import { unpackedBytes } from "./idot32";
 }
 
 // R f32 rows (rowStride bytes apart) against B hidden vectors (D values each, back to back):
-// out[b * S + r] = dot(row r, x b). Rows are read once and serve the whole batch: in pairs against four
-// vectors at a time, or (long rows) in fours against each vector when the batch is small.
+// out[b * S + r] = dot(row r, x b). Rows are read once and serve the whole batch: in four long streams
+// against each vector when the batch is small (dotBlocks4), else in pairs against four vectors at a time.
 // @ts-ignore: decorator
 @inline function dotRows(rows: usize, rowStride: usize, nrows: i32, x: usize, nx: i32, dim: i32, out: usize, stride: i32): void {
+  if (nx < 4) {
+    dotBlocks4(rows, rowStride, nrows, x, nx, dim, out, stride);
+    return;
+  }
   const xStride = <usize>dim << 2;
   const outStep = <usize>stride << 2;
   let r = 0;
-  if (nx < 4) {
-    // measured: four row streams pay off for rows of >= 1024 values (Xeon VM: 151936 x 1024 66 -> 52 ms,
-    // 32000 x 4096 75 -> 43 ms); shorter rows go as fast one at a time
-    for (; r + 4 <= nrows && dim >= 1024; r += 4) {
-      const w = rows + <usize>r * rowStride;
-      for (let b = 0; b < nx; b++) dotRows4x1(w, rowStride, x + <usize>b * xStride, dim, out + <usize>b * outStep + (<usize>r << 2));
-    }
-  } else {
-    for (; r + 2 <= nrows; r += 2) {
-      const w = rows + <usize>r * rowStride;
-      const o = out + (<usize>r << 2);
-      let b = 0;
-      for (; b + 4 <= nx; b += 4) dotRows2x4(w, rowStride, x + <usize>b * xStride, xStride, dim, o + <usize>b * outStep, outStep);
-      for (; b < nx; b++) {
-        store<f32>(o + <usize>b * outStep, dot1(w, x + <usize>b * xStride, dim));
-        store<f32>(o + <usize>b * outStep, dot1(w + rowStride, x + <usize>b * xStride, dim), 4);
-      }
+  for (; r + 2 <= nrows; r += 2) {
+    const w = rows + <usize>r * rowStride;
+    const o = out + (<usize>r << 2);
+    let b = 0;
+    for (; b + 4 <= nx; b += 4) dotRows2x4(w, rowStride, x + <usize>b * xStride, xStride, dim, o + <usize>b * outStep, outStep);
+    for (; b < nx; b++) {
+      store<f32>(o + <usize>b * outStep, dot1(w, x + <usize>b * xStride, dim));
+      store<f32>(o + <usize>b * outStep, dot1(w + rowStride, x + <usize>b * xStride, dim), 4);
     }
   }
   for (; r < nrows; r++) {
