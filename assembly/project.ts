@@ -161,6 +161,86 @@ import { unpackedBytes } from "./idot32";
   store<f32>(out + 3 * outRowStep, s3);
 }
 
+// dotRows4x1 for two hidden vectors x0, x1 (xStride apart) at once: each loaded chunk of a row feeds both, so
+// the four rows are read once for the pair; eight accumulators, four row chunks and two x chunks fit the 16
+// SIMD registers. Same order per row and vector as dotRows4x1. Vector 1's results go outStep after vector 0's.
+// @ts-ignore: decorator
+@inline function dotRows4x2(w0: usize, rowStride: usize, x0: usize, xStride: usize, dim: i32, out: usize, outRowStep: usize, outStep: usize): void {
+  let w1 = w0 + rowStride;
+  let w2 = w1 + rowStride;
+  let w3 = w2 + rowStride;
+  let x1 = x0 + xStride;
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let a2 = f32x4.splat(0);
+  let a3 = f32x4.splat(0);
+  let b0 = f32x4.splat(0);
+  let b1 = f32x4.splat(0);
+  let b2 = f32x4.splat(0);
+  let b3 = f32x4.splat(0);
+  let j = 0;
+  for (; j + 4 <= dim; j += 4) {
+    const y0 = v128.load(x0);
+    const y1 = v128.load(x1);
+    const u0 = v128.load(w0);
+    a0 = madd(u0, y0, a0);
+    b0 = madd(u0, y1, b0);
+    const u1 = v128.load(w1);
+    a1 = madd(u1, y0, a1);
+    b1 = madd(u1, y1, b1);
+    const u2 = v128.load(w2);
+    a2 = madd(u2, y0, a2);
+    b2 = madd(u2, y1, b2);
+    const u3 = v128.load(w3);
+    a3 = madd(u3, y0, a3);
+    b3 = madd(u3, y1, b3);
+    x0 += 16;
+    x1 += 16;
+    w0 += 16;
+    w1 += 16;
+    w2 += 16;
+    w3 += 16;
+  }
+  let s0 = hsum(a0);
+  let s1 = hsum(a1);
+  let s2 = hsum(a2);
+  let s3 = hsum(a3);
+  let t0 = hsum(b0);
+  let t1 = hsum(b1);
+  let t2 = hsum(b2);
+  let t3 = hsum(b3);
+  for (; j < dim; j++) {
+    const y0 = load<f32>(x0);
+    const y1 = load<f32>(x1);
+    const u0 = load<f32>(w0);
+    const u1 = load<f32>(w1);
+    const u2 = load<f32>(w2);
+    const u3 = load<f32>(w3);
+    s0 += u0 * y0;
+    s1 += u1 * y0;
+    s2 += u2 * y0;
+    s3 += u3 * y0;
+    t0 += u0 * y1;
+    t1 += u1 * y1;
+    t2 += u2 * y1;
+    t3 += u3 * y1;
+    x0 += 4;
+    x1 += 4;
+    w0 += 4;
+    w1 += 4;
+    w2 += 4;
+    w3 += 4;
+  }
+  store<f32>(out, s0);
+  store<f32>(out + outRowStep, s1);
+  store<f32>(out + 2 * outRowStep, s2);
+  store<f32>(out + 3 * outRowStep, s3);
+  store<f32>(out + outStep, t0);
+  store<f32>(out + outStep + outRowStep, t1);
+  store<f32>(out + outStep + 2 * outRowStep, t2);
+  store<f32>(out + outStep + 3 * outRowStep, t3);
+}
+
 // dot(w, x) in dotRows4x1's order for one row (one accumulator: slow, only for the few rows left over).
 // @ts-ignore: decorator
 @inline function dotSeq(w: usize, x: usize, dim: i32): f32 {
@@ -197,7 +277,10 @@ import { unpackedBytes } from "./idot32";
   for (let i = 0; i < m; i++) {
     const w = rows + <usize>i * rowStride;
     const o = out + (<usize>i << 2);
-    for (let b = 0; b < nx; b++) dotRows4x1(w, blockStride, x + <usize>b * xStride, dim, o + <usize>b * outStep, outBlock);
+    let b = 0;
+    // vectors in pairs, then the last one alone (its four rows are still in L2)
+    for (; b + 2 <= nx; b += 2) dotRows4x2(w, blockStride, x + <usize>b * xStride, xStride, dim, o + <usize>b * outStep, outBlock, outStep);
+    if (b < nx) dotRows4x1(w, blockStride, x + <usize>b * xStride, dim, o + <usize>b * outStep, outBlock);
   }
   for (let r = m << 2; r < nrows; r++) {
     const w = rows + <usize>r * rowStride;
