@@ -114,6 +114,34 @@ describe.each(FORMAT_NAMES.filter((f) => FORMATS[f].blockElems === 1))("%s speci
   });
 });
 
+// f32 rows against 1..3 vectors go in four long row streams (assembly/project.ts dotBlocks4): the rows of a call
+// are cut into four blocks whose length depends on the call's row count, and the rows left over go in fours or
+// alone. Every path sums a row in one order, so a row's logit cannot depend on which rows share its call (the
+// threaded calls cut the rows differently) nor on how many of 1..3 vectors ride along.
+describe("f32 exact, 1..3 vectors: one summation order per row", () => {
+  it.each([5, 64, 131, 1031])("dim %i: any window of rows and any batch of 1..3 gives the full table's bits", (dim) => {
+    const vocab = 53;
+    const values = randomValues(vocab * dim, dim + 5);
+    using full = rt.tableFromF32(values, { vocab, dim, format: "f32" });
+    const hidden = randomValues(3 * dim, dim + 6, 4);
+    const all = full.project(hidden, { mode: "exact" });
+    const deq = dequantized(full);
+    expectProjection(all, deq, vocab, dim, hidden, `f32 dim ${dim} n 3`);
+    for (let b = 0; b < 3; b++) {
+      const one = hidden.subarray(b * dim, (b + 1) * dim);
+      // window lengths: 1..3 rows alone, four-row groups with 0..3 left over, even and odd block lengths
+      for (const [r0, rows] of [[0, 1], [7, 3], [1, 4], [2, 7], [3, 8], [4, 11], [5, 16], [0, 17], [9, 24], [6, 33], [0, vocab]]) {
+        using part = rt.tableFromF32(values.subarray(r0 * dim, (r0 + rows) * dim), { vocab: rows, dim, format: "f32" });
+        const got = part.project(one, { mode: "exact" });
+        const want = all.subarray(b * vocab + r0, b * vocab + r0 + rows);
+        expect(Array.from(new Uint32Array(got.buffer, got.byteOffset, rows)), `dim ${dim} vector ${b} rows ${r0}..${r0 + rows - 1}`).toEqual(
+          Array.from(new Uint32Array(want.buffer.slice(want.byteOffset, want.byteOffset + rows * 4))),
+        );
+      }
+    }
+  });
+});
+
 describe("options", () => {
   const [vocab, dim, n] = [300, 64, 3];
   const values = randomValues(vocab * dim, 5);
