@@ -263,10 +263,10 @@ import { unpackedBytes } from "./idot32";
 // Rows against 1..3 hidden vectors, at the memory streaming rate: the rows are cut into four blocks of m
 // consecutive rows, and row i of every block is dotted in one dotRows4x1 call, so each block is read front to
 // back by one long sequential stream, and each chunk of x serves four rows. Measured on an AMD EPYC (Zen 4)
-// VM, CPU time over the wasm stream floor (bench/floor/stream.ts): 32000 x 4096 1.06-1.18x (four rows side by
-// side, restarting every four rows as before: 1.31x; one row at a time: 1.45x, its 16 KB of x falls out of the
-// 32 KB L1 while the row streams past it); 151936 x 1024 0.96-1.01x (before 1.52-1.60x; one row at a time 1.08x).
-// Seven streams were slower than four.
+// VM, CPU time over the wasm stream floor (bench/f32-stream.mjs): 32000 and 128256 x 4096 0.99-1.19x (four
+// adjacent rows, restarting every four rows as before: 1.31-1.63x; one row at a time: 1.45x, its 16 KB of x
+// falls out of the 32 KB L1 while the row streams past it); 151936 x 1024 0.96-1.07x (before 1.52-2.09x; one
+// row at a time 1.08x). Seven or eight streams were slower than four; two chunks per step gained nothing.
 // @ts-ignore: decorator
 @inline function dotBlocks4(rows: usize, rowStride: usize, nrows: i32, x: usize, nx: i32, dim: i32, out: usize, stride: i32): void {
   const xStride = <usize>dim << 2;

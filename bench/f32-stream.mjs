@@ -5,7 +5,7 @@
 // time also counts the waits for a core; ORT with numThreads 1 computes on this thread, so its CPU time
 // counts too), medians; "x floor" is each call's CPU time over the floor's in the same round (median).
 // Usage: npm run build && node bench/f32-stream.mjs (Node 20: --experimental-wasm-relaxed-simd for the relaxed
-// build). SHAPES=32000x4096,128256x4096 (default the first), NS=1,2,3,8 (vectors), ROUNDS (9), ORT=0.
+// build). SHAPES=32000x4096,128256x4096,151936x1024 (the default), NS=1,2,3,8 (vectors), ROUNDS (9), ORT=0.
 import { createRequire } from "node:module";
 import { loadavg } from "node:os";
 import { hasRelaxedSimd, init } from "../build/node.js";
@@ -13,7 +13,7 @@ import { buildFloors } from "./floor.mjs";
 import { machineLine, rng } from "./harness.mjs";
 import { gemmModel } from "./onnx-gemm.mjs";
 
-const SHAPES = (process.env.SHAPES ?? "32000x4096").split(",").map((s) => s.split("x").map(Number));
+const SHAPES = (process.env.SHAPES ?? "32000x4096,128256x4096,151936x1024").split(",").map((s) => s.split("x").map(Number));
 const NS = (process.env.NS ?? "1,2,3,8").split(",").map(Number);
 const ROUNDS = Number(process.env.ROUNDS ?? 9);
 const WITH_ORT = process.env.ORT !== "0";

@@ -9,7 +9,7 @@ import { machineLine } from "./harness.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const outPath = join(here, "..", "BENCHMARKS.md");
-const ALL = ["lookup", "decode", "quantize", "rope", "project", "ggml", "defaults", "engines", "fast", "bonsai2", "io", "pool", "threads", "threads-crossover"];
+const ALL = ["lookup", "decode", "quantize", "rope", "project", "f32-stream", "ggml", "defaults", "engines", "fast", "bonsai2", "io", "pool", "threads", "threads-crossover"];
 const topics = process.argv.length > 2 ? process.argv.slice(2) : ALL;
 
 // sections already in BENCHMARKS.md, by topic
@@ -25,7 +25,7 @@ for (const topic of topics) {
   console.error(`bench: ${topic} ...`);
   const t = performance.now();
   // Node 20 has relaxed SIMD behind a flag: the projection benches measure both wasm builds
-  const relaxed = (topic === "fast" || topic === "project" || topic === "ggml" || topic === "defaults") && process.versions.node.startsWith("20.") ? ["--experimental-wasm-relaxed-simd"] : [];
+  const relaxed = (topic === "fast" || topic === "project" || topic === "f32-stream" || topic === "ggml" || topic === "defaults") && process.versions.node.startsWith("20.") ? ["--experimental-wasm-relaxed-simd"] : [];
   const output = execFileSync(process.execPath, ["--max-old-space-size=16384", ...relaxed, file], {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "inherit"],
