@@ -64,9 +64,12 @@ async function ortChild(numThreads) {
       process.exit(0);
     }
     if (!inputs.has(n)) inputs.set(n, { A: new ort.Tensor("float32", filled(new Float32Array(n * DIM), 100 + n), [n, DIM]) });
+    const c = process.cpuUsage();
     const t = performance.now();
     await session.run(inputs.get(n));
-    process.send({ ms: performance.now() - t });
+    const ms = performance.now() - t;
+    const cu = process.cpuUsage(c); // numThreads 2: ORT's pool threads are workers of this process, counted too
+    process.send({ ms, cpu: (cu.user + cu.system) / 1000 });
   });
   process.send({ ready: true });
 }
@@ -86,7 +89,7 @@ function startOrt(numThreads) {
     run: (n) =>
       new Promise((resolve, reject) => {
         waiting = { reject };
-        child.once("message", (m) => resolve(m.ms));
+        child.once("message", resolve);
         child.send({ n });
       }),
     end: () => child.send({}),
@@ -145,7 +148,7 @@ async function main() {
       for (const o of orts) await o.run(n);
     }
     const t = [[], [], ...orts.map(() => [])];
-    const c = [[], []];
+    const c = [[], [], ...orts.map(() => [])];
     for (let r = 0; r < reps; r++) {
       for (const [k, f] of [sync, async_].entries()) {
         await pause();
@@ -158,11 +161,13 @@ async function main() {
       }
       for (const [k, o] of orts.entries()) {
         await pause();
-        t[2 + k].push(await o.run(n));
+        const m = await o.run(n);
+        t[2 + k].push(m.ms);
+        c[2 + k].push(m.cpu);
       }
     }
     const [a, b, ...o] = t.map(median);
-    rows.push({ label, a, b, ca: median(c[0]), cb: median(c[1]), ort: o, bytes: bytes() });
+    rows.push({ label, a, b, ca: median(c[0]), cb: median(c[1]), ort: o, ortCpu: c.slice(2).map(median), bytes: bytes() });
   }
 
   const ortFor = async () => {
@@ -222,7 +227,7 @@ async function main() {
   console.log(
     `\`node bench/threads.mjs\`: bitembed's synchronous call on a one-thread runtime (1 t) against the *Async call on a ` +
       `\`threads: 2\` runtime (2 t; a call under MIN_PARALLEL_WORK, src/parallel/crossover.ts, stays on the calling thread there too); onnxruntime-web ${WITH_ORT ? "Gemm transB on the same f32 head, numThreads 1 and 2 (one process each)" : "not run (ORT=0)"}. ` +
-      `Interleaved rounds, medians of ${REPS} (quantizing: ${QREPS}). CPU: process.cpuUsage over every thread of this process. ` +
+      `Interleaved rounds, medians of ${REPS} (quantizing: ${QREPS}). CPU: process.cpuUsage over every thread of this process (ORT: of its child process, its pool threads included). ` +
       `Streaming rate measured here (wall time): ${stream.wall[1].toFixed(1)} GB/s on 1 thread, ${stream.wall[2].toFixed(1)} GB/s on 2; ` +
       `by CPU time per thread: ${stream.cpu[1].toFixed(1)} and ${stream.cpu[2].toFixed(1)} GB/s. "What limits it": GB/s the call streams (table or ` +
       `tiled copy per pass; quantizing: f32 read + packed written) by CPU time per thread (2 t: CPU time / 2; on a busy machine wall time ` +
@@ -230,9 +235,9 @@ async function main() {
       `below as compute-bound.\n`,
   );
   console.log(
-    "| case | bitembed 1 t (ms) | bitembed 2 t (ms) | 2 t speed-up | CPU ms 1 t / 2 t | ORT 1 t (ms) | ORT 2 t (ms) | bitembed 2 t vs ORT 2 t | what limits it (1 t; 2 t) |",
+    "| case | bitembed 1 t (ms) | bitembed 2 t (ms) | 2 t speed-up | CPU ms 1 t / 2 t | ORT 1 t (ms) | ORT 2 t (ms) | ORT CPU ms 1 t / 2 t | bitembed 2 t vs ORT 2 t | what limits it (1 t; 2 t) |",
   );
-  console.log("|---|---|---|---|---|---|---|---|---|");
+  console.log("|---|---|---|---|---|---|---|---|---|---|");
   for (const r of rows) {
     const bytes = r.bytes;
     const g1 = gbs(bytes, r.ca);
@@ -246,7 +251,7 @@ async function main() {
         : `${kind(s1)}; ${kind(s2)} (${g1.toFixed(1)} GB/s = ${(s1 * 100).toFixed(0)}%; ${g2.toFixed(1)} GB/s = ${(s2 * 100).toFixed(0)}%)`;
     const vsOrt = r.ort[1] === undefined ? "" : `${(r.ort[1] / r.b).toFixed(2)}x`;
     console.log(
-      `| ${r.label} | ${ms(r.a)} | ${ms(r.b)} | **${(r.a / r.b).toFixed(2)}x** | ${ms(r.ca)} / ${ms(r.cb)} | ${ms(r.ort[0])} | ${ms(r.ort[1])} | ${vsOrt} | ${limits} |`,
+      `| ${r.label} | ${ms(r.a)} | ${ms(r.b)} | **${(r.a / r.b).toFixed(2)}x** | ${ms(r.ca)} / ${ms(r.cb)} | ${ms(r.ort[0])} | ${ms(r.ort[1])} | ${r.ortCpu.length ? `${ms(r.ortCpu[0])} / ${ms(r.ortCpu[1])}` : ""} | ${vsOrt} | ${limits} |`,
     );
   }
   console.log(
