@@ -87,5 +87,11 @@ for (const [vocab, dim] of SHAPES) {
 floors.dispose?.();
 console.log(machineLine());
 console.log(`### f32 exact projection, one thread, beside the wasm stream floor and onnxruntime-web`);
+console.log(
+  `\n\`node bench/f32-stream.mjs\`: bitembed's f32 head (baseline build; relaxed build with fused multiply-adds), onnxruntime-web's Gemm ` +
+    `(transB, numThreads 1, computing on this thread) and the wasm stream floor (bench/floor/stream.ts: the table's bytes read once, nothing else), ` +
+    `timed in interleaved rounds. CPU time (process.cpuUsage) counts only the time this thread ran, so it reads through a shared machine's ` +
+    `waits for a core; "x floor": a call's CPU time over the floor's in the same round (median); 1.00 reads as the memory streaming rate.`,
+);
 console.log(lines.join("\n"));
 console.log(`\nLoad average ${load0.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end.${[...notes].map((s) => ` Note: ${s}.`).join("")}`);
