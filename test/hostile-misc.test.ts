@@ -18,6 +18,8 @@ import {
 } from "../src/index.js";
 import { newRuntime } from "./helpers/runtime.js";
 import { expectSameBits } from "./helpers/close.js";
+import { nonFiniteRows } from "../src/formats/nonfinite.js";
+import { REFERENCES } from "./reference/formats/index.js";
 
 let rt: Runtime;
 beforeAll(async () => {
@@ -78,6 +80,76 @@ describe("rows with an Inf, -Inf or NaN block scale come out alike in every mode
       const topE = t.topk(all, 3, { mode: "exact" }).ids.filter((id) => rows.includes(id));
       const topF = t.topk(all, 3, { mode: "fast" }).ids.filter((id) => rows.includes(id));
       expect(Array.from(topF)).toEqual(Array.from(topE));
+    }
+  });
+});
+
+// MXFP4's scale is an E8M0 exponent byte, never NaN or Inf in ggml (ggml_e8m0_to_fp32_half: 0xFF is 2^127; the NaN
+// case of ggml_e8m0_to_fp32 is commented out), but a block at e = 253..255 decodes its large levels to +-Inf
+// (12 * 2^125, 4 * 2^126, 2 * 2^127 overflow f32): such rows are the other formats' non-finite-scale rows.
+describe("mxfp4 rows whose E8M0 scale decodes levels to +-Inf come out alike in every mode and batch size", () => {
+  const vocab = 45;
+  const dim = 512;
+  const values = Float32Array.from({ length: vocab * dim }, (_, i) => Math.sin(i * 0.71) * 1.3);
+  const all = Float32Array.from({ length: 9 * dim }, (_, i) => (i % 11 === 0 ? 0 : Math.cos(i * 0.37)));
+  const blockBytes = FORMATS.mxfp4.blockBytes;
+  const rowBytes = (dim / 32) * blockBytes;
+  const clean = () => rt.quantize(values, { vocab, dim, format: "mxfp4" });
+  /** Rows whose plain-reference decode holds a value that is not finite. */
+  const nonFiniteByReference = (bytes: Uint8Array) => {
+    const decoded = REFERENCES.mxfp4.dequantize(bytes);
+    return Array.from({ length: vocab }, (_, r) => r).filter((r) => decoded.subarray(r * dim, (r + 1) * dim).some((x) => !Number.isFinite(x)));
+  };
+
+  it("nonFiniteRows finds exactly the rows whose decode holds +-Inf (e = 255 with only codes 0 and +-1 stays finite)", () => {
+    const bytes = clean();
+    const setBlock = (row: number, block: number, e: number, nibble: number) => {
+      const at = row * rowBytes + block * blockBytes;
+      bytes[at] = e;
+      bytes.fill(nibble * 17, at + 1, at + blockBytes);
+    };
+    setBlock(2, 0, 255, 1); // 2^127 x +-1 (1 and 9): finite
+    setBlock(5, 3, 255, 9);
+    setBlock(6, 1, 255, 2); // 2 x 2^127: Inf
+    setBlock(8, 15, 254, 4); // 4 x 2^126
+    setBlock(9, 2, 254, 3); // 3 x 2^126: finite
+    setBlock(11, 4, 253, 14); // -8 x 2^125
+    setBlock(12, 4, 253, 5); // 6 x 2^125: finite
+    setBlock(20, 0, 252, 15); // -12 x 2^124: finite (ggml's largest exponent for finite values)
+    setBlock(31, 7, 255, 0); // what ggml writes for a block below 2^-125: 255 and zero codes
+    const expected = nonFiniteByReference(bytes);
+    expect(expected).toEqual([6, 8, 11]);
+    expect(nonFiniteRows(bytes, 0, rowBytes, vocab, FORMATS.mxfp4)).toEqual(expected);
+  });
+
+  it("project in each mode and batch size, topk alike", () => {
+    const base = clean();
+    const bytes = base.slice();
+    const special: [number, number, number][] = [[3, 0, 255], [17, 1, 254], [30, 0, 253], [44, 1, 255]]; // row, block, e
+    for (const [row, block, e] of special) bytes[row * rowBytes + block * blockBytes] = e;
+    const rows = special.map(([r]) => r);
+    expect(nonFiniteByReference(bytes), "the rows decode to +-Inf").toEqual(rows);
+    using t = rt.table({ vocab, dim, format: "mxfp4", data: bytes });
+    using ref = rt.table({ vocab, dim, format: "mxfp4", data: base });
+    for (const mode of ["exact", "ggml"] as const) {
+      const nine = t.project(all, { mode });
+      for (const n of [1, 3, 4]) {
+        const got = t.project(all.subarray(0, n * dim), { mode });
+        const clean = ref.project(all.subarray(0, n * dim), { mode });
+        for (let v = 0; v < n; v++) {
+          for (let r = 0; r < vocab; r++) {
+            const g = got[v * vocab + r];
+            if (rows.includes(r)) expect(Object.is(g, nine[v * vocab + r]), `${mode}: row ${r} the same in a batch of ${n} and of 9: ${g}`).toBe(true);
+            else expect(Object.is(g, clean[v * vocab + r]), `${mode} n=${n}: row ${r} as in the clean table`).toBe(true);
+          }
+        }
+      }
+      // one vector at a time is ggml's order (2^(e - 128) x the block's sum): the batch ranks what each vector ranks
+      const top = t.topk(all, 3, { mode });
+      for (let v = 0; v < 9; v++) {
+        const one = t.topk(all.subarray(v * dim, (v + 1) * dim), 3, { mode });
+        expect(Array.from(top.ids.subarray(v * 3, v * 3 + 3)), `${mode} vector ${v}`).toEqual(Array.from(one.ids));
+      }
     }
   });
 });
