@@ -89,3 +89,29 @@ describe("the relaxed-SIMD build", () => {
     }
   });
 });
+
+describe("the relaxed-SIMD shared-memory build (threads)", () => {
+  it("falls back to the baseline shared build when it cannot be loaded, with one warning naming it", async () => {
+    const { execFileSync } = await import("node:child_process");
+    const script = new URL("./scripts/shared-relaxed-fallback.mjs", import.meta.url).pathname;
+    const out = JSON.parse(execFileSync(process.execPath, [...RELAXED_FLAGS, script], { encoding: "utf8", timeout: 60_000 }));
+    const named = {
+      notFound: [`${out.origin}/bitembed.shared.relaxed.wasm`, "HTTP 404"],
+      notCompiling: ["bitembed.shared.relaxed.wasm", "Compiling"],
+      unreadable: ["/pkg/build/bitembed.shared.relaxed.wasm", "ENOENT"],
+    };
+    for (const [name, words] of Object.entries(named)) {
+      const { first, again } = out[name];
+      for (const round of [first, again]) {
+        expect(round.threads, name).toBe(2);
+        expect(round.relaxedSimd, name).toBe(false);
+        expect(round.asked, name).toEqual(["bitembed.shared.relaxed.wasm", "bitembed.shared.wasm"]);
+        expect(round.same, `${name}: projectAsync on the workers = project`).toBe(true);
+      }
+      expect(first.warnings, name).toHaveLength(1);
+      for (const w of words) expect(first.warnings[0], name).toContain(w);
+      expect(first.warnings[0], name).toMatch(/baseline shared-memory build/);
+      expect(again.warnings, `${name}: the same failure warns once per process`).toEqual([]);
+    }
+  });
+});

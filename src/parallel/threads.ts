@@ -46,11 +46,30 @@ export function sharedMemoryMissing(): string | undefined {
   return undefined;
 }
 
+// Once per process, not per runtime: every reason here is a fact of the environment (no SharedArrayBuffer, no
+// workers, a missing asset), the same for each runtime the process makes; a server or a workerd isolate that
+// starts a runtime per request would otherwise log it per request. Each runtime still tells its own count in
+// `rt.threads` (and `rt.relaxedSimd`), which is what code should read.
 const warned = new Set<string>();
+
+function warnOnce(message: string): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  console.warn(message);
+}
 
 /** One console warning per reason: `threads` asked for n, the runtime runs on one thread. */
 export function warnOneThread(asked: number, why: string): void {
-  if (warned.has(why)) return;
-  warned.add(why);
+  const key = `threads:${why}`;
+  if (warned.has(key)) return;
+  warned.add(key);
   console.warn(`bitembed: \`threads\` ${asked} asked for, running on 1 thread: ${why}. The *Async calls still work, on one thread.`);
+}
+
+/** One console warning per failure: the relaxed shared-memory build could not be loaded (`why` names it). */
+export function warnRelaxedMissing(why: string): void {
+  warnOnce(
+    `bitembed: the relaxed-SIMD shared-memory build could not be loaded (${why}); the threads run on the baseline ` +
+      "shared-memory build. Put bitembed.shared.relaxed.wasm where bitembed.shared.wasm is (README: Bundlers).",
+  );
 }
