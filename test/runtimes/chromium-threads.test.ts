@@ -26,6 +26,7 @@ describe("runtime: chromium, threads", () => {
   let profile: string | undefined;
   let isolated: { server: Server; origin: string; requests: string[] };
   let plain: { server: Server; origin: string; requests: string[] };
+  let noRelaxed: { server: Server; origin: string; requests: string[] };
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
@@ -35,13 +36,14 @@ describe("runtime: chromium, threads", () => {
     writeFileSync(join(dir, "index.html"), PAGE);
     isolated = await serve(dir, ISOLATION);
     plain = await serve(dir);
+    noRelaxed = await serve(dir, ISOLATION, ["/bitembed.shared.relaxed.wasm"]);
     profile = mkdtempSync(join(tmpdir(), "bitembed-chromium-threads-"));
     context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, timeout: 30_000 });
   });
 
   afterAll(async () => {
     await context?.close().catch(() => {});
-    for (const site of [isolated, plain]) if (site) await new Promise((r) => site.server.close(r));
+    for (const site of [isolated, plain, noRelaxed]) if (site) await new Promise((r) => site.server.close(r));
     if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
@@ -114,6 +116,38 @@ describe("runtime: chromium, threads", () => {
     }
     expect(page.isClosed()).toBe(true);
   });
+
+  it("the relaxed shared build missing (404): threads on the baseline shared build, one warning naming its URL", async () => {
+    const { page, problems, warnings } = await open(noRelaxed.origin);
+    try {
+      const r = await page.evaluate(async () => {
+        type Table = { project(h: Float32Array): Float32Array; projectAsync(h: Float32Array): Promise<Float32Array>; dispose(): void };
+        type Rt = { threads: number; relaxedSimd: boolean; tableFromF32(v: Float32Array, o: object): Table; dispose(): void };
+        const lib = (window as unknown as { lib: { init(s: undefined, o: object): Promise<Rt> } }).lib;
+        const out = [];
+        for (let i = 0; i < 2; i++) {
+          const rt = await lib.init(undefined, { threads: 2 });
+          const values = Float32Array.from({ length: 64 * 32 }, (_, j) => Math.sin(j));
+          const t = rt.tableFromF32(values, { vocab: 64, dim: 32, format: "q8_0" });
+          const h = values.subarray(5 * 32, 6 * 32);
+          const got = await t.projectAsync(h);
+          const want = t.project(h);
+          out.push({ threads: rt.threads, relaxedSimd: rt.relaxedSimd, same: got.every((x, j) => Object.is(x, want[j])) });
+          rt.dispose();
+        }
+        return out;
+      });
+      expect(r).toEqual([{ threads: 2, relaxedSimd: false, same: true }, { threads: 2, relaxedSimd: false, same: true }]);
+      // the 404 itself shows as the browser's own console error, nothing else does
+      expect(problems.filter((p) => !/404/.test(p))).toEqual([]);
+      expect(warnings, "one warning for both runtimes").toHaveLength(1);
+      expect(warnings[0]).toContain(`${noRelaxed.origin}/bitembed.shared.relaxed.wasm: HTTP 404`);
+      expect(warnings[0]).toMatch(/baseline shared-memory build/);
+      expect(noRelaxed.requests).toContain("/bitembed.shared.wasm");
+    } finally {
+      await page.close();
+    }
+  }, 120_000);
 
   it("a page without COOP/COEP: threads 2 runs on 1 thread, one warning names the headers, the same bits", async () => {
     const { page, problems, warnings } = await open(plain.origin);

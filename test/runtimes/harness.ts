@@ -87,15 +87,20 @@ const MIME: Record<string, string> = {
 
 /**
  * Serve files under `dir` on 127.0.0.1 (a free port); `requests` records every path asked for. `headers` go
- * on every answer (COOP/COEP for a cross-origin-isolated page).
+ * on every answer (COOP/COEP for a cross-origin-isolated page); the paths in `missing` get a 404 (an asset a
+ * bundler or CDN did not copy).
  */
-export async function serve(dir: string, headers: Record<string, string> = {}): Promise<{ server: Server; origin: string; requests: string[] }> {
+export async function serve(
+  dir: string,
+  headers: Record<string, string> = {},
+  missing: readonly string[] = [],
+): Promise<{ server: Server; origin: string; requests: string[] }> {
   const requests: string[] = [];
   const server = createHttpServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
     requests.push(path);
     const file = normalize(join(dir, path.endsWith("/") ? path + "index.html" : path));
-    if (!file.startsWith(dir + sep) || !existsSync(file) || !statSync(file).isFile()) {
+    if (missing.includes(path) || !file.startsWith(dir + sep) || !existsSync(file) || !statSync(file).isFile()) {
       res.writeHead(404, headers).end("not found");
       return;
     }
