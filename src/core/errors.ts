@@ -68,6 +68,8 @@ export const errors = {
   notOurs: (name: string, what: string, got: unknown) =>
     new TypeError(`\`${name}\` must be ${what} made by bitembed, got ${describe(got)} (a Proxy or a look-alike object is refused).`),
   disposed: (what: string) => new Error(`This ${what} was disposed; it can no longer be used.`),
+  disposedDuring: (what: string, call: string, cause: unknown) =>
+    new Error(`This ${what} was disposed while ${call} was running: the call was abandoned (await it before dispose()).`, { cause }),
   runtimeDisposed: () =>
     new Error("The runtime this belongs to was disposed (`rt.dispose()`): its tables, buffers and ropes can no longer be used."),
   badPointer: (ptr: number) => new RangeError(`\`free\` was given ${ptr}, which is not a live allocation.`),

@@ -62,6 +62,10 @@ export class EmbeddingTable {
   // what the table derives from its rows on first use and frees with itself: row norms (nearest) and the
   // tiled copy of fast mode
   private readonly derived: { norms?: number; fast?: FastHead } = {};
+  // *Async calls under way (held): while any runs, the workers may read the rows and what was derived from
+  // them, so dispose() and releaseFast() leave those to the last call to settle (`release`)
+  private held = 0;
+  private release: (() => void)[] = [];
 
   private constructor(rt: Runtime, vocab: number, dim: number, format: Format) {
     checkDims(vocab, dim);
@@ -273,17 +277,17 @@ export class EmbeddingTable {
 
   /** project() on the runtime's threads (rt.threads): the same logits, bit for bit. */
   projectAsync(hidden: Float32Array, options?: ProjectOptions): Promise<Float32Array> {
-    return projectAsync(this, hidden, options);
+    return this.whileHeld("projectAsync", () => projectAsync(this, hidden, options));
   }
 
   /** topk() on the runtime's threads: the same ids and scores, bit for bit, ties broken the same way. */
   topkAsync(hidden: Float32Array, k: number, options?: TopKOptions): Promise<TopK> {
-    return topkAsync(this, hidden, k, options);
+    return this.whileHeld("topkAsync", () => topkAsync(this, hidden, k, options));
   }
 
   /** argmax() on the runtime's threads. */
   argmaxAsync(hidden: Float32Array, options?: TopKOptions): Promise<Int32Array> {
-    return argmaxAsync(this, hidden, options);
+    return this.whileHeld("argmaxAsync", () => argmaxAsync(this, hidden, options));
   }
 
   /** The highest-scoring row per hidden vector (N ids). */
@@ -303,12 +307,12 @@ export class EmbeddingTable {
 
   /** nearest() on the runtime's threads: the same ids and scores, bit for bit, ties broken the same way. */
   nearestAsync(vector: Float32Array, k: number, options?: NearestOptions): Promise<TopK> {
-    return nearestAsync(this, vector, k, options);
+    return this.whileHeld("nearestAsync", () => nearestAsync(this, vector, k, options));
   }
 
   /** analogy() on the runtime's threads. */
   analogyAsync(a: number, b: number, c: number, k = 1): Promise<TopK> {
-    return analogyAsync(this, a, b, c, k);
+    return this.whileHeld("analogyAsync", () => analogyAsync(this, a, b, c, k));
   }
 
   /** @internal The runtime whose memory holds this table. */
@@ -350,20 +354,53 @@ export class EmbeddingTable {
     return (this.derived.norms ??= ptr);
   }
 
-  /** Free the fast-mode tiled copy now (the next fast call builds it again). */
+  /** Free the fast-mode tiled copy now (the next fast call builds it again); after the *Async calls under way. */
   releaseFast(): void {
-    this.derived.fast?.dispose();
+    const head = this.derived.fast;
     this.derived.fast = undefined;
+    if (head !== undefined) this.afterHeld(() => head.dispose());
   }
 
+  /**
+   * Unusable at once; the memory goes back now, or, while *Async calls run on the workers, when the last of
+   * them has settled (they reject: docs/DESIGN.md, "dispose during a call").
+   */
   dispose(): void {
     if (this.ptrValue < 0) return;
     registry?.unregister(this);
-    this.releaseFast();
-    if (this.derived.norms !== undefined) this.rt.memory.dealloc(this.derived.norms);
-    this.derived.norms = undefined;
-    this.rt.memory.dealloc(this.ptrValue);
+    const mem = this.rt.memory;
+    const { ptrValue: ptr, derived } = this;
     this.ptrValue = -1;
+    this.releaseFast();
+    this.afterHeld(() => {
+      if (derived.norms !== undefined) mem.dealloc(derived.norms);
+      derived.norms = undefined;
+      mem.dealloc(ptr);
+    });
+  }
+
+  // Run `free` now, or when the last *Async call under way has settled.
+  private afterHeld(free: () => void): void {
+    if (this.held === 0) free();
+    else this.release.push(free);
+  }
+
+  // An *Async call holding the table's memory until it settles; disposed meanwhile, it rejects saying so.
+  private async whileHeld<T>(call: string, run: () => Promise<T>): Promise<T> {
+    EmbeddingTable.live(this);
+    this.held++;
+    try {
+      let result: T;
+      try {
+        result = await run();
+      } catch (e) {
+        throw this.ptrValue < 0 ? errors.disposedDuring("table", call, e) : e;
+      }
+      if (this.ptrValue < 0) throw errors.disposedDuring("table", call, undefined);
+      return result;
+    } finally {
+      if (--this.held === 0) for (const free of this.release.splice(0)) free();
+    }
   }
 
   [Symbol.dispose](): void {
