@@ -12,6 +12,7 @@ import {
   softmax,
   writeGGUF,
   writeSafetensors,
+  type EmbeddingTable,
   type Format,
   type ProjectMode,
   type Runtime,
@@ -31,6 +32,33 @@ const D_AT: Partial<Record<Format, number>> = {
   q8_0: 0, q4_0: 0, q4_1: 0, q1_0: 0, q2_0: 0, tq1_0: 52, tq2_0: 64, q6_k: 208, q4_k: 0, q5_k: 0, q2_k: 80, q3_k: 108, iq4_xs: 0, pq2_0: 0, ptq1_0: 26, q5_0: 0,
   q5_1: 0, iq4_nl: 0,
 };
+
+/**
+ * `t`'s logits in `mode` for the first 1, 3 and 4 vectors of `all`: the `rows` (non-finite when `infinite`) as in
+ * the batch of all 9, every other row as in the clean table `ref`. Returns the 9-vector logits.
+ */
+function expectAlikeInEveryBatch(
+  t: EmbeddingTable, ref: EmbeddingTable, all: Float32Array, rows: number[], mode: ProjectMode, { infinite }: { infinite: boolean },
+): Float32Array {
+  const { vocab, dim } = t;
+  const nine = t.project(all, { mode });
+  for (const n of [1, 3, 4]) {
+    const got = t.project(all.subarray(0, n * dim), { mode });
+    const base = ref.project(all.subarray(0, n * dim), { mode });
+    for (let v = 0; v < n; v++) {
+      for (let r = 0; r < vocab; r++) {
+        const g = got[v * vocab + r];
+        if (rows.includes(r)) {
+          if (infinite) expect(Number.isFinite(g), `${mode} n=${n} vector ${v} row ${r}: ${g}`).toBe(false);
+          expect(Object.is(g, nine[v * vocab + r]), `${mode}: row ${r} the same in a batch of ${n} and of 9: ${g}`).toBe(true);
+        } else {
+          expect(Object.is(g, base[v * vocab + r]), `${mode} n=${n}: row ${r} as in the clean table`).toBe(true);
+        }
+      }
+    }
+  }
+  return nine;
+}
 
 describe("rows with an Inf, -Inf or NaN block scale come out alike in every mode and batch size (once: fast and exact ranked them apart)", () => {
   const vocab = 45;
@@ -53,25 +81,7 @@ describe("rows with an Inf, -Inf or NaN block scale come out alike in every mode
     const rows = special.map(([r]) => r);
     const modes: ProjectMode[] = ["exact", "ggml", ...((FAST_FORMAT_NAMES as readonly string[]).includes(format) ? (["fast"] as const) : [])];
     const byMode = new Map<string, Float32Array>(); // the 9-vector logits of each mode
-    for (const mode of modes) {
-      const nine = t.project(all, { mode });
-      byMode.set(mode, nine);
-      for (const n of [1, 3, 4]) {
-        const got = t.project(all.subarray(0, n * dim), { mode });
-        const base = ref.project(all.subarray(0, n * dim), { mode });
-        for (let v = 0; v < n; v++) {
-          for (let r = 0; r < vocab; r++) {
-            const g = got[v * vocab + r];
-            if (rows.includes(r)) {
-              expect(Number.isFinite(g), `${mode} n=${n} vector ${v} row ${r}: ${g}`).toBe(false);
-              expect(Object.is(g, nine[v * vocab + r]), `${mode}: row ${r} the same in a batch of ${n} and of 9`).toBe(true);
-            } else {
-              expect(Object.is(g, base[v * vocab + r]), `${mode} n=${n}: row ${r} as in the clean table`).toBe(true);
-            }
-          }
-        }
-      }
-    }
+    for (const mode of modes) byMode.set(mode, expectAlikeInEveryBatch(t, ref, all, rows, mode, { infinite: true }));
     // fast mode computes these rows as exact mode does: the same values, so both rank them alike
     const fast = byMode.get("fast");
     if (fast !== undefined) {
@@ -132,18 +142,7 @@ describe("mxfp4 rows whose E8M0 scale decodes levels to +-Inf come out alike in 
     using t = rt.table({ vocab, dim, format: "mxfp4", data: bytes });
     using ref = rt.table({ vocab, dim, format: "mxfp4", data: base });
     for (const mode of ["exact", "ggml"] as const) {
-      const nine = t.project(all, { mode });
-      for (const n of [1, 3, 4]) {
-        const got = t.project(all.subarray(0, n * dim), { mode });
-        const clean = ref.project(all.subarray(0, n * dim), { mode });
-        for (let v = 0; v < n; v++) {
-          for (let r = 0; r < vocab; r++) {
-            const g = got[v * vocab + r];
-            if (rows.includes(r)) expect(Object.is(g, nine[v * vocab + r]), `${mode}: row ${r} the same in a batch of ${n} and of 9: ${g}`).toBe(true);
-            else expect(Object.is(g, clean[v * vocab + r]), `${mode} n=${n}: row ${r} as in the clean table`).toBe(true);
-          }
-        }
-      }
+      expectAlikeInEveryBatch(t, ref, all, rows, mode, { infinite: false });
       // one vector at a time is ggml's order (2^(e - 128) x the block's sum): the batch ranks what each vector ranks
       const top = t.topk(all, 3, { mode });
       for (let v = 0; v < 9; v++) {
