@@ -64,38 +64,44 @@ export function dot_mxfp4(row: usize, x: usize, dim: i32): f32 {
 // @ts-ignore: decorator
 @inline function code4(x: v128, c1: v128, c2: v128, c3: v128, c4: v128, c6: v128, c8: v128, c12: v128): v128 {
   const a = f32x4.abs(x);
-  let best = a; // code 0: |0 * d - x|
+  // code 0: |0 * d - x|; then each candidate in ggml's order, taken where strictly nearer (the first nearest wins)
+  let best = a;
   let code = i32x4.splat(0);
-  let err = f32x4.abs(f32x4.sub(c1, a));
-  let lt = f32x4.lt(err, best);
-  best = v128.bitselect(err, best, lt);
-  code = v128.bitselect(i32x4.splat(1), code, lt);
-  err = f32x4.abs(f32x4.sub(c2, a));
-  lt = f32x4.lt(err, best);
-  best = v128.bitselect(err, best, lt);
-  code = v128.bitselect(i32x4.splat(2), code, lt);
-  err = f32x4.abs(f32x4.sub(c3, a));
-  lt = f32x4.lt(err, best);
-  best = v128.bitselect(err, best, lt);
-  code = v128.bitselect(i32x4.splat(3), code, lt);
-  err = f32x4.abs(f32x4.sub(c4, a));
-  lt = f32x4.lt(err, best);
-  best = v128.bitselect(err, best, lt);
-  code = v128.bitselect(i32x4.splat(4), code, lt);
-  err = f32x4.abs(f32x4.sub(c6, a));
-  lt = f32x4.lt(err, best);
-  best = v128.bitselect(err, best, lt);
-  code = v128.bitselect(i32x4.splat(5), code, lt);
-  err = f32x4.abs(f32x4.sub(c8, a));
-  lt = f32x4.lt(err, best);
-  best = v128.bitselect(err, best, lt);
-  code = v128.bitselect(i32x4.splat(6), code, lt);
-  err = f32x4.abs(f32x4.sub(c12, a));
-  lt = f32x4.lt(err, best);
-  code = v128.bitselect(i32x4.splat(7), code, lt);
+  code = nearer(code, 1, c1, a, best);
+  best = nearest(c1, a, best);
+  code = nearer(code, 2, c2, a, best);
+  best = nearest(c2, a, best);
+  code = nearer(code, 3, c3, a, best);
+  best = nearest(c3, a, best);
+  code = nearer(code, 4, c4, a, best);
+  best = nearest(c4, a, best);
+  code = nearer(code, 5, c6, a, best);
+  best = nearest(c6, a, best);
+  code = nearer(code, 6, c8, a, best);
+  best = nearest(c8, a, best);
+  code = nearer(code, 7, c12, a, best);
   // the sign bit for x < 0 and a code other than 0
   const negative = v128.and(f32x4.lt(x, f32x4.splat(0)), i32x4.ne(code, i32x4.splat(0)));
   return v128.or(code, v128.and(negative, i32x4.splat(8)));
+}
+
+// |c - a|: a candidate's error (f32, as best_index_mxfp4's fabsf(kvalue * d - x)).
+// @ts-ignore: decorator
+@inline function error(c: v128, a: v128): v128 {
+  return f32x4.abs(f32x4.sub(c, a));
+}
+
+// `code` with `k` in the lanes where candidate c is strictly nearer than `best`.
+// @ts-ignore: decorator
+@inline function nearer(code: v128, k: i32, c: v128, a: v128, best: v128): v128 {
+  return v128.bitselect(i32x4.splat(k), code, f32x4.lt(error(c, a), best));
+}
+
+// The least error so far once candidate c is seen (its error where strictly less than `best`).
+// @ts-ignore: decorator
+@inline function nearest(c: v128, a: v128, best: v128): v128 {
+  const err = error(c, a);
+  return v128.bitselect(err, best, f32x4.lt(err, best));
 }
 
 // Encode n f32 values (whole blocks): amax = max |x| (`amax < fabsf(v)`, so NaN never wins),
