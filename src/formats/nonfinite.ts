@@ -59,11 +59,10 @@ function blockCheck(name: string): ((u8: Uint8Array, at: number) => boolean) | u
   if (name === "mxfp4") return mxfp4BlockOverflows;
   const offsets = SCALE_OFFSETS[name];
   if (offsets === undefined) return undefined;
-  if (offsets.length === 1) {
-    const o = offsets[0];
-    return (u8, at) => f16NonFinite(u8, at + o);
-  }
-  return (u8, at) => offsets.some((o) => f16NonFinite(u8, at + o));
+  // a scale, or a scale and a minimum (the most any format has)
+  const [o0, o1] = offsets;
+  if (o1 === undefined) return (u8, at) => f16NonFinite(u8, at + o0);
+  return (u8, at) => f16NonFinite(u8, at + o0) || f16NonFinite(u8, at + o1);
 }
 
 /** Indices of the rows (of `rows` rows at `ptr` in `u8`, the first numbered `first`) with a non-finite scale, ascending. */
