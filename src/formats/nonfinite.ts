@@ -30,10 +30,12 @@ const SCALE_OFFSETS: Readonly<Record<string, readonly number[]>> = {
   iq4_nl: [0],
 };
 
-// MXFP4 (assembly/formats/mxfp4.ts): E8M0 has no NaN in ggml (ggml_e8m0_to_fp32_half(0xFF) is 2^127), but the
-// doubled levels 0 1 2 3 4 6 8 12 times 2^(e - 128) overflow f32 from e = 253 up: level >= 2^(256 - e), so
-// 8 at 253, 4 at 254, 2 at 255. Such a block (a file's bytes; ggml's quantizer writes 255 only with zero codes)
-// decodes to +-Inf.
+// MXFP4 (assembly/formats/mxfp4.ts): ggml's dequantizer and dots read E8M0 0xFF as 2^127, not NaN
+// (ggml_e8m0_to_fp32_half; only ggml_validate_row_data calls 0xFF invalid, as OCP MX's NaN), and so does
+// bitembed. The doubled levels 0 1 2 3 4 6 8 12 times 2^(e - 128) overflow f32 from e = 253 up: level >=
+// 2^(256 - e), so 8 at 253, 4 at 254, 2 at 255. Such a block decodes to +-Inf. ggml's quantizer never writes
+// one (test/fixtures/ggml/make-e8m0.mjs: 253 for the largest f32 with level 6 at most; 253..255 below 2^-125
+// with zero codes), but a file can hold one.
 const MXFP4_BLOCK_BYTES = 17;
 const MXFP4_FIRST_OVERFLOW = 253;
 // |level| of each 3-bit magnitude (bit 3 is the sign)
