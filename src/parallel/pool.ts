@@ -249,11 +249,12 @@ export class WorkerPool {
     if (this.terminated) return;
     this.terminated = true;
     for (const w of this.workers) {
-      w.port.terminate();
+      // the job under way fails first: Deno's worker_threads report the exit inside terminate() itself
       w.failed ??= new Error("This runtime's workers were terminated (the runtime was disposed).");
       const p = w.pending;
       w.pending = null;
       p?.reject(w.failed);
+      w.port.terminate();
     }
     for (const s of this.scratch) this.mem.dealloc(s);
     this.scratch.length = 0;
