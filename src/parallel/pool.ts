@@ -237,7 +237,10 @@ export class WorkerPool {
       for (let w = 0; w < this.workers.length; w++) blocks.push(scratchBytes.map((b) => mem.alloc(b, 64)));
       Atomics.store(new Int32Array(this.counter), 0, 0);
       for (const w of this.workers) w.port.ref();
-      await Promise.all(this.workers.map((w, i) => w.send({ type: "job", units, scratch: blocks[i] })));
+      // every worker settled before the scratch is freed: one failing must not free what the others still use
+      const settled = await Promise.allSettled(this.workers.map((w, i) => w.send({ type: "job", units, scratch: blocks[i] })));
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (failed) throw failed.reason;
     } finally {
       if (!this.terminated) for (const w of this.workers) w.port.unref();
       for (const b of blocks) for (const p of b) mem.dealloc(p);
