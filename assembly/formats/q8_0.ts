@@ -233,15 +233,74 @@ export function add4_q8_0(acc: usize, r0: usize, r1: usize, r2: usize, r3: usize
   }
 }
 
+// ---- a row's block scales, made in a pass before its dots ----
+// The pass is the row's first touch of memory: its loads are nearly all misses, and the fewer instructions it
+// takes per cache line, the more of the row's lines are in flight at once (V8 has no prefetch). So the f16
+// conversion is the plain one for finite halves, its two constants loaded once (V8 13 rebuilds a constant
+// vector at each use in a loop): rows with an Inf or NaN scale never keep what these kernels compute for them
+// (src/project/project.ts forEachSlice recomputes them with the exact kernel; the threaded calls do not run
+// such tables).
+const HALF_CONSTS = memory.data<u32>([0x8fffffff, 0x8fffffff, 0x8fffffff, 0x8fffffff, 0x77800000, 0x77800000, 0x77800000, 0x77800000], 16);
+
+// The f16 scales of four blocks (at w + k * blockBytes) as f32, exact for finite halves: half.ts
+// highHalvesToF32 with its constants as arguments (hm the mask, hk 2^112).
+// @ts-ignore: decorator
+@inline function finiteHalves4(w: usize, blockBytes: usize, hm: v128, hk: v128): v128 {
+  let hh = v128.load16_lane(w, i32x4.splat(0), 1);
+  hh = v128.load16_lane(w + blockBytes, hh, 3);
+  hh = v128.load16_lane(w + 2 * blockBytes, hh, 5);
+  hh = v128.load16_lane(w + 3 * blockBytes, hh, 7);
+  return f32x4.mul(v128.and(i32x4.shr_s(hh, 3), hm), hk);
+}
+
+// d_w * xd[b] per block into ws (nb f32); xd 0: d_w alone (as rowD). The f32 product is the one rowScales
+// makes; blocks past the last four are converted one at a time (no read past the row).
+// @ts-ignore: decorator
+@inline export function rowScalesFinite(w: usize, blockBytes: usize, nb: i32, xd: usize, ws: usize): void {
+  const hm = v128.load(HALF_CONSTS);
+  const hk = v128.load(HALF_CONSTS, 16);
+  const end4 = ws + (<usize>(nb & ~3) << 2);
+  const end = ws + (<usize>nb << 2);
+  if (xd == 0) {
+    while (ws < end4) {
+      v128.store(ws, finiteHalves4(w, blockBytes, hm, hk));
+      w += blockBytes << 2;
+      ws += 16;
+    }
+  } else {
+    while (ws < end4) {
+      v128.store(ws, f32x4.mul(finiteHalves4(w, blockBytes, hm, hk), v128.load(xd)));
+      w += blockBytes << 2;
+      xd += 16;
+      ws += 16;
+    }
+  }
+  while (ws < end) {
+    store<f32>(ws, xd == 0 ? f16ToF32(load<u16>(w)) : f16ToF32(load<u16>(w)) * load<f32>(xd));
+    w += blockBytes;
+    xd += xd == 0 ? 0 : 4;
+    ws += 4;
+  }
+}
+
+// acc + s * scale, s a block's four i32 lane sums (relaxed build: one fused multiply-add, one rounding fewer).
+// @ts-ignore: decorator
+@inline export function addScaled(acc: v128, s: v128, scale: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(f32x4.convert_i32x4_s(s), scale, acc);
+  return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), scale));
+}
+
 // One row of nb blocks (d_w * d_x / 256 already in ws, rowScales) . one activation record's codes at x, one
-// block per step (with four per step V8 hoists all 24 loads and spills): the block's lane sums in f32 times
-// its scale, accumulated in four lanes.
+// block per step (with four per step V8 11 hoists all 24 loads and spills; the loop tests the row pointer, so
+// a step advances three pointers and no counter): the block's lane sums in f32 times its scale, accumulated in
+// four lanes.
 // @ts-ignore: decorator
 @inline function idotRow(w: usize, ws: usize, x: usize, nb: i32): f32 {
   const mff00 = idotMask(MASK_FF00);
   let acc = f32x4.splat(0);
-  for (let b = 0; b < nb; b++) {
-    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(blockDot(w, x, mff00)), v128.load32_splat(ws)));
+  const end = w + <usize>nb * 34;
+  while (w < end) {
+    acc = addScaled(acc, blockDot(w, x, mff00), v128.load32_splat(ws));
     w += 34;
     ws += 4;
     x += 64;
@@ -282,31 +341,47 @@ export function add4_q8_0(acc: usize, r0: usize, r1: usize, r2: usize, r3: usize
   );
 }
 
-// One row . four records (codes at x + k * xs, d_x / 256 at the same place + dOff) into out + k * os.
+// Each record's block scales d_w * (d_x / 256) for the four records of a step (the product rowScales makes),
+// into ws + k * wsStride from the row's d_w at dw: the dot loop then reads one splat per record and block.
 // @ts-ignore: decorator
-@inline function idotRow4(w: usize, ws: usize, nb: i32, x: usize, xs: usize, dOff: usize, out: usize, os: usize): void {
+@inline function recordScales4(dw: usize, nb: i32, d: usize, xs: usize, ws: usize, wsStride: usize): void {
+  const end = dw + (<usize>nb << 2);
+  while (dw < end) {
+    const v = v128.load(dw);
+    v128.store(ws, f32x4.mul(v, v128.load(d)));
+    v128.store(ws + wsStride, f32x4.mul(v, v128.load(d + xs)));
+    v128.store(ws + 2 * wsStride, f32x4.mul(v, v128.load(d + 2 * xs)));
+    v128.store(ws + 3 * wsStride, f32x4.mul(v, v128.load(d + 3 * xs)));
+    dw += 16;
+    d += 16;
+    ws += 16;
+  }
+}
+
+// One row . four records (codes at x + k * xs; block scales at ws + k * wsStride, recordScales4) into
+// out + k * os.
+// @ts-ignore: decorator
+@inline function idotRow4(w: usize, ws: usize, wsStride: usize, nb: i32, x: usize, xs: usize, out: usize, os: usize): void {
   const mff00 = idotMask(MASK_FF00);
   let acc0 = f32x4.splat(0);
   let acc1 = f32x4.splat(0);
   let acc2 = f32x4.splat(0);
   let acc3 = f32x4.splat(0);
-  let d = x + dOff;
-  for (let b = 0; b < nb; b++) {
+  const end = w + <usize>nb * 34;
+  while (w < end) {
     const wa = v128.load(w, 2);
     const wb = v128.load(w, 18);
     const ea = i16x8.shl(wa, 8);
     const oa = v128.and(wa, mff00);
     const eb = i16x8.shl(wb, 8);
     const ob = v128.and(wb, mff00);
-    const dw = load<f32>(ws);
-    acc0 = f32x4.add(acc0, f32x4.mul(f32x4.convert_i32x4_s(splitDot(ea, oa, eb, ob, x)), f32x4.splat(dw * load<f32>(d))));
-    acc1 = f32x4.add(acc1, f32x4.mul(f32x4.convert_i32x4_s(splitDot(ea, oa, eb, ob, x + xs)), f32x4.splat(dw * load<f32>(d + xs))));
-    acc2 = f32x4.add(acc2, f32x4.mul(f32x4.convert_i32x4_s(splitDot(ea, oa, eb, ob, x + 2 * xs)), f32x4.splat(dw * load<f32>(d + 2 * xs))));
-    acc3 = f32x4.add(acc3, f32x4.mul(f32x4.convert_i32x4_s(splitDot(ea, oa, eb, ob, x + 3 * xs)), f32x4.splat(dw * load<f32>(d + 3 * xs))));
+    acc0 = addScaled(acc0, splitDot(ea, oa, eb, ob, x), v128.load32_splat(ws));
+    acc1 = addScaled(acc1, splitDot(ea, oa, eb, ob, x + xs), v128.load32_splat(ws + wsStride));
+    acc2 = addScaled(acc2, splitDot(ea, oa, eb, ob, x + 2 * xs), v128.load32_splat(ws + 2 * wsStride));
+    acc3 = addScaled(acc3, splitDot(ea, oa, eb, ob, x + 3 * xs), v128.load32_splat(ws + 3 * wsStride));
     w += 34;
     ws += 4;
     x += 64;
-    d += 4;
   }
   store<f32>(out, hsum(acc0));
   store<f32>(out + os, hsum(acc1));
@@ -320,7 +395,7 @@ export function add4_q8_0(acc: usize, r0: usize, r1: usize, r2: usize, r3: usize
   const mff00 = idotMask(MASK_FF00);
   let acc = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
-    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(blockDot(w, x, mff00)), f32x4.splat(load<f32>(ws) * load<f32>(d))));
+    acc = addScaled(acc, blockDot(w, x, mff00), f32x4.splat(load<f32>(ws) * load<f32>(d)));
     w += 34;
     ws += 4;
     x += 64;
@@ -338,18 +413,25 @@ export function idot_q8_0(rows: usize, rowBytes: usize, nrows: i32, act: usize, 
   if (nx == 1) {
     for (let r = 0; r < nrows; r++) {
       const w = rows + <usize>r * rowBytes;
-      rowScales(w, 34, nb, act + dOff, scratch);
+      rowScalesFinite(w, 34, nb, act + dOff, scratch);
       store<f32>(out + (<usize>r << 2), idotRow(w, scratch, act, nb));
     }
     return;
   }
+  // scratch: the row's d_w, then four records' block scales (nb rounded up to four, f32 each)
+  const wsStride = <usize>((nb + 3) & ~3) << 2;
+  const ws = scratch + wsStride;
   const outStride = <usize>stride << 2;
   for (let r = 0; r < nrows; r++) {
     const w = rows + <usize>r * rowBytes;
-    rowD(w, 34, nb, scratch);
+    rowScalesFinite(w, 34, nb, 0, scratch);
     const o = out + (<usize>r << 2);
     let b = 0;
-    for (; b + 4 <= nx; b += 4) idotRow4(w, scratch, nb, act + <usize>b * actStride, actStride, dOff, o + <usize>b * outStride, outStride);
+    for (; b + 4 <= nx; b += 4) {
+      const a = act + <usize>b * actStride;
+      recordScales4(scratch, nb, a + dOff, actStride, ws, wsStride);
+      idotRow4(w, ws, wsStride, nb, a, actStride, o + <usize>b * outStride, outStride);
+    }
     for (; b < nx; b++) {
       const a = act + <usize>b * actStride;
       store<f32>(o + <usize>b * outStride, idotRow1(w, scratch, nb, a, a + dOff));
