@@ -308,6 +308,32 @@ const HALF_CONSTS = memory.data<u32>([0x8fffffff, 0x8fffffff, 0x8fffffff, 0x8fff
   return hsum(acc);
 }
 
+// Two rows (the second rowBytes after the first; scales at ws and ws + wsStride) . one record: each step loads
+// the record's 32 codes once for both rows.
+// @ts-ignore: decorator
+@inline function idotRows2(w: usize, rowBytes: usize, ws: usize, wsStride: usize, x: usize, nb: i32, out: usize): void {
+  const mff00 = idotMask(MASK_FF00);
+  let acc0 = f32x4.splat(0);
+  let acc1 = f32x4.splat(0);
+  const end = w + <usize>nb * 34;
+  while (w < end) {
+    const x0 = v128.load(x);
+    const x1 = v128.load(x, 16);
+    const x2 = v128.load(x, 32);
+    const x3 = v128.load(x, 48);
+    const s0 = i32x4.add(dot16(v128.load(w, 2), x0, x1, mff00), dot16(v128.load(w, 18), x2, x3, mff00));
+    acc0 = addScaled(acc0, s0, v128.load32_splat(ws));
+    const w1 = w + rowBytes;
+    const s1 = i32x4.add(dot16(v128.load(w1, 2), x0, x1, mff00), dot16(v128.load(w1, 18), x2, x3, mff00));
+    acc1 = addScaled(acc1, s1, v128.load32_splat(ws + wsStride));
+    w += 34;
+    ws += 4;
+    x += 64;
+  }
+  store<f32>(out, hsum(acc0));
+  store<f32>(out, hsum(acc1), 4);
+}
+
 // ---- batches: each row's weights loaded once for four records ----
 // For two or more vectors, a row's block scales d_w are converted once (rowD), and the vectors go in fours
 // (then one at a time; a pair step cost the package's size budget more than it saved): each block's 32 codes are loaded and split into even and odd i16 lanes once, then
@@ -389,52 +415,58 @@ const HALF_CONSTS = memory.data<u32>([0x8fffffff, 0x8fffffff, 0x8fffffff, 0x8fff
   store<f32>(out + 3 * os, hsum(acc3));
 }
 
-// One row (d_w in ws) . one record: as idotRow, the scale made per block.
-// @ts-ignore: decorator
-@inline function idotRow1(w: usize, ws: usize, nb: i32, x: usize, d: usize): f32 {
-  const mff00 = idotMask(MASK_FF00);
-  let acc = f32x4.splat(0);
-  for (let b = 0; b < nb; b++) {
-    acc = addScaled(acc, blockDot(w, x, mff00), f32x4.splat(load<f32>(ws) * load<f32>(d)));
-    w += 34;
-    ws += 4;
-    x += 64;
-    d += 4;
-  }
-  return hsum(acc);
-}
-
 // R rows (rowBytes apart) . B activation records (actStride apart): out[b * S + r], f32. scratch: a row's
 // block scales (4 * blocks bytes).
 // Keys: R = nrows, B = nx, S = stride.
 export function idot_q8_0(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {
   const nb = <i32>(rowBytes / 34);
   const dOff = actD256(VEC_Q8_0, dim);
+  // scratch: f32 arrays of nb (rounded up to four) block scales: two rows' (d_w * d_x / 256) for one record at a
+  // time, or a row's d_w and then four records' scales
+  const st = <usize>((nb + 3) & ~3) << 2;
+  const os = <usize>stride << 2;
+  const nx4 = nx & ~3;
   if (nx == 1) {
-    for (let r = 0; r < nrows; r++) {
+    // the common case on its own, where V8 allocates its registers best
+    let r = 0;
+    for (; r + 2 <= nrows; r += 2) {
+      const w = rows + <usize>r * rowBytes;
+      rowScalesFinite(w, 34, nb, act + dOff, scratch);
+      rowScalesFinite(w + rowBytes, 34, nb, act + dOff, scratch + st);
+      idotRows2(w, rowBytes, scratch, st, act, nb, out + (<usize>r << 2));
+    }
+    if (r < nrows) {
       const w = rows + <usize>r * rowBytes;
       rowScalesFinite(w, 34, nb, act + dOff, scratch);
       store<f32>(out + (<usize>r << 2), idotRow(w, scratch, act, nb));
     }
     return;
   }
-  // scratch: the row's d_w, then four records' block scales (nb rounded up to four, f32 each)
-  const wsStride = <usize>((nb + 3) & ~3) << 2;
-  const ws = scratch + wsStride;
-  const outStride = <usize>stride << 2;
-  for (let r = 0; r < nrows; r++) {
+  for (let r = 0; r < nrows; r += 2) {
     const w = rows + <usize>r * rowBytes;
-    rowScalesFinite(w, 34, nb, 0, scratch);
     const o = out + (<usize>r << 2);
-    let b = 0;
-    for (; b + 4 <= nx; b += 4) {
-      const a = act + <usize>b * actStride;
-      recordScales4(scratch, nb, a + dOff, actStride, ws, wsStride);
-      idotRow4(w, ws, wsStride, nb, a, actStride, o + <usize>b * outStride, outStride);
+    const pair = r + 1 < nrows;
+    const inPair = pair ? 2 : 1;
+    // records in fours, each row on its own (idotRow4)
+    for (let k = 0; k < inPair; k++) {
+      const wk = w + <usize>k * rowBytes;
+      if (nx4 > 0) rowScalesFinite(wk, 34, nb, 0, scratch);
+      for (let b = 0; b < nx4; b += 4) {
+        const a = act + <usize>b * actStride;
+        recordScales4(scratch, nb, a + dOff, actStride, scratch + st, st);
+        idotRow4(wk, scratch + st, st, nb, a, actStride, o + (<usize>k << 2) + <usize>b * os, os);
+      }
     }
-    for (; b < nx; b++) {
+    // the other records one at a time, both rows of the pair at once (idotRows2)
+    for (let b = nx4; b < nx; b++) {
       const a = act + <usize>b * actStride;
-      store<f32>(o + <usize>b * outStride, idotRow1(w, scratch, nb, a, a + dOff));
+      rowScalesFinite(w, 34, nb, a + dOff, scratch);
+      if (pair) {
+        rowScalesFinite(w + rowBytes, 34, nb, a + dOff, scratch + st);
+        idotRows2(w, rowBytes, scratch, st, a, nb, o + <usize>b * os);
+      } else {
+        store<f32>(o + <usize>b * os, idotRow(w, scratch, a, nb));
+      }
     }
   }
 }
