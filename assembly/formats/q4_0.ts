@@ -9,7 +9,7 @@ import { VEC_Q8_0, actCodes8, actD, actD256, actSums } from "../activations";
 import { MASK_08, MASK_0F, MASK_0F00, idotMask, sumLanes, sumLanes4, widenPairs } from "../idot";
 import { scaleCodes16 } from "../codes";
 import { x86TruncX4 } from "../cround";
-import { lowBytes, mulCodes16, rowD, rowScales } from "./q8_0";
+import { addScaled, lowBytes, mulCodes16, rowScalesFinite } from "./q8_0";
 import { hsum } from "../madd";
 import { decodeRows } from "./block-rows";
 
@@ -179,8 +179,8 @@ export function dot_q4_0(row: usize, x: usize, dim: i32): f32 {
   return ASC_FEATURE_RELAXED_SIMD ? actD(VEC_Q8_0, dim) : actD256(VEC_Q8_0, dim);
 }
 
-// One row of nb blocks (d_w * d_x already in ws, q8_0.ts rowScales) . one activation record (act: its start;
-// layout offsets from activations.ts), one block per step, no shuffles (see q8_0.ts idotRow).
+// One row of nb blocks (d_w * d_x already in ws, q8_0.ts rowScalesFinite) . one activation record (act: its
+// start; layout offsets from activations.ts), one block per step, no shuffles (see q8_0.ts idotRow).
 // @ts-ignore: decorator
 @inline function idotRowQ4_0(w: usize, ws: usize, act: usize, dim: i32, nb: i32): f32 {
   const shift = sumShift();
@@ -189,11 +189,12 @@ export function dot_q4_0(row: usize, x: usize, dim: i32): f32 {
   let x8 = act + actCodes8(VEC_Q8_0, dim);
   let xs = act + actSums(VEC_Q8_0, dim);
   let acc = f32x4.splat(0);
-  for (let b = 0; b < nb; b++) {
+  const end = w + <usize>nb * 18;
+  while (w < end) {
     // the -8 offset lane by lane (the record's lane sums match the lanes of blockDotQ): every lane stays the exact
     // partial sum of (q - 8) * x_code, so the f32 lanes do not cancel
     const s = i32x4.sub(blockDotQ(w, x, x8, m), i32x4.shl(v128.load(xs), shift));
-    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), v128.load32_splat(ws)));
+    acc = addScaled(acc, s, v128.load32_splat(ws));
     w += 18;
     ws += 4;
     x += 64;
@@ -203,11 +204,80 @@ export function dot_q4_0(row: usize, x: usize, dim: i32): f32 {
   return hsum(acc);
 }
 
-// One row (d_w in ws, q8_0.ts rowD) . four records (the first at act, actStride apart) into out + k * os: each
-// block's code parts made once for the four; per record the same integer sums, scale (d_w * d_x, the product
-// rowScales makes) and f32 steps as idotRowQ4_0.
+// Two rows (the second rowBytes after the first; scales at ws and ws + wsStride) . one record, as idotRowQ4_0
+// for each: the record's codes and lane sums loaded once for both rows.
 // @ts-ignore: decorator
-@inline function idotRow4(w: usize, ws: usize, nb: i32, act: usize, actStride: usize, dim: i32, out: usize, os: usize): void {
+@inline function idotRows2Q4_0(w: usize, rowBytes: usize, ws: usize, wsStride: usize, act: usize, dim: i32, nb: i32, out: usize): void {
+  const shift = sumShift();
+  const m = rowMask();
+  let x = act;
+  let x8 = act + actCodes8(VEC_Q8_0, dim);
+  let xs = act + actSums(VEC_Q8_0, dim);
+  let acc0 = f32x4.splat(0);
+  let acc1 = f32x4.splat(0);
+  const end = w + <usize>nb * 18;
+  while (w < end) {
+    const off = i32x4.shl(v128.load(xs), shift);
+    const q0 = v128.load(w, 2);
+    const q1 = v128.load(w + rowBytes, 2);
+    let s0: v128, s1: v128;
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      const xa = v128.load(x8);
+      const xb = v128.load(x8, 16);
+      s0 = widenPairs(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xa, v128.and(q0, m)), i16x8.relaxed_dot_i8x16_i7x16_s(xb, v128.and(i16x8.shr_u(q0, 4), m))));
+      s1 = widenPairs(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xa, v128.and(q1, m)), i16x8.relaxed_dot_i8x16_i7x16_s(xb, v128.and(i16x8.shr_u(q1, 4), m))));
+    } else {
+      const x0 = v128.load(x);
+      const x1 = v128.load(x, 16);
+      const x2 = v128.load(x, 32);
+      const x3 = v128.load(x, 48);
+      s0 = nibbleDot(q0, m, x0, x1, x2, x3);
+      s1 = nibbleDot(q1, m, x0, x1, x2, x3);
+    }
+    acc0 = addScaled(acc0, i32x4.sub(s0, off), v128.load32_splat(ws));
+    acc1 = addScaled(acc1, i32x4.sub(s1, off), v128.load32_splat(ws + wsStride));
+    w += 18;
+    ws += 4;
+    x += 64;
+    x8 += 32;
+    xs += 16;
+  }
+  store<f32>(out, hsum(acc0));
+  store<f32>(out, hsum(acc1), 4);
+}
+
+// Baseline build: 256 * the block's codes q (16 bytes of nibbles) . the record's even and odd i16 codes (x0..x3),
+// as blockDotQ.
+// @ts-ignore: decorator
+@inline function nibbleDot(q: v128, m: v128, x0: v128, x1: v128, x2: v128, x3: v128): v128 {
+  return i32x4.add(
+    i32x4.add(i32x4.dot_i16x8_s(v128.and(i16x8.shl(q, 8), m), x0), i32x4.dot_i16x8_s(v128.and(q, m), x1)),
+    i32x4.add(i32x4.dot_i16x8_s(v128.and(i16x8.shl(q, 4), m), x2), i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(q, 4), m), x3)),
+  );
+}
+
+// Each record's block scales d_w * d_x (baseline: d_x / 256) for four records (the product rowScales makes),
+// into ws + k * wsStride from the row's d_w at dw.
+// @ts-ignore: decorator
+@inline function recordScales4(dw: usize, nb: i32, d: usize, xs: usize, ws: usize, wsStride: usize): void {
+  const end = dw + (<usize>nb << 2);
+  while (dw < end) {
+    const v = v128.load(dw);
+    v128.store(ws, f32x4.mul(v, v128.load(d)));
+    v128.store(ws + wsStride, f32x4.mul(v, v128.load(d + xs)));
+    v128.store(ws + 2 * wsStride, f32x4.mul(v, v128.load(d + 2 * xs)));
+    v128.store(ws + 3 * wsStride, f32x4.mul(v, v128.load(d + 3 * xs)));
+    dw += 16;
+    d += 16;
+    ws += 16;
+  }
+}
+
+// One row . four records (the first at act, actStride apart; block scales at ws + k * wsStride) into
+// out + k * os: each block's code parts made once for the four; per record the same integer sums, scale and
+// f32 steps as idotRowQ4_0 (the same bits as one at a time).
+// @ts-ignore: decorator
+@inline function idotRow4(w: usize, ws: usize, wsStride: usize, nb: i32, act: usize, actStride: usize, dim: i32, out: usize, os: usize): void {
   const shift = sumShift();
   const m = rowMask();
   const s1 = actStride;
@@ -216,12 +286,12 @@ export function dot_q4_0(row: usize, x: usize, dim: i32): f32 {
   let x = act;
   let x8 = act + actCodes8(VEC_Q8_0, dim);
   let xs = act + actSums(VEC_Q8_0, dim);
-  let xd = act + dOffset(dim);
   let acc0 = f32x4.splat(0);
   let acc1 = f32x4.splat(0);
   let acc2 = f32x4.splat(0);
   let acc3 = f32x4.splat(0);
-  for (let b = 0; b < nb; b++) {
+  const end = w + <usize>nb * 18;
+  while (w < end) {
     const q = v128.load(w, 2);
     let p0: v128, p1: v128, p2: v128, p3: v128;
     if (ASC_FEATURE_RELAXED_SIMD) {
@@ -235,17 +305,15 @@ export function dot_q4_0(row: usize, x: usize, dim: i32): f32 {
       p2 = v128.and(i16x8.shl(q, 4), m);
       p3 = v128.and(i16x8.shr_u(q, 4), m);
     }
-    const dw = load<f32>(ws);
-    acc0 = f32x4.add(acc0, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(partsDot(p0, p1, p2, p3, x, x8), i32x4.shl(v128.load(xs), shift))), f32x4.splat(dw * load<f32>(xd))));
-    acc1 = f32x4.add(acc1, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(partsDot(p0, p1, p2, p3, x + s1, x8 + s1), i32x4.shl(v128.load(xs + s1), shift))), f32x4.splat(dw * load<f32>(xd + s1))));
-    acc2 = f32x4.add(acc2, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(partsDot(p0, p1, p2, p3, x + s2, x8 + s2), i32x4.shl(v128.load(xs + s2), shift))), f32x4.splat(dw * load<f32>(xd + s2))));
-    acc3 = f32x4.add(acc3, f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(partsDot(p0, p1, p2, p3, x + s3, x8 + s3), i32x4.shl(v128.load(xs + s3), shift))), f32x4.splat(dw * load<f32>(xd + s3))));
+    acc0 = addScaled(acc0, i32x4.sub(partsDot(p0, p1, p2, p3, x, x8), i32x4.shl(v128.load(xs), shift)), v128.load32_splat(ws));
+    acc1 = addScaled(acc1, i32x4.sub(partsDot(p0, p1, p2, p3, x + s1, x8 + s1), i32x4.shl(v128.load(xs + s1), shift)), v128.load32_splat(ws + wsStride));
+    acc2 = addScaled(acc2, i32x4.sub(partsDot(p0, p1, p2, p3, x + s2, x8 + s2), i32x4.shl(v128.load(xs + s2), shift)), v128.load32_splat(ws + 2 * wsStride));
+    acc3 = addScaled(acc3, i32x4.sub(partsDot(p0, p1, p2, p3, x + s3, x8 + s3), i32x4.shl(v128.load(xs + s3), shift)), v128.load32_splat(ws + 3 * wsStride));
     w += 18;
     ws += 4;
     x += 64;
     x8 += 32;
     xs += 16;
-    xd += 4;
   }
   store<f32>(out, hsum(acc0));
   store<f32>(out + os, hsum(acc1));
@@ -253,24 +321,55 @@ export function dot_q4_0(row: usize, x: usize, dim: i32): f32 {
   store<f32>(out + 3 * os, hsum(acc3));
 }
 
-// R rows (rowBytes apart) . B activation records (actStride apart): out[b * S + r], f32. scratch: a row's
-// block scales (4 * blocks bytes). Four or more vectors: the row's d_w converted once and the records taken
-// four per load of a block (idotRow4), the rest one at a time.
+// R rows (rowBytes apart) . B activation records (actStride apart): out[b * S + r], f32. scratch: f32 arrays of
+// nb (rounded up to four) block scales: two rows' for one record at a time, or a row's d_w and four records'.
+// One vector: rows in pairs (idotRows2Q4_0). Four or more: each row's d_w converted once and the records taken
+// four per load of a block (idotRow4); the rest one at a time, rows in pairs.
 export function idot_q4_0(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {
   const nb = <i32>(rowBytes / 18);
+  const st = <usize>((nb + 3) & ~3) << 2;
   const os = <usize>stride << 2;
-  for (let r = 0; r < nrows; r++) {
+  const dOff = dOffset(dim);
+  if (nx == 1) {
+    // the common case on its own, where V8 allocates its registers best
+    let r = 0;
+    for (; r + 2 <= nrows; r += 2) {
+      const w = rows + <usize>r * rowBytes;
+      rowScalesFinite(w, 18, nb, act + dOff, scratch);
+      rowScalesFinite(w + rowBytes, 18, nb, act + dOff, scratch + st);
+      idotRows2Q4_0(w, rowBytes, scratch, st, act, dim, nb, out + (<usize>r << 2));
+    }
+    if (r < nrows) {
+      const w = rows + <usize>r * rowBytes;
+      rowScalesFinite(w, 18, nb, act + dOff, scratch);
+      store<f32>(out + (<usize>r << 2), idotRowQ4_0(w, scratch, act, dim, nb));
+    }
+    return;
+  }
+  const nx4 = nx & ~3;
+  for (let r = 0; r < nrows; r += 2) {
     const w = rows + <usize>r * rowBytes;
     const o = out + (<usize>r << 2);
-    let b = 0;
-    if (nx >= 4) {
-      rowD(w, 18, nb, scratch);
-      for (; b + 4 <= nx; b += 4) idotRow4(w, scratch, nb, act + <usize>b * actStride, actStride, dim, o + <usize>b * os, os);
+    const pair = r + 1 < nrows;
+    const inPair = pair ? 2 : 1;
+    for (let k = 0; k < inPair; k++) {
+      const wk = w + <usize>k * rowBytes;
+      if (nx4 > 0) rowScalesFinite(wk, 18, nb, 0, scratch);
+      for (let b = 0; b < nx4; b += 4) {
+        const a = act + <usize>b * actStride;
+        recordScales4(scratch, nb, a + dOff, actStride, scratch + st, st);
+        idotRow4(wk, scratch + st, st, nb, a, actStride, dim, o + (<usize>k << 2) + <usize>b * os, os);
+      }
     }
-    for (; b < nx; b++) {
+    for (let b = nx4; b < nx; b++) {
       const a = act + <usize>b * actStride;
-      rowScales(w, 18, nb, a + dOffset(dim), scratch);
-      store<f32>(o + <usize>b * os, idotRowQ4_0(w, scratch, a, dim, nb));
+      rowScalesFinite(w, 18, nb, a + dOff, scratch);
+      if (pair) {
+        rowScalesFinite(w + rowBytes, 18, nb, a + dOff, scratch + st);
+        idotRows2Q4_0(w, rowBytes, scratch, st, a, dim, nb, o + <usize>b * os);
+      } else {
+        store<f32>(o + <usize>b * os, idotRowQ4_0(w, scratch, a, dim, nb));
+      }
     }
   }
 }
