@@ -9,7 +9,7 @@ import { VEC_Q8_0, actCodes8, actD, actD256, actSums } from "../activations";
 import { MASK_08, MASK_0F, MASK_0F00, idotMask, sumLanes, sumLanes4, widenPairs } from "../idot";
 import { scaleCodes16 } from "../codes";
 import { x86TruncX4 } from "../cround";
-import { addScaled, lowBytes, mulCodes16, rowScalesFinite } from "./q8_0";
+import { addScaled, lowBytes, mulCodes16, pairRows, rowScalesFinite } from "./q8_0";
 import { hsum } from "../madd";
 import { decodeRows } from "./block-rows";
 
@@ -333,13 +333,13 @@ export function idot_q4_0(rows: usize, rowBytes: usize, nrows: i32, act: usize, 
   if (nx == 1) {
     // the common case on its own, where V8 allocates its registers best
     let r = 0;
-    for (; r + 2 <= nrows; r += 2) {
+    if (pairRows(rowBytes)) for (; r + 2 <= nrows; r += 2) {
       const w = rows + <usize>r * rowBytes;
       rowScalesFinite(w, 18, nb, act + dOff, scratch);
       rowScalesFinite(w + rowBytes, 18, nb, act + dOff, scratch + st);
       idotRows2Q4_0(w, rowBytes, scratch, st, act, dim, nb, out + (<usize>r << 2));
     }
-    if (r < nrows) {
+    for (; r < nrows; r++) {
       const w = rows + <usize>r * rowBytes;
       rowScalesFinite(w, 18, nb, act + dOff, scratch);
       store<f32>(out + (<usize>r << 2), idotRowQ4_0(w, scratch, act, dim, nb));
@@ -347,10 +347,10 @@ export function idot_q4_0(rows: usize, rowBytes: usize, nrows: i32, act: usize, 
     return;
   }
   const nx4 = nx & ~3;
-  for (let r = 0; r < nrows; r += 2) {
+  for (let r = 0; r < nrows; ) {
     const w = rows + <usize>r * rowBytes;
     const o = out + (<usize>r << 2);
-    const pair = r + 1 < nrows;
+    const pair = r + 1 < nrows && pairRows(rowBytes);
     const inPair = pair ? 2 : 1;
     for (let k = 0; k < inPair; k++) {
       const wk = w + <usize>k * rowBytes;
@@ -371,5 +371,6 @@ export function idot_q4_0(rows: usize, rowBytes: usize, nrows: i32, act: usize, 
         store<f32>(o + <usize>b * os, idotRowQ4_0(w, scratch, a, dim, nb));
       }
     }
+    r += inPair;
   }
 }
