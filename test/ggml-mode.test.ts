@@ -191,7 +191,8 @@ describe.each(INT_FORMATS)('%s mode "ggml": integer dots', (format: Format) => {
 // Tables of arbitrary bytes, as a hostile or odd file holds them: every code byte (Q8_0's -128 too, which ggml's
 // quantizer never writes but its reader accepts) with finite scales of every magnitude. The integer dots must
 // give the model's logits for every byte, in every batch size, and rows in the pairs and fours the kernels step
-// by as well as alone (vocab 13 and 2: odd and even counts).
+// by as well as alone (vocab 13 and 2: odd and even counts), and each vector's logits the same bits in a batch as
+// alone.
 describe.each(["q8_0", "q4_0"] as const)('%s mode "ggml": arbitrary code bytes', (format) => {
   const info = FORMATS[format];
 
@@ -222,6 +223,11 @@ describe.each(["q8_0", "q4_0"] as const)('%s mode "ggml": arbitrary code bytes',
         const got = table.project(hidden, { mode: "ggml" });
         const { logits, magnitude } = ggmlDotRef(format, info.vecDot, data, vocab, table.rowBytes, info.blockElems, dim, hidden);
         expectModel(got, logits, magnitude, 1e-6, `${format} random bytes ${vocab} x ${dim}, ${n} vectors`);
+        // every batch path adds a row's blocks in the same order: each vector's logits as when projected alone
+        for (let v = 0; v < n; v++) {
+          const alone = table.project(hidden.subarray(v * dim, (v + 1) * dim), { mode: "ggml" });
+          expect(Array.from(got.subarray(v * vocab, (v + 1) * vocab)), `${vocab} x ${dim}, vector ${v} of ${n}`).toEqual(Array.from(alone));
+        }
       }
     }
   });

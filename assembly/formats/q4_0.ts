@@ -322,9 +322,10 @@ export function dot_q4_0(row: usize, x: usize, dim: i32): f32 {
 }
 
 // R rows (rowBytes apart) . B activation records (actStride apart): out[b * S + r], f32. scratch: f32 arrays of
-// nb (rounded up to four) block scales: two rows' for one record at a time, or a row's d_w and four records'.
-// One vector: rows in pairs (idotRows2Q4_0). Four or more: each row's d_w converted once and the records taken
-// four per load of a block (idotRow4); the rest one at a time, rows in pairs.
+// nb (rounded up to four) block scales: two rows' for one record, or a row's d_w and four records'. One
+// vector: rows in pairs while short (q8_0.ts pairRows; idotRows2Q4_0). Four or more: each row's d_w converted
+// once and the records taken four per load of a block (idotRow4, scales from recordScales4); the rest one at
+// a time.
 export function idot_q4_0(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {
   const nb = <i32>(rowBytes / 18);
   const st = <usize>((nb + 3) & ~3) << 2;
@@ -347,30 +348,22 @@ export function idot_q4_0(rows: usize, rowBytes: usize, nrows: i32, act: usize, 
     return;
   }
   const nx4 = nx & ~3;
-  for (let r = 0; r < nrows; ) {
+  for (let r = 0; r < nrows; r++) {
     const w = rows + <usize>r * rowBytes;
     const o = out + (<usize>r << 2);
-    const pair = r + 1 < nrows && pairRows(rowBytes);
-    const inPair = pair ? 2 : 1;
-    for (let k = 0; k < inPair; k++) {
-      const wk = w + <usize>k * rowBytes;
-      if (nx4 > 0) rowScalesFinite(wk, 18, nb, 0, scratch);
-      for (let b = 0; b < nx4; b += 4) {
+    let b = 0;
+    if (nx4 > 0) {
+      rowScalesFinite(w, 18, nb, 0, scratch);
+      for (; b < nx4; b += 4) {
         const a = act + <usize>b * actStride;
         recordScales4(scratch, nb, a + dOff, actStride, scratch + st, st);
-        idotRow4(wk, scratch + st, st, nb, a, actStride, dim, o + (<usize>k << 2) + <usize>b * os, os);
+        idotRow4(w, scratch + st, st, nb, a, actStride, dim, o + <usize>b * os, os);
       }
     }
-    for (let b = nx4; b < nx; b++) {
+    for (; b < nx; b++) {
       const a = act + <usize>b * actStride;
       rowScalesFinite(w, 18, nb, a + dOff, scratch);
-      if (pair) {
-        rowScalesFinite(w + rowBytes, 18, nb, a + dOff, scratch + st);
-        idotRows2Q4_0(w, rowBytes, scratch, st, a, dim, nb, o + <usize>b * os);
-      } else {
-        store<f32>(o + <usize>b * os, idotRowQ4_0(w, scratch, a, dim, nb));
-      }
+      store<f32>(o + <usize>b * os, idotRowQ4_0(w, scratch, a, dim, nb));
     }
-    r += inPair;
   }
 }

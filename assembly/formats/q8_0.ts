@@ -182,9 +182,14 @@ export function add4_q8_0(acc: usize, r0: usize, r1: usize, r2: usize, r3: usize
 // d_w * d_x. The 32 code bytes are read as i16 lanes: shl 8 keeps each lane's even byte and `& 0xff00` its
 // odd byte, both as 256 * code, which i32x4.dot_i16x8_s pairs with the record's even and odd i16 codes
 // (no sign extension); the 256 goes into d_x / 256, a power of two, so the result is unchanged.
-// A row is read front to back as one stream (measured: two or four rows side by side stream at half the
-// speed on the benchmark machine); four blocks at a time share the scales' conversion (f16x4At, rowScales),
-// and a batch reads each row from memory once and loads each block once per four vectors (idotRow4).
+// Each row's scales go first, in a pass of their own (rowScalesFinite), then its dots read the row from L1.
+// Measured (32000 x 4096, 1 vector, CPU time): folding the scales' conversion into the dot loop, or making
+// the next row's scales inside this row's dot loop, took 1.2-1.4x as long — the dot loop then waits on memory
+// with its lines few in flight. One vector's dots take rows in pairs where the pair is short (pairRows), so
+// each activation load serves two rows; a batch loads each block once per four vectors (idotRow4). Every
+// path adds a row's blocks in the same order with the same products: within a build, the same bits for a
+// vector alone or in any batch (the relaxed build's fused multiply-add rounds once where the baseline rounds
+// twice).
 
 // 256 * (the 16 weight codes w) . (activation codes xe, xo: even, odd), in four i32 lanes; mff00: the mask
 // (idot.ts idotMask, loaded once per row).
@@ -234,12 +239,11 @@ export function add4_q8_0(acc: usize, r0: usize, r1: usize, r2: usize, r3: usize
 }
 
 // ---- a row's block scales, made in a pass before its dots ----
-// The pass is the row's first touch of memory: its loads are nearly all misses, and the fewer instructions it
-// takes per cache line, the more of the row's lines are in flight at once (V8 has no prefetch). So the f16
-// conversion is the plain one for finite halves, its two constants loaded once (V8 13 rebuilds a constant
-// vector at each use in a loop): rows with an Inf or NaN scale never keep what these kernels compute for them
-// (src/project/project.ts forEachSlice recomputes them with the exact kernel; the threaded calls do not run
-// such tables).
+// The pass is the row's first touch of memory, and its loads are mostly misses: it should take few
+// instructions per cache line. So the f16 conversion is the plain one for finite halves, its two constants
+// loaded once (V8 13 rebuilds a constant vector at each use in a loop): rows with an Inf or NaN scale never
+// keep what these kernels compute for them (src/project/project.ts forEachSlice recomputes them with the
+// exact kernel; the threaded calls do not take such tables). Q4_0 uses it too.
 const HALF_CONSTS = memory.data<u32>([0x8fffffff, 0x8fffffff, 0x8fffffff, 0x8fffffff, 0x77800000, 0x77800000, 0x77800000, 0x77800000], 16);
 
 // The f16 scales of four blocks (at w + k * blockBytes) as f32, exact for finite halves: half.ts
@@ -290,7 +294,7 @@ const HALF_CONSTS = memory.data<u32>([0x8fffffff, 0x8fffffff, 0x8fffffff, 0x8fff
   return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), scale));
 }
 
-// One row of nb blocks (d_w * d_x / 256 already in ws, rowScales) . one activation record's codes at x, one
+// One row of nb blocks (d_w * d_x / 256 already in ws, rowScalesFinite) . one activation record's codes at x, one
 // block per step (with four per step V8 11 hoists all 24 loads and spills; the loop tests the row pointer, so
 // a step advances three pointers and no counter): the block's lane sums in f32 times its scale, accumulated in
 // four lanes.
@@ -346,28 +350,12 @@ const PAIR_BYTES: usize = 4608;
 }
 
 // ---- batches: each row's weights loaded once for four records ----
-// For two or more vectors, a row's block scales d_w are converted once (rowD), and the vectors go in fours
-// (then one at a time; a pair step cost the package's size budget more than it saved): each block's 32 codes are loaded and split into even and odd i16 lanes once, then
-// dotted with every record's codes of the step (the row is in L1 after the first step). Each record's block
-// scale is d_w * (d_x / 256), the same f32 product rowScales makes, and each record's sums are added in the
-// same order as idotRow: the same bits as one vector at a time. Measured (32000 x 4096, 8 vectors, CPU time):
-// pairs take 0.72 of one vector at a time, fours 0.66.
-
-// The row's d_w (an f16 at the start of each block, blockBytes apart) as f32 into ws (nb f32).
-// @ts-ignore: decorator
-@inline export function rowD(w: usize, blockBytes: usize, nb: i32, ws: usize): void {
-  let b = 0;
-  for (; b + 4 <= nb; b += 4) {
-    v128.store(ws, f16x4At(w, w + blockBytes, w + 2 * blockBytes, w + 3 * blockBytes));
-    w += blockBytes << 2;
-    ws += 16;
-  }
-  for (; b < nb; b++) {
-    store<f32>(ws, f16ToF32(load<u16>(w)));
-    w += blockBytes;
-    ws += 4;
-  }
-}
+// For four or more vectors, a row's block scales d_w are converted once (rowScalesFinite), each four records'
+// block scales d_w * (d_x / 256) are made from them in one pass (recordScales4), and the vectors go in fours
+// (the rest one at a time): each block's 32 codes are loaded and split into
+// even and odd i16 lanes once, then dotted with the four records' codes (the row is in L1 after the first
+// step). Measured (32000 x 4096, 8 vectors, CPU time): fours took 0.66 of one vector at a time; the scales
+// made before the loop, rather than one f32 product per record and block inside it, 0.91-0.95 of that.
 
 // 256 * the block's codes (even ea, eb and odd oa, ob i16 lanes) . the record's 32 codes at x.
 // @ts-ignore: decorator
@@ -426,8 +414,8 @@ const PAIR_BYTES: usize = 4608;
   store<f32>(out + 3 * os, hsum(acc3));
 }
 
-// R rows (rowBytes apart) . B activation records (actStride apart): out[b * S + r], f32. scratch: a row's
-// block scales (4 * blocks bytes).
+// R rows (rowBytes apart) . B activation records (actStride apart): out[b * S + r], f32. scratch: f32 arrays of
+// nb (rounded up to four) block scales: two rows' for one record, or a row's d_w and four records'.
 // Keys: R = nrows, B = nx, S = stride.
 export function idot_q8_0(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {
   const nb = <i32>(rowBytes / 34);
@@ -453,32 +441,22 @@ export function idot_q8_0(rows: usize, rowBytes: usize, nrows: i32, act: usize, 
     }
     return;
   }
-  for (let r = 0; r < nrows; ) {
+  for (let r = 0; r < nrows; r++) {
     const w = rows + <usize>r * rowBytes;
     const o = out + (<usize>r << 2);
-    const pair = r + 1 < nrows && pairRows(rowBytes);
-    const inPair = pair ? 2 : 1;
-    // records in fours, each row on its own (idotRow4)
-    for (let k = 0; k < inPair; k++) {
-      const wk = w + <usize>k * rowBytes;
-      if (nx4 > 0) rowScalesFinite(wk, 34, nb, 0, scratch);
-      for (let b = 0; b < nx4; b += 4) {
+    let b = 0;
+    if (nx4 > 0) {
+      rowScalesFinite(w, 34, nb, 0, scratch);
+      for (; b < nx4; b += 4) {
         const a = act + <usize>b * actStride;
         recordScales4(scratch, nb, a + dOff, actStride, scratch + st, st);
-        idotRow4(wk, scratch + st, st, nb, a, actStride, o + (<usize>k << 2) + <usize>b * os, os);
+        idotRow4(w, scratch + st, st, nb, a, actStride, o + <usize>b * os, os);
       }
     }
-    // the other records one at a time, both rows of the pair at once (idotRows2)
-    for (let b = nx4; b < nx; b++) {
+    for (; b < nx; b++) {
       const a = act + <usize>b * actStride;
       rowScalesFinite(w, 34, nb, a + dOff, scratch);
-      if (pair) {
-        rowScalesFinite(w + rowBytes, 34, nb, a + dOff, scratch + st);
-        idotRows2(w, rowBytes, scratch, st, a, nb, o + <usize>b * os);
-      } else {
-        store<f32>(o + <usize>b * os, idotRow(w, scratch, a, nb));
-      }
+      store<f32>(o + <usize>b * os, idotRow(w, scratch, a, nb));
     }
-    r += inPair;
   }
 }
