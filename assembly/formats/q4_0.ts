@@ -204,12 +204,16 @@ export function dot_q4_0(row: usize, x: usize, dim: i32): f32 {
   return hsum(acc);
 }
 
+// 1 in every i16 lane, loaded once per call.
+const ONES16 = memory.data<u16>([1, 1, 1, 1, 1, 1, 1, 1], 16);
+
 // Two rows (the second rowBytes after the first; scales at ws and ws + wsStride) . one record, as idotRowQ4_0
 // for each: the record's codes and lane sums loaded once for both rows.
 // @ts-ignore: decorator
 @inline function idotRows2Q4_0(w: usize, rowBytes: usize, ws: usize, wsStride: usize, act: usize, dim: i32, nb: i32, out: usize): void {
   const shift = sumShift();
   const m = rowMask();
+  const ones = v128.load(ONES16);
   let x = act;
   let x8 = act + actCodes8(VEC_Q8_0, dim);
   let xs = act + actSums(VEC_Q8_0, dim);
@@ -224,8 +228,10 @@ export function dot_q4_0(row: usize, x: usize, dim: i32): f32 {
     if (ASC_FEATURE_RELAXED_SIMD) {
       const xa = v128.load(x8);
       const xb = v128.load(x8, 16);
-      s0 = widenPairs(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xa, v128.and(q0, m)), i16x8.relaxed_dot_i8x16_i7x16_s(xb, v128.and(i16x8.shr_u(q0, 4), m))));
-      s1 = widenPairs(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xa, v128.and(q1, m)), i16x8.relaxed_dot_i8x16_i7x16_s(xb, v128.and(i16x8.shr_u(q1, 4), m))));
+      // the pairs widened by a dot with ones held in a register (as widenPairs, whose constant V8 13 and
+      // JavaScriptCore rebuild at each use in a loop)
+      s0 = i32x4.dot_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xa, v128.and(q0, m)), i16x8.relaxed_dot_i8x16_i7x16_s(xb, v128.and(i16x8.shr_u(q0, 4), m))), ones);
+      s1 = i32x4.dot_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xa, v128.and(q1, m)), i16x8.relaxed_dot_i8x16_i7x16_s(xb, v128.and(i16x8.shr_u(q1, 4), m))), ones);
     } else {
       const x0 = v128.load(x);
       const x1 = v128.load(x, 16);
