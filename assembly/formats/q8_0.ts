@@ -316,7 +316,8 @@ const HALF_CONSTS = memory.data<u32>([0x8fffffff, 0x8fffffff, 0x8fffffff, 0x8fff
 // which are where its rows first come from memory; while it computes, the hardware prefetcher runs ahead of
 // the last pass by some kilobytes, so a pair of long rows starts its next pass with the second row still in
 // memory. Measured (32000 x 4096, 1 vector, CPU time, Node 20 and 24): pairs of 2304-byte Q4_0 rows 0.75-0.9x
-// of single rows, pairs of 4352-byte Q8_0 rows 1.1-1.2x (from cache, 0.8-0.9x for both).
+// of single rows, pairs of 4352-byte Q8_0 rows 1.1-1.2x, adjacent or half the call apart (from cache, 0.8-0.9x
+// for both).
 const PAIR_BYTES: usize = 4608;
 // @ts-ignore: decorator
 @inline export function pairRows(rowBytes: usize): bool {
