@@ -10,9 +10,9 @@
 //     byte j     = sc[j] | (sc[j+4] >> 4) << 6       byte j + 4 = m[j] | (m[j+4] >> 4) << 6
 //     byte j + 8 = (sc[j+4] & 15) | (m[j+4] & 15) << 4
 // see: ggml-quants.c make_qkx2_quants, get_scale_min_k4, nearest_int, quantize_row_q4_K_ref.
-import { f32ToF16 } from "./half";
+import { f16ToF32, f32ToF16 } from "./half";
 import { madd } from "./madd";
-import { sumLanes } from "./idot";
+import { sumLanes, unpackBlock, unpackChunk } from "./idot";
 import { laneGather, nearestInt, nearestInt4 } from "./formats/kquant-search";
 
 // ggml's MAX(0, MIN(nmax, nearest_int(v))), as f32 lanes (codes are small integers, exact in f32).
@@ -297,4 +297,51 @@ export function packHeader(from: usize, y: usize): void {
     return i32x4.dot_i16x8_s(p, i16x8.splat(<i16>sc));
   }
   return i32x4.mul(i32x4.add(codesDot16M(u0, x, m00ff), codesDot16M(u1, x + 32, m00ff)), i32x4.splat(sc));
+}
+
+// ---- mode "ggml": what Q4_K's and Q5_K's integer dots share once their codes (bytes 0..31) are drawn ----
+// Pair p of a block: group 2p (values 64p .., codes lo0, lo1) and group 2p + 1 (values 64p + 32 .., hi0, hi1).
+
+// Pair p's two groups scaled by their scale codes (scalesMins's first two words scA, scB) times the record's
+// codes (x, x8: the block's first), in four i32 lanes.
+// @ts-ignore: decorator
+@inline export function pairDot(lo0: v128, lo1: v128, hi0: v128, hi1: v128, x: usize, x8: usize, p: i32, scA: u32, scB: u32, m00ff: v128): v128 {
+  const xp = x + (<usize>p << 7);
+  const x8p = x8 + (<usize>p << 6);
+  const s0 = groupDot32M(lo0, lo1, xp, x8p, scaleCode(scA, scB, 2 * p), m00ff);
+  const s1 = groupDot32M(hi0, hi1, xp + 64, x8p + 32, scaleCode(scA, scB, 2 * p + 1), m00ff);
+  return i32x4.add(s0, s1);
+}
+
+// A block's two integer sums in one i64 (idotBlock's result): sum_j sc_j * isum_j (acc's lanes, low 32 bits)
+// and sum_j m_j * bsum_j (high 32 bits).
+// @ts-ignore: decorator
+@inline export function blockSums(acc: v128, sm: v128, bsums: usize): i64 {
+  return (<i64><u32>sumLanes(acc)) | (<i64>minsDot(sm, bsums) << 32);
+}
+
+// A block's value from its two integer sums (blockSums) and the record's scale dx, as ggml rounds it:
+// d_x * d and d_x * dmin, one f32 multiply each.
+// @ts-ignore: decorator
+@inline export function blockValue(sums: i64, blk: usize, dx: f32): f32 {
+  return <f32><i32>sums * (dx * f16ToF32(load<u16>(blk))) - <f32><i32>(sums >> 32) * (dx * f16ToF32(load<u16>(blk, 2)));
+}
+
+// Pair p unpacked into the block at dst (idot.ts layout): chunks 4p .. 4p + 3 with their groups' scale codes.
+// @ts-ignore: decorator
+@inline export function unpackPair(dst: usize, lo0: v128, lo1: v128, hi0: v128, hi1: v128, p: i32, scA: u32, scB: u32): void {
+  const scLo = scaleCode(scA, scB, 2 * p);
+  const scHi = scaleCode(scA, scB, 2 * p + 1);
+  unpackChunk(dst, 4 * p, lo0, scLo);
+  unpackChunk(dst, 4 * p + 1, lo1, scLo);
+  unpackChunk(dst, 4 * p + 2, hi0, scHi);
+  unpackChunk(dst, 4 * p + 3, hi1, scHi);
+}
+
+// The unpacked block's tail (idot.ts unpackBlock): bsum weights the minimum codes (each twice: two bsums per
+// group of 32), dA = d, dB = -dmin.
+// @ts-ignore: decorator
+@inline export function unpackMins(dst: usize, sm: v128, blk: usize): void {
+  const m16 = i16x8.extend_high_i8x16_u(sm);
+  unpackBlock(dst, v128.shuffle<i16>(m16, m16, 0, 0, 1, 1, 2, 2, 3, 3), v128.shuffle<i16>(m16, m16, 4, 4, 5, 5, 6, 6, 7, 7), f16ToF32(load<u16>(blk)), -f16ToF32(load<u16>(blk, 2)));
 }

@@ -17,8 +17,9 @@ import { hsum, madd } from "../madd";
 import { mulCodes16 } from "./q8_0";
 import { GROUP_MAX_EPS, laneGather, nearestInt, nearestInt4 } from "./kquant-search";
 import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
-import { UNPACKED, idotUnpackedBatch, scaledDot16v, sumLanes, unpackBlock, unpackChunk } from "../idot";
+import { UNPACKED, scaledDot16v, sumLanes, unpackBlock, unpackChunk } from "../idot";
 import { decodeRows } from "./block-rows";
+import { idotRows } from "./idot-rows";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 110;
@@ -204,19 +205,17 @@ function unpackRow(w: usize, nb: i32, dst: usize): void {
   }
 }
 
-// R rows (rowBytes apart) . B activation records (actStride apart): out[b * S + r], f32. One vector: straight
-// from the packed row; more: each row unpacked once into scratch (UNPACKED bytes per block), then dotted with each.
+// idotRow (one vector) and unpackRow (more) as idot-rows.ts's kernel type
+// @ts-ignore: decorator
+@final class Q3KDot {
+  // @ts-ignore: decorator
+  @inline row(w: usize, act: usize, dim: i32, nb: i32): f32 { return idotRow(w, act, dim, nb); }
+  // @ts-ignore: decorator
+  @inline unpack(w: usize, nb: i32, dst: usize): void { unpackRow(w, nb, dst); }
+}
+
 export function idot_q3_k(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {
-  const nb = <i32>(rowBytes / BLOCK_BYTES);
-  for (let r = 0; r < nrows; r++) {
-    const w = rows + <usize>r * rowBytes;
-    if (nx == 1) {
-      store<f32>(out + (<usize>r << 2), idotRow(w, act, dim, nb));
-      continue;
-    }
-    unpackRow(w, nb, scratch);
-    idotUnpackedBatch(scratch, nb, act, actStride, nx, dim, out, stride, r, true);
-  }
+  idotRows<Q3KDot>(rows, rowBytes, nrows, act, actStride, nx, dim, out, stride, scratch, BLOCK_BYTES, true, false);
 }
 
 // ---- encode: ggml's reference quantizer, operation for operation in f32 ----

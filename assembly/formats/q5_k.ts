@@ -11,10 +11,11 @@
 // see: ggml-quants.c quantize_row_q5_K_ref, dequantize_row_q5_K; ggml-common.h block_q5_K.
 import { f16ToF32 } from "../half";
 import { hsum } from "../madd";
-import { KQ_ISCALE, KQ_SHIFT, dotCodes16, expandCodes16, groupCodes16, makeQkx2x4, minsDot, packHeader, groupDot32M, scaleCode, scaleMin, scalesMins } from "../kquants";
+import { KQ_ISCALE, KQ_SHIFT, blockSums, blockValue, dotCodes16, expandCodes16, groupCodes16, makeQkx2x4, packHeader, pairDot, scaleMin, scalesMins, unpackMins, unpackPair } from "../kquants";
 import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
-import { MASK_00FF, MASK_01, MASK_02, MASK_0F, UNPACKED, idotMask, idotUnpackedBatch, sumLanes, unpackBlock, unpackChunk } from "../idot";
+import { MASK_00FF, MASK_01, MASK_02, MASK_0F, UNPACKED, idotMask } from "../idot";
 import { decodeRows } from "./block-rows";
+import { idotRows } from "./idot-rows";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 176;
@@ -127,14 +128,9 @@ export function dot_q5_k(row: usize, x: usize, dim: i32): f32 {
     const hi1 = v128.or(v128.and(i16x8.shr_u(q1, 4), m0f), i16x8.shl(v128.and(qh1, m02), 3));
     qh0 = i16x8.shr_u(qh0, 2);
     qh1 = i16x8.shr_u(qh1, 2);
-    // groups 2p (values 64p ..) and 2p + 1 (64p + 32 ..)
-    const xp = x + (<usize>p << 7);
-    const x8p = x8 + (<usize>p << 6);
-    const s0 = groupDot32M(lo0, lo1, xp, x8p, scaleCode(scA, scB, 2 * p), m00ff);
-    const s1 = groupDot32M(hi0, hi1, xp + 64, x8p + 32, scaleCode(scA, scB, 2 * p + 1), m00ff);
-    acc = i32x4.add(acc, i32x4.add(s0, s1));
+    acc = i32x4.add(acc, pairDot(lo0, lo1, hi0, hi1, x, x8, p, scA, scB, m00ff));
   }
-  return (<i64><u32>sumLanes(acc)) | (<i64>minsDot(sm, bsums) << 32);
+  return blockSums(acc, sm, bsums);
 }
 
 // One row of nb blocks . one activation record.
@@ -151,8 +147,7 @@ export function dot_q5_k(row: usize, x: usize, dim: i32): f32 {
   let acc: f32 = 0;
   for (let b = 0; b < nb; b++) {
     const sums = idotBlock(w, x, x8, xs, m0f, m01, m02, m00ff);
-    const dx = load<f32>(xd);
-    acc += <f32><i32>sums * (dx * f16ToF32(load<u16>(w))) - <f32><i32>(sums >> 32) * (dx * f16ToF32(load<u16>(w, 2)));
+    acc += blockValue(sums, w, load<f32>(xd));
     w += BLOCK_BYTES;
     x += 512;
     x8 += 256;
@@ -183,33 +178,25 @@ function unpackRow(w: usize, nb: i32, dst: usize): void {
       const hi1 = v128.or(v128.and(i16x8.shr_u(q1, 4), m0f), i16x8.shl(v128.and(qh1, m02), 3));
       qh0 = i16x8.shr_u(qh0, 2);
       qh1 = i16x8.shr_u(qh1, 2);
-      const scLo = scaleCode(scA, scB, 2 * p);
-      const scHi = scaleCode(scA, scB, 2 * p + 1);
-      unpackChunk(dst, 4 * p, lo0, scLo);
-      unpackChunk(dst, 4 * p + 1, lo1, scLo);
-      unpackChunk(dst, 4 * p + 2, hi0, scHi);
-      unpackChunk(dst, 4 * p + 3, hi1, scHi);
+      unpackPair(dst, lo0, lo1, hi0, hi1, p, scA, scB);
     }
-    const m16 = i16x8.extend_high_i8x16_u(sm);
-    unpackBlock(dst, v128.shuffle<i16>(m16, m16, 0, 0, 1, 1, 2, 2, 3, 3), v128.shuffle<i16>(m16, m16, 4, 4, 5, 5, 6, 6, 7, 7), f16ToF32(load<u16>(w)), -f16ToF32(load<u16>(w, 2)));
+    unpackMins(dst, sm, w);
     w += BLOCK_BYTES;
     dst += UNPACKED;
   }
 }
 
-// R rows (rowBytes apart) . B activation records (actStride apart): out[b * S + r], f32. One vector: straight
-// from the packed row; more: each row unpacked once into scratch (UNPACKED bytes per block), then dotted with each.
+// idotRow (one vector) and unpackRow (more) as idot-rows.ts's kernel type
+// @ts-ignore: decorator
+@final class Q5KDot {
+  // @ts-ignore: decorator
+  @inline row(w: usize, act: usize, dim: i32, nb: i32): f32 { return idotRow(w, act, dim, nb); }
+  // @ts-ignore: decorator
+  @inline unpack(w: usize, nb: i32, dst: usize): void { unpackRow(w, nb, dst); }
+}
+
 export function idot_q5_k(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {
-  const nb = <i32>(rowBytes / BLOCK_BYTES);
-  for (let r = 0; r < nrows; r++) {
-    const w = rows + <usize>r * rowBytes;
-    if (nx == 1) {
-      store<f32>(out + (<usize>r << 2), idotRow(w, act, dim, nb));
-      continue;
-    }
-    unpackRow(w, nb, scratch);
-    idotUnpackedBatch(scratch, nb, act, actStride, nx, dim, out, stride, r, false);
-  }
+  idotRows<Q5KDot>(rows, rowBytes, nrows, act, actStride, nx, dim, out, stride, scratch, BLOCK_BYTES, false, false);
 }
 
 // ---- encode: ggml's reference quantizer, operation for operation in f32 ----
