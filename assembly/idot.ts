@@ -47,6 +47,21 @@ const MASKS = memory.data<u8>([
   return (i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1)) + (i32x4.extract_lane(s, 2) + i32x4.extract_lane(s, 3));
 }
 
+// Eight scales (i16 lanes of s16) as two vectors of four, each scale in one 32-bit lane, so that scale j is
+// then a splat of a lane (v128.shuffle<i32>(v, v, j, j, j, j): one pshufd) where a scale loaded as a byte and
+// splat costs three instructions (load, movd, broadcast). Relaxed build: each lane holds the i16 scale twice
+// (an i16x8 splat, for i32x4.dot_i16x8_s); baseline: the i32 scale (for i32x4.mul). Lo: scales 0..3, Hi: 4..7.
+// @ts-ignore: decorator
+@inline export function scaleLanesLo(s16: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return v128.shuffle<i16>(s16, s16, 0, 0, 1, 1, 2, 2, 3, 3);
+  return i32x4.extend_low_i16x8_s(s16);
+}
+// @ts-ignore: decorator
+@inline export function scaleLanesHi(s16: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return v128.shuffle<i16>(s16, s16, 4, 4, 5, 5, 6, 6, 7, 7);
+  return i32x4.extend_high_i16x8_s(s16);
+}
+
 // Pairwise sums of eight i16 lanes into four i32 lanes, as i32x4.dot_i16x8_s with ones (pmaddwd), which every
 // engine lowers to one instruction (i32x4.extadd_pairwise_i16x8_s is the same sum).
 // @ts-ignore: decorator

@@ -14,7 +14,7 @@ import { Q6_L_AT, Q6_SCALES_AT, Q6_XT_AT, SCRATCH } from "../scratch";
 import { hsum, madd } from "../madd";
 import { mulCodes16 } from "./q8_0";
 import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
-import { MASK_00FF, MASK_0F, MASK_20, MASK_30, UNPACKED, idotMask, sumLanes, unpackBlock, unpackChunk } from "../idot";
+import { MASK_00FF, MASK_0F, MASK_20, MASK_30, UNPACKED, idotMask, scaleLanesHi, scaleLanesLo, sumLanes, unpackBlock, unpackChunk } from "../idot";
 import { decodeRows } from "./block-rows";
 import { idotRows } from "./idot-rows";
 
@@ -133,20 +133,20 @@ export function dot_q6_k(row: usize, x: usize, dim: i32): f32 {
 // Keys: g group of 16 (0..15), h half (128 values), x the record's i16 codes, x8 its i8 codes.
 
 // Group g's scale times its sum of q * x_code (16 codes u), in four i32 lanes. Relaxed build (groupDotR): the
-// i16 pair sums of the codes against the record's i8 codes x8v meet the scale in one i32x4.dot_i16x8_s (widened
-// and scaled at once); baseline (groupDotB): the code bytes split into even and odd i16 lanes against the
-// record's i16 codes xlo, xhi, the i32 sums times the scale. No shuffles (JavaScriptCore lowers two-input
-// shuffles to two pshufb and a por). The callers load x8v / xlo, xhi and the scale at constant offsets from
-// a pointer per half block: JavaScriptCore computes an address like x8 + (g << 4) with three instructions
-// before each load, where an immediate offset folds into the load.
+// i16 pair sums of the codes against the record's i8 codes x8v meet the scale (an i16x8 splat) in one
+// i32x4.dot_i16x8_s (widened and scaled at once); baseline (groupDotB): the code bytes split into even and odd
+// i16 lanes against the record's i16 codes xlo, xhi, the i32 sums times the scale (an i32x4 splat). No
+// shuffles on the codes (JavaScriptCore lowers two-input shuffles to two pshufb and a por). The callers load
+// x8v / xlo, xhi at constant offsets from a pointer per half block: JavaScriptCore computes an address like
+// x8 + (g << 4) with three instructions before each load, where an immediate offset folds into the load.
 // @ts-ignore: decorator
-@inline function groupDotR(u: v128, x8v: v128, scale: i32): v128 {
-  return i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(x8v, u), i16x8.splat(<i16>scale));
+@inline function groupDotR(u: v128, x8v: v128, scale: v128): v128 {
+  return i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(x8v, u), scale);
 }
 // @ts-ignore: decorator
-@inline function groupDotB(u: v128, xlo: v128, xhi: v128, scale: i32, m00ff: v128): v128 {
+@inline function groupDotB(u: v128, xlo: v128, xhi: v128, scale: v128, m00ff: v128): v128 {
   const s = i32x4.add(i32x4.dot_i16x8_s(v128.and(u, m00ff), xlo), i32x4.dot_i16x8_s(i16x8.shr_u(u, 8), xhi));
-  return i32x4.mul(s, i32x4.splat(scale));
+  return i32x4.mul(s, scale);
 }
 
 // One block's integer sum: sum_g scales[g] * sum (q - 32) * x_code. Group 8h + j of half h: run k = j >> 1 of
@@ -157,7 +157,10 @@ export function dot_q6_k(row: usize, x: usize, dim: i32): f32 {
   for (let h = 0; h < 2; h++) {
     const ql = blk + (<usize>h << 6);
     const qh = blk + 128 + (<usize>h << 5);
-    const sch = blk + 192 + (<usize>h << 3);
+    const s16 = v128.load8x8_s(blk + 192 + (<usize>h << 3));
+    // group 8h + j's scale: lane j & 3 of sLo (j < 4) or sHi, as a splat (one pshufd)
+    const sLo = scaleLanesLo(s16);
+    const sHi = scaleLanesHi(s16);
     const xh = x + (<usize>h << 8);
     const x8h = x8 + (<usize>h << 7);
     const a0 = v128.load(ql);
@@ -167,15 +170,15 @@ export function dot_q6_k(row: usize, x: usize, dim: i32): f32 {
     const h0 = v128.load(qh);
     const h1 = v128.load(qh, 16);
     if (ASC_FEATURE_RELAXED_SIMD) {
-      acc = i32x4.add(acc, i32x4.add(groupDotR(ucodesM(a0, h0, 0, m0f, m30), v128.load(x8h), load<i8>(sch)), groupDotR(ucodesM(a1, h1, 0, m0f, m30), v128.load(x8h, 16), load<i8>(sch, 1))));
-      acc = i32x4.add(acc, i32x4.add(groupDotR(ucodesM(c0, h0, 1, m0f, m30), v128.load(x8h, 32), load<i8>(sch, 2)), groupDotR(ucodesM(c1, h1, 1, m0f, m30), v128.load(x8h, 48), load<i8>(sch, 3))));
-      acc = i32x4.add(acc, i32x4.add(groupDotR(ucodesM(a0, h0, 2, m0f, m30), v128.load(x8h, 64), load<i8>(sch, 4)), groupDotR(ucodesM(a1, h1, 2, m0f, m30), v128.load(x8h, 80), load<i8>(sch, 5))));
-      acc = i32x4.add(acc, i32x4.add(groupDotR(ucodesM(c0, h0, 3, m0f, m30), v128.load(x8h, 96), load<i8>(sch, 6)), groupDotR(ucodesM(c1, h1, 3, m0f, m30), v128.load(x8h, 112), load<i8>(sch, 7))));
+      acc = i32x4.add(acc, i32x4.add(groupDotR(ucodesM(a0, h0, 0, m0f, m30), v128.load(x8h), v128.shuffle<i32>(sLo, sLo, 0, 0, 0, 0)), groupDotR(ucodesM(a1, h1, 0, m0f, m30), v128.load(x8h, 16), v128.shuffle<i32>(sLo, sLo, 1, 1, 1, 1))));
+      acc = i32x4.add(acc, i32x4.add(groupDotR(ucodesM(c0, h0, 1, m0f, m30), v128.load(x8h, 32), v128.shuffle<i32>(sLo, sLo, 2, 2, 2, 2)), groupDotR(ucodesM(c1, h1, 1, m0f, m30), v128.load(x8h, 48), v128.shuffle<i32>(sLo, sLo, 3, 3, 3, 3))));
+      acc = i32x4.add(acc, i32x4.add(groupDotR(ucodesM(a0, h0, 2, m0f, m30), v128.load(x8h, 64), v128.shuffle<i32>(sHi, sHi, 0, 0, 0, 0)), groupDotR(ucodesM(a1, h1, 2, m0f, m30), v128.load(x8h, 80), v128.shuffle<i32>(sHi, sHi, 1, 1, 1, 1))));
+      acc = i32x4.add(acc, i32x4.add(groupDotR(ucodesM(c0, h0, 3, m0f, m30), v128.load(x8h, 96), v128.shuffle<i32>(sHi, sHi, 2, 2, 2, 2)), groupDotR(ucodesM(c1, h1, 3, m0f, m30), v128.load(x8h, 112), v128.shuffle<i32>(sHi, sHi, 3, 3, 3, 3))));
     } else {
-      acc = i32x4.add(acc, i32x4.add(groupDotB(ucodesM(a0, h0, 0, m0f, m30), v128.load(xh), v128.load(xh, 16), load<i8>(sch), m00ff), groupDotB(ucodesM(a1, h1, 0, m0f, m30), v128.load(xh, 32), v128.load(xh, 48), load<i8>(sch, 1), m00ff)));
-      acc = i32x4.add(acc, i32x4.add(groupDotB(ucodesM(c0, h0, 1, m0f, m30), v128.load(xh, 64), v128.load(xh, 80), load<i8>(sch, 2), m00ff), groupDotB(ucodesM(c1, h1, 1, m0f, m30), v128.load(xh, 96), v128.load(xh, 112), load<i8>(sch, 3), m00ff)));
-      acc = i32x4.add(acc, i32x4.add(groupDotB(ucodesM(a0, h0, 2, m0f, m30), v128.load(xh, 128), v128.load(xh, 144), load<i8>(sch, 4), m00ff), groupDotB(ucodesM(a1, h1, 2, m0f, m30), v128.load(xh, 160), v128.load(xh, 176), load<i8>(sch, 5), m00ff)));
-      acc = i32x4.add(acc, i32x4.add(groupDotB(ucodesM(c0, h0, 3, m0f, m30), v128.load(xh, 192), v128.load(xh, 208), load<i8>(sch, 6), m00ff), groupDotB(ucodesM(c1, h1, 3, m0f, m30), v128.load(xh, 224), v128.load(xh, 240), load<i8>(sch, 7), m00ff)));
+      acc = i32x4.add(acc, i32x4.add(groupDotB(ucodesM(a0, h0, 0, m0f, m30), v128.load(xh), v128.load(xh, 16), v128.shuffle<i32>(sLo, sLo, 0, 0, 0, 0), m00ff), groupDotB(ucodesM(a1, h1, 0, m0f, m30), v128.load(xh, 32), v128.load(xh, 48), v128.shuffle<i32>(sLo, sLo, 1, 1, 1, 1), m00ff)));
+      acc = i32x4.add(acc, i32x4.add(groupDotB(ucodesM(c0, h0, 1, m0f, m30), v128.load(xh, 64), v128.load(xh, 80), v128.shuffle<i32>(sLo, sLo, 2, 2, 2, 2), m00ff), groupDotB(ucodesM(c1, h1, 1, m0f, m30), v128.load(xh, 96), v128.load(xh, 112), v128.shuffle<i32>(sLo, sLo, 3, 3, 3, 3), m00ff)));
+      acc = i32x4.add(acc, i32x4.add(groupDotB(ucodesM(a0, h0, 2, m0f, m30), v128.load(xh, 128), v128.load(xh, 144), v128.shuffle<i32>(sHi, sHi, 0, 0, 0, 0), m00ff), groupDotB(ucodesM(a1, h1, 2, m0f, m30), v128.load(xh, 160), v128.load(xh, 176), v128.shuffle<i32>(sHi, sHi, 1, 1, 1, 1), m00ff)));
+      acc = i32x4.add(acc, i32x4.add(groupDotB(ucodesM(c0, h0, 3, m0f, m30), v128.load(xh, 192), v128.load(xh, 208), v128.shuffle<i32>(sHi, sHi, 2, 2, 2, 2), m00ff), groupDotB(ucodesM(c1, h1, 3, m0f, m30), v128.load(xh, 224), v128.load(xh, 240), v128.shuffle<i32>(sHi, sHi, 3, 3, 3, 3), m00ff)));
     }
   }
   // the codes' offset: 32 * sum_g scales[g] * bsums[g]
