@@ -263,54 +263,43 @@ export function packHeader(from: usize, y: usize): void {
 }
 
 // Sum of 16 codes (bytes 0..31, in order) times 16 activation codes, in four i32 lanes, for the baseline build:
-// the code bytes split into even and odd i16 lanes for the record's i16 codes at x.
-// @ts-ignore: decorator
-@inline function codesDot16(u: v128, x: usize): v128 {
-  return i32x4.add(i32x4.dot_i16x8_s(v128.and(u, i16x8.splat(0xff)), v128.load(x)), i32x4.dot_i16x8_s(i16x8.shr_u(u, 8), v128.load(x, 16)));
-}
-
-// codesDot16 with the 0x00ff mask given (idot.ts idotMask: a register, not a constant made at each use).
+// the code bytes split into even and odd i16 lanes for the record's i16 codes at x (m00ff: idot.ts idotMask, a
+// register, not a constant made at each use).
 // @ts-ignore: decorator
 @inline function codesDot16M(u: v128, x: usize, m00ff: v128): v128 {
   return i32x4.add(i32x4.dot_i16x8_s(v128.and(u, m00ff), v128.load(x)), i32x4.dot_i16x8_s(i16x8.shr_u(u, 8), v128.load(x, 16)));
 }
 
-// A group's scale code sc times its sum of 32 codes (two halves of 16) times their activation codes, in four
-// i32 lanes. Relaxed build: the code bytes (7-bit: exact) against the record's i8 codes at x8, the halves' i16
-// pair sums added (|sum| <= 4 * 31 * 128 < 2^15), then widened and scaled in one i32x4.dot_i16x8_s; baseline:
-// codesDot16 twice and an i32 multiply. No shuffles (JavaScriptCore lowers two-input shuffles to two pshufb and
-// a por).
-// @ts-ignore: decorator
-@inline export function groupDot32(u0: v128, u1: v128, x: usize, x8: usize, sc: i32): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) {
-    const p = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), u0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8, 16), u1));
-    return i32x4.dot_i16x8_s(p, i16x8.splat(<i16>sc));
-  }
-  return i32x4.mul(i32x4.add(codesDot16(u0, x), codesDot16(u1, x + 32)), i32x4.splat(sc));
-}
-
-// groupDot32 with the baseline build's mask given (codesDot16M).
-// @ts-ignore: decorator
-@inline export function groupDot32M(u0: v128, u1: v128, x: usize, x8: usize, sc: i32, m00ff: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) {
-    const p = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), u0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8, 16), u1));
-    return i32x4.dot_i16x8_s(p, i16x8.splat(<i16>sc));
-  }
-  return i32x4.mul(i32x4.add(codesDot16M(u0, x, m00ff), codesDot16M(u1, x + 32, m00ff)), i32x4.splat(sc));
-}
-
-// ---- mode "ggml": what Q4_K's and Q5_K's integer dots share once their codes (bytes 0..31) are drawn ----
 // Pair p of a block: group 2p (values 64p .., codes lo0, lo1) and group 2p + 1 (values 64p + 32 .., hi0, hi1).
 
-// Pair p's two groups scaled by their scale codes (scalesMins's first two words scA, scB) times the record's
-// codes (x, x8: the block's first), in four i32 lanes.
+// A group's scale code times its sum of 32 codes (two halves of 16) times their activation codes, in four i32
+// lanes; the scale a splat (idot.ts scaleLanesLo/Hi, one lane): i16x8 in the relaxed build, i32x4 in the
+// baseline. Relaxed build: the code bytes (7-bit: exact) against the record's i8 codes at x8, the halves' i16
+// pair sums added (|sum| <= 4 * 31 * 128 < 2^15), then widened and scaled in one i32x4.dot_i16x8_s; baseline:
+// codesDot16M twice and an i32 multiply. No shuffles on the codes (JavaScriptCore lowers two-input shuffles to
+// two pshufb and a por).
 // @ts-ignore: decorator
-@inline export function pairDot(lo0: v128, lo1: v128, hi0: v128, hi1: v128, x: usize, x8: usize, p: i32, scA: u32, scB: u32, m00ff: v128): v128 {
+@inline function groupDot32(u0: v128, u1: v128, x: usize, x8: usize, scale: v128, m00ff: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    const p = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), u0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8, 16), u1));
+    return i32x4.dot_i16x8_s(p, scale);
+  }
+  return i32x4.mul(i32x4.add(codesDot16M(u0, x, m00ff), codesDot16M(u1, x + 32, m00ff)), scale);
+}
+
+// The block's eight scale codes (scalesMins's first two words) as i16 lanes, for idot.ts scaleLanesLo/Hi.
+// @ts-ignore: decorator
+@inline export function scaleCodesI16(sm: v128): v128 {
+  return i16x8.extend_low_i8x16_u(sm);
+}
+
+// Pair p's two groups times the record's codes (x, x8: the block's first), scaled by sA and sB (splats of
+// their scale codes, as groupDot32 takes them), in four i32 lanes.
+// @ts-ignore: decorator
+@inline export function pairDot(lo0: v128, lo1: v128, hi0: v128, hi1: v128, x: usize, x8: usize, p: i32, sA: v128, sB: v128, m00ff: v128): v128 {
   const xp = x + (<usize>p << 7);
   const x8p = x8 + (<usize>p << 6);
-  const s0 = groupDot32M(lo0, lo1, xp, x8p, scaleCode(scA, scB, 2 * p), m00ff);
-  const s1 = groupDot32M(hi0, hi1, xp + 64, x8p + 32, scaleCode(scA, scB, 2 * p + 1), m00ff);
-  return i32x4.add(s0, s1);
+  return i32x4.add(groupDot32(lo0, lo1, xp, x8p, sA, m00ff), groupDot32(hi0, hi1, xp + 64, x8p + 32, sB, m00ff));
 }
 
 // A block's two integer sums in one i64 (idotBlock's result): sum_j sc_j * isum_j (acc's lanes, low 32 bits)

@@ -11,9 +11,9 @@
 // see: ggml-quants.c quantize_row_q4_K_ref, dequantize_row_q4_K; ggml-common.h block_q4_K.
 import { f16ToF32 } from "../half";
 import { hsum } from "../madd";
-import { KQ_ISCALE, KQ_SHIFT, blockSums, blockValue, dotCodes16, expandCodes16, groupCodes16, makeQkx2x4, packHeader, pairDot, scaleMin, scalesMins, unpackMins, unpackPair } from "../kquants";
+import { KQ_ISCALE, KQ_SHIFT, blockSums, blockValue, dotCodes16, expandCodes16, groupCodes16, makeQkx2x4, packHeader, pairDot, scaleCodesI16, scaleMin, scalesMins, unpackMins, unpackPair } from "../kquants";
 import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
-import { MASK_00FF, MASK_0F, UNPACKED, idotMask } from "../idot";
+import { MASK_00FF, MASK_0F, UNPACKED, idotMask, scaleLanesHi, scaleLanesLo } from "../idot";
 import { decodeRows } from "./block-rows";
 import { idotRows } from "./idot-rows";
 
@@ -98,21 +98,32 @@ export function dot_q4_k(row: usize, x: usize, dim: i32): f32 {
 // the whole block in one step V8 hoists all its loads and spills); every second step four groups meet their
 // scale codes.
 
-// One block's two integer sums: sum_j sc_j * isum_j (low 32 bits) and sum_j m_j * bsum_j (high 32 bits).
+// Pair p's codes (groups 2p: low nibbles, 2p + 1: high nibbles) . the record, scaled by sA and sB.
+// @ts-ignore: decorator
+@inline function pairCodesDot(blk: usize, x: usize, x8: usize, p: i32, sA: v128, sB: v128, m0f: v128, m00ff: v128): v128 {
+  const q0 = v128.load(blk + QS + (<usize>p << 5));
+  const q1 = v128.load(blk + QS + (<usize>p << 5), 16);
+  const lo0 = v128.and(q0, m0f);
+  const lo1 = v128.and(q1, m0f);
+  const hi0 = v128.and(i16x8.shr_u(q0, 4), m0f);
+  const hi1 = v128.and(i16x8.shr_u(q1, 4), m0f);
+  return pairDot(lo0, lo1, hi0, hi1, x, x8, p, sA, sB, m00ff);
+}
+
+// One block's two integer sums: sum_j sc_j * isum_j (low 32 bits) and sum_j m_j * bsum_j (high 32 bits). Two
+// pairs per step; group 4h + j's scale code is lane j of sv (idot.ts scaleLanesLo, then Hi), splat by one
+// pshufd.
 // @ts-ignore: decorator
 @inline function idotBlock(blk: usize, x: usize, x8: usize, bsums: usize, m0f: v128, m00ff: v128): i64 {
   const sm = scalesMins(blk);
-  const scA = <u32>i32x4.extract_lane(sm, 0);
-  const scB = <u32>i32x4.extract_lane(sm, 1);
+  const s16 = scaleCodesI16(sm);
+  let sv = scaleLanesLo(s16);
+  const svHi = scaleLanesHi(s16);
   let acc = i32x4.splat(0);
-  for (let p = 0; p < 4; p++) {
-    const q0 = v128.load(blk + QS + (<usize>p << 5));
-    const q1 = v128.load(blk + QS + (<usize>p << 5), 16);
-    const lo0 = v128.and(q0, m0f);
-    const lo1 = v128.and(q1, m0f);
-    const hi0 = v128.and(i16x8.shr_u(q0, 4), m0f);
-    const hi1 = v128.and(i16x8.shr_u(q1, 4), m0f);
-    acc = i32x4.add(acc, pairDot(lo0, lo1, hi0, hi1, x, x8, p, scA, scB, m00ff));
+  for (let h = 0; h < 2; h++) {
+    acc = i32x4.add(acc, pairCodesDot(blk, x, x8, 2 * h, v128.shuffle<i32>(sv, sv, 0, 0, 0, 0), v128.shuffle<i32>(sv, sv, 1, 1, 1, 1), m0f, m00ff));
+    acc = i32x4.add(acc, pairCodesDot(blk, x, x8, 2 * h + 1, v128.shuffle<i32>(sv, sv, 2, 2, 2, 2), v128.shuffle<i32>(sv, sv, 3, 3, 3, 3), m0f, m00ff));
+    sv = svHi;
   }
   return blockSums(acc, sm, bsums);
 }

@@ -11,9 +11,9 @@
 // see: ggml-quants.c quantize_row_q5_K_ref, dequantize_row_q5_K; ggml-common.h block_q5_K.
 import { f16ToF32 } from "../half";
 import { hsum } from "../madd";
-import { KQ_ISCALE, KQ_SHIFT, blockSums, blockValue, dotCodes16, expandCodes16, groupCodes16, makeQkx2x4, packHeader, pairDot, scaleMin, scalesMins, unpackMins, unpackPair } from "../kquants";
+import { KQ_ISCALE, KQ_SHIFT, blockSums, blockValue, dotCodes16, expandCodes16, groupCodes16, makeQkx2x4, packHeader, pairDot, scaleCodesI16, scaleMin, scalesMins, unpackMins, unpackPair } from "../kquants";
 import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
-import { MASK_00FF, MASK_01, MASK_02, MASK_0F, UNPACKED, idotMask } from "../idot";
+import { MASK_00FF, MASK_01, MASK_02, MASK_0F, UNPACKED, idotMask, scaleLanesHi, scaleLanesLo } from "../idot";
 import { decodeRows } from "./block-rows";
 import { idotRows } from "./idot-rows";
 
@@ -109,26 +109,39 @@ export function dot_q5_k(row: usize, x: usize, dim: i32): f32 {
 // the whole block in one step V8 hoists all its loads and spills); every second step four groups meet their
 // scale codes.
 
-// One block's two integer sums: sum_j sc_j * isum_j (low 32 bits) and sum_j m_j * bsum_j (high 32 bits).
+// Pair p's codes . the record, scaled by sA and sB: groups 2p (low nibbles, fifth bit: bit 0 of qh0 / qh1)
+// and 2p + 1 (high nibbles, bit 1).
+// @ts-ignore: decorator
+@inline function pairCodesDot(blk: usize, x: usize, x8: usize, p: i32, qh0: v128, qh1: v128, sA: v128, sB: v128, m0f: v128, m01: v128, m02: v128, m00ff: v128): v128 {
+  const q0 = v128.load(blk + QS + (<usize>p << 5));
+  const q1 = v128.load(blk + QS + (<usize>p << 5), 16);
+  const lo0 = v128.or(v128.and(q0, m0f), i16x8.shl(v128.and(qh0, m01), 4));
+  const lo1 = v128.or(v128.and(q1, m0f), i16x8.shl(v128.and(qh1, m01), 4));
+  const hi0 = v128.or(v128.and(i16x8.shr_u(q0, 4), m0f), i16x8.shl(v128.and(qh0, m02), 3));
+  const hi1 = v128.or(v128.and(i16x8.shr_u(q1, 4), m0f), i16x8.shl(v128.and(qh1, m02), 3));
+  return pairDot(lo0, lo1, hi0, hi1, x, x8, p, sA, sB, m00ff);
+}
+
+// One block's two integer sums: sum_j sc_j * isum_j (low 32 bits) and sum_j m_j * bsum_j (high 32 bits). One
+// pair per step (two spill on Node 20); pair p's scale codes are lanes 0, 1 of sv (idot.ts scaleLanesLo/Hi),
+// each splat by one pshufd, and sv moves on by two lanes per step (lanes 2, 3 then 4, 5 of Lo ++ Hi: hi keeps
+// the last two in both halves).
 // @ts-ignore: decorator
 @inline function idotBlock(blk: usize, x: usize, x8: usize, bsums: usize, m0f: v128, m01: v128, m02: v128, m00ff: v128): i64 {
   const sm = scalesMins(blk);
-  // the fifth bits: bit j of qh[l] for group j, brought down one group at a time
+  const s16 = scaleCodesI16(sm);
+  let sv = scaleLanesLo(s16);
+  let hi = scaleLanesHi(s16);
+  // the fifth bits: bit j of qh[l] for group j, brought down one pair at a time
   let qh0 = v128.load(blk + QH);
   let qh1 = v128.load(blk + QH, 16);
-  const scA = <u32>i32x4.extract_lane(sm, 0);
-  const scB = <u32>i32x4.extract_lane(sm, 1);
   let acc = i32x4.splat(0);
   for (let p = 0; p < 4; p++) {
-    const q0 = v128.load(blk + QS + (<usize>p << 5));
-    const q1 = v128.load(blk + QS + (<usize>p << 5), 16);
-    const lo0 = v128.or(v128.and(q0, m0f), i16x8.shl(v128.and(qh0, m01), 4));
-    const lo1 = v128.or(v128.and(q1, m0f), i16x8.shl(v128.and(qh1, m01), 4));
-    const hi0 = v128.or(v128.and(i16x8.shr_u(q0, 4), m0f), i16x8.shl(v128.and(qh0, m02), 3));
-    const hi1 = v128.or(v128.and(i16x8.shr_u(q1, 4), m0f), i16x8.shl(v128.and(qh1, m02), 3));
+    acc = i32x4.add(acc, pairCodesDot(blk, x, x8, p, qh0, qh1, v128.shuffle<i32>(sv, sv, 0, 0, 0, 0), v128.shuffle<i32>(sv, sv, 1, 1, 1, 1), m0f, m01, m02, m00ff));
     qh0 = i16x8.shr_u(qh0, 2);
     qh1 = i16x8.shr_u(qh1, 2);
-    acc = i32x4.add(acc, pairDot(lo0, lo1, hi0, hi1, x, x8, p, scA, scB, m00ff));
+    sv = v128.shuffle<i32>(sv, hi, 2, 3, 4, 5);
+    hi = v128.shuffle<i32>(hi, hi, 2, 3, 2, 3);
   }
   return blockSums(acc, sm, bsums);
 }
