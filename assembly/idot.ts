@@ -157,12 +157,33 @@ const OW: usize = 512;
   return i32x4.add(i32x4.dot_i16x8_s(v128.load(wc), v128.load(xc)), i32x4.dot_i16x8_s(v128.load(wc, 16), v128.load(xc, 16)));
 }
 
+// The record's bsums (at xs) . the block's bsum weights, in four i32 lanes.
+// @ts-ignore: decorator
+@inline function bsumDot(w: usize, xs: usize): v128 {
+  return i32x4.add(i32x4.dot_i16x8_s(v128.load(xs), v128.load(w + OW)), i32x4.dot_i16x8_s(v128.load(xs, 16), v128.load(w + OW, 16)));
+}
+
 // One block's value from its integer sums (acc: codes . x codes; xs: the record's bsums) as ggml rounds it.
 // @ts-ignore: decorator
 @inline function blockValue(w: usize, acc: v128, xs: usize, dx: f32, fold: bool): f32 {
-  const off = i32x4.add(i32x4.dot_i16x8_s(v128.load(xs), v128.load(w + OW)), i32x4.dot_i16x8_s(v128.load(xs, 16), v128.load(w + OW, 16)));
+  const off = bsumDot(w, xs);
   if (fold) return <f32>sumLanes(i32x4.add(acc, off)) * (load<f32>(w + OW, 32) * dx);
   return <f32>sumLanes(acc) * (load<f32>(w + OW, 32) * dx) + <f32>sumLanes(off) * (load<f32>(w + OW, 36) * dx);
+}
+
+// blockValue for four records at once, lane r for record r (accumulators a0..a3, bsums xs + r s, scales dx
+// lane r): in each lane the same f32 operations in the same order as blockValue (an integer sum's order does
+// not change it), with the lane sums of the four (sumLanes4) and the f32 products in vectors.
+// @ts-ignore: decorator
+@inline function blockValues4(w: usize, a0: v128, a1: v128, a2: v128, a3: v128, xs: usize, s: usize, dx: v128, fold: bool): v128 {
+  const o0 = bsumDot(w, xs);
+  const o1 = bsumDot(w, xs + s);
+  const o2 = bsumDot(w, xs + (s << 1));
+  const o3 = bsumDot(w, xs + (s << 1) + s);
+  const dA = f32x4.mul(f32x4.splat(load<f32>(w + OW, 32)), dx);
+  if (fold) return f32x4.mul(f32x4.convert_i32x4_s(sumLanes4(i32x4.add(a0, o0), i32x4.add(a1, o1), i32x4.add(a2, o2), i32x4.add(a3, o3))), dA);
+  const dB = f32x4.mul(f32x4.splat(load<f32>(w + OW, 36)), dx);
+  return f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(sumLanes4(a0, a1, a2, a3)), dA), f32x4.mul(f32x4.convert_i32x4_s(sumLanes4(o0, o1, o2, o3)), dB));
 }
 
 // One unpacked row of nb blocks . one Q8_K record (codes x, x8, scales xd, bsums xs). wide: the row was
@@ -184,15 +205,12 @@ const OW: usize = 512;
 }
 
 // The same for four records s apart (x, x8, xd, xs: the first one's): each unpacked chunk is loaded once for the
-// four. Per record the same operations in the same order as idotUnpacked (a logit of a batch does not depend on
+// four, and their block values are taken together (blockValues4). Per record the same operations in the same order as idotUnpacked (a logit of a batch does not depend on
 // where its record sits in the batch).
 // Results to out, out + os, out + 2 os, out + 3 os.
 // @ts-ignore: decorator
 @inline function idotUnpacked4(w: usize, nb: i32, x: usize, x8: usize, xd: usize, xs: usize, s: usize, fold: bool, wide: bool, out: usize, os: usize): void {
-  let sum0: f32 = 0;
-  let sum1: f32 = 0;
-  let sum2: f32 = 0;
-  let sum3: f32 = 0;
+  let sums = f32x4.splat(0);
   const s2 = s << 1;
   const s3 = s2 + s;
   for (let b = 0; b < nb; b++) {
@@ -219,20 +237,18 @@ const OW: usize = 512;
         acc3 = i32x4.add(acc3, i32x4.add(i32x4.dot_i16x8_s(we, v128.load(xc + s3)), i32x4.dot_i16x8_s(wo, v128.load(xc + s3, 16))));
       }
     }
-    sum0 += blockValue(w, acc0, xs, load<f32>(xd), fold);
-    sum1 += blockValue(w, acc1, xs + s, load<f32>(xd + s), fold);
-    sum2 += blockValue(w, acc2, xs + s2, load<f32>(xd + s2), fold);
-    sum3 += blockValue(w, acc3, xs + s3, load<f32>(xd + s3), fold);
+    const dx = f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(load<f32>(xd)), 1, load<f32>(xd + s)), 2, load<f32>(xd + s2)), 3, load<f32>(xd + s3));
+    sums = f32x4.add(sums, blockValues4(w, acc0, acc1, acc2, acc3, xs, s, dx, fold));
     w += UNPACKED;
     x += 512;
     x8 += 256;
     xd += 4;
     xs += 32;
   }
-  store<f32>(out, sum0);
-  store<f32>(out + os, sum1);
-  store<f32>(out + (os << 1), sum2);
-  store<f32>(out + (os << 1) + os, sum3);
+  store<f32>(out, f32x4.extract_lane(sums, 0));
+  store<f32>(out + os, f32x4.extract_lane(sums, 1));
+  store<f32>(out + (os << 1), f32x4.extract_lane(sums, 2));
+  store<f32>(out + (os << 1) + os, f32x4.extract_lane(sums, 3));
 }
 
 // One unpacked row (row r of the slice, nb blocks at w) . nx Q8_K records (act, actStride apart): out[b * S + r].
