@@ -103,6 +103,7 @@ const MASKS = memory.data<u8>([
 // the decode is paid once per row and batch, not once per vector.
 // Layout per block of 256 values (UNPACKED bytes):
 //   relaxed build:  [ codes u8 (256) | each 16 values' scale as an i16x8 splat (16 x 16) | ow | dA | dB | pad ]
+//                   ("paired" rows, Q4_K and Q5_K: the chunks 2k, 2k + 1 of a group of 32 hold the same scale)
 //   baseline build, and "wide" rows in both (signed codes, IQ4_XS's levels, which relaxed_dot cannot take):
 //                   [ codes times scale as i16, each 16 values' even then odd (512)    | ow | dA | dB | pad ]
 //   ow: 16 i16 weights of the record's 16 bsums (Q6_K: -32 * scale; Q4_K / Q5_K: the minimum code of the
@@ -157,6 +158,15 @@ const OW: usize = 512;
   return i32x4.add(i32x4.dot_i16x8_s(v128.load(wc), v128.load(xc)), i32x4.dot_i16x8_s(v128.load(wc, 16), v128.load(xc, 16)));
 }
 
+// Relaxed build, "paired" rows (chunks 2k and 2k + 1 share their scale: Q4_K's and Q5_K's groups of 32): the
+// two chunks' i16 pair sums added (|sum| <= 4 * 31 * 128 < 2^15) and then widened and scaled once, one
+// i32x4.dot_i16x8_s for 32 values. The same integer sum as chunkDot twice.
+// @ts-ignore: decorator
+@inline function chunkPairDot(w: usize, c: i32, x8c: usize): v128 {
+  const p = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8c), v128.load(w + (<usize>c << 4))), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8c, 16), v128.load(w + (<usize>c << 4), 16)));
+  return i32x4.dot_i16x8_s(p, v128.load(w + 256 + (<usize>c << 4)));
+}
+
 // The record's bsums (at xs) . the block's bsum weights, in four i32 lanes.
 // @ts-ignore: decorator
 @inline function bsumDot(w: usize, xs: usize): v128 {
@@ -189,11 +199,15 @@ const OW: usize = 512;
 // One unpacked row of nb blocks . one Q8_K record (codes x, x8, scales xd, bsums xs). wide: the row was
 // unpacked with unpackChunkWide.
 // @ts-ignore: decorator
-@inline function idotUnpacked(w: usize, nb: i32, x: usize, x8: usize, xd: usize, xs: usize, fold: bool, wide: bool): f32 {
+@inline function idotUnpacked(w: usize, nb: i32, x: usize, x8: usize, xd: usize, xs: usize, fold: bool, wide: bool, paired: bool): f32 {
   let sum: f32 = 0;
   for (let b = 0; b < nb; b++) {
     let acc = i32x4.splat(0);
-    for (let c = 0; c < 16; c++) acc = i32x4.add(acc, chunkDot(w, c, x + (<usize>c << 5), x8 + (<usize>c << 4), wide));
+    if (ASC_FEATURE_RELAXED_SIMD && paired) {
+      for (let c = 0; c < 16; c += 2) acc = i32x4.add(acc, chunkPairDot(w, c, x8 + (<usize>c << 4)));
+    } else {
+      for (let c = 0; c < 16; c++) acc = i32x4.add(acc, chunkDot(w, c, x + (<usize>c << 5), x8 + (<usize>c << 4), wide));
+    }
     sum += blockValue(w, acc, xs, load<f32>(xd), fold);
     w += UNPACKED;
     x += 512;
@@ -209,7 +223,7 @@ const OW: usize = 512;
 // where its record sits in the batch).
 // Results to out, out + os, out + 2 os, out + 3 os.
 // @ts-ignore: decorator
-@inline function idotUnpacked4(w: usize, nb: i32, x: usize, x8: usize, xd: usize, xs: usize, s: usize, fold: bool, wide: bool, out: usize, os: usize): void {
+@inline function idotUnpacked4(w: usize, nb: i32, x: usize, x8: usize, xd: usize, xs: usize, s: usize, fold: bool, wide: bool, paired: bool, out: usize, os: usize): void {
   let sums = f32x4.splat(0);
   const s2 = s << 1;
   const s3 = s2 + s;
@@ -218,7 +232,18 @@ const OW: usize = 512;
     let acc1 = i32x4.splat(0);
     let acc2 = i32x4.splat(0);
     let acc3 = i32x4.splat(0);
-    for (let c = 0; c < 16; c++) {
+    // paired rows (relaxed build): two chunks per step, as chunkPairDot
+    for (let c = 0; ASC_FEATURE_RELAXED_SIMD && paired && c < 16; c += 2) {
+      const x8c = x8 + (<usize>c << 4);
+      const w0 = v128.load(w + (<usize>c << 4));
+      const w1 = v128.load(w + (<usize>c << 4), 16);
+      const sc = v128.load(w + 256 + (<usize>c << 4));
+      acc0 = i32x4.add(acc0, i32x4.dot_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8c), w0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8c, 16), w1)), sc));
+      acc1 = i32x4.add(acc1, i32x4.dot_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8c + s), w0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8c + s, 16), w1)), sc));
+      acc2 = i32x4.add(acc2, i32x4.dot_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8c + s2), w0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8c + s2, 16), w1)), sc));
+      acc3 = i32x4.add(acc3, i32x4.dot_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8c + s3), w0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8c + s3, 16), w1)), sc));
+    }
+    for (let c = 0; !(ASC_FEATURE_RELAXED_SIMD && paired) && c < 16; c++) {
       const xc = x + (<usize>c << 5);
       const x8c = x8 + (<usize>c << 4);
       if (ASC_FEATURE_RELAXED_SIMD && !wide) {
@@ -252,9 +277,10 @@ const OW: usize = 512;
 }
 
 // One unpacked row (row r of the slice, nb blocks at w) . nx Q8_K records (act, actStride apart): out[b * S + r].
-// Records four at a time, then one at a time. fold, wide: as the format unpacked the row (layout above).
+// Records four at a time, then one at a time. fold, wide, paired: as the format unpacked the row (layout above,
+// idotUnpackedBatch).
 // @ts-ignore: decorator
-@inline function batchOf(w: usize, nb: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, r: i32, fold: bool, wide: bool): void {
+@inline function batchOf(w: usize, nb: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, r: i32, fold: bool, wide: bool, paired: bool): void {
   const c8 = actCodes8(VEC_Q8_K, dim);
   const cd = actD(VEC_Q8_K, dim);
   const cs = actSums(VEC_Q8_K, dim);
@@ -262,17 +288,19 @@ const OW: usize = 512;
   let b = 0;
   for (; b + 4 <= nx; b += 4) {
     const a = act + <usize>b * actStride;
-    idotUnpacked4(w, nb, a, a + c8, a + cd, a + cs, actStride, fold, wide, out + <usize>b * os + (<usize>r << 2), os);
+    idotUnpacked4(w, nb, a, a + c8, a + cd, a + cs, actStride, fold, wide, paired, out + <usize>b * os + (<usize>r << 2), os);
   }
   for (; b < nx; b++) {
     const a = act + <usize>b * actStride;
-    store<f32>(out + <usize>b * os + (<usize>r << 2), idotUnpacked(w, nb, a, a + c8, a + cd, a + cs, fold, wide));
+    store<f32>(out + <usize>b * os + (<usize>r << 2), idotUnpacked(w, nb, a, a + c8, a + cd, a + cs, fold, wide, paired));
   }
 }
 
-// batchOf, compiled once per layout of unpacked rows (two copies in the module, not one per format; fold is
-// decided once per block, so it stays a runtime flag).
-export function idotUnpackedBatch(w: usize, nb: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, r: i32, fold: bool, wide: bool = false): void {
-  if (wide) batchOf(w, nb, act, actStride, nx, dim, out, stride, r, fold, true);
-  else batchOf(w, nb, act, actStride, nx, dim, out, stride, r, fold, false);
+// batchOf, compiled once per layout of unpacked rows (two copies in the module, three in the relaxed build, not
+// one per format; fold is decided once per block, so it stays a runtime flag). paired: chunks 2k and 2k + 1
+// share their scale and their codes are at most 31 (chunkPairDot; the relaxed build's narrow layout only).
+export function idotUnpackedBatch(w: usize, nb: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, r: i32, fold: bool, wide: bool, paired: bool): void {
+  if (wide) batchOf(w, nb, act, actStride, nx, dim, out, stride, r, fold, true, false);
+  else if (ASC_FEATURE_RELAXED_SIMD && paired) batchOf(w, nb, act, actStride, nx, dim, out, stride, r, fold, false, true);
+  else batchOf(w, nb, act, actStride, nx, dim, out, stride, r, fold, false, false);
 }

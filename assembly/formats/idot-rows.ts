@@ -5,11 +5,11 @@
 // without fields whose @inline methods are row(w, act, dim, nb): f32 (one packed row of nb blocks . one
 // record) and unpack(w, nb, dst) (one row into the unpacked layout); AssemblyScript compiles one copy of the
 // driver per K with both inlined (no call_indirect), as block-rows.ts does for the decoders.
-// Keys: R nrows, B nx, S stride, BYTES bytes per block; fold, wide: how the format unpacks (idot.ts).
+// Keys: R nrows, B nx, S stride, BYTES bytes per block; fold, wide, paired: how the format unpacks (idot.ts).
 import { idotUnpackedBatch } from "../idot";
 
 // @ts-ignore: decorator
-@inline export function idotRows<K>(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize, BYTES: usize, fold: bool, wide: bool): void {
+@inline export function idotRows<K>(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize, BYTES: usize, fold: bool, wide: bool, paired: bool): void {
   const kernel = changetype<K>(0); // never dereferenced: the methods read no field
   const nb = <i32>(rowBytes / BYTES);
   for (let r = 0; r < nrows; r++) {
@@ -19,6 +19,6 @@ import { idotUnpackedBatch } from "../idot";
       continue;
     }
     kernel.unpack(w, nb, scratch);
-    idotUnpackedBatch(scratch, nb, act, actStride, nx, dim, out, stride, r, fold, wide);
+    idotUnpackedBatch(scratch, nb, act, actStride, nx, dim, out, stride, r, fold, wide, paired);
   }
 }

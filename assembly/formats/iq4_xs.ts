@@ -157,7 +157,7 @@ function unpackRow(w: usize, nb: i32, dst: usize): void {
 }
 
 export function idot_iq4_xs(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {
-  idotRows<IQ4XSDot>(rows, rowBytes, nrows, act, actStride, nx, dim, out, stride, scratch, BLOCK_BYTES, true, true);
+  idotRows<IQ4XSDot>(rows, rowBytes, nrows, act, actStride, nx, dim, out, stride, scratch, BLOCK_BYTES, true, true, false);
 }
 
 // ---- encode: ggml's reference quantizer, operation for operation in f32: the sub-blocks' scales come from

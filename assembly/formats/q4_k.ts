@@ -183,7 +183,7 @@ function unpackRow(w: usize, nb: i32, dst: usize): void {
 }
 
 export function idot_q4_k(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {
-  idotRows<Q4KDot>(rows, rowBytes, nrows, act, actStride, nx, dim, out, stride, scratch, BLOCK_BYTES, false, false);
+  idotRows<Q4KDot>(rows, rowBytes, nrows, act, actStride, nx, dim, out, stride, scratch, BLOCK_BYTES, false, false, true);
 }
 
 // ---- encode: ggml's reference quantizer, operation for operation in f32 ----
