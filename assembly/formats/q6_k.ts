@@ -8,13 +8,13 @@
 //     q = (low nibble of ql[64h + l + 32 (k & 1)] if k < 2 else its high nibble) | ((qh[32h + l] >> 2k) & 3) << 4
 //   and value (d * scales[8h + 2k + l / 16]) * (q - 32), in that order of f32 products, as dequantize_row_q6_K.
 // see: ggml-quants.c quantize_row_q6_K_ref, make_qx_quants, dequantize_row_q6_K; ggml-common.h block_q6_K.
-import { f16ToF32, f32ToF16 } from "../half";
+import { f16ToF32, f16x4At, f32ToF16 } from "../half";
 import { scaleCodes16 } from "../codes";
 import { Q6_L_AT, Q6_SCALES_AT, Q6_XT_AT, SCRATCH } from "../scratch";
 import { hsum, madd } from "../madd";
 import { mulCodes16 } from "./q8_0";
 import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
-import { MASK_00FF, MASK_0F, MASK_20, MASK_30, UNPACKED, idotMask, scaleLanesHi, scaleLanesLo, sumLanes, unpackBlock, unpackChunk } from "../idot";
+import { MASK_00FF, MASK_0F, MASK_20, MASK_30, UNPACKED, idotMask, scaleLanesHi, scaleLanesLo, sumLanes, sumLanes4, unpackBlock, unpackChunk } from "../idot";
 import { decodeRows } from "./block-rows";
 import { idotRows } from "./idot-rows";
 
@@ -149,10 +149,10 @@ export function dot_q6_k(row: usize, x: usize, dim: i32): f32 {
   return i32x4.mul(s, scale);
 }
 
-// One block's integer sum: sum_g scales[g] * sum (q - 32) * x_code. Group 8h + j of half h: run k = j >> 1 of
+// One block's integer sum, in four i32 lanes: sum_g scales[g] * sum (q - 32) * x_code. Group 8h + j of half h: run k = j >> 1 of
 // the half's codes, values 16 (j & 1) .. of it.
 // @ts-ignore: decorator
-@inline function idotBlock(blk: usize, x: usize, x8: usize, bsums: usize, m0f: v128, m30: v128, m00ff: v128): i32 {
+@inline function idotBlock(blk: usize, x: usize, x8: usize, bsums: usize, m0f: v128, m30: v128, m00ff: v128): v128 {
   let acc = i32x4.splat(0);
   for (let h = 0; h < 2; h++) {
     const ql = blk + (<usize>h << 6);
@@ -184,10 +184,13 @@ export function dot_q6_k(row: usize, x: usize, dim: i32): f32 {
   // the codes' offset: 32 * sum_g scales[g] * bsums[g]
   const scv = v128.load(blk, 192);
   const off = i32x4.add(i32x4.dot_i16x8_s(v128.load(bsums), i16x8.extend_low_i8x16_s(scv)), i32x4.dot_i16x8_s(v128.load(bsums, 16), i16x8.extend_high_i8x16_s(scv)));
-  return sumLanes(i32x4.sub(acc, i32x4.shl(off, 5)));
+  return i32x4.sub(acc, i32x4.shl(off, 5));
 }
 
-// One row of nb blocks . one activation record.
+// One row of nb blocks . one activation record. Four blocks per step: their lane sums at once (sumLanes4), their
+// scales d converted at once (f16x4At) and the products d * d_x and sum * (d * d_x) in vectors, then added to
+// the row's sum one block at a time, in order: each block the same f32 operations as the one-block steps of the
+// tail (and as idot.ts blockValue for batches).
 // @ts-ignore: decorator
 @inline function idotRow(w: usize, act: usize, dim: i32, nb: i32): f32 {
   let x = act;
@@ -198,8 +201,26 @@ export function dot_q6_k(row: usize, x: usize, dim: i32): f32 {
   const m30 = idotMask(MASK_30);
   const m00ff = idotMask(MASK_00FF);
   let acc: f32 = 0;
-  for (let b = 0; b < nb; b++) {
-    acc += <f32>idotBlock(w, x, x8, xs, m0f, m30, m00ff) * (f16ToF32(load<u16>(w, 208)) * load<f32>(xd));
+  let b = 0;
+  for (; b + 4 <= nb; b += 4) {
+    const s0 = idotBlock(w, x, x8, xs, m0f, m30, m00ff);
+    const s1 = idotBlock(w + BLOCK_BYTES, x + 512, x8 + 256, xs + 32, m0f, m30, m00ff);
+    const s2 = idotBlock(w + 2 * BLOCK_BYTES, x + 1024, x8 + 512, xs + 64, m0f, m30, m00ff);
+    const s3 = idotBlock(w + 3 * BLOCK_BYTES, x + 1536, x8 + 768, xs + 96, m0f, m30, m00ff);
+    const d = f16x4At(w + 208, w + BLOCK_BYTES + 208, w + 2 * BLOCK_BYTES + 208, w + 3 * BLOCK_BYTES + 208);
+    const v = f32x4.mul(f32x4.convert_i32x4_s(sumLanes4(s0, s1, s2, s3)), f32x4.mul(d, v128.load(xd)));
+    acc += f32x4.extract_lane(v, 0);
+    acc += f32x4.extract_lane(v, 1);
+    acc += f32x4.extract_lane(v, 2);
+    acc += f32x4.extract_lane(v, 3);
+    w += 4 * BLOCK_BYTES;
+    x += 2048;
+    x8 += 1024;
+    xd += 16;
+    xs += 128;
+  }
+  for (; b < nb; b++) {
+    acc += <f32>sumLanes(idotBlock(w, x, x8, xs, m0f, m30, m00ff)) * (f16ToF32(load<u16>(w, 208)) * load<f32>(xd));
     w += BLOCK_BYTES;
     x += 512;
     x8 += 256;
