@@ -11,9 +11,8 @@
 // see: ggml-quants.c quantize_row_q4_K_ref, dequantize_row_q4_K; ggml-common.h block_q4_K.
 import { f16ToF32 } from "../half";
 import { hsum } from "../madd";
-import { KQ_ISCALE, KQ_SHIFT, blockSums, blockValue, dotCodes16, expandCodes16, groupCodes16, makeQkx2x4, packHeader, pairDot, scaleCodesI16, scaleMin, scalesMins, unpackMins, unpackPair } from "../kquants";
-import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
-import { MASK_00FF, MASK_0F, UNPACKED, idotMask, scaleLanesHi, scaleLanesLo } from "../idot";
+import { KQ_ISCALE, KQ_SHIFT, blockSums, dotCodes16, expandCodes16, groupCodes16, idotRowK, makeQkx2x4, packHeader, pairDot, scaleCodesI16, scaleMin, scalesMins, unpackMins, unpackPair } from "../kquants";
+import { MASK_0F, UNPACKED, idotMask, scaleLanesHi, scaleLanesLo } from "../idot";
 import { decodeRows } from "./block-rows";
 import { idotRows } from "./idot-rows";
 
@@ -110,11 +109,11 @@ export function dot_q4_k(row: usize, x: usize, dim: i32): f32 {
   return pairDot(lo0, lo1, hi0, hi1, x, x8, p, sA, sB, m00ff);
 }
 
-// One block's two integer sums: sum_j sc_j * isum_j (low 32 bits) and sum_j m_j * bsum_j (high 32 bits). Two
+// One block's two integer sums (kquants.ts blockSums): sum_j sc_j * isum_j and sum_j m_j * bsum_j. Two
 // pairs per step; group 4h + j's scale code is lane j of sv (idot.ts scaleLanesLo, then Hi), splat by one
 // pshufd.
 // @ts-ignore: decorator
-@inline function idotBlock(blk: usize, x: usize, x8: usize, bsums: usize, m0f: v128, m00ff: v128): i64 {
+@inline function idotBlock(blk: usize, x: usize, x8: usize, bsums: usize, m0f: v128, m00ff: v128): v128 {
   const sm = scalesMins(blk);
   const s16 = scaleCodesI16(sm);
   let sv = scaleLanesLo(s16);
@@ -128,27 +127,6 @@ export function dot_q4_k(row: usize, x: usize, dim: i32): f32 {
   return blockSums(acc, sm, bsums);
 }
 
-// One row of nb blocks . one activation record.
-// @ts-ignore: decorator
-@inline function idotRow(w: usize, act: usize, dim: i32, nb: i32): f32 {
-  let x = act;
-  let x8 = act + actCodes8(VEC_Q8_K, dim);
-  let xd = act + actD(VEC_Q8_K, dim);
-  let xs = act + actSums(VEC_Q8_K, dim);
-  const m0f = idotMask(MASK_0F);
-  const m00ff = idotMask(MASK_00FF);
-  let acc: f32 = 0;
-  for (let b = 0; b < nb; b++) {
-    const sums = idotBlock(w, x, x8, xs, m0f, m00ff);
-    acc += blockValue(sums, w, load<f32>(xd));
-    w += BLOCK_BYTES;
-    x += 512;
-    x8 += 256;
-    xd += 4;
-    xs += 32;
-  }
-  return acc;
-}
 
 // One row of nb blocks unpacked into dst (idot.ts layout): codes with their groups' scale codes, bsum weights
 // the minimum codes (each twice: two bsums per group of 32), dA = d, dB = -dmin.
@@ -173,11 +151,13 @@ function unpackRow(w: usize, nb: i32, dst: usize): void {
   }
 }
 
-// idotRow (one vector) and unpackRow (more) as idot-rows.ts's kernel type
+// kquants.ts idotRowK over idotBlock (one vector) and unpackRow (more) as idot-rows.ts's kernel type
 // @ts-ignore: decorator
 @final class Q4KDot {
   // @ts-ignore: decorator
-  @inline row(w: usize, act: usize, dim: i32, nb: i32): f32 { return idotRow(w, act, dim, nb); }
+  @inline row(w: usize, act: usize, dim: i32, nb: i32): f32 { return idotRowK<Q4KDot>(w, act, dim, nb, BLOCK_BYTES); }
+  // @ts-ignore: decorator
+  @inline block(blk: usize, x: usize, x8: usize, bsums: usize, m0f: v128, m01: v128, m02: v128, m00ff: v128): v128 { return idotBlock(blk, x, x8, bsums, m0f, m00ff); }
   // @ts-ignore: decorator
   @inline unpack(w: usize, nb: i32, dst: usize): void { unpackRow(w, nb, dst); }
 }
