@@ -12,8 +12,7 @@
 // see: ggml-quants.c make_qkx2_quants, get_scale_min_k4, nearest_int, quantize_row_q4_K_ref.
 import { f16ToF32, f16x4At, f32ToF16 } from "./half";
 import { madd } from "./madd";
-import { MASK_00FF, MASK_01, MASK_02, MASK_0F, idotMask, sumLanes, unpackBlock, unpackChunk } from "./idot";
-import { VEC_Q8_K, actCodes8, actD, actSums } from "./activations";
+import { unpackBlock, unpackChunk } from "./idot";
 import { laneGather, nearestInt, nearestInt4 } from "./formats/kquant-search";
 
 // ggml's MAX(0, MIN(nmax, nearest_int(v))), as f32 lanes (codes are small integers, exact in f32).
@@ -315,7 +314,7 @@ export function packHeader(from: usize, y: usize): void {
 // A block's value from its two integer sums (blockSums) and the record's scale dx, as ggml rounds it:
 // d_x * d and d_x * dmin, one f32 multiply each.
 // @ts-ignore: decorator
-@inline function blockValue(sums: v128, blk: usize, dx: f32): f32 {
+@inline export function blockValue(sums: v128, blk: usize, dx: f32): f32 {
   const sc = i32x4.extract_lane(sums, 0) + i32x4.extract_lane(sums, 1);
   const mn = i32x4.extract_lane(sums, 2) + i32x4.extract_lane(sums, 3);
   return <f32>sc * (dx * f16ToF32(load<u16>(blk))) - <f32>mn * (dx * f16ToF32(load<u16>(blk, 2)));
@@ -325,7 +324,7 @@ export function packHeader(from: usize, y: usize): void {
 // one lane per block): lane b the same f32 operations as blockValue, with the lane sums, the f16 scales
 // (f16x4At) and the products in vectors.
 // @ts-ignore: decorator
-@inline function blockValues4(s0: v128, s1: v128, s2: v128, s3: v128, blk: usize, BYTES: usize, dx: v128): v128 {
+@inline export function blockValues4(s0: v128, s1: v128, s2: v128, s3: v128, blk: usize, BYTES: usize, dx: v128): v128 {
   const u = i32x4.add(v128.shuffle<i32>(s0, s1, 0, 4, 2, 6), v128.shuffle<i32>(s0, s1, 1, 5, 3, 7)); // sc0 sc1 mn0 mn1
   const v = i32x4.add(v128.shuffle<i32>(s2, s3, 0, 4, 2, 6), v128.shuffle<i32>(s2, s3, 1, 5, 3, 7)); // sc2 sc3 mn2 mn3
   const sc = f32x4.convert_i32x4_s(v128.shuffle<i64>(u, v, 0, 2));
@@ -333,50 +332,6 @@ export function packHeader(from: usize, y: usize): void {
   const d = f16x4At(blk, blk + BYTES, blk + 2 * BYTES, blk + 3 * BYTES);
   const dmin = f16x4At(blk + 2, blk + BYTES + 2, blk + 2 * BYTES + 2, blk + 3 * BYTES + 2);
   return f32x4.sub(f32x4.mul(sc, f32x4.mul(dx, d)), f32x4.mul(mn, f32x4.mul(dx, dmin)));
-}
-
-// One Q4_K / Q5_K row of nb blocks (BYTES each) . one activation record. K: the format's final class whose
-// @inline block(blk, x, x8, bsums, m0f, m01, m02, m00ff) gives a block's blockSums (the masks: idot.ts
-// idotMask, loaded once per row; Q4_K's ignores two). Four blocks per step (blockValues4), their values added
-// to the row's sum one at a time in order, then one block per step: every block the same f32 operations.
-// @ts-ignore: decorator
-@inline export function idotRowK<K>(w: usize, act: usize, dim: i32, nb: i32, BYTES: usize): f32 {
-  const k = changetype<K>(0); // never dereferenced
-  let x = act;
-  let x8 = act + actCodes8(VEC_Q8_K, dim);
-  let xd = act + actD(VEC_Q8_K, dim);
-  let xs = act + actSums(VEC_Q8_K, dim);
-  const m0f = idotMask(MASK_0F);
-  const m01 = idotMask(MASK_01);
-  const m02 = idotMask(MASK_02);
-  const m00ff = idotMask(MASK_00FF);
-  let acc: f32 = 0;
-  let b = 0;
-  for (; b + 4 <= nb; b += 4) {
-    const s0 = k.block(w, x, x8, xs, m0f, m01, m02, m00ff);
-    const s1 = k.block(w + BYTES, x + 512, x8 + 256, xs + 32, m0f, m01, m02, m00ff);
-    const s2 = k.block(w + 2 * BYTES, x + 1024, x8 + 512, xs + 64, m0f, m01, m02, m00ff);
-    const s3 = k.block(w + 3 * BYTES, x + 1536, x8 + 768, xs + 96, m0f, m01, m02, m00ff);
-    const v = blockValues4(s0, s1, s2, s3, w, BYTES, v128.load(xd));
-    acc += f32x4.extract_lane(v, 0);
-    acc += f32x4.extract_lane(v, 1);
-    acc += f32x4.extract_lane(v, 2);
-    acc += f32x4.extract_lane(v, 3);
-    w += 4 * BYTES;
-    x += 2048;
-    x8 += 1024;
-    xd += 16;
-    xs += 128;
-  }
-  for (; b < nb; b++) {
-    acc += blockValue(k.block(w, x, x8, xs, m0f, m01, m02, m00ff), w, load<f32>(xd));
-    w += BYTES;
-    x += 512;
-    x8 += 256;
-    xd += 4;
-    xs += 32;
-  }
-  return acc;
 }
 
 // Pair p unpacked into the block at dst (idot.ts layout): chunks 4p .. 4p + 3 with their groups' scale codes.

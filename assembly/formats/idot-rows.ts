@@ -6,7 +6,9 @@
 // record) and unpack(w, nb, dst) (one row into the unpacked layout); AssemblyScript compiles one copy of the
 // driver per K with both inlined (no call_indirect), as block-rows.ts does for the decoders.
 // Keys: R nrows, B nx, S stride, BYTES bytes per block; fold, wide, paired: how the format unpacks (idot.ts).
-import { idotUnpackedBatch } from "../idot";
+// Also here: the walker of one packed row for one vector (idotRowBlocks), over the format's block kernels.
+import { MASK_00FF, MASK_01, MASK_02, MASK_0F, MASK_30, idotMask, idotUnpackedBatch } from "../idot";
+import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
 
 // @ts-ignore: decorator
 @inline export function idotRows<K>(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize, BYTES: usize, fold: bool, wide: bool, paired: bool): void {
@@ -21,4 +23,52 @@ import { idotUnpackedBatch } from "../idot";
     kernel.unpack(w, nb, scratch);
     idotUnpackedBatch(scratch, nb, act, actStride, nx, dim, out, stride, r, fold, wide, paired);
   }
+}
+
+// One packed row of nb blocks (BYTES each) . one Q8_K record (at act), the k-quants' row(): K's @inline
+// block(blk, x, x8, bsums, m0f, m30, m01, m02, m00ff): v128 gives a block's integer sums in i32 lanes (the
+// masks: idot.ts idotMask, loaded once per row, each format using those it needs; loaded per block they cost
+// Node 20 up to 6%), value(sums, blk, dx): f32 the block's value as ggml rounds it, and values4(s0, s1, s2, s3,
+// blk, dx) four consecutive blocks' values at once (lane b: block b, dx: the four records' scales), each lane
+// the same f32 operations as value. Four blocks per step, their values added to the row's sum one at a time
+// in order, then one block per step: every block's value is the same wherever it falls.
+// @ts-ignore: decorator
+@inline export function idotRowBlocks<K>(w: usize, act: usize, dim: i32, nb: i32, BYTES: usize): f32 {
+  const k = changetype<K>(0); // never dereferenced
+  let x = act;
+  let x8 = act + actCodes8(VEC_Q8_K, dim);
+  let xd = act + actD(VEC_Q8_K, dim);
+  let xs = act + actSums(VEC_Q8_K, dim);
+  const m0f = idotMask(MASK_0F);
+  const m30 = idotMask(MASK_30);
+  const m01 = idotMask(MASK_01);
+  const m02 = idotMask(MASK_02);
+  const m00ff = idotMask(MASK_00FF);
+  let acc: f32 = 0;
+  let b = 0;
+  for (; b + 4 <= nb; b += 4) {
+    const s0 = k.block(w, x, x8, xs, m0f, m30, m01, m02, m00ff);
+    const s1 = k.block(w + BYTES, x + 512, x8 + 256, xs + 32, m0f, m30, m01, m02, m00ff);
+    const s2 = k.block(w + 2 * BYTES, x + 1024, x8 + 512, xs + 64, m0f, m30, m01, m02, m00ff);
+    const s3 = k.block(w + 3 * BYTES, x + 1536, x8 + 768, xs + 96, m0f, m30, m01, m02, m00ff);
+    const v = k.values4(s0, s1, s2, s3, w, v128.load(xd));
+    acc += f32x4.extract_lane(v, 0);
+    acc += f32x4.extract_lane(v, 1);
+    acc += f32x4.extract_lane(v, 2);
+    acc += f32x4.extract_lane(v, 3);
+    w += 4 * BYTES;
+    x += 2048;
+    x8 += 1024;
+    xd += 16;
+    xs += 128;
+  }
+  for (; b < nb; b++) {
+    acc += k.value(k.block(w, x, x8, xs, m0f, m30, m01, m02, m00ff), w, load<f32>(xd));
+    w += BYTES;
+    x += 512;
+    x8 += 256;
+    xd += 4;
+    xs += 32;
+  }
+  return acc;
 }

@@ -11,10 +11,10 @@
 // see: ggml-quants.c quantize_row_q4_K_ref, dequantize_row_q4_K; ggml-common.h block_q4_K.
 import { f16ToF32 } from "../half";
 import { hsum } from "../madd";
-import { KQ_ISCALE, KQ_SHIFT, blockSums, dotCodes16, expandCodes16, groupCodes16, idotRowK, makeQkx2x4, packHeader, pairDot, scaleCodesI16, scaleMin, scalesMins, unpackMins, unpackPair } from "../kquants";
+import { KQ_ISCALE, KQ_SHIFT, blockSums, blockValue, blockValues4, dotCodes16, expandCodes16, groupCodes16, makeQkx2x4, packHeader, pairDot, scaleCodesI16, scaleMin, scalesMins, unpackMins, unpackPair } from "../kquants";
 import { MASK_0F, UNPACKED, idotMask, scaleLanesHi, scaleLanesLo } from "../idot";
 import { decodeRows } from "./block-rows";
-import { idotRows } from "./idot-rows";
+import { idotRowBlocks, idotRows } from "./idot-rows";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 144;
@@ -151,15 +151,20 @@ function unpackRow(w: usize, nb: i32, dst: usize): void {
   }
 }
 
-// kquants.ts idotRowK over idotBlock (one vector) and unpackRow (more) as idot-rows.ts's kernel type
+// The kernels as idot-rows.ts's kernel type: one vector, the packed row block by block (idotRowBlocks over
+// idotBlock and kquants.ts blockValue / blockValues4); more, the row unpacked once (unpackRow).
 // @ts-ignore: decorator
 @final class Q4KDot {
   // @ts-ignore: decorator
-  @inline row(w: usize, act: usize, dim: i32, nb: i32): f32 { return idotRowK<Q4KDot>(w, act, dim, nb, BLOCK_BYTES); }
-  // @ts-ignore: decorator
-  @inline block(blk: usize, x: usize, x8: usize, bsums: usize, m0f: v128, m01: v128, m02: v128, m00ff: v128): v128 { return idotBlock(blk, x, x8, bsums, m0f, m00ff); }
+  @inline row(w: usize, act: usize, dim: i32, nb: i32): f32 { return idotRowBlocks<Q4KDot>(w, act, dim, nb, BLOCK_BYTES); }
   // @ts-ignore: decorator
   @inline unpack(w: usize, nb: i32, dst: usize): void { unpackRow(w, nb, dst); }
+  // @ts-ignore: decorator
+  @inline block(blk: usize, x: usize, x8: usize, bsums: usize, m0f: v128, m30: v128, m01: v128, m02: v128, m00ff: v128): v128 { return idotBlock(blk, x, x8, bsums, m0f, m00ff); }
+  // @ts-ignore: decorator
+  @inline value(sums: v128, blk: usize, dx: f32): f32 { return blockValue(sums, blk, dx); }
+  // @ts-ignore: decorator
+  @inline values4(s0: v128, s1: v128, s2: v128, s3: v128, blk: usize, dx: v128): v128 { return blockValues4(s0, s1, s2, s3, blk, BLOCK_BYTES, dx); }
 }
 
 export function idot_q4_k(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {

@@ -13,10 +13,9 @@ import { scaleCodes16 } from "../codes";
 import { Q6_L_AT, Q6_SCALES_AT, Q6_XT_AT, SCRATCH } from "../scratch";
 import { hsum, madd } from "../madd";
 import { mulCodes16 } from "./q8_0";
-import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
 import { MASK_00FF, MASK_0F, MASK_20, MASK_30, UNPACKED, idotMask, scaleLanesHi, scaleLanesLo, sumLanes, sumLanes4, unpackBlock, unpackChunk } from "../idot";
 import { decodeRows } from "./block-rows";
-import { idotRows } from "./idot-rows";
+import { idotRowBlocks, idotRows } from "./idot-rows";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 210;
@@ -187,48 +186,6 @@ export function dot_q6_k(row: usize, x: usize, dim: i32): f32 {
   return i32x4.sub(acc, i32x4.shl(off, 5));
 }
 
-// One row of nb blocks . one activation record. Four blocks per step: their lane sums at once (sumLanes4), their
-// scales d converted at once (f16x4At) and the products d * d_x and sum * (d * d_x) in vectors, then added to
-// the row's sum one block at a time, in order: each block the same f32 operations as the one-block steps of the
-// tail (and as idot.ts blockValue for batches).
-// @ts-ignore: decorator
-@inline function idotRow(w: usize, act: usize, dim: i32, nb: i32): f32 {
-  let x = act;
-  let x8 = act + actCodes8(VEC_Q8_K, dim);
-  let xd = act + actD(VEC_Q8_K, dim);
-  let xs = act + actSums(VEC_Q8_K, dim);
-  const m0f = idotMask(MASK_0F);
-  const m30 = idotMask(MASK_30);
-  const m00ff = idotMask(MASK_00FF);
-  let acc: f32 = 0;
-  let b = 0;
-  for (; b + 4 <= nb; b += 4) {
-    const s0 = idotBlock(w, x, x8, xs, m0f, m30, m00ff);
-    const s1 = idotBlock(w + BLOCK_BYTES, x + 512, x8 + 256, xs + 32, m0f, m30, m00ff);
-    const s2 = idotBlock(w + 2 * BLOCK_BYTES, x + 1024, x8 + 512, xs + 64, m0f, m30, m00ff);
-    const s3 = idotBlock(w + 3 * BLOCK_BYTES, x + 1536, x8 + 768, xs + 96, m0f, m30, m00ff);
-    const d = f16x4At(w + 208, w + BLOCK_BYTES + 208, w + 2 * BLOCK_BYTES + 208, w + 3 * BLOCK_BYTES + 208);
-    const v = f32x4.mul(f32x4.convert_i32x4_s(sumLanes4(s0, s1, s2, s3)), f32x4.mul(d, v128.load(xd)));
-    acc += f32x4.extract_lane(v, 0);
-    acc += f32x4.extract_lane(v, 1);
-    acc += f32x4.extract_lane(v, 2);
-    acc += f32x4.extract_lane(v, 3);
-    w += 4 * BLOCK_BYTES;
-    x += 2048;
-    x8 += 1024;
-    xd += 16;
-    xs += 128;
-  }
-  for (; b < nb; b++) {
-    acc += <f32>sumLanes(idotBlock(w, x, x8, xs, m0f, m30, m00ff)) * (f16ToF32(load<u16>(w, 208)) * load<f32>(xd));
-    w += BLOCK_BYTES;
-    x += 512;
-    x8 += 256;
-    xd += 4;
-    xs += 32;
-  }
-  return acc;
-}
 
 // One row of nb blocks unpacked into dst (idot.ts layout): codes 0..63 with their group scales, bsum weights
 // -32 * scales (the codes' offset), dA = d.
@@ -264,13 +221,24 @@ function unpackRow(w: usize, nb: i32, dst: usize): void {
   }
 }
 
-// idotRow (one vector) and unpackRow (more) as idot-rows.ts's kernel type
+// The kernels as idot-rows.ts's kernel type: one vector, the packed row block by block (idotRowBlocks over
+// idotBlock; a block's value: lane sum * (d * d_x), four blocks' at once in vectors); more, the row unpacked
+// once (unpackRow).
 // @ts-ignore: decorator
 @final class Q6KDot {
   // @ts-ignore: decorator
-  @inline row(w: usize, act: usize, dim: i32, nb: i32): f32 { return idotRow(w, act, dim, nb); }
+  @inline row(w: usize, act: usize, dim: i32, nb: i32): f32 { return idotRowBlocks<Q6KDot>(w, act, dim, nb, BLOCK_BYTES); }
   // @ts-ignore: decorator
   @inline unpack(w: usize, nb: i32, dst: usize): void { unpackRow(w, nb, dst); }
+  // @ts-ignore: decorator
+  @inline block(blk: usize, x: usize, x8: usize, bsums: usize, m0f: v128, m30: v128, m01: v128, m02: v128, m00ff: v128): v128 { return idotBlock(blk, x, x8, bsums, m0f, m30, m00ff); }
+  // @ts-ignore: decorator
+  @inline value(sums: v128, blk: usize, dx: f32): f32 { return <f32>sumLanes(sums) * (f16ToF32(load<u16>(blk, 208)) * dx); }
+  // @ts-ignore: decorator
+  @inline values4(s0: v128, s1: v128, s2: v128, s3: v128, blk: usize, dx: v128): v128 {
+    const d = f16x4At(blk + 208, blk + BLOCK_BYTES + 208, blk + 2 * BLOCK_BYTES + 208, blk + 3 * BLOCK_BYTES + 208);
+    return f32x4.mul(f32x4.convert_i32x4_s(sumLanes4(s0, s1, s2, s3)), f32x4.mul(d, dx));
+  }
 }
 
 export function idot_q6_k(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {
