@@ -3,6 +3,7 @@
 // Keys: s_r the four lanes of row r's partial sums; c a run of 16 values in a block of 256.
 
 import { VEC_Q8_K, actCodes8, actD, actSums } from "./activations";
+import { f16ToF32, f16x4At } from "./half";
 
 // Masks the integer dots (and some exact dots) use inside their loops, loaded from memory once per row (idotMask)
 // and passed down:
@@ -94,6 +95,20 @@ const MASKS = memory.data<u8>([
 // @ts-ignore: decorator
 @inline export function signedDot16(v: v128, x: usize): v128 {
   return i32x4.add(i32x4.dot_i16x8_s(i16x8.shr_s(i16x8.shl(v, 8), 8), v128.load(x)), i32x4.dot_i16x8_s(i16x8.shr_s(v, 8), v128.load(x, 16)));
+}
+
+// ---- one vector, the block values of the formats whose codes' offset folds into one integer sum (Q6_K, Q3_K) ----
+// A block's value from its integer sums (i32 lanes) and the record's scale dx: lane sum * (d * d_x), d the f16
+// at dAt, as ggml rounds it; and the same for four consecutive blocks (BYTES apart; dx: their four record
+// scales), lane b each the same f32 operations (formats/idot-rows.ts idotRowBlocks).
+// @ts-ignore: decorator
+@inline export function foldValue(sums: v128, dAt: usize, dx: f32): f32 {
+  return <f32>sumLanes(sums) * (f16ToF32(load<u16>(dAt)) * dx);
+}
+// @ts-ignore: decorator
+@inline export function foldValues4(s0: v128, s1: v128, s2: v128, s3: v128, dAt: usize, BYTES: usize, dx: v128): v128 {
+  const d = f16x4At(dAt, dAt + BYTES, dAt + 2 * BYTES, dAt + 3 * BYTES);
+  return f32x4.mul(f32x4.convert_i32x4_s(sumLanes4(s0, s1, s2, s3)), f32x4.mul(d, dx));
 }
 
 // ---- batches of Q8_K records: a row's codes unpacked once, then dotted with each record ----

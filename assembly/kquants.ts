@@ -303,34 +303,40 @@ export function packHeader(from: usize, y: usize): void {
   return i32x4.add(groupDot32(lo0, lo1, xp, x8p, sA, m00ff), groupDot32(hi0, hi1, xp + 64, x8p + 32, sB, m00ff));
 }
 
-// A block's two integer sums, each in two i32 lanes (idotBlock's result): [sum_j sc_j * isum_j from acc's lanes
-// 0, 1 and 2, 3 | sum_j m_j * bsum_j, likewise]; summed, the lanes give the same i32 sums in any order.
+// A block's two integer sums, each in two i32 lanes (idotBlock's result, Q2_K's too): [a's lanes 0 + 1, 2 + 3 |
+// b's lanes 0 + 1, 2 + 3]; summed, the lanes give the same i32 sums in any order.
+// @ts-ignore: decorator
+@inline export function lanePairs(a: v128, b: v128): v128 {
+  return i32x4.add(v128.shuffle<i32>(a, b, 0, 2, 4, 6), v128.shuffle<i32>(a, b, 1, 3, 5, 7));
+}
+
+// lanePairs of sum_j sc_j * isum_j (acc) and sum_j m_j * bsum_j.
 // @ts-ignore: decorator
 @inline export function blockSums(acc: v128, sm: v128, bsums: usize): v128 {
-  const mn = minsLanes(sm, bsums);
-  return i32x4.add(v128.shuffle<i32>(acc, mn, 0, 2, 4, 6), v128.shuffle<i32>(acc, mn, 1, 3, 5, 7));
+  return lanePairs(acc, minsLanes(sm, bsums));
 }
 
-// A block's value from its two integer sums (blockSums) and the record's scale dx, as ggml rounds it:
-// d_x * d and d_x * dmin, one f32 multiply each.
+// A block's value from its two integer sums (lanePairs) and the record's scale dx, as ggml rounds it: d_x * d
+// and d_x * dmin, one f32 multiply each; d the f16 at dAt, dmin the one after it (Q2_K: a + m * -c, which is
+// a - m * c to the bit).
 // @ts-ignore: decorator
-@inline export function blockValue(sums: v128, blk: usize, dx: f32): f32 {
+@inline export function blockValue(sums: v128, dAt: usize, dx: f32): f32 {
   const sc = i32x4.extract_lane(sums, 0) + i32x4.extract_lane(sums, 1);
   const mn = i32x4.extract_lane(sums, 2) + i32x4.extract_lane(sums, 3);
-  return <f32>sc * (dx * f16ToF32(load<u16>(blk))) - <f32>mn * (dx * f16ToF32(load<u16>(blk, 2)));
+  return <f32>sc * (dx * f16ToF32(load<u16>(dAt))) - <f32>mn * (dx * f16ToF32(load<u16>(dAt, 2)));
 }
 
-// blockValue for four consecutive blocks (sums s0..s3, the first at blk, BYTES apart; the record's scales dx,
+// blockValue for four consecutive blocks (sums s0..s3, the first one's d at dAt, BYTES apart; the record's scales dx,
 // one lane per block): lane b the same f32 operations as blockValue, with the lane sums, the f16 scales
 // (f16x4At) and the products in vectors.
 // @ts-ignore: decorator
-@inline export function blockValues4(s0: v128, s1: v128, s2: v128, s3: v128, blk: usize, BYTES: usize, dx: v128): v128 {
+@inline export function blockValues4(s0: v128, s1: v128, s2: v128, s3: v128, dAt: usize, BYTES: usize, dx: v128): v128 {
   const u = i32x4.add(v128.shuffle<i32>(s0, s1, 0, 4, 2, 6), v128.shuffle<i32>(s0, s1, 1, 5, 3, 7)); // sc0 sc1 mn0 mn1
   const v = i32x4.add(v128.shuffle<i32>(s2, s3, 0, 4, 2, 6), v128.shuffle<i32>(s2, s3, 1, 5, 3, 7)); // sc2 sc3 mn2 mn3
   const sc = f32x4.convert_i32x4_s(v128.shuffle<i64>(u, v, 0, 2));
   const mn = f32x4.convert_i32x4_s(v128.shuffle<i64>(u, v, 1, 3));
-  const d = f16x4At(blk, blk + BYTES, blk + 2 * BYTES, blk + 3 * BYTES);
-  const dmin = f16x4At(blk + 2, blk + BYTES + 2, blk + 2 * BYTES + 2, blk + 3 * BYTES + 2);
+  const d = f16x4At(dAt, dAt + BYTES, dAt + 2 * BYTES, dAt + 3 * BYTES);
+  const dmin = f16x4At(dAt + 2, dAt + BYTES + 2, dAt + 2 * BYTES + 2, dAt + 3 * BYTES + 2);
   return f32x4.sub(f32x4.mul(sc, f32x4.mul(dx, d)), f32x4.mul(mn, f32x4.mul(dx, dmin)));
 }
 

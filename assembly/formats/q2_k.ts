@@ -12,10 +12,10 @@
 import { f16ToF32, f32ToF16 } from "../half";
 import { hsum, madd } from "../madd";
 import { clamp03, maxAbove0, nearestInt4, q2kSearch4 } from "./kquant-search";
-import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
-import { UNPACKED, scaledDot16, sumLanes, unpackBlock, unpackChunk } from "../idot";
+import { UNPACKED, scaledDot16, unpackBlock, unpackChunk } from "../idot";
 import { decodeRows } from "./block-rows";
-import { idotRows } from "./idot-rows";
+import { idotRowBlocks, idotRows } from "./idot-rows";
+import { blockValue, blockValues4, lanePairs } from "../kquants";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 84;
@@ -123,28 +123,14 @@ export function dot_q2_k(row: usize, x: usize, dim: i32): f32 {
   return i16x8.extend_high_i8x16_u(i8x16.shr_u(v128.load(blk), 4));
 }
 
-// One row of nb blocks . one activation record.
+// One block's two integer sums (kquants.ts lanePairs): sum_g sc_g * isum_g and sum_g m_g * bsum_g.
 // @ts-ignore: decorator
-@inline function idotRow(w: usize, act: usize, dim: i32, nb: i32): f32 {
-  let x = act;
-  let x8 = act + actCodes8(VEC_Q8_K, dim);
-  let xd = act + actD(VEC_Q8_K, dim);
-  let xs = act + actSums(VEC_Q8_K, dim);
-  let acc: f32 = 0;
-  for (let b = 0; b < nb; b++) {
-    // one (h, c) per step: with the whole block in one step V8 hoists all its loads and spills
-    let s = i32x4.splat(0);
-    for (let hc = 0; hc < 4; hc++) s = i32x4.add(s, quadDot(w, x, x8, hc >> 1, hc & 1));
-    const m = i32x4.add(i32x4.dot_i16x8_s(minsLow(w), v128.load(xs)), i32x4.dot_i16x8_s(minsHigh(w), v128.load(xs, 16)));
-    const dx = load<f32>(xd);
-    acc += <f32>sumLanes(s) * (dx * f16ToF32(load<u16>(w, 80))) + <f32>sumLanes(m) * -(dx * f16ToF32(load<u16>(w, 82)));
-    w += BLOCK_BYTES;
-    x += 512;
-    x8 += 256;
-    xd += 4;
-    xs += 32;
-  }
-  return acc;
+@inline function idotBlock(w: usize, x: usize, x8: usize, xs: usize): v128 {
+  // one (h, c) per step: with the whole block in one step V8 hoists all its loads and spills
+  let s = i32x4.splat(0);
+  for (let hc = 0; hc < 4; hc++) s = i32x4.add(s, quadDot(w, x, x8, hc >> 1, hc & 1));
+  const m = i32x4.add(i32x4.dot_i16x8_s(minsLow(w), v128.load(xs)), i32x4.dot_i16x8_s(minsHigh(w), v128.load(xs, 16)));
+  return lanePairs(s, m);
 }
 
 // One row of nb blocks unpacked into dst (idot.ts layout): codes with their groups' scales, bsum weights the
@@ -167,13 +153,20 @@ function unpackRow(w: usize, nb: i32, dst: usize): void {
   }
 }
 
-// idotRow (one vector) and unpackRow (more) as idot-rows.ts's kernel type
+// The kernels as idot-rows.ts's kernel type: one vector, the packed row block by block (idotRowBlocks over
+// idotBlock and kquants.ts blockValue / blockValues4, d at byte 80); more, the row unpacked once (unpackRow).
 // @ts-ignore: decorator
 @final class Q2KDot {
   // @ts-ignore: decorator
-  @inline row(w: usize, act: usize, dim: i32, nb: i32): f32 { return idotRow(w, act, dim, nb); }
+  @inline row(w: usize, act: usize, dim: i32, nb: i32): f32 { return idotRowBlocks<Q2KDot>(w, act, dim, nb, BLOCK_BYTES); }
   // @ts-ignore: decorator
   @inline unpack(w: usize, nb: i32, dst: usize): void { unpackRow(w, nb, dst); }
+  // @ts-ignore: decorator
+  @inline block(blk: usize, x: usize, x8: usize, bsums: usize, m0f: v128, m30: v128, m01: v128, m02: v128, m00ff: v128): v128 { return idotBlock(blk, x, x8, bsums); }
+  // @ts-ignore: decorator
+  @inline value(sums: v128, blk: usize, dx: f32): f32 { return blockValue(sums, blk + 80, dx); }
+  // @ts-ignore: decorator
+  @inline values4(s0: v128, s1: v128, s2: v128, s3: v128, blk: usize, dx: v128): v128 { return blockValues4(s0, s1, s2, s3, blk + 80, BLOCK_BYTES, dx); }
 }
 
 export function idot_q2_k(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {

@@ -16,10 +16,9 @@ import { scaleCodes16 } from "../codes";
 import { hsum, madd } from "../madd";
 import { mulCodes16 } from "./q8_0";
 import { GROUP_MAX_EPS, laneGather, nearestInt, nearestInt4 } from "./kquant-search";
-import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
-import { UNPACKED, scaledDot16v, sumLanes, unpackBlock, unpackChunk } from "../idot";
+import { UNPACKED, foldValue, foldValues4, scaledDot16v, unpackBlock, unpackChunk } from "../idot";
 import { decodeRows } from "./block-rows";
-import { idotRows } from "./idot-rows";
+import { idotRowBlocks, idotRows } from "./idot-rows";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 110;
@@ -157,29 +156,16 @@ export function dot_q3_k(row: usize, x: usize, dim: i32): f32 {
   return i32x4.add(i32x4.add(s0, s1), i32x4.add(s2, s3));
 }
 
-// One row of nb blocks . one activation record.
+// One block's integer sum, in four i32 lanes: sum_g (s_g - 32) * sum (u - 4) * x_code.
 // @ts-ignore: decorator
-@inline function idotRow(w: usize, act: usize, dim: i32, nb: i32): f32 {
-  let x = act;
-  let x8 = act + actCodes8(VEC_Q8_K, dim);
-  let xd = act + actD(VEC_Q8_K, dim);
-  let xs = act + actSums(VEC_Q8_K, dim);
-  let acc: f32 = 0;
-  for (let b = 0; b < nb; b++) {
-    const sc = blockScales(w);
-    // one (h, c) per step: with the whole block in one step V8 hoists all its loads and spills
-    let s = i32x4.splat(0);
-    for (let hc = 0; hc < 4; hc++) s = i32x4.add(s, quadDot(w, sc, x, x8, hc >> 1, hc & 1));
-    // the codes' offset: 4 * sum_g (s_g - 32) * bsums[g]
-    const off = i32x4.add(i32x4.dot_i16x8_s(v128.load(xs), i16x8.extend_low_i8x16_s(sc)), i32x4.dot_i16x8_s(v128.load(xs, 16), i16x8.extend_high_i8x16_s(sc)));
-    acc += <f32>sumLanes(i32x4.sub(s, i32x4.shl(off, 2))) * (f16ToF32(load<u16>(w, 108)) * load<f32>(xd));
-    w += BLOCK_BYTES;
-    x += 512;
-    x8 += 256;
-    xd += 4;
-    xs += 32;
-  }
-  return acc;
+@inline function idotBlock(w: usize, x: usize, x8: usize, xs: usize): v128 {
+  const sc = blockScales(w);
+  // one (h, c) per step: with the whole block in one step V8 hoists all its loads and spills
+  let s = i32x4.splat(0);
+  for (let hc = 0; hc < 4; hc++) s = i32x4.add(s, quadDot(w, sc, x, x8, hc >> 1, hc & 1));
+  // the codes' offset: 4 * sum_g (s_g - 32) * bsums[g]
+  const off = i32x4.add(i32x4.dot_i16x8_s(v128.load(xs), i16x8.extend_low_i8x16_s(sc)), i32x4.dot_i16x8_s(v128.load(xs, 16), i16x8.extend_high_i8x16_s(sc)));
+  return i32x4.sub(s, i32x4.shl(off, 2));
 }
 
 // One row of nb blocks unpacked into dst (idot.ts layout): codes 0..7 with their group scales, bsum weights
@@ -205,13 +191,20 @@ function unpackRow(w: usize, nb: i32, dst: usize): void {
   }
 }
 
-// idotRow (one vector) and unpackRow (more) as idot-rows.ts's kernel type
+// The kernels as idot-rows.ts's kernel type: one vector, the packed row block by block (idotRowBlocks over
+// idotBlock and idot.ts foldValue / foldValues4); more, the row unpacked once (unpackRow).
 // @ts-ignore: decorator
 @final class Q3KDot {
   // @ts-ignore: decorator
-  @inline row(w: usize, act: usize, dim: i32, nb: i32): f32 { return idotRow(w, act, dim, nb); }
+  @inline row(w: usize, act: usize, dim: i32, nb: i32): f32 { return idotRowBlocks<Q3KDot>(w, act, dim, nb, BLOCK_BYTES); }
   // @ts-ignore: decorator
   @inline unpack(w: usize, nb: i32, dst: usize): void { unpackRow(w, nb, dst); }
+  // @ts-ignore: decorator
+  @inline block(blk: usize, x: usize, x8: usize, bsums: usize, m0f: v128, m30: v128, m01: v128, m02: v128, m00ff: v128): v128 { return idotBlock(blk, x, x8, bsums); }
+  // @ts-ignore: decorator
+  @inline value(sums: v128, blk: usize, dx: f32): f32 { return foldValue(sums, blk + 108, dx); }
+  // @ts-ignore: decorator
+  @inline values4(s0: v128, s1: v128, s2: v128, s3: v128, blk: usize, dx: v128): v128 { return foldValues4(s0, s1, s2, s3, blk + 108, BLOCK_BYTES, dx); }
 }
 
 export function idot_q3_k(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {

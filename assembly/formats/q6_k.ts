@@ -8,12 +8,12 @@
 //     q = (low nibble of ql[64h + l + 32 (k & 1)] if k < 2 else its high nibble) | ((qh[32h + l] >> 2k) & 3) << 4
 //   and value (d * scales[8h + 2k + l / 16]) * (q - 32), in that order of f32 products, as dequantize_row_q6_K.
 // see: ggml-quants.c quantize_row_q6_K_ref, make_qx_quants, dequantize_row_q6_K; ggml-common.h block_q6_K.
-import { f16ToF32, f16x4At, f32ToF16 } from "../half";
+import { f16ToF32, f32ToF16 } from "../half";
 import { scaleCodes16 } from "../codes";
 import { Q6_L_AT, Q6_SCALES_AT, Q6_XT_AT, SCRATCH } from "../scratch";
 import { hsum, madd } from "../madd";
 import { mulCodes16 } from "./q8_0";
-import { MASK_00FF, MASK_0F, MASK_20, MASK_30, UNPACKED, idotMask, scaleLanesHi, scaleLanesLo, sumLanes, sumLanes4, unpackBlock, unpackChunk } from "../idot";
+import { MASK_00FF, MASK_0F, MASK_20, MASK_30, UNPACKED, foldValue, foldValues4, idotMask, scaleLanesHi, scaleLanesLo, unpackBlock, unpackChunk } from "../idot";
 import { decodeRows } from "./block-rows";
 import { idotRowBlocks, idotRows } from "./idot-rows";
 
@@ -222,8 +222,7 @@ function unpackRow(w: usize, nb: i32, dst: usize): void {
 }
 
 // The kernels as idot-rows.ts's kernel type: one vector, the packed row block by block (idotRowBlocks over
-// idotBlock; a block's value: lane sum * (d * d_x), four blocks' at once in vectors); more, the row unpacked
-// once (unpackRow).
+// idotBlock and idot.ts foldValue / foldValues4); more, the row unpacked once (unpackRow).
 // @ts-ignore: decorator
 @final class Q6KDot {
   // @ts-ignore: decorator
@@ -233,12 +232,9 @@ function unpackRow(w: usize, nb: i32, dst: usize): void {
   // @ts-ignore: decorator
   @inline block(blk: usize, x: usize, x8: usize, bsums: usize, m0f: v128, m30: v128, m01: v128, m02: v128, m00ff: v128): v128 { return idotBlock(blk, x, x8, bsums, m0f, m30, m00ff); }
   // @ts-ignore: decorator
-  @inline value(sums: v128, blk: usize, dx: f32): f32 { return <f32>sumLanes(sums) * (f16ToF32(load<u16>(blk, 208)) * dx); }
+  @inline value(sums: v128, blk: usize, dx: f32): f32 { return foldValue(sums, blk + 208, dx); }
   // @ts-ignore: decorator
-  @inline values4(s0: v128, s1: v128, s2: v128, s3: v128, blk: usize, dx: v128): v128 {
-    const d = f16x4At(blk + 208, blk + BLOCK_BYTES + 208, blk + 2 * BLOCK_BYTES + 208, blk + 3 * BLOCK_BYTES + 208);
-    return f32x4.mul(f32x4.convert_i32x4_s(sumLanes4(s0, s1, s2, s3)), f32x4.mul(d, dx));
-  }
+  @inline values4(s0: v128, s1: v128, s2: v128, s3: v128, blk: usize, dx: v128): v128 { return foldValues4(s0, s1, s2, s3, blk + 208, BLOCK_BYTES, dx); }
 }
 
 export function idot_q6_k(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {
