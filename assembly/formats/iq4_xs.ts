@@ -17,10 +17,9 @@ import { hsum, madd } from "../madd";
 import { mulCodes16 } from "./q8_0";
 import { laneOf, nearestInt } from "./kquant-search";
 import { iq4nlCodes16, iq4nlSearch4, levels } from "./iq4_nl";
-import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
-import { UNPACKED, signedDot16, sumLanes, unpackBlock, unpackChunkWide } from "../idot";
+import { UNPACKED, foldValue, foldValues4, signedDot16, unpackBlock, unpackChunkWide } from "../idot";
 import { decodeRows } from "./block-rows";
-import { idotRows } from "./idot-rows";
+import { idotRowBlocks, idotRows } from "./idot-rows";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 136;
@@ -110,24 +109,13 @@ export function dot_iq4_xs(row: usize, x: usize, dim: i32): f32 {
   return i32x4.mul(i32x4.add(signedDot16(lo, xb), signedDot16(hi, xb + 32)), i32x4.splat(scaleOf(blk, ib)));
 }
 
-// One row of nb blocks . one activation record.
+// One block's integer sum, in four i32 lanes: sum over sub-blocks of scale * levels . x codes.
 // @ts-ignore: decorator
-@inline function idotRow(w: usize, act: usize, dim: i32, nb: i32): f32 {
-  let x = act;
-  let x8 = act + actCodes8(VEC_Q8_K, dim);
-  let xd = act + actD(VEC_Q8_K, dim);
-  let acc: f32 = 0;
-  for (let b = 0; b < nb; b++) {
-    let s = i32x4.splat(0);
-    // two sub-blocks per step (V8 hoists a step's loads: a whole block in one step spills)
-    for (let ib = 0; ib < 8; ib += 2) s = i32x4.add(s, i32x4.add(subBlockDot(w, x, x8, ib), subBlockDot(w, x, x8, ib + 1)));
-    acc += <f32>sumLanes(s) * (f16ToF32(load<u16>(w)) * load<f32>(xd));
-    w += BLOCK_BYTES;
-    x += 512;
-    x8 += 256;
-    xd += 4;
-  }
-  return acc;
+@inline function idotBlock(w: usize, x: usize, x8: usize): v128 {
+  let s = i32x4.splat(0);
+  // two sub-blocks per step (V8 hoists a step's loads: a whole block in one step spills)
+  for (let ib = 0; ib < 8; ib += 2) s = i32x4.add(s, i32x4.add(subBlockDot(w, x, x8, ib), subBlockDot(w, x, x8, ib + 1)));
+  return s;
 }
 
 // One row of nb blocks unpacked into dst (idot.ts wide layout): levels times their sub-block's scale, bsum
@@ -147,13 +135,20 @@ function unpackRow(w: usize, nb: i32, dst: usize): void {
   }
 }
 
-// idotRow (one vector) and unpackRow (more) as idot-rows.ts's kernel type
+// The kernels as idot-rows.ts's kernel type: one vector, the packed row block by block (idotRowBlocks over
+// idotBlock and idot.ts foldValue / foldValues4, d at byte 0; no bsums); more, the row unpacked once (unpackRow).
 // @ts-ignore: decorator
 @final class IQ4XSDot {
   // @ts-ignore: decorator
-  @inline row(w: usize, act: usize, dim: i32, nb: i32): f32 { return idotRow(w, act, dim, nb); }
+  @inline row(w: usize, act: usize, dim: i32, nb: i32): f32 { return idotRowBlocks<IQ4XSDot>(w, act, dim, nb, BLOCK_BYTES); }
   // @ts-ignore: decorator
   @inline unpack(w: usize, nb: i32, dst: usize): void { unpackRow(w, nb, dst); }
+  // @ts-ignore: decorator
+  @inline block(blk: usize, x: usize, x8: usize, bsums: usize, m0f: v128, m30: v128, m01: v128, m02: v128, m00ff: v128): v128 { return idotBlock(blk, x, x8); }
+  // @ts-ignore: decorator
+  @inline value(sums: v128, blk: usize, dx: f32): f32 { return foldValue(sums, blk, dx); }
+  // @ts-ignore: decorator
+  @inline values4(s0: v128, s1: v128, s2: v128, s3: v128, blk: usize, dx: v128): v128 { return foldValues4(s0, s1, s2, s3, blk, BLOCK_BYTES, dx); }
 }
 
 export function idot_iq4_xs(rows: usize, rowBytes: usize, nrows: i32, act: usize, actStride: usize, nx: i32, dim: i32, out: usize, stride: i32, scratch: usize): void {
