@@ -31,7 +31,9 @@ import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
 // Node 20 up to 6%), value(sums, blk, dx): f32 the block's value as ggml rounds it, and values4(s0, s1, s2, s3,
 // blk, dx) four consecutive blocks' values at once (lane b: block b, dx: the four records' scales), each lane
 // the same f32 operations as value. Four blocks per step, their values added to the row's sum one at a time
-// in order, then one block per step: every block's value is the same wherever it falls.
+// in order, then one block per step: every block's value is the same wherever it falls. K.block inlines five
+// times here: q6_k, q4_k, q5_k inline their block kernel (1 vector 4-14% faster than a call per block), q2_k,
+// q3_k, iq4_xs call theirs (the package's size: ~2.7 KB of wasm per format and build).
 // @ts-ignore: decorator
 @inline export function idotRowBlocks<K>(w: usize, act: usize, dim: i32, nb: i32, BYTES: usize): f32 {
   const k = changetype<K>(0); // never dereferenced

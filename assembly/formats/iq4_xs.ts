@@ -110,8 +110,7 @@ export function dot_iq4_xs(row: usize, x: usize, dim: i32): f32 {
 }
 
 // One block's integer sum, in four i32 lanes: sum over sub-blocks of scale * levels . x codes.
-// @ts-ignore: decorator
-@inline function idotBlock(w: usize, x: usize, x8: usize): v128 {
+function idotBlock(w: usize, x: usize, x8: usize): v128 {
   let s = i32x4.splat(0);
   // two sub-blocks per step (V8 hoists a step's loads: a whole block in one step spills)
   for (let ib = 0; ib < 8; ib += 2) s = i32x4.add(s, i32x4.add(subBlockDot(w, x, x8, ib), subBlockDot(w, x, x8, ib + 1)));

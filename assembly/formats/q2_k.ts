@@ -124,8 +124,7 @@ export function dot_q2_k(row: usize, x: usize, dim: i32): f32 {
 }
 
 // One block's two integer sums (kquants.ts lanePairs): sum_g sc_g * isum_g and sum_g m_g * bsum_g.
-// @ts-ignore: decorator
-@inline function idotBlock(w: usize, x: usize, x8: usize, xs: usize): v128 {
+function idotBlock(w: usize, x: usize, x8: usize, xs: usize): v128 {
   // one (h, c) per step: with the whole block in one step V8 hoists all its loads and spills
   let s = i32x4.splat(0);
   for (let hc = 0; hc < 4; hc++) s = i32x4.add(s, quadDot(w, x, x8, hc >> 1, hc & 1));

@@ -157,8 +157,7 @@ export function dot_q3_k(row: usize, x: usize, dim: i32): f32 {
 }
 
 // One block's integer sum, in four i32 lanes: sum_g (s_g - 32) * sum (u - 4) * x_code.
-// @ts-ignore: decorator
-@inline function idotBlock(w: usize, x: usize, x8: usize, xs: usize): v128 {
+function idotBlock(w: usize, x: usize, x8: usize, xs: usize): v128 {
   const sc = blockScales(w);
   // one (h, c) per step: with the whole block in one step V8 hoists all its loads and spills
   let s = i32x4.splat(0);
