@@ -86,7 +86,9 @@ export async function run() {
         const native = [];
         const wasmFloor = [];
         const nativeFloor = [];
-        for (const [, fn] of fns) fn(); // warm-up
+        // warm-up: three calls each, so V8's optimised code (compiled in the background after the first calls)
+        // is in place before timing, even when the machine is busy
+        for (let w = 0; w < 3; w++) for (const [, fn] of fns) fn();
         for (let round = 0; round < ROUNDS; round++) {
           for (const [name, fn] of fns) times.get(name).push(...timeRuns(fn, RUNS, cpus.get(name)));
           if (floor.wasm) for (let i = 0; i < RUNS; i++) wasmFloor.push(floor.wasm());
