@@ -56,28 +56,31 @@ export async function projectAsync(table: EmbeddingTable, hidden: Float32Array, 
   }
   hidden = f32In(hidden, "hidden", mem);
   const post = checkPost(options.scale, options.softcap);
-  let out = options.out;
-  if (out === undefined) out = new Float32Array(n * vocab);
-  else if (!(out instanceof Float32Array)) throw errors.outKind("out", out);
-  else if (out.length !== n * vocab) throw errors.outLength("out", out.length, n * vocab, `${n} hidden vectors x vocab ${vocab}`);
-  const result = out;
+  const out = options.out;
+  if (out !== undefined && !(out instanceof Float32Array)) throw errors.outKind("out", out);
+  if (out !== undefined && out.length !== n * vocab) throw errors.outLength("out", out.length, n * vocab, `${n} hidden vectors x vocab ${vocab}`);
+  // a new result is allocated while the workers run the first pass: zeroing n x V floats is the caller's
+  // serial time (0.2 ms of 4.5 for one vector over 128256 rows, measured)
+  let result = out;
+  const allocate = (): Float32Array => (result ??= new Float32Array(n * vocab));
   const scratch = mem.scratch();
   try {
     const { x: xPtr, act } = prepareHidden(table, hidden, n, mode, scratch);
     if (mode === "fast") {
-      await fastPasses(await fastHeadAsync(table, pool), xPtr, n, pool, post, (o, stride, v0, m) => {
+      const sink = (o: number, stride: number, v0: number, m: number) => {
         const f32 = mem.f32();
-        for (let v = 0; v < m; v++) result.set(f32.subarray((o >>> 2) + v * stride, (o >>> 2) + v * stride + vocab), (v0 + v) * vocab);
-      });
+        const r = allocate();
+        for (let v = 0; v < m; v++) r.set(f32.subarray((o >>> 2) + v * stride, (o >>> 2) + v * stride + vocab), (v0 + v) * vocab);
+      };
+      await fastPasses(await fastHeadAsync(table, pool), xPtr, n, pool, post, sink, allocate);
     } else {
-      await exactPasses(table, xPtr, act, n, pool, postCalls(post), (o, b0, nb) => {
-        result.set(mem.f32().subarray(o >>> 2, (o >>> 2) + nb * vocab), b0 * vocab);
-      });
+      const sink = (o: number, b0: number, nb: number) => allocate().set(mem.f32().subarray(o >>> 2, (o >>> 2) + nb * vocab), b0 * vocab);
+      await exactPasses(table, xPtr, act, n, pool, postCalls(post), sink, allocate);
     }
   } finally {
     scratch.free();
   }
-  return result;
+  return allocate();
 }
 
 /** table.topkAsync: table.topk's ids and scores, bit for bit (ties too), on the runtime's threads. */
@@ -118,6 +121,18 @@ export async function argmaxAsync(table: EmbeddingTable, hidden: Float32Array, o
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
+// `work` done on the caller while `job` runs; the job is awaited even when `work` throws, so nothing frees
+// memory the workers still use.
+async function alongside(job: Promise<void>, work?: () => void): Promise<void> {
+  try {
+    work?.();
+  } catch (e) {
+    await job.catch(() => undefined);
+    throw e;
+  }
+  await job;
+}
+
 /** Kernel calls a unit runs on each vector's scores of its rows (at `ptr`: rows r0..r0 + rows) once computed. */
 export type AfterRows = (ptr: number, r0: number, rows: number) => Call[];
 
@@ -127,9 +142,10 @@ const postCalls = (post: Post): AfterRows =>
 // Exact mode (and mode "ggml" with integer dots: `act` the activation records, else 0): each pass of vectors
 // (as forEachSlice makes them) becomes one job; its logits land in a [nb x V] block of linear memory handed to
 // `sink` before the next pass. `after`: what each unit runs on its rows' scores (logits_post, nearest's metric).
+// `whileRunning`: caller work done once the first pass is posted, before it is awaited.
 export async function exactPasses(
   table: EmbeddingTable, xPtr: number, act: number, n: number, pool: WorkerPool, after: AfterRows,
-  sink: (ptr: number, b0: number, nb: number) => void,
+  sink: (ptr: number, b0: number, nb: number) => void, whileRunning?: () => void,
 ): Promise<void> {
   const { vocab, dim, rowBytes } = table;
   const { batch, nbMax, tile, stride } = sliceGeometry(vocab, dim, n);
@@ -166,7 +182,8 @@ export async function exactPasses(
           units.push(unit);
         }
       }
-      await pool.run(units, act ? [k.activation_scratch_bytes(table.info.id, dim)] : needsDecode ? [tile * dim * 4] : []);
+      const job = pool.run(units, act ? [k.activation_scratch_bytes(table.info.id, dim)] : needsDecode ? [tile * dim * 4] : []);
+      await alongside(job, b0 === 0 ? whileRunning : undefined);
       sink(out, b0, nb);
     }
   } finally {
@@ -179,7 +196,7 @@ export async function exactPasses(
 // (fast_lut) and the rows kept apart run on the caller.
 async function fastPasses(
   head: FastHead, xPtr: number, n: number, pool: WorkerPool, post: Post,
-  sink: (ptr: number, stride: number, v0: number, m: number) => void,
+  sink: (ptr: number, stride: number, v0: number, m: number) => void, whileRunning?: () => void,
 ): Promise<void> {
   const rt = head.runtime;
   const mem = rt.memory;
@@ -243,7 +260,8 @@ async function fastPasses(
         if (postInUnits) for (let v = 0; v < m; v++) unit.push(["logits_post", dst + v * stride * 4, count * 16, post.scale, post.cap]);
         units.push(unit);
       }
-      await pool.run(units, m === 1 ? [] : [splitBytes]);
+      const job = pool.run(units, m === 1 ? [] : [splitBytes]);
+      await alongside(job, v0 === 0 ? whileRunning : undefined);
       if (apart) head.projectApart(xv, m, o, stride, apart);
       if (!postInUnits && (post.scale !== 1 || post.cap > 0)) k.logits_post(o, m * stride, post.scale, post.cap);
       sink(o, stride, v0, m);
