@@ -9,7 +9,7 @@ import { VEC_Q8_0, actCodes8, actD, actD256, actSums } from "../activations";
 import { MASK_08, MASK_0F, MASK_0F00, idotMask, sumLanes, sumLanes4, widenPairs } from "../idot";
 import { scaleCodes16 } from "../codes";
 import { x86TruncX4 } from "../cround";
-import { addScaled, lowBytes, mulCodes16, pairRows, rowScalesFinite } from "./q8_0";
+import { addScaled, lowBytes, mulCodes16, pairRows, recordScales4, rowScalesFinite } from "./q8_0";
 import { hsum } from "../madd";
 import { decodeRows } from "./block-rows";
 
@@ -260,23 +260,6 @@ const ONES16 = memory.data<u16>([1, 1, 1, 1, 1, 1, 1, 1], 16);
     i32x4.add(i32x4.dot_i16x8_s(v128.and(i16x8.shl(q, 8), m), x0), i32x4.dot_i16x8_s(v128.and(q, m), x1)),
     i32x4.add(i32x4.dot_i16x8_s(v128.and(i16x8.shl(q, 4), m), x2), i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(q, 4), m), x3)),
   );
-}
-
-// Each record's block scales d_w * d_x (baseline: d_x / 256) for four records (the product rowScales makes),
-// into ws + k * wsStride from the row's d_w at dw.
-// @ts-ignore: decorator
-@inline function recordScales4(dw: usize, nb: i32, d: usize, xs: usize, ws: usize, wsStride: usize): void {
-  const end = dw + (<usize>nb << 2);
-  while (dw < end) {
-    const v = v128.load(dw);
-    v128.store(ws, f32x4.mul(v, v128.load(d)));
-    v128.store(ws + wsStride, f32x4.mul(v, v128.load(d + xs)));
-    v128.store(ws + 2 * wsStride, f32x4.mul(v, v128.load(d + 2 * xs)));
-    v128.store(ws + 3 * wsStride, f32x4.mul(v, v128.load(d + 3 * xs)));
-    dw += 16;
-    d += 16;
-    ws += 16;
-  }
 }
 
 // One row . four records (the first at act, actStride apart; block scales at ws + k * wsStride) into

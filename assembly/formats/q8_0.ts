@@ -369,8 +369,9 @@ const PAIR_BYTES: usize = 4608;
 
 // Each record's block scales d_w * (d_x / 256) for the four records of a step (the product rowScales makes),
 // into ws + k * wsStride from the row's d_w at dw: the dot loop then reads one splat per record and block.
+// q4_0's batches use it too.
 // @ts-ignore: decorator
-@inline function recordScales4(dw: usize, nb: i32, d: usize, xs: usize, ws: usize, wsStride: usize): void {
+@inline export function recordScales4(dw: usize, nb: i32, d: usize, xs: usize, ws: usize, wsStride: usize): void {
   const end = dw + (<usize>nb << 2);
   while (dw < end) {
     const v = v128.load(dw);
