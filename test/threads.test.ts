@@ -1,4 +1,4 @@
-// Threads (src/parallel/): the *Async calls on 2 and 4 workers against the single-thread calls of a one-thread
+// Threads (src/parallel/): the *Async calls on 2 and 4 threads (the caller and 1 or 3 workers) against the single-thread calls of a one-thread
 // runtime (the reference, itself checked by project/topk/fast/quant suites), bit for bit, for every format in
 // exact, fast and ggml mode; quantizing likewise, byte for byte. Workers end with dispose and never keep Node alive;
 // where threads cannot run, the calls run on one thread after one warning.
@@ -46,7 +46,7 @@ for (const threads of [2, 4]) {
       pools.push(rt);
     });
 
-    it("runs that many workers, on the shared-memory build of the same kind", () => {
+    it("runs that many threads, on the shared-memory build of the same kind", () => {
       expect(rt.threads).toBe(threads);
       expect(rt.relaxedSimd).toBe(one.relaxedSimd);
     });
@@ -256,12 +256,43 @@ for (const threads of [2, 4]) {
   });
 }
 
+describe("a job's units on the caller and the workers", () => {
+  // units that scale their own segment of a buffer by 2 (logits_post), one of them a call to no kernel: the
+  // caller or the worker takes it, wherever it sits in the list; the job rejects either way, after every other
+  // thread has settled, and the pool runs the next job in full
+  it("a failing unit rejects its job, whichever thread took it; the next job runs every unit", async () => {
+    const workersBefore = liveWorkers();
+    const rt = await threaded(2);
+    try {
+      const pool = rt.pool!;
+      const n = 64, per = 256;
+      const ptr = rt.memory.alloc(n * per * 4);
+      const units = (bad: number) =>
+        Array.from({ length: n }, (_, u) => (u === bad ? [["no_such_kernel"]] : [["logits_post", ptr + u * per * 4, per, 2, 0]]) as [string, ...number[]][]);
+      for (const bad of [0, 1, n >> 1, n - 1]) {
+        await expect(pool.run(units(bad))).rejects.toThrow(/no_such_kernel|not a function/);
+      }
+      const f32 = () => rt.memory.f32().subarray(ptr >>> 2, (ptr >>> 2) + n * per);
+      f32().set(randomValues(n * per, 5, 1));
+      const before = Float32Array.from(f32());
+      await pool.run(units(-1));
+      expect(bits(f32())).toEqual(bits(before.map((v) => v * 2)));
+      rt.memory.dealloc(ptr);
+    } finally {
+      rt.dispose();
+    }
+    await vi.waitFor(() => expect(liveWorkers()).toBe(workersBefore)); // the next test counts workers
+  });
+});
+
 describe("workers' lifetime", () => {
-  it("dispose ends every worker; init/dispose cycles leave none behind", async () => {
+  it("threads: N is the caller and N - 1 workers; dispose ends every worker; init/dispose cycles leave none behind", async () => {
     const before = liveWorkers();
     for (let i = 0; i < 20; i++) {
-      const rt = await threaded(2);
-      expect(liveWorkers()).toBe(before + 2);
+      const n = 2 + (i % 2);
+      const rt = await threaded(n);
+      expect(rt.threads).toBe(n);
+      expect(liveWorkers()).toBe(before + n - 1);
       rt.dispose();
       expect(() => rt.threads && rt.pool).toThrow(/disposed/);
     }

@@ -52,8 +52,10 @@ export interface InitOptions {
   relaxedSimd?: boolean;
   /**
    * Threads for the *Async calls (projectAsync, topkAsync, tableFromF32Async, quantizeAsync): a number, or
-   * "auto" (the default: min(4, cores / 2)). More than 1 loads the shared-memory build of the kernels and starts
-   * that many workers on one shared memory. Where threads cannot run (no SharedArrayBuffer: a page that is not
+   * "auto" (the default: min(4, cores / 2)). N counts the calling thread, as onnxruntime-web's numThreads does:
+   * more than 1 loads the shared-memory build of the kernels and starts N - 1 workers on one shared memory, and
+   * the calling thread computes its share of each *Async call too (it is busy for about 1/N of the call's
+   * time; a page that must not block at all calls bitembed from a worker of its own). Where threads cannot run (no SharedArrayBuffer: a page that is not
    * cross-origin isolated; no workers: Cloudflare Workers; a `source` of your own) the runtime runs on one thread
    * and, when a number was asked for, one console warning says why ("auto" falls back quietly). `rt.threads`
    * tells how many run.

@@ -11,8 +11,8 @@ import type { EmbeddingTable } from "../tables/table.js";
 import type { WorkerPool } from "./pool.js";
 import { minParallelWork } from "./crossover.js";
 
-// Units per worker: as for the projections (a slow core takes fewer).
-const UNITS_PER_WORKER = 8;
+// Units per computing thread: as for the projections (a slow core takes fewer).
+const UNITS_PER_THREAD = 8;
 
 const building = new WeakMap<EmbeddingTable, Promise<FastHead>>();
 
@@ -24,7 +24,7 @@ export function fastHeadAsync(table: EmbeddingTable, pool: WorkerPool): Promise<
   let job = building.get(table);
   if (job === undefined) {
     const tiles = Math.ceil(table.vocab / 16);
-    const tilesPerUnit = Math.max(1, Math.ceil(tiles / (pool.size * UNITS_PER_WORKER)));
+    const tilesPerUnit = Math.max(1, Math.ceil(tiles / (pool.size * UNITS_PER_THREAD)));
     job = FastHead.tiledBy(table, nonFiniteOf(table), tilesPerUnit, (units) => pool.run(units))
       .then((head) => table.adoptFast(head))
       .finally(() => building.delete(table));

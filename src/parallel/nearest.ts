@@ -11,8 +11,8 @@ import type { EmbeddingTable } from "../tables/table.js";
 import type { Call, WorkerPool } from "./pool.js";
 import { exactPasses, poolFor } from "./project.js";
 
-// Units per worker, as for the projections.
-const UNITS_PER_WORKER = 8;
+// Units per computing thread, as for the projections.
+const UNITS_PER_THREAD = 8;
 
 /** table.nearestAsync: table.nearest's ids and scores, bit for bit (ties too), on the runtime's threads. */
 export async function nearestAsync(table: EmbeddingTable, vector: Float32Array, k: number, options: NearestOptions = {}): Promise<TopK> {
@@ -54,7 +54,7 @@ async function rowNormsAsync(table: EmbeddingTable, pool: WorkerPool): Promise<n
   const { vocab, dim, rowBytes } = table;
   const mem = table.runtime.memory;
   const tile = normsTile(vocab, dim);
-  const rowsPerUnit = Math.max(tile, Math.floor(vocab / (pool.size * UNITS_PER_WORKER) / tile) * tile);
+  const rowsPerUnit = Math.max(tile, Math.floor(vocab / (pool.size * UNITS_PER_THREAD) / tile) * tile);
   const norms = mem.alloc(vocab * 4);
   let iota = 0;
   try {

@@ -1,16 +1,39 @@
-// The worker pool of a threaded Runtime: N workers, each with its own instance of the shared-memory build of the
-// kernels on the caller's WebAssembly.Memory (shared), its own scratch block (set_scratch), and nothing else.
-// A job is a list of units, each unit a list of kernel calls ([name, ...args]); workers take units by a shared
-// atomic counter (not one static slice each: cores differ in speed on shared machines) until none is left.
-// Pointers are handed out by the caller's allocator only; an argument "$j" is the worker's own block j of the
-// job's per-worker scratch. Jobs run one at a time. Workers never keep a Node process alive on their own
-// (unref while idle) and end with terminate() (Runtime.dispose).
+// The worker pool of a threaded Runtime: the calling thread and N - 1 workers compute a job (threads: N counts
+// the caller, as onnxruntime-web's numThreads does). Each worker has its own instance of the shared-memory build
+// of the kernels on the caller's WebAssembly.Memory (shared), its own scratch block (set_scratch), and nothing
+// else. A job is a list of units, each unit a list of kernel calls ([name, ...args]); the caller and the workers
+// take units by a shared atomic counter (not one static slice each: cores differ in speed on shared machines)
+// until none is left. The caller computes its share synchronously, after the work it overlaps with the job
+// (`before`): it would otherwise sit idle while N workers share N cores with its own copies, and each job's
+// wake-up and done messages are one worker's fewer. Pointers are handed out by the caller's allocator only; an
+// argument "$j" is the computing thread's own block j of the job's scratch. Jobs run one at a time. Workers
+// never keep a Node process alive on their own (unref while idle) and end with terminate() (Runtime.dispose).
 import type { LinearMemory } from "../core/memory.js";
 // a specifier in a variable: bundlers for the browser leave it alone; runtimes without it fail the import
 const NODE_WORKER_THREADS = "node:worker_threads";
 
 /** One kernel call: the export's name, then its arguments (numbers, or "$j": the worker's scratch block j). */
 export type Call = [string, ...(number | string)[]];
+
+type KernelFns = Record<string, unknown>;
+
+// Units taken by the counter until none is left, each call on `k` with "$j" replaced by scratch[j]. The caller
+// runs this function and the workers run its source text (workerSource): one loop for both. Self-contained:
+// it refers to nothing outside itself.
+function runUnits(k: KernelFns, units: Call[][], scratch: number[], counter: Int32Array): void {
+  for (;;) {
+    const i = Atomics.add(counter, 0, 1);
+    if (i >= units.length) return;
+    for (const call of units[i]) {
+      const args: number[] = [];
+      for (let a = 1; a < call.length; a++) {
+        const v = call[a];
+        args.push(typeof v === "string" ? scratch[+v.slice(1)] : v);
+      }
+      (k[call[0]] as (...a: number[]) => unknown)(...args);
+    }
+  }
+}
 
 // The worker's code (node:worker_threads with eval in Node, Deno and Bun; a module Web Worker from a blob URL
 // in browsers). It instantiates the module on the shared memory and runs units until the counter passes the
@@ -32,18 +55,7 @@ function onMessage(m) {
       post({ type: "ready" });
       return;
     }
-    const units = m.units;
-    const s = m.scratch;
-    for (;;) {
-      const i = Atomics.add(counter, 0, 1);
-      if (i >= units.length) break;
-      for (const call of units[i]) {
-        const f = k[call[0]];
-        const args = [];
-        for (let a = 1; a < call.length; a++) args.push(typeof call[a] === "string" ? s[+call[a].slice(1)] : call[a]);
-        f(...args);
-      }
-    }
+    runUnits(k, m.units, m.scratch, counter);
     post({ type: "done" });
   } catch (e) {
     post({ type: "error", message: String((e && e.stack) || e) });
@@ -51,6 +63,7 @@ function onMessage(m) {
 }
 if (nodePort) nodePort.on("message", onMessage);
 else self.onmessage = (e) => onMessage(e.data);
+const runUnits = (${runUnits.toString()});
 })();
 `;
 
@@ -177,15 +190,21 @@ export class WorkerPool {
     private readonly mem: LinearMemory,
     private readonly scratch: number[],
     private readonly counter: SharedArrayBuffer,
+    private readonly caller: KernelFns,
   ) {}
 
-  /** N workers on `module` (the shared-memory build) over `mem`; each gets its own scratch block. */
-  static async start(kind: WorkerKind, module: WebAssembly.Module, mem: LinearMemory, n: number, scratchBytes: number): Promise<WorkerPool> {
+  /**
+   * A pool of `threads` computing threads: the caller (its kernels: `caller`, its instance of `module`) and
+   * threads - 1 workers on `module` (the shared-memory build) over `mem`, each with its own scratch block.
+   */
+  static async start(
+    kind: WorkerKind, module: WebAssembly.Module, mem: LinearMemory, threads: number, scratchBytes: number, caller: KernelFns,
+  ): Promise<WorkerPool> {
     const scratch: number[] = [];
     const workers: PoolWorker[] = [];
     const counter = new SharedArrayBuffer(4);
     try {
-      for (let i = 0; i < n; i++) scratch.push(mem.alloc(scratchBytes, 64));
+      for (let i = 1; i < threads; i++) scratch.push(mem.alloc(scratchBytes, 64));
       const started = await Promise.allSettled(
         scratch.map((s) => PoolWorker.start(kind, { type: "init", module, memory: mem.memory, scratch: s, counter })),
       );
@@ -197,48 +216,60 @@ export class WorkerPool {
       for (const s of scratch) mem.dealloc(s);
       throw e;
     }
-    const pool = new WorkerPool(workers, mem, scratch, counter);
+    const pool = new WorkerPool(workers, mem, scratch, counter, caller);
     for (const w of workers) w.port.unref();
     return pool;
   }
 
+  /** Threads computing a job: the workers and the caller. */
   get size(): number {
-    return this.workers.length;
+    return this.workers.length + 1;
   }
 
   /**
-   * Run `units` on every worker until all are done. `scratchBytes[j]`: the size of block j each worker gets
-   * for this job (allocated here, freed after).
+   * Run `units` on the workers and the calling thread until all are done. `before`: the caller's own work
+   * while the workers start on the job (copying the next round in), done before it takes units itself.
+   * `scratchBytes[j]`: the size of block j each computing thread gets for this job (allocated here, freed after).
    */
-  run(units: Call[][], scratchBytes: readonly number[] = []): Promise<void> {
-    // An idle pool posts the job now, inside this call, so what the caller does before it awaits (copying the
-    // next round in) overlaps the workers; behind another job, it waits its turn.
-    const job = this.jobs === 0 ? this.runNow(units, scratchBytes) : this.queue.then(() => this.runNow(units, scratchBytes));
+  run(units: Call[][], scratchBytes: readonly number[] = [], before?: () => void): Promise<void> {
+    // An idle pool posts the job now, inside this call; behind another job, it waits its turn.
+    const job = this.jobs === 0 ? this.runNow(units, scratchBytes, before) : this.queue.then(() => this.runNow(units, scratchBytes, before));
     this.jobs++;
     this.queue = job.catch(() => undefined);
     return job;
   }
 
-  private async runNow(units: Call[][], scratchBytes: readonly number[]): Promise<void> {
+  private async runNow(units: Call[][], scratchBytes: readonly number[], before?: () => void): Promise<void> {
     try {
-      await this.post(units, scratchBytes);
+      await this.post(units, scratchBytes, before);
     } finally {
       // before the job's promise settles: a caller that awaited it and runs again finds the count right
       this.jobs--;
     }
   }
 
-  private async post(units: Call[][], scratchBytes: readonly number[]): Promise<void> {
+  private async post(units: Call[][], scratchBytes: readonly number[], before?: () => void): Promise<void> {
     if (this.terminated) throw new Error("This runtime's workers were terminated (the runtime was disposed).");
-    if (units.length === 0) return;
+    if (units.length === 0) return before?.();
     const mem = this.mem;
     const blocks: number[][] = [];
+    const counter = new Int32Array(this.counter);
     try {
-      for (let w = 0; w < this.workers.length; w++) blocks.push(scratchBytes.map((b) => mem.alloc(b, 64)));
-      Atomics.store(new Int32Array(this.counter), 0, 0);
+      for (let t = 0; t < this.size; t++) blocks.push(scratchBytes.map((b) => mem.alloc(b, 64)));
+      Atomics.store(counter, 0, 0);
       for (const w of this.workers) w.port.ref();
+      const sends = this.workers.map((w, i) => w.send({ type: "job", units, scratch: blocks[i + 1] }));
+      let failure: { error: unknown } | undefined;
+      try {
+        before?.();
+        runUnits(this.caller, units, blocks[0], counter);
+      } catch (error) {
+        Atomics.store(counter, 0, units.length); // the workers take no more units
+        failure = { error };
+      }
       // every worker settled before the scratch is freed: one failing must not free what the others still use
-      const settled = await Promise.allSettled(this.workers.map((w, i) => w.send({ type: "job", units, scratch: blocks[i] })));
+      const settled = await Promise.allSettled(sends);
+      if (failure !== undefined) throw failure.error;
       const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
       if (failed) throw failed.reason;
     } finally {

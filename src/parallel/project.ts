@@ -22,8 +22,9 @@ import { fastHeadAsync } from "./fast-tile.js";
 
 export { setMinParallelWork } from "./crossover.js";
 
-// Units per worker: enough that a slow core does fewer of them, few enough that a job posts little.
-const UNITS_PER_WORKER = 8;
+// Units per computing thread (the workers and the caller): enough that a slow core does fewer of them, few
+// enough that a job posts little.
+const UNITS_PER_THREAD = 8;
 
 type Post = { scale: number; cap: number };
 const NO_POST: Post = { scale: 1, cap: 0 };
@@ -59,8 +60,7 @@ export async function projectAsync(table: EmbeddingTable, hidden: Float32Array, 
   const out = options.out;
   if (out !== undefined && !(out instanceof Float32Array)) throw errors.outKind("out", out);
   if (out !== undefined && out.length !== n * vocab) throw errors.outLength("out", out.length, n * vocab, `${n} hidden vectors x vocab ${vocab}`);
-  // a new result is allocated while the workers run the first pass: zeroing n x V floats is the caller's
-  // serial time (0.2 ms of 4.5 for one vector over 128256 rows, measured)
+  // a new result is allocated while the workers start on the first pass, before the caller takes its units
   let result = out;
   const allocate = (): Float32Array => (result ??= new Float32Array(n * vocab));
   const scratch = mem.scratch();
@@ -121,18 +121,6 @@ export async function argmaxAsync(table: EmbeddingTable, hidden: Float32Array, o
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
-// `work` done on the caller while `job` runs; the job is awaited even when `work` throws, so nothing frees
-// memory the workers still use.
-async function alongside(job: Promise<void>, work?: () => void): Promise<void> {
-  try {
-    work?.();
-  } catch (e) {
-    await job.catch(() => undefined);
-    throw e;
-  }
-  await job;
-}
-
 /** Kernel calls a unit runs on each vector's scores of its rows (at `ptr`: rows r0..r0 + rows) once computed. */
 export type AfterRows = (ptr: number, r0: number, rows: number) => Call[];
 
@@ -142,7 +130,7 @@ const postCalls = (post: Post): AfterRows =>
 // Exact mode (and mode "ggml" with integer dots: `act` the activation records, else 0): each pass of vectors
 // (as forEachSlice makes them) becomes one job; its logits land in a [nb x V] block of linear memory handed to
 // `sink` before the next pass. `after`: what each unit runs on its rows' scores (logits_post, nearest's metric).
-// `whileRunning`: caller work done once the first pass is posted, before it is awaited.
+// `whileRunning`: caller work done once the first pass is posted, before the caller takes its units.
 export async function exactPasses(
   table: EmbeddingTable, xPtr: number, act: number, n: number, pool: WorkerPool, after: AfterRows,
   sink: (ptr: number, b0: number, nb: number) => void, whileRunning?: () => void,
@@ -155,7 +143,7 @@ export async function exactPasses(
   const actBytes = act ? k.activation_bytes(table.info.id, dim) : 0;
   // rows split only at multiples of the decode tile and of 4 (the kernels' row groups) inside a slice
   const align = (tile * 4) / gcd(tile, 4);
-  const rowsPerUnit = Math.max(align, Math.floor(vocab / (pool.size * UNITS_PER_WORKER) / align) * align);
+  const rowsPerUnit = Math.max(align, Math.floor(vocab / (pool.size * UNITS_PER_THREAD) / align) * align);
   let out = 0;
   let iota = 0;
   try {
@@ -182,8 +170,8 @@ export async function exactPasses(
           units.push(unit);
         }
       }
-      const job = pool.run(units, act ? [k.activation_scratch_bytes(table.info.id, dim)] : needsDecode ? [tile * dim * 4] : []);
-      await alongside(job, b0 === 0 ? whileRunning : undefined);
+      const scratchBytes = act ? [k.activation_scratch_bytes(table.info.id, dim)] : needsDecode ? [tile * dim * 4] : [];
+      await pool.run(units, scratchBytes, b0 === 0 ? whileRunning : undefined);
       sink(out, b0, nb);
     }
   } finally {
@@ -213,7 +201,7 @@ async function fastPasses(
   const planes = f.fast.kernel === "planes";
   const hasSums = f.fast.k !== 0 ? 1 : 0;
   const splitBytes = blocks * f.fast.planes * pairs * 32;
-  const tilesPerUnit = Math.max(1, Math.ceil(tiles / (pool.size * UNITS_PER_WORKER)));
+  const tilesPerUnit = Math.max(1, Math.ceil(tiles / (pool.size * UNITS_PER_THREAD)));
   const postInUnits = !hasApart && (post.scale !== 1 || post.cap > 0);
   const owned: number[] = [];
   const alloc = (bytes: number) => {
@@ -260,8 +248,7 @@ async function fastPasses(
         if (postInUnits) for (let v = 0; v < m; v++) unit.push(["logits_post", dst + v * stride * 4, count * 16, post.scale, post.cap]);
         units.push(unit);
       }
-      const job = pool.run(units, m === 1 ? [] : [splitBytes]);
-      await alongside(job, v0 === 0 ? whileRunning : undefined);
+      await pool.run(units, m === 1 ? [] : [splitBytes], v0 === 0 ? whileRunning : undefined);
       if (apart) head.projectApart(xv, m, o, stride, apart);
       if (!postInUnits && (post.scale !== 1 || post.cap > 0)) k.logits_post(o, m * stride, post.scale, post.cap);
       sink(o, stride, v0, m);

@@ -1,8 +1,10 @@
 // tableFromF32Async and quantizeAsync: encodeRows (formats/codec.ts) with the slices encoded by the pool's
-// workers. Rows are encoded independently, block by block, so any cut gives the same bytes. The caller copies
-// the next round of f32 slices into linear memory while the workers encode the current one (two sets of
-// slots); a JS destination gets its bytes from a staging block per slot, copied out while the workers encode
-// the round after (the caller's copies are the serial part: nothing else waits on them).
+// workers and the caller. Rows are encoded independently, block by block, so any cut gives the same bytes. The
+// caller copies the next round of f32 slices into linear memory while the workers start on the current one
+// (two sets of slots), then encodes slices of it too; a JS destination gets its bytes from a staging block per
+// slot, copied out during the round after. With the caller computing, threads: 2 is one worker and the
+// caller: measured, 1.7-1.8x one thread on q8_0, where two workers and a caller that only copied made 1.4x
+// (three threads on two cores: the caller's copies, the serial part, got two thirds of a core).
 // Keys: V vocab, D dim, Dp = D padded to whole blocks, R rows per slice.
 import { CHUNK_BYTES } from "../formats/codec.js";
 import { errors } from "../core/errors.js";
@@ -13,11 +15,10 @@ import type { QuantizeOptions } from "../formats/quantize.js";
 import type { Call, WorkerPool } from "./pool.js";
 import { minParallelWork } from "./crossover.js";
 
-// Slices per worker in one round (a slice: CHUNK_BYTES of f32). A round ends at a barrier that costs a wake-up
-// round trip (~0.2-0.4 ms: BENCHMARKS.md, threads crossover) and waits for the slowest worker's last slice; a
-// q8_0 slice encodes in ~0.1 ms, so a round must hold many of them. 32 per worker: 8 MiB of f32 per worker per
-// set of slots.
-const SLICES_PER_WORKER = 32;
+// Slices per thread in one round (a slice: CHUNK_BYTES of f32). A round ends at a barrier that costs a wake-up
+// round trip and waits for the slowest thread's last slice; a q8_0 slice encodes in ~0.1 ms, so a round must
+// hold many of them. 32 per thread: 8 MiB of f32 per thread per set of slots (4 to 32 measured the same).
+const SLICES_PER_THREAD = 32;
 
 function checked(values: unknown, options: TableFromF32Options): { info: FormatInfo; vocab: number; dim: number } {
   const { vocab, dim, format } = options ?? ({} as TableFromF32Options);
@@ -66,7 +67,7 @@ async function encodeRowsAsync(
   const bytesPerRow = rowBytes(info, dim);
   const sliceRows = Math.min(vocab, Math.max(1, Math.floor(CHUNK_BYTES / (paddedDim * 4))));
   const slices = Math.ceil(vocab / sliceRows);
-  const perRound = Math.min(slices, pool.size * SLICES_PER_WORKER);
+  const perRound = Math.min(slices, pool.size * SLICES_PER_THREAD);
   const owned: number[] = [];
   try {
     // two sets of slots: f32 in, and (a JS destination) packed bytes out
@@ -117,12 +118,13 @@ async function encodeRowsAsync(
     let units = fill(0, 0);
     let done: { s: number; first: number; count: number } | null = null;
     for (let first = 0, s = 0; first < slices; first += perRound, s ^= 1) {
-      const job = pool.run(units);
-      // while this round is encoded: the last round's bytes go out, the next round's f32 come in (set s ^ 1:
-      // its staging was just emptied, its input is no longer read)
-      if (done) copyOut(done.s, done.first, done.count);
-      const next = first + perRound < slices ? fill(s ^ 1, first + perRound) : [];
-      await job;
+      // while the workers start on this round: the last round's bytes go out, the next round's f32 come in
+      // (set s ^ 1: its staging was just emptied, its input is no longer read); then the caller encodes too
+      let next: Call[][] = [];
+      await pool.run(units, [], () => {
+        if (done) copyOut(done.s, done.first, done.count);
+        if (first + perRound < slices) next = fill(s ^ 1, first + perRound);
+      });
       done = { s, first, count: units.length };
       units = next;
     }

@@ -1,9 +1,10 @@
 // Starting a threaded Runtime: the packaged shared-memory build on a shared WebAssembly.Memory, the caller's
-// instance first (its allocator hands out every pointer), then the pool of workers on the same memory. Any
-// reason it cannot happen gives `undefined` (the caller then loads the one-thread build) and, when the
-// threads were asked for by number, one warning; "auto" falls back quietly (nobody asked for a count). A relaxed
-// shared build that cannot be loaded (404, not compiling) is replaced by the baseline one, after one warning
-// naming it, "auto" or not: the threads still run, but the deployment misses a file.
+// instance first (its allocator hands out every pointer; it computes a share of each job too), then the pool of
+// workers on the same memory. Any reason it cannot happen gives `undefined` (the caller then loads the
+// one-thread build) and, when the threads were asked for by number, one warning; "auto" falls back quietly
+// (nobody asked for a count). A relaxed shared build that cannot be loaded (404, not compiling) is replaced by
+// the baseline one, after one warning naming it, "auto" or not: the threads still run, but the deployment
+// misses a file.
 import { sharedMemoryMissing, warnOneThread as warnOnce, warnRelaxedMissing } from "./threads.js";
 import { WorkerPool, workerKind } from "./pool.js";
 import type { LinearMemory } from "../core/memory.js";
@@ -62,12 +63,14 @@ export async function startThreaded<R extends Made>(
   }
   const maxPages = Math.max(16, Math.min(65536, Math.ceil(maxMemory / 65536)));
   const memory = new WebAssembly.Memory({ initial: 16, maximum: maxPages, shared: true } as WebAssembly.MemoryDescriptor);
-  const rt = make(await WebAssembly.instantiate(module, { env: { memory } }));
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  const rt = make(instance);
   try {
     const bytes = rt.kernels.scratch_bytes();
     // the caller's instance gets an allocated block too: a worker's instantiation rewrites the static data
     rt.kernels.set_scratch(rt.memory.alloc(bytes, 64));
-    rt.attachPool(await WorkerPool.start(kind, module, rt.memory, asked, bytes));
+    // `asked` threads: this one and asked - 1 workers
+    rt.attachPool(await WorkerPool.start(kind, module, rt.memory, asked, bytes, instance.exports));
     return rt;
   } catch (e) {
     rt.dispose();

@@ -17,7 +17,7 @@ describe("runtime: bun", () => {
     expectSmoke(result);
   });
 
-  it("threads: build/bun.js runs 2 workers bit for bit as one thread; dispose ends them, idle ones let Bun exit", async () => {
+  it("threads: build/bun.js runs 2 threads (the caller and a worker) bit for bit as one thread; dispose ends them, idle ones let Bun exit", async () => {
     const bun = tool("bun");
     built("build/bitembed.shared.relaxed.wasm");
     const out = await run(bun, ["examples/bun/threads.js"], { timeoutMs: 120_000 });

@@ -29,7 +29,7 @@ describe("runtime: deno", () => {
     expectSmoke(result);
   });
 
-  it("threads: build/deno.js runs 2 workers bit for bit as one thread; dispose ends them, idle ones let Deno exit", async () => {
+  it("threads: build/deno.js runs 2 threads (the caller and a worker) bit for bit as one thread; dispose ends them, idle ones let Deno exit", async () => {
     const deno = tool("deno");
     built("build/bitembed.shared.relaxed.wasm");
     const args = [...flags, `--allow-read=${join(root, "build")}`, "examples/deno/threads.js"];
