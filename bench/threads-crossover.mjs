@@ -99,6 +99,11 @@ function tableCase(format, bytes, fn) {
 
 const load0 = loadavg()[0];
 console.log(machineLine());
+console.log("### Threads: where 2 threads start to win (issue 15)\n");
+console.log(
+  "`node bench/threads-crossover.mjs`: the synchronous call against the *Async call forced onto the threads (the caller and one " +
+    "worker), on one `threads: 2` runtime. src/parallel/crossover.ts takes, per kind, the largest measured crossover of three runs.\n",
+);
 console.log(`Sizes ${mib(SIZES[0])} to ${mib(SIZES.at(-1))}, dim ${DIM}, medians of ${ROUNDS} interleaved rounds.`);
 const found = {};
 for (const kind of KINDS) {
