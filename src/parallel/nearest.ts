@@ -10,9 +10,7 @@ import { Heaps, prepareHidden, type TopK } from "../project/project.js";
 import type { EmbeddingTable } from "../tables/table.js";
 import type { Call, WorkerPool } from "./pool.js";
 import { exactPasses, poolFor } from "./project.js";
-
-// Units per computing thread, as for the projections.
-const UNITS_PER_THREAD = 8;
+import { guidedLength, minUnit } from "./units.js";
 
 /** table.nearestAsync: table.nearest's ids and scores, bit for bit (ties too), on the runtime's threads. */
 export async function nearestAsync(table: EmbeddingTable, vector: Float32Array, k: number, options: NearestOptions = {}): Promise<TopK> {
@@ -54,7 +52,7 @@ async function rowNormsAsync(table: EmbeddingTable, pool: WorkerPool): Promise<n
   const { vocab, dim, rowBytes } = table;
   const mem = table.runtime.memory;
   const tile = normsTile(vocab, dim);
-  const rowsPerUnit = Math.max(tile, Math.floor(vocab / (pool.size * UNITS_PER_THREAD) / tile) * tile);
+  const min = minUnit(vocab, pool.size);
   const norms = mem.alloc(vocab * 4);
   let iota = 0;
   try {
@@ -62,8 +60,8 @@ async function rowNormsAsync(table: EmbeddingTable, pool: WorkerPool): Promise<n
     const u32 = mem.u32();
     for (let i = 0; i < tile; i++) u32[(iota >>> 2) + i] = i;
     const units: Call[][] = [];
-    for (let r0 = 0; r0 < vocab; r0 += rowsPerUnit) {
-      const rows = Math.min(rowsPerUnit, vocab - r0);
+    for (let r0 = 0, rows = 0; r0 < vocab; r0 += rows) {
+      rows = guidedLength(vocab - r0, pool.size, tile, min);
       units.push([["row_norms", table.info.id, table.ptr + r0 * rowBytes, rowBytes, rows, dim, "$0", iota, tile, norms + r0 * 4]]);
     }
     await pool.run(units, [tile * dim * 4]);

@@ -1,5 +1,5 @@
 // projectAsync and topkAsync: the projection of project.ts cut into units of rows (exact) or of 16-row tiles
-// (fast) that the pool's workers take by a shared counter. Units follow the single-thread call's slices (the
+// (fast) that the caller and the workers take by a shared counter (guided sizes: units.ts). Units follow the single-thread call's slices (the
 // same passes of vectors, rows split only at multiples of the decode tile and of 4 inside a slice), so each row
 // meets the same kernel path: logits are the same bits. Top-k: the workers write a pass's logits to linear
 // memory and the caller pushes them, in row order, into the same heaps the single-thread call fills (so ties
@@ -7,7 +7,7 @@
 // thread (as project does), then the workers run project_int on their rows (each row on its own: the same bits).
 // Mode "ggml" over the other formats, calls below MIN_PARALLEL_WORK (crossover.ts), and exact or ggml mode on a table with rows
 // of non-finite block scale (the single-thread call patches those one vector at a time) run on the calling thread.
-// Keys: V vocab, D dim, N hidden vectors, U rows per unit.
+// Keys: V vocab, D dim, N hidden vectors.
 import { errors } from "../core/errors.js";
 import {
   checkK, checkMode, checkPost, Heaps, hiddenCount, nonFiniteOf, prepareHidden, project, sliceGeometry, topk,
@@ -19,12 +19,9 @@ import type { EmbeddingTable } from "../tables/table.js";
 import type { Call, WorkerPool } from "./pool.js";
 import { minParallelWork } from "./crossover.js";
 import { fastHeadAsync } from "./fast-tile.js";
+import { guidedLength, minUnit } from "./units.js";
 
 export { setMinParallelWork } from "./crossover.js";
-
-// Units per computing thread (the workers and the caller): enough that a slow core does fewer of them, few
-// enough that a job posts little.
-const UNITS_PER_THREAD = 8;
 
 type Post = { scale: number; cap: number };
 const NO_POST: Post = { scale: 1, cap: 0 };
@@ -60,9 +57,11 @@ export async function projectAsync(table: EmbeddingTable, hidden: Float32Array, 
   const out = options.out;
   if (out !== undefined && !(out instanceof Float32Array)) throw errors.outKind("out", out);
   if (out !== undefined && out.length !== n * vocab) throw errors.outLength("out", out.length, n * vocab, `${n} hidden vectors x vocab ${vocab}`);
-  // a new result is allocated while the workers start on the first pass, before the caller takes its units
+  // a new result is allocated while the workers start on the first pass, before the caller takes its units,
+  // and its pages touched there: their first-touch faults (0.1-0.2 ms for 128256 floats on this VM) would
+  // otherwise come in the serial copy after the last pass
   let result = out;
-  const allocate = (): Float32Array => (result ??= new Float32Array(n * vocab));
+  const allocate = (): Float32Array => (result ??= new Float32Array(n * vocab).fill(0));
   const scratch = mem.scratch();
   try {
     const { x: xPtr, act } = prepareHidden(table, hidden, n, mode, scratch);
@@ -143,7 +142,7 @@ export async function exactPasses(
   const actBytes = act ? k.activation_bytes(table.info.id, dim) : 0;
   // rows split only at multiples of the decode tile and of 4 (the kernels' row groups) inside a slice
   const align = (tile * 4) / gcd(tile, 4);
-  const rowsPerUnit = Math.max(align, Math.floor(vocab / (pool.size * UNITS_PER_THREAD) / align) * align);
+  const min = minUnit(vocab, pool.size);
   let out = 0;
   let iota = 0;
   try {
@@ -157,18 +156,18 @@ export async function exactPasses(
     for (let b0 = 0; b0 < n; b0 += batch) {
       const nb = Math.min(batch, n - b0);
       const units: Call[][] = [];
-      for (let r0 = 0; r0 < vocab; r0 += stride) {
-        const end = Math.min(vocab, r0 + stride);
-        for (let u = r0; u < end; u += rowsPerUnit) {
-          const rows = Math.min(rowsPerUnit, end - u);
-          const unit: Call[] = [
-            act
-              ? ["project_int", table.info.id, tablePtr + u * rowBytes, rowBytes, rows, act + b0 * actBytes, nb, dim, out + u * 4, vocab, "$0"]
-              : ["project_rows", table.info.id, tablePtr + u * rowBytes, rowBytes, rows, xPtr + b0 * dim * 4, nb, dim, needsDecode ? "$0" : 0, iota, tile, out + u * 4, vocab],
-          ];
-          for (let b = 0; b < nb; b++) unit.push(...after(out + (b * vocab + u) * 4, u, rows));
-          units.push(unit);
-        }
+      // guided units (units.ts), each also ending where its slice ends
+      for (let u = 0; u < vocab; ) {
+        const sliceEnd = Math.min(vocab, (Math.floor(u / stride) + 1) * stride);
+        const rows = Math.min(sliceEnd - u, guidedLength(vocab - u, pool.size, align, min));
+        const unit: Call[] = [
+          act
+            ? ["project_int", table.info.id, tablePtr + u * rowBytes, rowBytes, rows, act + b0 * actBytes, nb, dim, out + u * 4, vocab, "$0"]
+            : ["project_rows", table.info.id, tablePtr + u * rowBytes, rowBytes, rows, xPtr + b0 * dim * 4, nb, dim, needsDecode ? "$0" : 0, iota, tile, out + u * 4, vocab],
+        ];
+        for (let b = 0; b < nb; b++) unit.push(...after(out + (b * vocab + u) * 4, u, rows));
+        units.push(unit);
+        u += rows;
       }
       const scratchBytes = act ? [k.activation_scratch_bytes(table.info.id, dim)] : needsDecode ? [tile * dim * 4] : [];
       await pool.run(units, scratchBytes, b0 === 0 ? whileRunning : undefined);
@@ -201,7 +200,7 @@ async function fastPasses(
   const planes = f.fast.kernel === "planes";
   const hasSums = f.fast.k !== 0 ? 1 : 0;
   const splitBytes = blocks * f.fast.planes * pairs * 32;
-  const tilesPerUnit = Math.max(1, Math.ceil(tiles / (pool.size * UNITS_PER_THREAD)));
+  const min = minUnit(tiles, pool.size);
   const postInUnits = !hasApart && (post.scale !== 1 || post.cap > 0);
   const owned: number[] = [];
   const alloc = (bytes: number) => {
@@ -230,8 +229,8 @@ async function fastPasses(
       }
       k.fast_lut(x, m, dp, f.blockElems, f.fast.mult, f.fast.k, lut, scale, sums);
       const units: Call[][] = [];
-      for (let t0 = 0; t0 < tiles; t0 += tilesPerUnit) {
-        const count = Math.min(tilesPerUnit, tiles - t0);
+      for (let t0 = 0, count = 0; t0 < tiles; t0 += count) {
+        count = guidedLength(tiles - t0, pool.size, 1, min);
         const src = tiled + t0 * tileBytes;
         const dst = o + t0 * 64;
         let call: Call;
