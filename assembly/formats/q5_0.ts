@@ -14,7 +14,8 @@ import { codeX4, largestMagnitude } from "./q4_0";
 import { lowBytes, mulCodes16, bytesDot, rowScales } from "./q8_0";
 import { decodeRows } from "./block-rows";
 import { VEC_Q8_0, actCodes8, actD, actD256, actSums } from "../activations";
-import { widenPairs } from "../idot";
+import { MASK_0F, MASK_10, MASK_BITS, MASK_FF00, MASK_ONES16, MASK_SPREAD_HI, MASK_SPREAD_LO, idotMask, widenPairsM } from "../idot";
+import { lut16 } from "../fast/swizzle";
 import { idotUnpacked32, unpackedCodes, unpackedD } from "../idot32";
 
 // Byte k of each half holds bit k % 8 of its qh byte.
@@ -36,6 +37,21 @@ import { idotUnpacked32, unpackedCodes, unpackedD } from "../idot32";
 @inline export function fifthBitsHigh(qh: u32): v128 {
   const v = i32x4.splat(qh);
   return bitsOfBytes(i8x16.shuffle(v, v, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+}
+
+// The integer dots' loops take their masks loaded once per row (idot.ts idotMask: V8 13+ rebuilds a constant
+// vector at each use in a loop): m0f, m10, bits, the spread indices lo / hi (MASK_SPREAD_LO / HI), ones, mff00.
+
+/**
+ * A block's 5-bit codes as bytes (0..31), elements 0..15 (spread: the MASK_SPREAD_LO indices) or 16..31
+ * (MASK_SPREAD_HI, high: true): the nibbles of the 16 bytes q and the fifth bits of qh (the same bytes as the
+ * nibbles or'ed with fifthBitsLow / High).
+ */
+// @ts-ignore: decorator
+@inline export function codes5(q: v128, qh: u32, high: bool, spread: v128, m0f: v128, m10: v128, bits: v128): v128 {
+  const nib = high ? v128.and(i16x8.shr_u(q, 4), m0f) : v128.and(q, m0f);
+  const qhBytes = lut16(i32x4.splat(qh), spread);
+  return v128.or(nib, v128.and(i8x16.eq(v128.and(qhBytes, bits), bits), m10));
 }
 
 // One whole block: the row walker's block type (block-rows.ts)
@@ -128,11 +144,11 @@ export function encode_q5_0(src: usize, n: usize, dst: usize): void {
  * record's i16 codes, x8: its i8 codes), times 256 in the baseline build, in four i32 lanes. Q5_1 shares it.
  */
 // @ts-ignore: decorator
-@inline export function codes5Dot(lo: v128, hi: v128, x: usize, x8: usize): v128 {
+@inline export function codes5Dot(lo: v128, hi: v128, x: usize, x8: usize, ones: v128, mff00: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) {
-    return widenPairs(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8, 16), hi)));
+    return widenPairsM(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8, 16), hi)), ones);
   }
-  return bytesDot(lo, hi, x);
+  return bytesDot(lo, hi, x, mff00);
 }
 
 // One row of nb blocks (d_w * d_x already in ws, q8_0.ts rowScales) . one activation record (act: its start).
@@ -144,13 +160,20 @@ export function encode_q5_0(src: usize, n: usize, dst: usize): void {
   let x8 = act + actCodes8(VEC_Q8_0, dim);
   let xs = act + actSums(VEC_Q8_0, dim);
   let acc = f32x4.splat(0);
+  const m0f = idotMask(MASK_0F);
+  const m10 = idotMask(MASK_10);
+  const bits = idotMask(MASK_BITS);
+  const spLo = idotMask(MASK_SPREAD_LO);
+  const spHi = idotMask(MASK_SPREAD_HI);
+  const ones = idotMask(MASK_ONES16);
+  const mff00 = idotMask(MASK_FF00);
   for (let b = 0; b < nb; b++) {
     const qh = load<u32>(w, 2);
     const q = v128.load(w, 6);
-    const lo = v128.or(v128.and(q, i8x16.splat(15)), fifthBitsLow(qh));
-    const hi = v128.or(i8x16.shr_u(q, 4), fifthBitsHigh(qh));
+    const lo = codes5(q, qh, false, spLo, m0f, m10, bits);
+    const hi = codes5(q, qh, true, spHi, m0f, m10, bits);
     // the -16 offset lane by lane: each lane stays the exact partial sum of (q - 16) * x_code
-    const s = i32x4.sub(codes5Dot(lo, hi, x, x8), i32x4.shl(v128.load(xs), shift));
+    const s = i32x4.sub(codes5Dot(lo, hi, x, x8, ones, mff00), i32x4.shl(v128.load(xs), shift));
     acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), v128.load32_splat(ws)));
     w += 22;
     ws += 4;

@@ -12,7 +12,8 @@ import { hsum } from "../madd";
 import { codeX4 } from "./q4_0";
 import { blockMinMax, widenUnsigned16, rowScalesMin } from "./q4_1";
 import { dotCodes16 } from "../kquants";
-import { fifthBitsHigh, fifthBitsLow, packFifths, codes5Dot } from "./q5_0";
+import { codes5, fifthBitsHigh, fifthBitsLow, packFifths, codes5Dot } from "./q5_0";
+import { MASK_0F, MASK_10, MASK_BITS, MASK_FF00, MASK_ONES16, MASK_SPREAD_HI, MASK_SPREAD_LO, idotMask } from "../idot";
 import { VEC_Q8_1, actCodes8, actD, actD256, actS } from "../activations";
 import { lowBytes } from "./q8_0";
 import { decodeRows } from "./block-rows";
@@ -94,12 +95,19 @@ export function encode_q5_1(src: usize, n: usize, dst: usize): void {
 // @ts-ignore: decorator
 @inline function idotRowQ5_1(w: usize, ws: usize, x: usize, x8: usize, nb: i32): f32 {
   let acc = f32x4.splat(0);
+  const m0f = idotMask(MASK_0F);
+  const m10 = idotMask(MASK_10);
+  const bits = idotMask(MASK_BITS);
+  const spLo = idotMask(MASK_SPREAD_LO);
+  const spHi = idotMask(MASK_SPREAD_HI);
+  const ones = idotMask(MASK_ONES16);
+  const mff00 = idotMask(MASK_FF00);
   for (let b = 0; b < nb; b++) {
     const qh = load<u32>(w, 4);
     const q = v128.load(w, 8);
-    const lo = v128.or(v128.and(q, i8x16.splat(15)), fifthBitsLow(qh));
-    const hi = v128.or(i8x16.shr_u(q, 4), fifthBitsHigh(qh));
-    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(codes5Dot(lo, hi, x, x8)), v128.load32_splat(ws)));
+    const lo = codes5(q, qh, false, spLo, m0f, m10, bits);
+    const hi = codes5(q, qh, true, spHi, m0f, m10, bits);
+    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(codes5Dot(lo, hi, x, x8, ones, mff00)), v128.load32_splat(ws)));
     w += 24;
     ws += 4;
     x += 64;

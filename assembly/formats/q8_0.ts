@@ -200,10 +200,10 @@ export function add4_q8_0(acc: usize, r0: usize, r1: usize, r2: usize, r3: usize
 
 // 256 * (32 signed weight codes as bytes in element order: lo 0..15, hi 16..31) . the record's 32 i16 codes at
 // x, in four i32 lanes (lane i: elements 4i..4i+3 and 16 + 4i..16 + 4i + 3, as the record's lane sums).
-// Formats whose codes are bytes after an unpack (Q5_0, Q5_1, IQ4_NL) dot with it too.
+// Formats whose codes are bytes after an unpack (Q5_0, Q5_1, IQ4_NL) dot with it too; mff00: idotMask(MASK_FF00),
+// loaded once per row.
 // @ts-ignore: decorator
-@inline export function bytesDot(lo: v128, hi: v128, x: usize): v128 {
-  const mff00 = i16x8.splat(<i16>0xff00);
+@inline export function bytesDot(lo: v128, hi: v128, x: usize, mff00: v128): v128 {
   return i32x4.add(dot16(lo, v128.load(x), v128.load(x, 16), mff00), dot16(hi, v128.load(x, 32), v128.load(x, 48), mff00));
 }
 
