@@ -18,7 +18,7 @@ import { lut16 } from "../fast/swizzle";
 import { bytesDot, mulCodes16, rowScales } from "./q8_0";
 import { VEC_Q8_0, actD256 } from "../activations";
 import { idotUnpacked32, unpackedCodes, unpackedD } from "../idot32";
-import { MASK_0F, MASK_FF00, idotMask } from "../idot";
+import { MASK_0F, MASK_FF00, MASK_IQ4_LEVELS, idotMask } from "../idot";
 import { GROUP_MAX_EPS, laneGather, laneOf } from "./kquant-search";
 import { decodeRows } from "./block-rows";
 import { decodeLevels, dotLevels } from "./nibble-levels";
@@ -186,8 +186,8 @@ export function encode_iq4_nl(src: usize, n: usize, dst: usize): void {
 
 // @ts-ignore: decorator
 @inline function idotRowIq4Nl(w: usize, ws: usize, x: usize, nb: i32): f32 {
-  const kv = levels();
-  // masks loaded once (idot.ts idotMask: V8 13+ rebuilds a constant vector at each use in a loop)
+  // the levels and masks loaded once (idot.ts idotMask: V8 13+ rebuilds a constant vector at each use in a loop)
+  const kv = idotMask(MASK_IQ4_LEVELS);
   const m0f = idotMask(MASK_0F);
   const mff00 = idotMask(MASK_FF00);
   let acc = f32x4.splat(0);

@@ -17,7 +17,8 @@ import { hsum, madd } from "../madd";
 import { mulCodes16 } from "./q8_0";
 import { laneOf, nearestInt } from "./kquant-search";
 import { iq4nlCodes16, iq4nlSearch4, levels } from "./iq4_nl";
-import { UNPACKED, foldValue, foldValues4, signedDot16, unpackBlock, unpackChunkWide } from "../idot";
+import { MASK_0F, MASK_IQ4_LEVELS, UNPACKED, foldValue, foldValues4, idotMask, signedDot16, unpackBlock, unpackChunkWide } from "../idot";
+import { lut16 } from "../fast/swizzle";
 import { decodeRows } from "./block-rows";
 import { idotRowBlocks, idotRows } from "./idot-rows";
 
@@ -89,17 +90,19 @@ export function dot_iq4_xs(row: usize, x: usize, dim: i32): f32 {
 // and the activation codes with v's signs (|x_code| <= 127: negating one stays in range).
 // @ts-ignore: decorator
 @inline function levelPairs(v: v128, x8: usize): v128 {
-  const neg = i8x16.lt_s(v, i8x16.splat(0));
+  const neg = i8x16.lt_s(v, i32x4.splat(0));
   return i16x8.relaxed_dot_i8x16_i7x16_s(i8x16.sub(v128.xor(v128.load(x8), neg), neg), i8x16.abs(v));
 }
 
 // Sub-block ib's scale times its 32 levels . x codes, in four i32 lanes. Relaxed build: each half's i16 pair
 // sums (up to 2 * 127 * 127: two would overflow i16) widened and scaled by one i32x4.dot_i16x8_s.
+// kv: the levels, m0f: 0x0f bytes, both loaded once per block (idot.ts idotMask: V8 13+ rebuilds a constant
+// vector at each use in a loop); lut16: a bare pshufb in the relaxed build (indices < 16).
 // @ts-ignore: decorator
-@inline function subBlockDot(blk: usize, x: usize, x8: usize, ib: i32): v128 {
+@inline function subBlockDot(blk: usize, x: usize, x8: usize, ib: i32, kv: v128, m0f: v128): v128 {
   const q = v128.load(blk + 8 + (<usize>ib << 4));
-  const lo = i8x16.swizzle(levels(), v128.and(q, i8x16.splat(15)));
-  const hi = i8x16.swizzle(levels(), i8x16.shr_u(q, 4));
+  const lo = lut16(kv, v128.and(q, m0f));
+  const hi = lut16(kv, v128.and(i16x8.shr_u(q, 4), m0f));
   if (ASC_FEATURE_RELAXED_SIMD) {
     const x8b = x8 + (<usize>ib << 5);
     const sc = i16x8.splat(<i16>scaleOf(blk, ib));
@@ -112,8 +115,10 @@ export function dot_iq4_xs(row: usize, x: usize, dim: i32): f32 {
 // One block's integer sum, in four i32 lanes: sum over sub-blocks of scale * levels . x codes.
 function idotBlock(w: usize, x: usize, x8: usize): v128 {
   let s = i32x4.splat(0);
+  const kv = idotMask(MASK_IQ4_LEVELS);
+  const m0f = idotMask(MASK_0F);
   // two sub-blocks per step (V8 hoists a step's loads: a whole block in one step spills)
-  for (let ib = 0; ib < 8; ib += 2) s = i32x4.add(s, i32x4.add(subBlockDot(w, x, x8, ib), subBlockDot(w, x, x8, ib + 1)));
+  for (let ib = 0; ib < 8; ib += 2) s = i32x4.add(s, i32x4.add(subBlockDot(w, x, x8, ib, kv, m0f), subBlockDot(w, x, x8, ib + 1, kv, m0f)));
   return s;
 }
 
