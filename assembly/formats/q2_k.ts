@@ -12,7 +12,7 @@
 import { f16ToF32, f32ToF16 } from "../half";
 import { hsum, madd } from "../madd";
 import { clamp03, maxAbove0, nearestInt4, q2kSearch4 } from "./kquant-search";
-import { UNPACKED, scaledDot16, unpackBlock, unpackChunk } from "../idot";
+import { MASK_03, UNPACKED, idotMask, scaledDot16, unpackBlock, unpackChunk } from "../idot";
 import { decodeRows } from "./block-rows";
 import { idotRowBlocks, idotRows } from "./idot-rows";
 import { blockValue, blockValues4, lanePairs } from "../kquants";
@@ -101,15 +101,22 @@ export function dot_q2_k(row: usize, x: usize, dim: i32): f32 {
   return v128.and(k == 0 ? q : i16x8.shr_u(q, k << 1), i8x16.splat(3));
 }
 
+// runCodes with the 0x03 mask given (m3: idot.ts idotMask(MASK_03), loaded once per block: V8 13+ rebuilds a
+// constant vector at each use in a loop).
+// @ts-ignore: decorator
+@inline function runCodesM(q: v128, k: i32, m3: v128): v128 {
+  return v128.and(k == 0 ? q : i16x8.shr_u(q, k << 1), m3);
+}
+
 // Groups 8h + c, + 2, + 4, + 6 (k = 0..3) of one (h, c): each group's scale times its codes . x codes.
 // @ts-ignore: decorator
-@inline function quadDot(blk: usize, x: usize, x8: usize, h: i32, c: i32): v128 {
+@inline function quadDot(blk: usize, x: usize, x8: usize, h: i32, c: i32, m3: v128): v128 {
   const q = v128.load(blk + 16 + (<usize>h << 5) + (<usize>c << 4));
   const g = (h << 3) + c;
-  const s0 = scaledDot16(runCodes(q, 0), x + (<usize>g << 5), x8 + (<usize>g << 4), <i32>load<u8>(blk + g) & 15);
-  const s1 = scaledDot16(runCodes(q, 1), x + (<usize>(g + 2) << 5), x8 + (<usize>(g + 2) << 4), <i32>load<u8>(blk + g + 2) & 15);
-  const s2 = scaledDot16(runCodes(q, 2), x + (<usize>(g + 4) << 5), x8 + (<usize>(g + 4) << 4), <i32>load<u8>(blk + g + 4) & 15);
-  const s3 = scaledDot16(runCodes(q, 3), x + (<usize>(g + 6) << 5), x8 + (<usize>(g + 6) << 4), <i32>load<u8>(blk + g + 6) & 15);
+  const s0 = scaledDot16(runCodesM(q, 0, m3), x + (<usize>g << 5), x8 + (<usize>g << 4), <i32>load<u8>(blk + g) & 15);
+  const s1 = scaledDot16(runCodesM(q, 1, m3), x + (<usize>(g + 2) << 5), x8 + (<usize>(g + 2) << 4), <i32>load<u8>(blk + g + 2) & 15);
+  const s2 = scaledDot16(runCodesM(q, 2, m3), x + (<usize>(g + 4) << 5), x8 + (<usize>(g + 4) << 4), <i32>load<u8>(blk + g + 4) & 15);
+  const s3 = scaledDot16(runCodesM(q, 3, m3), x + (<usize>(g + 6) << 5), x8 + (<usize>(g + 6) << 4), <i32>load<u8>(blk + g + 6) & 15);
   return i32x4.add(i32x4.add(s0, s1), i32x4.add(s2, s3));
 }
 
@@ -127,7 +134,8 @@ export function dot_q2_k(row: usize, x: usize, dim: i32): f32 {
 function idotBlock(w: usize, x: usize, x8: usize, xs: usize): v128 {
   // one (h, c) per step: with the whole block in one step V8 hoists all its loads and spills
   let s = i32x4.splat(0);
-  for (let hc = 0; hc < 4; hc++) s = i32x4.add(s, quadDot(w, x, x8, hc >> 1, hc & 1));
+  const m3 = idotMask(MASK_03);
+  for (let hc = 0; hc < 4; hc++) s = i32x4.add(s, quadDot(w, x, x8, hc >> 1, hc & 1, m3));
   const m = i32x4.add(i32x4.dot_i16x8_s(minsLow(w), v128.load(xs)), i32x4.dot_i16x8_s(minsHigh(w), v128.load(xs, 16)));
   return lanePairs(s, m);
 }
