@@ -224,7 +224,8 @@ async function main() {
       let packed = 0;
       await measure(`quantize ${QROWS} x ${DIM} to ${format}`, () => (packed = one.quantize(values, o).byteLength), () => two.quantizeAsync(values, o), {
         reps: QREPS,
-        warm: false,
+        // warmed like the rest: a cold first call (its output's pages, the encoder's first compile) made the
+        // one-thread median 1.4-1.7x the warm time in some runs
         bytes: () => values.byteLength + packed,
       });
     }
