@@ -18,19 +18,24 @@ export type Call = [string, ...(number | string)[]];
 type KernelFns = Record<string, unknown>;
 
 // Units taken by the counter until none is left, each call on `k` with "$j" replaced by scratch[j]. The caller
-// runs this function and the workers run its source text (workerSource): one loop for both. Self-contained:
-// it refers to nothing outside itself.
+// runs this function and the workers run its source text (workerSource): one loop for both. Self-contained
+// (it refers to nothing outside itself) and written in plain indexed loops and `apply`, no for-of or spread: a
+// user's bundler that compiles for older browsers would turn those into calls to helpers the worker lacks.
 function runUnits(k: KernelFns, units: Call[][], scratch: number[], counter: Int32Array): void {
   for (;;) {
     const i = Atomics.add(counter, 0, 1);
     if (i >= units.length) return;
-    for (const call of units[i]) {
+    const unit = units[i];
+    for (let c = 0; c < unit.length; c++) {
+      const call = unit[c];
+      const f = k[call[0]];
+      if (typeof f !== "function") throw new Error("bitembed has no kernel named " + call[0]);
       const args: number[] = [];
       for (let a = 1; a < call.length; a++) {
         const v = call[a];
         args.push(typeof v === "string" ? scratch[+v.slice(1)] : v);
       }
-      (k[call[0]] as (...a: number[]) => unknown)(...args);
+      (f as (...a: number[]) => unknown).apply(null, args);
     }
   }
 }
@@ -189,7 +194,7 @@ export class WorkerPool {
     private readonly workers: PoolWorker[],
     private readonly mem: LinearMemory,
     private readonly scratch: number[],
-    private readonly counter: SharedArrayBuffer,
+    private readonly counter: Int32Array,
     private readonly caller: KernelFns,
   ) {}
 
@@ -216,7 +221,7 @@ export class WorkerPool {
       for (const s of scratch) mem.dealloc(s);
       throw e;
     }
-    const pool = new WorkerPool(workers, mem, scratch, counter, caller);
+    const pool = new WorkerPool(workers, mem, scratch, new Int32Array(counter), caller);
     for (const w of workers) w.port.unref();
     return pool;
   }
@@ -253,7 +258,7 @@ export class WorkerPool {
     if (units.length === 0) return before?.();
     const mem = this.mem;
     const blocks: number[][] = [];
-    const counter = new Int32Array(this.counter);
+    const counter = this.counter;
     try {
       for (let t = 0; t < this.size; t++) blocks.push(scratchBytes.map((b) => mem.alloc(b, 64)));
       Atomics.store(counter, 0, 0);
