@@ -95,16 +95,10 @@ export function dot_q2_k(row: usize, x: usize, dim: i32): f32 {
 // group g's 16 activation codes), exact in i32; then d_x * d times the first plus -(d_x * dmin) times the
 // second, in f32 as ggml does. Each 16 qs bytes of (h, c) hold the codes of four groups (k = 0..3): loaded once.
 
-// The codes (0..3) of run k from the 16 qs bytes q of (h, c).
+// The codes (0..3) of run k from the 16 qs bytes q of (h, c); m3: 0x03 bytes (idot.ts idotMask(MASK_03), loaded
+// outside the loops: V8 13+ rebuilds a constant vector at each use in a loop).
 // @ts-ignore: decorator
-@inline function runCodes(q: v128, k: i32): v128 {
-  return v128.and(k == 0 ? q : i16x8.shr_u(q, k << 1), i8x16.splat(3));
-}
-
-// runCodes with the 0x03 mask given (m3: idot.ts idotMask(MASK_03), loaded once per block: V8 13+ rebuilds a
-// constant vector at each use in a loop).
-// @ts-ignore: decorator
-@inline function runCodesM(q: v128, k: i32, m3: v128): v128 {
+@inline function runCodes(q: v128, k: i32, m3: v128): v128 {
   return v128.and(k == 0 ? q : i16x8.shr_u(q, k << 1), m3);
 }
 
@@ -113,10 +107,10 @@ export function dot_q2_k(row: usize, x: usize, dim: i32): f32 {
 @inline function quadDot(blk: usize, x: usize, x8: usize, h: i32, c: i32, m3: v128): v128 {
   const q = v128.load(blk + 16 + (<usize>h << 5) + (<usize>c << 4));
   const g = (h << 3) + c;
-  const s0 = scaledDot16(runCodesM(q, 0, m3), x + (<usize>g << 5), x8 + (<usize>g << 4), <i32>load<u8>(blk + g) & 15);
-  const s1 = scaledDot16(runCodesM(q, 1, m3), x + (<usize>(g + 2) << 5), x8 + (<usize>(g + 2) << 4), <i32>load<u8>(blk + g + 2) & 15);
-  const s2 = scaledDot16(runCodesM(q, 2, m3), x + (<usize>(g + 4) << 5), x8 + (<usize>(g + 4) << 4), <i32>load<u8>(blk + g + 4) & 15);
-  const s3 = scaledDot16(runCodesM(q, 3, m3), x + (<usize>(g + 6) << 5), x8 + (<usize>(g + 6) << 4), <i32>load<u8>(blk + g + 6) & 15);
+  const s0 = scaledDot16(runCodes(q, 0, m3), x + (<usize>g << 5), x8 + (<usize>g << 4), <i32>load<u8>(blk + g) & 15);
+  const s1 = scaledDot16(runCodes(q, 1, m3), x + (<usize>(g + 2) << 5), x8 + (<usize>(g + 2) << 4), <i32>load<u8>(blk + g + 2) & 15);
+  const s2 = scaledDot16(runCodes(q, 2, m3), x + (<usize>(g + 4) << 5), x8 + (<usize>(g + 4) << 4), <i32>load<u8>(blk + g + 4) & 15);
+  const s3 = scaledDot16(runCodes(q, 3, m3), x + (<usize>(g + 6) << 5), x8 + (<usize>(g + 6) << 4), <i32>load<u8>(blk + g + 6) & 15);
   return i32x4.add(i32x4.add(s0, s1), i32x4.add(s2, s3));
 }
 
@@ -143,15 +137,16 @@ function idotBlock(w: usize, x: usize, x8: usize, xs: usize): v128 {
 // One row of nb blocks unpacked into dst (idot.ts layout): codes with their groups' scales, bsum weights the
 // minimum codes, dA = d, dB = -dmin.
 function unpackRow(w: usize, nb: i32, dst: usize): void {
+  const m3 = idotMask(MASK_03);
   for (let b = 0; b < nb; b++) {
     for (let h = 0; h < 2; h++) {
       for (let c = 0; c < 2; c++) {
         const q = v128.load(w + 16 + (<usize>h << 5) + (<usize>c << 4));
         const g = (h << 3) + c;
-        unpackChunk(dst, g, runCodes(q, 0), <i32>load<u8>(w + g) & 15);
-        unpackChunk(dst, g + 2, runCodes(q, 1), <i32>load<u8>(w + g + 2) & 15);
-        unpackChunk(dst, g + 4, runCodes(q, 2), <i32>load<u8>(w + g + 4) & 15);
-        unpackChunk(dst, g + 6, runCodes(q, 3), <i32>load<u8>(w + g + 6) & 15);
+        unpackChunk(dst, g, runCodes(q, 0, m3), <i32>load<u8>(w + g) & 15);
+        unpackChunk(dst, g + 2, runCodes(q, 1, m3), <i32>load<u8>(w + g + 2) & 15);
+        unpackChunk(dst, g + 4, runCodes(q, 2, m3), <i32>load<u8>(w + g + 4) & 15);
+        unpackChunk(dst, g + 6, runCodes(q, 3, m3), <i32>load<u8>(w + g + 6) & 15);
       }
     }
     unpackBlock(dst, minsLow(w), minsHigh(w), f16ToF32(load<u16>(w, 80)), -f16ToF32(load<u16>(w, 82)));
