@@ -151,14 +151,12 @@ export function encode_q5_0(src: usize, n: usize, dst: usize): void {
   return bytesDot(lo, hi, x, mff00);
 }
 
-// One row of nb blocks (d_w * d_x already in ws, q8_0.ts rowScales) . one activation record (act: its start).
+// One row of nb blocks (BYTES each: qh at QH, the 16 code bytes at QS; d_w * d_x already in ws) . one activation
+// record's codes (x: i16, x8: i8), Q5_0's and Q5_1's. shift >= 0 (Q5_0): the offset 16 taken off lane by lane,
+// each lane staying the exact partial sum of (q - 16) * x_code, from the record's lane sums at xs shifted by
+// `shift`; shift < 0 (Q5_1): no offset (its minimum is added apart).
 // @ts-ignore: decorator
-@inline function idotRowQ5_0(w: usize, ws: usize, act: usize, dim: i32, nb: i32): f32 {
-  // baseline: sums times 256 and d / 256; relaxed: plain sums and d
-  const shift = ASC_FEATURE_RELAXED_SIMD ? 4 : 12;
-  let x = act;
-  let x8 = act + actCodes8(VEC_Q8_0, dim);
-  let xs = act + actSums(VEC_Q8_0, dim);
+@inline export function idotRow5(w: usize, ws: usize, x: usize, x8: usize, xs: usize, shift: i32, nb: i32, BYTES: usize, QH: usize, QS: usize): f32 {
   let acc = f32x4.splat(0);
   const m0f = idotMask(MASK_0F);
   const m10 = idotMask(MASK_10);
@@ -168,20 +166,27 @@ export function encode_q5_0(src: usize, n: usize, dst: usize): void {
   const ones = idotMask(MASK_ONES16);
   const mff00 = idotMask(MASK_FF00);
   for (let b = 0; b < nb; b++) {
-    const qh = load<u32>(w, 2);
-    const q = v128.load(w, 6);
+    const qh = load<u32>(w + QH);
+    const q = v128.load(w + QS);
     const lo = codes5(q, qh, false, spLo, m0f, m10, bits);
     const hi = codes5(q, qh, true, spHi, m0f, m10, bits);
-    // the -16 offset lane by lane: each lane stays the exact partial sum of (q - 16) * x_code
-    const s = i32x4.sub(codes5Dot(lo, hi, x, x8, ones, mff00), i32x4.shl(v128.load(xs), shift));
+    let s = codes5Dot(lo, hi, x, x8, ones, mff00);
+    if (shift >= 0) s = i32x4.sub(s, i32x4.shl(v128.load(xs), shift));
     acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), v128.load32_splat(ws)));
-    w += 22;
+    w += BYTES;
     ws += 4;
     x += 64;
     x8 += 32;
     xs += 16;
   }
   return hsum(acc);
+}
+
+// One row . one activation record (act: its start), Q5_0's layout; baseline: sums times 256 and d / 256,
+// relaxed: plain sums and d.
+// @ts-ignore: decorator
+@inline function idotRowQ5_0(w: usize, ws: usize, act: usize, dim: i32, nb: i32): f32 {
+  return idotRow5(w, ws, act, act + actCodes8(VEC_Q8_0, dim), act + actSums(VEC_Q8_0, dim), ASC_FEATURE_RELAXED_SIMD ? 4 : 12, nb, 22, 2, 6);
 }
 
 // A row unpacked for a batch (idot32.ts): d, and the codes 0..31 (the -16 taken off with the lane sums).

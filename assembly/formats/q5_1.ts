@@ -12,8 +12,7 @@ import { hsum } from "../madd";
 import { codeX4 } from "./q4_0";
 import { blockMinMax, widenUnsigned16, rowScalesMin } from "./q4_1";
 import { dotCodes16 } from "../kquants";
-import { codes5, fifthBitsHigh, fifthBitsLow, packFifths, codes5Dot } from "./q5_0";
-import { MASK_0F, MASK_10, MASK_BITS, MASK_FF00, MASK_ONES16, MASK_SPREAD_HI, MASK_SPREAD_LO, idotMask } from "../idot";
+import { fifthBitsHigh, fifthBitsLow, idotRow5, packFifths } from "./q5_0";
 import { VEC_Q8_1, actCodes8, actD, actD256, actS } from "../activations";
 import { lowBytes } from "./q8_0";
 import { decodeRows } from "./block-rows";
@@ -88,33 +87,9 @@ export function encode_q5_1(src: usize, n: usize, dst: usize): void {
 }
 
 // ---- mode "ggml": integer dots with Q8_1 activations (activations.ts), as ggml_vec_dot_q5_1_q8_1 ----
-// Per block: d_w * d_x * sum q * x_code (the unsigned 5-bit codes unpacked to bytes, q5_0.ts codes5Dot), and
+// Per block: d_w * d_x * sum q * x_code (the unsigned 5-bit codes unpacked to bytes; one vector: q5_0.ts idotRow5), and
 // the minimum's term m_w * s_x (q4_1.ts rowScalesMin), added apart as ggml adds them.
 
-// One row of nb blocks (d_w * d_x already in ws) . one activation record's codes (x: i16, x8: i8).
-// @ts-ignore: decorator
-@inline function idotRowQ5_1(w: usize, ws: usize, x: usize, x8: usize, nb: i32): f32 {
-  let acc = f32x4.splat(0);
-  const m0f = idotMask(MASK_0F);
-  const m10 = idotMask(MASK_10);
-  const bits = idotMask(MASK_BITS);
-  const spLo = idotMask(MASK_SPREAD_LO);
-  const spHi = idotMask(MASK_SPREAD_HI);
-  const ones = idotMask(MASK_ONES16);
-  const mff00 = idotMask(MASK_FF00);
-  for (let b = 0; b < nb; b++) {
-    const qh = load<u32>(w, 4);
-    const q = v128.load(w, 8);
-    const lo = codes5(q, qh, false, spLo, m0f, m10, bits);
-    const hi = codes5(q, qh, true, spHi, m0f, m10, bits);
-    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(codes5Dot(lo, hi, x, x8, ones, mff00)), v128.load32_splat(ws)));
-    w += 24;
-    ws += 4;
-    x += 64;
-    x8 += 32;
-  }
-  return hsum(acc);
-}
 
 // A row unpacked for a batch (idot32.ts): d, m, and the codes 0..31.
 function unpackQ5_1(w: usize, nb: i32, u: usize): void {
@@ -151,7 +126,7 @@ export function idot_q5_1(rows: usize, rowBytes: usize, nrows: i32, act: usize, 
     for (let b = 0; b < nx; b++) {
       const a = act + <usize>b * actStride;
       const mins = rowScalesMin(w, 24, nb, a + dOff, a + sOff, scratch);
-      store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), idotRowQ5_1(w, scratch, a, a + c8, nb) + mins);
+      store<f32>(out + ((<usize>b * <usize>stride + <usize>r) << 2), idotRow5(w, scratch, a, a + c8, 0, -1, nb, 24, 4, 8) + mins);
     }
   }
 }
