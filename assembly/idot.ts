@@ -25,6 +25,7 @@ export const MASK_SPREAD_HI: usize = 192; // swizzle indices 2 x 8, 3 x 8 (bytes
 export const MASK_ONES16: usize = 208; // 1 in every i16 lane (widenPairsM)
 export const MASK_IQ4_LEVELS: usize = 224; // IQ4_NL's / IQ4_XS's 16 levels as i8 (iq4_nl.ts levels)
 export const MASK_03: usize = 240; // 0x03 in every byte (q2_k's 2-bit codes)
+export const MASK_EVEN_HI: usize = 256; // swizzle indices moving each i16 lane's even byte to its high byte (evenHigh)
 const MASKS = memory.data<u8>([
   0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f,
   0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30,
@@ -42,11 +43,22 @@ const MASKS = memory.data<u8>([
   0x01, 0x00, 0x01, 0x00, 0x01, 0x00, 0x01, 0x00, 0x01, 0x00, 0x01, 0x00, 0x01, 0x00, 0x01, 0x00,
   0x81, 0x98, 0xad, 0xbf, 0xcf, 0xdd, 0xea, 0xf6, 0x01, 0x0d, 0x19, 0x26, 0x35, 0x45, 0x59, 0x71,
   0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03,
+  0x80, 0x00, 0x80, 0x02, 0x80, 0x04, 0x80, 0x06, 0x80, 0x08, 0x80, 0x0a, 0x80, 0x0c, 0x80, 0x0e,
 ], 16);
 
 // @ts-ignore: decorator
 @inline export function idotMask(at: usize): v128 {
   return v128.load(MASKS + at);
+}
+
+// Each i16 lane's even byte moved to its high byte, the low byte zero (256 * the signed byte: i16x8.shl(w, 8)).
+// Relaxed build: a byte shuffle (pshufb; an index of 0x80 selects zero in every engine) with mev =
+// idotMask(MASK_EVEN_HI): JavaScriptCore lowers a vector shift by a constant to four instructions (the count
+// masked and moved to a vector register at each use). Baseline: the shift (mev unused).
+// @ts-ignore: decorator
+@inline export function evenHigh(w: v128, mev: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i8x16.relaxed_swizzle(w, mev);
+  return i16x8.shl(w, 8);
 }
 
 // [sum s0, sum s1, sum s2, sum s3] in two rounds of interleave-and-add (punpck{l,h}dq, punpck{l,h}qdq).

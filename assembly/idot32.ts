@@ -12,7 +12,7 @@
 // formats) m_w * s_x apart, as the formats' single-vector kernels and ggml compute it.
 import { actCodes8, actD, actD256, actS, actSums } from "./activations";
 import { bytesDot } from "./formats/q8_0";
-import { MASK_FF00, MASK_ONES16, idotMask, widenPairsM } from "./idot";
+import { MASK_EVEN_HI, MASK_FF00, MASK_ONES16, idotMask, widenPairsM } from "./idot";
 import { hsum } from "./madd";
 
 // @ts-ignore: decorator
@@ -76,12 +76,13 @@ import { hsum } from "./madd";
   let acc = f32x4.splat(0);
   const ones = idotMask(MASK_ONES16);
   const mff00 = idotMask(MASK_FF00);
+  const mev = idotMask(MASK_EVEN_HI);
   for (let b = 0; b < nb; b++) {
     const lo = v128.load(codes);
     const hi = v128.load(codes, 16);
     let s = relaxed
       ? widenPairsM(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8, 16), hi)), ones)
-      : bytesDot(lo, hi, x, mff00);
+      : bytesDot(lo, hi, x, mff00, mev);
     if (offsetShift >= 0) s = i32x4.sub(s, i32x4.shl(v128.load(xsum), offsetShift + (relaxed ? 0 : 8)));
     acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), v128.load32_splat(w)));
     codes += 32;

@@ -18,7 +18,7 @@ import { lut16 } from "../fast/swizzle";
 import { bytesDot, mulCodes16, rowScales } from "./q8_0";
 import { VEC_Q8_0, actD256 } from "../activations";
 import { idotUnpacked32, unpackedCodes, unpackedD } from "../idot32";
-import { MASK_0F, MASK_FF00, MASK_IQ4_LEVELS, idotMask } from "../idot";
+import { MASK_0F, MASK_EVEN_HI, MASK_FF00, MASK_IQ4_LEVELS, idotMask } from "../idot";
 import { GROUP_MAX_EPS, laneGather, laneOf } from "./kquant-search";
 import { decodeRows } from "./block-rows";
 import { decodeLevels, dotLevels } from "./nibble-levels";
@@ -190,10 +190,11 @@ export function encode_iq4_nl(src: usize, n: usize, dst: usize): void {
   const kv = idotMask(MASK_IQ4_LEVELS);
   const m0f = idotMask(MASK_0F);
   const mff00 = idotMask(MASK_FF00);
+  const mev = idotMask(MASK_EVEN_HI);
   let acc = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
     const q = v128.load(w, 2);
-    const s = bytesDot(lut16(kv, v128.and(q, m0f)), lut16(kv, v128.and(i16x8.shr_u(q, 4), m0f)), x, mff00);
+    const s = bytesDot(lut16(kv, v128.and(q, m0f)), lut16(kv, v128.and(i16x8.shr_u(q, 4), m0f)), x, mff00, mev);
     acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), v128.load32_splat(ws)));
     w += 18;
     ws += 4;

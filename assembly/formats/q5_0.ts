@@ -148,7 +148,7 @@ export function encode_q5_0(src: usize, n: usize, dst: usize): void {
   if (ASC_FEATURE_RELAXED_SIMD) {
     return widenPairsM(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8, 16), hi)), ones);
   }
-  return bytesDot(lo, hi, x, mff00);
+  return bytesDot(lo, hi, x, mff00, mff00); // baseline only: evenHigh shifts, its index mask unused
 }
 
 // One row of nb blocks (BYTES each: qh at QH, the 16 code bytes at QS; d_w * d_x already in ws) . one activation

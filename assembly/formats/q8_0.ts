@@ -5,7 +5,7 @@
 //                       0-1     2          3           33
 import { f16ToF32, f16x4At, f32ToF16 } from "../half";
 import { VEC_Q8_0, actD256 } from "../activations";
-import { MASK_FF00, idotMask, sumLanes, sumLanes4 } from "../idot";
+import { MASK_EVEN_HI, MASK_FF00, evenHigh, idotMask, sumLanes, sumLanes4 } from "../idot";
 import { scaleCodes16 } from "../codes";
 import { roundAwayX4, x86TruncX4 } from "../cround";
 import { hsum } from "../madd";
@@ -194,8 +194,8 @@ export function add4_q8_0(acc: usize, r0: usize, r1: usize, r2: usize, r3: usize
 // 256 * (the 16 weight codes w) . (activation codes xe, xo: even, odd), in four i32 lanes; mff00: the mask
 // (idot.ts idotMask, loaded once per row).
 // @ts-ignore: decorator
-@inline function dot16(w: v128, xe: v128, xo: v128, mff00: v128): v128 {
-  return i32x4.add(i32x4.dot_i16x8_s(i16x8.shl(w, 8), xe), i32x4.dot_i16x8_s(v128.and(w, mff00), xo));
+@inline function dot16(w: v128, xe: v128, xo: v128, mff00: v128, mev: v128): v128 {
+  return i32x4.add(i32x4.dot_i16x8_s(evenHigh(w, mev), xe), i32x4.dot_i16x8_s(v128.and(w, mff00), xo));
 }
 
 // 256 * (32 signed weight codes as bytes in element order: lo 0..15, hi 16..31) . the record's 32 i16 codes at
@@ -203,16 +203,16 @@ export function add4_q8_0(acc: usize, r0: usize, r1: usize, r2: usize, r3: usize
 // Formats whose codes are bytes after an unpack (Q5_0, Q5_1, IQ4_NL) dot with it too; mff00: idotMask(MASK_FF00),
 // loaded once per row.
 // @ts-ignore: decorator
-@inline export function bytesDot(lo: v128, hi: v128, x: usize, mff00: v128): v128 {
-  return i32x4.add(dot16(lo, v128.load(x), v128.load(x, 16), mff00), dot16(hi, v128.load(x, 32), v128.load(x, 48), mff00));
+@inline export function bytesDot(lo: v128, hi: v128, x: usize, mff00: v128, mev: v128): v128 {
+  return i32x4.add(dot16(lo, v128.load(x), v128.load(x, 16), mff00, mev), dot16(hi, v128.load(x, 32), v128.load(x, 48), mff00, mev));
 }
 
 // 256 * block . 32 activation codes at x.
 // @ts-ignore: decorator
-@inline function blockDot(blk: usize, x: usize, mff00: v128): v128 {
+@inline function blockDot(blk: usize, x: usize, mff00: v128, mev: v128): v128 {
   return i32x4.add(
-    dot16(v128.load(blk, 2), v128.load(x), v128.load(x, 16), mff00),
-    dot16(v128.load(blk, 18), v128.load(x, 32), v128.load(x, 48), mff00),
+    dot16(v128.load(blk, 2), v128.load(x), v128.load(x, 16), mff00, mev),
+    dot16(v128.load(blk, 18), v128.load(x, 32), v128.load(x, 48), mff00, mev),
   );
 }
 
@@ -301,10 +301,11 @@ const HALF_CONSTS = memory.data<u32>([0x8fffffff, 0x8fffffff, 0x8fffffff, 0x8fff
 // @ts-ignore: decorator
 @inline function idotRow(w: usize, ws: usize, x: usize, nb: i32): f32 {
   const mff00 = idotMask(MASK_FF00);
+  const mev = idotMask(MASK_EVEN_HI);
   let acc = f32x4.splat(0);
   const end = w + <usize>nb * 34;
   while (w < end) {
-    acc = addScaled(acc, blockDot(w, x, mff00), v128.load32_splat(ws));
+    acc = addScaled(acc, blockDot(w, x, mff00, mev), v128.load32_splat(ws));
     w += 34;
     ws += 4;
     x += 64;
@@ -329,6 +330,7 @@ const PAIR_BYTES: usize = 4608;
 // @ts-ignore: decorator
 @inline function idotRows2(w: usize, rowBytes: usize, ws: usize, wsStride: usize, x: usize, nb: i32, out: usize): void {
   const mff00 = idotMask(MASK_FF00);
+  const mev = idotMask(MASK_EVEN_HI);
   let acc0 = f32x4.splat(0);
   let acc1 = f32x4.splat(0);
   const end = w + <usize>nb * 34;
@@ -337,10 +339,10 @@ const PAIR_BYTES: usize = 4608;
     const x1 = v128.load(x, 16);
     const x2 = v128.load(x, 32);
     const x3 = v128.load(x, 48);
-    const s0 = i32x4.add(dot16(v128.load(w, 2), x0, x1, mff00), dot16(v128.load(w, 18), x2, x3, mff00));
+    const s0 = i32x4.add(dot16(v128.load(w, 2), x0, x1, mff00, mev), dot16(v128.load(w, 18), x2, x3, mff00, mev));
     acc0 = addScaled(acc0, s0, v128.load32_splat(ws));
     const w1 = w + rowBytes;
-    const s1 = i32x4.add(dot16(v128.load(w1, 2), x0, x1, mff00), dot16(v128.load(w1, 18), x2, x3, mff00));
+    const s1 = i32x4.add(dot16(v128.load(w1, 2), x0, x1, mff00, mev), dot16(v128.load(w1, 18), x2, x3, mff00, mev));
     acc1 = addScaled(acc1, s1, v128.load32_splat(ws + wsStride));
     w += 34;
     ws += 4;
@@ -390,6 +392,7 @@ const PAIR_BYTES: usize = 4608;
 // @ts-ignore: decorator
 @inline function idotRow4(w: usize, ws: usize, wsStride: usize, nb: i32, x: usize, xs: usize, out: usize, os: usize): void {
   const mff00 = idotMask(MASK_FF00);
+  const mev = idotMask(MASK_EVEN_HI);
   let acc0 = f32x4.splat(0);
   let acc1 = f32x4.splat(0);
   let acc2 = f32x4.splat(0);
@@ -398,9 +401,9 @@ const PAIR_BYTES: usize = 4608;
   while (w < end) {
     const wa = v128.load(w, 2);
     const wb = v128.load(w, 18);
-    const ea = i16x8.shl(wa, 8);
+    const ea = evenHigh(wa, mev);
     const oa = v128.and(wa, mff00);
-    const eb = i16x8.shl(wb, 8);
+    const eb = evenHigh(wb, mev);
     const ob = v128.and(wb, mff00);
     acc0 = addScaled(acc0, splitDot(ea, oa, eb, ob, x), v128.load32_splat(ws));
     acc1 = addScaled(acc1, splitDot(ea, oa, eb, ob, x + xs), v128.load32_splat(ws + wsStride));
