@@ -283,6 +283,45 @@ describe("a job's units on the caller and the workers", () => {
     }
     await vi.waitFor(() => expect(liveWorkers()).toBe(workersBefore)); // the next test counts workers
   });
+  // Tiny jobs (one to three units of 64 values) between large ones (32 units of 16K values): the caller finishes
+  // a tiny job before the worker wakes, and the job ends without the worker's reply, which arrives during the
+  // next job; in a large job the worker takes units, and the job must wait for exactly its reply. Each job is
+  // checked as soon as it settles: its units all ran (each doubles its own segment), or it was a failing one.
+  it("jobs the caller finishes alone end without the worker; its late replies settle no later job", async () => {
+    const workersBefore = liveWorkers();
+    const rt = await threaded(2);
+    try {
+      const pool = rt.pool!;
+      const jobs = 200;
+      const shape = (j: number) => (j % 2 === 0 ? { units: 1 + ((j >> 1) % 3), per: 64 } : { units: 32, per: 16384 });
+      const failing = new Set([7, 9, 150, 151, 199]);
+      const size = Math.max(...Array.from({ length: jobs }, (_, j) => shape(j).units * shape(j).per));
+      const ptr = rt.memory.alloc(size * 4);
+      const f32 = (n: number) => rt.memory.f32().subarray(ptr >>> 2, (ptr >>> 2) + n);
+      for (let j = 0; j < jobs; j++) {
+        const { units, per } = shape(j);
+        f32(units * per).set(randomValues(units * per, j, 1));
+        const before = Float32Array.from(f32(units * per));
+        const calls = Array.from({ length: units }, (_, u) =>
+          (failing.has(j) && u === units - 1 ? [["no_such_kernel"]] : [["logits_post", ptr + u * per * 4, per, 2, 0]]) as [string, ...number[]][]);
+        const run = pool.run(calls);
+        if (failing.has(j)) {
+          await expect(run, `job ${j}`).rejects.toThrow("no kernel named no_such_kernel");
+          continue;
+        }
+        await run;
+        const got = new Uint32Array(f32(units * per).slice().buffer);
+        const want = new Uint32Array(before.map((v) => v * 2).buffer);
+        expect(got.findIndex((b, i) => b !== want[i]), `job ${j}: the first value not doubled`).toBe(-1);
+      }
+      // a tiny job takes microseconds on the caller while the worker sleeps: most end before it wakes
+      expect(pool.endedAlone).toBeGreaterThan(0);
+      rt.memory.dealloc(ptr);
+    } finally {
+      rt.dispose();
+    }
+    await vi.waitFor(() => expect(liveWorkers()).toBe(workersBefore)); // the next test counts workers
+  });
 });
 
 describe("workers' lifetime", () => {

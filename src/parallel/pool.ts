@@ -6,8 +6,11 @@
 // until none is left. The caller computes its share synchronously, after the work it overlaps with the job
 // (`before`): it would otherwise sit idle while N workers share N cores with its own copies, and each job's
 // wake-up and done messages are one worker's fewer. Pointers are handed out by the caller's allocator only; an
-// argument "$j" is the computing thread's own block j of the job's scratch. Jobs run one at a time. Workers
-// never keep a Node process alive on their own (unref while idle) and end with terminate() (Runtime.dispose).
+// argument "$j" is the computing thread's own block j of the job's scratch. Jobs run one at a time. A job ends
+// when its units are done: the caller waits for a worker's reply only if the worker took a unit, so a worker
+// slow to wake (an idle core of a VM) does not hold up a job the caller finished alone; it later finds the job's
+// counter (its own, one per job) used up and takes nothing. Workers never keep a Node process alive on their
+// own (unref while idle) and end with terminate() (Runtime.dispose).
 import type { LinearMemory } from "../core/memory.js";
 // a specifier in a variable: bundlers for the browser leave it alone; runtimes without it fail the import
 const NODE_WORKER_THREADS = "node:worker_threads";
@@ -17,10 +20,11 @@ export type Call = [string, ...(number | string)[]];
 
 type KernelFns = Record<string, unknown>;
 
-// Units taken by the counter until none is left, each call on `k` with "$j" replaced by scratch[j]. The caller
-// runs this function and the workers run its source text (workerSource): one loop for both. Self-contained
-// (it refers to nothing outside itself) and written in plain indexed loops and `apply`, no for-of or spread: a
-// user's bundler that compiles for older browsers would turn those into calls to helpers the worker lacks.
+// Units taken by the job's counter (counter[0]: the next unit) until none is left, each call on `k` with "$j"
+// replaced by scratch[j]; counter[1] counts the units done. The caller runs this function and the workers run
+// its source text (workerSource): one loop for both. Self-contained (it refers to nothing outside itself) and
+// written in plain indexed loops and `apply`, no for-of or spread: a user's bundler that compiles for older
+// browsers would turn those into calls to helpers the worker lacks.
 function runUnits(k: KernelFns, units: Call[][], scratch: number[], counter: Int32Array): void {
   for (;;) {
     const i = Atomics.add(counter, 0, 1);
@@ -37,12 +41,14 @@ function runUnits(k: KernelFns, units: Call[][], scratch: number[], counter: Int
       }
       (f as (...a: number[]) => unknown).apply(null, args);
     }
+    Atomics.add(counter, 1, 1);
   }
 }
 
 // The worker's code (node:worker_threads with eval in Node, Deno and Bun; a module Web Worker from a blob URL
-// in browsers). It instantiates the module on the shared memory and runs units until the counter passes the
-// end. The kind is written in, not sniffed: Bun's worker_threads workers have a `self` too, and its
+// in browsers). It instantiates the module on the shared memory and runs each job's units until the job's
+// counter passes the end, then replies (one reply per message, in order). The kind is written in, not sniffed:
+// Bun's worker_threads workers have a `self` too, and its
 // onmessage / postMessage are not the channel to the parent's Worker object. (import(), not require: Node runs an eval'd
 // worker as a module when the process was started with --input-type=module.)
 const workerSource = (kind: WorkerKind) => `"use strict";
@@ -50,17 +56,15 @@ const workerSource = (kind: WorkerKind) => `"use strict";
 const nodePort = ${JSON.stringify(kind)} === "worker_threads" ? (await import("node:worker_threads")).parentPort : null;
 const post = (m) => (nodePort ? nodePort.postMessage(m) : self.postMessage(m));
 let k = null;
-let counter = null;
 function onMessage(m) {
   try {
     if (m.type === "init") {
       k = new WebAssembly.Instance(m.module, { env: { memory: m.memory } }).exports;
       k.set_scratch(m.scratch);
-      counter = new Int32Array(m.counter);
       post({ type: "ready" });
       return;
     }
-    runUnits(k, m.units, m.scratch, counter);
+    runUnits(k, m.units, m.scratch, new Int32Array(m.counter));
     post({ type: "done" });
   } catch (e) {
     post({ type: "error", message: String((e && e.stack) || e) });
@@ -150,7 +154,9 @@ async function spawn(kind: WorkerKind, onMessage: (m: { type: string; message?: 
 }
 
 class PoolWorker {
-  pending: Pending | null = null;
+  // the replies awaited, oldest first: a worker answers its messages in order, and a job that ended without this
+  // worker's units leaves its reply to come
+  pending: Pending[] = [];
   failed: Error | null = null;
   port!: Port;
 
@@ -159,17 +165,11 @@ class PoolWorker {
     pw.port = await spawn(
       kind,
       (m) => {
-        const p = pw.pending;
-        pw.pending = null;
+        const p = pw.pending.shift();
         if (m.type === "error") p?.reject(new Error(`A bitembed worker failed: ${m.message}`));
         else p?.resolve();
       },
-      (e) => {
-        pw.failed ??= e;
-        const p = pw.pending;
-        pw.pending = null;
-        p?.reject(e);
-      },
+      (e) => pw.fail(e),
     );
     await pw.send(init);
     return pw;
@@ -178,9 +178,17 @@ class PoolWorker {
   send(message: unknown): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
     return new Promise<void>((resolve, reject) => {
-      this.pending = { resolve, reject };
+      this.pending.push({ resolve, reject });
       this.port.post(message);
     });
+  }
+
+  /** Every reply awaited fails with e (the first failure is kept), and so does every later send. */
+  fail(e: Error): void {
+    this.failed ??= e;
+    const pending = this.pending;
+    this.pending = [];
+    for (const p of pending) p.reject(this.failed);
   }
 }
 
@@ -189,12 +197,13 @@ export class WorkerPool {
   // jobs queued or running
   private jobs = 0;
   private terminated = false;
+  /** @internal Jobs that ended without waiting for a worker's reply (tests). */
+  endedAlone = 0;
 
   private constructor(
     private readonly workers: PoolWorker[],
     private readonly mem: LinearMemory,
     private readonly scratch: number[],
-    private readonly counter: Int32Array,
     private readonly caller: KernelFns,
   ) {}
 
@@ -207,11 +216,10 @@ export class WorkerPool {
   ): Promise<WorkerPool> {
     const scratch: number[] = [];
     const workers: PoolWorker[] = [];
-    const counter = new SharedArrayBuffer(4);
     try {
       for (let i = 1; i < threads; i++) scratch.push(mem.alloc(scratchBytes, 64));
       const started = await Promise.allSettled(
-        scratch.map((s) => PoolWorker.start(kind, { type: "init", module, memory: mem.memory, scratch: s, counter })),
+        scratch.map((s) => PoolWorker.start(kind, { type: "init", module, memory: mem.memory, scratch: s })),
       );
       for (const r of started) if (r.status === "fulfilled") workers.push(r.value);
       const failed = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
@@ -221,7 +229,7 @@ export class WorkerPool {
       for (const s of scratch) mem.dealloc(s);
       throw e;
     }
-    const pool = new WorkerPool(workers, mem, scratch, new Int32Array(counter), caller);
+    const pool = new WorkerPool(workers, mem, scratch, caller);
     for (const w of workers) w.port.unref();
     return pool;
   }
@@ -258,12 +266,14 @@ export class WorkerPool {
     if (units.length === 0) return before?.();
     const mem = this.mem;
     const blocks: number[][] = [];
-    const counter = this.counter;
+    // this job's counter: the next unit, the units done. A worker that reads it after the job has ended takes
+    // nothing (a counter shared by all jobs would hand it a unit of the next job, with this job's calls)
+    const shared = new SharedArrayBuffer(8);
+    const counter = new Int32Array(shared);
     try {
       for (let t = 0; t < this.size; t++) blocks.push(scratchBytes.map((b) => mem.alloc(b, 64)));
-      Atomics.store(counter, 0, 0);
       for (const w of this.workers) w.port.ref();
-      const sends = this.workers.map((w, i) => w.send({ type: "job", units, scratch: blocks[i + 1] }));
+      const sends = this.workers.map((w, i) => w.send({ type: "job", units, scratch: blocks[i + 1], counter: shared }));
       let failure: { error: unknown } | undefined;
       try {
         before?.();
@@ -271,6 +281,14 @@ export class WorkerPool {
       } catch (error) {
         Atomics.store(counter, 0, units.length); // the workers take no more units
         failure = { error };
+      }
+      // Every unit done (the caller's loop has used the counter up, so none is left to take): the job is over,
+      // whatever the workers' replies (a worker that took no unit replies later, "done"; one whose unit failed
+      // left the count short; a dead worker still fails the job below, as before)
+      if (failure === undefined && Atomics.load(counter, 1) === units.length && this.workers.every((w) => w.failed === null)) {
+        for (const p of sends) p.catch(() => undefined); // a crash after this point fails the next job
+        this.endedAlone++;
+        return;
       }
       // every worker settled before the scratch is freed: one failing must not free what the others still use
       const settled = await Promise.allSettled(sends);
@@ -289,10 +307,7 @@ export class WorkerPool {
     this.terminated = true;
     for (const w of this.workers) {
       // the job under way fails first: Deno's worker_threads report the exit inside terminate() itself
-      w.failed ??= new Error("This runtime's workers were terminated (the runtime was disposed).");
-      const p = w.pending;
-      w.pending = null;
-      p?.reject(w.failed);
+      w.fail(new Error("This runtime's workers were terminated (the runtime was disposed)."));
       w.port.terminate();
     }
     for (const s of this.scratch) this.mem.dealloc(s);
