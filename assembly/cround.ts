@@ -17,18 +17,39 @@ const TWO31: f32 = 2147483648.0;
   return x >= -TWO31 && x < TWO31 ? <i32>x : i32.MIN_VALUE;
 }
 
-// Four lanes of roundAway.
+// The constants of the four-lane versions, loaded by their callers once per call (croundConst), not written
+// in the loops: V8 13+ (Node 24, Deno) builds a constant vector again at each use inside a loop (two or three
+// instructions each), where a loaded one stays in a register. Each is 16 bytes at the offset named.
+export const CR_HALF: usize = 0; //   0.5 in every f32 lane
+export const CR_SIGN: usize = 16; //  0x80000000 in every lane: the sign bit, and i32.MIN_VALUE
+export const CR_ONE: usize = 32; //   1.0
+export const CR_LO: usize = 48; //    -2^31
+export const CR_HI: usize = 64; //    2^31
+const CROUND = memory.data<u32>([
+  0x3f000000, 0x3f000000, 0x3f000000, 0x3f000000,
+  0x80000000, 0x80000000, 0x80000000, 0x80000000,
+  0x3f800000, 0x3f800000, 0x3f800000, 0x3f800000,
+  0xcf000000, 0xcf000000, 0xcf000000, 0xcf000000,
+  0x4f000000, 0x4f000000, 0x4f000000, 0x4f000000,
+], 16);
+
 // @ts-ignore: decorator
-@inline export function roundAwayX4(x: v128): v128 {
+@inline export function croundConst(at: usize): v128 {
+  return v128.load(CROUND + at);
+}
+
+// Four lanes of roundAway; half, sign, one: croundConst(CR_HALF), (CR_SIGN), (CR_ONE).
+// @ts-ignore: decorator
+@inline export function roundAwayX4(x: v128, half: v128, sign: v128, one: v128): v128 {
   const t = f32x4.trunc(x);
-  const up = f32x4.ge(f32x4.abs(f32x4.sub(x, t)), f32x4.splat(0.5));
-  const step = v128.or(v128.and(x, i32x4.splat(0x80000000)), f32x4.splat(1.0)); // copysign(1, x)
+  const up = f32x4.ge(f32x4.abs(f32x4.sub(x, t)), half);
+  const step = v128.or(v128.and(x, sign), one); // copysign(1, x)
   return f32x4.add(t, v128.and(step, up));
 }
 
-// Four lanes of x86Trunc.
+// Four lanes of x86Trunc; lo, hi, min: croundConst(CR_LO), (CR_HI), (CR_SIGN).
 // @ts-ignore: decorator
-@inline export function x86TruncX4(x: v128): v128 {
-  const inRange = v128.and(f32x4.ge(x, f32x4.splat(-TWO31)), f32x4.lt(x, f32x4.splat(TWO31)));
-  return v128.bitselect(i32x4.trunc_sat_f32x4_s(x), i32x4.splat(i32.MIN_VALUE), inRange);
+@inline export function x86TruncX4(x: v128, lo: v128, hi: v128, min: v128): v128 {
+  const inRange = v128.and(f32x4.ge(x, lo), f32x4.lt(x, hi));
+  return v128.bitselect(i32x4.trunc_sat_f32x4_s(x), min, inRange);
 }

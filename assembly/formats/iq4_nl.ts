@@ -67,29 +67,59 @@ export function dot_iq4_nl(row: usize, x: usize, dim: i32): f32 {
 // 0..511, the count is RUN_BASE[u >> 5] plus the midpoints inside that run of 32 (at most two, at offsets
 // RUN_FIRST and RUN_SECOND; 32: none) that u & 31 reaches.
 //   2m + 256: 25 69 108 142 172 199 224 247 270 294 319 347 378 414 458
+// The constants of levelIndex4, bestIndex4 and levelOf, loaded by their callers once per search or call
+// (iq4Const), not written in the loops: V8 13+ (Node 24, Deno) builds a constant vector again at each use inside a
+// loop. Each is 16 bytes at the offset named; the three tables are read by lut16 (in-range indices).
+const IQ4_255: usize = 0; //   255 in every i32 lane (also the low-byte mask)
+const IQ4_M256: usize = 16; // -256
+const IQ4_256: usize = 32; //  256
+const IQ4_31: usize = 48; //   31
+const IQ4_15: usize = 64; //   15 (the index of a NaN)
+const IQ4_BASE: usize = 80; //   RUN_BASE
+const IQ4_FIRST: usize = 96; //  RUN_FIRST
+const IQ4_SECOND: usize = 112; // RUN_SECOND
+const IQ4_LEVELS: usize = 128; // the 16 levels as i8 (levels())
+const IQ4_CONSTS = memory.data<u8>([
+  255, 0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0,
+  0x00, 0xff, 0xff, 0xff, 0x00, 0xff, 0xff, 0xff, 0x00, 0xff, 0xff, 0xff, 0x00, 0xff, 0xff, 0xff,
+  0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0,
+  31, 0, 0, 0, 31, 0, 0, 0, 31, 0, 0, 0, 31, 0, 0, 0,
+  15, 0, 0, 0, 15, 0, 0, 0, 15, 0, 0, 0, 15, 0, 0, 0,
+  0, 1, 1, 2, 3, 4, 5, 6, 8, 9, 11, 12, 13, 14, 14, 15,
+  25, 32, 5, 12, 14, 12, 7, 0, 14, 6, 27, 26, 30, 32, 10, 32,
+  32, 32, 32, 32, 32, 32, 32, 23, 32, 31, 32, 32, 32, 32, 32, 32,
+  0x81, 0x98, 0xad, 0xbf, 0xcf, 0xdd, 0xea, 0xf6, 0x01, 0x0d, 0x19, 0x26, 0x35, 0x45, 0x59, 0x71,
+], 16);
 // @ts-ignore: decorator
-@inline function levelIndex4(v: v128): v128 {
-  const t = i32x4.max_s(i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.floor(f32x4.add(v, v))), i32x4.splat(255)), i32x4.splat(-256));
-  const u = i32x4.add(t, i32x4.splat(256));
-  const run = i32x4.shr_u(u, 5); // in each lane's low byte, zeros above: the swizzles read one table byte
-  const r = v128.and(u, i32x4.splat(31));
-  const byte = i32x4.splat(255);
-  const base = v128.and(i8x16.swizzle(i8x16(0, 1, 1, 2, 3, 4, 5, 6, 8, 9, 11, 12, 13, 14, 14, 15), run), byte);
-  const first = v128.and(i8x16.swizzle(i8x16(25, 32, 5, 12, 14, 12, 7, 0, 14, 6, 27, 26, 30, 32, 10, 32), run), byte);
-  const second = v128.and(i8x16.swizzle(i8x16(32, 32, 32, 32, 32, 32, 32, 23, 32, 31, 32, 32, 32, 32, 32, 32), run), byte);
-  return i32x4.sub(i32x4.sub(base, i32x4.ge_s(r, first)), i32x4.ge_s(r, second));
+@inline function iq4Const(at: usize): v128 {
+  return v128.load(IQ4_CONSTS + at);
+}
+
+// best_index_int8(16, kvalues_iq4nl, v) on four lanes, NaN aside (the method above), its constants given
+// (iq4Const: c255 .. second).
+// @ts-ignore: decorator
+@inline function levelIndex4K(v: v128, c255: v128, cm256: v128, c256: v128, c31: v128, base: v128, first: v128, second: v128): v128 {
+  const t = i32x4.max_s(i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.floor(f32x4.add(v, v))), c255), cm256);
+  const u = i32x4.add(t, c256);
+  const run = i32x4.shr_u(u, 5); // in each lane's low byte, zeros above: the lookups read one table byte
+  const r = v128.and(u, c31);
+  const b = v128.and(lut16(base, run), c255);
+  const f = v128.and(lut16(first, run), c255);
+  const s2 = v128.and(lut16(second, run), c255);
+  return i32x4.sub(i32x4.sub(b, i32x4.ge_s(r, f)), i32x4.ge_s(r, s2));
 }
 
 // best_index_int8 with NaN: it fails every comparison in ggml and ends on index 15.
 // @ts-ignore: decorator
-@inline function bestIndex4(v: v128): v128 {
-  return v128.bitselect(i32x4.splat(15), levelIndex4(v), f32x4.ne(v, v));
+@inline function bestIndex4(v: v128, c255: v128, cm256: v128, c256: v128, c31: v128, base: v128, first: v128, second: v128, c15: v128): v128 {
+  return v128.bitselect(c15, levelIndex4K(v, c255, cm256, c256, c31, base, first, second), f32x4.ne(v, v));
 }
 
-// The level of index l (i32 lanes 0..15) as f32: the swizzle reads byte l into each lane's low byte.
+// The level of index l (i32 lanes 0..15) as f32: the lookup reads byte l into each lane's low byte (lv:
+// iq4Const(IQ4_LEVELS)).
 // @ts-ignore: decorator
-@inline function levelOf(l: v128): v128 {
-  return f32x4.convert_i32x4_s(i32x4.shr_s(i32x4.shl(i8x16.swizzle(levels(), l), 24), 24));
+@inline function levelOf(l: v128, lv: v128): v128 {
+  return f32x4.convert_i32x4_s(i32x4.shr_s(i32x4.shl(lut16(lv, l), 24), 24));
 }
 
 /**
@@ -103,6 +133,14 @@ export function dot_iq4_nl(row: usize, x: usize, dim: i32): f32 {
 // @ts-ignore: decorator
 @inline export function iq4nlSearch4(x: usize, stride: usize): v128 {
   const zero = f32x4.splat(0);
+  const c255 = iq4Const(IQ4_255);
+  const cm256 = iq4Const(IQ4_M256);
+  const c256 = iq4Const(IQ4_256);
+  const c31 = iq4Const(IQ4_31);
+  const base = iq4Const(IQ4_BASE);
+  const first = iq4Const(IQ4_FIRST);
+  const second = iq4Const(IQ4_SECOND);
+  const lv = iq4Const(IQ4_LEVELS);
   // the value of largest |x| (`if (ax > amax)`: the first of equals, NaN never)
   let amax = zero;
   let max = zero;
@@ -127,7 +165,7 @@ export function dot_iq4_nl(row: usize, x: usize, dim: i32): f32 {
       // levelIndex4 without the NaN case will do: a NaN id * x comes from a NaN value (its lane's sums are NaN
       // whatever the level) or from 0 * inf (an inf value, whose sums are inf or NaN for any positive level:
       // both 15 and the 8 that a NaN reads here are positive)
-      const q = levelOf(levelIndex4(f32x4.mul(id, xj)));
+      const q = levelOf(levelIndex4K(f32x4.mul(id, xj), c255, cm256, c256, c31, base, first, second), lv);
       const wq = f32x4.mul(f32x4.mul(xj, xj), q);
       sumqx = f32x4.add(sumqx, f32x4.mul(wq, xj));
       sumq2 = f32x4.add(sumq2, f32x4.mul(wq, q));
@@ -148,10 +186,18 @@ export function dot_iq4_nl(row: usize, x: usize, dim: i32): f32 {
 /** best_index_int8(id * x) for 16 values at x, as 16 bytes. */
 // @ts-ignore: decorator
 @inline export function iq4nlCodes16(x: usize, id: v128): v128 {
-  const c0 = bestIndex4(f32x4.mul(id, v128.load(x)));
-  const c1 = bestIndex4(f32x4.mul(id, v128.load(x, 16)));
-  const c2 = bestIndex4(f32x4.mul(id, v128.load(x, 32)));
-  const c3 = bestIndex4(f32x4.mul(id, v128.load(x, 48)));
+  const c255 = iq4Const(IQ4_255);
+  const cm256 = iq4Const(IQ4_M256);
+  const c256 = iq4Const(IQ4_256);
+  const c31 = iq4Const(IQ4_31);
+  const base = iq4Const(IQ4_BASE);
+  const first = iq4Const(IQ4_FIRST);
+  const second = iq4Const(IQ4_SECOND);
+  const c15 = iq4Const(IQ4_15);
+  const c0 = bestIndex4(f32x4.mul(id, v128.load(x)), c255, cm256, c256, c31, base, first, second, c15);
+  const c1 = bestIndex4(f32x4.mul(id, v128.load(x, 16)), c255, cm256, c256, c31, base, first, second, c15);
+  const c2 = bestIndex4(f32x4.mul(id, v128.load(x, 32)), c255, cm256, c256, c31, base, first, second, c15);
+  const c3 = bestIndex4(f32x4.mul(id, v128.load(x, 48)), c255, cm256, c256, c31, base, first, second, c15);
   return i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(c0, c1), i16x8.narrow_i32x4_s(c2, c3));
 }
 

@@ -268,26 +268,50 @@ const GROUP_MAX_EPS: f32 = 1e-15;
   return SCRATCH + Q6_XT_AT;
 }
 
-// nearestInt on four lanes, and ggml's MAX(-nmax, MIN(nmax - 1, l)) for nmax 32.
+// nearestInt on four lanes, and ggml's MAX(-nmax, MIN(nmax - 1, l)) for nmax 32. Their constants are loaded by
+// the callers once per block (q6Const), not written in the loops: V8 13+ (Node 24, Deno) builds a constant vector
+// again at each use inside a loop. Each is 16 bytes at the offset named.
+const Q6_MAGIC: usize = 0; // 12582912.0 (1.5 * 2^23) in every f32 lane
+const Q6_MANT: usize = 16; // 0x007fffff
+const Q6_BIAS: usize = 32; // 0x00400000
+const Q6_TOP: usize = 48; //  31
+const Q6_BOTTOM: usize = 64; // -32
+const Q6_CONSTS = memory.data<u32>([
+  0x4b400000, 0x4b400000, 0x4b400000, 0x4b400000,
+  0x007fffff, 0x007fffff, 0x007fffff, 0x007fffff,
+  0x00400000, 0x00400000, 0x00400000, 0x00400000,
+  31, 31, 31, 31,
+  0xffffffe0, 0xffffffe0, 0xffffffe0, 0xffffffe0,
+], 16);
 // @ts-ignore: decorator
-@inline function nearestInt4(v: v128): v128 {
-  return i32x4.sub(v128.and(f32x4.add(v, f32x4.splat(12582912.0)), i32x4.splat(0x007fffff)), i32x4.splat(0x00400000));
+@inline function q6Const(at: usize): v128 {
+  return v128.load(Q6_CONSTS + at);
 }
 // @ts-ignore: decorator
-@inline function clamp6x4(l: v128): v128 {
-  return i32x4.max_s(i32x4.min_s(l, i32x4.splat(31)), i32x4.splat(-32));
+@inline function nearestInt4(v: v128, magic: v128, mant: v128, bias: v128): v128 {
+  return i32x4.sub(v128.and(f32x4.add(v, magic), mant), bias);
+}
+// @ts-ignore: decorator
+@inline function clamp6x4(l: v128, top: v128, bottom: v128): v128 {
+  return i32x4.max_s(i32x4.min_s(l, top), bottom);
+}
+// The codes l (-32..31) of four lanes x at iscale: clamp6x4(nearestInt4(iscale * x)), the constants loaded at base
+// Q6_CONSTS by the caller.
+// @ts-ignore: decorator
+@inline function codes6x4(v: v128, magic: v128, mant: v128, bias: v128, top: v128, bottom: v128): v128 {
+  return clamp6x4(nearestInt4(v, magic, mant, bias), top, bottom);
 }
 
 // make_qx_quants's sums for one trial iscale per lane (rmse_type 1: weights x^2), each lane summing its
 // group's 16 values in order, as the scalar loop does. sumlx is returned, suml2 left in SUML2.
 let SUML2: v128 = i32x4.splat(0);
 // @ts-ignore: decorator
-@inline function trial4(iscale: v128): v128 {
+@inline function trial4(iscale: v128, magic: v128, mant: v128, bias: v128, top: v128, bottom: v128): v128 {
   let sumlx = f32x4.splat(0);
   let suml2 = f32x4.splat(0);
   for (let i = 0; i < 16; i++) {
     const xi = v128.load(q6XT() + (<usize>i << 4));
-    const l = f32x4.convert_i32x4_s(clamp6x4(nearestInt4(f32x4.mul(iscale, xi))));
+    const l = f32x4.convert_i32x4_s(codes6x4(f32x4.mul(iscale, xi), magic, mant, bias, top, bottom));
     const w = f32x4.mul(xi, xi);
     sumlx = f32x4.add(sumlx, f32x4.mul(f32x4.mul(w, xi), l));
     suml2 = f32x4.add(suml2, f32x4.mul(f32x4.mul(w, l), l));
@@ -301,6 +325,11 @@ let SUML2: v128 = i32x4.splat(0);
 // the same order as ggml's scalar loop; its "keep the best trial" branch becomes a select, and the codes are
 // computed once from the winning iscale (they are the ones the scalar loop would have kept).
 function makeQxQuants4(x: usize, l: usize, scales: usize): void {
+  const magic = q6Const(Q6_MAGIC);
+  const mant = q6Const(Q6_MANT);
+  const bias = q6Const(Q6_BIAS);
+  const top = q6Const(Q6_TOP);
+  const bottom = q6Const(Q6_BOTTOM);
   for (let i = 0; i < 16; i += 4) {
     const r0 = v128.load(x + (<usize>i << 2));
     const r1 = v128.load(x + 64 + (<usize>i << 2));
@@ -329,14 +358,14 @@ function makeQxQuants4(x: usize, l: usize, scales: usize): void {
   const quiet = f32x4.lt(amax, f32x4.splat(GROUP_MAX_EPS)); // these groups quantize to zero
   let iscale = f32x4.div(f32x4.splat(-32), max);
   let bestIscale = iscale;
-  let sumlx = trial4(iscale);
+  let sumlx = trial4(iscale, magic, mant, bias, top, bottom);
   let suml2 = SUML2;
   let scale = v128.and(f32x4.div(sumlx, suml2), f32x4.ne(suml2, f32x4.splat(0)));
   let best = f32x4.mul(scale, sumlx);
   for (let is = -9; is <= 9; is++) {
     if (is == 0) continue;
     iscale = f32x4.div(f32x4.neg(f32x4.splat(<f32>32 + <f32>0.1 * <f32>is)), max);
-    sumlx = trial4(iscale);
+    sumlx = trial4(iscale, magic, mant, bias, top, bottom);
     suml2 = SUML2;
     const better = v128.and(f32x4.gt(suml2, f32x4.splat(0)), f32x4.gt(f32x4.mul(sumlx, sumlx), f32x4.mul(best, suml2)));
     const s = f32x4.div(sumlx, suml2);
@@ -346,7 +375,7 @@ function makeQxQuants4(x: usize, l: usize, scales: usize): void {
   }
   v128.store(scales, v128.andnot(scale, quiet));
   for (let i = 0; i < 16; i++) {
-    const q = v128.andnot(i32x4.add(clamp6x4(nearestInt4(f32x4.mul(bestIscale, v128.load(q6XT() + (<usize>i << 4))))), i32x4.splat(32)), quiet);
+    const q = v128.andnot(i32x4.sub(codes6x4(f32x4.mul(bestIscale, v128.load(q6XT() + (<usize>i << 4))), magic, mant, bias, top, bottom), bottom), quiet);
     store<u8>(l + i, <u8>i32x4.extract_lane(q, 0));
     store<u8>(l + 16 + i, <u8>i32x4.extract_lane(q, 1));
     store<u8>(l + 32 + i, <u8>i32x4.extract_lane(q, 2));
@@ -356,6 +385,11 @@ function makeQxQuants4(x: usize, l: usize, scales: usize): void {
 
 // Encode n f32 values (whole blocks of 256), as quantize_row_q6_K_ref.
 export function encode_q6_k(src: usize, n: usize, dst: usize): void {
+  const magic = q6Const(Q6_MAGIC);
+  const mant = q6Const(Q6_MANT);
+  const bias = q6Const(Q6_BIAS);
+  const top = q6Const(Q6_TOP);
+  const bottom = q6Const(Q6_BOTTOM);
   for (let b: usize = 0; b < n; b += <usize>QK) {
     const x = src + (b << 2);
     const y = dst + (b / <usize>QK) * BLOCK_BYTES;
@@ -387,10 +421,10 @@ export function encode_q6_k(src: usize, n: usize, dst: usize): void {
       if (d == 0) continue;
       const dv = f32x4.splat(d);
       const xg = x + (<usize>g << 6);
-      const c0 = clamp6x4(nearestInt4(f32x4.div(v128.load(xg), dv)));
-      const c1 = clamp6x4(nearestInt4(f32x4.div(v128.load(xg, 16), dv)));
-      const c2 = clamp6x4(nearestInt4(f32x4.div(v128.load(xg, 32), dv)));
-      const c3 = clamp6x4(nearestInt4(f32x4.div(v128.load(xg, 48), dv)));
+      const c0 = codes6x4(f32x4.div(v128.load(xg), dv), magic, mant, bias, top, bottom);
+      const c1 = codes6x4(f32x4.div(v128.load(xg, 16), dv), magic, mant, bias, top, bottom);
+      const c2 = codes6x4(f32x4.div(v128.load(xg, 32), dv), magic, mant, bias, top, bottom);
+      const c3 = codes6x4(f32x4.div(v128.load(xg, 48), dv), magic, mant, bias, top, bottom);
       const c = i8x16.add(i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(c0, c1), i16x8.narrow_i32x4_s(c2, c3)), i8x16.splat(32));
       v128.store(q6L() + (<usize>g << 4), c);
     }

@@ -7,7 +7,7 @@ import { f16ToF32, f16x4At, f32ToF16 } from "../half";
 import { VEC_Q8_0, actD256 } from "../activations";
 import { MASK_EVEN_HI, MASK_FF00, evenHigh, idotMask, sumLanes, sumLanes4 } from "../idot";
 import { scaleCodes16 } from "../codes";
-import { roundAwayX4, x86TruncX4 } from "../cround";
+import { CR_HALF, CR_HI, CR_LO, CR_ONE, CR_SIGN, croundConst, roundAwayX4, x86TruncX4 } from "../cround";
 import { hsum } from "../madd";
 import { decodeRows } from "./block-rows";
 
@@ -29,6 +29,12 @@ export function decode_q8_0(table: usize, rowBytes: usize, ids: usize, n: i32, d
 // Encode n f32 values (whole blocks): amax = max |x|, d = amax / 127, q = roundf(x * (1/d)).
 // see: ggml-quants.c quantize_row_q8_0_ref
 export function encode_q8_0(src: usize, n: usize, dst: usize): void {
+  // the rounding constants loaded once (cround.ts croundConst)
+  const half = croundConst(CR_HALF);
+  const sign = croundConst(CR_SIGN);
+  const one = croundConst(CR_ONE);
+  const lo = croundConst(CR_LO);
+  const hi = croundConst(CR_HI);
   for (let b: usize = 0; b < n; b += 32) {
     let m = f32x4.abs(v128.load(src));
     m = f32x4.max(m, f32x4.abs(v128.load(src, 16)));
@@ -47,8 +53,8 @@ export function encode_q8_0(src: usize, n: usize, dst: usize): void {
     const id: f32 = d != 0 ? <f32>1.0 / d : 0;
     store<u16>(dst, <u16>f32ToF16(d));
     const idv = f32x4.splat(id);
-    store16(dst + 2, src, idv);
-    store16(dst + 18, src + 64, idv);
+    store16(dst + 2, src, idv, half, sign, one, lo, hi);
+    store16(dst + 18, src + 64, idv, half, sign, one, lo, hi);
     src += 128;
     dst += 34;
   }
@@ -65,11 +71,11 @@ function macroMaxAbs(src: usize): f32 {
 
 // 16 values -> 16 codes: roundf(x * id) converted as x86 does, low byte kept (C's int -> int8_t)
 // @ts-ignore: decorator
-@inline function store16(dst: usize, src: usize, idv: v128): void {
-  const q0 = x86TruncX4(roundAwayX4(f32x4.mul(v128.load(src), idv)));
-  const q1 = x86TruncX4(roundAwayX4(f32x4.mul(v128.load(src, 16), idv)));
-  const q2 = x86TruncX4(roundAwayX4(f32x4.mul(v128.load(src, 32), idv)));
-  const q3 = x86TruncX4(roundAwayX4(f32x4.mul(v128.load(src, 48), idv)));
+@inline function store16(dst: usize, src: usize, idv: v128, half: v128, sign: v128, one: v128, lo: v128, hi: v128): void {
+  const q0 = x86TruncX4(roundAwayX4(f32x4.mul(v128.load(src), idv), half, sign, one), lo, hi, sign);
+  const q1 = x86TruncX4(roundAwayX4(f32x4.mul(v128.load(src, 16), idv), half, sign, one), lo, hi, sign);
+  const q2 = x86TruncX4(roundAwayX4(f32x4.mul(v128.load(src, 32), idv), half, sign, one), lo, hi, sign);
+  const q3 = x86TruncX4(roundAwayX4(f32x4.mul(v128.load(src, 48), idv), half, sign, one), lo, hi, sign);
   v128.store(dst, lowBytes(q0, q1, q2, q3));
 }
 
