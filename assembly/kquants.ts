@@ -13,12 +13,12 @@
 import { f16ToF32, f16x4At, f32ToF16 } from "./half";
 import { madd } from "./madd";
 import { unpackBlock, unpackChunk } from "./idot";
-import { laneGather, nearestInt, nearestInt4 } from "./formats/kquant-search";
+import { kqBias, kqMagic, kqMant, laneGather, nearestInt, nearestInt4, nearestInt4K } from "./formats/kquant-search";
 
 // ggml's MAX(0, MIN(nmax, nearest_int(v))), as f32 lanes (codes are small integers, exact in f32).
 // @ts-ignore: decorator
-@inline function codeOf4(v: v128, nmax: v128): v128 {
-  return f32x4.convert_i32x4_s(i32x4.max_s(i32x4.min_s(nearestInt4(v), nmax), i32x4.splat(0)));
+@inline function codeOf4(v: v128, nmax: v128, magic: v128, mant: v128, bias: v128): v128 {
+  return f32x4.convert_i32x4_s(i32x4.max_s(i32x4.min_s(nearestInt4K(v, magic, mant, bias), nmax), i32x4.splat(0)));
 }
 
 // ---- make_qkx2_quants, four groups per call ----
@@ -43,6 +43,10 @@ export const KQ_SHIFT: usize = 96;
 export function makeQkx2x4(x: usize, nmax: i32, rmin: f32, nstep: i32, out: usize): void {
   const nmaxI = i32x4.splat(nmax);
   const zero = f32x4.splat(0);
+  // nearestInt4's constants, loaded once (kquant-search.ts)
+  const magic = kqMagic();
+  const mant = kqMant();
+  const bias = kqBias();
   // the weights' sqrt(sum x^2 / 32); weight of value e: av + |x_e|, recomputed where needed
   let sumX2 = zero;
   for (let e = 0; e < 32; e++) {
@@ -72,7 +76,7 @@ export function makeQkx2x4(x: usize, nmax: i32, rmin: f32, nstep: i32, out: usiz
   let best = zero;
   for (let e = 0; e < 32; e++) {
     const v = laneGather(x, e, 128);
-    const l = codeOf4(f32x4.mul(iscale, f32x4.sub(v, min)), nmaxI);
+    const l = codeOf4(f32x4.mul(iscale, f32x4.sub(v, min)), nmaxI, magic, mant, bias);
     const diff = f32x4.sub(f32x4.add(f32x4.mul(scale, l), min), v);
     best = f32x4.add(best, f32x4.mul(f32x4.add(av, f32x4.abs(v)), f32x4.mul(diff, diff)));
   }
@@ -85,7 +89,7 @@ export function makeQkx2x4(x: usize, nmax: i32, rmin: f32, nstep: i32, out: usiz
     let sumXL = zero;
     for (let e = 0; e < 32; e++) {
       const v = laneGather(x, e, 128);
-      const l = codeOf4(f32x4.mul(iscale, f32x4.sub(v, min)), nmaxI);
+      const l = codeOf4(f32x4.mul(iscale, f32x4.sub(v, min)), nmaxI, magic, mant, bias);
       const wl = f32x4.mul(f32x4.add(av, f32x4.abs(v)), l);
       sumL = f32x4.add(sumL, wl);
       sumL2 = f32x4.add(sumL2, f32x4.mul(wl, l));
@@ -104,7 +108,7 @@ export function makeQkx2x4(x: usize, nmax: i32, rmin: f32, nstep: i32, out: usiz
     let cur = zero;
     for (let e = 0; e < 32; e++) {
       const v = laneGather(x, e, 128);
-      const l = codeOf4(f32x4.mul(iscale, f32x4.sub(v, min)), nmaxI);
+      const l = codeOf4(f32x4.mul(iscale, f32x4.sub(v, min)), nmaxI, magic, mant, bias);
       const diff = f32x4.sub(f32x4.add(f32x4.mul(thisScale, l), thisMin), v);
       cur = f32x4.add(cur, f32x4.mul(f32x4.add(av, f32x4.abs(v)), f32x4.mul(diff, diff)));
     }

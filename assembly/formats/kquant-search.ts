@@ -15,10 +15,48 @@ export const GROUP_MAX_EPS: f32 = 1e-15;
   return (reinterpret<i32>(v + <f32>12582912.0) & 0x007fffff) - 0x00400000;
 }
 
+// Constants of the four-lane helpers below, read from memory at each use: V8 13+ (Node 24, Deno) builds a
+// constant vector again at each use inside a loop (two or three instructions), a load is one. Each 16 bytes.
+const KQ_MAGIC: usize = 0; // 12582912.0 (1.5 * 2^23) in every f32 lane
+const KQ_MANT: usize = 16; // 0x007fffff
+const KQ_BIAS: usize = 32; // 0x00400000
+const KQ_3: usize = 48; //    3
+const KQ_M4: usize = 64; //   -4
+const KQ_CONSTS = memory.data<u32>([
+  0x4b400000, 0x4b400000, 0x4b400000, 0x4b400000,
+  0x007fffff, 0x007fffff, 0x007fffff, 0x007fffff,
+  0x00400000, 0x00400000, 0x00400000, 0x00400000,
+  3, 3, 3, 3,
+  0xfffffffc, 0xfffffffc, 0xfffffffc, 0xfffffffc,
+], 16);
+// @ts-ignore: decorator
+@inline function kq(at: usize): v128 {
+  return v128.load(KQ_CONSTS + at);
+}
+
 // nearestInt on four lanes.
 // @ts-ignore: decorator
 @inline export function nearestInt4(v: v128): v128 {
-  return i32x4.sub(v128.and(f32x4.add(v, f32x4.splat(12582912.0)), i32x4.splat(0x007fffff)), i32x4.splat(0x00400000));
+  return nearestInt4K(v, kq(KQ_MAGIC), kq(KQ_MANT), kq(KQ_BIAS));
+}
+
+// The same with its constants given, for the search loops, which load them once (kqMagic, kqMant, kqBias):
+// a register beats a load at each use on V8 11 (Node 20) too.
+// @ts-ignore: decorator
+@inline export function nearestInt4K(v: v128, magic: v128, mant: v128, bias: v128): v128 {
+  return i32x4.sub(v128.and(f32x4.add(v, magic), mant), bias);
+}
+// @ts-ignore: decorator
+@inline export function kqMagic(): v128 { return kq(KQ_MAGIC); }
+// @ts-ignore: decorator
+@inline export function kqMant(): v128 { return kq(KQ_MANT); }
+// @ts-ignore: decorator
+@inline export function kqBias(): v128 { return kq(KQ_BIAS); }
+
+// MAX(-4, MIN(3, l)) on four lanes (Q3_K's codes before the offset).
+// @ts-ignore: decorator
+@inline export function clamp3(l: v128): v128 {
+  return i32x4.max_s(i32x4.min_s(l, kq(KQ_3)), kq(KQ_M4));
 }
 
 // Value i of four groups `stride` bytes apart (x, x + stride, ...): lane j holds group j's value.
@@ -60,7 +98,7 @@ export const GROUP_MAX_EPS: f32 = 1e-15;
 // MAX(0, MIN(3, l)) on four lanes.
 // @ts-ignore: decorator
 @inline export function clamp03(l: v128): v128 {
-  return i32x4.max_s(i32x4.min_s(l, i32x4.splat(3)), i32x4.splat(0));
+  return i32x4.max_s(i32x4.min_s(l, kq(KQ_3)), i32x4.splat(0));
 }
 
 // make_qkx2_quants(16, 3, x, weights |x|, L, &the_min, Laux, rmin -0.5, rdelta 0.1, nstep 15, use_mad) for the
@@ -71,6 +109,9 @@ export const GROUP_MAX_EPS: f32 = 1e-15;
 // values are all equal (max == min after min is raised to 0) returns scale 0 and codes 0, as ggml does early.
 export function q2kSearch4(x: usize, mins: usize, codes: usize): v128 {
   const zero = f32x4.splat(0);
+  const magic = kqMagic();
+  const mant = kqMant();
+  const bias = kqBias();
   const x0 = laneGather(x, 0, 64);
   let lo = x0;
   let hi = x0;
@@ -94,7 +135,7 @@ export function q2kSearch4(x: usize, mins: usize, codes: usize): v128 {
   let bestError = zero;
   for (let i = 0; i < 16; i++) {
     const xi = laneGather(x, i, 64);
-    const l = clamp03(nearestInt4(f32x4.mul(iscale, f32x4.sub(xi, min))));
+    const l = clamp03(nearestInt4K(f32x4.mul(iscale, f32x4.sub(xi, min)), magic, mant, bias));
     best = v128.or(best, i32x4.shl(l, 2 * i));
     const diff = f32x4.sub(f32x4.add(f32x4.mul(scale, f32x4.convert_i32x4_s(l)), min), xi);
     bestError = f32x4.add(bestError, f32x4.mul(f32x4.abs(xi), f32x4.abs(diff)));
@@ -108,7 +149,7 @@ export function q2kSearch4(x: usize, mins: usize, codes: usize): v128 {
     let sumXL = zero;
     for (let i = 0; i < 16; i++) {
       const xi = laneGather(x, i, 64);
-      const l = clamp03(nearestInt4(f32x4.mul(iscale, f32x4.sub(xi, min))));
+      const l = clamp03(nearestInt4K(f32x4.mul(iscale, f32x4.sub(xi, min)), magic, mant, bias));
       trial = v128.or(trial, i32x4.shl(l, 2 * i));
       const lf = f32x4.convert_i32x4_s(l);
       const wl = f32x4.mul(f32x4.abs(xi), lf);

@@ -15,7 +15,7 @@ import { f16ToF32, f32ToF16 } from "../half";
 import { scaleCodes16 } from "../codes";
 import { hsum, madd } from "../madd";
 import { mulCodes16 } from "./q8_0";
-import { GROUP_MAX_EPS, laneGather, nearestInt, nearestInt4 } from "./kquant-search";
+import { GROUP_MAX_EPS, clamp3, kqBias, kqMagic, kqMant, laneGather, nearestInt, nearestInt4, nearestInt4K } from "./kquant-search";
 import { UNPACKED, foldValue, foldValues4, scaledDot16v, unpackBlock, unpackChunk } from "../idot";
 import { decodeRows } from "./block-rows";
 import { idotRowBlocks, idotRows } from "./idot-rows";
@@ -212,12 +212,6 @@ export function idot_q3_k(rows: usize, rowBytes: usize, nrows: i32, act: usize, 
 
 // ---- encode: ggml's reference quantizer, operation for operation in f32 ----
 
-// MAX(-4, MIN(3, l)) on four lanes.
-// @ts-ignore: decorator
-@inline function clamp3(l: v128): v128 {
-  return i32x4.max_s(i32x4.min_s(l, i32x4.splat(3)), i32x4.splat(-4));
-}
-
 // Codes of four lanes (i32, -4..3) <-> the 4 bytes at p.
 // @ts-ignore: decorator
 @inline function loadCodes4(p: usize): v128 {
@@ -236,6 +230,9 @@ export function idot_q3_k(rows: usize, rowBytes: usize, nrows: i32, act: usize, 
 // the next one either, so the passes stop when no lane changed.
 function q3kSearch4(x: usize, codes: usize): v128 {
   const zero = f32x4.splat(0);
+  const magic = kqMagic();
+  const mant = kqMant();
+  const bias = kqBias();
   // the value of largest |x| (`if (ax > amax)`: the first of equals, NaN never)
   let amax = zero;
   let max = zero;
@@ -252,7 +249,7 @@ function q3kSearch4(x: usize, codes: usize): v128 {
   let suml2 = zero;
   for (let i = 0; i < 16; i++) {
     const xi = laneGather(x, i, 64);
-    const l = clamp3(nearestInt4(f32x4.mul(iscale, xi)));
+    const l = clamp3(nearestInt4K(f32x4.mul(iscale, xi), magic, mant, bias));
     storeCodes4(codes + (<usize>i << 2), l);
     const lf = f32x4.convert_i32x4_s(l);
     const w = f32x4.mul(xi, xi);
@@ -272,7 +269,7 @@ function q3kSearch4(x: usize, codes: usize): v128 {
       let slx = f32x4.sub(sumlx, f32x4.mul(wx, lf));
       let sl2 = f32x4.sub(suml2, f32x4.mul(f32x4.mul(w, lf), lf));
       const positive = f32x4.gt(slx, zero);
-      const next = clamp3(nearestInt4(f32x4.div(f32x4.mul(xi, sl2), slx)));
+      const next = clamp3(nearestInt4K(f32x4.div(f32x4.mul(xi, sl2), slx), magic, mant, bias));
       const nf = f32x4.convert_i32x4_s(next);
       slx = f32x4.add(slx, f32x4.mul(wx, nf));
       sl2 = f32x4.add(sl2, f32x4.mul(f32x4.mul(w, nf), nf));
