@@ -1,10 +1,15 @@
 // f16 rows: element j is the IEEE binary16 at byte 2j. Decoded exactly to f32.
 // Keys: D dim, N ids; a row is D * 2 bytes.
 //   row: [ h0 (2 bytes) | h1 | ... | h(D-1) ]     h = sign(1) exponent(5) mantissa(10), bit 15 first
-import { f16ToF32, f16x4ToF32x4, f32ToF16, highHalvesToF32, wordsHighHi, wordsHighLo } from "../half";
+import { HALF_2P112, HALF_MAG, HALF_MASK, HALF_MAXFIN, f16ToF32, f16x4ToF32x4, f32ToF16, halfConst, highHalvesToF32M, wordsHighHi, wordsHighLo } from "../half";
 import { hsum, madd } from "../madd";
 
 export function decode_f16(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
+  // the constants loaded once (half.ts halfConst: V8 13+ rebuilds a constant vector at each use in a loop)
+  const mag = halfConst(HALF_MAG);
+  const maxFinite = halfConst(HALF_MAXFIN);
+  const hm = halfConst(HALF_MASK);
+  const hk = halfConst(HALF_2P112);
   let dst = out;
   for (let r = 0; r < n; r++) {
     let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
@@ -13,12 +18,12 @@ export function decode_f16(table: usize, rowBytes: usize, ids: usize, n: i32, di
     // 8 is inf or NaN, else the one that keeps them)
     for (; j + 8 <= dim; j += 8) {
       const h = v128.load(src);
-      if (v128.any_true(i16x8.gt_s(v128.and(h, i16x8.splat(0x7fff)), i16x8.splat(0x7bff)))) {
+      if (v128.any_true(i16x8.gt_s(v128.and(h, mag), maxFinite))) {
         v128.store(dst, f16x4ToF32x4(i32x4.extend_low_i16x8_u(h)));
         v128.store(dst, f16x4ToF32x4(i32x4.extend_high_i16x8_u(h)), 16);
       } else {
-        v128.store(dst, highHalvesToF32(wordsHighLo(h)));
-        v128.store(dst, highHalvesToF32(wordsHighHi(h)), 16);
+        v128.store(dst, highHalvesToF32M(wordsHighLo(h), hm, hk));
+        v128.store(dst, highHalvesToF32M(wordsHighHi(h), hm, hk), 16);
       }
       src += 16;
       dst += 32;
@@ -76,7 +81,9 @@ function dot_f16_special(row: usize, x: usize, dim: i32): f32 {
 // The largest |half| of the row's whole chunks is kept as u15 bits (i16 max): above 0x7bff means inf or NaN,
 // and the row is summed again by dot_f16_special (same order of operations, so finite rows agree bit for bit).
 export function dot_f16(row: usize, x: usize, dim: i32): f32 {
-  const mag = i16x8.splat(0x7fff);
+  const mag = halfConst(HALF_MAG);
+  const hm = halfConst(HALF_MASK);
+  const hk = halfConst(HALF_2P112);
   let top = i16x8.splat(0);
   let a0 = f32x4.splat(0);
   let a1 = f32x4.splat(0);
@@ -86,12 +93,12 @@ export function dot_f16(row: usize, x: usize, dim: i32): f32 {
   for (; j + 8 <= dim; j += 8) {
     const h = v128.load(w);
     top = i16x8.max_s(top, v128.and(h, mag));
-    a0 = madd(highHalvesToF32(wordsHighLo(h)), v128.load(p), a0);
-    a1 = madd(highHalvesToF32(wordsHighHi(h)), v128.load(p, 16), a1);
+    a0 = madd(highHalvesToF32M(wordsHighLo(h), hm, hk), v128.load(p), a0);
+    a1 = madd(highHalvesToF32M(wordsHighHi(h), hm, hk), v128.load(p, 16), a1);
     w += 16;
     p += 32;
   }
-  if (v128.any_true(i16x8.gt_s(top, i16x8.splat(0x7bff)))) return dot_f16_special(row, x, dim);
+  if (v128.any_true(i16x8.gt_s(top, halfConst(HALF_MAXFIN)))) return dot_f16_special(row, x, dim);
   const s = f32x4.add(a0, a1);
   let sum = hsum(s);
   for (; j < dim; j++) {

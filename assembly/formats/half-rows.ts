@@ -2,18 +2,18 @@
 // long rows in small batches: each chunk of x feeds four rows, and four rows stream from memory together
 // (as project.ts does for f32). Both half formats convert in registers (half.ts); f16 also keeps one inf/NaN
 // check for the four rows and, if any holds one, sums each again with dot_f16. Results to out[0..3].
-import { bf16ToF32, f16ToF32, highHalvesToF32, wordsHighHi, wordsHighLo } from "../half";
+import { HALF_2P112, HALF_MAG, HALF_MAXFIN, HALF_MASK, bf16ToF32, f16ToF32, halfConst, highHalvesToF32M, wordsHighHi, wordsHighLo } from "../half";
 import { hsum, madd } from "../madd";
 import { dot_f16 } from "./f16";
 
 // A chunk's low or high four halves as f32 (finite f16 only: see the inf/NaN check).
 // @ts-ignore: decorator
-@inline function lowF32(f16: bool, h: v128): v128 {
-  return f16 ? highHalvesToF32(wordsHighLo(h)) : wordsHighLo(h);
+@inline function lowF32(f16: bool, h: v128, hm: v128, hk: v128): v128 {
+  return f16 ? highHalvesToF32M(wordsHighLo(h), hm, hk) : wordsHighLo(h);
 }
 // @ts-ignore: decorator
-@inline function highF32(f16: bool, h: v128): v128 {
-  return f16 ? highHalvesToF32(wordsHighHi(h)) : wordsHighHi(h);
+@inline function highF32(f16: bool, h: v128, hm: v128, hk: v128): v128 {
+  return f16 ? highHalvesToF32M(wordsHighHi(h), hm, hk) : wordsHighHi(h);
 }
 // @ts-ignore: decorator
 @inline function scalarF32(f16: bool, h: u32): f32 {
@@ -22,7 +22,10 @@ import { dot_f16 } from "./f16";
 
 // @ts-ignore: decorator
 @inline function dot4Halves(f16: bool, row: usize, rowStride: usize, x: usize, dim: i32, out: usize): void {
-  const mag = i16x8.splat(0x7fff);
+  // the constants loaded once (half.ts halfConst: V8 13+ rebuilds a constant vector at each use in a loop)
+  const mag = halfConst(HALF_MAG);
+  const hm = halfConst(HALF_MASK);
+  const hk = halfConst(HALF_2P112);
   let top = i16x8.splat(0);
   let a0 = f32x4.splat(0);
   let a1 = f32x4.splat(0);
@@ -46,19 +49,19 @@ import { dot_f16 } from "./f16";
     const h2 = v128.load(r2 + o);
     const h3 = v128.load(r3 + o);
     if (f16) top = i16x8.max_s(top, v128.and(v128.or(v128.or(h0, h1), v128.or(h2, h3)), mag));
-    a0 = madd(lowF32(f16, h0), x0, a0);
-    b0 = madd(highF32(f16, h0), x1, b0);
-    a1 = madd(lowF32(f16, h1), x0, a1);
-    b1 = madd(highF32(f16, h1), x1, b1);
-    a2 = madd(lowF32(f16, h2), x0, a2);
-    b2 = madd(highF32(f16, h2), x1, b2);
-    a3 = madd(lowF32(f16, h3), x0, a3);
-    b3 = madd(highF32(f16, h3), x1, b3);
+    a0 = madd(lowF32(f16, h0, hm, hk), x0, a0);
+    b0 = madd(highF32(f16, h0, hm, hk), x1, b0);
+    a1 = madd(lowF32(f16, h1, hm, hk), x0, a1);
+    b1 = madd(highF32(f16, h1, hm, hk), x1, b1);
+    a2 = madd(lowF32(f16, h2, hm, hk), x0, a2);
+    b2 = madd(highF32(f16, h2, hm, hk), x1, b2);
+    a3 = madd(lowF32(f16, h3, hm, hk), x0, a3);
+    b3 = madd(highF32(f16, h3, hm, hk), x1, b3);
     o += 16;
     p += 32;
   }
   // an OR of halves can only raise the exponent bits: no false negatives (false positives just take dot_f16)
-  if (f16 && v128.any_true(i16x8.gt_s(top, i16x8.splat(0x7bff)))) {
+  if (f16 && v128.any_true(i16x8.gt_s(top, halfConst(HALF_MAXFIN)))) {
     store<f32>(out, dot_f16(row, x, dim));
     store<f32>(out, dot_f16(r1, x, dim), 4);
     store<f32>(out, dot_f16(r2, x, dim), 8);

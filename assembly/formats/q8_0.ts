@@ -3,7 +3,7 @@
 // Keys: V vocab, D dim, N ids, B = 32 elements per block; a row is ceil(D / 32) blocks of 34 bytes.
 //   block (34 bytes): [ d f16 | qs[0] i8 | qs[1] | ... | qs[31] ]     element j = qs[j] * d
 //                       0-1     2          3           33
-import { f16ToF32, f16x4At, f32ToF16 } from "../half";
+import { HALF_2P112, HALF_MASK, f16ToF32, f16x4At, f32ToF16, halfConst, highHalvesToF32M } from "../half";
 import { VEC_Q8_0, actD256 } from "../activations";
 import { MASK_EVEN_HI, MASK_FF00, evenHigh, idotMask, sumLanes, sumLanes4 } from "../idot";
 import { scaleCodes16 } from "../codes";
@@ -250,25 +250,24 @@ export function add4_q8_0(acc: usize, r0: usize, r1: usize, r2: usize, r3: usize
 // loaded once (V8 13 rebuilds a constant vector at each use in a loop): rows with an Inf or NaN scale never
 // keep what these kernels compute for them (src/project/project.ts forEachSlice recomputes them with the
 // exact kernel; the threaded calls do not take such tables). Q4_0 uses it too.
-const HALF_CONSTS = memory.data<u32>([0x8fffffff, 0x8fffffff, 0x8fffffff, 0x8fffffff, 0x77800000, 0x77800000, 0x77800000, 0x77800000], 16);
 
 // The f16 scales of four blocks (at w + k * blockBytes) as f32, exact for finite halves: half.ts
-// highHalvesToF32 with its constants as arguments (hm the mask, hk 2^112).
+// highHalvesToF32M (hm the mask, hk 2^112).
 // @ts-ignore: decorator
 @inline function finiteHalves4(w: usize, blockBytes: usize, hm: v128, hk: v128): v128 {
   let hh = v128.load16_lane(w, i32x4.splat(0), 1);
   hh = v128.load16_lane(w + blockBytes, hh, 3);
   hh = v128.load16_lane(w + 2 * blockBytes, hh, 5);
   hh = v128.load16_lane(w + 3 * blockBytes, hh, 7);
-  return f32x4.mul(v128.and(i32x4.shr_s(hh, 3), hm), hk);
+  return highHalvesToF32M(hh, hm, hk);
 }
 
 // d_w * xd[b] per block into ws (nb f32); xd 0: d_w alone (as rowD). The f32 product is the one rowScales
 // makes; blocks past the last four are converted one at a time (no read past the row).
 // @ts-ignore: decorator
 @inline export function rowScalesFinite(w: usize, blockBytes: usize, nb: i32, xd: usize, ws: usize): void {
-  const hm = v128.load(HALF_CONSTS);
-  const hk = v128.load(HALF_CONSTS, 16);
+  const hm = halfConst(HALF_MASK);
+  const hk = halfConst(HALF_2P112);
   const end4 = ws + (<usize>(nb & ~3) << 2);
   const end = ws + (<usize>nb << 2);
   if (xd == 0) {
