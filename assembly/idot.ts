@@ -26,6 +26,7 @@ export const MASK_ONES16: usize = 208; // 1 in every i16 lane (widenPairsM)
 export const MASK_IQ4_LEVELS: usize = 224; // IQ4_NL's / IQ4_XS's 16 levels as i8 (iq4_nl.ts levels)
 export const MASK_03: usize = 240; // 0x03 in every byte (q2_k's 2-bit codes)
 export const MASK_EVEN_HI: usize = 256; // swizzle indices moving each i16 lane's even byte to its high byte (evenHigh)
+export const MASK_04: usize = 272; // 0x04 in every byte (q3_k's high code bit)
 const MASKS = memory.data<u8>([
   0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f,
   0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30,
@@ -44,6 +45,7 @@ const MASKS = memory.data<u8>([
   0x81, 0x98, 0xad, 0xbf, 0xcf, 0xdd, 0xea, 0xf6, 0x01, 0x0d, 0x19, 0x26, 0x35, 0x45, 0x59, 0x71,
   0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03,
   0x80, 0x00, 0x80, 0x02, 0x80, 0x04, 0x80, 0x06, 0x80, 0x08, 0x80, 0x0a, 0x80, 0x0c, 0x80, 0x0e,
+  0x04, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04,
 ], 16);
 
 // @ts-ignore: decorator
@@ -111,14 +113,6 @@ const MASKS = memory.data<u8>([
   if (ASC_FEATURE_RELAXED_SIMD) return i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), u), i16x8.splat(<i16>scale));
   const s = i32x4.add(i32x4.dot_i16x8_s(v128.and(u, i16x8.splat(0xff)), v128.load(x)), i32x4.dot_i16x8_s(i16x8.shr_u(u, 8), v128.load(x, 16)));
   return i32x4.mul(s, i32x4.splat(scale));
-}
-
-// The same with the scale as an i16x8 splat (scales taken from a vector: a lane index must be a constant).
-// @ts-ignore: decorator
-@inline export function scaledDot16v(u: v128, x: usize, x8: usize, scale: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), u), scale);
-  const s = i32x4.add(i32x4.dot_i16x8_s(v128.and(u, i16x8.splat(0xff)), v128.load(x)), i32x4.dot_i16x8_s(i16x8.shr_u(u, 8), v128.load(x, 16)));
-  return i32x4.mul(s, i32x4.extend_low_i16x8_s(scale));
 }
 
 // The sum of 16 signed codes v (-128..127, both builds: relaxed_dot takes one operand 7-bit unsigned only)

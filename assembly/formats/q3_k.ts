@@ -16,7 +16,7 @@ import { scaleCodes16 } from "../codes";
 import { hsum, madd } from "../madd";
 import { mulCodes16 } from "./q8_0";
 import { GROUP_MAX_EPS, clamp3, kqBias, kqMagic, kqMant, laneGather, nearestInt, nearestInt4, nearestInt4K } from "./kquant-search";
-import { UNPACKED, foldValue, foldValues4, scaledDot16v, unpackBlock, unpackChunk } from "../idot";
+import { MASK_00FF, MASK_03, MASK_04, UNPACKED, foldValue, foldValues4, idotMask, scaleLanesHi, scaleLanesLo, unpackBlock, unpackChunk } from "../idot";
 import { decodeRows } from "./block-rows";
 import { idotRowBlocks, idotRows } from "./idot-rows";
 
@@ -130,56 +130,84 @@ export function dot_q3_k(row: usize, x: usize, dim: i32): f32 {
 
 // The codes u (0..7) of run k from the qs bytes q of (h, c) and the hmask bytes m of c shifted right by 4h: the
 // high bit is bit k of m, moved to bit 2 (a 16-bit shift moves bits across bytes only where the mask clears them).
+// m3, m4: 3 and 4 in every byte (idot.ts idotMask: V8 13+ rebuilds a constant vector at each use in a loop).
 // @ts-ignore: decorator
-@inline function runCodes(q: v128, m: v128, k: i32): v128 {
-  const low = v128.and(k == 0 ? q : i16x8.shr_u(q, k << 1), i8x16.splat(3));
+@inline function runCodes(q: v128, m: v128, k: i32, m3: v128, m4: v128): v128 {
+  const low = v128.and(k == 0 ? q : i16x8.shr_u(q, k << 1), m3);
   const high = k < 2 ? i16x8.shl(m, 2 - k) : k == 2 ? m : i16x8.shr_u(m, k - 2);
-  return v128.or(low, v128.and(high, i8x16.splat(4)));
+  return v128.or(low, v128.and(high, m4));
 }
 
-// Scale g of blockScales as an i16x8 splat.
+// Group g's scale times its 16 codes u . the record's codes (x: i16, x8: i8), in four i32 lanes. sv: the scale
+// in every i32 lane, as idot.ts scaleLanesLo / Hi make it (relaxed build: the i16 scale twice; baseline: the
+// i32 scale), splat from its lane by one pshufd (lane indices must be constants: the block's four (h, c) steps
+// are written out).
 // @ts-ignore: decorator
-@inline function scaleSplat(sc: v128, g: i32): v128 {
-  return i16x8.extend_low_i8x16_s(i8x16.swizzle(sc, i8x16.splat(<i8>g)));
+@inline function groupDot(u: v128, x: usize, x8: usize, sv: v128, m00ff: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), u), sv);
+  const s = i32x4.add(i32x4.dot_i16x8_s(v128.and(u, m00ff), v128.load(x)), i32x4.dot_i16x8_s(i16x8.shr_u(u, 8), v128.load(x, 16)));
+  return i32x4.mul(s, sv);
 }
 
-// Groups 8h + c, + 2, + 4, + 6 (k = 0..3) of one (h, c): each group's scale times its codes . x codes.
+// Lane j (a constant) of v in every lane: one pshufd.
 // @ts-ignore: decorator
-@inline function quadDot(blk: usize, sc: v128, x: usize, x8: usize, h: i32, c: i32): v128 {
+@inline function lane(v: v128, j: i32): v128 {
+  return j == 0 ? v128.shuffle<i32>(v, v, 0, 0, 0, 0) : j == 1 ? v128.shuffle<i32>(v, v, 1, 1, 1, 1) : j == 2 ? v128.shuffle<i32>(v, v, 2, 2, 2, 2) : v128.shuffle<i32>(v, v, 3, 3, 3, 3);
+}
+
+// Groups 8h + c, + 2, + 4, + 6 (k = 0..3) of one (h, c): each group's scale times its codes . x codes. sLo, sHi:
+// the scales of groups 8h .. 8h + 3 and 8h + 4 .. 8h + 7 by lane (scaleLanesLo / Hi of half h's).
+// @ts-ignore: decorator
+@inline function quadDot(blk: usize, sLo: v128, sHi: v128, x: usize, x8: usize, h: i32, c: i32, m3: v128, m4: v128, m00ff: v128): v128 {
   const q = v128.load(blk + 32 + (<usize>h << 5) + (<usize>c << 4));
   const m = i16x8.shr_u(v128.load(blk + (<usize>c << 4)), h << 2);
   const g = (h << 3) + c;
-  const s0 = scaledDot16v(runCodes(q, m, 0), x + (<usize>g << 5), x8 + (<usize>g << 4), scaleSplat(sc, g));
-  const s1 = scaledDot16v(runCodes(q, m, 1), x + (<usize>(g + 2) << 5), x8 + (<usize>(g + 2) << 4), scaleSplat(sc, g + 2));
-  const s2 = scaledDot16v(runCodes(q, m, 2), x + (<usize>(g + 4) << 5), x8 + (<usize>(g + 4) << 4), scaleSplat(sc, g + 4));
-  const s3 = scaledDot16v(runCodes(q, m, 3), x + (<usize>(g + 6) << 5), x8 + (<usize>(g + 6) << 4), scaleSplat(sc, g + 6));
+  const s0 = groupDot(runCodes(q, m, 0, m3, m4), x + (<usize>g << 5), x8 + (<usize>g << 4), lane(sLo, c), m00ff);
+  const s1 = groupDot(runCodes(q, m, 1, m3, m4), x + (<usize>(g + 2) << 5), x8 + (<usize>(g + 2) << 4), lane(sLo, c + 2), m00ff);
+  const s2 = groupDot(runCodes(q, m, 2, m3, m4), x + (<usize>(g + 4) << 5), x8 + (<usize>(g + 4) << 4), lane(sHi, c), m00ff);
+  const s3 = groupDot(runCodes(q, m, 3, m3, m4), x + (<usize>(g + 6) << 5), x8 + (<usize>(g + 6) << 4), lane(sHi, c + 2), m00ff);
   return i32x4.add(i32x4.add(s0, s1), i32x4.add(s2, s3));
 }
 
-// One block's integer sum, in four i32 lanes: sum_g (s_g - 32) * sum (u - 4) * x_code.
+// One block's integer sum, in four i32 lanes: sum_g (s_g - 32) * sum (u - 4) * x_code. A half per step, its two
+// (h, c) written out so that every scale is a pshufd of a constant lane (the whole block in one step: V8 11
+// hoists its loads and spills, 1.5x the time on Node 20).
 function idotBlock(w: usize, x: usize, x8: usize, xs: usize): v128 {
+  const m3 = idotMask(MASK_03);
+  const m4 = idotMask(MASK_04);
+  const m00ff = idotMask(MASK_00FF);
   const sc = blockScales(w);
-  // one (h, c) per step: with the whole block in one step V8 hoists all its loads and spills
+  const s0 = i16x8.extend_low_i8x16_s(sc); // groups 0..7
+  const s1 = i16x8.extend_high_i8x16_s(sc); // groups 8..15
+  // half h's scales by lane: groups 8h .. 8h + 3, 8h + 4 .. 8h + 7
+  let lo = scaleLanesLo(s0);
+  let hi = scaleLanesHi(s0);
   let s = i32x4.splat(0);
-  for (let hc = 0; hc < 4; hc++) s = i32x4.add(s, quadDot(w, sc, x, x8, hc >> 1, hc & 1));
+  for (let h = 0; h < 2; h++) {
+    s = i32x4.add(s, i32x4.add(quadDot(w, lo, hi, x, x8, h, 0, m3, m4, m00ff), quadDot(w, lo, hi, x, x8, h, 1, m3, m4, m00ff)));
+    lo = scaleLanesLo(s1);
+    hi = scaleLanesHi(s1);
+  }
   // the codes' offset: 4 * sum_g (s_g - 32) * bsums[g]
-  const off = i32x4.add(i32x4.dot_i16x8_s(v128.load(xs), i16x8.extend_low_i8x16_s(sc)), i32x4.dot_i16x8_s(v128.load(xs, 16), i16x8.extend_high_i8x16_s(sc)));
+  const off = i32x4.add(i32x4.dot_i16x8_s(v128.load(xs), s0), i32x4.dot_i16x8_s(v128.load(xs, 16), s1));
   return i32x4.sub(s, i32x4.shl(off, 2));
 }
 
 // One row of nb blocks unpacked into dst (idot.ts layout): codes 0..7 with their group scales, bsum weights
 // -4 * scales (the codes' offset), dA = d.
 function unpackRow(w: usize, nb: i32, dst: usize): void {
+  const m3 = idotMask(MASK_03);
+  const m4 = idotMask(MASK_04);
   for (let b = 0; b < nb; b++) {
     for (let h = 0; h < 2; h++) {
       for (let c = 0; c < 2; c++) {
         const q = v128.load(w + 32 + (<usize>h << 5) + (<usize>c << 4));
         const m = i16x8.shr_u(v128.load(w + (<usize>c << 4)), h << 2);
         const g = (h << 3) + c;
-        unpackChunk(dst, g, runCodes(q, m, 0), scaleOf(w, g) - 32);
-        unpackChunk(dst, g + 2, runCodes(q, m, 1), scaleOf(w, g + 2) - 32);
-        unpackChunk(dst, g + 4, runCodes(q, m, 2), scaleOf(w, g + 4) - 32);
-        unpackChunk(dst, g + 6, runCodes(q, m, 3), scaleOf(w, g + 6) - 32);
+        unpackChunk(dst, g, runCodes(q, m, 0, m3, m4), scaleOf(w, g) - 32);
+        unpackChunk(dst, g + 2, runCodes(q, m, 1, m3, m4), scaleOf(w, g + 2) - 32);
+        unpackChunk(dst, g + 4, runCodes(q, m, 2, m3, m4), scaleOf(w, g + 4) - 32);
+        unpackChunk(dst, g + 6, runCodes(q, m, 3, m3, m4), scaleOf(w, g + 6) - 32);
       }
     }
     const sc = blockScales(w);
