@@ -103,16 +103,21 @@ const MASKS = memory.data<u8>([
   return i32x4.dot_i16x8_s(p, ones);
 }
 
-// scale times the sum of 16 codes u (unsigned bytes, 0..127) times the record's 16 activation codes (i16 at
-// x, i8 at x8), in four i32 lanes. Relaxed build: the code bytes (7-bit: exact) against the i8 codes, the i16
-// pair sums widened and scaled in one i32x4.dot_i16x8_s; baseline: the code bytes split into even and odd i16
-// lanes against the even and odd i16 codes, then an i32 multiply. No shuffles (JavaScriptCore lowers
-// two-input shuffles to two pshufb and a por).
+// A group's scale times its 16 codes u (unsigned bytes, 0..127) . the record's codes (x: i16, x8: i8), in four
+// i32 lanes, the scale sv in every i32 lane as scaleLanesLo / Hi make it (relaxed build: the i16 scale twice;
+// baseline: the i32 scale) and laneSplat picks it: one pshufd per group where a scale loaded as a byte and
+// splat costs three instructions (q3_k, q2_k; q6_k inlines the same). m00ff: idotMask(MASK_00FF).
 // @ts-ignore: decorator
-@inline export function scaledDot16(u: v128, x: usize, x8: usize, scale: i32): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), u), i16x8.splat(<i16>scale));
-  const s = i32x4.add(i32x4.dot_i16x8_s(v128.and(u, i16x8.splat(0xff)), v128.load(x)), i32x4.dot_i16x8_s(i16x8.shr_u(u, 8), v128.load(x, 16)));
-  return i32x4.mul(s, i32x4.splat(scale));
+@inline export function scaledDotLane(u: v128, x: usize, x8: usize, sv: v128, m00ff: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), u), sv);
+  const s = i32x4.add(i32x4.dot_i16x8_s(v128.and(u, m00ff), v128.load(x)), i32x4.dot_i16x8_s(i16x8.shr_u(u, 8), v128.load(x, 16)));
+  return i32x4.mul(s, sv);
+}
+
+// Lane j (a constant: the callers write their steps out) of v in every lane: one pshufd.
+// @ts-ignore: decorator
+@inline export function laneSplat(v: v128, j: i32): v128 {
+  return j == 0 ? v128.shuffle<i32>(v, v, 0, 0, 0, 0) : j == 1 ? v128.shuffle<i32>(v, v, 1, 1, 1, 1) : j == 2 ? v128.shuffle<i32>(v, v, 2, 2, 2, 2) : v128.shuffle<i32>(v, v, 3, 3, 3, 3);
 }
 
 // The sum of 16 signed codes v (-128..127, both builds: relaxed_dot takes one operand 7-bit unsigned only)

@@ -12,7 +12,7 @@
 import { f16ToF32, f32ToF16 } from "../half";
 import { hsum, madd } from "../madd";
 import { clamp03, maxAbove0, nearestInt4, q2kSearch4 } from "./kquant-search";
-import { MASK_03, UNPACKED, idotMask, scaledDot16, unpackBlock, unpackChunk } from "../idot";
+import { MASK_00FF, MASK_03, MASK_0F, UNPACKED, idotMask, laneSplat, scaleLanesHi, scaleLanesLo, scaledDotLane, unpackBlock, unpackChunk } from "../idot";
 import { decodeRows } from "./block-rows";
 import { idotRowBlocks, idotRows } from "./idot-rows";
 import { blockValue, blockValues4, lanePairs } from "../kquants";
@@ -102,15 +102,17 @@ export function dot_q2_k(row: usize, x: usize, dim: i32): f32 {
   return v128.and(k == 0 ? q : i16x8.shr_u(q, k << 1), m3);
 }
 
-// Groups 8h + c, + 2, + 4, + 6 (k = 0..3) of one (h, c): each group's scale times its codes . x codes.
+// Groups 8h + c, + 2, + 4, + 6 (k = 0..3) of one (h, c): each group's scale times its codes . x codes. sLo, sHi:
+// the scales of groups 8h .. 8h + 3 and 8h + 4 .. 8h + 7 by lane (idot.ts scaleLanesLo / Hi), each splat by one
+// pshufd of a constant lane (c is written out by the caller).
 // @ts-ignore: decorator
-@inline function quadDot(blk: usize, x: usize, x8: usize, h: i32, c: i32, m3: v128): v128 {
+@inline function quadDot(blk: usize, sLo: v128, sHi: v128, x: usize, x8: usize, h: i32, c: i32, m3: v128, m00ff: v128): v128 {
   const q = v128.load(blk + 16 + (<usize>h << 5) + (<usize>c << 4));
   const g = (h << 3) + c;
-  const s0 = scaledDot16(runCodes(q, 0, m3), x + (<usize>g << 5), x8 + (<usize>g << 4), <i32>load<u8>(blk + g) & 15);
-  const s1 = scaledDot16(runCodes(q, 1, m3), x + (<usize>(g + 2) << 5), x8 + (<usize>(g + 2) << 4), <i32>load<u8>(blk + g + 2) & 15);
-  const s2 = scaledDot16(runCodes(q, 2, m3), x + (<usize>(g + 4) << 5), x8 + (<usize>(g + 4) << 4), <i32>load<u8>(blk + g + 4) & 15);
-  const s3 = scaledDot16(runCodes(q, 3, m3), x + (<usize>(g + 6) << 5), x8 + (<usize>(g + 6) << 4), <i32>load<u8>(blk + g + 6) & 15);
+  const s0 = scaledDotLane(runCodes(q, 0, m3), x + (<usize>g << 5), x8 + (<usize>g << 4), laneSplat(sLo, c), m00ff);
+  const s1 = scaledDotLane(runCodes(q, 1, m3), x + (<usize>(g + 2) << 5), x8 + (<usize>(g + 2) << 4), laneSplat(sLo, c + 2), m00ff);
+  const s2 = scaledDotLane(runCodes(q, 2, m3), x + (<usize>(g + 4) << 5), x8 + (<usize>(g + 4) << 4), laneSplat(sHi, c), m00ff);
+  const s3 = scaledDotLane(runCodes(q, 3, m3), x + (<usize>(g + 6) << 5), x8 + (<usize>(g + 6) << 4), laneSplat(sHi, c + 2), m00ff);
   return i32x4.add(i32x4.add(s0, s1), i32x4.add(s2, s3));
 }
 
@@ -126,10 +128,20 @@ export function dot_q2_k(row: usize, x: usize, dim: i32): f32 {
 
 // One block's two integer sums (kquants.ts lanePairs): sum_g sc_g * isum_g and sum_g m_g * bsum_g.
 function idotBlock(w: usize, x: usize, x8: usize, xs: usize): v128 {
-  // one (h, c) per step: with the whole block in one step V8 hoists all its loads and spills
-  let s = i32x4.splat(0);
+  // a half per step, its two (h, c) written out (the whole block in one step: V8 11 hoists its loads and spills)
   const m3 = idotMask(MASK_03);
-  for (let hc = 0; hc < 4; hc++) s = i32x4.add(s, quadDot(w, x, x8, hc >> 1, hc & 1, m3));
+  const m00ff = idotMask(MASK_00FF);
+  const sc = v128.and(v128.load(w), idotMask(MASK_0F)); // the 16 scale codes (low nibbles)
+  const s0 = i16x8.extend_low_i8x16_u(sc); // groups 0..7
+  const s1 = i16x8.extend_high_i8x16_u(sc); // groups 8..15
+  let lo = scaleLanesLo(s0);
+  let hi = scaleLanesHi(s0);
+  let s = i32x4.splat(0);
+  for (let h = 0; h < 2; h++) {
+    s = i32x4.add(s, i32x4.add(quadDot(w, lo, hi, x, x8, h, 0, m3, m00ff), quadDot(w, lo, hi, x, x8, h, 1, m3, m00ff)));
+    lo = scaleLanesLo(s1);
+    hi = scaleLanesHi(s1);
+  }
   const m = i32x4.add(i32x4.dot_i16x8_s(minsLow(w), v128.load(xs)), i32x4.dot_i16x8_s(minsHigh(w), v128.load(xs, 16)));
   return lanePairs(s, m);
 }

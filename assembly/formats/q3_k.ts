@@ -16,7 +16,7 @@ import { scaleCodes16 } from "../codes";
 import { hsum, madd } from "../madd";
 import { mulCodes16 } from "./q8_0";
 import { GROUP_MAX_EPS, clamp3, kqBias, kqMagic, kqMant, laneGather, nearestInt, nearestInt4, nearestInt4K } from "./kquant-search";
-import { MASK_00FF, MASK_03, MASK_04, UNPACKED, foldValue, foldValues4, idotMask, scaleLanesHi, scaleLanesLo, unpackBlock, unpackChunk } from "../idot";
+import { MASK_00FF, MASK_03, MASK_04, UNPACKED, foldValue, foldValues4, idotMask, laneSplat, scaleLanesHi, scaleLanesLo, scaledDotLane, unpackBlock, unpackChunk } from "../idot";
 import { decodeRows } from "./block-rows";
 import { idotRowBlocks, idotRows } from "./idot-rows";
 
@@ -138,23 +138,6 @@ export function dot_q3_k(row: usize, x: usize, dim: i32): f32 {
   return v128.or(low, v128.and(high, m4));
 }
 
-// Group g's scale times its 16 codes u . the record's codes (x: i16, x8: i8), in four i32 lanes. sv: the scale
-// in every i32 lane, as idot.ts scaleLanesLo / Hi make it (relaxed build: the i16 scale twice; baseline: the
-// i32 scale), splat from its lane by one pshufd (lane indices must be constants: the block's four (h, c) steps
-// are written out).
-// @ts-ignore: decorator
-@inline function groupDot(u: v128, x: usize, x8: usize, sv: v128, m00ff: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), u), sv);
-  const s = i32x4.add(i32x4.dot_i16x8_s(v128.and(u, m00ff), v128.load(x)), i32x4.dot_i16x8_s(i16x8.shr_u(u, 8), v128.load(x, 16)));
-  return i32x4.mul(s, sv);
-}
-
-// Lane j (a constant) of v in every lane: one pshufd.
-// @ts-ignore: decorator
-@inline function lane(v: v128, j: i32): v128 {
-  return j == 0 ? v128.shuffle<i32>(v, v, 0, 0, 0, 0) : j == 1 ? v128.shuffle<i32>(v, v, 1, 1, 1, 1) : j == 2 ? v128.shuffle<i32>(v, v, 2, 2, 2, 2) : v128.shuffle<i32>(v, v, 3, 3, 3, 3);
-}
-
 // Groups 8h + c, + 2, + 4, + 6 (k = 0..3) of one (h, c): each group's scale times its codes . x codes. sLo, sHi:
 // the scales of groups 8h .. 8h + 3 and 8h + 4 .. 8h + 7 by lane (scaleLanesLo / Hi of half h's).
 // @ts-ignore: decorator
@@ -162,10 +145,10 @@ export function dot_q3_k(row: usize, x: usize, dim: i32): f32 {
   const q = v128.load(blk + 32 + (<usize>h << 5) + (<usize>c << 4));
   const m = i16x8.shr_u(v128.load(blk + (<usize>c << 4)), h << 2);
   const g = (h << 3) + c;
-  const s0 = groupDot(runCodes(q, m, 0, m3, m4), x + (<usize>g << 5), x8 + (<usize>g << 4), lane(sLo, c), m00ff);
-  const s1 = groupDot(runCodes(q, m, 1, m3, m4), x + (<usize>(g + 2) << 5), x8 + (<usize>(g + 2) << 4), lane(sLo, c + 2), m00ff);
-  const s2 = groupDot(runCodes(q, m, 2, m3, m4), x + (<usize>(g + 4) << 5), x8 + (<usize>(g + 4) << 4), lane(sHi, c), m00ff);
-  const s3 = groupDot(runCodes(q, m, 3, m3, m4), x + (<usize>(g + 6) << 5), x8 + (<usize>(g + 6) << 4), lane(sHi, c + 2), m00ff);
+  const s0 = scaledDotLane(runCodes(q, m, 0, m3, m4), x + (<usize>g << 5), x8 + (<usize>g << 4), laneSplat(sLo, c), m00ff);
+  const s1 = scaledDotLane(runCodes(q, m, 1, m3, m4), x + (<usize>(g + 2) << 5), x8 + (<usize>(g + 2) << 4), laneSplat(sLo, c + 2), m00ff);
+  const s2 = scaledDotLane(runCodes(q, m, 2, m3, m4), x + (<usize>(g + 4) << 5), x8 + (<usize>(g + 4) << 4), laneSplat(sHi, c), m00ff);
+  const s3 = scaledDotLane(runCodes(q, m, 3, m3, m4), x + (<usize>(g + 6) << 5), x8 + (<usize>(g + 6) << 4), laneSplat(sHi, c + 2), m00ff);
   return i32x4.add(i32x4.add(s0, s1), i32x4.add(s2, s3));
 }
 
