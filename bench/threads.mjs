@@ -251,7 +251,7 @@ async function main() {
       `below as compute-bound.\n`,
   );
   console.log(
-    "| case | bitembed 1 t (ms) | bitembed 2 t (ms) | 2 t speed-up | 2 t back to back (ms) | speed-up | CPU ms 1 t / 2 t | ORT 1 t (ms) | ORT 2 t (ms) | ORT CPU ms 1 t / 2 t | bitembed 2 t vs ORT 2 t | what limits it (1 t; 2 t) |",
+    "| case | bitembed 1 t (ms) | bitembed 2 t after a pause (ms) | speed-up | 2 t back to back (ms) | speed-up | CPU ms 1 t / 2 t | ORT 1 t (ms) | ORT 2 t (ms) | ORT CPU ms 1 t / 2 t | bitembed 2 t vs ORT 2 t | what limits it (1 t; 2 t) |",
   );
   console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of rows) {
@@ -267,13 +267,14 @@ async function main() {
         : `${kind(s1)}; ${kind(s2)} (${g1.toFixed(1)} GB/s = ${(s1 * 100).toFixed(0)}%; ${g2.toFixed(1)} GB/s = ${(s2 * 100).toFixed(0)}%)`;
     const vsOrt = r.ort[1] === undefined ? "" : `${(r.ort[1] / r.b).toFixed(2)}x`;
     console.log(
-      `| ${r.label} | ${ms(r.a)} | ${ms(r.b)} | **${(r.a / r.b).toFixed(2)}x** | ${ms(r.bHot)} | ${r.bHot === undefined ? "" : `${(r.a / r.bHot).toFixed(2)}x`} | ${ms(r.ca)} / ${ms(r.cb)} | ${ms(r.ort[0])} | ${ms(r.ort[1])} | ${r.ortCpu.length ? `${ms(r.ortCpu[0])} / ${ms(r.ortCpu[1])}` : ""} | ${vsOrt} | ${limits} |`,
+      `| ${r.label} | ${ms(r.a)} | ${ms(r.b)} | ${(r.a / r.b).toFixed(2)}x | ${ms(r.bHot)} | ${r.bHot === undefined ? "" : `${(r.a / r.bHot).toFixed(2)}x`} | ${ms(r.ca)} / ${ms(r.cb)} | ${ms(r.ort[0])} | ${ms(r.ort[1])} | ${r.ortCpu.length ? `${ms(r.ortCpu[0])} / ${ms(r.ortCpu[1])}` : ""} | ${vsOrt} | ${limits} |`,
     );
   }
   console.log(
-    `\n"2 t": each call after the one-thread call and a ${PAUSE_MS}-ms pause, so the worker's core has idled; "back to back": the same ` +
-      `call repeated with no pause (the worker's core awake), against the same one-thread time. ` +
-      `"bitembed 2 t vs ORT 2 t": ORT's time over bitembed's (above 1: bitembed faster). Targets (issue 15): >= 1.8x on q1_0 fast ` +
-      `and quantizing; f32 2 t at least as fast as ORT 2 t. Load average ${load0.toFixed(1)} at the start, ${load1.toFixed(1)} at the end.`,
+    `\n"after a pause": each call after the one-thread call and a ${PAUSE_MS}-ms pause, so the worker's core has idled (this VM's ` +
+      `idle second vCPU then runs the worker's share up to 1.3x slower for a few ms); "back to back": the same call repeated with no ` +
+      `pause (the worker's core awake), against the same one-thread time. "bitembed 2 t vs ORT 2 t": ORT's time over bitembed's ` +
+      `after a pause, both (above 1: bitembed faster). Targets (issue 15): >= 1.8x on q1_0 fast and quantizing; f32 2 t at least as ` +
+      `fast as ORT 2 t. Load average ${load0.toFixed(1)} at the start, ${load1.toFixed(1)} at the end.`,
   );
 }
