@@ -229,6 +229,17 @@ async function main() {
         bytes: () => values.byteLength + packed,
       });
     }
+    // into a table in wasm memory (tableFromF32Async): no bytes go back to a new JS array, whose pages the
+    // caller faults in alone (quantizeAsync's serial part, with the f32 copied in)
+    {
+      const o = { vocab: QROWS, dim: DIM, format: "q8_0" };
+      let packed = 0;
+      await measure(`tableFromF32 ${QROWS} x ${DIM} to q8_0`, () => {
+        const t = one.tableFromF32(values, o);
+        packed = t.byteLength;
+        t.dispose();
+      }, async () => (await two.tableFromF32Async(values, o)).dispose(), { reps: QREPS, bytes: () => values.byteLength + packed });
+    }
   }
   one.dispose();
   two.dispose();

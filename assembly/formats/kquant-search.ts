@@ -22,15 +22,19 @@ const KQ_MANT: usize = 16; // 0x007fffff
 const KQ_BIAS: usize = 32; // 0x00400000
 const KQ_3: usize = 48; //    3
 const KQ_M4: usize = 64; //   -4
+export const KQ_31: usize = 80; //  31 (Q6_K's codes before the offset: -32..31)
+export const KQ_M32: usize = 96; // -32
 const KQ_CONSTS = memory.data<u32>([
   0x4b400000, 0x4b400000, 0x4b400000, 0x4b400000,
   0x007fffff, 0x007fffff, 0x007fffff, 0x007fffff,
   0x00400000, 0x00400000, 0x00400000, 0x00400000,
   3, 3, 3, 3,
   0xfffffffc, 0xfffffffc, 0xfffffffc, 0xfffffffc,
+  31, 31, 31, 31,
+  0xffffffe0, 0xffffffe0, 0xffffffe0, 0xffffffe0,
 ], 16);
 // @ts-ignore: decorator
-@inline function kq(at: usize): v128 {
+@inline export function kq(at: usize): v128 {
   return v128.load(KQ_CONSTS + at);
 }
 

@@ -16,6 +16,7 @@ import { mulCodes16 } from "./q8_0";
 import { MASK_00FF, MASK_0F, MASK_20, MASK_30, UNPACKED, foldValue, foldValues4, idotMask, scaleLanesHi, scaleLanesLo, unpackBlock, unpackChunk } from "../idot";
 import { decodeRows } from "./block-rows";
 import { idotRowBlocks, idotRows } from "./idot-rows";
+import { GROUP_MAX_EPS, KQ_31, KQ_M32, kq, kqBias, kqMagic, kqMant, nearestInt, nearestInt4K } from "./kquant-search";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 210;
@@ -243,15 +244,6 @@ export function idot_q6_k(rows: usize, rowBytes: usize, nrows: i32, act: usize, 
 
 // ---- encode: ggml's reference quantizer, operation for operation in f32 ----
 
-// ggml's GROUP_MAX_EPS: groups whose largest |x| is below it quantize to zero.
-const GROUP_MAX_EPS: f32 = 1e-15;
-
-// ggml's nearest_int: the float magic-number rounding (to nearest, ties to even, for |v| < 2^22).
-// @ts-ignore: decorator
-@inline function nearestInt(v: f32): i32 {
-  return (reinterpret<i32>(v + <f32>12582912.0) & 0x007fffff) - 0x00400000;
-}
-
 // The 256 codes (0..63) of the block being encoded (this and the next two: in the instance's scratch).
 // @ts-ignore: decorator
 @inline function q6L(): usize {
@@ -268,38 +260,12 @@ const GROUP_MAX_EPS: f32 = 1e-15;
   return SCRATCH + Q6_XT_AT;
 }
 
-// nearestInt on four lanes, and ggml's MAX(-nmax, MIN(nmax - 1, l)) for nmax 32. Their constants are loaded by
-// the callers once per block (q6Const), not written in the loops: V8 13+ (Node 24, Deno) builds a constant vector
-// again at each use inside a loop. Each is 16 bytes at the offset named.
-const Q6_MAGIC: usize = 0; // 12582912.0 (1.5 * 2^23) in every f32 lane
-const Q6_MANT: usize = 16; // 0x007fffff
-const Q6_BIAS: usize = 32; // 0x00400000
-const Q6_TOP: usize = 48; //  31
-const Q6_BOTTOM: usize = 64; // -32
-const Q6_CONSTS = memory.data<u32>([
-  0x4b400000, 0x4b400000, 0x4b400000, 0x4b400000,
-  0x007fffff, 0x007fffff, 0x007fffff, 0x007fffff,
-  0x00400000, 0x00400000, 0x00400000, 0x00400000,
-  31, 31, 31, 31,
-  0xffffffe0, 0xffffffe0, 0xffffffe0, 0xffffffe0,
-], 16);
-// @ts-ignore: decorator
-@inline function q6Const(at: usize): v128 {
-  return v128.load(Q6_CONSTS + at);
-}
-// @ts-ignore: decorator
-@inline function nearestInt4(v: v128, magic: v128, mant: v128, bias: v128): v128 {
-  return i32x4.sub(v128.and(f32x4.add(v, magic), mant), bias);
-}
-// @ts-ignore: decorator
-@inline function clamp6x4(l: v128, top: v128, bottom: v128): v128 {
-  return i32x4.max_s(i32x4.min_s(l, top), bottom);
-}
-// The codes l (-32..31) of four lanes x at iscale: clamp6x4(nearestInt4(iscale * x)), the constants loaded at base
-// Q6_CONSTS by the caller.
+// ggml's MAX(-nmax, MIN(nmax - 1, nearest_int(v))) for nmax 32 on four lanes (kquant-search.ts nearestInt4K), the
+// codes -32..31. Its constants are loaded by the callers once per block (kquant-search.ts kq), not written in the
+// loops: V8 13+ (Node 24, Deno) builds a constant vector again at each use inside a loop.
 // @ts-ignore: decorator
 @inline function codes6x4(v: v128, magic: v128, mant: v128, bias: v128, top: v128, bottom: v128): v128 {
-  return clamp6x4(nearestInt4(v, magic, mant, bias), top, bottom);
+  return i32x4.max_s(i32x4.min_s(nearestInt4K(v, magic, mant, bias), top), bottom);
 }
 
 // make_qx_quants's sums for one trial iscale per lane (rmse_type 1: weights x^2), each lane summing its
@@ -325,11 +291,11 @@ let SUML2: v128 = i32x4.splat(0);
 // the same order as ggml's scalar loop; its "keep the best trial" branch becomes a select, and the codes are
 // computed once from the winning iscale (they are the ones the scalar loop would have kept).
 function makeQxQuants4(x: usize, l: usize, scales: usize): void {
-  const magic = q6Const(Q6_MAGIC);
-  const mant = q6Const(Q6_MANT);
-  const bias = q6Const(Q6_BIAS);
-  const top = q6Const(Q6_TOP);
-  const bottom = q6Const(Q6_BOTTOM);
+  const magic = kqMagic();
+  const mant = kqMant();
+  const bias = kqBias();
+  const top = kq(KQ_31);
+  const bottom = kq(KQ_M32);
   for (let i = 0; i < 16; i += 4) {
     const r0 = v128.load(x + (<usize>i << 2));
     const r1 = v128.load(x + 64 + (<usize>i << 2));
@@ -385,11 +351,11 @@ function makeQxQuants4(x: usize, l: usize, scales: usize): void {
 
 // Encode n f32 values (whole blocks of 256), as quantize_row_q6_K_ref.
 export function encode_q6_k(src: usize, n: usize, dst: usize): void {
-  const magic = q6Const(Q6_MAGIC);
-  const mant = q6Const(Q6_MANT);
-  const bias = q6Const(Q6_BIAS);
-  const top = q6Const(Q6_TOP);
-  const bottom = q6Const(Q6_BOTTOM);
+  const magic = kqMagic();
+  const mant = kqMant();
+  const bias = kqBias();
+  const top = kq(KQ_31);
+  const bottom = kq(KQ_M32);
   for (let b: usize = 0; b < n; b += <usize>QK) {
     const x = src + (b << 2);
     const y = dst + (b / <usize>QK) * BLOCK_BYTES;
