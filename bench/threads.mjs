@@ -286,6 +286,8 @@ async function main() {
       `idle second vCPU then runs the worker's share up to 1.3x slower for a few ms); "back to back": the same call repeated with no ` +
       `pause (the worker's core awake), against the same one-thread time. "bitembed 2 t vs ORT 2 t": ORT's time over bitembed's ` +
       `after a pause, both (above 1: bitembed faster). Targets (issue 15): >= 1.8x on q1_0 fast and quantizing; f32 2 t at least as ` +
-      `fast as ORT 2 t. Load average ${load0.toFixed(1)} at the start, ${load1.toFixed(1)} at the end.`,
+      `fast as ORT 2 t. quantize's one-thread call allocates its result (661 MB for q8_0) at every call, and its time varies ` +
+      `most between runs (q8_0 on Node 24: 1.7-2.4 s this session); tableFromF32, which writes into wasm memory, varies least. ` +
+      `Load average ${load0.toFixed(1)} at the start, ${load1.toFixed(1)} at the end.`,
   );
 }
