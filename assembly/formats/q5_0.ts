@@ -18,40 +18,25 @@ import { MASK_0F, MASK_10, MASK_BITS, MASK_FF00, MASK_ONES16, MASK_SPREAD_HI, MA
 import { lut16 } from "../fast/swizzle";
 import { idotUnpacked32, unpackedCodes, unpackedD } from "../idot32";
 
-// Byte k of each half holds bit k % 8 of its qh byte.
-// @ts-ignore: decorator
-@inline function bitsOfBytes(bytes: v128): v128 {
-  const bit = i8x16(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
-  return v128.and(i8x16.eq(v128.and(bytes, bit), bit), i8x16.splat(0x10));
-}
-
-/** The fifth bits of elements 0..15 of a block (Q5_0 and Q5_1 store them alike), as 0x10 or 0 per byte. */
-// @ts-ignore: decorator
-@inline export function fifthBitsLow(qh: u32): v128 {
-  const v = i32x4.splat(qh);
-  return bitsOfBytes(i8x16.shuffle(v, v, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
-}
-
-/** The fifth bits of elements 16..31. */
-// @ts-ignore: decorator
-@inline export function fifthBitsHigh(qh: u32): v128 {
-  const v = i32x4.splat(qh);
-  return bitsOfBytes(i8x16.shuffle(v, v, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
-}
-
 // The integer dots' loops take their masks loaded once per row (idot.ts idotMask: V8 13+ rebuilds a constant
 // vector at each use in a loop): m0f, m10, bits, the spread indices lo / hi (MASK_SPREAD_LO / HI), ones, mff00.
 
 /**
  * A block's 5-bit codes as bytes (0..31), elements 0..15 (spread: the MASK_SPREAD_LO indices) or 16..31
- * (MASK_SPREAD_HI, high: true): the nibbles of the 16 bytes q and the fifth bits of qh (the same bytes as the
- * nibbles or'ed with fifthBitsLow / High).
+ * (MASK_SPREAD_HI, high: true): the nibbles of the 16 bytes q and the fifth bits of qh (bit j of qh is
+ * element j's), the codes of Q5_0 and Q5_1 alike.
  */
 // @ts-ignore: decorator
 @inline export function codes5(q: v128, qh: u32, high: bool, spread: v128, m0f: v128, m10: v128, bits: v128): v128 {
   const nib = high ? v128.and(i16x8.shr_u(q, 4), m0f) : v128.and(q, m0f);
   const qhBytes = lut16(i32x4.splat(qh), spread);
   return v128.or(nib, v128.and(i8x16.eq(v128.and(qhBytes, bits), bits), m10));
+}
+
+/** codes5 with its masks read from memory at the call (decode and unpack: once per block). */
+// @ts-ignore: decorator
+@inline export function codes5At(q: v128, qh: u32, high: bool): v128 {
+  return codes5(q, qh, high, idotMask(high ? MASK_SPREAD_HI : MASK_SPREAD_LO), idotMask(MASK_0F), idotMask(MASK_10), idotMask(MASK_BITS));
 }
 
 // One whole block: the row walker's block type (block-rows.ts)
@@ -62,9 +47,9 @@ import { idotUnpacked32, unpackedCodes, unpackedD } from "../idot32";
     const d = f32x4.splat(f16ToF32(load<u16>(src)));
     const qh = load<u32>(src, 2);
     const qs = v128.load(src, 6);
-    const sixteen = i8x16.splat(16);
-    scaleCodes16(dst, i8x16.sub(v128.or(v128.and(qs, i8x16.splat(15)), fifthBitsLow(qh)), sixteen), d);
-    scaleCodes16(dst + 64, i8x16.sub(v128.or(i8x16.shr_u(qs, 4), fifthBitsHigh(qh)), sixteen), d);
+    const sixteen = idotMask(MASK_10);
+    scaleCodes16(dst, i8x16.sub(codes5At(qs, qh, false), sixteen), d);
+    scaleCodes16(dst + 64, i8x16.sub(codes5At(qs, qh, true), sixteen), d);
   }
 }
 
@@ -78,12 +63,17 @@ export function decode_q5_0(table: usize, rowBytes: usize, ids: usize, n: i32, d
 export function dot_q5_0(row: usize, x: usize, dim: i32): f32 {
   const blocks = dim >> 5; // whole blocks: the caller guarantees it
   let acc = f32x4.splat(0);
-  const sixteen = i8x16.splat(16);
+  // the masks loaded once (idot.ts idotMask: V8 13+ rebuilds a constant vector at each use in a loop)
+  const m0f = idotMask(MASK_0F);
+  const m10 = idotMask(MASK_10); // also the codes' offset, 16
+  const bits = idotMask(MASK_BITS);
+  const spLo = idotMask(MASK_SPREAD_LO);
+  const spHi = idotMask(MASK_SPREAD_HI);
   for (let b = 0; b < blocks; b++) {
     const qh = load<u32>(row, 2);
     const qs = v128.load(row, 6);
-    const lo = mulCodes16(i8x16.sub(v128.or(v128.and(qs, i8x16.splat(15)), fifthBitsLow(qh)), sixteen), x);
-    const hi = mulCodes16(i8x16.sub(v128.or(i8x16.shr_u(qs, 4), fifthBitsHigh(qh)), sixteen), x + 64);
+    const lo = mulCodes16(i8x16.sub(codes5(qs, qh, false, spLo, m0f, m10, bits), m10), x);
+    const hi = mulCodes16(i8x16.sub(codes5(qs, qh, true, spHi, m0f, m10, bits), m10), x + 64);
     acc = f32x4.add(acc, f32x4.mul(f32x4.add(lo, hi), f32x4.splat(f16ToF32(load<u16>(row)))));
     row += 22;
     x += 128;
@@ -196,8 +186,8 @@ function unpackQ5_0(w: usize, nb: i32, u: usize): void {
     const qh = load<u32>(w, 2);
     const q = v128.load(w, 6);
     const c = unpackedCodes(u, nb, b);
-    v128.store(c, v128.or(v128.and(q, i8x16.splat(15)), fifthBitsLow(qh)));
-    v128.store(c, v128.or(i8x16.shr_u(q, 4), fifthBitsHigh(qh)), 16);
+    v128.store(c, codes5At(q, qh, false));
+    v128.store(c, codes5At(q, qh, true), 16);
     w += 22;
   }
 }

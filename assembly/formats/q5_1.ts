@@ -12,9 +12,10 @@ import { hsum } from "../madd";
 import { codeX4 } from "./q4_0";
 import { blockMinMax, widenUnsigned16, rowScalesMin } from "./q4_1";
 import { dotCodes16 } from "../kquants";
-import { fifthBitsHigh, fifthBitsLow, idotRow5, packFifths } from "./q5_0";
+import { codes5, codes5At, idotRow5, packFifths } from "./q5_0";
 import { VEC_Q8_1, actCodes8, actD, actD256, actS } from "../activations";
 import { lowBytes } from "./q8_0";
+import { MASK_0F, MASK_10, MASK_BITS, MASK_SPREAD_HI, MASK_SPREAD_LO, idotMask } from "../idot";
 import { decodeRows } from "./block-rows";
 import { idotUnpacked32, unpackedCodes, unpackedD, unpackedM } from "../idot32";
 
@@ -27,8 +28,8 @@ import { idotUnpacked32, unpackedCodes, unpackedD, unpackedM } from "../idot32";
     const m = f32x4.splat(f16ToF32(load<u16>(src, 2)));
     const qh = load<u32>(src, 4);
     const qs = v128.load(src, 8);
-    widenUnsigned16(dst, v128.or(v128.and(qs, i8x16.splat(15)), fifthBitsLow(qh)), d, m);
-    widenUnsigned16(dst + 64, v128.or(i8x16.shr_u(qs, 4), fifthBitsHigh(qh)), d, m);
+    widenUnsigned16(dst, codes5At(qs, qh, false), d, m);
+    widenUnsigned16(dst + 64, codes5At(qs, qh, true), d, m);
   }
 }
 
@@ -41,13 +42,19 @@ export function decode_q5_1(table: usize, rowBytes: usize, ids: usize, n: i32, d
 export function dot_q5_1(row: usize, x: usize, dim: i32): f32 {
   const blocks = dim >> 5; // whole blocks: the caller guarantees it
   let acc = f32x4.splat(0);
+  // the masks loaded once (idot.ts idotMask: V8 13+ rebuilds a constant vector at each use in a loop)
+  const m0f = idotMask(MASK_0F);
+  const m10 = idotMask(MASK_10);
+  const bits = idotMask(MASK_BITS);
+  const spLo = idotMask(MASK_SPREAD_LO);
+  const spHi = idotMask(MASK_SPREAD_HI);
   for (let b = 0; b < blocks; b++) {
     const qh = load<u32>(row, 4);
     const qs = v128.load(row, 8);
     const d = f32x4.splat(f16ToF32(load<u16>(row)));
     const negM = f32x4.splat(-f16ToF32(load<u16>(row, 2)));
-    acc = dotCodes16(v128.or(v128.and(qs, i8x16.splat(15)), fifthBitsLow(qh)), d, negM, x, acc);
-    acc = dotCodes16(v128.or(i8x16.shr_u(qs, 4), fifthBitsHigh(qh)), d, negM, x + 64, acc);
+    acc = dotCodes16(codes5(qs, qh, false, spLo, m0f, m10, bits), d, negM, x, acc);
+    acc = dotCodes16(codes5(qs, qh, true, spHi, m0f, m10, bits), d, negM, x + 64, acc);
     row += 24;
     x += 128;
   }
@@ -99,8 +106,8 @@ function unpackQ5_1(w: usize, nb: i32, u: usize): void {
     const qh = load<u32>(w, 4);
     const q = v128.load(w, 8);
     const c = unpackedCodes(u, nb, b);
-    v128.store(c, v128.or(v128.and(q, i8x16.splat(15)), fifthBitsLow(qh)));
-    v128.store(c, v128.or(i8x16.shr_u(q, 4), fifthBitsHigh(qh)), 16);
+    v128.store(c, codes5At(q, qh, false));
+    v128.store(c, codes5At(q, qh, true), 16);
     w += 24;
   }
 }
