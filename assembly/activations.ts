@@ -27,7 +27,8 @@
 // see: ggml-cpu/arch/x86/quants.c quantize_row_q8_0, quantize_row_q8_1; ggml-quants.c quantize_row_q8_K_ref;
 // ggml-common.h block_q8_0, block_q8_1, block_q8_K.
 import { f16ToF32, f32ToF16 } from "./half";
-import { CR_HI, CR_LO, CR_SIGN, croundConst, x86TruncX4 } from "./cround";
+import { x86TruncX4 } from "./cround";
+import { CR_HI, CR_LO, CR_SIGN, vconst } from "./vconst";
 
 // The kinds (a format's vec_dot_type; formats/registry.ts vecDotOf gives a format's kind, 0 for none).
 export const VEC_Q8_0: i32 = 1;
@@ -115,7 +116,7 @@ export const VEC_Q8_K: i32 = 3;
 // The i32 codes of four values before saturation (x86: multiply, round half to even, cvtps2dq).
 // @ts-ignore: decorator
 @inline function q8Ints4(x: usize, j: i32, count: i32, idv: v128): v128 {
-  return x86TruncX4(f32x4.nearest(f32x4.mul(load4(x, j, count), idv)), croundConst(CR_LO), croundConst(CR_HI), croundConst(CR_SIGN));
+  return x86TruncX4(f32x4.nearest(f32x4.mul(load4(x, j, count), idv)), vconst(CR_LO), vconst(CR_HI), vconst(CR_SIGN));
 }
 
 // Q8_0 codes of 16 values (q8Ints4 saturated to int8).

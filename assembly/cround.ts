@@ -17,28 +17,10 @@ const TWO31: f32 = 2147483648.0;
   return x >= -TWO31 && x < TWO31 ? <i32>x : i32.MIN_VALUE;
 }
 
-// The constants of the four-lane versions, loaded by their callers once per call (croundConst), not written
-// in the loops: V8 13+ (Node 24, Deno) builds a constant vector again at each use inside a loop (two or three
-// instructions each), where a loaded one stays in a register. Each is 16 bytes at the offset named.
-export const CR_HALF: usize = 0; //   0.5 in every f32 lane
-export const CR_SIGN: usize = 16; //  0x80000000 in every lane: the sign bit, and i32.MIN_VALUE
-export const CR_ONE: usize = 32; //   1.0
-export const CR_LO: usize = 48; //    -2^31
-export const CR_HI: usize = 64; //    2^31
-const CROUND = memory.data<u32>([
-  0x3f000000, 0x3f000000, 0x3f000000, 0x3f000000,
-  0x80000000, 0x80000000, 0x80000000, 0x80000000,
-  0x3f800000, 0x3f800000, 0x3f800000, 0x3f800000,
-  0xcf000000, 0xcf000000, 0xcf000000, 0xcf000000,
-  0x4f000000, 0x4f000000, 0x4f000000, 0x4f000000,
-], 16);
+// The four-lane versions take their constants as arguments, loaded by their callers once per call from vconst.ts
+// (CR_HALF, CR_SIGN, CR_ONE, CR_LO, CR_HI).
 
-// @ts-ignore: decorator
-@inline export function croundConst(at: usize): v128 {
-  return v128.load(CROUND + at);
-}
-
-// Four lanes of roundAway; half, sign, one: croundConst(CR_HALF), (CR_SIGN), (CR_ONE).
+// Four lanes of roundAway; half, sign, one: vconst(CR_HALF), (CR_SIGN), (CR_ONE).
 // @ts-ignore: decorator
 @inline export function roundAwayX4(x: v128, half: v128, sign: v128, one: v128): v128 {
   const t = f32x4.trunc(x);
@@ -47,7 +29,7 @@ const CROUND = memory.data<u32>([
   return f32x4.add(t, v128.and(step, up));
 }
 
-// Four lanes of x86Trunc; lo, hi, min: croundConst(CR_LO), (CR_HI), (CR_SIGN).
+// Four lanes of x86Trunc; lo, hi, min: vconst(CR_LO), (CR_HI), (CR_SIGN).
 // @ts-ignore: decorator
 @inline export function x86TruncX4(x: v128, lo: v128, hi: v128, min: v128): v128 {
   const inRange = v128.and(f32x4.ge(x, lo), f32x4.lt(x, hi));

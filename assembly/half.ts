@@ -83,26 +83,12 @@ const F16_EXP_SHIFT: u32 = 0x77800000;
   return highHalvesToF32M(hh, i32x4.splat(<i32>0x8fffffff), f32x4.splat(reinterpret<f32>(0x77800000)));
 }
 
-// The same with its constants given (hm: halfConst(HALF_MASK), hk: halfConst(HALF_2P112)), for loops: V8 13+
+// The same with its constants given (hm: vconst(HALF_MASK), hk: vconst(HALF_2P112)), for loops: V8 13+
 // (Node 24, Deno) builds a constant vector again at each use inside a loop, where a loaded one stays in a
 // register. The f16 loops also load HALF_MAG and HALF_MAXFIN (their inf/NaN test) this way.
 // @ts-ignore: decorator
 @inline export function highHalvesToF32M(hh: v128, hm: v128, hk: v128): v128 {
   return f32x4.mul(v128.and(i32x4.shr_s(hh, 3), hm), hk);
-}
-export const HALF_MASK: usize = 0; //   0x8fffffff in every i32 lane
-export const HALF_2P112: usize = 16; // 2^112 in every f32 lane
-export const HALF_MAG: usize = 32; //   0x7fff in every i16 lane (|half|)
-export const HALF_MAXFIN: usize = 48; // 0x7bff in every i16 lane (the largest finite |half|)
-const HALF_CONSTS = memory.data<u32>([
-  0x8fffffff, 0x8fffffff, 0x8fffffff, 0x8fffffff,
-  0x77800000, 0x77800000, 0x77800000, 0x77800000,
-  0x7fff7fff, 0x7fff7fff, 0x7fff7fff, 0x7fff7fff,
-  0x7bff7bff, 0x7bff7bff, 0x7bff7bff, 0x7bff7bff,
-], 16);
-// @ts-ignore: decorator
-@inline export function halfConst(at: usize): v128 {
-  return v128.load(HALF_CONSTS + at);
 }
 
 // The f16 values at four addresses -> four f32 lanes, exact, Inf and NaN included: each loaded into the high

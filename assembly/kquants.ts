@@ -13,7 +13,8 @@
 import { f16ToF32, f16x4At, f32ToF16 } from "./half";
 import { madd } from "./madd";
 import { unpackBlock, unpackChunk } from "./idot";
-import { kqBias, kqMagic, kqMant, laneGather, nearestInt, nearestInt4, nearestInt4K } from "./formats/kquant-search";
+import { laneGather, nearestInt, nearestInt4, nearestInt4K } from "./formats/kquant-search";
+import { KQ_BIAS, KQ_MAGIC, KQ_MANT, vconst } from "./vconst";
 
 // ggml's MAX(0, MIN(nmax, nearest_int(v))), as f32 lanes (codes are small integers, exact in f32).
 // @ts-ignore: decorator
@@ -44,9 +45,9 @@ export function makeQkx2x4(x: usize, nmax: i32, rmin: f32, nstep: i32, out: usiz
   const nmaxI = i32x4.splat(nmax);
   const zero = f32x4.splat(0);
   // nearestInt4's constants, loaded once (kquant-search.ts)
-  const magic = kqMagic();
-  const mant = kqMant();
-  const bias = kqBias();
+  const magic = vconst(KQ_MAGIC);
+  const mant = vconst(KQ_MANT);
+  const bias = vconst(KQ_BIAS);
   // the weights' sqrt(sum x^2 / 32); weight of value e: av + |x_e|, recomputed where needed
   let sumX2 = zero;
   for (let e = 0; e < 32; e++) {

@@ -1,15 +1,16 @@
 // f16 rows: element j is the IEEE binary16 at byte 2j. Decoded exactly to f32.
 // Keys: D dim, N ids; a row is D * 2 bytes.
 //   row: [ h0 (2 bytes) | h1 | ... | h(D-1) ]     h = sign(1) exponent(5) mantissa(10), bit 15 first
-import { HALF_2P112, HALF_MAG, HALF_MASK, HALF_MAXFIN, f16ToF32, f16x4ToF32x4, f32ToF16, halfConst, highHalvesToF32M, wordsHighHi, wordsHighLo } from "../half";
+import { f16ToF32, f16x4ToF32x4, f32ToF16, highHalvesToF32M, wordsHighHi, wordsHighLo } from "../half";
 import { hsum, madd } from "../madd";
+import { HALF_2P112, HALF_MAG, HALF_MASK, HALF_MAXFIN, vconst } from "../vconst";
 
 export function decode_f16(table: usize, rowBytes: usize, ids: usize, n: i32, dim: i32, out: usize): void {
-  // the constants loaded once (half.ts halfConst: V8 13+ rebuilds a constant vector at each use in a loop)
-  const mag = halfConst(HALF_MAG);
-  const maxFinite = halfConst(HALF_MAXFIN);
-  const hm = halfConst(HALF_MASK);
-  const hk = halfConst(HALF_2P112);
+  // the constants loaded once (vconst.ts: V8 13+ rebuilds a constant vector at each use in a loop)
+  const mag = vconst(HALF_MAG);
+  const maxFinite = vconst(HALF_MAXFIN);
+  const hm = vconst(HALF_MASK);
+  const hk = vconst(HALF_2P112);
   let dst = out;
   for (let r = 0; r < n; r++) {
     let src = table + <usize>load<u32>(ids + (<usize>r << 2)) * rowBytes;
@@ -81,9 +82,9 @@ function dot_f16_special(row: usize, x: usize, dim: i32): f32 {
 // The largest |half| of the row's whole chunks is kept as u15 bits (i16 max): above 0x7bff means inf or NaN,
 // and the row is summed again by dot_f16_special (same order of operations, so finite rows agree bit for bit).
 export function dot_f16(row: usize, x: usize, dim: i32): f32 {
-  const mag = halfConst(HALF_MAG);
-  const hm = halfConst(HALF_MASK);
-  const hk = halfConst(HALF_2P112);
+  const mag = vconst(HALF_MAG);
+  const hm = vconst(HALF_MASK);
+  const hk = vconst(HALF_2P112);
   let top = i16x8.splat(0);
   let a0 = f32x4.splat(0);
   let a1 = f32x4.splat(0);
@@ -98,7 +99,7 @@ export function dot_f16(row: usize, x: usize, dim: i32): f32 {
     w += 16;
     p += 32;
   }
-  if (v128.any_true(i16x8.gt_s(top, halfConst(HALF_MAXFIN)))) return dot_f16_special(row, x, dim);
+  if (v128.any_true(i16x8.gt_s(top, vconst(HALF_MAXFIN)))) return dot_f16_special(row, x, dim);
   const s = f32x4.add(a0, a1);
   let sum = hsum(s);
   for (; j < dim; j++) {

@@ -2,9 +2,10 @@
 // long rows in small batches: each chunk of x feeds four rows, and four rows stream from memory together
 // (as project.ts does for f32). Both half formats convert in registers (half.ts); f16 also keeps one inf/NaN
 // check for the four rows and, if any holds one, sums each again with dot_f16. Results to out[0..3].
-import { HALF_2P112, HALF_MAG, HALF_MAXFIN, HALF_MASK, bf16ToF32, f16ToF32, halfConst, highHalvesToF32M, wordsHighHi, wordsHighLo } from "../half";
+import { bf16ToF32, f16ToF32, highHalvesToF32M, wordsHighHi, wordsHighLo } from "../half";
 import { hsum, madd } from "../madd";
 import { dot_f16 } from "./f16";
+import { HALF_2P112, HALF_MAG, HALF_MASK, HALF_MAXFIN, vconst } from "../vconst";
 
 // A chunk's low or high four halves as f32 (finite f16 only: see the inf/NaN check).
 // @ts-ignore: decorator
@@ -22,10 +23,10 @@ import { dot_f16 } from "./f16";
 
 // @ts-ignore: decorator
 @inline function dot4Halves(f16: bool, row: usize, rowStride: usize, x: usize, dim: i32, out: usize): void {
-  // the constants loaded once (half.ts halfConst: V8 13+ rebuilds a constant vector at each use in a loop)
-  const mag = halfConst(HALF_MAG);
-  const hm = halfConst(HALF_MASK);
-  const hk = halfConst(HALF_2P112);
+  // the constants loaded once (vconst.ts: V8 13+ rebuilds a constant vector at each use in a loop)
+  const mag = vconst(HALF_MAG);
+  const hm = vconst(HALF_MASK);
+  const hk = vconst(HALF_2P112);
   let top = i16x8.splat(0);
   let a0 = f32x4.splat(0);
   let a1 = f32x4.splat(0);
@@ -61,7 +62,7 @@ import { dot_f16 } from "./f16";
     p += 32;
   }
   // an OR of halves can only raise the exponent bits: no false negatives (false positives just take dot_f16)
-  if (f16 && v128.any_true(i16x8.gt_s(top, halfConst(HALF_MAXFIN)))) {
+  if (f16 && v128.any_true(i16x8.gt_s(top, vconst(HALF_MAXFIN)))) {
     store<f32>(out, dot_f16(row, x, dim));
     store<f32>(out, dot_f16(r1, x, dim), 4);
     store<f32>(out, dot_f16(r2, x, dim), 8);

@@ -22,6 +22,7 @@ import { MASK_0F, MASK_EVEN_HI, MASK_FF00, MASK_IQ4_LEVELS, idotMask } from "../
 import { GROUP_MAX_EPS, laneGather, laneOf } from "./kquant-search";
 import { decodeRows } from "./block-rows";
 import { decodeLevels, dotLevels } from "./nibble-levels";
+import { IQ4_15, IQ4_255, IQ4_256, IQ4_BASE, IQ4_FIRST, IQ4_M256, IQ4_SECOND, KQ_31, vconst } from "../vconst";
 
 // ggml's kvalues_iq4nl, as 16 signed bytes (a swizzle table).
 // @ts-ignore: decorator
@@ -67,36 +68,11 @@ export function dot_iq4_nl(row: usize, x: usize, dim: i32): f32 {
 // 0..511, the count is RUN_BASE[u >> 5] plus the midpoints inside that run of 32 (at most two, at offsets
 // RUN_FIRST and RUN_SECOND; 32: none) that u & 31 reaches.
 //   2m + 256: 25 69 108 142 172 199 224 247 270 294 319 347 378 414 458
-// The constants of levelIndex4, bestIndex4 and levelOf, loaded by their callers once per search or call
-// (iq4Const), not written in the loops: V8 13+ (Node 24, Deno) builds a constant vector again at each use inside a
-// loop. Each is 16 bytes at the offset named; the three tables are read by lut16 (in-range indices).
-const IQ4_255: usize = 0; //   255 in every i32 lane (also the low-byte mask)
-const IQ4_M256: usize = 16; // -256
-const IQ4_256: usize = 32; //  256
-const IQ4_31: usize = 48; //   31
-const IQ4_15: usize = 64; //   15 (the index of a NaN)
-const IQ4_BASE: usize = 80; //   RUN_BASE
-const IQ4_FIRST: usize = 96; //  RUN_FIRST
-const IQ4_SECOND: usize = 112; // RUN_SECOND
-const IQ4_LEVELS: usize = 128; // the 16 levels as i8 (levels())
-const IQ4_CONSTS = memory.data<u8>([
-  255, 0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0,
-  0x00, 0xff, 0xff, 0xff, 0x00, 0xff, 0xff, 0xff, 0x00, 0xff, 0xff, 0xff, 0x00, 0xff, 0xff, 0xff,
-  0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0,
-  31, 0, 0, 0, 31, 0, 0, 0, 31, 0, 0, 0, 31, 0, 0, 0,
-  15, 0, 0, 0, 15, 0, 0, 0, 15, 0, 0, 0, 15, 0, 0, 0,
-  0, 1, 1, 2, 3, 4, 5, 6, 8, 9, 11, 12, 13, 14, 14, 15,
-  25, 32, 5, 12, 14, 12, 7, 0, 14, 6, 27, 26, 30, 32, 10, 32,
-  32, 32, 32, 32, 32, 32, 32, 23, 32, 31, 32, 32, 32, 32, 32, 32,
-  0x81, 0x98, 0xad, 0xbf, 0xcf, 0xdd, 0xea, 0xf6, 0x01, 0x0d, 0x19, 0x26, 0x35, 0x45, 0x59, 0x71,
-], 16);
-// @ts-ignore: decorator
-@inline function iq4Const(at: usize): v128 {
-  return v128.load(IQ4_CONSTS + at);
-}
+// The constants of levelIndex4K, bestIndex4 and levelOf come from vconst.ts (IQ4_*, KQ_31, MASK_IQ4_LEVELS),
+// loaded by their callers once per search or call; the three tables are read by lut16 (in-range indices).
 
 // best_index_int8(16, kvalues_iq4nl, v) on four lanes, NaN aside (the method above), its constants given
-// (iq4Const: c255 .. second).
+// (vconst: IQ4_255 .. IQ4_SECOND).
 // @ts-ignore: decorator
 @inline function levelIndex4K(v: v128, c255: v128, cm256: v128, c256: v128, c31: v128, base: v128, first: v128, second: v128): v128 {
   const t = i32x4.max_s(i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.floor(f32x4.add(v, v))), c255), cm256);
@@ -116,7 +92,7 @@ const IQ4_CONSTS = memory.data<u8>([
 }
 
 // The level of index l (i32 lanes 0..15) as f32: the lookup reads byte l into each lane's low byte (lv:
-// iq4Const(IQ4_LEVELS)).
+// vconst(MASK_IQ4_LEVELS)).
 // @ts-ignore: decorator
 @inline function levelOf(l: v128, lv: v128): v128 {
   return f32x4.convert_i32x4_s(i32x4.shr_s(i32x4.shl(lut16(lv, l), 24), 24));
@@ -133,14 +109,14 @@ const IQ4_CONSTS = memory.data<u8>([
 // @ts-ignore: decorator
 @inline export function iq4nlSearch4(x: usize, stride: usize): v128 {
   const zero = f32x4.splat(0);
-  const c255 = iq4Const(IQ4_255);
-  const cm256 = iq4Const(IQ4_M256);
-  const c256 = iq4Const(IQ4_256);
-  const c31 = iq4Const(IQ4_31);
-  const base = iq4Const(IQ4_BASE);
-  const first = iq4Const(IQ4_FIRST);
-  const second = iq4Const(IQ4_SECOND);
-  const lv = iq4Const(IQ4_LEVELS);
+  const c255 = vconst(IQ4_255);
+  const cm256 = vconst(IQ4_M256);
+  const c256 = vconst(IQ4_256);
+  const c31 = vconst(KQ_31);
+  const base = vconst(IQ4_BASE);
+  const first = vconst(IQ4_FIRST);
+  const second = vconst(IQ4_SECOND);
+  const lv = vconst(MASK_IQ4_LEVELS);
   // the value of largest |x| (`if (ax > amax)`: the first of equals, NaN never)
   let amax = zero;
   let max = zero;
@@ -186,14 +162,14 @@ const IQ4_CONSTS = memory.data<u8>([
 /** best_index_int8(id * x) for 16 values at x, as 16 bytes. */
 // @ts-ignore: decorator
 @inline export function iq4nlCodes16(x: usize, id: v128): v128 {
-  const c255 = iq4Const(IQ4_255);
-  const cm256 = iq4Const(IQ4_M256);
-  const c256 = iq4Const(IQ4_256);
-  const c31 = iq4Const(IQ4_31);
-  const base = iq4Const(IQ4_BASE);
-  const first = iq4Const(IQ4_FIRST);
-  const second = iq4Const(IQ4_SECOND);
-  const c15 = iq4Const(IQ4_15);
+  const c255 = vconst(IQ4_255);
+  const cm256 = vconst(IQ4_M256);
+  const c256 = vconst(IQ4_256);
+  const c31 = vconst(KQ_31);
+  const base = vconst(IQ4_BASE);
+  const first = vconst(IQ4_FIRST);
+  const second = vconst(IQ4_SECOND);
+  const c15 = vconst(IQ4_15);
   const c0 = bestIndex4(f32x4.mul(id, v128.load(x)), c255, cm256, c256, c31, base, first, second, c15);
   const c1 = bestIndex4(f32x4.mul(id, v128.load(x, 16)), c255, cm256, c256, c31, base, first, second, c15);
   const c2 = bestIndex4(f32x4.mul(id, v128.load(x, 32)), c255, cm256, c256, c31, base, first, second, c15);

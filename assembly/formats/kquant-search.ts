@@ -4,6 +4,7 @@
 // their formats, and kquants.ts (Q4_K, Q5_K) its make_qkx2_quants; all use the helpers here.
 // Keys: G group (16 values for q2_k), lane j = group j of the four; codes 0..3, value i of a group at bits 2i.
 // see: ggml-quants.c nearest_int, make_qkx2_quants, quantize_row_q2_K_ref.
+import { KQ_3, KQ_BIAS, KQ_M4, KQ_MAGIC, KQ_MANT, vconst } from "../vconst";
 
 // ggml's GROUP_MAX_EPS: groups whose largest |x| is below it quantize to zero.
 export const GROUP_MAX_EPS: f32 = 1e-15;
@@ -15,52 +16,27 @@ export const GROUP_MAX_EPS: f32 = 1e-15;
   return (reinterpret<i32>(v + <f32>12582912.0) & 0x007fffff) - 0x00400000;
 }
 
-// Constants of the four-lane helpers below, read from memory at each use: V8 13+ (Node 24, Deno) builds a
-// constant vector again at each use inside a loop (two or three instructions), a load is one. Each 16 bytes.
-const KQ_MAGIC: usize = 0; // 12582912.0 (1.5 * 2^23) in every f32 lane
-const KQ_MANT: usize = 16; // 0x007fffff
-const KQ_BIAS: usize = 32; // 0x00400000
-const KQ_3: usize = 48; //    3
-const KQ_M4: usize = 64; //   -4
-export const KQ_31: usize = 80; //  31 (Q6_K's codes before the offset: -32..31)
-export const KQ_M32: usize = 96; // -32
-const KQ_CONSTS = memory.data<u32>([
-  0x4b400000, 0x4b400000, 0x4b400000, 0x4b400000,
-  0x007fffff, 0x007fffff, 0x007fffff, 0x007fffff,
-  0x00400000, 0x00400000, 0x00400000, 0x00400000,
-  3, 3, 3, 3,
-  0xfffffffc, 0xfffffffc, 0xfffffffc, 0xfffffffc,
-  31, 31, 31, 31,
-  0xffffffe0, 0xffffffe0, 0xffffffe0, 0xffffffe0,
-], 16);
-// @ts-ignore: decorator
-@inline export function kq(at: usize): v128 {
-  return v128.load(KQ_CONSTS + at);
-}
+// The four-lane helpers below read their constants from vconst.ts at each use (one load each), or take them as
+// arguments in the search loops, which load them once (nearestInt4K): a register beats a load at each use on
+// V8 11 (Node 20) too.
 
 // nearestInt on four lanes.
 // @ts-ignore: decorator
 @inline export function nearestInt4(v: v128): v128 {
-  return nearestInt4K(v, kq(KQ_MAGIC), kq(KQ_MANT), kq(KQ_BIAS));
+  return nearestInt4K(v, vconst(KQ_MAGIC), vconst(KQ_MANT), vconst(KQ_BIAS));
 }
 
-// The same with its constants given, for the search loops, which load them once (kqMagic, kqMant, kqBias):
-// a register beats a load at each use on V8 11 (Node 20) too.
+// The same with its constants given (vconst(KQ_MAGIC), (KQ_MANT), (KQ_BIAS)).
 // @ts-ignore: decorator
 @inline export function nearestInt4K(v: v128, magic: v128, mant: v128, bias: v128): v128 {
   return i32x4.sub(v128.and(f32x4.add(v, magic), mant), bias);
 }
-// @ts-ignore: decorator
-@inline export function kqMagic(): v128 { return kq(KQ_MAGIC); }
-// @ts-ignore: decorator
-@inline export function kqMant(): v128 { return kq(KQ_MANT); }
-// @ts-ignore: decorator
-@inline export function kqBias(): v128 { return kq(KQ_BIAS); }
+
 
 // MAX(-4, MIN(3, l)) on four lanes (Q3_K's codes before the offset).
 // @ts-ignore: decorator
 @inline export function clamp3(l: v128): v128 {
-  return i32x4.max_s(i32x4.min_s(l, kq(KQ_3)), kq(KQ_M4));
+  return i32x4.max_s(i32x4.min_s(l, vconst(KQ_3)), vconst(KQ_M4));
 }
 
 // Value i of four groups `stride` bytes apart (x, x + stride, ...): lane j holds group j's value.
@@ -102,7 +78,7 @@ const KQ_CONSTS = memory.data<u32>([
 // MAX(0, MIN(3, l)) on four lanes.
 // @ts-ignore: decorator
 @inline export function clamp03(l: v128): v128 {
-  return i32x4.max_s(i32x4.min_s(l, kq(KQ_3)), i32x4.splat(0));
+  return i32x4.max_s(i32x4.min_s(l, vconst(KQ_3)), i32x4.splat(0));
 }
 
 // make_qkx2_quants(16, 3, x, weights |x|, L, &the_min, Laux, rmin -0.5, rdelta 0.1, nstep 15, use_mad) for the
@@ -113,9 +89,9 @@ const KQ_CONSTS = memory.data<u32>([
 // values are all equal (max == min after min is raised to 0) returns scale 0 and codes 0, as ggml does early.
 export function q2kSearch4(x: usize, mins: usize, codes: usize): v128 {
   const zero = f32x4.splat(0);
-  const magic = kqMagic();
-  const mant = kqMant();
-  const bias = kqBias();
+  const magic = vconst(KQ_MAGIC);
+  const mant = vconst(KQ_MANT);
+  const bias = vconst(KQ_BIAS);
   const x0 = laneGather(x, 0, 64);
   let lo = x0;
   let hi = x0;

@@ -15,10 +15,11 @@ import { f16ToF32, f32ToF16 } from "../half";
 import { scaleCodes16 } from "../codes";
 import { hsum, madd } from "../madd";
 import { mulCodes16 } from "./q8_0";
-import { GROUP_MAX_EPS, clamp3, kqBias, kqMagic, kqMant, laneGather, nearestInt, nearestInt4, nearestInt4K } from "./kquant-search";
+import { GROUP_MAX_EPS, clamp3, laneGather, nearestInt, nearestInt4, nearestInt4K } from "./kquant-search";
 import { MASK_00FF, MASK_03, MASK_04, UNPACKED, foldValue, foldValues4, idotMask, laneSplat, scaleLanesHi, scaleLanesLo, scaledDotLane, unpackBlock, unpackChunk } from "../idot";
 import { decodeRows } from "./block-rows";
 import { idotRowBlocks, idotRows } from "./idot-rows";
+import { KQ_BIAS, KQ_MAGIC, KQ_MANT, vconst } from "../vconst";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 110;
@@ -241,9 +242,9 @@ export function idot_q3_k(rows: usize, rowBytes: usize, nrows: i32, act: usize, 
 // the next one either, so the passes stop when no lane changed.
 function q3kSearch4(x: usize, codes: usize): v128 {
   const zero = f32x4.splat(0);
-  const magic = kqMagic();
-  const mant = kqMant();
-  const bias = kqBias();
+  const magic = vconst(KQ_MAGIC);
+  const mant = vconst(KQ_MANT);
+  const bias = vconst(KQ_BIAS);
   // the value of largest |x| (`if (ax > amax)`: the first of equals, NaN never)
   let amax = zero;
   let max = zero;

@@ -8,10 +8,11 @@ import { f16ToF32, f16x4At, f32ToF16 } from "../half";
 import { VEC_Q8_0, actCodes8, actD, actD256, actSums } from "../activations";
 import { MASK_08, MASK_0F, MASK_0F00, idotMask, sumLanes, sumLanes4, widenPairs } from "../idot";
 import { scaleCodes16 } from "../codes";
-import { CR_HI, CR_LO, CR_SIGN, croundConst, x86TruncX4 } from "../cround";
+import { x86TruncX4 } from "../cround";
 import { addScaled, lowBytes, mulCodes16, pairRows, recordScales4, rowScalesFinite } from "./q8_0";
 import { hsum } from "../madd";
 import { decodeRows } from "./block-rows";
+import { CR_HI, CR_LO, CR_SIGN, vconst } from "../vconst";
 
 // One whole block: the row walker's block type (block-rows.ts)
 // @ts-ignore: decorator
@@ -98,7 +99,7 @@ export function encode_q4_0(src: usize, n: usize, dst: usize): void {
 // @ts-ignore: decorator
 @inline export function codeX4(x: v128, sub: v128, id: v128, add: v128, top: i32): v128 {
   // the constants as loads (one instruction each) where V8 13+ would rebuild them at each use in the loop
-  const q = x86TruncX4(f32x4.add(f32x4.mul(f32x4.sub(x, sub), id), add), croundConst(CR_LO), croundConst(CR_HI), croundConst(CR_SIGN));
+  const q = x86TruncX4(f32x4.add(f32x4.mul(f32x4.sub(x, sub), id), add), vconst(CR_LO), vconst(CR_HI), vconst(CR_SIGN));
   const q8 = i32x4.shr_s(i32x4.shl(q, 24), 24); // (int8_t): the low byte, signed
   return i32x4.min_s(q8, i32x4.splat(top));
 }

@@ -16,7 +16,8 @@ import { mulCodes16 } from "./q8_0";
 import { MASK_00FF, MASK_0F, MASK_20, MASK_30, UNPACKED, foldValue, foldValues4, idotMask, scaleLanesHi, scaleLanesLo, unpackBlock, unpackChunk } from "../idot";
 import { decodeRows } from "./block-rows";
 import { idotRowBlocks, idotRows } from "./idot-rows";
-import { GROUP_MAX_EPS, KQ_31, KQ_M32, kq, kqBias, kqMagic, kqMant, nearestInt, nearestInt4K } from "./kquant-search";
+import { GROUP_MAX_EPS, nearestInt, nearestInt4K } from "./kquant-search";
+import { KQ_31, KQ_BIAS, KQ_M32, KQ_MAGIC, KQ_MANT, vconst } from "../vconst";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 210;
@@ -261,7 +262,7 @@ export function idot_q6_k(rows: usize, rowBytes: usize, nrows: i32, act: usize, 
 }
 
 // ggml's MAX(-nmax, MIN(nmax - 1, nearest_int(v))) for nmax 32 on four lanes (kquant-search.ts nearestInt4K), the
-// codes -32..31. Its constants are loaded by the callers once per block (kquant-search.ts kq), not written in the
+// codes -32..31. Its constants are loaded by the callers once per block (vconst.ts), not written in the
 // loops: V8 13+ (Node 24, Deno) builds a constant vector again at each use inside a loop.
 // @ts-ignore: decorator
 @inline function codes6x4(v: v128, magic: v128, mant: v128, bias: v128, top: v128, bottom: v128): v128 {
@@ -291,11 +292,11 @@ let SUML2: v128 = i32x4.splat(0);
 // the same order as ggml's scalar loop; its "keep the best trial" branch becomes a select, and the codes are
 // computed once from the winning iscale (they are the ones the scalar loop would have kept).
 function makeQxQuants4(x: usize, l: usize, scales: usize): void {
-  const magic = kqMagic();
-  const mant = kqMant();
-  const bias = kqBias();
-  const top = kq(KQ_31);
-  const bottom = kq(KQ_M32);
+  const magic = vconst(KQ_MAGIC);
+  const mant = vconst(KQ_MANT);
+  const bias = vconst(KQ_BIAS);
+  const top = vconst(KQ_31);
+  const bottom = vconst(KQ_M32);
   for (let i = 0; i < 16; i += 4) {
     const r0 = v128.load(x + (<usize>i << 2));
     const r1 = v128.load(x + 64 + (<usize>i << 2));
@@ -351,11 +352,11 @@ function makeQxQuants4(x: usize, l: usize, scales: usize): void {
 
 // Encode n f32 values (whole blocks of 256), as quantize_row_q6_K_ref.
 export function encode_q6_k(src: usize, n: usize, dst: usize): void {
-  const magic = kqMagic();
-  const mant = kqMant();
-  const bias = kqBias();
-  const top = kq(KQ_31);
-  const bottom = kq(KQ_M32);
+  const magic = vconst(KQ_MAGIC);
+  const mant = vconst(KQ_MANT);
+  const bias = vconst(KQ_BIAS);
+  const top = vconst(KQ_31);
+  const bottom = vconst(KQ_M32);
   for (let b: usize = 0; b < n; b += <usize>QK) {
     const x = src + (b << 2);
     const y = dst + (b / <usize>QK) * BLOCK_BYTES;

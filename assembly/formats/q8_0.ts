@@ -3,13 +3,14 @@
 // Keys: V vocab, D dim, N ids, B = 32 elements per block; a row is ceil(D / 32) blocks of 34 bytes.
 //   block (34 bytes): [ d f16 | qs[0] i8 | qs[1] | ... | qs[31] ]     element j = qs[j] * d
 //                       0-1     2          3           33
-import { HALF_2P112, HALF_MASK, f16ToF32, f16x4At, f32ToF16, halfConst, highHalvesToF32M } from "../half";
+import { f16ToF32, f16x4At, f32ToF16, highHalvesToF32M } from "../half";
 import { VEC_Q8_0, actD256 } from "../activations";
 import { MASK_EVEN_HI, MASK_FF00, evenHigh, idotMask, sumLanes, sumLanes4 } from "../idot";
 import { scaleCodes16 } from "../codes";
-import { CR_HALF, CR_HI, CR_LO, CR_ONE, CR_SIGN, croundConst, roundAwayX4, x86TruncX4 } from "../cround";
+import { roundAwayX4, x86TruncX4 } from "../cround";
 import { hsum } from "../madd";
 import { decodeRows } from "./block-rows";
+import { CR_HALF, CR_HI, CR_LO, CR_ONE, CR_SIGN, HALF_2P112, HALF_MASK, vconst } from "../vconst";
 
 // One whole block: the row walker's block type (block-rows.ts)
 // @ts-ignore: decorator
@@ -29,12 +30,12 @@ export function decode_q8_0(table: usize, rowBytes: usize, ids: usize, n: i32, d
 // Encode n f32 values (whole blocks): amax = max |x|, d = amax / 127, q = roundf(x * (1/d)).
 // see: ggml-quants.c quantize_row_q8_0_ref
 export function encode_q8_0(src: usize, n: usize, dst: usize): void {
-  // the rounding constants loaded once (cround.ts croundConst)
-  const half = croundConst(CR_HALF);
-  const sign = croundConst(CR_SIGN);
-  const one = croundConst(CR_ONE);
-  const lo = croundConst(CR_LO);
-  const hi = croundConst(CR_HI);
+  // the rounding constants loaded once (vconst.ts)
+  const half = vconst(CR_HALF);
+  const sign = vconst(CR_SIGN);
+  const one = vconst(CR_ONE);
+  const lo = vconst(CR_LO);
+  const hi = vconst(CR_HI);
   for (let b: usize = 0; b < n; b += 32) {
     let m = f32x4.abs(v128.load(src));
     m = f32x4.max(m, f32x4.abs(v128.load(src, 16)));
@@ -266,8 +267,8 @@ export function add4_q8_0(acc: usize, r0: usize, r1: usize, r2: usize, r3: usize
 // makes; blocks past the last four are converted one at a time (no read past the row).
 // @ts-ignore: decorator
 @inline export function rowScalesFinite(w: usize, blockBytes: usize, nb: i32, xd: usize, ws: usize): void {
-  const hm = halfConst(HALF_MASK);
-  const hk = halfConst(HALF_2P112);
+  const hm = vconst(HALF_MASK);
+  const hk = vconst(HALF_2P112);
   const end4 = ws + (<usize>(nb & ~3) << 2);
   const end = ws + (<usize>nb << 2);
   if (xd == 0) {
