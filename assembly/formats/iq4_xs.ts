@@ -17,7 +17,8 @@ import { hsum, madd } from "../madd";
 import { mulCodes16 } from "./q8_0";
 import { laneOf, nearestInt } from "./kquant-search";
 import { iq4nlCodes16, iq4nlSearch4, levels } from "./iq4_nl";
-import { MASK_0F, MASK_IQ4_LEVELS, UNPACKED, foldValue, foldValues4, idotMask, signedDot16, unpackBlock, unpackChunkWide } from "../idot";
+import { MASK_0F, MASK_IQ4_LEVELS, UNPACKED, foldValue, foldValues4, idotMask, laneSplat, scaleLanesHi, scaleLanesLo, signedDot16, unpackBlock, unpackChunkWide } from "../idot";
+import { I16_32, IQ4XS_HIGH, MASK_30, vconst } from "../vconst";
 import { lut16 } from "../fast/swizzle";
 import { decodeRows } from "./block-rows";
 import { idotRowBlocks, idotRows } from "./idot-rows";
@@ -94,31 +95,48 @@ export function dot_iq4_xs(row: usize, x: usize, dim: i32): f32 {
   return i16x8.relaxed_dot_i8x16_i7x16_s(i8x16.sub(v128.xor(v128.load(x8), neg), neg), i8x16.abs(v));
 }
 
-// Sub-block ib's scale times its 32 levels . x codes, in four i32 lanes. Relaxed build: each half's i16 pair
-// sums (up to 2 * 127 * 127: two would overflow i16) widened and scaled by one i32x4.dot_i16x8_s.
-// kv: the levels, m0f: 0x0f bytes, both loaded once per block (idot.ts idotMask: V8 13+ rebuilds a constant
-// vector at each use in a loop); lut16: a bare pshufb in the relaxed build (indices < 16).
+// Sub-block ib's scale times its 32 levels . x codes, in four i32 lanes; sv: the scale in every i32 lane (idot.ts
+// scaleLanesLo / Hi, laneSplat). Relaxed build: each half's i16 pair sums (up to 2 * 127 * 127: two would
+// overflow i16) widened and scaled by one i32x4.dot_i16x8_s. kv: the levels, m0f: 0x0f bytes, both loaded once
+// per block (vconst.ts); lut16: a bare pshufb in the relaxed build (indices < 16).
 // @ts-ignore: decorator
-@inline function subBlockDot(blk: usize, x: usize, x8: usize, ib: i32, kv: v128, m0f: v128): v128 {
+@inline function subBlockDot(blk: usize, x: usize, x8: usize, ib: i32, sv: v128, kv: v128, m0f: v128): v128 {
   const q = v128.load(blk + 8 + (<usize>ib << 4));
   const lo = lut16(kv, v128.and(q, m0f));
   const hi = lut16(kv, v128.and(i16x8.shr_u(q, 4), m0f));
   if (ASC_FEATURE_RELAXED_SIMD) {
     const x8b = x8 + (<usize>ib << 5);
-    const sc = i16x8.splat(<i16>scaleOf(blk, ib));
-    return i32x4.add(i32x4.dot_i16x8_s(levelPairs(lo, x8b), sc), i32x4.dot_i16x8_s(levelPairs(hi, x8b + 16), sc));
+    return i32x4.add(i32x4.dot_i16x8_s(levelPairs(lo, x8b), sv), i32x4.dot_i16x8_s(levelPairs(hi, x8b + 16), sv));
   }
   const xb = x + (<usize>ib << 6);
-  return i32x4.mul(i32x4.add(signedDot16(lo, xb), signedDot16(hi, xb + 32)), i32x4.splat(scaleOf(blk, ib)));
+  return i32x4.mul(i32x4.add(signedDot16(lo, xb), signedDot16(hi, xb + 32)), sv);
 }
 
-// One block's integer sum, in four i32 lanes: sum over sub-blocks of scale * levels . x codes.
+// The eight sub-block scales ls - 32 (scaleOf) as i16 lanes: the low nibbles of scales_l (bytes 4..7, two per
+// byte) interleaved back into order, and bits 2j, 2j + 1 of scales_h (the u16 at 2) brought to bits 4, 5 of lane
+// j by a multiply (lane j times 2^(14 - 2j) puts them at bits 14, 15; a shift by 10 and a mask finish).
+// @ts-ignore: decorator
+@inline function blockScales8(blk: usize, m0f: v128): v128 {
+  const l = v128.load32_zero(blk + 4);
+  const nib = i8x16.shuffle(v128.and(l, m0f), v128.and(i16x8.shr_u(l, 4), m0f), 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const high = v128.and(i16x8.shr_u(i16x8.mul(i16x8.splat(load<u16>(blk, 2)), vconst(IQ4XS_HIGH)), 10), vconst(MASK_30));
+  return i16x8.sub(v128.or(i16x8.extend_low_i8x16_u(nib), high), vconst(I16_32));
+}
+
+// One block's integer sum, in four i32 lanes: sum over sub-blocks of scale * levels . x codes. A half block per
+// step, its four sub-blocks written out so that each scale is a pshufd of a constant lane (laneSplat).
 function idotBlock(w: usize, x: usize, x8: usize): v128 {
   let s = i32x4.splat(0);
   const kv = idotMask(MASK_IQ4_LEVELS);
   const m0f = idotMask(MASK_0F);
-  // two sub-blocks per step (V8 hoists a step's loads: a whole block in one step spills)
-  for (let ib = 0; ib < 8; ib += 2) s = i32x4.add(s, i32x4.add(subBlockDot(w, x, x8, ib, kv, m0f), subBlockDot(w, x, x8, ib + 1, kv, m0f)));
+  const sc = blockScales8(w, m0f);
+  let sv = scaleLanesLo(sc);
+  for (let h = 0; h < 2; h++) {
+    const ib = h << 2;
+    s = i32x4.add(s, i32x4.add(subBlockDot(w, x, x8, ib, laneSplat(sv, 0), kv, m0f), subBlockDot(w, x, x8, ib + 1, laneSplat(sv, 1), kv, m0f)));
+    s = i32x4.add(s, i32x4.add(subBlockDot(w, x, x8, ib + 2, laneSplat(sv, 2), kv, m0f), subBlockDot(w, x, x8, ib + 3, laneSplat(sv, 3), kv, m0f)));
+    sv = scaleLanesHi(sc);
+  }
   return s;
 }
 
