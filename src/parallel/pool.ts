@@ -48,9 +48,9 @@ function runUnits(k: KernelFns, units: Call[][], scratch: number[], counter: Int
 // The worker's code (node:worker_threads with eval in Node, Deno and Bun; a module Web Worker from a blob URL
 // in browsers). It instantiates the module on the shared memory and runs each job's units until the job's
 // counter passes the end, then replies (one reply per message, in order). The kind is written in, not sniffed:
-// Bun's worker_threads workers have a `self` too, and its
-// onmessage / postMessage are not the channel to the parent's Worker object. (import(), not require: Node runs an eval'd
-// worker as a module when the process was started with --input-type=module.)
+// Bun's worker_threads workers have a `self` too, and its onmessage / postMessage are not the channel to the
+// parent's Worker object. (import(), not require: Node runs an eval'd worker as a module when the process was
+// started with --input-type=module.)
 const workerSource = (kind: WorkerKind) => `"use strict";
 (async () => {
 const nodePort = ${JSON.stringify(kind)} === "worker_threads" ? (await import("node:worker_threads")).parentPort : null;
