@@ -4,20 +4,13 @@
 
 import { VEC_Q8_K, actCodes8, actD, actSums } from "./activations";
 import { f16ToF32, f16x4At } from "./half";
-import { vconst } from "./vconst";
 
-// The masks live in vconst.ts (one table of every vector constant the kernels load); the integer dots load
-// them once per row (idotMask) and pass them down.
-export { MASK_0F, MASK_30, MASK_00FF, MASK_FF00, MASK_01, MASK_02, MASK_0F00, MASK_20, MASK_08, MASK_10, MASK_BITS, MASK_SPREAD_LO, MASK_SPREAD_HI, MASK_ONES16, MASK_IQ4_LEVELS, MASK_03, MASK_EVEN_HI, MASK_04 } from "./vconst";
-
-// @ts-ignore: decorator
-@inline export function idotMask(at: usize): v128 {
-  return vconst(at);
-}
+// The masks these kernels take (MASK_*) live in vconst.ts; loops load them once per row (vconst) and pass
+// them down.
 
 // Each i16 lane's even byte moved to its high byte, the low byte zero (256 * the signed byte: i16x8.shl(w, 8)).
 // Relaxed build: a byte shuffle (pshufb; an index of 0x80 selects zero in every engine) with mev =
-// idotMask(MASK_EVEN_HI): JavaScriptCore lowers a vector shift by a constant to four instructions (the count
+// vconst(MASK_EVEN_HI): JavaScriptCore lowers a vector shift by a constant to four instructions (the count
 // masked and moved to a vector register at each use). Baseline: the shift (mev unused).
 // @ts-ignore: decorator
 @inline export function evenHigh(w: v128, mev: v128): v128 {
@@ -59,7 +52,7 @@ export { MASK_0F, MASK_30, MASK_00FF, MASK_FF00, MASK_01, MASK_02, MASK_0F00, MA
 @inline export function widenPairs(p: v128): v128 {
   return i32x4.dot_i16x8_s(p, i16x8.splat(1));
 }
-// The same with the ones loaded (ones: idotMask(MASK_ONES16)), for loops.
+// The same with the ones loaded (ones: vconst(MASK_ONES16)), for loops.
 // @ts-ignore: decorator
 @inline export function widenPairsM(p: v128, ones: v128): v128 {
   return i32x4.dot_i16x8_s(p, ones);
@@ -68,7 +61,7 @@ export { MASK_0F, MASK_30, MASK_00FF, MASK_FF00, MASK_01, MASK_02, MASK_0F00, MA
 // A group's scale times its 16 codes u (unsigned bytes, 0..127) . the record's codes (x: i16, x8: i8), in four
 // i32 lanes, the scale sv in every i32 lane as scaleLanesLo / Hi make it (relaxed build: the i16 scale twice;
 // baseline: the i32 scale) and laneSplat picks it: one pshufd per group where a scale loaded as a byte and
-// splat costs three instructions (q3_k, q2_k; q6_k inlines the same). m00ff: idotMask(MASK_00FF).
+// splat costs three instructions (q3_k, q2_k; q6_k inlines the same). m00ff: vconst(MASK_00FF).
 // @ts-ignore: decorator
 @inline export function scaledDotLane(u: v128, x: usize, x8: usize, sv: v128, m00ff: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x8), u), sv);

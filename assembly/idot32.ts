@@ -12,7 +12,8 @@
 // formats) m_w * s_x apart, as the formats' single-vector kernels and ggml compute it.
 import { actCodes8, actD, actD256, actS, actSums } from "./activations";
 import { bytesDot } from "./formats/q8_0";
-import { MASK_EVEN_HI, MASK_FF00, MASK_ONES16, idotMask, widenPairsM } from "./idot";
+import { MASK_EVEN_HI, MASK_FF00, MASK_ONES16, vconst } from "./vconst";
+import { widenPairsM } from "./idot";
 import { hsum } from "./madd";
 
 // @ts-ignore: decorator
@@ -74,9 +75,9 @@ import { hsum } from "./madd";
   let xsum = act + actSums(kind, dim);
   let w = ws;
   let acc = f32x4.splat(0);
-  const ones = idotMask(MASK_ONES16);
-  const mff00 = idotMask(MASK_FF00);
-  const mev = idotMask(MASK_EVEN_HI);
+  const ones = vconst(MASK_ONES16);
+  const mff00 = vconst(MASK_FF00);
+  const mev = vconst(MASK_EVEN_HI);
   for (let b = 0; b < nb; b++) {
     const lo = v128.load(codes);
     const hi = v128.load(codes, 16);

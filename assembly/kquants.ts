@@ -269,7 +269,7 @@ export function packHeader(from: usize, y: usize): void {
 }
 
 // Sum of 16 codes (bytes 0..31, in order) times 16 activation codes, in four i32 lanes, for the baseline build:
-// the code bytes split into even and odd i16 lanes for the record's i16 codes at x (m00ff: idot.ts idotMask, a
+// the code bytes split into even and odd i16 lanes for the record's i16 codes at x (m00ff: vconst.ts, a
 // register, not a constant made at each use).
 // @ts-ignore: decorator
 @inline function codesDot16M(u: v128, x: usize, m00ff: v128): v128 {

@@ -23,7 +23,7 @@
 //   Plane p enters shifted left by p (linear mod 2^16); the bias 128 per entry comes off at the block end.
 
 import { lut16 } from "./swizzle";
-import { MASK_0F, idotMask } from "../idot";
+import { MASK_0F, vconst } from "../vconst";
 
 // Sign patterns of the 16 table entries: entry i takes +x_k when bit k of i is set.
 // @ts-ignore: decorator
@@ -110,7 +110,7 @@ export function fast_lut(hidden: usize, n: i32, dp: i32, blockElems: i32, mult: 
 // fast_project1: one vector; out[16 T] (rows past V are padding). pairs is even.
 export function fast_project1(tiled: usize, tiles: i32, blocks: i32, planes: i32, pairs: i32, lut: usize, scale: usize, sums: usize, hasSums: i32, out: usize): void {
   const bias = i16x8.splat(<i16>(256 * pairs * ((1 << planes) - 1)));
-  const m0f = idotMask(MASK_0F); // from memory: V8 13-15 rebuild a constant vector at each use in a loop
+  const m0f = vconst(MASK_0F); // from memory: V8 13-15 rebuild a constant vector at each use in a loop
   const lutBlock = <usize>pairs << 5;
   let src = tiled;
   for (let tile = 0; tile < tiles; tile++) {
@@ -182,7 +182,7 @@ export function fast_project1(tiled: usize, tiles: i32, blocks: i32, planes: i32
 // out + v * outStride * 4 (outStride >= 16 T).
 export function fast_projectn(tiled: usize, tiles: i32, blocks: i32, planes: i32, pairs: i32, lut: usize, lutStride: i32, scale: usize, sums: usize, hasSums: i32, n: i32, outStride: i32, split: usize, out: usize): void {
   const bias = i16x8.splat(<i16>(256 * pairs * ((1 << planes) - 1)));
-  const m0f = idotMask(MASK_0F); // from memory: V8 13-15 rebuild a constant vector at each use in a loop
+  const m0f = vconst(MASK_0F); // from memory: V8 13-15 rebuild a constant vector at each use in a loop
   const idxBytes = <usize>(planes * pairs) << 4;
   const outBytes = <usize>outStride << 2;
   let src = tiled;

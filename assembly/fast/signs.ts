@@ -1,7 +1,7 @@
 // Q1_0 lookup-table projection (mode "fast"), the 1-bit head of the Bonsai models: planes.ts specialised to one
 // bit-plane and 128-element blocks, with a smaller tiled copy and fewer operations per lookup.
 import { lut16 } from "./swizzle";
-import { MASK_0F, idotMask } from "../idot";
+import { MASK_0F, vconst } from "../vconst";
 
 // Keys: T tiles of 16 rows, B blocks per row, Q = 16 index bytes per row and block (pairs of groups of 4).
 //
@@ -60,7 +60,7 @@ const DSCALE: f32 = 2 * 5.192296858534828e33;
 
 // One vector: lut [B x 16 pairs x 32 bytes] and scale [B] from fast_lut (mult 1, k 0); out [16 T] floats.
 export function fast_signs_project1(tiled: usize, tiles: i32, blocks: i32, lut: usize, scale: usize, out: usize): void {
-  const m0f = idotMask(MASK_0F); // from memory: V8 13-15 rebuild a constant vector at each use in a loop
+  const m0f = vconst(MASK_0F); // from memory: V8 13-15 rebuild a constant vector at each use in a loop
   let src = tiled;
   for (let tile = 0; tile < tiles; tile++) {
     v128.store(out, f32x4.splat(0));
@@ -93,7 +93,7 @@ export function fast_signs_project1(tiled: usize, tiles: i32, blocks: i32, lut: 
 // (B x 512 bytes, cache-resident) and looked up for every vector, two vectors per pass over them.
 // lut, scale: n vectors at strides lutStride bytes and B floats; out row v at out + v * outStride * 4.
 export function fast_signs_projectn(tiled: usize, tiles: i32, blocks: i32, lut: usize, lutStride: i32, scale: usize, n: i32, outStride: i32, split: usize, out: usize): void {
-  const m0f = idotMask(MASK_0F); // from memory: V8 13-15 rebuild a constant vector at each use in a loop
+  const m0f = vconst(MASK_0F); // from memory: V8 13-15 rebuild a constant vector at each use in a loop
   const outBytes = <usize>outStride << 2;
   const tileBytes = <usize>blocks * 288;
   for (let tile = 0; tile < tiles; tile++) {

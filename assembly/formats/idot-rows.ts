@@ -7,7 +7,8 @@
 // driver per K with both inlined (no call_indirect), as block-rows.ts does for the decoders.
 // Keys: R nrows, B nx, S stride, BYTES bytes per block; fold, wide, paired: how the format unpacks (idot.ts).
 // Also here: the walker of one packed row for one vector (idotRowBlocks), over the format's block kernels.
-import { MASK_00FF, MASK_01, MASK_02, MASK_0F, MASK_30, idotMask, idotUnpackedBatch } from "../idot";
+import { MASK_00FF, MASK_01, MASK_02, MASK_0F, MASK_30, vconst } from "../vconst";
+import { idotUnpackedBatch } from "../idot";
 import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
 
 // @ts-ignore: decorator
@@ -27,7 +28,7 @@ import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
 
 // One packed row of nb blocks (BYTES each) . one Q8_K record (at act), the k-quants' row(): K's @inline
 // block(blk, x, x8, bsums, m0f, m30, m01, m02, m00ff): v128 gives a block's integer sums in i32 lanes (the
-// masks: idot.ts idotMask, loaded once per row, each format using those it needs; loaded per block they cost
+// masks: vconst.ts, loaded once per row, each format using those it needs; loaded per block they cost
 // Node 20 up to 6%), value(sums, blk, dx): f32 the block's value as ggml rounds it, and values4(s0, s1, s2, s3,
 // blk, dx) four consecutive blocks' values at once (lane b: block b, dx: the four records' scales), each lane
 // the same f32 operations as value. Four blocks per step, their values added to the row's sum one at a time
@@ -41,11 +42,11 @@ import { VEC_Q8_K, actCodes8, actD, actSums } from "../activations";
   let x8 = act + actCodes8(VEC_Q8_K, dim);
   let xd = act + actD(VEC_Q8_K, dim);
   let xs = act + actSums(VEC_Q8_K, dim);
-  const m0f = idotMask(MASK_0F);
-  const m30 = idotMask(MASK_30);
-  const m01 = idotMask(MASK_01);
-  const m02 = idotMask(MASK_02);
-  const m00ff = idotMask(MASK_00FF);
+  const m0f = vconst(MASK_0F);
+  const m30 = vconst(MASK_30);
+  const m01 = vconst(MASK_01);
+  const m02 = vconst(MASK_02);
+  const m00ff = vconst(MASK_00FF);
   let acc: f32 = 0;
   let b = 0;
   for (; b + 4 <= nb; b += 4) {

@@ -12,17 +12,15 @@
 // see: ggml-common.h block_iq4_nl, kvalues_iq4nl; ggml-quants.c quantize_iq4_nl, quantize_row_iq4_nl_impl,
 // best_index_int8, dequantize_row_iq4_nl.
 import { f16ToF32, f32ToF16 } from "../half";
-import { scaleCodes16 } from "../codes";
 import { hsum } from "../madd";
 import { lut16 } from "../fast/swizzle";
-import { bytesDot, mulCodes16, rowScales } from "./q8_0";
+import { bytesDot, rowScales } from "./q8_0";
 import { VEC_Q8_0, actD256 } from "../activations";
 import { idotUnpacked32, unpackedCodes, unpackedD } from "../idot32";
-import { MASK_0F, MASK_EVEN_HI, MASK_FF00, MASK_IQ4_LEVELS, idotMask } from "../idot";
 import { GROUP_MAX_EPS, laneGather, laneOf } from "./kquant-search";
 import { decodeRows } from "./block-rows";
 import { decodeLevels, dotLevels } from "./nibble-levels";
-import { IQ4_15, IQ4_255, IQ4_256, IQ4_BASE, IQ4_FIRST, IQ4_M256, IQ4_SECOND, KQ_31, vconst } from "../vconst";
+import { IQ4_15, IQ4_255, IQ4_256, IQ4_BASE, IQ4_FIRST, IQ4_M256, IQ4_SECOND, KQ_31, MASK_0F, MASK_EVEN_HI, MASK_FF00, MASK_IQ4_LEVELS, vconst } from "../vconst";
 
 // ggml's kvalues_iq4nl, as 16 signed bytes (a swizzle table).
 // @ts-ignore: decorator
@@ -85,10 +83,12 @@ export function dot_iq4_nl(row: usize, x: usize, dim: i32): f32 {
   return i32x4.sub(i32x4.sub(b, i32x4.ge_s(r, f)), i32x4.ge_s(r, s2));
 }
 
-// best_index_int8 with NaN: it fails every comparison in ggml and ends on index 15.
+// best_index_int8 with NaN: it fails every comparison in ggml and ends on index 15. Its constants are read at
+// the call (the code pass runs it once per 4 values; the search loop, which runs it 16 times as often, hoists them).
 // @ts-ignore: decorator
-@inline function bestIndex4(v: v128, c255: v128, cm256: v128, c256: v128, c31: v128, base: v128, first: v128, second: v128, c15: v128): v128 {
-  return v128.bitselect(c15, levelIndex4K(v, c255, cm256, c256, c31, base, first, second), f32x4.ne(v, v));
+@inline function bestIndex4(v: v128): v128 {
+  const l = levelIndex4K(v, vconst(IQ4_255), vconst(IQ4_M256), vconst(IQ4_256), vconst(KQ_31), vconst(IQ4_BASE), vconst(IQ4_FIRST), vconst(IQ4_SECOND));
+  return v128.bitselect(vconst(IQ4_15), l, f32x4.ne(v, v));
 }
 
 // The level of index l (i32 lanes 0..15) as f32: the lookup reads byte l into each lane's low byte (lv:
@@ -162,18 +162,10 @@ export function dot_iq4_nl(row: usize, x: usize, dim: i32): f32 {
 /** best_index_int8(id * x) for 16 values at x, as 16 bytes. */
 // @ts-ignore: decorator
 @inline export function iq4nlCodes16(x: usize, id: v128): v128 {
-  const c255 = vconst(IQ4_255);
-  const cm256 = vconst(IQ4_M256);
-  const c256 = vconst(IQ4_256);
-  const c31 = vconst(KQ_31);
-  const base = vconst(IQ4_BASE);
-  const first = vconst(IQ4_FIRST);
-  const second = vconst(IQ4_SECOND);
-  const c15 = vconst(IQ4_15);
-  const c0 = bestIndex4(f32x4.mul(id, v128.load(x)), c255, cm256, c256, c31, base, first, second, c15);
-  const c1 = bestIndex4(f32x4.mul(id, v128.load(x, 16)), c255, cm256, c256, c31, base, first, second, c15);
-  const c2 = bestIndex4(f32x4.mul(id, v128.load(x, 32)), c255, cm256, c256, c31, base, first, second, c15);
-  const c3 = bestIndex4(f32x4.mul(id, v128.load(x, 48)), c255, cm256, c256, c31, base, first, second, c15);
+  const c0 = bestIndex4(f32x4.mul(id, v128.load(x)));
+  const c1 = bestIndex4(f32x4.mul(id, v128.load(x, 16)));
+  const c2 = bestIndex4(f32x4.mul(id, v128.load(x, 32)));
+  const c3 = bestIndex4(f32x4.mul(id, v128.load(x, 48)));
   return i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(c0, c1), i16x8.narrow_i32x4_s(c2, c3));
 }
 
@@ -208,11 +200,11 @@ export function encode_iq4_nl(src: usize, n: usize, dst: usize): void {
 
 // @ts-ignore: decorator
 @inline function idotRowIq4Nl(w: usize, ws: usize, x: usize, nb: i32): f32 {
-  // the levels and masks loaded once (idot.ts idotMask: V8 13+ rebuilds a constant vector at each use in a loop)
-  const kv = idotMask(MASK_IQ4_LEVELS);
-  const m0f = idotMask(MASK_0F);
-  const mff00 = idotMask(MASK_FF00);
-  const mev = idotMask(MASK_EVEN_HI);
+  // the levels and masks loaded once (vconst.ts: V8 13+ rebuilds a constant vector at each use in a loop)
+  const kv = vconst(MASK_IQ4_LEVELS);
+  const m0f = vconst(MASK_0F);
+  const mff00 = vconst(MASK_FF00);
+  const mev = vconst(MASK_EVEN_HI);
   let acc = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
     const q = v128.load(w, 2);

@@ -17,8 +17,8 @@ import { hsum, madd } from "../madd";
 import { mulCodes16 } from "./q8_0";
 import { laneOf, nearestInt } from "./kquant-search";
 import { iq4nlCodes16, iq4nlSearch4, levels } from "./iq4_nl";
-import { MASK_0F, MASK_IQ4_LEVELS, UNPACKED, foldValue, foldValues4, idotMask, laneSplat, scaleLanesHi, scaleLanesLo, signedDot16, unpackBlock, unpackChunkWide } from "../idot";
-import { I16_32, IQ4XS_HIGH, MASK_30, vconst } from "../vconst";
+import { UNPACKED, foldValue, foldValues4, laneSplat, scaleLanesHi, scaleLanesLo, signedDot16, unpackBlock, unpackChunkWide } from "../idot";
+import { I16_32, IQ4XS_HIGH, MASK_0F, MASK_30, MASK_IQ4_LEVELS, vconst } from "../vconst";
 import { lut16 } from "../fast/swizzle";
 import { decodeRows } from "./block-rows";
 import { idotRowBlocks, idotRows } from "./idot-rows";
@@ -127,8 +127,8 @@ export function dot_iq4_xs(row: usize, x: usize, dim: i32): f32 {
 // step, its four sub-blocks written out so that each scale is a pshufd of a constant lane (laneSplat).
 function idotBlock(w: usize, x: usize, x8: usize): v128 {
   let s = i32x4.splat(0);
-  const kv = idotMask(MASK_IQ4_LEVELS);
-  const m0f = idotMask(MASK_0F);
+  const kv = vconst(MASK_IQ4_LEVELS);
+  const m0f = vconst(MASK_0F);
   const sc = blockScales8(w, m0f);
   let sv = scaleLanesLo(sc);
   for (let h = 0; h < 2; h++) {

@@ -12,7 +12,8 @@
 import { f16ToF32, f32ToF16 } from "../half";
 import { hsum, madd } from "../madd";
 import { clamp03, maxAbove0, nearestInt4, q2kSearch4 } from "./kquant-search";
-import { MASK_00FF, MASK_03, MASK_0F, UNPACKED, idotMask, laneSplat, scaleLanesHi, scaleLanesLo, scaledDotLane, unpackBlock, unpackChunk } from "../idot";
+import { MASK_00FF, MASK_03, MASK_0F, vconst } from "../vconst";
+import { UNPACKED, laneSplat, scaleLanesHi, scaleLanesLo, scaledDotLane, unpackBlock, unpackChunk } from "../idot";
 import { decodeRows } from "./block-rows";
 import { idotRowBlocks, idotRows } from "./idot-rows";
 import { blockValue, blockValues4, lanePairs } from "../kquants";
@@ -95,7 +96,7 @@ export function dot_q2_k(row: usize, x: usize, dim: i32): f32 {
 // group g's 16 activation codes), exact in i32; then d_x * d times the first plus -(d_x * dmin) times the
 // second, in f32 as ggml does. Each 16 qs bytes of (h, c) hold the codes of four groups (k = 0..3): loaded once.
 
-// The codes (0..3) of run k from the 16 qs bytes q of (h, c); m3: 0x03 bytes (idot.ts idotMask(MASK_03), loaded
+// The codes (0..3) of run k from the 16 qs bytes q of (h, c); m3: 0x03 bytes (idot.ts vconst(MASK_03), loaded
 // outside the loops: V8 13+ rebuilds a constant vector at each use in a loop).
 // @ts-ignore: decorator
 @inline function runCodes(q: v128, k: i32, m3: v128): v128 {
@@ -129,9 +130,9 @@ export function dot_q2_k(row: usize, x: usize, dim: i32): f32 {
 // One block's two integer sums (kquants.ts lanePairs): sum_g sc_g * isum_g and sum_g m_g * bsum_g.
 function idotBlock(w: usize, x: usize, x8: usize, xs: usize): v128 {
   // a half per step, its two (h, c) written out (the whole block in one step: V8 11 hoists its loads and spills)
-  const m3 = idotMask(MASK_03);
-  const m00ff = idotMask(MASK_00FF);
-  const sc = v128.and(v128.load(w), idotMask(MASK_0F)); // the 16 scale codes (low nibbles)
+  const m3 = vconst(MASK_03);
+  const m00ff = vconst(MASK_00FF);
+  const sc = v128.and(v128.load(w), vconst(MASK_0F)); // the 16 scale codes (low nibbles)
   const s0 = i16x8.extend_low_i8x16_u(sc); // groups 0..7
   const s1 = i16x8.extend_high_i8x16_u(sc); // groups 8..15
   let lo = scaleLanesLo(s0);
@@ -149,7 +150,7 @@ function idotBlock(w: usize, x: usize, x8: usize, xs: usize): v128 {
 // One row of nb blocks unpacked into dst (idot.ts layout): codes with their groups' scales, bsum weights the
 // minimum codes, dA = d, dB = -dmin.
 function unpackRow(w: usize, nb: i32, dst: usize): void {
-  const m3 = idotMask(MASK_03);
+  const m3 = vconst(MASK_03);
   for (let b = 0; b < nb; b++) {
     for (let h = 0; h < 2; h++) {
       for (let c = 0; c < 2; c++) {

@@ -16,10 +16,10 @@ import { scaleCodes16 } from "../codes";
 import { hsum, madd } from "../madd";
 import { mulCodes16 } from "./q8_0";
 import { GROUP_MAX_EPS, clamp3, laneGather, nearestInt, nearestInt4, nearestInt4K } from "./kquant-search";
-import { MASK_00FF, MASK_03, MASK_04, UNPACKED, foldValue, foldValues4, idotMask, laneSplat, scaleLanesHi, scaleLanesLo, scaledDotLane, unpackBlock, unpackChunk } from "../idot";
+import { UNPACKED, foldValue, foldValues4, laneSplat, scaleLanesHi, scaleLanesLo, scaledDotLane, unpackBlock, unpackChunk } from "../idot";
 import { decodeRows } from "./block-rows";
 import { idotRowBlocks, idotRows } from "./idot-rows";
-import { KQ_BIAS, KQ_MAGIC, KQ_MANT, vconst } from "../vconst";
+import { KQ_BIAS, KQ_MAGIC, KQ_MANT, MASK_00FF, MASK_03, MASK_04, vconst } from "../vconst";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 110;
@@ -131,7 +131,7 @@ export function dot_q3_k(row: usize, x: usize, dim: i32): f32 {
 
 // The codes u (0..7) of run k from the qs bytes q of (h, c) and the hmask bytes m of c shifted right by 4h: the
 // high bit is bit k of m, moved to bit 2 (a 16-bit shift moves bits across bytes only where the mask clears them).
-// m3, m4: 3 and 4 in every byte (idot.ts idotMask: V8 13+ rebuilds a constant vector at each use in a loop).
+// m3, m4: 3 and 4 in every byte (vconst.ts: V8 13+ rebuilds a constant vector at each use in a loop).
 // @ts-ignore: decorator
 @inline function runCodes(q: v128, m: v128, k: i32, m3: v128, m4: v128): v128 {
   const low = v128.and(k == 0 ? q : i16x8.shr_u(q, k << 1), m3);
@@ -157,9 +157,9 @@ export function dot_q3_k(row: usize, x: usize, dim: i32): f32 {
 // (h, c) written out so that every scale is a pshufd of a constant lane (the whole block in one step: V8 11
 // hoists its loads and spills, 1.5x the time on Node 20).
 function idotBlock(w: usize, x: usize, x8: usize, xs: usize): v128 {
-  const m3 = idotMask(MASK_03);
-  const m4 = idotMask(MASK_04);
-  const m00ff = idotMask(MASK_00FF);
+  const m3 = vconst(MASK_03);
+  const m4 = vconst(MASK_04);
+  const m00ff = vconst(MASK_00FF);
   const sc = blockScales(w);
   const s0 = i16x8.extend_low_i8x16_s(sc); // groups 0..7
   const s1 = i16x8.extend_high_i8x16_s(sc); // groups 8..15
@@ -180,8 +180,8 @@ function idotBlock(w: usize, x: usize, x8: usize, xs: usize): v128 {
 // One row of nb blocks unpacked into dst (idot.ts layout): codes 0..7 with their group scales, bsum weights
 // -4 * scales (the codes' offset), dA = d.
 function unpackRow(w: usize, nb: i32, dst: usize): void {
-  const m3 = idotMask(MASK_03);
-  const m4 = idotMask(MASK_04);
+  const m3 = vconst(MASK_03);
+  const m4 = vconst(MASK_04);
   for (let b = 0; b < nb; b++) {
     for (let h = 0; h < 2; h++) {
       for (let c = 0; c < 2; c++) {

@@ -4,15 +4,15 @@
 //   block (18 bytes): [ d f16 | qs[0] | qs[1] | ... | qs[15] ]
 //                       0-1     2       3             17
 //   qs[j] = element j in the low nibble (bits 0-3), element j + 16 in the high nibble (bits 4-7)
-import { f16ToF32, f16x4At, f32ToF16 } from "../half";
+import { f16ToF32, f32ToF16 } from "../half";
 import { VEC_Q8_0, actCodes8, actD, actD256, actSums } from "../activations";
-import { MASK_08, MASK_0F, MASK_0F00, idotMask, sumLanes, sumLanes4, widenPairs } from "../idot";
+import { widenPairs } from "../idot";
 import { scaleCodes16 } from "../codes";
 import { x86TruncX4 } from "../cround";
 import { addScaled, lowBytes, mulCodes16, pairRows, recordScales4, rowScalesFinite } from "./q8_0";
 import { hsum } from "../madd";
 import { decodeRows } from "./block-rows";
-import { CR_HI, CR_LO, CR_SIGN, vconst } from "../vconst";
+import { CR_HI, CR_LO, CR_SIGN, MASK_08, MASK_0F, MASK_0F00, vconst } from "../vconst";
 
 // One whole block: the row walker's block type (block-rows.ts)
 // @ts-ignore: decorator
@@ -110,10 +110,10 @@ export function encode_q4_0(src: usize, n: usize, dst: usize): void {
 export function dot_q4_0(row: usize, x: usize, dim: i32): f32 {
   const blocks = dim >> 5; // whole blocks: the caller guarantees it
   let acc = f32x4.splat(0);
-  // masks from memory, once (V8 13 rebuilds a constant vector at each use in a loop; idot.ts idotMask); the high
+  // masks from memory, once (V8 13 rebuilds a constant vector at each use in a loop; vconst.ts); the high
   // nibbles by a 16-bit shift and the mask (x86 has no byte shift: i8x16.shr_u costs a shift and a mask anyway)
-  const eight = idotMask(MASK_08);
-  const m0f = idotMask(MASK_0F);
+  const eight = vconst(MASK_08);
+  const m0f = vconst(MASK_0F);
   for (let b = 0; b < blocks; b++) {
     const qs = v128.load(row, 2);
     // low nibbles are elements 0..15, high nibbles 16..31
@@ -145,7 +145,7 @@ export function dot_q4_0(row: usize, x: usize, dim: i32): f32 {
 // A row streams front to back; every four blocks share the lane sums and the scales' conversion.
 
 // The block's sum of q * x_code (times 256 in the baseline build), in four i32 lanes, from the code parts
-// (codeParts) p0..p3. m: the row's mask (relaxed: 0x0f bytes; baseline: 0x0f00 lanes; idot.ts idotMask, loaded
+// (codeParts) p0..p3. m: the row's mask (relaxed: 0x0f bytes; baseline: 0x0f00 lanes; vconst.ts, loaded
 // once per row: V8 13 would rebuild a constant at each use in the loop).
 // @ts-ignore: decorator
 @inline function partsDot(p0: v128, p1: v128, p2: v128, p3: v128, x: usize, x8: usize): v128 {
@@ -168,7 +168,7 @@ export function dot_q4_0(row: usize, x: usize, dim: i32): f32 {
 // The row's mask for blockDotQ (Q4_1's nibbles, at byte 4: blk + 2, dot with them too).
 // @ts-ignore: decorator
 @inline export function rowMask(): v128 {
-  return idotMask(ASC_FEATURE_RELAXED_SIMD ? MASK_0F : MASK_0F00);
+  return vconst(ASC_FEATURE_RELAXED_SIMD ? MASK_0F : MASK_0F00);
 }
 
 // baseline: sums times 256 and d / 256; relaxed: plain sums and d

@@ -12,7 +12,8 @@
 import { f16ToF32 } from "../half";
 import { hsum } from "../madd";
 import { KQ_ISCALE, KQ_SHIFT, blockSums, blockValue, blockValues4, dotCodes16, expandCodes16, groupCodes16, makeQkx2x4, packHeader, pairDot, scaleCodesI16, scaleMin, scalesMins, unpackMins, unpackPair } from "../kquants";
-import { MASK_0F, UNPACKED, idotMask, scaleLanesHi, scaleLanesLo } from "../idot";
+import { MASK_0F, vconst } from "../vconst";
+import { UNPACKED, scaleLanesHi, scaleLanesLo } from "../idot";
 import { decodeRows } from "./block-rows";
 import { idotRowBlocks, idotRows } from "./idot-rows";
 
@@ -131,7 +132,7 @@ export function dot_q4_k(row: usize, x: usize, dim: i32): f32 {
 // One row of nb blocks unpacked into dst (idot.ts layout): codes with their groups' scale codes, bsum weights
 // the minimum codes (each twice: two bsums per group of 32), dA = d, dB = -dmin.
 function unpackRow(w: usize, nb: i32, dst: usize): void {
-  const m0f = idotMask(MASK_0F);
+  const m0f = vconst(MASK_0F);
   for (let b = 0; b < nb; b++) {
     const sm = scalesMins(w);
     const scA = <u32>i32x4.extract_lane(sm, 0);

@@ -14,11 +14,12 @@ import { codeX4, largestMagnitude } from "./q4_0";
 import { lowBytes, mulCodes16, bytesDot, rowScales } from "./q8_0";
 import { decodeRows } from "./block-rows";
 import { VEC_Q8_0, actCodes8, actD, actD256, actSums } from "../activations";
-import { MASK_0F, MASK_10, MASK_BITS, MASK_FF00, MASK_ONES16, MASK_SPREAD_HI, MASK_SPREAD_LO, idotMask, widenPairsM } from "../idot";
+import { MASK_0F, MASK_10, MASK_BITS, MASK_FF00, MASK_ONES16, MASK_SPREAD_HI, MASK_SPREAD_LO, vconst } from "../vconst";
+import { widenPairsM } from "../idot";
 import { lut16 } from "../fast/swizzle";
 import { idotUnpacked32, unpackedCodes, unpackedD } from "../idot32";
 
-// The integer dots' loops take their masks loaded once per row (idot.ts idotMask: V8 13+ rebuilds a constant
+// The integer dots' loops take their masks loaded once per row (vconst.ts: V8 13+ rebuilds a constant
 // vector at each use in a loop): m0f, m10, bits, the spread indices lo / hi (MASK_SPREAD_LO / HI), ones, mff00.
 
 /**
@@ -36,7 +37,7 @@ import { idotUnpacked32, unpackedCodes, unpackedD } from "../idot32";
 /** codes5 with its masks read from memory at the call (decode and unpack: once per block). */
 // @ts-ignore: decorator
 @inline export function codes5At(q: v128, qh: u32, high: bool): v128 {
-  return codes5(q, qh, high, idotMask(high ? MASK_SPREAD_HI : MASK_SPREAD_LO), idotMask(MASK_0F), idotMask(MASK_10), idotMask(MASK_BITS));
+  return codes5(q, qh, high, vconst(high ? MASK_SPREAD_HI : MASK_SPREAD_LO), vconst(MASK_0F), vconst(MASK_10), vconst(MASK_BITS));
 }
 
 // One whole block: the row walker's block type (block-rows.ts)
@@ -47,7 +48,7 @@ import { idotUnpacked32, unpackedCodes, unpackedD } from "../idot32";
     const d = f32x4.splat(f16ToF32(load<u16>(src)));
     const qh = load<u32>(src, 2);
     const qs = v128.load(src, 6);
-    const sixteen = idotMask(MASK_10);
+    const sixteen = vconst(MASK_10);
     scaleCodes16(dst, i8x16.sub(codes5At(qs, qh, false), sixteen), d);
     scaleCodes16(dst + 64, i8x16.sub(codes5At(qs, qh, true), sixteen), d);
   }
@@ -63,12 +64,12 @@ export function decode_q5_0(table: usize, rowBytes: usize, ids: usize, n: i32, d
 export function dot_q5_0(row: usize, x: usize, dim: i32): f32 {
   const blocks = dim >> 5; // whole blocks: the caller guarantees it
   let acc = f32x4.splat(0);
-  // the masks loaded once (idot.ts idotMask: V8 13+ rebuilds a constant vector at each use in a loop)
-  const m0f = idotMask(MASK_0F);
-  const m10 = idotMask(MASK_10); // also the codes' offset, 16
-  const bits = idotMask(MASK_BITS);
-  const spLo = idotMask(MASK_SPREAD_LO);
-  const spHi = idotMask(MASK_SPREAD_HI);
+  // the masks loaded once (vconst.ts: V8 13+ rebuilds a constant vector at each use in a loop)
+  const m0f = vconst(MASK_0F);
+  const m10 = vconst(MASK_10); // also the codes' offset, 16
+  const bits = vconst(MASK_BITS);
+  const spLo = vconst(MASK_SPREAD_LO);
+  const spHi = vconst(MASK_SPREAD_HI);
   for (let b = 0; b < blocks; b++) {
     const qh = load<u32>(row, 2);
     const qs = v128.load(row, 6);
@@ -148,13 +149,13 @@ export function encode_q5_0(src: usize, n: usize, dst: usize): void {
 // @ts-ignore: decorator
 @inline export function idotRow5(w: usize, ws: usize, x: usize, x8: usize, xs: usize, shift: i32, nb: i32, BYTES: usize, QH: usize, QS: usize): f32 {
   let acc = f32x4.splat(0);
-  const m0f = idotMask(MASK_0F);
-  const m10 = idotMask(MASK_10);
-  const bits = idotMask(MASK_BITS);
-  const spLo = idotMask(MASK_SPREAD_LO);
-  const spHi = idotMask(MASK_SPREAD_HI);
-  const ones = idotMask(MASK_ONES16);
-  const mff00 = idotMask(MASK_FF00);
+  const m0f = vconst(MASK_0F);
+  const m10 = vconst(MASK_10);
+  const bits = vconst(MASK_BITS);
+  const spLo = vconst(MASK_SPREAD_LO);
+  const spHi = vconst(MASK_SPREAD_HI);
+  const ones = vconst(MASK_ONES16);
+  const mff00 = vconst(MASK_FF00);
   for (let b = 0; b < nb; b++) {
     const qh = load<u32>(w + QH);
     const q = v128.load(w + QS);

@@ -15,7 +15,7 @@ import { dotCodes16 } from "../kquants";
 import { codes5, codes5At, idotRow5, packFifths } from "./q5_0";
 import { VEC_Q8_1, actCodes8, actD, actD256, actS } from "../activations";
 import { lowBytes } from "./q8_0";
-import { MASK_0F, MASK_10, MASK_BITS, MASK_SPREAD_HI, MASK_SPREAD_LO, idotMask } from "../idot";
+import { MASK_0F, MASK_10, MASK_BITS, MASK_SPREAD_HI, MASK_SPREAD_LO, vconst } from "../vconst";
 import { decodeRows } from "./block-rows";
 import { idotUnpacked32, unpackedCodes, unpackedD, unpackedM } from "../idot32";
 
@@ -42,12 +42,12 @@ export function decode_q5_1(table: usize, rowBytes: usize, ids: usize, n: i32, d
 export function dot_q5_1(row: usize, x: usize, dim: i32): f32 {
   const blocks = dim >> 5; // whole blocks: the caller guarantees it
   let acc = f32x4.splat(0);
-  // the masks loaded once (idot.ts idotMask: V8 13+ rebuilds a constant vector at each use in a loop)
-  const m0f = idotMask(MASK_0F);
-  const m10 = idotMask(MASK_10);
-  const bits = idotMask(MASK_BITS);
-  const spLo = idotMask(MASK_SPREAD_LO);
-  const spHi = idotMask(MASK_SPREAD_HI);
+  // the masks loaded once (vconst.ts: V8 13+ rebuilds a constant vector at each use in a loop)
+  const m0f = vconst(MASK_0F);
+  const m10 = vconst(MASK_10);
+  const bits = vconst(MASK_BITS);
+  const spLo = vconst(MASK_SPREAD_LO);
+  const spHi = vconst(MASK_SPREAD_HI);
   for (let b = 0; b < blocks; b++) {
     const qh = load<u32>(row, 4);
     const qs = v128.load(row, 8);

@@ -13,11 +13,11 @@ import { scaleCodes16 } from "../codes";
 import { Q6_L_AT, Q6_SCALES_AT, Q6_XT_AT, SCRATCH } from "../scratch";
 import { hsum, madd } from "../madd";
 import { mulCodes16 } from "./q8_0";
-import { MASK_00FF, MASK_0F, MASK_20, MASK_30, UNPACKED, foldValue, foldValues4, idotMask, scaleLanesHi, scaleLanesLo, unpackBlock, unpackChunk } from "../idot";
+import { UNPACKED, foldValue, foldValues4, scaleLanesHi, scaleLanesLo, unpackBlock, unpackChunk } from "../idot";
 import { decodeRows } from "./block-rows";
 import { idotRowBlocks, idotRows } from "./idot-rows";
 import { GROUP_MAX_EPS, nearestInt, nearestInt4K } from "./kquant-search";
-import { KQ_31, KQ_BIAS, KQ_M32, KQ_MAGIC, KQ_MANT, vconst } from "../vconst";
+import { KQ_31, KQ_BIAS, KQ_M32, KQ_MAGIC, KQ_MANT, MASK_0F, MASK_20, MASK_30, vconst } from "../vconst";
 
 const QK: i32 = 256;
 const BLOCK_BYTES: usize = 210;
@@ -35,7 +35,7 @@ const BLOCK_BYTES: usize = 210;
 
 // The same with the two masks given (0x0f and 0x30 in every byte, m0f and m30): the high bits shifted to bits
 // 4, 5 first (16-bit shifts; the mask drops what crosses bytes). Mode "ggml" loads the masks once per row
-// (idot.ts idotMask).
+// (vconst.ts).
 // @ts-ignore: decorator
 @inline function ucodesM(ql: v128, qh: v128, k: i32, m0f: v128, m30: v128): v128 {
   const low = k < 2 ? v128.and(ql, m0f) : v128.and(i16x8.shr_u(ql, 4), m0f);
@@ -95,10 +95,10 @@ export function decode_q6_k(table: usize, rowBytes: usize, ids: usize, n: i32, d
 // per group of 16, (d * scale) times the sum of codes x values. Used by the projection for small batches.
 export function dot_q6_k(row: usize, x: usize, dim: i32): f32 {
   const blocks = dim >> 8; // whole blocks: the caller guarantees it
-  // the masks from memory, once (V8 13 rebuilds a constant vector at each use in the loop; idot.ts idotMask)
-  const m0f = idotMask(MASK_0F);
-  const m30 = idotMask(MASK_30);
-  const m20 = idotMask(MASK_20);
+  // the masks from memory, once (V8 13 rebuilds a constant vector at each use in the loop; vconst.ts)
+  const m0f = vconst(MASK_0F);
+  const m30 = vconst(MASK_30);
+  const m20 = vconst(MASK_20);
   let acc = f32x4.splat(0);
   for (let b = 0; b < blocks; b++) {
     const d = f16ToF32(load<u16>(row, 208));
@@ -192,8 +192,8 @@ export function dot_q6_k(row: usize, x: usize, dim: i32): f32 {
 // One row of nb blocks unpacked into dst (idot.ts layout): codes 0..63 with their group scales, bsum weights
 // -32 * scales (the codes' offset), dA = d.
 function unpackRow(w: usize, nb: i32, dst: usize): void {
-  const m0f = idotMask(MASK_0F);
-  const m30 = idotMask(MASK_30);
+  const m0f = vconst(MASK_0F);
+  const m30 = vconst(MASK_30);
   for (let b = 0; b < nb; b++) {
     const sc = w + 192;
     for (let h = 0; h < 2; h++) {

@@ -5,12 +5,12 @@
 //                       0-1     2          3           33
 import { f16ToF32, f16x4At, f32ToF16, highHalvesToF32M } from "../half";
 import { VEC_Q8_0, actD256 } from "../activations";
-import { MASK_EVEN_HI, MASK_FF00, evenHigh, idotMask, sumLanes, sumLanes4 } from "../idot";
+import { evenHigh } from "../idot";
 import { scaleCodes16 } from "../codes";
 import { roundAwayX4, x86TruncX4 } from "../cround";
 import { hsum } from "../madd";
 import { decodeRows } from "./block-rows";
-import { CR_HALF, CR_HI, CR_LO, CR_ONE, CR_SIGN, HALF_2P112, HALF_MASK, vconst } from "../vconst";
+import { CR_HALF, CR_HI, CR_LO, CR_ONE, CR_SIGN, HALF_2P112, HALF_MASK, MASK_EVEN_HI, MASK_FF00, vconst } from "../vconst";
 
 // One whole block: the row walker's block type (block-rows.ts)
 // @ts-ignore: decorator
@@ -199,7 +199,7 @@ export function add4_q8_0(acc: usize, r0: usize, r1: usize, r2: usize, r3: usize
 // twice).
 
 // 256 * (the 16 weight codes w) . (activation codes xe, xo: even, odd), in four i32 lanes; mff00: the mask
-// (idot.ts idotMask, loaded once per row).
+// (vconst.ts, loaded once per row).
 // @ts-ignore: decorator
 @inline function dot16(w: v128, xe: v128, xo: v128, mff00: v128, mev: v128): v128 {
   return i32x4.add(i32x4.dot_i16x8_s(evenHigh(w, mev), xe), i32x4.dot_i16x8_s(v128.and(w, mff00), xo));
@@ -207,7 +207,7 @@ export function add4_q8_0(acc: usize, r0: usize, r1: usize, r2: usize, r3: usize
 
 // 256 * (32 signed weight codes as bytes in element order: lo 0..15, hi 16..31) . the record's 32 i16 codes at
 // x, in four i32 lanes (lane i: elements 4i..4i+3 and 16 + 4i..16 + 4i + 3, as the record's lane sums).
-// Formats whose codes are bytes after an unpack (Q5_0, Q5_1, IQ4_NL) dot with it too; mff00: idotMask(MASK_FF00),
+// Formats whose codes are bytes after an unpack (Q5_0, Q5_1, IQ4_NL) dot with it too; mff00: vconst(MASK_FF00),
 // loaded once per row.
 // @ts-ignore: decorator
 @inline export function bytesDot(lo: v128, hi: v128, x: usize, mff00: v128, mev: v128): v128 {
@@ -306,8 +306,8 @@ export function add4_q8_0(acc: usize, r0: usize, r1: usize, r2: usize, r3: usize
 // four lanes.
 // @ts-ignore: decorator
 @inline function idotRow(w: usize, ws: usize, x: usize, nb: i32): f32 {
-  const mff00 = idotMask(MASK_FF00);
-  const mev = idotMask(MASK_EVEN_HI);
+  const mff00 = vconst(MASK_FF00);
+  const mev = vconst(MASK_EVEN_HI);
   let acc = f32x4.splat(0);
   const end = w + <usize>nb * 34;
   while (w < end) {
@@ -335,8 +335,8 @@ const PAIR_BYTES: usize = 4608;
 // the record's 32 codes once for both rows.
 // @ts-ignore: decorator
 @inline function idotRows2(w: usize, rowBytes: usize, ws: usize, wsStride: usize, x: usize, nb: i32, out: usize): void {
-  const mff00 = idotMask(MASK_FF00);
-  const mev = idotMask(MASK_EVEN_HI);
+  const mff00 = vconst(MASK_FF00);
+  const mev = vconst(MASK_EVEN_HI);
   let acc0 = f32x4.splat(0);
   let acc1 = f32x4.splat(0);
   const end = w + <usize>nb * 34;
@@ -397,8 +397,8 @@ const PAIR_BYTES: usize = 4608;
 // out + k * os.
 // @ts-ignore: decorator
 @inline function idotRow4(w: usize, ws: usize, wsStride: usize, nb: i32, x: usize, xs: usize, out: usize, os: usize): void {
-  const mff00 = idotMask(MASK_FF00);
-  const mev = idotMask(MASK_EVEN_HI);
+  const mff00 = vconst(MASK_FF00);
+  const mev = vconst(MASK_EVEN_HI);
   let acc0 = f32x4.splat(0);
   let acc1 = f32x4.splat(0);
   let acc2 = f32x4.splat(0);
