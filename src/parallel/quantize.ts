@@ -49,7 +49,8 @@ export async function tableFromF32Async(rt: Runtime, values: Float32Array, optio
   const { info, vocab, dim } = checked(values, options);
   const pool = poolFor(rt, values);
   if (pool === undefined) return rt.tableFromF32(values, options);
-  const table = EmbeddingTable.allocate(rt, { vocab, dim, format: options.format });
+  // not zeroed: the encoders write every byte (on the threads, in parallel), or the table is disposed
+  const table = EmbeddingTable.allocate(rt, { vocab, dim, format: options.format }, false);
   try {
     await encodeRowsAsync(rt, pool, info, values, vocab, dim, table.ptr);
   } catch (e) {

@@ -113,13 +113,16 @@ export class EmbeddingTable {
     return table;
   }
 
-  /** A table whose rows are filled later (file readers copy bytes into `ptr`); its bytes start as zeros. */
-  static allocate(rt: Runtime, options: TableFromF32Options): EmbeddingTable {
+  /**
+   * A table whose rows are filled later (file readers copy bytes into `ptr`); its bytes start as zeros, or, not
+   * `zeroed`, as whatever the memory held (a writer that fills every byte skips a pass over the table).
+   */
+  static allocate(rt: Runtime, options: TableFromF32Options, zeroed = true): EmbeddingTable {
     const { vocab, dim, format } = options ?? ({} as TableFromF32Options);
     formatInfo(format);
     checkDims(vocab, dim);
     const table = new EmbeddingTable(rt, vocab, dim, format);
-    rt.memory.u8().fill(0, table.ptrValue, table.ptrValue + table.byteLength);
+    if (zeroed) rt.memory.u8().fill(0, table.ptrValue, table.ptrValue + table.byteLength);
     return table;
   }
 
