@@ -8,7 +8,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { FORMAT_NAMES, FORMATS, instantiate, RotatedTable, supportsFast, type EmbeddingTable, type Runtime } from "../src/index.js";
-import { liveWorkers } from "../src/parallel/pool.js";
+import { liveWorkers, type Call } from "../src/parallel/pool.js";
 import { FastHead } from "../src/project/fast.js";
 import { nonFiniteRows } from "../src/formats/nonfinite.js";
 import { setMinParallelWork } from "../src/parallel/project.js";
@@ -320,6 +320,81 @@ describe("a job's units on the caller and the workers", () => {
     } finally {
       rt.dispose();
     }
+    await vi.waitFor(() => expect(liveWorkers()).toBe(workersBefore)); // the next test counts workers
+  });
+});
+
+// quantizeAsync's result is built by the first worker (pool.ts OutPart): each job copies bytes of linear memory
+// into it before its units run, and takeOut hands it over. Two results built at once (interleaved jobs), a
+// failing job in between, and a dropped result: each result holds exactly its copies, in its own places.
+describe("a result the first worker builds", () => {
+  it("interleaved results, each copied from its own places; a failed call's result is dropped", async () => {
+    const workersBefore = liveWorkers();
+    const rt = await threaded(2);
+    try {
+      const pool = rt.pool!;
+      const n = 4096;
+      const src = rt.memory.alloc(n);
+      const fill = (seed: number) => {
+        const u8 = rt.memory.u8().subarray(src, src + n);
+        for (let i = 0; i < n; i++) u8[i] = (i * 31 + seed * 17) & 255;
+        return Uint8Array.from(u8);
+      };
+      const noUnits: Call[][] = [];
+      const a = pool.newOut();
+      const b = pool.newOut();
+      const c = pool.newOut();
+      const wantA = new Uint8Array(3 * n);
+      const wantB = new Uint8Array(2 * n + 5);
+      // a: its first third from round 1, b: its second half from round 1 (the jobs run one at a time, in order)
+      wantA.set(fill(1), 0);
+      await pool.run(noUnits, [], undefined, { id: a, bytes: wantA.length, copies: [src, n, 0] });
+      wantB.set(fill(2).subarray(0, n - 3), n + 8);
+      await pool.run(noUnits, [], undefined, { id: b, bytes: wantB.length, copies: [src, n - 3, n + 8] });
+      await pool.run(noUnits, [], undefined, { id: c, bytes: 64, copies: [] });
+      // a job that fails after its copies: the call drops its result
+      const failing = pool.run([[["no_such_kernel"]]], [], undefined, { id: c, copies: [src, 64, 0] });
+      await expect(failing).rejects.toThrow("no kernel named no_such_kernel");
+      await pool.dropOut(c);
+      await expect(pool.takeOut(c, [])).rejects.toThrow(`holds no result ${c}`);
+      wantA.set(fill(3), 2 * n);
+      await pool.run(noUnits, [], undefined, { id: a, copies: [src, n, 2 * n] });
+      wantB.set(fill(4).subarray(0, 8), 0);
+      const gotB = await pool.takeOut(b, [src, 8, 0]);
+      wantA.set(fill(5), n);
+      const gotA = await pool.takeOut(a, [src, n, n]);
+      expect(gotA).toEqual(wantA);
+      expect(gotB).toEqual(wantB);
+      // taken means gone from the worker
+      await expect(pool.takeOut(a, [])).rejects.toThrow(`holds no result ${a}`);
+      // the pool still runs jobs
+      const values = randomValues(3000 * 64, 8, 1);
+      const ref = one.quantize(values, { vocab: 3000, dim: 64, format: "q8_0" });
+      expect(await rt.quantizeAsync(values, { vocab: 3000, dim: 64, format: "q8_0" })).toEqual(ref);
+      rt.memory.dealloc(src);
+    } finally {
+      rt.dispose();
+    }
+    await vi.waitFor(() => expect(liveWorkers()).toBe(workersBefore)); // the next test counts workers
+  });
+
+  it("two quantizeAsync calls at once: each one's bytes; a call under way when the runtime is disposed rejects", { timeout: 60_000 }, async () => {
+    const workersBefore = liveWorkers();
+    const rt = await threaded(2);
+    const dim = 320;
+    const vocab = 9000; // 11 MB of f32: several rounds each
+    const values = randomValues(vocab * dim, 12, 2);
+    const [x, y] = await Promise.all([
+      rt.quantizeAsync(values, { vocab, dim, format: "q8_0" }),
+      rt.quantizeAsync(values, { vocab, dim, format: "q4_k" }),
+    ]);
+    const firstDiff = (p: Uint8Array, q: Uint8Array) => (p.length !== q.length ? -2 : p.findIndex((v, i) => v !== q[i]));
+    expect(firstDiff(x, one.quantize(values, { vocab, dim, format: "q8_0" }))).toBe(-1);
+    expect(firstDiff(y, one.quantize(values, { vocab, dim, format: "q4_k" }))).toBe(-1);
+    const pending = rt.quantizeAsync(values, { vocab, dim, format: "q6_k" });
+    await new Promise((r) => setTimeout(r, 1));
+    rt.dispose();
+    await expect(pending).rejects.toThrow(/terminated|disposed/);
     await vi.waitFor(() => expect(liveWorkers()).toBe(workersBefore)); // the next test counts workers
   });
 });

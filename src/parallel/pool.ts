@@ -15,6 +15,18 @@ import type { LinearMemory } from "../core/memory.js";
 // a specifier in a variable: bundlers for the browser leave it alone; runtimes without it fail the import
 const NODE_WORKER_THREADS = "node:worker_threads";
 
+/**
+ * A job's part in a result the first worker builds in its own memory and hands over at the end (takeOut): before
+ * taking units it allocates `bytes` (the first job), then copies `copies` (triples: source pointer, length,
+ * offset in the result). A JS result made off the calling thread: its pages are touched, and its bytes copied,
+ * while the caller computes.
+ */
+export interface OutPart {
+  id: number;
+  bytes?: number;
+  copies: number[];
+}
+
 /** One kernel call: the export's name, then its arguments (numbers, or "$j": the worker's scratch block j). */
 export type Call = [string, ...(number | string)[]];
 
@@ -56,13 +68,36 @@ const workerSource = (kind: WorkerKind) => `"use strict";
 const nodePort = ${JSON.stringify(kind)} === "worker_threads" ? (await import("node:worker_threads")).parentPort : null;
 const post = (m) => (nodePort ? nodePort.postMessage(m) : self.postMessage(m));
 let k = null;
+let memory = null;
+// results this worker builds (WorkerPool.run's \`out\`), by id: bytes copied out of linear memory into them
+const outs = new Map();
+function copyOut(id, copies) {
+  const out = outs.get(id);
+  if (out === undefined) throw new Error("bitembed: this worker holds no result " + id);
+  for (let i = 0; i < copies.length; i += 3) out.set(new Uint8Array(memory.buffer, copies[i], copies[i + 1]), copies[i + 2]);
+}
 function onMessage(m) {
   try {
     if (m.type === "init") {
-      k = new WebAssembly.Instance(m.module, { env: { memory: m.memory } }).exports;
+      memory = m.memory;
+      k = new WebAssembly.Instance(m.module, { env: { memory } }).exports;
       k.set_scratch(m.scratch);
       post({ type: "ready" });
       return;
+    }
+    if (m.type === "out") {
+      // the last copies, then the result goes to the caller (transferred, not copied), or is dropped
+      if (m.take) copyOut(m.id, m.copies);
+      const buffer = m.take ? outs.get(m.id).buffer : null; // copyOut checked it is there
+      outs.delete(m.id);
+      if (buffer === null) post({ type: "done" });
+      else if (nodePort) nodePort.postMessage({ type: "done", out: buffer }, [buffer]);
+      else self.postMessage({ type: "done", out: buffer }, [buffer]);
+      return;
+    }
+    if (m.out) {
+      if (m.out.bytes !== undefined) outs.set(m.out.id, new Uint8Array(m.out.bytes));
+      copyOut(m.out.id, m.out.copies);
     }
     runUnits(k, m.units, m.scratch, new Int32Array(m.counter));
     post({ type: "done" });
@@ -90,8 +125,15 @@ interface Port {
   terminate(): void;
 }
 
+/** A worker's reply: "ready", "done" (with the result it built, when taken), or "error". */
+interface Reply {
+  type: string;
+  message?: string;
+  out?: ArrayBuffer;
+}
+
 interface Pending {
-  resolve: () => void;
+  resolve: (reply: Reply) => void;
   reject: (e: Error) => void;
 }
 
@@ -117,7 +159,7 @@ export async function workerKind(): Promise<WorkerKind | undefined> {
   return typeof g.Worker === "function" ? "web" : undefined;
 }
 
-async function spawn(kind: WorkerKind, onMessage: (m: { type: string; message?: string }) => void, onError: (e: Error) => void): Promise<Port> {
+async function spawn(kind: WorkerKind, onMessage: (m: Reply) => void, onError: (e: Error) => void): Promise<Port> {
   if (kind === "worker_threads") {
     const { Worker } = (await import(/* webpackIgnore: true */ /* @vite-ignore */ NODE_WORKER_THREADS)) as typeof import("node:worker_threads");
     const w = new Worker(workerSource(kind), { eval: true });
@@ -167,7 +209,7 @@ class PoolWorker {
       (m) => {
         const p = pw.pending.shift();
         if (m.type === "error") p?.reject(new Error(`A bitembed worker failed: ${m.message}`));
-        else p?.resolve();
+        else p?.resolve(m);
       },
       (e) => pw.fail(e),
     );
@@ -175,9 +217,9 @@ class PoolWorker {
     return pw;
   }
 
-  send(message: unknown): Promise<void> {
+  send(message: unknown): Promise<Reply> {
     if (this.failed) return Promise.reject(this.failed);
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<Reply>((resolve, reject) => {
       this.pending.push({ resolve, reject });
       this.port.post(message);
     });
@@ -199,6 +241,8 @@ export class WorkerPool {
   private terminated = false;
   /** @internal Jobs that ended without waiting for a worker's reply (tests). */
   endedAlone = 0;
+  // the last result id handed out (newOut)
+  private outs = 0;
 
   private constructor(
     private readonly workers: PoolWorker[],
@@ -244,26 +288,55 @@ export class WorkerPool {
    * while the workers start on the job (copying the next round in), done before it takes units itself.
    * `scratchBytes[j]`: the size of block j each computing thread gets for this job (allocated here, freed after).
    */
-  run(units: Call[][], scratchBytes: readonly number[] = [], before?: () => void): Promise<void> {
-    // An idle pool posts the job now, inside this call; behind another job, it waits its turn.
-    const job = this.jobs === 0 ? this.runNow(units, scratchBytes, before) : this.queue.then(() => this.runNow(units, scratchBytes, before));
+  run(units: Call[][], scratchBytes: readonly number[] = [], before?: () => void, out?: OutPart): Promise<void> {
+    return this.enqueue(() => this.post(units, scratchBytes, before, out));
+  }
+
+  /** A new id for a result the first worker builds (run's `out`, takeOut, dropOut). */
+  newOut(): number {
+    return ++this.outs;
+  }
+
+  /**
+   * The result the first worker built under `id`, after its last `copies` (triples: source pointer, length,
+   * offset in the result), handed over whole (transferred, not copied).
+   */
+  async takeOut(id: number, copies: number[]): Promise<Uint8Array> {
+    const reply = await this.enqueue(() => this.message({ type: "out", id, take: true, copies }));
+    return new Uint8Array(reply.out as ArrayBuffer);
+  }
+
+  /** The first worker forgets the result it built under `id` (a call that failed). */
+  dropOut(id: number): Promise<void> {
+    return this.enqueue(() => this.message({ type: "out", id, take: false })).then(() => undefined);
+  }
+
+  // An idle pool posts the job now, inside this call; behind another job, it waits its turn.
+  private enqueue<T>(post: () => Promise<T>): Promise<T> {
+    const job = (this.jobs === 0 ? post() : this.queue.then(post)).finally(() => {
+      // before the job's promise settles: a caller that awaited it and runs again finds the count right
+      this.jobs--;
+    });
     this.jobs++;
     this.queue = job.catch(() => undefined);
     return job;
   }
 
-  private async runNow(units: Call[][], scratchBytes: readonly number[], before?: () => void): Promise<void> {
+  // one message to the first worker, its reply awaited (the worker kept ref'd meanwhile)
+  private async message(m: unknown): Promise<Reply> {
+    if (this.terminated) throw new Error("This runtime's workers were terminated (the runtime was disposed).");
+    const w = this.workers[0];
+    w.port.ref();
     try {
-      await this.post(units, scratchBytes, before);
+      return await w.send(m);
     } finally {
-      // before the job's promise settles: a caller that awaited it and runs again finds the count right
-      this.jobs--;
+      if (!this.terminated) w.port.unref();
     }
   }
 
-  private async post(units: Call[][], scratchBytes: readonly number[], before?: () => void): Promise<void> {
+  private async post(units: Call[][], scratchBytes: readonly number[], before?: () => void, out?: OutPart): Promise<void> {
     if (this.terminated) throw new Error("This runtime's workers were terminated (the runtime was disposed).");
-    if (units.length === 0) return before?.();
+    if (units.length === 0 && out === undefined) return before?.();
     const mem = this.mem;
     const blocks: number[][] = [];
     // this job's counter: the next unit, the units done. A worker that reads it after the job has ended takes
@@ -273,7 +346,9 @@ export class WorkerPool {
     try {
       for (let t = 0; t < this.size; t++) blocks.push(scratchBytes.map((b) => mem.alloc(b, 64)));
       for (const w of this.workers) w.port.ref();
-      const sends = this.workers.map((w, i) => w.send({ type: "job", units, scratch: blocks[i + 1], counter: shared }));
+      const sends = this.workers.map((w, i) =>
+        w.send({ type: "job", units, scratch: blocks[i + 1], counter: shared, out: i === 0 ? out : undefined }),
+      );
       let failure: { error: unknown } | undefined;
       try {
         before?.();
@@ -285,7 +360,9 @@ export class WorkerPool {
       // Every unit done (the caller's loop has used the counter up, so none is left to take): the job is over,
       // whatever the workers' replies (a worker that took no unit replies later, "done"; one whose unit failed
       // left the count short; a dead worker still fails the job below, as before)
-      if (failure === undefined && Atomics.load(counter, 1) === units.length && this.workers.every((w) => w.failed === null)) {
+      // (not when the first worker copies a result out: the next job's units overwrite what it copies from)
+      const alone = out === undefined && Atomics.load(counter, 1) === units.length;
+      if (failure === undefined && alone && this.workers.every((w) => w.failed === null)) {
         for (const p of sends) p.catch(() => undefined); // a crash after this point fails the next job
         this.endedAlone++;
         return;

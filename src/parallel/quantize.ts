@@ -1,10 +1,14 @@
 // tableFromF32Async and quantizeAsync: encodeRows (formats/codec.ts) with the slices encoded by the pool's
 // workers and the caller. Rows are encoded independently, block by block, so any cut gives the same bytes. The
 // caller copies the next round of f32 slices into linear memory while the workers start on the current one
-// (two sets of slots), then encodes slices of it too; a JS destination gets its bytes from a staging block per
-// slot, copied out during the round after. With the caller computing, threads: 2 is one worker and the
-// caller: measured, 1.7-1.8x one thread on q8_0, where two workers and a caller that only copied made 1.4x
-// (three threads on two cores: the caller's copies, the serial part, got two thirds of a core).
+// (two sets of slots), then encodes slices of it too. quantizeAsync's result is built by the first worker
+// (pool.ts OutPart): at the start of each round it copies the last round's packed bytes out of a staging block
+// per slot into it, and hands it over whole at the end (transferred, not copied). That keeps the result's
+// fresh pages (faulted in at 1.5-2 GB/s on this VM: 0.4 s for 661 MB, at times 2 s) off the caller, which has
+// the f32 to copy in, and lets 3 or more threads split the copies (BENCHMARKS.md, threads, has the times).
+// tableFromF32Async's table is not zeroed first (the encoders write every byte): a serial pass less.
+// With the caller computing, threads: 2 is one worker and the caller (two workers and a caller that only
+// copied made 1.4x: three threads on two cores, the caller's copies, the serial part, got two thirds of a core).
 // Keys: V vocab, D dim, Dp = D padded to whole blocks, R rows per slice.
 import { CHUNK_BYTES } from "../formats/codec.js";
 import { errors } from "../core/errors.js";
@@ -39,9 +43,7 @@ export async function quantizeAsync(rt: Runtime, values: Float32Array, options: 
   const { info, vocab, dim } = checked(values, options);
   const pool = poolFor(rt, values);
   if (pool === undefined) return rt.quantize(values, options);
-  const out = new Uint8Array(vocab * rowBytes(info, dim));
-  await encodeRowsAsync(rt, pool, info, values, vocab, dim, out);
-  return out;
+  return (await encodeRowsAsync(rt, pool, info, values, vocab, dim, "js")) as Uint8Array;
 }
 
 /** rt.tableFromF32Async: rt.tableFromF32's table, byte for byte, on the runtime's threads. */
@@ -61,8 +63,8 @@ export async function tableFromF32Async(rt: Runtime, values: Float32Array, optio
 }
 
 async function encodeRowsAsync(
-  rt: Runtime, pool: WorkerPool, info: FormatInfo, values: Float32Array, vocab: number, dim: number, dest: number | Uint8Array,
-): Promise<void> {
+  rt: Runtime, pool: WorkerPool, info: FormatInfo, values: Float32Array, vocab: number, dim: number, dest: number | "js",
+): Promise<Uint8Array | undefined> {
   const mem = rt.memory;
   const paddedDim = blocksPerRow(info, dim) * info.blockElems;
   const bytesPerRow = rowBytes(info, dim);
@@ -70,6 +72,8 @@ async function encodeRowsAsync(
   const slices = Math.ceil(vocab / sliceRows);
   const perRound = Math.min(slices, pool.size * SLICES_PER_THREAD);
   const owned: number[] = [];
+  // a JS result: built by the first worker (pool.takeOut)
+  const out = typeof dest === "number" ? undefined : pool.newOut();
   try {
     // two sets of slots: f32 in, and (a JS destination) packed bytes out
     const sets = [0, 1].map(() => {
@@ -78,7 +82,7 @@ async function encodeRowsAsync(
       for (let i = 0; i < perRound; i++) {
         input.push(mem.alloc(sliceRows * paddedDim * 4));
         owned.push(input[i]);
-        if (typeof dest !== "number") {
+        if (out !== undefined) {
           staging.push(mem.alloc(sliceRows * bytesPerRow));
           owned.push(staging[i]);
         }
@@ -106,30 +110,34 @@ async function encodeRowsAsync(
       }
       return units;
     };
-    // staging of round `first` (set s) -> dest
-    const copyOut = (s: number, first: number, count: number): void => {
-      if (typeof dest === "number") return;
-      const u8 = mem.u8();
+    // the copies (source, length, offset in the result) from the staging of round `first` (set s)
+    const copiesOf = (s: number, first: number, count: number): number[] => {
+      const copies: number[] = [];
       for (let i = 0; i < count; i++) {
         const r = (first + i) * sliceRows;
         const rows = Math.min(sliceRows, vocab - r);
-        dest.set(u8.subarray(sets[s].staging[i], sets[s].staging[i] + rows * bytesPerRow), r * bytesPerRow);
+        copies.push(sets[s].staging[i], rows * bytesPerRow, r * bytesPerRow);
       }
+      return copies;
     };
     let units = fill(0, 0);
-    let done: { s: number; first: number; count: number } | null = null;
+    let copies: number[] = [];
     for (let first = 0, s = 0; first < slices; first += perRound, s ^= 1) {
-      // while the workers start on this round: the last round's bytes go out, the next round's f32 come in
-      // (set s ^ 1: its staging was just emptied, its input is no longer read); then the caller encodes too
+      // while the caller copies the next round's f32 in (set s ^ 1: its input is no longer read), the first
+      // worker copies the last round's bytes out (set s ^ 1's staging, written again only next round); then
+      // both encode this round's slices
       let next: Call[][] = [];
+      const part = out === undefined ? undefined : { id: out, bytes: first === 0 ? vocab * bytesPerRow : undefined, copies };
       await pool.run(units, [], () => {
-        if (done) copyOut(done.s, done.first, done.count);
         if (first + perRound < slices) next = fill(s ^ 1, first + perRound);
-      });
-      done = { s, first, count: units.length };
+      }, part);
+      copies = copiesOf(s, first, units.length);
       units = next;
     }
-    if (done) copyOut(done.s, done.first, done.count);
+    return out === undefined ? undefined : await pool.takeOut(out, copies);
+  } catch (e) {
+    if (out !== undefined) pool.dropOut(out).catch(() => undefined);
+    throw e;
   } finally {
     for (const p of owned) mem.dealloc(p);
   }
