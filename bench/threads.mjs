@@ -26,7 +26,7 @@ const VOCAB = Number(process.env.VOCAB ?? 128256);
 const DIM = Number(process.env.DIM ?? 4096);
 const QROWS = Number(process.env.QROWS ?? 151936);
 const REPS = Number(process.env.REPS ?? 5);
-const QREPS = Number(process.env.QREPS ?? 3);
+const QREPS = Number(process.env.QREPS ?? 5);
 const CASES = (process.env.CASES ?? "f32,q1_0,q4_0,quant").split(",");
 const WITH_ORT = process.env.ORT !== "0";
 const PROBE_BYTES = Number(process.env.PROBE_MIB ?? 256) * 2 ** 20;
@@ -229,8 +229,8 @@ async function main() {
         bytes: () => values.byteLength + packed,
       });
     }
-    // into a table in wasm memory (tableFromF32Async): no bytes go back to a new JS array, whose pages the
-    // caller faults in alone (quantizeAsync's serial part, with the f32 copied in)
+    // into a table in wasm memory (tableFromF32Async): no bytes go back to a new JS array (whose pages
+    // quantizeAsync's worker faults in, and the one-thread quantize on its only thread)
     {
       const o = { vocab: QROWS, dim: DIM, format: "q8_0" };
       let packed = 0;
@@ -286,8 +286,9 @@ async function main() {
       `idle second vCPU then runs the worker's share up to 1.3x slower for a few ms); "back to back": the same call repeated with no ` +
       `pause (the worker's core awake), against the same one-thread time. "bitembed 2 t vs ORT 2 t": ORT's time over bitembed's ` +
       `after a pause, both (above 1: bitembed faster). Targets (issue 15): >= 1.8x on q1_0 fast and quantizing; f32 2 t at least as ` +
-      `fast as ORT 2 t. quantize's one-thread call allocates its result (661 MB for q8_0) at every call, and its time varies ` +
-      `most between runs (q8_0 on Node 24: 1.7-2.4 s this session); tableFromF32, which writes into wasm memory, varies least. ` +
+      `fast as ORT 2 t. quantize allocates its result (661 MB for q8_0) at every call (2 t: the worker builds it), and this VM ` +
+      `faults fresh pages in at 1.5-2 GB/s, at times 5x slower, so quantize's times vary most between runs; tableFromF32, which ` +
+      `writes into wasm memory, varies least. ` +
       `Load average ${load0.toFixed(1)} at the start, ${load1.toFixed(1)} at the end.`,
   );
 }
