@@ -12,11 +12,23 @@ import { fileURLToPath } from "node:url";
 const here = fileURLToPath(new URL("floor/", import.meta.url));
 const asc = fileURLToPath(new URL("../node_modules/.bin/asc", import.meta.url));
 
-/** Compile both floors once; `notes` collects why one is missing. dispose() removes the temporary files. */
+/** Compile the floors once; `notes` collects why one is missing. dispose() removes the temporary files. */
 export async function buildFloors(notes) {
   const dir = mkdtempSync(join(tmpdir(), "bitembed-floor-"));
   let wasm;
   let native;
+  // the compute floor (floor/idot.ts), baseline and relaxed builds
+  const idot = {};
+  for (const relaxed of [false, true]) {
+    try {
+      const out = join(dir, `idot${relaxed ? ".relaxed" : ""}.wasm`);
+      const features = ["--enable", "simd", ...(relaxed ? ["--enable", "relaxed-simd"] : [])];
+      execFileSync(asc, [join(here, "idot.ts"), "-o", out, "-O3", "--runtime", "stub", "--use", "abort=", "--noAssert", ...features], { cwd: dir, stdio: "pipe" });
+      idot[relaxed ? "relaxed" : "baseline"] = (await WebAssembly.instantiate(readFileSync(out))).instance.exports;
+    } catch (e) {
+      notes.add(`compute floor${relaxed ? " (relaxed SIMD)" : ""} unavailable: ${String(e.message ?? e).slice(0, 160)}`);
+    }
+  }
   try {
     const out = join(dir, "stream.wasm");
     // cwd: the temporary directory, so asc does not pick up the repository's asconfig.json
@@ -68,6 +80,29 @@ export async function buildFloors(notes) {
             }
           : undefined,
       };
+    },
+    /**
+     * The compute floor (floor/idot.ts) of a `vocab` x `dim` head and one activation vector: { baseline(),
+     * relaxed() }, each timing one pass in ms (where its build compiled). Every row is the same `dim` bytes.
+     */
+    idot(vocab, dim) {
+      const timers = {};
+      for (const [name, k] of Object.entries(idot)) {
+        const weights = 64;
+        const x = weights + dim;
+        const out = x + dim;
+        const need = out + vocab * 4;
+        const have = k.memory.buffer.byteLength;
+        if (have < need) k.memory.grow(Math.ceil((need - have) / 65536));
+        const u8 = new Uint8Array(k.memory.buffer);
+        for (let i = weights; i < out; i++) u8[i] = (i * 2654435761) >>> 25; // 0..127: the i7 operand's range
+        timers[name] = () => {
+          const t = performance.now();
+          k.idot(weights, 0, vocab, dim, x, out);
+          return performance.now() - t;
+        };
+      }
+      return timers;
     },
     dispose() {
       rmSync(dir, { recursive: true, force: true });

@@ -73,6 +73,7 @@ export async function run() {
       const t = rt.tableFromF32(values, { vocab, dim, format });
       const tr = rtRelaxed ? rtRelaxed.table({ vocab, dim, format, data: t.bytes() }) : null;
       const floor = floors.load(t.bytes());
+      const idot = floors.idot(vocab, dim);
       for (const n of BATCHES) {
         const hidden = Float32Array.from({ length: n * dim }, () => (random() + random() + random() + random() - 2) * Math.sqrt(3));
         const out = new Float32Array(n * vocab);
@@ -86,12 +87,15 @@ export async function run() {
         const native = [];
         const wasmFloor = [];
         const nativeFloor = [];
+        const idotFloor = { baseline: [], relaxed: [] };
         // warm-up: three calls each, so V8's optimised code (compiled in the background after the first calls)
         // is in place before timing, even when the machine is busy
         for (let w = 0; w < 3; w++) for (const [, fn] of fns) fn();
         for (let round = 0; round < ROUNDS; round++) {
           for (const [name, fn] of fns) times.get(name).push(...timeRuns(fn, RUNS, cpus.get(name)));
           if (floor.wasm) for (let i = 0; i < RUNS; i++) wasmFloor.push(floor.wasm());
+          // the integer-dot floor does one vector's work: timed for N = 1 only
+          if (n === 1) for (const [name, f] of Object.entries(idot)) for (let i = 0; i < RUNS; i++) idotFloor[name].push(f());
           const nf = floor.native?.(RUNS);
           if (nf !== undefined) nativeFloor.push(nf);
           if (GGML_HEAD) {
@@ -110,6 +114,8 @@ export async function run() {
           rows.push([shape, format, n, method, fmt(ms), cpuMs ? fmt(cpuMs) : "-", ggmlMs ? `${(ggmlMs / ms).toFixed(2)}` : "-", floorMs ? `${(ms / floorMs).toFixed(2)}` : "-"]);
         if (floorMs) add("memory floor: wasm stream (`bench/floor/stream.ts`)", floorMs);
         if (nativeFloor.length) add("memory floor: native stream (`bench/floor/stream.c`, gcc -O3 -march=native)", median(nativeFloor));
+        if (idotFloor.baseline.length) add("compute floor: wasm int8 dot, weights in L1 (`bench/floor/idot.ts`)", median(idotFloor.baseline));
+        if (idotFloor.relaxed.length) add("compute floor: wasm int8 dot, weights in L1, relaxed SIMD", median(idotFloor.relaxed));
         if (ggmlMs) add(`ggml CPU backend (\`ggml-head\`, 1 thread)`, ggmlMs);
         add("**bitembed** ggml", median(times.get("ggml")), median(cpus.get("ggml")));
         if (tr) add("**bitembed** ggml, relaxed SIMD", median(times.get("ggml relaxed")), median(cpus.get("ggml relaxed")));
@@ -129,7 +135,10 @@ ggml's quantizers), median ms over ${ROUNDS} interleaved rounds of ${RUNS} runs;
 this one (above 1: faster than ggml); "CPU ms": bitembed's median CPU time (user + system) per call, which leaves
 out the time other processes held the core on this shared machine; "/ floor": this time over the wasm memory floor, the table's bytes read once
 by the cheapest wasm loop in the same rounds (1.00 would be memory-bound; the native floor is the same bytes read by
-a gcc -O3 -march=native loop, both compiled at bench time, not part of the package). ggml: its native \`ggml-head\` (\`ggml_mul_mat\` on the CPU backend, one
+a gcc -O3 -march=native loop, both compiled at bench time, not part of the package). "compute floor" (N = 1): the cheapest wasm kernel
+that still does one 8-bit multiply-add per weight (\`bench/floor/idot.ts\`: one load and one 8-bit dot per 16 weights, no scales, no
+unpacking, and no memory traffic: every row is the same bytes, in L1), on this engine. No kernel of mode "ggml" can beat the larger of
+the two floors, so where ggml's time is below both ("ggml / this" under 1 on both rows) WebAssembly's 128-bit SIMD cannot reach ggml on this core. ggml: its native \`ggml-head\` (\`ggml_mul_mat\` on the CPU backend, one
 thread, plain CPU buffer, activations quantized inside the timed graph as here), built with \`GGML_NATIVE\`${cpuLine ? ` (CPU features: ${cpuLine})` : ""}; run by \`GGML_HEAD=/path/to/ggml-head npm run bench ggml\`.
 bitembed: the baseline build (Node 20's default) and the relaxed-SIMD one (the default on Node >= 22, Deno, Bun, Chrome).
 Machine load (1-minute load average on 2 cores) during the run: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}.
