@@ -88,9 +88,14 @@ export async function run() {
         const wasmFloor = [];
         const nativeFloor = [];
         const idotFloor = { baseline: [], relaxed: [] };
-        // warm-up: three calls each, so V8's optimised code (compiled in the background after the first calls)
-        // is in place before timing, even when the machine is busy
-        for (let w = 0; w < 3; w++) for (const [, fn] of fns) fn();
+        // warm-up: three calls each and 300 ms at least, so V8's optimised code (compiled in the background after
+        // the first calls; a call under way keeps its baseline code) is in place before timing, even when the
+        // machine is busy; the compute floor's module too (on the first format its first calls were 1.4-1.9x slow)
+        const warmed = [...fns.map(([, fn]) => fn), ...(n === 1 ? Object.values(idot) : [])];
+        for (const fn of warmed) {
+          const until = performance.now() + 300;
+          for (let w = 0; w < 3 || performance.now() < until; w++) fn();
+        }
         for (let round = 0; round < ROUNDS; round++) {
           for (const [name, fn] of fns) times.get(name).push(...timeRuns(fn, RUNS, cpus.get(name)));
           if (floor.wasm) for (let i = 0; i < RUNS; i++) wasmFloor.push(floor.wasm());
