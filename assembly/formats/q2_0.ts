@@ -71,9 +71,11 @@ export function dot_q2_0(row: usize, x: usize, dim: i32): f32 {
   for (let b = 0; b < blocks; b++) {
     const qs = v128.load(row, 2);
     const f0 = v128.and(qs, three);
-    const f1 = v128.and(i8x16.shr_u(qs, 2), three);
-    const f2 = v128.and(i8x16.shr_u(qs, 4), three);
-    const f3 = i8x16.shr_u(qs, 6);
+    // 16-bit shifts, then the mask (bits from the lane's other byte land above bit 1): x86 has no byte shift,
+    // so V8 makes i8x16.shr_u a shift and a mask anyway, and JavaScriptCore more
+    const f1 = v128.and(i16x8.shr_u(qs, 2), three);
+    const f2 = v128.and(i16x8.shr_u(qs, 4), three);
+    const f3 = v128.and(i16x8.shr_u(qs, 6), three);
     const lo01 = i8x16.shuffle(f0, f1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     const lo23 = i8x16.shuffle(f2, f3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     const hi01 = i8x16.shuffle(f0, f1, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
