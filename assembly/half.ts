@@ -3,6 +3,8 @@
 // every NaN as sign | 0x7e00 as ggml does (docs/FORMATS.md, "NaN in f16"). bf16 is the high half of an f32; encode rounds to nearest even, NaN stays a quiet NaN.
 // see: IEEE 754-2008 §5.4.2 (formatOf conversions); ggml's fp32_to_bf16 for the bf16 rounding rule.
 
+import { vconst, WORDS_HIGH_HI, WORDS_HIGH_LO } from "./vconst";
+
 // 2^112 moves an f16 exponent (bias 15) into f32 range (bias 127): 127 - 15 = 112.
 const F16_EXP_SHIFT: u32 = 0x77800000;
 
@@ -64,13 +66,17 @@ const F16_EXP_SHIFT: u32 = 0x77800000;
 
 // The low (high) four u16 lanes of h into the high halves of four i32 lanes, zeros below: one word interleave
 // with zero (punpcklwd / punpckhwd). That is the whole bf16 -> f32 conversion, and the first step of the
-// three-operation f16 one in formats/f16.ts.
+// three-operation f16 one in formats/f16.ts. Relaxed build: one byte shuffle of h alone (pshufb; an index of
+// 0x80 selects zero in every engine), its indices loaded (vconst): JavaScriptCore makes a two-input shuffle
+// two pshufb and a por.
 // @ts-ignore: decorator
 @inline export function wordsHighLo(h: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i8x16.relaxed_swizzle(h, vconst(WORDS_HIGH_LO));
   return i8x16.shuffle(i32x4.splat(0), h, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
 }
 // @ts-ignore: decorator
 @inline export function wordsHighHi(h: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i8x16.relaxed_swizzle(h, vconst(WORDS_HIGH_HI));
   return i8x16.shuffle(i32x4.splat(0), h, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
 }
 
