@@ -5,6 +5,7 @@
 // see: docs/FORMATS.md (TQ1_0 packing); docs/BONSAI2.md §2 (PQ2_0), §3 (PTQ1_0 packing), §6 (the x86 edge case).
 import { expand16, lroundLowX86 } from "./codes";
 import { mulCodes16 } from "./formats/q8_0";
+import { vconst, MASK_03 } from "./vconst";
 
 // 16 codes (bytes, element order) of x[0..15] * id, as `roundf(x * id) + 1` in f32: with d = max|x| and
 // id = 1/d, every finite product lies in [-1 - 2^-23, 1 + 2^-23], so rounding is two compares. A product that
@@ -77,12 +78,13 @@ export const DOT: i32 = 2; // add sum (q - 1) * x to the returned lanes
 // half block), in element order as four vectors of 16 (vector k = elements 16k .. 16k + 15), handed to emit.
 // @ts-ignore: decorator
 @inline export function unpack64(qs: v128, d: v128, dst: usize, x: usize, mode: i32): v128 {
-  const three = i8x16.splat(3);
-  // field l of byte b is element 4b + l
+  const three = vconst(MASK_03);
+  // field l of byte b is element 4b + l; 16-bit shifts, then the mask (bits from the lane's other byte land
+  // above bit 1): x86 has no byte shift, so V8 makes i8x16.shr_u a shift and a mask anyway, JavaScriptCore more
   const f0 = v128.and(qs, three);
-  const f1 = v128.and(i8x16.shr_u(qs, 2), three);
-  const f2 = v128.and(i8x16.shr_u(qs, 4), three);
-  const f3 = i8x16.shr_u(qs, 6);
+  const f1 = v128.and(i16x8.shr_u(qs, 2), three);
+  const f2 = v128.and(i16x8.shr_u(qs, 4), three);
+  const f3 = v128.and(i16x8.shr_u(qs, 6), three);
   // interleave the fields back into element order: pairs (f0, f1) and (f2, f3) byte by byte, then the pairs
   const lo01 = i8x16.shuffle(f0, f1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
   const lo23 = i8x16.shuffle(f2, f3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
