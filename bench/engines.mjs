@@ -11,7 +11,10 @@ import { loadavg } from "node:os";
 import { extname, join, normalize, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { machineLine, table } from "./harness.mjs";
-import { KERNELS } from "./engines/kernels.js";
+import { EXACT_KERNELS, KERNELS } from "./engines/kernels.js";
+
+// every kernel timed, in the order each runtime reports them: the head kernels, then every other format's exact
+const ALL = [...KERNELS, ...EXACT_KERNELS];
 
 const root = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -76,7 +79,7 @@ export async function run() {
     for (const [name, fn, note = ""] of engines) {
       const r = await fn();
       console.error(`bench engines: round ${round + 1}: ${r.runtime}${note} done`);
-      if (!results.has(name)) results.set(name, { runtime: r.runtime + note, diagnostic: note !== "", relaxedSimd: r.relaxedSimd, ms: KERNELS.map(() => []), cpu: KERNELS.map(() => []) });
+      if (!results.has(name)) results.set(name, { runtime: r.runtime + note, diagnostic: note !== "", relaxedSimd: r.relaxedSimd, ms: ALL.map(() => []), cpu: ALL.map(() => []) });
       r.rows.forEach((row, k) => {
         results.get(name).ms[k].push(row.ms);
         if (row.cpuMs !== undefined) results.get(name).cpu[k].push(row.cpuMs);
@@ -88,16 +91,24 @@ export async function run() {
   const all = [...results.values()].map((e) => ({ ...e, med: e.ms.map(median), cpuMed: e.cpu.map((c) => (c.length ? median(c) : undefined)) }));
   // "current" engines: every one but an end-of-life Node 20
   const current = all.filter((e) => !/^Node 20\./.test(e.runtime) && !e.diagnostic);
-  const fastest = KERNELS.map((_, k) => Math.min(...current.map((e) => e.med[k])));
+  const fastest = ALL.map((_, k) => Math.min(...current.map((e) => e.med[k])));
   const cell = (ms, k) => `${ms >= 10 ? ms.toFixed(1) : ms.toFixed(2)}${current.length > 1 ? ` (${(ms / fastest[k]).toFixed(2)}x)` : ""}`;
-  const rows = all.map((e) => [`${e.runtime}${e.relaxedSimd ? ", relaxed SIMD" : ""}`, ...e.med.map(cell)]);
-  const worst = KERNELS.map((_, k) => Math.max(...current.map((e) => e.med[k])) / fastest[k]);
-  rows.push([`slowest / fastest of the current engines (${current.map((e) => e.runtime.split(" ")[0]).join(", ")})`, ...worst.map((w) => `${w.toFixed(2)}x`)]);
+  const head = KERNELS.map((_, k) => k);
+  const rows = all.map((e) => [`${e.runtime}${e.relaxedSimd ? ", relaxed SIMD" : ""}`, ...head.map((k) => cell(e.med[k], k))]);
+  const worst = ALL.map((_, k) => Math.max(...current.map((e) => e.med[k])) / fastest[k]);
+  rows.push([`slowest / fastest of the current engines (${current.map((e) => e.runtime.split(" ")[0]).join(", ")})`, ...head.map((k) => `${worst[k].toFixed(2)}x`)]);
+  // every other format's exact projection: a row per kernel, a column per engine
+  const exactRows = EXACT_KERNELS.map(([f, m], i) => {
+    const k = KERNELS.length + i;
+    return [`${f} ${m}`, ...all.map((e) => cell(e.med[k], k)), `${worst[k].toFixed(2)}x`];
+  });
+  // "Node 24.22.3 (V8 ...), --disable-wasm-trap-handler (not counted)" -> "Node 24.22.3, --disable-wasm-trap-handler (not counted)"
+  const shortName = (e) => e.runtime.replace(/ \(V8 [^)]*\)| \(JavaScriptCore\)/, "");
   // CPU time: the engines that report it
   const withCpu = all.filter((e) => e.cpuMed.every((c) => c !== undefined));
   const currentCpu = withCpu.filter((e) => !/^Node 20\./.test(e.runtime) && !e.diagnostic);
   const fastestCpu = KERNELS.map((_, k) => Math.min(...currentCpu.map((e) => e.cpuMed[k])));
-  const cpuRows = withCpu.map((e) => [e.runtime, ...e.cpuMed.map((ms, k) => `${ms >= 10 ? ms.toFixed(1) : ms.toFixed(2)} (${(ms / fastestCpu[k]).toFixed(2)}x)`)]);
+  const cpuRows = withCpu.map((e) => [e.runtime, ...head.map((k) => `${e.cpuMed[k] >= 10 ? e.cpuMed[k].toFixed(1) : e.cpuMed[k].toFixed(2)} (${(e.cpuMed[k] / fastestCpu[k]).toFixed(2)}x)`)]);
   cpuRows.push(["slowest / fastest", ...KERNELS.map((_, k) => `${(Math.max(...currentCpu.map((e) => e.cpuMed[k])) / fastestCpu[k]).toFixed(2)}x`)]);
   return [
     "### Head kernels on each engine: 32000 x 4096, one vector",
@@ -115,6 +126,11 @@ export async function run() {
     "",
     table(["runtime", ...KERNELS.map(([f, m]) => `${f} ${m}`)], cpuRows),
     "",
+    "Every other format's exact projection, the same way (in groups of six tables alive at once), median ms of wall time and",
+    "in brackets the time relative to the fastest current engine; last column: slowest / fastest of the current engines.",
+    "",
+    table(["kernel", ...all.map(shortName), "slowest / fastest"], exactRows),
+    "",
     "Why an engine is slower on a kernel, where measured:",
     "- Deno runs WebAssembly with an explicit bounds check before every memory access: unlike Node, Chromium and Bun it does",
     "  not enable V8's trap handler, which lets guard pages catch out-of-bounds accesses (denoland/deno#35658). The row",
@@ -125,6 +141,11 @@ export async function run() {
     "  relaxed build's q8_0 ggml moves bytes with a shuffle instead (Bun 9.5 -> 8.6 ms). q4_0's and q4_k's nibbles",
     "  need a right shift, which has no such stand-in; replacing q6_k's left shifts by a table lookup did not change",
     "  Bun's time, so the rest of its gap on these kernels is not explained yet.",
+    "- JavaScriptCore makes a two-input byte shuffle two pshufb and a por. The relaxed build's f16 and bf16 put each half in",
+    "  the high half of a 32-bit lane with one swizzle of the row's bytes alone (indices 0x80 give zero in every engine):",
+    "  Bun bf16 21.4 -> 16.7-17.9 ms, f16 37.4 -> 31-33 ms (f16's arithmetic shift is the rest). q2_0's and pq2_0's",
+    "  2-bit fields come from 16-bit shifts and a mask instead of byte shifts (x86 has none; Bun q2_0 37.1 -> 32.6 ms);",
+    "  the same change made Bun 1.4x slower on q4_1's high nibbles, so that one stays a byte shift.",
   ].join("\n");
 }
 
