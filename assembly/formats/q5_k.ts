@@ -12,7 +12,7 @@
 import { f16ToF32 } from "../half";
 import { hsum } from "../madd";
 import { KQ_ISCALE, KQ_SHIFT, blockSums, blockValue, blockValues4, dotCodes16, expandCodes16, groupCodes16, makeQkx2x4, packHeader, pairDot, scaleCodesI16, scaleMin, scalesMins, unpackMins, unpackPair } from "../kquants";
-import { MASK_01, MASK_02, MASK_0F, vconst } from "../vconst";
+import { MASK_01, MASK_02, MASK_0F, MASK_10, vconst } from "../vconst";
 import { UNPACKED, scaleLanesHi, scaleLanesLo } from "../idot";
 import { decodeRows } from "./block-rows";
 import { idotRowBlocks, idotRows } from "./idot-rows";
@@ -32,10 +32,14 @@ const QS: usize = 48;
   return dmin * <f32>(scaleMin(j, src) >> 8);
 }
 
-// The fifth bit of 16 codes: bit `bit` of each qh byte, moved to bit 4.
+// The fifth bit of 16 codes: bit `bit` of each qh byte, moved to bit 4, by a test (set -> 0xff) and the mask
+// 0x10: no byte shifts, which x86 lacks (V8 builds a byte shift by a variable count from several instructions,
+// JavaScriptCore more).
 // @ts-ignore: decorator
 @inline function highBit(qh: v128, bit: i32): v128 {
-  return i8x16.shl(v128.and(i8x16.shr_u(qh, bit), i8x16.splat(1)), 4);
+  const one: i32 = 1 << bit;
+  const m = i8x16.splat(<i8>one);
+  return v128.and(i8x16.eq(v128.and(qh, m), m), vconst(MASK_10));
 }
 
 // One whole block (256 f32 at dst).
@@ -79,6 +83,8 @@ export function decode_q5_k(table: usize, rowBytes: usize, ids: usize, n: i32, d
 export function dot_q5_k(row: usize, x: usize, dim: i32): f32 {
   let acc0 = f32x4.splat(0);
   let acc1 = f32x4.splat(0);
+  // the mask from memory, once (V8 13 rebuilds a constant vector at each use in a loop), as dot_q4_k
+  const m0f = vconst(MASK_0F);
   for (let b = 0; b < dim; b += QK) {
     const d = f16ToF32(load<u16>(row));
     const dmin = f16ToF32(load<u16>(row, 2));
@@ -92,8 +98,8 @@ export function dot_q5_k(row: usize, x: usize, dim: i32): f32 {
       const q0 = v128.load(row + QS + (<usize>p << 5));
       const q1 = v128.load(row + QS + (<usize>p << 5), 16);
       const xp = x + (<usize>p << 8);
-      acc0 = dotCodes16(v128.or(v128.and(q0, i8x16.splat(15)), highBit(h0, 2 * p)), dA, mA, xp, acc0);
-      acc1 = dotCodes16(v128.or(v128.and(q1, i8x16.splat(15)), highBit(h1, 2 * p)), dA, mA, xp + 64, acc1);
+      acc0 = dotCodes16(v128.or(v128.and(q0, m0f), highBit(h0, 2 * p)), dA, mA, xp, acc0);
+      acc1 = dotCodes16(v128.or(v128.and(q1, m0f), highBit(h1, 2 * p)), dA, mA, xp + 64, acc1);
       acc0 = dotCodes16(v128.or(i8x16.shr_u(q0, 4), highBit(h0, 2 * p + 1)), dB, mB, xp + 128, acc0);
       acc1 = dotCodes16(v128.or(i8x16.shr_u(q1, 4), highBit(h1, 2 * p + 1)), dB, mB, xp + 192, acc1);
     }
