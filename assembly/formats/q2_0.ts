@@ -11,6 +11,7 @@ import { blockCodes, codeScratch } from "../codes";
 import { hsum } from "../madd";
 import { CODES, VALUES, unpack64 } from "../ternary";
 import { decodeRows } from "./block-rows";
+import { vconst, MASK_01, MASK_03 } from "../vconst";
 
 const QK: i32 = 64;
 const BLOCK_BYTES: usize = 18;
@@ -66,8 +67,9 @@ export function encode_q2_0(src: usize, n: usize, dst: usize): void {
 export function dot_q2_0(row: usize, x: usize, dim: i32): f32 {
   const blocks = dim >> 6; // whole blocks: the caller guarantees it
   let acc = f32x4.splat(0);
-  const three = i8x16.splat(3);
-  const one = i8x16.splat(1);
+  // masks from memory, once (V8 13 rebuilds a constant vector at each use in a loop), as unpack64
+  const three = vconst(MASK_03);
+  const one = vconst(MASK_01);
   for (let b = 0; b < blocks; b++) {
     const qs = v128.load(row, 2);
     const f0 = v128.and(qs, three);

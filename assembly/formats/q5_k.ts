@@ -37,8 +37,8 @@ const QS: usize = 48;
 // JavaScriptCore more).
 // @ts-ignore: decorator
 @inline function highBit(qh: v128, bit: i32): v128 {
-  const one: i32 = 1 << bit;
-  const m = i8x16.splat(<i8>one);
+  const bitMask: i32 = 1 << bit;
+  const m = i8x16.splat(<i8>bitMask);
   return v128.and(i8x16.eq(v128.and(qh, m), m), vconst(MASK_10));
 }
 

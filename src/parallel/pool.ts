@@ -287,6 +287,7 @@ export class WorkerPool {
    * Run `units` on the workers and the calling thread until all are done. `before`: the caller's own work
    * while the workers start on the job (copying the next round in), done before it takes units itself.
    * `scratchBytes[j]`: the size of block j each computing thread gets for this job (allocated here, freed after).
+   * `out`: this job's part in a result the first worker builds (OutPart; such a job always waits for its reply).
    */
   run(units: Call[][], scratchBytes: readonly number[] = [], before?: () => void, out?: OutPart): Promise<void> {
     return this.enqueue(() => this.post(units, scratchBytes, before, out));
