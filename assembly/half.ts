@@ -3,7 +3,7 @@
 // every NaN as sign | 0x7e00 as ggml does (docs/FORMATS.md, "NaN in f16"). bf16 is the high half of an f32; encode rounds to nearest even, NaN stays a quiet NaN.
 // see: IEEE 754-2008 §5.4.2 (formatOf conversions); ggml's fp32_to_bf16 for the bf16 rounding rule.
 
-import { vconst, WORDS_HIGH_HI, WORDS_HIGH_LO } from "./vconst";
+import { vconst, WORDS_HIGH_HI, WORDS_HIGH_LO, WORDS_LOW_HI } from "./vconst";
 
 // 2^112 moves an f16 exponent (bias 15) into f32 range (bias 127): 127 - 15 = 112.
 const F16_EXP_SHIFT: u32 = 0x77800000;
@@ -95,6 +95,30 @@ const F16_EXP_SHIFT: u32 = 0x77800000;
 // @ts-ignore: decorator
 @inline export function highHalvesToF32M(hh: v128, hm: v128, hk: v128): v128 {
   return f32x4.mul(v128.and(i32x4.shr_s(hh, 3), hm), hk);
+}
+
+// The f16 conversion's words without a shift, for the relaxed build's loops: JavaScriptCore lowers a vector
+// shift by a constant to four instructions (the count masked and moved to a vector register at each use).
+// f16WordsLo / f16WordsHi place the low (high) four halves of h where f16WordsToF32M takes them, and
+// f16WordsToF32M gives highHalvesToF32M's result, bit for bit. Relaxed build: each half in the low 16 bits of
+// an i32 lane (pmovzxwd, or one byte swizzle), times 2^13 sign-extended by i32x4.dot_i16x8_s (pmaddwd, the
+// odd i16 lanes times 0): half << 13 with the sign copied into bits 31..28, which is the arithmetic shift of
+// the high placement by 3 (hs: vconst(HALF_SHL13), loaded once like hm and hk). Baseline: wordsHighLo /
+// wordsHighHi and the shift (hs unused).
+// @ts-ignore: decorator
+@inline export function f16WordsLo(h: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.extend_low_i16x8_u(h);
+  return wordsHighLo(h);
+}
+// @ts-ignore: decorator
+@inline export function f16WordsHi(h: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i8x16.relaxed_swizzle(h, vconst(WORDS_LOW_HI));
+  return wordsHighHi(h);
+}
+// @ts-ignore: decorator
+@inline export function f16WordsToF32M(w: v128, hm: v128, hk: v128, hs: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.mul(v128.and(i32x4.dot_i16x8_s(w, hs), hm), hk);
+  return highHalvesToF32M(w, hm, hk);
 }
 
 // The f16 values at four addresses -> four f32 lanes, exact, Inf and NaN included: each loaded into the high

@@ -2,19 +2,19 @@
 // long rows in small batches: each chunk of x feeds four rows, and four rows stream from memory together
 // (as project.ts does for f32). Both half formats convert in registers (half.ts); f16 also keeps one inf/NaN
 // check for the four rows and, if any holds one, sums each again with dot_f16. Results to out[0..3].
-import { bf16ToF32, f16ToF32, highHalvesToF32M, wordsHighHi, wordsHighLo } from "../half";
+import { bf16ToF32, f16ToF32, f16WordsHi, f16WordsLo, f16WordsToF32M, wordsHighHi, wordsHighLo } from "../half";
 import { hsum, madd } from "../madd";
 import { dot_f16 } from "./f16";
-import { HALF_2P112, HALF_MAG, HALF_MASK, HALF_MAXFIN, vconst } from "../vconst";
+import { HALF_2P112, HALF_MAG, HALF_MASK, HALF_MAXFIN, HALF_SHL13, vconst } from "../vconst";
 
 // A chunk's low or high four halves as f32 (finite f16 only: see the inf/NaN check).
 // @ts-ignore: decorator
-@inline function lowF32(f16: bool, h: v128, hm: v128, hk: v128): v128 {
-  return f16 ? highHalvesToF32M(wordsHighLo(h), hm, hk) : wordsHighLo(h);
+@inline function lowF32(f16: bool, h: v128, hm: v128, hk: v128, hs: v128): v128 {
+  return f16 ? f16WordsToF32M(f16WordsLo(h), hm, hk, hs) : wordsHighLo(h);
 }
 // @ts-ignore: decorator
-@inline function highF32(f16: bool, h: v128, hm: v128, hk: v128): v128 {
-  return f16 ? highHalvesToF32M(wordsHighHi(h), hm, hk) : wordsHighHi(h);
+@inline function highF32(f16: bool, h: v128, hm: v128, hk: v128, hs: v128): v128 {
+  return f16 ? f16WordsToF32M(f16WordsHi(h), hm, hk, hs) : wordsHighHi(h);
 }
 // @ts-ignore: decorator
 @inline function scalarF32(f16: bool, h: u32): f32 {
@@ -27,6 +27,7 @@ import { HALF_2P112, HALF_MAG, HALF_MASK, HALF_MAXFIN, vconst } from "../vconst"
   const mag = vconst(HALF_MAG);
   const hm = vconst(HALF_MASK);
   const hk = vconst(HALF_2P112);
+  const hs = vconst(HALF_SHL13);
   let top = i16x8.splat(0);
   let a0 = f32x4.splat(0);
   let a1 = f32x4.splat(0);
@@ -50,14 +51,14 @@ import { HALF_2P112, HALF_MAG, HALF_MASK, HALF_MAXFIN, vconst } from "../vconst"
     const h2 = v128.load(r2 + o);
     const h3 = v128.load(r3 + o);
     if (f16) top = i16x8.max_s(top, v128.and(v128.or(v128.or(h0, h1), v128.or(h2, h3)), mag));
-    a0 = madd(lowF32(f16, h0, hm, hk), x0, a0);
-    b0 = madd(highF32(f16, h0, hm, hk), x1, b0);
-    a1 = madd(lowF32(f16, h1, hm, hk), x0, a1);
-    b1 = madd(highF32(f16, h1, hm, hk), x1, b1);
-    a2 = madd(lowF32(f16, h2, hm, hk), x0, a2);
-    b2 = madd(highF32(f16, h2, hm, hk), x1, b2);
-    a3 = madd(lowF32(f16, h3, hm, hk), x0, a3);
-    b3 = madd(highF32(f16, h3, hm, hk), x1, b3);
+    a0 = madd(lowF32(f16, h0, hm, hk, hs), x0, a0);
+    b0 = madd(highF32(f16, h0, hm, hk, hs), x1, b0);
+    a1 = madd(lowF32(f16, h1, hm, hk, hs), x0, a1);
+    b1 = madd(highF32(f16, h1, hm, hk, hs), x1, b1);
+    a2 = madd(lowF32(f16, h2, hm, hk, hs), x0, a2);
+    b2 = madd(highF32(f16, h2, hm, hk, hs), x1, b2);
+    a3 = madd(lowF32(f16, h3, hm, hk, hs), x0, a3);
+    b3 = madd(highF32(f16, h3, hm, hk, hs), x1, b3);
     o += 16;
     p += 32;
   }
