@@ -5,7 +5,7 @@
 // see: docs/FORMATS.md (TQ1_0 packing); docs/BONSAI2.md §2 (PQ2_0), §3 (PTQ1_0 packing), §6 (the x86 edge case).
 import { expand16, lroundLowX86 } from "./codes";
 import { mulCodes16 } from "./formats/q8_0";
-import { vconst, MASK_03 } from "./vconst";
+import { BYTES_U32_0, BYTES_U32_1, BYTES_U32_2, BYTES_U32_3, BYTES_X4_0, BYTES_X4_1, BYTES_X4_2, BYTES_X4_3, F32_ONE, FIELDS_2BIT, FIELDS_SCALE, vconst, MASK_03 } from "./vconst";
 
 // 16 codes (bytes, element order) of x[0..15] * id, as `roundf(x * id) + 1` in f32: with d = max|x| and
 // id = 1/d, every finite product lies in [-1 - 2^-23, 1 + 2^-23], so rounding is two compares. A product that
@@ -74,10 +74,34 @@ export const DOT: i32 = 2; // add sum (q - 1) * x to the returned lanes
   return acc;
 }
 
+// mulCodes16 of (codes - 1) for elements 16k .. 16k + 15 (bytes 4k .. 4k + 3 of qs), for the relaxed build's
+// dots, bit for bit, with no two-input shuffle (JavaScriptCore makes each one two pshufb and a por) and no
+// extend (its extend_high reads the destination's old value): each byte four times (one swizzle), field k kept in
+// place by a mask (4^k * field), then four bytes at a time widened to i32 lanes by a swizzle and converted;
+// times 4^-k minus 1 is the code - 1 exactly, which mulCodes16's products and sums then meet in its order.
+// @ts-ignore: decorator
+@inline export function fieldsDot16(qs: v128, k: i32, x: usize): v128 {
+  const t = v128.and(i8x16.relaxed_swizzle(qs, vconst(k == 0 ? BYTES_X4_0 : k == 1 ? BYTES_X4_1 : k == 2 ? BYTES_X4_2 : BYTES_X4_3)), vconst(FIELDS_2BIT));
+  const sc = vconst(FIELDS_SCALE);
+  const one = vconst(F32_ONE);
+  const a = f32x4.mul(f32x4.sub(f32x4.mul(f32x4.convert_i32x4_s(i8x16.relaxed_swizzle(t, vconst(BYTES_U32_0))), sc), one), v128.load(x));
+  const b = f32x4.mul(f32x4.sub(f32x4.mul(f32x4.convert_i32x4_s(i8x16.relaxed_swizzle(t, vconst(BYTES_U32_1))), sc), one), v128.load(x, 16));
+  const c = f32x4.mul(f32x4.sub(f32x4.mul(f32x4.convert_i32x4_s(i8x16.relaxed_swizzle(t, vconst(BYTES_U32_2))), sc), one), v128.load(x, 32));
+  const d = f32x4.mul(f32x4.sub(f32x4.mul(f32x4.convert_i32x4_s(i8x16.relaxed_swizzle(t, vconst(BYTES_U32_3))), sc), one), v128.load(x, 48));
+  return f32x4.add(f32x4.add(a, b), f32x4.add(c, d));
+}
+
 // The 64 two-bit codes held by 16 qs bytes (element 4b + l in bits 2l..2l+1 of byte b: Q2_0's block, PQ2_0's
 // half block), in element order as four vectors of 16 (vector k = elements 16k .. 16k + 15), handed to emit.
 // @ts-ignore: decorator
 @inline export function unpack64(qs: v128, d: v128, dst: usize, x: usize, mode: i32): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD && mode == DOT) {
+    let acc = f32x4.splat(0);
+    acc = f32x4.add(acc, fieldsDot16(qs, 0, x));
+    acc = f32x4.add(acc, fieldsDot16(qs, 1, x + 64));
+    acc = f32x4.add(acc, fieldsDot16(qs, 2, x + 128));
+    return f32x4.add(acc, fieldsDot16(qs, 3, x + 192));
+  }
   const three = vconst(MASK_03);
   // field l of byte b is element 4b + l; 16-bit shifts, then the mask (bits from the lane's other byte land
   // above bit 1): x86 has no byte shift, so V8 makes i8x16.shr_u a shift and a mask anyway, JavaScriptCore more

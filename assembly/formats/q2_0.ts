@@ -9,7 +9,7 @@ import { f16ToF32, f32ToF16 } from "../half";
 import { mulCodes16 } from "./q8_0";
 import { blockCodes, codeScratch } from "../codes";
 import { hsum } from "../madd";
-import { CODES, VALUES, unpack64 } from "../ternary";
+import { CODES, VALUES, fieldsDot16, unpack64 } from "../ternary";
 import { decodeRows } from "./block-rows";
 import { vconst, MASK_01, MASK_03 } from "../vconst";
 
@@ -72,6 +72,15 @@ export function dot_q2_0(row: usize, x: usize, dim: i32): f32 {
   const one = vconst(MASK_01);
   for (let b = 0; b < blocks; b++) {
     const qs = v128.load(row, 2);
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      // the same sums without shuffles (ternary.ts fieldsDot16)
+      const r01 = f32x4.add(fieldsDot16(qs, 0, x), fieldsDot16(qs, 1, x + 64));
+      const r23 = f32x4.add(fieldsDot16(qs, 2, x + 128), fieldsDot16(qs, 3, x + 192));
+      acc = f32x4.add(acc, f32x4.mul(f32x4.add(r01, r23), f32x4.splat(f16ToF32(load<u16>(row)))));
+      row += BLOCK_BYTES;
+      x += 256;
+      continue;
+    }
     const f0 = v128.and(qs, three);
     // 16-bit shifts, then the mask (bits from the lane's other byte land above bit 1): x86 has no byte shift,
     // so V8 makes i8x16.shr_u a shift and a mask anyway, and JavaScriptCore more
