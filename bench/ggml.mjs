@@ -74,6 +74,13 @@ export async function run() {
       const tr = rtRelaxed ? rtRelaxed.table({ vocab, dim, format, data: t.bytes() }) : null;
       const floor = floors.load(t.bytes());
       const idot = floors.idot(vocab, dim);
+      // the relaxed build's kernel on rows held in cache: the first R and 2R rows as tables of their own (2R rows
+      // of q8_0 at dim 4096: 8.7 MB, within this machine's 32 MB L3), one vector; (t(2R) - t(R)) / R is one row's
+      // time with the call's fixed costs taken out, times V a whole head's time without DRAM
+      const cacheRows = Math.max(1, Math.floor((4 << 20) / t.rowBytes));
+      const cached = tr && vocab >= 2 * cacheRows
+        ? [1, 2].map((k) => rtRelaxed.table({ vocab: k * cacheRows, dim, format, data: t.bytes().subarray(0, k * cacheRows * t.rowBytes) }))
+        : [];
       for (const n of BATCHES) {
         const hidden = Float32Array.from({ length: n * dim }, () => (random() + random() + random() + random() - 2) * Math.sqrt(3));
         const out = new Float32Array(n * vocab);
@@ -88,10 +95,12 @@ export async function run() {
         const wasmFloor = [];
         const nativeFloor = [];
         const idotFloor = { baseline: [], relaxed: [] };
+        const cachedMs = [[], []];
+        const cachedFns = n === 1 ? cached.map((c) => { const o = new Float32Array(c.vocab); return () => c.project(hidden, { mode: "ggml", out: o }); }) : [];
         // warm-up: three calls each and 300 ms at least, so V8's optimised code (compiled in the background after
         // the first calls; a call under way keeps its baseline code) is in place before timing, even when the
         // machine is busy; the compute floor's module too (on the first format its first calls were 1.4-1.9x slow)
-        const warmed = [...fns.map(([, fn]) => fn), ...(n === 1 ? Object.values(idot) : [])];
+        const warmed = [...fns.map(([, fn]) => fn), ...(n === 1 ? Object.values(idot) : []), ...cachedFns];
         for (const fn of warmed) {
           const until = performance.now() + 300;
           for (let w = 0; w < 3 || performance.now() < until; w++) fn();
@@ -101,6 +110,8 @@ export async function run() {
           if (floor.wasm) for (let i = 0; i < RUNS; i++) wasmFloor.push(floor.wasm());
           // the integer-dot floor does one vector's work: timed for N = 1 only
           if (n === 1) for (const [name, f] of Object.entries(idot)) for (let i = 0; i < RUNS; i++) idotFloor[name].push(f());
+          // CPU time, 4 * RUNS calls each (a call on cached rows is short, and the difference of two is noisier)
+          cachedFns.forEach((fn, k) => timeRuns(fn, 4 * RUNS, cachedMs[k]));
           const nf = floor.native?.(RUNS);
           if (nf !== undefined) nativeFloor.push(nf);
           if (GGML_HEAD) {
@@ -121,6 +132,7 @@ export async function run() {
         if (nativeFloor.length) add("memory floor: native stream (`bench/floor/stream.c`, gcc -O3 -march=native)", median(nativeFloor));
         if (idotFloor.baseline.length) add("compute floor: wasm int8 dot, weights in L1 (`bench/floor/idot.ts`)", median(idotFloor.baseline));
         if (idotFloor.relaxed.length) add("compute floor: wasm int8 dot, weights in L1, relaxed SIMD", median(idotFloor.relaxed));
+        if (cachedMs[0].length) add(`bitembed ggml, relaxed SIMD, rows from cache (CPU ms of ${2 * cacheRows} rows - ${cacheRows}, per row, x V)`, ((median(cachedMs[1]) - median(cachedMs[0])) / cacheRows) * vocab);
         if (ggmlMs) add(`ggml CPU backend (\`ggml-head\`, 1 thread)`, ggmlMs);
         add("**bitembed** ggml", median(times.get("ggml")), median(cpus.get("ggml")));
         if (tr) add("**bitembed** ggml, relaxed SIMD", median(times.get("ggml relaxed")), median(cpus.get("ggml relaxed")));
@@ -130,6 +142,7 @@ export async function run() {
       }
       t.dispose();
       tr?.dispose();
+      for (const c of cached) c.dispose();
     }
   }
   floors.dispose();
@@ -143,7 +156,10 @@ by the cheapest wasm loop in the same rounds (1.00 would be memory-bound; the na
 a gcc -O3 -march=native loop, both compiled at bench time, not part of the package). "compute floor" (N = 1): the cheapest wasm kernel
 that still does one 8-bit multiply-add per weight (\`bench/floor/idot.ts\`: one load and one 8-bit dot per 16 weights, no scales, no
 unpacking, and no memory traffic: every row is the same bytes, in L1), on this engine. No kernel of mode "ggml" can beat the larger of
-the two floors, so where ggml's time is below both ("ggml / this" under 1 on both rows) WebAssembly's 128-bit SIMD cannot reach ggml on this core. ggml: its native \`ggml-head\` (\`ggml_mul_mat\` on the CPU backend, one
+the two floors, so where ggml's time is below both ("ggml / this" under 1 on both rows) WebAssembly's 128-bit SIMD cannot reach ggml on this core.
+"rows from cache" (N = 1): the relaxed build's own kernel on the first 4 MiB and 8 MiB of the table's rows, tables of their own held in
+this machine's L2 and L3, timed alike: the difference over the rows it adds is one row's cost without DRAM, scaled to the whole table.
+Where that is close to the kernel's time from DRAM, the kernel is bound by its instructions, not by memory. ggml: its native \`ggml-head\` (\`ggml_mul_mat\` on the CPU backend, one
 thread, plain CPU buffer, activations quantized inside the timed graph as here), built with \`GGML_NATIVE\`${cpuLine ? ` (CPU features: ${cpuLine})` : ""}; run by \`GGML_HEAD=/path/to/ggml-head npm run bench ggml\`.
 bitembed: the baseline build (Node 20's default) and the relaxed-SIMD one (the default on Node >= 22, Deno, Bun, Chrome).
 Machine load (1-minute load average on 2 cores) during the run: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}.
