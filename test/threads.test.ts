@@ -391,8 +391,9 @@ describe("a result the first worker builds", () => {
     const firstDiff = (p: Uint8Array, q: Uint8Array) => (p.length !== q.length ? -2 : p.findIndex((v, i) => v !== q[i]));
     expect(firstDiff(x, one.quantize(values, { vocab, dim, format: "q8_0" }))).toBe(-1);
     expect(firstDiff(y, one.quantize(values, { vocab, dim, format: "q4_k" }))).toBe(-1);
+    // disposed as soon as the call has handed out its first round (the promise exists once it awaits the workers):
+    // a timer here let the whole call finish first on a fast run, the caller's awaits resolving as microtasks
     const pending = rt.quantizeAsync(values, { vocab, dim, format: "q6_k" });
-    await new Promise((r) => setTimeout(r, 1));
     rt.dispose();
     await expect(pending).rejects.toThrow(/terminated|disposed/);
     await vi.waitFor(() => expect(liveWorkers()).toBe(workersBefore)); // the next test counts workers
