@@ -66,21 +66,13 @@ export function encode_q2_0(src: usize, n: usize, dst: usize): void {
 // sums). Used by the projection for small batches.
 export function dot_q2_0(row: usize, x: usize, dim: i32): f32 {
   const blocks = dim >> 6; // whole blocks: the caller guarantees it
+  if (ASC_FEATURE_RELAXED_SIMD) return dotFields(row, x, blocks);
   let acc = f32x4.splat(0);
   // masks from memory, once (V8 13 rebuilds a constant vector at each use in a loop), as unpack64
   const three = vconst(MASK_03);
   const one = vconst(MASK_01);
   for (let b = 0; b < blocks; b++) {
     const qs = v128.load(row, 2);
-    if (ASC_FEATURE_RELAXED_SIMD) {
-      // the same sums without shuffles (ternary.ts fieldsDot16)
-      const r01 = f32x4.add(fieldsDot16(qs, 0, x), fieldsDot16(qs, 1, x + 64));
-      const r23 = f32x4.add(fieldsDot16(qs, 2, x + 128), fieldsDot16(qs, 3, x + 192));
-      acc = f32x4.add(acc, f32x4.mul(f32x4.add(r01, r23), f32x4.splat(f16ToF32(load<u16>(row)))));
-      row += BLOCK_BYTES;
-      x += 256;
-      continue;
-    }
     const f0 = v128.and(qs, three);
     // 16-bit shifts, then the mask (bits from the lane's other byte land above bit 1): x86 has no byte shift,
     // so V8 makes i8x16.shr_u a shift and a mask anyway, and JavaScriptCore more
@@ -97,6 +89,21 @@ export function dot_q2_0(row: usize, x: usize, dim: i32): f32 {
     const e3 = i8x16.shuffle(hi01, hi23, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
     const s01 = f32x4.add(mulCodes16(i8x16.sub(e0, one), x), mulCodes16(i8x16.sub(e1, one), x + 64));
     const s23 = f32x4.add(mulCodes16(i8x16.sub(e2, one), x + 128), mulCodes16(i8x16.sub(e3, one), x + 192));
+    acc = f32x4.add(acc, f32x4.mul(f32x4.add(s01, s23), f32x4.splat(f16ToF32(load<u16>(row)))));
+    row += BLOCK_BYTES;
+    x += 256;
+  }
+  return hsum(acc);
+}
+
+// dot_q2_0 in the relaxed build: the same sums without shuffles (ternary.ts fieldsDot16), bit for bit.
+// @ts-ignore: decorator
+@inline function dotFields(row: usize, x: usize, blocks: i32): f32 {
+  let acc = f32x4.splat(0);
+  for (let b = 0; b < blocks; b++) {
+    const qs = v128.load(row, 2);
+    const s01 = f32x4.add(fieldsDot16(qs, 0, x), fieldsDot16(qs, 1, x + 64));
+    const s23 = f32x4.add(fieldsDot16(qs, 2, x + 128), fieldsDot16(qs, 3, x + 192));
     acc = f32x4.add(acc, f32x4.mul(f32x4.add(s01, s23), f32x4.splat(f16ToF32(load<u16>(row)))));
     row += BLOCK_BYTES;
     x += 256;
