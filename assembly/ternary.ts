@@ -5,7 +5,7 @@
 // see: docs/FORMATS.md (TQ1_0 packing); docs/BONSAI2.md §2 (PQ2_0), §3 (PTQ1_0 packing), §6 (the x86 edge case).
 import { expand16, lroundLowX86 } from "./codes";
 import { mulCodes16 } from "./formats/q8_0";
-import { BYTES_U32_0, BYTES_U32_1, BYTES_U32_2, BYTES_U32_3, BYTES_X4_0, BYTES_X4_1, BYTES_X4_2, BYTES_X4_3, F32_ONE, FIELDS_2BIT, FIELDS_SCALE, vconst, MASK_03 } from "./vconst";
+import { BYTES_U32_0, BYTES_U32_1, BYTES_U32_2, BYTES_U32_3, BYTES_X4_0, CR_ONE, FIELDS_2BIT, FIELDS_SCALE, vconst, MASK_03 } from "./vconst";
 
 // 16 codes (bytes, element order) of x[0..15] * id, as `roundf(x * id) + 1` in f32: with d = max|x| and
 // id = 1/d, every finite product lies in [-1 - 2^-23, 1 + 2^-23], so rounding is two compares. A product that
@@ -81,9 +81,9 @@ export const DOT: i32 = 2; // add sum (q - 1) * x to the returned lanes
 // times 4^-k minus 1 is the code - 1 exactly, which mulCodes16's products and sums then meet in its order.
 // @ts-ignore: decorator
 @inline export function fieldsDot16(qs: v128, k: i32, x: usize): v128 {
-  const t = v128.and(i8x16.relaxed_swizzle(qs, vconst(k == 0 ? BYTES_X4_0 : k == 1 ? BYTES_X4_1 : k == 2 ? BYTES_X4_2 : BYTES_X4_3)), vconst(FIELDS_2BIT));
+  const t = v128.and(i8x16.relaxed_swizzle(qs, vconst(BYTES_X4_0 + (<usize>k << 4))), vconst(FIELDS_2BIT));
   const sc = vconst(FIELDS_SCALE);
-  const one = vconst(F32_ONE);
+  const one = vconst(CR_ONE);
   const a = f32x4.mul(f32x4.sub(f32x4.mul(f32x4.convert_i32x4_s(i8x16.relaxed_swizzle(t, vconst(BYTES_U32_0))), sc), one), v128.load(x));
   const b = f32x4.mul(f32x4.sub(f32x4.mul(f32x4.convert_i32x4_s(i8x16.relaxed_swizzle(t, vconst(BYTES_U32_1))), sc), one), v128.load(x, 16));
   const c = f32x4.mul(f32x4.sub(f32x4.mul(f32x4.convert_i32x4_s(i8x16.relaxed_swizzle(t, vconst(BYTES_U32_2))), sc), one), v128.load(x, 32));
