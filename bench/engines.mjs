@@ -11,9 +11,11 @@ import { loadavg } from "node:os";
 import { extname, join, normalize, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { machineLine, table } from "./harness.mjs";
-import { EXACT_KERNELS, KERNELS } from "./engines/kernels.js";
+import { FORMAT_NAMES } from "../build/node.js";
+import { exactKernels, KERNELS } from "./engines/kernels.js";
 
 // every kernel timed, in the order each runtime reports them: the head kernels, then every other format's exact
+const EXACT_KERNELS = exactKernels(FORMAT_NAMES);
 const ALL = [...KERNELS, ...EXACT_KERNELS];
 
 const root = resolve(fileURLToPath(new URL("..", import.meta.url)));

@@ -14,13 +14,14 @@ export const KERNELS = [
   ["q1_0", "fast"],
 ];
 
-// Every other format's exact projection, timed the same way in groups of GROUP (the tables of one group live
-// at once: all of them would not fit one browser tab's wasm memory), for the per-format table.
-export const EXACT_KERNELS = ["f16", "bf16", "q4_1", "q5_0", "q5_1", "iq4_nl", "mxfp4", "q4_k", "q5_k", "q2_k", "q3_k", "iq4_xs", "q1_0", "q2_0", "tq1_0", "tq2_0", "pq2_0", "ptq1_0"].map((f) => [f, "exact"]);
+// Every other format's exact projection (the registry's formats, `FORMAT_NAMES` of the entry, whose exact mode
+// KERNELS does not time), timed the same way in groups of GROUP (the tables of one group live at once: all of
+// them would not fit one browser tab's wasm memory), for the per-format table.
+export const exactKernels = (formatNames) => formatNames.filter((f) => !KERNELS.some(([g, m]) => g === f && m === "exact")).map((f) => [f, "exact"]);
 const GROUP = 6;
 
 /** { relaxedSimd, rows: [{ format, mode, ms }] } for the runtime `init` comes from. */
-export async function headKernels(init, { vocab = 32000, dim = 4096, runs = 15, warmup = 2, kernels = [...KERNELS, ...EXACT_KERNELS] } = {}) {
+export async function headKernels(init, { vocab = 32000, dim = 4096, runs = 15, warmup = 2, kernels = KERNELS } = {}) {
   const rt = await init();
   let s = 0x2545f491;
   const random = () => {
