@@ -99,9 +99,9 @@ export function encode_q4_1(src: usize, n: usize, dst: usize): void {
 export function dot_q4_1(row: usize, x: usize, dim: i32): f32 {
   const blocks = dim >> 5; // whole blocks: the caller guarantees it
   let acc = f32x4.splat(0);
-  // the mask from memory, once (V8 13 rebuilds a constant vector at each use in a loop). The high nibbles stay
-  // a byte shift: as a 16-bit shift and the mask (dot_q4_0's way) Bun took 1.4x as long here (38.7 -> 54.8 ms,
-  // 32000 x 4096), where V8 gained 5%
+  // the mask from memory, once (V8 13 rebuilds a constant vector at each use in a loop). The high nibbles by a
+  // 16-bit shift and the mask (x86 has no byte shift). That once made Bun 1.4x slower: the cause was
+  // dotCodes16's extend_high (kquants.ts), since replaced; now 2-3% faster than a byte shift on Bun and Node 24
   const m0f = vconst(MASK_0F);
   for (let b = 0; b < blocks; b++) {
     const q = v128.load(row, 4);
@@ -109,7 +109,7 @@ export function dot_q4_1(row: usize, x: usize, dim: i32): f32 {
     const negM = f32x4.splat(-f16ToF32(load<u16>(row, 2)));
     // low nibbles are elements 0..15, high nibbles 16..31
     acc = dotCodes16(v128.and(q, m0f), d, negM, x, acc);
-    acc = dotCodes16(i8x16.shr_u(q, 4), d, negM, x + 64, acc);
+    acc = dotCodes16(v128.and(i16x8.shr_u(q, 4), m0f), d, negM, x + 64, acc);
     row += 20;
     x += 128;
   }

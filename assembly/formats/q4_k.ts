@@ -70,8 +70,8 @@ export function decode_q4_k(table: usize, rowBytes: usize, ids: usize, n: i32, d
 export function dot_q4_k(row: usize, x: usize, dim: i32): f32 {
   let acc0 = f32x4.splat(0);
   let acc1 = f32x4.splat(0);
-  // the mask from memory, once (V8 13 rebuilds a constant vector at each use in a loop); the high nibbles keep
-  // their byte shift (q4_1's dot: a 16-bit shift and the mask made Bun slower)
+  // the mask from memory, once (V8 13 rebuilds a constant vector at each use in a loop); the high nibbles by a
+  // 16-bit shift and the mask, as dot_q4_1
   const m0f = vconst(MASK_0F);
   for (let b = 0; b < dim; b += QK) {
     const d = f16ToF32(load<u16>(row));
@@ -86,8 +86,8 @@ export function dot_q4_k(row: usize, x: usize, dim: i32): f32 {
       const xp = x + (<usize>p << 8);
       acc0 = dotCodes16(v128.and(q0, m0f), dA, mA, xp, acc0);
       acc1 = dotCodes16(v128.and(q1, m0f), dA, mA, xp + 64, acc1);
-      acc0 = dotCodes16(i8x16.shr_u(q0, 4), dB, mB, xp + 128, acc0);
-      acc1 = dotCodes16(i8x16.shr_u(q1, 4), dB, mB, xp + 192, acc1);
+      acc0 = dotCodes16(v128.and(i16x8.shr_u(q0, 4), m0f), dB, mB, xp + 128, acc0);
+      acc1 = dotCodes16(v128.and(i16x8.shr_u(q1, 4), m0f), dB, mB, xp + 192, acc1);
     }
     row += BLOCK_BYTES;
     x += <usize>QK << 2;

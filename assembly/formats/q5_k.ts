@@ -100,8 +100,8 @@ export function dot_q5_k(row: usize, x: usize, dim: i32): f32 {
       const xp = x + (<usize>p << 8);
       acc0 = dotCodes16(v128.or(v128.and(q0, m0f), highBit(h0, 2 * p)), dA, mA, xp, acc0);
       acc1 = dotCodes16(v128.or(v128.and(q1, m0f), highBit(h1, 2 * p)), dA, mA, xp + 64, acc1);
-      acc0 = dotCodes16(v128.or(i8x16.shr_u(q0, 4), highBit(h0, 2 * p + 1)), dB, mB, xp + 128, acc0);
-      acc1 = dotCodes16(v128.or(i8x16.shr_u(q1, 4), highBit(h1, 2 * p + 1)), dB, mB, xp + 192, acc1);
+      acc0 = dotCodes16(v128.or(v128.and(i16x8.shr_u(q0, 4), m0f), highBit(h0, 2 * p + 1)), dB, mB, xp + 128, acc0);
+      acc1 = dotCodes16(v128.or(v128.and(i16x8.shr_u(q1, 4), m0f), highBit(h1, 2 * p + 1)), dB, mB, xp + 192, acc1);
     }
     row += BLOCK_BYTES;
     x += <usize>QK << 2;
